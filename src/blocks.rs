@@ -1,0 +1,656 @@
+//! The edit layer: ensure, remove and inspect the ominigate blocks in a
+//! `toml_edit` document. Pure functions, no IO.
+//!
+//! Every TOML shape is handled for the two-level blocks this tool owns
+//! (`model_providers.ominigate`, `profiles.ominigate`): standard tables,
+//! dotted keys and inline tables. A key that holds the wrong type is an
+//! [`EditError`], never a panic: nothing here indexes user data with `[]`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike, Value};
+
+/// Where a block lives: `parent.name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockPath {
+    pub parent: &'static str,
+    pub name: &'static str,
+}
+
+impl fmt::Display for BlockPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.parent, self.name)
+    }
+}
+
+pub const PROVIDER: BlockPath = BlockPath {
+    parent: "model_providers",
+    name: "ominigate",
+};
+pub const PROFILE: BlockPath = BlockPath {
+    parent: "profiles",
+    name: "ominigate",
+};
+
+/// The previous text of each key an edit changed: `None` where the key was
+/// absent. Enough to undo the edit exactly (values keep their decor).
+pub type Previous = BTreeMap<String, Option<String>>;
+
+/// What [`ensure_block`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Unchanged,
+    Created,
+    Updated(Previous),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditError {
+    /// `key` exists but is not what TOML needs it to be.
+    WrongType {
+        key: String,
+        expected: &'static str,
+        found: &'static str,
+    },
+    /// A saved previous value no longer parses (the state file was edited).
+    BadPrevious { key: String, text: String },
+}
+
+impl fmt::Display for EditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EditError::WrongType {
+                key,
+                expected,
+                found,
+            } => write!(f, "`{key}` is {found}, but it must be {expected}"),
+            EditError::BadPrevious { key, text } => {
+                write!(f, "the saved previous value of `{key}` is not TOML: {text}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for EditError {}
+
+/// A human name for what an item holds, for error messages.
+pub fn type_name(item: &Item) -> &'static str {
+    match item {
+        Item::None => "nothing",
+        Item::Table(_) => "a table",
+        Item::ArrayOfTables(_) => "an array of tables",
+        Item::Value(v) => value_type_name(v),
+    }
+}
+
+fn value_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date-time",
+        Value::Array(_) => "an array",
+        Value::InlineTable(_) => "an inline table",
+    }
+}
+
+fn wrong_type(key: impl Into<String>, item: &Item) -> EditError {
+    EditError::WrongType {
+        key: key.into(),
+        expected: "a table",
+        found: type_name(item),
+    }
+}
+
+/// The table at `key` of `table`, if any; an error if `key` holds something else.
+pub fn sub_table<'a>(
+    table: &'a dyn TableLike,
+    key: &str,
+    display: &str,
+) -> Result<Option<&'a dyn TableLike>, EditError> {
+    match table.get(key) {
+        None => Ok(None),
+        Some(item) => item
+            .as_table_like()
+            .map(Some)
+            .ok_or_else(|| wrong_type(display, item)),
+    }
+}
+
+fn sub_table_mut<'a>(
+    table: &'a mut dyn TableLike,
+    key: &str,
+    display: &str,
+) -> Result<Option<&'a mut dyn TableLike>, EditError> {
+    match table.get_mut(key) {
+        None => Ok(None),
+        Some(item) => {
+            if item.is_table_like() {
+                Ok(item.as_table_like_mut())
+            } else {
+                Err(wrong_type(display, item))
+            }
+        }
+    }
+}
+
+/// The block at `at`, in whatever shape the file has it.
+pub fn get_block<'a>(
+    doc: &'a DocumentMut,
+    at: BlockPath,
+) -> Result<Option<&'a dyn TableLike>, EditError> {
+    match sub_table(doc.as_table(), at.parent, at.parent)? {
+        None => Ok(None),
+        Some(parent) => sub_table(parent, at.name, &at.to_string()),
+    }
+}
+
+fn get_block_mut(
+    doc: &mut DocumentMut,
+    at: BlockPath,
+) -> Result<Option<&mut dyn TableLike>, EditError> {
+    match sub_table_mut(doc.as_table_mut(), at.parent, at.parent)? {
+        None => Ok(None),
+        Some(parent) => sub_table_mut(parent, at.name, &at.to_string()),
+    }
+}
+
+/// A string value at `key`, or `None` if absent or not a string.
+pub fn get_str<'a>(table: &'a dyn TableLike, key: &str) -> Option<&'a str> {
+    table.get(key).and_then(Item::as_str)
+}
+
+/// The value's text without its decor (the whitespace and comments around it).
+pub fn repr(value: &Value) -> String {
+    let mut v = value.clone();
+    v.decor_mut().clear();
+    v.to_string()
+}
+
+/// Same TOML value, whatever its quoting, underscores or decor.
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x.value() == y.value(),
+        (Value::Integer(x), Value::Integer(y)) => x.value() == y.value(),
+        (Value::Float(x), Value::Float(y)) => x.value().to_bits() == y.value().to_bits(),
+        (Value::Boolean(x), Value::Boolean(y)) => x.value() == y.value(),
+        (Value::Datetime(x), Value::Datetime(y)) => x.value() == y.value(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| same_value(a, b))
+        }
+        (Value::InlineTable(x), Value::InlineTable(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        _ => false,
+    }
+}
+
+/// Put `value` at `key`, keeping the old value's decor (the comment after it).
+fn put(table: &mut dyn TableLike, key: &str, mut value: Value) {
+    match table.get_mut(key) {
+        Some(item) => {
+            if let Some(old) = item.as_value() {
+                *value.decor_mut() = old.decor().clone();
+            }
+            *item = Item::Value(value);
+        }
+        None => {
+            table.insert(key, Item::Value(value));
+        }
+    }
+}
+
+/// Make `table` hold `entries`; returns the previous text of every key it changed.
+pub fn ensure_keys(table: &mut dyn TableLike, entries: &[(&str, Value)]) -> Previous {
+    let mut previous = Previous::new();
+    for (key, want) in entries {
+        let old = table.get(key).and_then(Item::as_value);
+        if old.is_some_and(|old| same_value(old, want)) {
+            continue;
+        }
+        let before = match table.get(key) {
+            None => None,
+            Some(Item::Value(v)) => Some(repr(v)),
+            // A table where a value belongs: saved as nothing is fine since
+            // the key cannot be a table in Codex's schema; keep its text.
+            Some(other) => Some(other.to_string()),
+        };
+        previous.insert((*key).to_string(), before);
+        put(table, key, want.clone());
+    }
+    previous
+}
+
+/// Undo [`ensure_keys`]: put back each saved value, remove keys that were absent.
+pub fn restore_keys(table: &mut dyn TableLike, previous: &Previous) -> Result<(), EditError> {
+    for (key, before) in previous {
+        match before {
+            None => {
+                table.remove(key);
+            }
+            Some(text) => {
+                let value: Value = text.parse().map_err(|_| EditError::BadPrevious {
+                    key: key.clone(),
+                    text: text.clone(),
+                })?;
+                put(table, key, value);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Read `entries`' keys of a block; convenience for callers deciding values.
+pub fn get_value<'a>(table: &'a dyn TableLike, key: &str) -> Option<&'a Value> {
+    table.get(key).and_then(Item::as_value)
+}
+
+/// The position after every table in the document, so a new table renders last.
+fn next_position(doc: &DocumentMut) -> isize {
+    fn walk(table: &Table, max: &mut isize) {
+        if let Some(p) = table.position() {
+            *max = (*max).max(p);
+        }
+        for (_, item) in table.iter() {
+            match item {
+                Item::Table(t) => walk(t, max),
+                Item::ArrayOfTables(a) => a.iter().for_each(|t| walk(t, max)),
+                _ => {}
+            }
+        }
+    }
+    let mut max = 0;
+    walk(doc.as_table(), &mut max);
+    max + 1
+}
+
+/// Make the block at `at` exist and hold `entries`, changing nothing else.
+///
+/// A new block is a standard table at the end of the file, after one blank
+/// line and a one-line `# {comment}`; inside an inline-table parent it is an
+/// inline table. An existing block is updated key by key, keeping its shape,
+/// comments and other keys.
+pub fn ensure_block(
+    doc: &mut DocumentMut,
+    at: BlockPath,
+    entries: &[(&str, Value)],
+    comment: &str,
+) -> Result<Change, EditError> {
+    if let Some(block) = get_block_mut(doc, at)? {
+        let previous = ensure_keys(block, entries);
+        return Ok(if previous.is_empty() {
+            Change::Unchanged
+        } else {
+            Change::Updated(previous)
+        });
+    }
+    let position = next_position(doc);
+    let root = doc.as_table_mut();
+    if root.get(at.parent).is_none() {
+        let mut parent = Table::new();
+        parent.set_implicit(true);
+        root.insert(at.parent, Item::Table(parent));
+    }
+    match root.get_mut(at.parent) {
+        Some(Item::Table(_)) => {}
+        Some(Item::Value(Value::InlineTable(parent))) => {
+            let mut block = InlineTable::new();
+            for (key, value) in entries {
+                block.insert(*key, value.clone());
+            }
+            parent.insert(at.name, Value::InlineTable(block));
+            return Ok(Change::Created);
+        }
+        Some(other) => return Err(wrong_type(at.parent, other)),
+        None => unreachable!("inserted above"),
+    }
+    let mut block = Table::new();
+    for (key, value) in entries {
+        block.insert(key, Item::Value(value.clone()));
+    }
+    block.set_position(Some(position));
+    // toml_edit renders a document's trailing comments after every table;
+    // the new block takes them into its prefix so that it really is last.
+    let trailing = take_trailing(doc);
+    let separator = if has_content(doc, &trailing) {
+        "\n"
+    } else {
+        ""
+    };
+    block
+        .decor_mut()
+        .set_prefix(format!("{trailing}{separator}# {comment}\n"));
+    if let Some(Item::Table(parent)) = doc.as_table_mut().get_mut(at.parent) {
+        parent.insert(at.name, Item::Table(block));
+    }
+    Ok(Change::Created)
+}
+
+/// Remove and return the document's trailing text, ending in a newline.
+fn take_trailing(doc: &mut DocumentMut) -> String {
+    let mut trailing = doc.trailing().as_str().unwrap_or_default().to_string();
+    doc.set_trailing("");
+    if !trailing.is_empty() && !trailing.ends_with('\n') {
+        trailing.push('\n');
+    }
+    trailing
+}
+
+/// Whether the document plus `trailing` shows anything but white space.
+fn has_content(doc: &DocumentMut, trailing: &str) -> bool {
+    !trailing.trim().is_empty() || !doc.to_string().trim().is_empty()
+}
+
+/// Remove the block at `at` and its parent if that is left empty and was
+/// never written out (implicit or dotted). A block that [`ensure_block`]
+/// created with the same `comment` gives the document back the trailing
+/// text it took. Returns whether anything went.
+pub fn remove_block(
+    doc: &mut DocumentMut,
+    at: BlockPath,
+    comment: &str,
+) -> Result<bool, EditError> {
+    let root = doc.as_table_mut();
+    let Some(parent) = sub_table_mut(root, at.parent, at.parent)? else {
+        return Ok(false);
+    };
+    let Some(removed) = parent.remove(at.name) else {
+        return Ok(false);
+    };
+    let drop_parent = parent.is_empty()
+        && matches!(root.get(at.parent), Some(Item::Table(t)) if t.is_implicit() || t.is_dotted());
+    if drop_parent {
+        root.remove(at.parent);
+    }
+    let prefix = match &removed {
+        Item::Table(t) => t.decor().prefix().and_then(|p| p.as_str()),
+        _ => None,
+    };
+    if let Some(taken) = prefix.and_then(|p| p.strip_suffix(&format!("# {comment}\n"))) {
+        let mut taken = taken.to_string();
+        if has_content(doc, &taken) {
+            taken.pop();
+        }
+        let rest = doc.trailing().as_str().unwrap_or_default().to_string();
+        doc.set_trailing(format!("{taken}{rest}"));
+    }
+    Ok(true)
+}
+
+/// Undo an [`ensure_block`] that updated an existing block.
+pub fn restore_block(
+    doc: &mut DocumentMut,
+    at: BlockPath,
+    previous: &Previous,
+) -> Result<bool, EditError> {
+    match get_block_mut(doc, at)? {
+        Some(block) => restore_keys(block, previous).map(|()| true),
+        None => Ok(false),
+    }
+}
+
+/// Check that a top-level key, if present, is a value and not a table.
+pub fn check_root_value<'a>(
+    doc: &'a DocumentMut,
+    key: &str,
+) -> Result<Option<&'a Value>, EditError> {
+    match doc.as_table().get(key) {
+        None => Ok(None),
+        Some(Item::Value(v)) => Ok(Some(v)),
+        Some(other) => Err(EditError::WrongType {
+            key: key.to_string(),
+            expected: "a value",
+            found: type_name(other),
+        }),
+    }
+}
+
+/// Every place that selects `provider`: the top-level `model_provider` and
+/// `profiles.*.model_provider`, as dotted key paths.
+pub fn references(doc: &DocumentMut, provider: &str) -> Vec<String> {
+    let root = doc.as_table();
+    let mut found = Vec::new();
+    if get_str(root, "model_provider") == Some(provider) {
+        found.push("model_provider".to_string());
+    }
+    if let Some(profiles) = root.get("profiles").and_then(Item::as_table_like) {
+        for (name, item) in profiles.iter() {
+            let selects = item
+                .as_table_like()
+                .and_then(|p| get_str(p, "model_provider"))
+                == Some(provider);
+            if selects {
+                found.push(format!("profiles.{name}.model_provider"));
+            }
+        }
+    }
+    found
+}
+
+/// Types of the containers this tool touches, checked before any edit so
+/// that a wrong type anywhere is reported before anything changes.
+pub fn check_shapes(doc: &DocumentMut) -> Result<(), EditError> {
+    get_block(doc, PROVIDER)?;
+    get_block(doc, PROFILE)?;
+    for key in ["model_provider", "model", "profile"] {
+        let value = check_root_value(doc, key)?;
+        if let Some(v) = value.filter(|v| !v.is_str()) {
+            return Err(EditError::WrongType {
+                key: key.to_string(),
+                expected: "a string",
+                found: value_type_name(v),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use toml_edit::value;
+
+    fn doc(s: &str) -> DocumentMut {
+        s.parse().expect("test input parses")
+    }
+
+    fn entries() -> Vec<(&'static str, Value)> {
+        vec![
+            ("name", Value::from("OminiGate")),
+            ("wire_api", Value::from("responses")),
+            ("request_max_retries", Value::from(4)),
+        ]
+    }
+
+    /// ensure then remove gives the input back, for every shape.
+    #[test]
+    fn ensure_then_remove_round_trips() {
+        let cases = [
+            "",
+            "a = 1\n",
+            "# only a comment\n",
+            "[model_providers.other]\nname = \"x\"\n",
+            "[model_providers]\n\n[t]\nx = 1\n",
+            "model_providers.other.name = \"x\"\n[z]\nq = 1\n",
+            "model_providers = { other = { name = \"x\" } }\n",
+            "model_providers = {}\n",
+            "[[arr]]\nx = 1\n[[arr]]\nx = 2\n",
+            "[projects.\"C:\\\\x\"]\ntrust_level = \"trusted\" # yes\n\n\n# end\n",
+        ];
+        for input in cases {
+            let mut d = doc(input);
+            assert_eq!(
+                ensure_block(&mut d, PROVIDER, &entries(), "c").unwrap(),
+                Change::Created
+            );
+            let installed = d.to_string();
+            let reparsed = doc(&installed);
+            let block = get_block(&reparsed, PROVIDER)
+                .unwrap()
+                .expect("block present");
+            assert_eq!(get_str(block, "wire_api"), Some("responses"), "{installed}");
+            assert!(remove_block(&mut d, PROVIDER, "c").unwrap());
+            assert_eq!(d.to_string(), input, "after install:\n{installed}");
+        }
+    }
+
+    #[test]
+    fn new_block_goes_last_after_one_blank_line_and_a_comment() {
+        let mut d = doc("model_providers.other.name = \"x\"\n[z]\nq = 1\n");
+        ensure_block(&mut d, PROVIDER, &entries()[..1], "added by test").unwrap();
+        assert_eq!(
+            d.to_string(),
+            "model_providers.other.name = \"x\"\n[z]\nq = 1\n\n# added by test\n[model_providers.ominigate]\nname = \"OminiGate\"\n"
+        );
+    }
+
+    #[test]
+    fn empty_document_gets_no_leading_blank_line() {
+        let mut d = doc("");
+        ensure_block(&mut d, PROVIDER, &entries()[..1], "c").unwrap();
+        assert!(
+            d.to_string()
+                .starts_with("# c\n[model_providers.ominigate]\n")
+        );
+    }
+
+    #[test]
+    fn existing_block_is_updated_key_by_key_keeping_comments_and_extra_keys() {
+        let input = "[model_providers.ominigate] # mine\nname = 'Omni'   # keep me\nwire_api = \"chat\"  # old\nextra = true\n";
+        let mut d = doc(input);
+        let change = ensure_block(&mut d, PROVIDER, &entries(), "c").unwrap();
+        let Change::Updated(previous) = change else {
+            panic!("expected an update, got {change:?}")
+        };
+        assert_eq!(
+            d.to_string(),
+            "[model_providers.ominigate] # mine\nname = \"OminiGate\"   # keep me\nwire_api = \"responses\"  # old\nextra = true\nrequest_max_retries = 4\n"
+        );
+        assert_eq!(previous.get("name"), Some(&Some("'Omni'".to_string())));
+        assert_eq!(
+            previous.get("wire_api"),
+            Some(&Some("\"chat\"".to_string()))
+        );
+        assert_eq!(previous.get("request_max_retries"), Some(&None));
+        restore_block(&mut d, PROVIDER, &previous).unwrap();
+        assert_eq!(d.to_string(), input);
+    }
+
+    #[test]
+    fn equal_values_in_other_quoting_are_left_alone() {
+        let input = "[model_providers.ominigate]\nname = 'OminiGate'\nwire_api = \"\"\"responses\"\"\"\nrequest_max_retries = 4 # four\n";
+        let mut d = doc(input);
+        assert_eq!(
+            ensure_block(&mut d, PROVIDER, &entries(), "c").unwrap(),
+            Change::Unchanged
+        );
+        assert_eq!(d.to_string(), input);
+    }
+
+    #[test]
+    fn dotted_and_inline_blocks_are_updated_in_their_shape() {
+        let dotted = "model_providers.ominigate.name = \"OminiGate\"\nmodel_providers.ominigate.wire_api = \"chat\"\n";
+        let mut d = doc(dotted);
+        let Change::Updated(prev) = ensure_block(&mut d, PROVIDER, &entries(), "c").unwrap() else {
+            panic!()
+        };
+        let out = d.to_string();
+        assert!(
+            out.contains("model_providers.ominigate.wire_api = \"responses\""),
+            "{out}"
+        );
+        assert!(
+            out.contains("model_providers.ominigate.request_max_retries = 4"),
+            "{out}"
+        );
+        restore_block(&mut d, PROVIDER, &prev).unwrap();
+        assert_eq!(d.to_string(), dotted);
+
+        let inline =
+            "model_providers = { ominigate = { name = \"OminiGate\", wire_api = \"chat\" } }\n";
+        let mut d = doc(inline);
+        let Change::Updated(prev) = ensure_block(&mut d, PROVIDER, &entries(), "c").unwrap() else {
+            panic!()
+        };
+        let out = d.to_string();
+        assert!(out.contains("wire_api = \"responses\""), "{out}");
+        restore_block(&mut d, PROVIDER, &prev).unwrap();
+        assert_eq!(d.to_string(), inline);
+    }
+
+    #[test]
+    fn wrong_types_are_errors_not_panics() {
+        for (input, key) in [
+            ("model_providers = \"x\"\n", "model_providers"),
+            ("model_providers = [1]\n", "model_providers"),
+            ("[[model_providers]]\nx = 1\n", "model_providers"),
+            (
+                "[model_providers]\nominigate = 3\n",
+                "model_providers.ominigate",
+            ),
+            ("profiles = 1\n", "profiles"),
+            ("[profiles]\nominigate = \"x\"\n", "profiles.ominigate"),
+        ] {
+            let mut d = doc(input);
+            let err = ensure_block(&mut d, PROVIDER, &entries(), "c")
+                .and_then(|_| ensure_block(&mut d, PROFILE, &entries(), "c"))
+                .unwrap_err();
+            assert!(
+                matches!(&err, EditError::WrongType { key: k, .. } if k == key),
+                "{input}: {err}"
+            );
+            assert!(check_shapes(&doc(input)).is_err());
+        }
+        for input in [
+            "model = 1\n",
+            "[profile]\nx = 1\n",
+            "model_provider = true\n",
+        ] {
+            assert!(check_shapes(&doc(input)).is_err(), "{input}");
+        }
+    }
+
+    #[test]
+    fn parent_kept_when_the_user_wrote_it() {
+        let input = "[profiles]\n";
+        let mut d = doc(input);
+        ensure_block(&mut d, PROFILE, &entries()[..1], "c").unwrap();
+        remove_block(&mut d, PROFILE, "c").unwrap();
+        assert_eq!(d.to_string(), input);
+    }
+
+    #[test]
+    fn ensure_keys_and_restore_keys_on_root() {
+        let input = "model = \"gpt-5\" # mine\n[t]\nx = 1\n";
+        let mut d = doc(input);
+        let prev = ensure_keys(
+            d.as_table_mut(),
+            &[
+                ("model_provider", Value::from("ominigate")),
+                ("model", Value::from("m")),
+            ],
+        );
+        assert_eq!(
+            d.to_string(),
+            "model = \"m\" # mine\nmodel_provider = \"ominigate\"\n[t]\nx = 1\n"
+        );
+        restore_keys(d.as_table_mut(), &prev).unwrap();
+        assert_eq!(d.to_string(), input);
+    }
+
+    #[test]
+    fn references_finds_top_level_and_profiles() {
+        let d = doc(
+            "model_provider = \"ominigate\"\n[profiles.a]\nmodel_provider = \"ominigate\"\n[profiles.b]\nmodel_provider = \"openai\"\n",
+        );
+        assert_eq!(
+            references(&d, "ominigate"),
+            ["model_provider", "profiles.a.model_provider"]
+        );
+        let _ = value(1);
+    }
+}

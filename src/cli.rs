@@ -1,0 +1,119 @@
+//! The command line (clap derive). No logic here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::codex_version::Version;
+
+const ABOUT: &str = "Make the OpenAI Codex CLI talk to the OminiGate model gateway.";
+
+const EXAMPLES: &str = "\
+Examples:
+  ominigate-codex install                      # add OminiGate for the Codex on your PATH
+  ominigate-codex install --dry-run            # show the diff, write nothing
+  ominigate-codex uninstall                    # remove exactly what install added";
+
+#[derive(Debug, Parser)]
+#[command(name = "ominigate-codex", version, about = ABOUT, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Codex home directory [default: $CODEX_HOME, else ~/.codex]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub codex_home: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add the OminiGate provider and the `ominigate` profile to Codex's config
+    #[command(after_help = "\
+Examples:
+  ominigate-codex install
+  ominigate-codex install --model anthropic/claude-opus-4.6 --default
+  ominigate-codex install --codex-version 0.94.0 --dry-run
+  ominigate-codex --codex-home /tmp/codex install --base-url http://127.0.0.1:8080/v1")]
+    Install(InstallArgs),
+
+    /// Remove exactly what install added, restoring the previous values
+    #[command(after_help = "\
+Examples:
+  ominigate-codex uninstall --dry-run
+  ominigate-codex uninstall")]
+    Uninstall(UninstallArgs),
+}
+
+/// Which Codex release to write for.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CodexSelect {
+    /// The Codex binary to ask for its version [default: `codex` on PATH]
+    #[arg(long, value_name = "PATH", conflicts_with = "codex_version")]
+    pub codex: Option<PathBuf>,
+
+    /// Write for this Codex release instead of asking a binary
+    #[arg(long, value_name = "X.Y.Z")]
+    pub codex_version: Option<Version>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WireApi {
+    /// OpenAI chat completions (Codex up to 0.94 only)
+    Chat,
+    /// OpenAI Responses API (every release)
+    Responses,
+}
+
+impl WireApi {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WireApi::Chat => "chat",
+            WireApi::Responses => "responses",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct InstallArgs {
+    /// Model for the `ominigate` profile [default: openai/gpt-5.4-pro, or the one already set]
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// Gateway URL [default: https://api.ominigate.ai/v1, or the one already set]
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Environment variable that holds the API key [default: OMINIGATE_API_KEY]
+    #[arg(long, value_name = "NAME")]
+    pub env_key: Option<String>,
+
+    /// Wire protocol [default: chat up to Codex 0.94, responses from 0.95]
+    #[arg(long, value_enum, value_name = "API")]
+    pub wire_api: Option<WireApi>,
+
+    #[command(flatten)]
+    pub codex: CodexSelect,
+
+    /// Also make OminiGate what plain `codex` uses (uninstall restores your previous values)
+    #[arg(long)]
+    pub default: bool,
+
+    /// Print a unified diff of every file that would change; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Write even what this Codex is known to refuse (e.g. --wire-api chat on 0.95+)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct UninstallArgs {
+    /// Print a unified diff of every file that would change; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also remove OminiGate blocks install did not write, and dangling references
+    #[arg(long)]
+    pub force: bool,
+}

@@ -1,0 +1,263 @@
+//! Which Codex the user has, and what config layout that release accepts.
+//!
+//! The three eras are measured, not guessed: see `codex-compat.md` in the
+//! project's shared notes and the README's table.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    pub major: u64,
+    pub minor: u64,
+    pub patch: u64,
+}
+
+impl Version {
+    pub const fn new(major: u64, minor: u64, patch: u64) -> Self {
+        Version {
+            major,
+            minor,
+            patch,
+        }
+    }
+}
+
+/// The first release that refuses `wire_api = "chat"`.
+pub const CHAT_REMOVED: Version = Version::new(0, 95, 0);
+/// The first release that reads `--profile NAME` from `NAME.config.toml`.
+pub const PROFILE_FILES: Version = Version::new(0, 134, 0);
+/// The newest release this tool was measured against.
+pub const NEWEST_KNOWN: Version = Version::new(0, 169, 0);
+/// The first release with `codex debug prompt-input`.
+pub const PROMPT_INPUT: Version = Version::new(0, 133, 0);
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+impl FromStr for Version {
+    type Err = String;
+
+    /// `X.Y.Z`, optionally with a pre-release or build suffix (`-alpha.1`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let core = s.trim().split(['-', '+']).next().unwrap_or_default();
+        let parts: Vec<&str> = core.split('.').collect();
+        let num = |p: &str| p.parse::<u64>().ok().filter(|_| !p.is_empty());
+        match parts.as_slice() {
+            [a, b, c] => match (num(a), num(b), num(c)) {
+                (Some(major), Some(minor), Some(patch)) => Ok(Version::new(major, minor, patch)),
+                _ => Err(format!("`{s}` is not a version like 0.169.0")),
+            },
+            _ => Err(format!("`{s}` is not a version like 0.169.0")),
+        }
+    }
+}
+
+/// Parse `codex --version` output: `codex-cli 0.169.0`.
+pub fn parse_version_output(out: &str) -> Option<Version> {
+    out.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("codex-cli" | "codex"), Some(v)) => v.parse().ok(),
+            _ => None,
+        }
+    })
+}
+
+/// Where the profile lives for a given release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileLayout {
+    /// `[profiles.ominigate]` in `config.toml` (up to 0.133).
+    Table,
+    /// Top-level keys in `$CODEX_HOME/ominigate.config.toml` (0.134 on).
+    File,
+}
+
+/// What a Codex release accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub profile: ProfileLayout,
+    pub chat_supported: bool,
+}
+
+impl Layout {
+    pub fn for_version(v: Version) -> Layout {
+        Layout {
+            profile: if v >= PROFILE_FILES {
+                ProfileLayout::File
+            } else {
+                ProfileLayout::Table
+            },
+            chat_supported: v < CHAT_REMOVED,
+        }
+    }
+
+    pub fn default_wire_api(self) -> &'static str {
+        if self.chat_supported {
+            "chat"
+        } else {
+            "responses"
+        }
+    }
+}
+
+/// How the version was found, for the user and for `doctor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `--codex-version`.
+    Flag,
+    /// `<path> --version`.
+    Binary(PathBuf),
+    /// No Codex found: the newest known layout is assumed.
+    Assumed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detected {
+    pub version: Version,
+    pub source: Source,
+}
+
+impl Detected {
+    pub fn layout(&self) -> Layout {
+        Layout::for_version(self.version)
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.source {
+            Source::Flag => format!("Codex {} (from --codex-version)", self.version),
+            Source::Binary(p) => {
+                format!("Codex {} (from `{} --version`)", self.version, p.display())
+            }
+            Source::Assumed => format!(
+                "no Codex found on PATH; assuming the newest known layout (Codex {})",
+                self.version
+            ),
+        }
+    }
+}
+
+/// Find `codex` on `path_var` (the value of `$PATH`).
+pub fn find_on_path(path_var: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    std::env::split_paths(path_var?)
+        .map(|dir| dir.join("codex"))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Run a command with a time limit; its stdout, or why it could not be had.
+pub fn run_with_timeout(
+    cmd: &mut Command,
+    limit: Duration,
+) -> Result<std::process::Output, String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return child.wait_with_output().map_err(|e| e.to_string()),
+            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("no answer within {} s", limit.as_secs()));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// `<codex> --version`, parsed.
+pub fn query_binary(codex: &Path) -> Result<Version, String> {
+    let out = run_with_timeout(
+        Command::new(codex).arg("--version"),
+        Duration::from_secs(10),
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    parse_version_output(&text).ok_or_else(|| {
+        format!(
+            "`{} --version` printed {:?}, not `codex-cli X.Y.Z`",
+            codex.display(),
+            text.trim()
+        )
+    })
+}
+
+/// The version to write for: `--codex-version`, else `--codex PATH --version`,
+/// else `codex` on `$PATH`, else the newest known layout.
+pub fn detect(
+    flag_version: Option<Version>,
+    flag_binary: Option<&Path>,
+    path_var: Option<&std::ffi::OsStr>,
+) -> Result<Detected, String> {
+    if let Some(version) = flag_version {
+        return Ok(Detected {
+            version,
+            source: Source::Flag,
+        });
+    }
+    let binary = match flag_binary {
+        Some(p) => Some(p.to_path_buf()),
+        None => find_on_path(path_var),
+    };
+    match binary {
+        Some(path) => Ok(Detected {
+            version: query_binary(&path)?,
+            source: Source::Binary(path),
+        }),
+        None => Ok(Detected {
+            version: NEWEST_KNOWN,
+            source: Source::Assumed,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_versions_and_version_output() {
+        assert_eq!("0.94.0".parse(), Ok(Version::new(0, 94, 0)));
+        assert_eq!("0.134.0-alpha.2".parse(), Ok(Version::new(0, 134, 0)));
+        assert!("0.94".parse::<Version>().is_err());
+        assert!("a.b.c".parse::<Version>().is_err());
+        assert!("0..1".parse::<Version>().is_err());
+        assert_eq!(
+            parse_version_output("codex-cli 0.169.0\n"),
+            Some(Version::new(0, 169, 0))
+        );
+        assert_eq!(
+            parse_version_output("warning: x\ncodex-cli 0.94.0"),
+            Some(Version::new(0, 94, 0))
+        );
+        assert_eq!(parse_version_output("node v20"), None);
+    }
+
+    #[test]
+    fn eras_follow_the_measured_boundaries() {
+        let table = |v| Layout::for_version(v);
+        assert_eq!(table(Version::new(0, 94, 0)).default_wire_api(), "chat");
+        assert_eq!(
+            table(Version::new(0, 95, 0)).default_wire_api(),
+            "responses"
+        );
+        assert_eq!(table(Version::new(0, 133, 0)).profile, ProfileLayout::Table);
+        assert_eq!(table(Version::new(0, 134, 0)).profile, ProfileLayout::File);
+        assert_eq!(table(Version::new(1, 0, 0)).profile, ProfileLayout::File);
+    }
+}

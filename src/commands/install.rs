@@ -1,0 +1,437 @@
+//! `ominigate-codex install`: write what the user's Codex accepts.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+use toml_edit::{DocumentMut, Item, TableLike, Value};
+
+use super::{
+    Loaded, finish, load_state, parse_checked, render, render_new, shape_error, state_change,
+};
+use crate::blocks::{self, Change, EditError, PROFILE, PROVIDER};
+use crate::cli::{InstallArgs, WireApi};
+use crate::codex_version::{self, Detected, Layout, ProfileLayout};
+use crate::config_file::{self, Parsed};
+use crate::error::{Failure, Kind, usage};
+use crate::paths::{CodexHome, PROFILE_FILE};
+use crate::report::shell_setup;
+use crate::spec::{self, bad_flag};
+use crate::state::{Record, State};
+
+/// The comment above the blocks install creates; also how a block is
+/// recognised as ours when the state file is missing.
+pub const PROVIDER_COMMENT: &str =
+    "OminiGate provider, added by ominigate-codex (`ominigate-codex uninstall` removes it)";
+pub const PROFILE_COMMENT: &str =
+    "OminiGate profile: `codex --profile ominigate` (added by ominigate-codex)";
+pub const PROFILE_FILE_COMMENT: &str =
+    "OminiGate profile for Codex 0.134+: `codex --profile ominigate` (written by ominigate-codex)";
+
+/// Codex's own words when it refuses `wire_api = "chat"` (0.95.0 on).
+pub const CODEX_CHAT_ERROR: &str = "`wire_api = \"chat\"` is no longer supported. How to fix: set `wire_api = \"responses\"` in your provider config.";
+
+/// What the user asked for, validated.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub layout: Layout,
+    pub wire_api: &'static str,
+    pub base_url: Option<String>,
+    pub env_key: Option<String>,
+    pub model: Option<String>,
+    pub default: bool,
+}
+
+/// The documents install edits, and its record.
+pub struct Docs {
+    pub config: DocumentMut,
+    /// `ominigate.config.toml`; `None` when it does not (or will not) exist.
+    pub profile: Option<DocumentMut>,
+    pub state: State,
+}
+
+/// What happened, for the report.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub notes: Vec<String>,
+    pub model: String,
+    pub env_key: String,
+    pub base_url: String,
+}
+
+/// Where the profile model comes from: the flag, else what the user has.
+fn profile_model(opts: &Options, existing: &[Option<&str>]) -> String {
+    opts.model
+        .clone()
+        .or_else(|| existing.iter().flatten().next().map(|m| m.to_string()))
+        .unwrap_or_else(|| spec::MODEL.to_string())
+}
+
+/// The provider keys to write: flags win, then valid existing values, then
+/// the guide's; `wire_api` and `requires_openai_auth` are always set.
+fn provider_entries(
+    existing: Option<&dyn TableLike>,
+    opts: &Options,
+) -> Vec<(&'static str, Value)> {
+    let get = |k| existing.and_then(|t| blocks::get_value(t, k));
+    let keep_str = |k, valid: &dyn Fn(&str) -> bool| {
+        get(k)
+            .and_then(Value::as_str)
+            .filter(|s| valid(s))
+            .map(str::to_string)
+    };
+    let keep_int = |k, default: i64| {
+        get(k)
+            .and_then(Value::as_integer)
+            .filter(|n| *n >= 0)
+            .unwrap_or(default)
+    };
+    let base_url = opts
+        .base_url
+        .clone()
+        .or_else(|| keep_str("base_url", &|s| spec::parse_base_url(s).is_ok()));
+    let env_key = opts
+        .env_key
+        .clone()
+        .or_else(|| keep_str("env_key", &|s| spec::check_env_key(s).is_ok()));
+    let name =
+        keep_str("name", &|s| !s.trim().is_empty()).unwrap_or_else(|| spec::PROVIDER_NAME.into());
+    vec![
+        ("name", Value::from(name)),
+        (
+            "base_url",
+            Value::from(base_url.unwrap_or_else(|| spec::BASE_URL.into())),
+        ),
+        (
+            "env_key",
+            Value::from(env_key.unwrap_or_else(|| spec::ENV_KEY.into())),
+        ),
+        ("wire_api", Value::from(opts.wire_api)),
+        ("requires_openai_auth", Value::from(false)),
+        (
+            "request_max_retries",
+            Value::from(keep_int("request_max_retries", spec::REQUEST_MAX_RETRIES)),
+        ),
+        (
+            "stream_max_retries",
+            Value::from(keep_int("stream_max_retries", spec::STREAM_MAX_RETRIES)),
+        ),
+        (
+            "stream_idle_timeout_ms",
+            Value::from(keep_int(
+                "stream_idle_timeout_ms",
+                spec::STREAM_IDLE_TIMEOUT_MS,
+            )),
+        ),
+    ]
+}
+
+fn str_of<'a>(t: Option<&'a dyn TableLike>, key: &str) -> Option<&'a str> {
+    t.and_then(|t| blocks::get_str(t, key))
+}
+
+/// Edit `docs` for `opts`. Pure: no IO.
+pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
+    let mut out = Outcome::default();
+
+    let existing = blocks::get_block(&docs.config, PROVIDER)?;
+    let entries = provider_entries(existing, opts);
+    out.base_url = entries[1].1.as_str().unwrap_or_default().to_string();
+    out.env_key = entries[2].1.as_str().unwrap_or_default().to_string();
+    let change = blocks::ensure_block(&mut docs.config, PROVIDER, &entries, PROVIDER_COMMENT)?;
+    note_change(
+        &mut out,
+        "[model_providers.ominigate] in config.toml",
+        &change,
+    );
+    docs.state.provider = Record::merge(docs.state.provider.take(), change);
+
+    let table_model =
+        str_of(blocks::get_block(&docs.config, PROFILE)?, "model").map(str::to_string);
+    let file_model = docs
+        .profile
+        .as_ref()
+        .and_then(|d| blocks::get_str(d.as_table(), "model"))
+        .map(str::to_string);
+    match opts.layout.profile {
+        ProfileLayout::Table => {
+            let model = profile_model(opts, &[table_model.as_deref(), file_model.as_deref()]);
+            if docs
+                .profile
+                .as_ref()
+                .is_some_and(|d| profile_file_is_ours(d, &docs.state))
+            {
+                docs.profile = None;
+                docs.state.profile_file = None;
+                out.notes.push(format!(
+                    "removed {PROFILE_FILE}: this Codex reads the profile from config.toml"
+                ));
+            }
+            let entries = [
+                ("model", Value::from(model.as_str())),
+                ("model_provider", Value::from(spec::PROVIDER_ID)),
+            ];
+            let change =
+                blocks::ensure_block(&mut docs.config, PROFILE, &entries, PROFILE_COMMENT)?;
+            note_change(&mut out, "[profiles.ominigate] in config.toml", &change);
+            docs.state.profile_table = Record::merge(docs.state.profile_table.take(), change);
+            out.model = model;
+        }
+        ProfileLayout::File => {
+            let model = profile_model(opts, &[file_model.as_deref(), table_model.as_deref()]);
+            let carried = migrate_legacy(docs, &mut out)?;
+            let mut entries: Vec<(&str, Value)> = Vec::new();
+            let file_has = |k: &str| {
+                docs.profile
+                    .as_ref()
+                    .is_some_and(|d| d.as_table().contains_key(k))
+            };
+            for (k, v) in &carried {
+                if !file_has(k) && k != "model" && k != "model_provider" {
+                    entries.push((k.as_str(), v.clone()));
+                }
+            }
+            entries.push(("model", Value::from(model.as_str())));
+            entries.push(("model_provider", Value::from(spec::PROVIDER_ID)));
+            let change = match &mut docs.profile {
+                Some(doc) => {
+                    blocks::check_shapes(doc)?;
+                    match blocks::ensure_keys(doc.as_table_mut(), &entries) {
+                        p if p.is_empty() => Change::Unchanged,
+                        p => Change::Updated(p),
+                    }
+                }
+                None => {
+                    let mut doc = DocumentMut::new();
+                    blocks::ensure_keys(doc.as_table_mut(), &entries);
+                    if let Some(mut first) = doc.as_table_mut().iter_mut().next().map(|(k, _)| k) {
+                        first
+                            .leaf_decor_mut()
+                            .set_prefix(format!("# {PROFILE_FILE_COMMENT}\n"));
+                    }
+                    docs.profile = Some(doc);
+                    Change::Created
+                }
+            };
+            note_change(&mut out, PROFILE_FILE, &change);
+            docs.state.profile_file = Record::merge(docs.state.profile_file.take(), change);
+            out.model = model;
+        }
+    }
+
+    let still_default = docs.state.defaults.is_some()
+        && blocks::get_str(docs.config.as_table(), "model_provider") == Some(spec::PROVIDER_ID);
+    if opts.default || still_default {
+        let previous = blocks::ensure_keys(
+            docs.config.as_table_mut(),
+            &[
+                ("model_provider", Value::from(spec::PROVIDER_ID)),
+                ("model", Value::from(out.model.as_str())),
+            ],
+        );
+        if !previous.is_empty() {
+            out.notes.push(
+                "plain `codex` now uses OminiGate (top-level model_provider and model)".into(),
+            );
+        }
+        let mut kept = docs.state.defaults.take().unwrap_or_default();
+        for (k, v) in previous {
+            kept.entry(k).or_insert(v);
+        }
+        docs.state.defaults = Some(kept);
+    }
+    Ok(out)
+}
+
+/// Codex 0.134+ refuses `[profiles.ominigate]` and `profile = "ominigate"`
+/// in config.toml: remove them, returning the legacy table's values.
+fn migrate_legacy(docs: &mut Docs, out: &mut Outcome) -> Result<Vec<(String, Value)>, EditError> {
+    let mut carried = Vec::new();
+    if let Some(table) = blocks::get_block(&docs.config, PROFILE)? {
+        for (k, item) in table.iter() {
+            if let Item::Value(v) = item {
+                let mut v = v.clone();
+                v.decor_mut().clear();
+                carried.push((k.to_string(), v));
+            }
+        }
+        blocks::remove_block(&mut docs.config, PROFILE, PROFILE_COMMENT)?;
+        docs.state.profile_table = None;
+        out.notes.push(format!(
+            "moved [profiles.ominigate] out of config.toml into {PROFILE_FILE}: Codex 0.134+ refuses to start with it"
+        ));
+    }
+    if blocks::get_str(docs.config.as_table(), "profile") == Some(spec::PROFILE_NAME) {
+        docs.config.as_table_mut().remove("profile");
+        out.notes.push(
+            "removed top-level `profile = \"ominigate\"`: Codex 0.134+ refuses every run with it (use --default to make OminiGate the default)"
+                .into(),
+        );
+    }
+    Ok(carried)
+}
+
+/// A profile file install wrote (by the record, or by its header comment).
+pub fn profile_file_is_ours(doc: &DocumentMut, state: &State) -> bool {
+    matches!(state.profile_file, Some(Record::Created))
+        || (state.profile_file.is_none()
+            && doc
+                .to_string()
+                .starts_with(&format!("# {PROFILE_FILE_COMMENT}\n")))
+}
+
+fn note_change(out: &mut Outcome, what: &str, change: &Change) {
+    match change {
+        Change::Created => out.notes.push(format!("added {what}")),
+        Change::Updated(p) => {
+            let keys: Vec<&str> = p.keys().map(String::as_str).collect();
+            out.notes
+                .push(format!("updated {what}: {}", keys.join(", ")));
+        }
+        Change::Unchanged => {}
+    }
+}
+
+/// Validate the flags against the detected Codex.
+pub fn options(args: &InstallArgs, detected: &Detected) -> Result<Options, Failure> {
+    let layout = detected.layout();
+    let wire_api = args
+        .wire_api
+        .map_or(layout.default_wire_api(), WireApi::as_str);
+    if wire_api == "chat" && !layout.chat_supported && !args.force {
+        return Err(usage(format!(
+            "Codex {} refuses `wire_api = \"chat\"`; it says: {CODEX_CHAT_ERROR}",
+            detected.version
+        ))
+        .help("drop --wire-api (install picks \"responses\"), pin Codex 0.94.0 (`npm i -g @openai/codex@0.94.0`), or pass --force to write it anyway"));
+    }
+    let base_url = match &args.base_url {
+        Some(u) => Some(
+            spec::parse_base_url(u)
+                .map_err(|m| bad_flag("--base-url", m))?
+                .url,
+        ),
+        None => None,
+    };
+    if let Some(k) = &args.env_key {
+        spec::check_env_key(k).map_err(|m| bad_flag("--env-key", m))?;
+    }
+    if let Some(m) = &args.model {
+        spec::check_model(m).map_err(|m| bad_flag("--model", m))?;
+    }
+    Ok(Options {
+        layout,
+        wire_api,
+        base_url,
+        env_key: args.env_key.clone(),
+        model: args.model.clone(),
+        default: args.default,
+    })
+}
+
+pub fn run(home: &CodexHome, args: &InstallArgs, out: &mut dyn Write) -> Result<()> {
+    let detected = codex_version::detect(
+        args.codex.codex_version,
+        args.codex.codex.as_deref(),
+        std::env::var_os("PATH").as_deref(),
+    )
+    .map_err(|e| {
+        Failure::new(
+            Kind::Failure,
+            format!("cannot tell which Codex you have: {e}"),
+        )
+        .help("pass --codex-version X.Y.Z (see `codex --version`)")
+    })?;
+    let opts = options(args, &detected)?;
+    writeln!(out, "Codex home: {} ({})", home.dir.display(), home.source)?;
+    writeln!(out, "Writing for {}", detected.describe())?;
+
+    let _lock = if args.dry_run {
+        None
+    } else {
+        config_file::ensure_dir(&home.dir)?;
+        Some(config_file::lock(
+            &home.lock_file(),
+            Duration::from_secs(10),
+        )?)
+    };
+    let config = Loaded::read(&home.config())?;
+    let profile = Loaded::read(&home.profile_file())?;
+    let (state_file, state) = load_state(home)?;
+    let mut parsed = parse_checked(&config)?;
+    let profile_parsed: Option<Parsed> = if profile.exists() {
+        Some(parse_checked(&profile)?)
+    } else {
+        None
+    };
+
+    let mut docs = Docs {
+        config: std::mem::take(&mut parsed.doc),
+        profile: profile_parsed.as_ref().map(|p| p.doc.clone()),
+        state,
+    };
+    let outcome = plan(&mut docs, &opts).map_err(|e| shape_error(&config.snapshot.path, e))?;
+    parsed.doc = docs.config;
+    let config_after = render(&parsed);
+    let profile_after = match (docs.profile, profile_parsed) {
+        (None, _) => None,
+        (Some(doc), Some(mut p)) => {
+            p.doc = doc;
+            Some(render(&p))
+        }
+        (Some(doc), None) => Some(render_new(&doc)),
+    };
+    let changes = [
+        config.change(Some(config_after), true),
+        profile.change(profile_after, true),
+        state_change(&state_file, &docs.state),
+    ];
+    let changed = finish(&changes, args.dry_run, out)?;
+    if !changed {
+        writeln!(out, "already installed: nothing to change")?;
+    } else {
+        for note in &outcome.notes {
+            writeln!(out, "  {note}")?;
+        }
+    }
+    if !args.dry_run {
+        next_steps(out, &detected, &outcome)?;
+    }
+    Ok(())
+}
+
+/// The commands the user runs next. Never prints the key, only whether it is set.
+fn next_steps(out: &mut dyn Write, detected: &Detected, o: &Outcome) -> Result<()> {
+    let (rc, export) = shell_setup(std::env::var("SHELL").ok().as_deref(), &o.env_key);
+    let set = std::env::var_os(&o.env_key).is_some_and(|v| !v.is_empty());
+    writeln!(out, "\nNext steps:")?;
+    writeln!(out, "  1. Put your OminiGate key in {rc}:\n       {export}")?;
+    writeln!(
+        out,
+        "     {} is set in this shell: {}",
+        o.env_key,
+        if set { "yes" } else { "no" }
+    )?;
+    let conflicts: Vec<&str> = ["OPENAI_API_KEY", "OPENAI_BASE_URL"]
+        .into_iter()
+        .filter(|k| std::env::var_os(k).is_some())
+        .collect();
+    let mut n = 2;
+    if !conflicts.is_empty() {
+        writeln!(
+            out,
+            "  {n}. These can clash with the profile; run:\n       unset {}",
+            conflicts.join(" ")
+        )?;
+        n += 1;
+    }
+    // `exec --profile` is the order every release honours (0.94 ignores
+    // a --profile placed before exec).
+    writeln!(
+        out,
+        "  {n}. Start Codex {} on OminiGate ({}):\n       codex --profile ominigate\n       codex exec --profile ominigate \"hello\"",
+        detected.version, o.model
+    )?;
+    writeln!(out, "  Check everything with: ominigate-codex doctor")?;
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! `ominigate-codex uninstall`: undo exactly what install did.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+use toml_edit::{DocumentMut, Item};
+
+use super::install::{PROFILE_COMMENT, PROVIDER_COMMENT, profile_file_is_ours};
+use super::{Loaded, finish, load_state, parse_checked, render, shape_error, state_change};
+use crate::blocks::{self, BlockPath, EditError, PROFILE, PROVIDER};
+use crate::cli::UninstallArgs;
+use crate::config_file::{self, Parsed};
+use crate::error::refused;
+use crate::paths::{CodexHome, PROFILE_FILE};
+use crate::spec;
+use crate::state::{Record, State};
+
+/// The documents uninstall edits.
+pub struct Docs {
+    pub config: DocumentMut,
+    pub profile: Option<DocumentMut>,
+    pub state: State,
+}
+
+/// Why uninstall will not go on without `--force`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Settings install did not write still select the provider.
+    References(Vec<String>),
+    /// A block or file install did not write (no record, no marker).
+    NotOurs(String),
+}
+
+/// The block's record, or `Created` if it carries install's comment.
+fn record_or_marker(
+    doc: &DocumentMut,
+    at: BlockPath,
+    comment: &str,
+    record: &Option<Record>,
+) -> Option<Record> {
+    if record.is_some() {
+        return record.clone();
+    }
+    let root = doc.as_table();
+    let marked = root
+        .get(at.parent)
+        .and_then(Item::as_table_like)
+        .and_then(|p| p.get(at.name))
+        .and_then(Item::as_table)
+        .and_then(|t| t.decor().prefix())
+        .and_then(|p| p.as_str())
+        .is_some_and(|p| p.ends_with(&format!("# {comment}\n")));
+    marked.then_some(Record::Created)
+}
+
+/// Undo one block per its record; `None` with the block present is the user's.
+fn undo_block(
+    doc: &mut DocumentMut,
+    at: BlockPath,
+    comment: &str,
+    record: Option<Record>,
+    force: bool,
+    notes: &mut Vec<String>,
+) -> Result<Result<(), Refusal>, EditError> {
+    let present = blocks::get_block(doc, at)?.is_some();
+    match record {
+        Some(Record::Created) => {
+            if blocks::remove_block(doc, at, comment)? {
+                notes.push(format!("removed [{at}]"));
+            }
+        }
+        Some(Record::Updated { previous }) => {
+            if !previous.is_empty() && blocks::restore_block(doc, at, &previous)? {
+                notes.push(format!("restored your previous values in [{at}]"));
+            }
+        }
+        None if present && force => {
+            blocks::remove_block(doc, at, comment)?;
+            notes.push(format!(
+                "removed [{at}] (not written by ominigate-codex; --force)"
+            ));
+        }
+        None if present => return Ok(Err(Refusal::NotOurs(format!("[{at}] in config.toml")))),
+        None => {}
+    }
+    Ok(Ok(()))
+}
+
+/// Edit `docs` to undo install. Pure: no IO.
+pub fn plan(docs: &mut Docs, force: bool) -> Result<Result<Vec<String>, Refusal>, EditError> {
+    let mut notes = Vec::new();
+    let provider = record_or_marker(
+        &docs.config,
+        PROVIDER,
+        PROVIDER_COMMENT,
+        &docs.state.provider,
+    );
+    let profile_table = record_or_marker(
+        &docs.config,
+        PROFILE,
+        PROFILE_COMMENT,
+        &docs.state.profile_table,
+    );
+
+    // References install did not make would dangle once the provider goes.
+    let ours_default = docs.state.defaults.is_some();
+    let foreign: Vec<String> = blocks::references(&docs.config, spec::PROVIDER_ID)
+        .into_iter()
+        .filter(|r| !(r == "model_provider" && ours_default))
+        .filter(|r| !(r == "profiles.ominigate.model_provider" && profile_table.is_some()))
+        .collect();
+    if !foreign.is_empty() && !force {
+        return Ok(Err(Refusal::References(foreign)));
+    }
+
+    if let Some(previous) = docs.state.defaults.take() {
+        let root = docs.config.as_table_mut();
+        if blocks::get_str(root, "model_provider") == Some(spec::PROVIDER_ID) {
+            blocks::restore_keys(root, &previous)?;
+            notes.push("restored your previous top-level model_provider and model".into());
+        } else {
+            notes.push(
+                "left top-level model_provider and model alone: you changed them since install"
+                    .into(),
+            );
+        }
+    }
+    // Reverse order of install: the profile table was added after the provider.
+    if let Err(r) = undo_block(
+        &mut docs.config,
+        PROFILE,
+        PROFILE_COMMENT,
+        profile_table,
+        force,
+        &mut notes,
+    )? {
+        return Ok(Err(r));
+    }
+    if let Err(r) = undo_block(
+        &mut docs.config,
+        PROVIDER,
+        PROVIDER_COMMENT,
+        provider,
+        force,
+        &mut notes,
+    )? {
+        return Ok(Err(r));
+    }
+    docs.state.provider = None;
+    docs.state.profile_table = None;
+
+    if let Some(doc) = &mut docs.profile {
+        let ours = profile_file_is_ours(doc, &docs.state);
+        match docs.state.profile_file.take() {
+            Some(Record::Updated { previous }) => {
+                blocks::restore_keys(doc.as_table_mut(), &previous)?;
+                notes.push(format!("restored your previous values in {PROFILE_FILE}"));
+            }
+            _ if ours || force => {
+                docs.profile = None;
+                notes.push(format!("removed {PROFILE_FILE}"));
+            }
+            _ if blocks::get_str(doc.as_table(), "model_provider") == Some(spec::PROVIDER_ID) => {
+                return Ok(Err(Refusal::NotOurs(PROFILE_FILE.to_string())));
+            }
+            _ => {}
+        }
+    }
+    docs.state.profile_file = None;
+    Ok(Ok(notes))
+}
+
+fn refusal_error(r: Refusal) -> anyhow::Error {
+    match r {
+        Refusal::References(keys) => refused(format!(
+            "config.toml still selects the ominigate provider in {}, which install did not write; removing the provider would break them",
+            keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        ))
+        .help("point those at another provider first, or pass --force to remove the provider anyway"),
+        Refusal::NotOurs(what) => refused(format!(
+            "{what} was not written by ominigate-codex (no record of it), so uninstall leaves it alone"
+        ))
+        .help("remove it by hand, or pass --force to let uninstall remove it"),
+    }
+    .into()
+}
+
+pub fn run(home: &CodexHome, args: &UninstallArgs, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "Codex home: {} ({})", home.dir.display(), home.source)?;
+    if !home.dir.is_dir() {
+        writeln!(
+            out,
+            "nothing to remove: {} does not exist",
+            home.dir.display()
+        )?;
+        return Ok(());
+    }
+    let _lock = (!args.dry_run)
+        .then(|| config_file::lock(&home.lock_file(), Duration::from_secs(10)))
+        .transpose()?;
+    let config = Loaded::read(&home.config())?;
+    let profile = Loaded::read(&home.profile_file())?;
+    let (state_file, state) = load_state(home)?;
+    let mut parsed = parse_checked(&config)?;
+    let profile_parsed: Option<Parsed> = if profile.exists() {
+        Some(parse_checked(&profile)?)
+    } else {
+        None
+    };
+    let mut docs = Docs {
+        config: std::mem::take(&mut parsed.doc),
+        profile: profile_parsed.as_ref().map(|p| p.doc.clone()),
+        state,
+    };
+    let notes = plan(&mut docs, args.force)
+        .map_err(|e| shape_error(&config.snapshot.path, e))?
+        .map_err(refusal_error)?;
+    parsed.doc = docs.config;
+    let config_after = config.exists().then(|| render(&parsed));
+    let profile_after = match (docs.profile, profile_parsed) {
+        (Some(doc), Some(mut p)) => {
+            p.doc = doc;
+            Some(render(&p))
+        }
+        _ => None,
+    };
+    let changes = [
+        config.change(config_after, true),
+        profile.change(profile_after, true),
+        state_change(&state_file, &docs.state),
+    ];
+    if finish(&changes, args.dry_run, out)? {
+        for note in notes {
+            writeln!(out, "  {note}")?;
+        }
+    } else {
+        writeln!(
+            out,
+            "nothing to remove: OminiGate is not installed in {}",
+            home.dir.display()
+        )?;
+    }
+    Ok(())
+}

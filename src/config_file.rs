@@ -1,0 +1,422 @@
+//! All file IO: reading a config safely, parsing it with a precise error,
+//! and committing a set of changes atomically under a lock, with a backup,
+//! refusing when a file changed on disk since it was read.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use toml_edit::DocumentMut;
+
+use crate::error::{Failure, invalid, refused};
+use crate::paths::backup_of;
+use crate::style::Styled;
+
+/// Files larger than this are refused: no Codex config is anywhere near it.
+pub const MAX_SIZE: u64 = 16 * 1024 * 1024;
+/// Symlinks followed before calling it a loop.
+const MAX_LINKS: usize = 40;
+/// New files and directories.
+pub const NEW_FILE_MODE: u32 = 0o600;
+pub const NEW_DIR_MODE: u32 = 0o700;
+
+/// A file as read: the path the user knows, the file it really is, its bytes.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub path: PathBuf,
+    /// `path` with every symlink followed; writes go here.
+    pub target: PathBuf,
+    /// `None` when the file does not exist (yet).
+    pub bytes: Option<Vec<u8>>,
+    pub mode: Option<u32>,
+    pub owner: Option<(u32, u32)>,
+}
+
+/// Follow `path`'s symlink chain to the file it names (which may not exist).
+pub fn resolve_links(path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = fs::read_link(&current)
+                    .with_context(|| format!("cannot read the symlink {}", current.display()))?;
+                current = match current.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot inspect {}", current.display()));
+            }
+        }
+    }
+    Err(refused(format!(
+        "{} is a symlink loop (more than {MAX_LINKS} links)",
+        path.display()
+    ))
+    .help("point the symlink at a real file")
+    .into())
+}
+
+/// Read `path` (through symlinks); a missing file is `bytes: None`.
+/// Directories, FIFOs, devices and files over [`MAX_SIZE`] are refused
+/// without opening them, so nothing blocks.
+pub fn read(path: &Path) -> Result<Snapshot> {
+    let target = resolve_links(path)?;
+    let meta = match fs::metadata(&target) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Ok(Snapshot {
+                path: path.to_path_buf(),
+                target,
+                bytes: None,
+                mode: None,
+                owner: None,
+            });
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(refused(format!("{} is {what}", path.display()))
+            .help("move it aside; the tool only edits regular files")
+            .into());
+    }
+    if meta.len() > MAX_SIZE {
+        return Err(refused(format!(
+            "{} is {} bytes, over the {} MiB this tool will edit",
+            path.display(),
+            meta.len(),
+            MAX_SIZE >> 20
+        ))
+        .into());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    File::open(&target)
+        .and_then(|f| f.take(MAX_SIZE + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(Snapshot {
+        path: path.to_path_buf(),
+        target,
+        bytes: Some(bytes),
+        mode: Some(meta.permissions().mode() & 0o7777),
+        owner: Some((meta.uid(), meta.gid())),
+    })
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    (line, col)
+}
+
+/// The file's bytes as UTF-8, or an error pointing at the first bad byte.
+pub fn as_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Failure> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = e.valid_up_to();
+        let prefix = std::str::from_utf8(&bytes[..good]).unwrap_or_default();
+        let (line, col) = line_col(prefix, good);
+        invalid(format!(
+            "{}:{line}:{col}: not valid UTF-8 (byte 0x{:02x})",
+            path.display(),
+            bytes[good]
+        ))
+        .help("TOML files must be UTF-8; re-save the file as UTF-8 and run again. Nothing was written.")
+    })
+}
+
+/// A parsed config with the style needed to write it back.
+pub struct Parsed<'a> {
+    pub styled: Styled<'a>,
+    pub doc: DocumentMut,
+}
+
+/// Parse `text` as TOML; on error, `path:line:col: message` with the line quoted.
+pub fn parse<'a>(path: &Path, text: &'a str) -> Result<Parsed<'a>, Failure> {
+    let styled = Styled::new(text);
+    let doc: DocumentMut = styled
+        .normalized()
+        .parse()
+        .map_err(|e: toml_edit::TomlError| {
+            let norm = styled.normalized();
+            let at = e.span().map_or(0, |s| s.start);
+            let (line, col) = line_col(norm, at);
+            let quoted = norm.lines().nth(line - 1).unwrap_or_default();
+            let caret = format!("{}^", " ".repeat(col.saturating_sub(1)));
+            invalid(format!(
+            "{}:{line}:{col}: invalid TOML: {}\n{line:>5} | {quoted}\n      | {caret}",
+            path.display(),
+            e.message().trim_end()
+        ))
+        .help(format!(
+            "fix line {line} of {} (or move the file aside) and run again. Nothing was written.",
+            path.display()
+        ))
+        })?;
+    if !styled.same_lines(&doc.to_string()) {
+        return Err(invalid(format!(
+            "{}: toml_edit cannot write this file back unchanged, so the tool will not edit it",
+            path.display()
+        ))
+        .help("please report this file's shape as a bug; add the blocks by hand meanwhile. Nothing was written."));
+    }
+    Ok(Parsed { styled, doc })
+}
+
+/// One file to write (`after: Some`) or delete (`after: None`).
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub before: Snapshot,
+    pub after: Option<Vec<u8>>,
+    /// Keep the previous content in `<name>.ominigate.bak` (user files only).
+    pub backup: bool,
+}
+
+impl Change {
+    pub fn is_noop(&self) -> bool {
+        self.before.bytes == self.after
+    }
+}
+
+/// An advisory lock on the Codex home, held until dropped.
+pub struct Lock {
+    _file: File,
+}
+
+/// Take the lock at `path`, waiting up to `wait` for another run to finish.
+pub fn lock(path: &Path, wait: Duration) -> Result<Lock> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(NEW_FILE_MODE)
+        .open(path)
+        .with_context(|| format!("cannot create the lock file {}", path.display()))?;
+    let start = Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Lock { _file: file }),
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(refused(format!(
+                    "another ominigate-codex is changing {} (lock {} held for {} s)",
+                    path.parent().unwrap_or(path).display(),
+                    path.display(),
+                    wait.as_secs()
+                ))
+                .help("wait for it to finish and run again")
+                .into());
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+            }
+        }
+    }
+}
+
+/// Create `dir` (and parents) with mode 0700 if it does not exist.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(NEW_DIR_MODE)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Test hook: `OMINIGATE_CODEX_FAILPOINT=<name>` aborts the process at that
+/// point, so the tests can prove a crash never leaves a partial file.
+fn failpoint(name: &str) {
+    if std::env::var_os("OMINIGATE_CODEX_FAILPOINT").is_some_and(|v| v == name) {
+        std::process::abort();
+    }
+}
+
+/// Write `bytes` to `target` atomically: a temporary file in the same
+/// directory, fsync, rename over the target, fsync the directory. The
+/// temporary file is removed on any error.
+pub fn write_atomic(
+    target: &Path,
+    bytes: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+) -> io::Result<()> {
+    let dir = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.ominigate-tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.set_permissions(fs::Permissions::from_mode(mode))?;
+        if let Some((uid, gid)) = owner {
+            let m = f.metadata()?;
+            if (m.uid(), m.gid()) != (uid, gid) {
+                std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
+            }
+        }
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        failpoint("before-rename");
+        fs::rename(&tmp, target)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// What [`commit`] did, for the report.
+#[derive(Debug, Default)]
+pub struct Committed {
+    pub written: Vec<PathBuf>,
+    pub deleted: Vec<PathBuf>,
+    pub backups: Vec<PathBuf>,
+}
+
+/// Apply `changes` (the caller holds the lock). Every file is checked
+/// against what was read before anything is written; an existing file that
+/// changes gets a backup first; if any step fails, files already written
+/// are put back.
+pub fn commit(changes: &[Change]) -> Result<Committed> {
+    let changes: Vec<&Change> = changes.iter().filter(|c| !c.is_noop()).collect();
+    for change in &changes {
+        ensure_unchanged(&change.before)?;
+    }
+    let mut done = Committed::default();
+    let mut applied: Vec<&Change> = Vec::new();
+    for change in &changes {
+        let result = apply(change, &mut done);
+        failpoint("between-files");
+        if let Err(e) = result {
+            for undo in applied.iter().rev() {
+                let _ = rollback(undo);
+            }
+            return Err(e);
+        }
+        applied.push(change);
+    }
+    Ok(done)
+}
+
+fn ensure_unchanged(before: &Snapshot) -> Result<()> {
+    let now = read(&before.path)?;
+    if now.bytes != before.bytes || now.target != before.target {
+        return Err(refused(format!(
+            "{} changed on disk while ominigate-codex was working (Codex itself may have written it)",
+            before.path.display()
+        ))
+        .help("nothing was written; run the command again")
+        .into());
+    }
+    Ok(())
+}
+
+fn apply(change: &Change, done: &mut Committed) -> Result<()> {
+    let before = &change.before;
+    if let (Some(old), true) = (&before.bytes, change.backup) {
+        let backup = backup_of(&before.path);
+        write_atomic(&backup, old, before.mode.unwrap_or(NEW_FILE_MODE), None)
+            .with_context(|| format!("cannot write the backup {}", backup.display()))?;
+        done.backups.push(backup);
+    }
+    match &change.after {
+        Some(bytes) => {
+            write_atomic(
+                &before.target,
+                bytes,
+                before.mode.unwrap_or(NEW_FILE_MODE),
+                before.owner,
+            )
+            .with_context(|| format!("cannot write {}", before.path.display()))?;
+            done.written.push(before.path.clone());
+        }
+        None => {
+            fs::remove_file(&before.path)
+                .with_context(|| format!("cannot remove {}", before.path.display()))?;
+            done.deleted.push(before.path.clone());
+        }
+    }
+    Ok(())
+}
+
+fn rollback(change: &Change) -> io::Result<()> {
+    let before = &change.before;
+    match &before.bytes {
+        Some(bytes) => write_atomic(
+            &before.target,
+            bytes,
+            before.mode.unwrap_or(NEW_FILE_MODE),
+            before.owner,
+        ),
+        None => fs::remove_file(&before.target),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("é = 1\nx", 3), (1, 3));
+        assert_eq!(line_col("", 0), (1, 1));
+    }
+
+    #[test]
+    fn parse_error_names_line_and_column_and_quotes_the_line() {
+        let err = parse(Path::new("c.toml"), "a = 1\nb = = 2\n")
+            .err()
+            .expect("invalid");
+        assert!(
+            err.message.starts_with("c.toml:2:5: invalid TOML"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("    2 | b = = 2"), "{}", err.message);
+    }
+
+    #[test]
+    fn non_utf8_points_at_the_byte() {
+        let err = as_text(Path::new("c.toml"), b"a = 1\nb = \"\xff\"\n").unwrap_err();
+        assert!(
+            err.message
+                .starts_with("c.toml:2:6: not valid UTF-8 (byte 0xff)"),
+            "{}",
+            err.message
+        );
+    }
+}

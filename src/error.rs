@@ -1,0 +1,106 @@
+//! Errors the user sees, and the exit codes they map to.
+//!
+//! Everything below `main` returns `anyhow::Result`; a [`Failure`] inside it
+//! carries the exit code and the `help:` line. Any other error is exit 1.
+
+use std::fmt;
+
+/// Named exit codes (documented in the README).
+pub mod exit {
+    /// Done, or nothing to do.
+    pub const OK: i32 = 0;
+    /// An error, or `doctor` found a failing check.
+    pub const FAILURE: i32 = 1;
+    /// Bad command line (clap's own code).
+    pub const USAGE: i32 = 2;
+    /// A config file is not valid TOML or holds a wrong type; nothing written.
+    pub const INVALID_CONFIG: i32 = 3;
+    /// Refused to avoid losing something: the file changed on disk, another
+    /// run holds the lock, or `--force` is needed. Nothing written.
+    pub const REFUSED: i32 = 4;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Failure,
+    Usage,
+    InvalidConfig,
+    Refused,
+}
+
+impl Kind {
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Kind::Failure => exit::FAILURE,
+            Kind::Usage => exit::USAGE,
+            Kind::InvalidConfig => exit::INVALID_CONFIG,
+            Kind::Refused => exit::REFUSED,
+        }
+    }
+}
+
+/// An error with the fix attached.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub kind: Kind,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Failure {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
+        Failure {
+            kind,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Shorthands for the common kinds.
+pub fn usage(message: impl Into<String>) -> Failure {
+    Failure::new(Kind::Usage, message)
+}
+
+pub fn invalid(message: impl Into<String>) -> Failure {
+    Failure::new(Kind::InvalidConfig, message)
+}
+
+pub fn refused(message: impl Into<String>) -> Failure {
+    Failure::new(Kind::Refused, message)
+}
+
+/// The exit code and the text (`error: …`, `help: …`) for any error.
+pub fn render(err: &anyhow::Error) -> (i32, String) {
+    let mut out = String::new();
+    let code = match err.downcast_ref::<Failure>() {
+        Some(f) => {
+            out.push_str(&format!("error: {}\n", f.message));
+            if let Some(help) = &f.help {
+                out.push_str(&format!("help: {help}\n"));
+            }
+            f.kind.exit_code()
+        }
+        None => {
+            out.push_str(&format!("error: {err}\n"));
+            for cause in err.chain().skip(1) {
+                out.push_str(&format!("  caused by: {cause}\n"));
+            }
+            exit::FAILURE
+        }
+    };
+    (code, out)
+}

@@ -1,0 +1,30 @@
+//! ominigate-codex: make the OpenAI Codex CLI talk to the OminiGate gateway.
+//!
+//! The binary's `main` only wires [`cli`] to [`run`]; each subcommand is one
+//! module under [`commands`]. The edit layer ([`blocks`], [`style`]) is pure
+//! and does no IO; [`config_file`] does all file IO.
+
+pub mod blocks;
+pub mod cli;
+pub mod codex_version;
+pub mod commands;
+pub mod config_file;
+pub mod error;
+pub mod paths;
+pub mod report;
+pub mod spec;
+pub mod state;
+pub mod style;
+
+use std::io::Write;
+
+use cli::{Cli, Command};
+
+/// Run a parsed command line, writing the report to `out`.
+pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
+    let home = paths::CodexHome::from_env(cli.codex_home.as_deref())?;
+    match &cli.command {
+        Command::Install(args) => commands::install::run(&home, args, out),
+        Command::Uninstall(args) => commands::uninstall::run(&home, args, out),
+    }
+}

@@ -1,0 +1,113 @@
+//! Where Codex keeps its files: `--codex-home` > `$CODEX_HOME` > `~/.codex`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Failure, Kind};
+
+pub const CONFIG: &str = "config.toml";
+pub const PROFILE_FILE: &str = "ominigate.config.toml";
+pub const STATE_FILE: &str = "ominigate-codex.state.json";
+pub const LOCK_FILE: &str = ".ominigate-codex.lock";
+pub const BACKUP_SUFFIX: &str = ".ominigate.bak";
+
+/// The Codex home directory and the files this tool reads and writes in it.
+#[derive(Debug, Clone)]
+pub struct CodexHome {
+    pub dir: PathBuf,
+    /// How the directory was chosen, for messages.
+    pub source: &'static str,
+}
+
+impl CodexHome {
+    /// `flag` (`--codex-home`), else `env` (`$CODEX_HOME`, ignored when empty),
+    /// else `<home>/.codex`. Relative paths are taken from `cwd`.
+    pub fn resolve(
+        flag: Option<&Path>,
+        env: Option<OsString>,
+        home: Option<PathBuf>,
+        cwd: &Path,
+    ) -> Result<CodexHome, Failure> {
+        let (dir, source) = if let Some(dir) = flag {
+            (dir.to_path_buf(), "--codex-home")
+        } else if let Some(dir) = env.filter(|v| !v.is_empty()) {
+            (PathBuf::from(dir), "$CODEX_HOME")
+        } else if let Some(home) = home {
+            (home.join(".codex"), "~/.codex")
+        } else {
+            return Err(Failure::new(
+                Kind::Failure,
+                "cannot find your home directory to locate ~/.codex",
+            )
+            .help("pass --codex-home DIR or set CODEX_HOME"));
+        };
+        let dir = if dir.is_absolute() {
+            dir
+        } else {
+            cwd.join(dir)
+        };
+        Ok(CodexHome { dir, source })
+    }
+
+    /// From the process environment.
+    pub fn from_env(flag: Option<&Path>) -> Result<CodexHome, Failure> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+        CodexHome::resolve(flag, std::env::var_os("CODEX_HOME"), home, &cwd)
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.join(CONFIG)
+    }
+
+    pub fn profile_file(&self) -> PathBuf {
+        self.dir.join(PROFILE_FILE)
+    }
+
+    pub fn state_file(&self) -> PathBuf {
+        self.dir.join(STATE_FILE)
+    }
+
+    pub fn lock_file(&self) -> PathBuf {
+        self.dir.join(LOCK_FILE)
+    }
+}
+
+/// `config.toml` → `config.toml.ominigate.bak`, beside the path as given.
+pub fn backup_of(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(OsString::from).unwrap_or_default();
+    name.push(BACKUP_SUFFIX);
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_is_flag_then_env_then_home() {
+        let cwd = Path::new("/work");
+        let home = Some(PathBuf::from("/home/u"));
+        let env = Some(OsString::from("/env/codex"));
+        let r = |flag: Option<&Path>, env: Option<OsString>| {
+            CodexHome::resolve(flag, env, home.clone(), cwd)
+                .unwrap()
+                .dir
+        };
+        assert_eq!(
+            r(Some(Path::new("rel")), env.clone()),
+            PathBuf::from("/work/rel")
+        );
+        assert_eq!(r(None, env.clone()), PathBuf::from("/env/codex"));
+        assert_eq!(
+            r(None, Some(OsString::new())),
+            PathBuf::from("/home/u/.codex")
+        );
+        assert_eq!(r(None, None), PathBuf::from("/home/u/.codex"));
+        assert!(CodexHome::resolve(None, None, None, cwd).is_err());
+        assert_eq!(
+            backup_of(Path::new("/h/config.toml")),
+            PathBuf::from("/h/config.toml.ominigate.bak")
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! What the user reads: unified diffs for `--dry-run`, and install's next steps.
+
+use std::path::Path;
+
+use similar::TextDiff;
+
+/// A unified diff of one file, `/dev/null` on the missing side.
+pub fn unified_diff(path: &Path, before: Option<&[u8]>, after: Option<&[u8]>) -> String {
+    let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).into_owned());
+    let (old, new) = (text(before), text(after));
+    let shown = path.display().to_string();
+    let old_label = if old.is_some() {
+        format!("a/{shown}")
+    } else {
+        "/dev/null".into()
+    };
+    let new_label = if new.is_some() {
+        format!("b/{shown}")
+    } else {
+        "/dev/null".into()
+    };
+    let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
+    TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&old_label, &new_label)
+        .missing_newline_hint(true)
+        .to_string()
+}
+
+/// The user's shell startup file and the line that sets an env var there.
+pub fn shell_setup(shell: Option<&str>, env_key: &str) -> (String, String) {
+    let name = shell
+        .and_then(|s| Path::new(s).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("sh");
+    match name {
+        "zsh" => ("~/.zshrc".into(), format!("export {env_key}=\"sk-omg-…\"")),
+        "bash" => ("~/.bashrc".into(), format!("export {env_key}=\"sk-omg-…\"")),
+        "fish" => (
+            "~/.config/fish/config.fish".into(),
+            format!("set -gx {env_key} \"sk-omg-…\""),
+        ),
+        _ => (
+            "~/.profile".into(),
+            format!("export {env_key}=\"sk-omg-…\""),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_of_a_new_file_and_of_a_change() {
+        let d = unified_diff(Path::new("x.toml"), None, Some(b"a = 1\n"));
+        assert!(d.starts_with("--- /dev/null\n+++ b/x.toml\n"), "{d}");
+        assert!(d.contains("+a = 1"));
+        let d = unified_diff(
+            Path::new("x.toml"),
+            Some(b"a = 1\nb = 2\n"),
+            Some(b"a = 1\n"),
+        );
+        assert!(d.contains("-b = 2"), "{d}");
+    }
+
+    #[test]
+    fn shell_files() {
+        assert_eq!(shell_setup(Some("/bin/zsh"), "K").0, "~/.zshrc");
+        assert!(
+            shell_setup(Some("/usr/bin/fish"), "K")
+                .1
+                .starts_with("set -gx K")
+        );
+        assert_eq!(shell_setup(None, "K").0, "~/.profile");
+    }
+}

@@ -1,0 +1,206 @@
+//! The values install writes (the guide's), and validation of what the user
+//! may override: base URL, env var name, model.
+
+use crate::error::{Failure, usage};
+
+pub const PROVIDER_NAME: &str = "OminiGate";
+pub const BASE_URL: &str = "https://api.ominigate.ai/v1";
+pub const ENV_KEY: &str = "OMINIGATE_API_KEY";
+pub const MODEL: &str = "openai/gpt-5.4-pro";
+pub const PROVIDER_ID: &str = "ominigate";
+pub const PROFILE_NAME: &str = "ominigate";
+pub const REQUEST_MAX_RETRIES: i64 = 4;
+pub const STREAM_MAX_RETRIES: i64 = 10;
+pub const STREAM_IDLE_TIMEOUT_MS: i64 = 300_000;
+
+/// The guide's recommended models, with its one-line notes.
+pub const RECOMMENDED_MODELS: [(&str, &str); 4] = [
+    (
+        "openai/gpt-5.4-pro",
+        "Top-tier OpenAI reasoning model. Best for complex refactors and multi-file edits.",
+    ),
+    (
+        "openai/gpt-5.3-codex",
+        "OpenAI's Codex-tuned variant, optimized for code generation and tool-use loops.",
+    ),
+    (
+        "anthropic/claude-opus-4.6",
+        "Anthropic's highest tier. Strong at long-context code review.",
+    ),
+    (
+        "google/gemini-3.1-pro-preview",
+        "Google's flagship preview model: large context window, multimodal inputs.",
+    ),
+];
+
+/// The parts of a URL this tool cares about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl {
+    pub url: String,
+    pub https: bool,
+    pub host: String,
+}
+
+impl BaseUrl {
+    pub fn is_loopback(&self) -> bool {
+        is_loopback_host(&self.host)
+    }
+}
+
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Check a base URL: http(s), a host, no user info, query, fragment or white
+/// space; plain http only to a loopback host. A trailing `/` is dropped
+/// (Codex appends `/responses` to it).
+pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
+    if raw.is_empty() {
+        return Err("the base URL is empty".into());
+    }
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "the base URL {raw:?} contains white space or control characters"
+        ));
+    }
+    let lower = raw.to_ascii_lowercase();
+    let (https, rest) = if lower.starts_with("https://") {
+        (true, &raw["https://".len()..])
+    } else if lower.starts_with("http://") {
+        (false, &raw["http://".len()..])
+    } else {
+        return Err(format!(
+            "the base URL `{raw}` must start with https:// (or http:// for a server on this machine)"
+        ));
+    };
+    if rest.contains(['?', '#']) {
+        return Err(format!(
+            "the base URL `{raw}` must not have a query or fragment"
+        ));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(format!(
+            "the base URL `{raw}` must not contain a user name or password; the key goes in the environment"
+        ));
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, port)) if port.is_empty() || port.starts_with(':') => format!("[{h}]"),
+            _ => return Err(format!("the base URL `{raw}` has a malformed IPv6 host")),
+        },
+        None => authority.split(':').next().unwrap_or_default().to_string(),
+    };
+    let port = authority[host.len()..].strip_prefix(':');
+    if host.is_empty() || host == "[]" {
+        return Err(format!("the base URL `{raw}` has no host"));
+    }
+    if let Some(port) = port
+        && port.parse::<u16>().map_or(true, |p| p == 0)
+    {
+        return Err(format!("the base URL `{raw}` has an invalid port `{port}`"));
+    }
+    let url = BaseUrl {
+        url: raw.trim_end_matches('/').to_string(),
+        https,
+        host,
+    };
+    if !https && !url.is_loopback() {
+        return Err(format!(
+            "the base URL `{raw}` is plain http to another machine: the API key would cross the network unencrypted; use https://"
+        ));
+    }
+    Ok(url)
+}
+
+/// An environment variable name Codex can read: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn check_env_key(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 128;
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not an environment variable name (letters, digits and _, not starting with a digit)",
+            name.escape_debug()
+        ))
+    }
+}
+
+/// A model id: printable, one line, at most 200 characters.
+pub fn check_model(model: &str) -> Result<(), String> {
+    if model.trim().is_empty()
+        || model.trim() != model
+        || model.len() > 200
+        || model.chars().any(char::is_control)
+    {
+        Err(format!(
+            "`{}` is not a model id (one line, no surrounding spaces, at most 200 characters)",
+            model.escape_debug()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Turn a validation message into a usage error with a hint.
+pub fn bad_flag(flag: &str, message: String) -> Failure {
+    usage(message).help(format!("fix {flag} and run again; nothing was written"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            parse_base_url("https://api.ominigate.ai/v1/").unwrap().url,
+            "https://api.ominigate.ai/v1"
+        );
+        assert!(
+            parse_base_url("http://127.0.0.1:8080/v1")
+                .unwrap()
+                .is_loopback()
+        );
+        assert!(parse_base_url("http://localhost/v1").is_ok());
+        assert!(parse_base_url("http://[::1]:9/v1").is_ok());
+        for bad in [
+            "http://api.ominigate.ai/v1",
+            "file:///etc/passwd",
+            "https:///v1",
+            "https://user:pw@host/v1",
+            " https://host/v1",
+            "https://host/v 1",
+            "https://host:99999/v1",
+            "https://host/v1?x=1",
+            "ftp://host",
+            "",
+            "https://[::1/v1",
+        ] {
+            assert!(parse_base_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn env_keys_and_models() {
+        assert!(check_env_key("OMINIGATE_API_KEY").is_ok());
+        assert!(check_env_key("_X1").is_ok());
+        for bad in ["", "1X", "A-B", "A B", "A\nB", "../x", "A=B"] {
+            assert!(check_env_key(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_model("anthropic/claude-opus-4.6").is_ok());
+        for bad in ["", " x", "a\nb", &"m".repeat(201)] {
+            assert!(check_model(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! What `install` did, so that `uninstall` undoes exactly that.
+//!
+//! Kept as JSON in `$CODEX_HOME/ominigate-codex.state.json`. It never holds
+//! the API key: only which blocks were created and the previous text of the
+//! keys that were changed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::blocks::{Change, Previous};
+
+pub const SCHEMA: u32 = 1;
+
+/// How one block or file came to be as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    /// Install created it; uninstall removes it.
+    Created,
+    /// It existed; install changed these keys (previous text, `None` = absent).
+    Updated { previous: Previous },
+}
+
+impl Record {
+    /// Fold a new [`Change`] into what an earlier run recorded: the earliest
+    /// previous value of a key wins, and a block once created stays created.
+    pub fn merge(old: Option<Record>, change: Change) -> Option<Record> {
+        match (old, change) {
+            (_, Change::Created) => Some(Record::Created),
+            (Some(Record::Created), _) => Some(Record::Created),
+            (Some(Record::Updated { previous: mut kept }), Change::Updated(new)) => {
+                for (k, v) in new {
+                    kept.entry(k).or_insert(v);
+                }
+                Some(Record::Updated { previous: kept })
+            }
+            (old @ Some(Record::Updated { .. }), Change::Unchanged) => old,
+            (None, Change::Updated(previous)) => Some(Record::Updated { previous }),
+            (None, Change::Unchanged) => Some(Record::Updated {
+                previous: Previous::new(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub schema: u32,
+    /// `[model_providers.ominigate]` in config.toml.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Record>,
+    /// `[profiles.ominigate]` in config.toml (Codex up to 0.133).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_table: Option<Record>,
+    /// `ominigate.config.toml` (Codex 0.134 on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_file: Option<Record>,
+    /// `--default`: previous top-level `model_provider` / `model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<Previous>,
+}
+
+impl State {
+    pub fn is_empty(&self) -> bool {
+        self.provider.is_none()
+            && self.profile_table.is_none()
+            && self.profile_file.is_none()
+            && self.defaults.is_none()
+    }
+
+    pub fn parse(text: &str) -> Result<State, String> {
+        let state: State = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if state.schema != SCHEMA {
+            return Err(format!("schema {} is not {SCHEMA}", state.schema));
+        }
+        Ok(state)
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(&State {
+            schema: SCHEMA,
+            ..self.clone()
+        })
+        .unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn earliest_previous_value_wins() {
+        let first = Previous::from([("model".to_string(), Some("\"a\"".to_string()))]);
+        let second = Previous::from([
+            ("model".to_string(), Some("\"b\"".to_string())),
+            ("x".to_string(), None),
+        ]);
+        let r = Record::merge(None, Change::Updated(first));
+        let r = Record::merge(r, Change::Updated(second));
+        let Some(Record::Updated { previous }) = r else {
+            panic!()
+        };
+        assert_eq!(previous.get("model"), Some(&Some("\"a\"".to_string())));
+        assert_eq!(previous.get("x"), Some(&None));
+        assert_eq!(
+            Record::merge(Some(Record::Created), Change::Unchanged),
+            Some(Record::Created)
+        );
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let state = State {
+            schema: SCHEMA,
+            provider: Some(Record::Created),
+            defaults: Some(Previous::from([("model_provider".to_string(), None)])),
+            ..State::default()
+        };
+        assert_eq!(State::parse(&state.to_json()), Ok(state));
+        assert!(State::parse("{\"schema\": 9}").is_err());
+    }
+}

@@ -1,0 +1,209 @@
+//! The file's text style: UTF-8 BOM, line endings and final newline.
+//!
+//! toml_edit drops a BOM, turns CRLF into LF and always ends with a newline.
+//! Rather than patching each of those after the fact, [`Styled::restore`]
+//! diffs the normalised input against toml_edit's output line by line and
+//! rebuilds the file from the *original* bytes of every unchanged line, so
+//! each line that the edit did not touch keeps its exact terminator (CRLF,
+//! LF or, for a last line, none). Inserted lines get the file's dominant line
+//! ending. No quadratic step: the diff trims the common prefix and suffix
+//! first and the edits are a handful of small hunks.
+
+use similar::{Algorithm, DiffOp, capture_diff_slices};
+
+const BOM: &str = "\u{feff}";
+
+/// A file's text split into what toml_edit sees and how to write it back.
+#[derive(Debug, Clone)]
+pub struct Styled<'a> {
+    bom: bool,
+    /// The original lines, each with its own terminator (`\r\n`, `\n` or none).
+    raw_lines: Vec<&'a str>,
+    /// Line ending for new lines: the one most lines use (LF on a tie).
+    eol: &'static str,
+    /// What toml_edit parses: BOM removed, every CRLF line ending made LF.
+    normalized: String,
+}
+
+impl<'a> Styled<'a> {
+    pub fn new(raw: &'a str) -> Self {
+        let (bom, body) = match raw.strip_prefix(BOM) {
+            Some(rest) => (true, rest),
+            None => (false, raw),
+        };
+        let raw_lines: Vec<&str> = body.split_inclusive('\n').collect();
+        let crlf = raw_lines.iter().filter(|l| l.ends_with("\r\n")).count();
+        let lf = raw_lines.iter().filter(|l| l.ends_with('\n')).count() - crlf;
+        let mut normalized = String::with_capacity(body.len());
+        for line in &raw_lines {
+            normalized.push_str(content(line));
+            if line.ends_with('\n') {
+                normalized.push('\n');
+            }
+        }
+        Styled {
+            bom,
+            raw_lines,
+            eol: if crlf > lf { "\r\n" } else { "\n" },
+            normalized,
+        }
+    }
+
+    pub fn normalized(&self) -> &str {
+        &self.normalized
+    }
+
+    pub fn has_bom(&self) -> bool {
+        self.bom
+    }
+
+    pub fn eol(&self) -> &'static str {
+        self.eol
+    }
+
+    /// True when the text is empty or ends with a line terminator.
+    pub fn has_final_newline(&self) -> bool {
+        self.raw_lines.last().is_none_or(|l| l.ends_with('\n'))
+    }
+
+    /// True when `rendered` is the same lines as the normalised input; toml_edit
+    /// may only have added a final newline the file did not have.
+    pub fn same_lines(&self, rendered: &str) -> bool {
+        rendered == self.normalized
+            || (!self.has_final_newline()
+                && rendered.len() == self.normalized.len() + 1
+                && rendered.starts_with(&self.normalized)
+                && rendered.ends_with('\n'))
+    }
+
+    /// Rebuild the file from `rendered` (toml_edit's output for the edited
+    /// document), keeping the original bytes of every line the edit did not
+    /// change, the BOM and the presence or absence of a final newline.
+    pub fn restore(&self, rendered: &str) -> String {
+        let old: Vec<&str> = self.raw_lines.iter().map(|l| content(l)).collect();
+        let new: Vec<&str> = rendered.split_inclusive('\n').map(content).collect();
+        let mut out = String::with_capacity(rendered.len() + old.len() + BOM.len());
+        if self.bom {
+            out.push_str(BOM);
+        }
+        // Every emitted line gets a terminator; the original's own where the
+        // line is unchanged. The final one is settled after the loop.
+        let mut push = |line: &str, term: &str| {
+            out.push_str(line);
+            out.push_str(if term.is_empty() { self.eol } else { term });
+        };
+        for op in capture_diff_slices(Algorithm::Myers, &old, &new) {
+            match op {
+                DiffOp::Equal { old_index, len, .. } => {
+                    for raw in &self.raw_lines[old_index..old_index + len] {
+                        let body = content(raw);
+                        push(body, &raw[body.len()..]);
+                    }
+                }
+                DiffOp::Insert {
+                    new_index, new_len, ..
+                }
+                | DiffOp::Replace {
+                    new_index, new_len, ..
+                } => {
+                    for line in &new[new_index..new_index + new_len] {
+                        push(line, "");
+                    }
+                }
+                DiffOp::Delete { .. } => {}
+            }
+        }
+        if !self.has_final_newline() {
+            let cut = out.strip_suffix(self.eol).map_or(out.len(), str::len);
+            out.truncate(cut.max(usize::from(self.bom) * BOM.len()));
+        }
+        out
+    }
+}
+
+/// A line without its terminator (`\r\n` or `\n`).
+fn content(line: &str) -> &str {
+    line.strip_suffix("\r\n")
+        .or_else(|| line.strip_suffix('\n'))
+        .unwrap_or(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Replace the normalised text's line `at` (0-based) by `with` lines.
+    fn edit(s: &Styled, at: usize, remove: usize, with: &[&str]) -> String {
+        let mut lines: Vec<String> = s.normalized().lines().map(String::from).collect();
+        lines.splice(at..at + remove, with.iter().map(|l| l.to_string()));
+        let mut r = lines.join("\n");
+        r.push('\n');
+        r
+    }
+
+    #[test]
+    fn unchanged_text_is_byte_identical() {
+        for raw in [
+            "",
+            "a = 1",
+            "a = 1\n",
+            "a = 1\r\nb = 2\r\n",
+            "a = 1\r\nb = 2",
+            "\u{feff}a = 1\r\n",
+            "a = 1\r\nb = 2\nc = 3\r\n",
+            "\n\n",
+            "\u{feff}",
+        ] {
+            let s = Styled::new(raw);
+            let rendered = format!(
+                "{}{}",
+                s.normalized(),
+                if raw.ends_with('\n') || raw.trim_start_matches('\u{feff}').is_empty() {
+                    ""
+                } else {
+                    "\n"
+                }
+            );
+            assert!(s.same_lines(&rendered), "{raw:?}");
+            assert_eq!(s.restore(&rendered), raw, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn inserted_lines_take_the_dominant_line_ending() {
+        let s = Styled::new("a = 1\r\nb = 2\r\n");
+        assert_eq!(
+            s.restore(&edit(&s, 2, 0, &["", "c = 3"])),
+            "a = 1\r\nb = 2\r\n\r\nc = 3\r\n"
+        );
+        let s = Styled::new("a = 1\r\nb = 2\nc = 3\n");
+        assert_eq!(
+            s.restore(&edit(&s, 1, 0, &["x = 0"])),
+            "a = 1\r\nx = 0\nb = 2\nc = 3\n"
+        );
+    }
+
+    #[test]
+    fn missing_final_newline_and_bom_are_kept() {
+        let s = Styled::new("\u{feff}a = 1");
+        let installed = s.restore(&edit(&s, 1, 0, &["[t]", "x = 1"]));
+        assert_eq!(installed, "\u{feff}a = 1\n[t]\nx = 1");
+        let s2 = Styled::new(&installed);
+        assert_eq!(s2.restore(&edit(&s2, 1, 2, &[])), "\u{feff}a = 1");
+    }
+
+    #[test]
+    fn mixed_endings_survive_a_round_trip() {
+        let raw = "a = 1\r\nb = 2\n\r\nc = 3";
+        let s = Styled::new(raw);
+        let installed = s.restore(&edit(&s, 4, 0, &["[t]", "x = 1"]));
+        let s2 = Styled::new(&installed);
+        assert_eq!(s2.restore(&edit(&s2, 4, 2, &[])), raw);
+    }
+
+    #[test]
+    fn deleting_everything_keeps_an_empty_file_empty() {
+        let s = Styled::new("[t]\r\nx = 1\r\n");
+        assert_eq!(s.restore(""), "");
+    }
+}
