@@ -199,37 +199,32 @@ impl Change {
 
 /// An advisory lock on the Codex home, held until dropped.
 pub struct Lock {
-    _file: File,
+    _dir: File,
 }
 
-/// Take the lock at `path`, waiting up to `wait` for another run to finish.
-pub fn lock(path: &Path, wait: Duration) -> Result<Lock> {
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(NEW_FILE_MODE)
-        .open(path)
-        .with_context(|| format!("cannot create the lock file {}", path.display()))?;
+/// Lock the directory `dir` itself (flock on its descriptor, so no lock file
+/// is left behind), waiting up to `wait` for another run to finish.
+pub fn lock(dir: &Path, wait: Duration) -> Result<Lock> {
+    let handle =
+        File::open(dir).with_context(|| format!("cannot open {} to lock it", dir.display()))?;
     let start = Instant::now();
     loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(Lock { _file: file }),
+        match handle.try_lock() {
+            Ok(()) => return Ok(Lock { _dir: handle }),
             Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
                 std::thread::sleep(Duration::from_millis(20));
             }
             Err(fs::TryLockError::WouldBlock) => {
                 return Err(refused(format!(
-                    "another ominigate-codex is changing {} (lock {} held for {} s)",
-                    path.parent().unwrap_or(path).display(),
-                    path.display(),
+                    "another ominigate-codex is changing {} (waited {} s for it)",
+                    dir.display(),
                     wait.as_secs()
                 ))
                 .help("wait for it to finish and run again")
                 .into());
             }
             Err(fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+                return Err(e).with_context(|| format!("cannot lock {}", dir.display()));
             }
         }
     }

@@ -8,7 +8,6 @@ use crate::error::{Failure, Kind};
 pub const CONFIG: &str = "config.toml";
 pub const PROFILE_FILE: &str = "ominigate.config.toml";
 pub const STATE_FILE: &str = "ominigate-codex.state.json";
-pub const LOCK_FILE: &str = ".ominigate-codex.lock";
 pub const BACKUP_SUFFIX: &str = ".ominigate.bak";
 
 /// The Codex home directory and the files this tool reads and writes in it.
@@ -66,10 +65,6 @@ impl CodexHome {
 
     pub fn state_file(&self) -> PathBuf {
         self.dir.join(STATE_FILE)
-    }
-
-    pub fn lock_file(&self) -> PathBuf {
-        self.dir.join(LOCK_FILE)
     }
 }
 

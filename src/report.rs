@@ -9,16 +9,11 @@ pub fn unified_diff(path: &Path, before: Option<&[u8]>, after: Option<&[u8]>) ->
     let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).into_owned());
     let (old, new) = (text(before), text(after));
     let shown = path.display().to_string();
-    let old_label = if old.is_some() {
-        format!("a/{shown}")
-    } else {
-        "/dev/null".into()
+    let label = |side: &Option<String>| match side {
+        Some(_) => shown.clone(),
+        None => "/dev/null".to_string(),
     };
-    let new_label = if new.is_some() {
-        format!("b/{shown}")
-    } else {
-        "/dev/null".into()
-    };
+    let (old_label, new_label) = (label(&old), label(&new));
     let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
     TextDiff::from_lines(&old, &new)
         .unified_diff()
@@ -55,7 +50,7 @@ mod tests {
     #[test]
     fn diff_of_a_new_file_and_of_a_change() {
         let d = unified_diff(Path::new("x.toml"), None, Some(b"a = 1\n"));
-        assert!(d.starts_with("--- /dev/null\n+++ b/x.toml\n"), "{d}");
+        assert!(d.starts_with("--- /dev/null\n+++ x.toml\n"), "{d}");
         assert!(d.contains("+a = 1"));
         let d = unified_diff(
             Path::new("x.toml"),

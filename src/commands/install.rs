@@ -350,10 +350,7 @@ pub fn run(home: &CodexHome, args: &InstallArgs, out: &mut dyn Write) -> Result<
         None
     } else {
         config_file::ensure_dir(&home.dir)?;
-        Some(config_file::lock(
-            &home.lock_file(),
-            Duration::from_secs(10),
-        )?)
+        Some(config_file::lock(&home.dir, Duration::from_secs(10))?)
     };
     let config = Loaded::read(&home.config())?;
     let profile = Loaded::read(&home.profile_file())?;
@@ -386,13 +383,8 @@ pub fn run(home: &CodexHome, args: &InstallArgs, out: &mut dyn Write) -> Result<
         profile.change(profile_after, true),
         state_change(&state_file, &docs.state),
     ];
-    let changed = finish(&changes, args.dry_run, out)?;
-    if !changed {
+    if !finish(&changes, &outcome.notes, args.dry_run, out)? {
         writeln!(out, "already installed: nothing to change")?;
-    } else {
-        for note in &outcome.notes {
-            writeln!(out, "  {note}")?;
-        }
     }
     if !args.dry_run {
         next_steps(out, &detected, &outcome)?;

@@ -94,13 +94,23 @@ pub fn render_new(doc: &DocumentMut) -> String {
     doc.to_string()
 }
 
-/// Print diffs (dry run) or commit the changes; says what happened.
-/// Returns whether any user-visible file changed.
-pub fn finish(changes: &[Change], dry_run: bool, out: &mut dyn Write) -> Result<bool> {
+/// Say what the run does (`notes`), then print diffs (dry run) or commit
+/// the changes. Returns whether any user-visible file changed.
+pub fn finish(
+    changes: &[Change],
+    notes: &[String],
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> Result<bool> {
     let visible: Vec<&Change> = changes
         .iter()
         .filter(|c| !c.is_noop() && c.backup)
         .collect();
+    if !visible.is_empty() {
+        for note in notes {
+            writeln!(out, "  {note}")?;
+        }
+    }
     if dry_run {
         for c in changes.iter().filter(|c| !c.is_noop()) {
             let diff = unified_diff(

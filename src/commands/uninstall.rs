@@ -66,12 +66,14 @@ fn undo_block(
     let present = blocks::get_block(doc, at)?.is_some();
     match record {
         Some(Record::Created) => {
-            if blocks::remove_block(doc, at, comment)? {
+            let removed = blocks::remove_block(doc, at, comment)?;
+            if removed {
                 notes.push(format!("removed [{at}]"));
             }
         }
         Some(Record::Updated { previous }) => {
-            if !previous.is_empty() && blocks::restore_block(doc, at, &previous)? {
+            let restored = !previous.is_empty() && blocks::restore_block(doc, at, &previous)?;
+            if restored {
                 notes.push(format!("restored your previous values in [{at}]"));
             }
         }
@@ -197,7 +199,7 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, out: &mut dyn Write) -> Resul
         return Ok(());
     }
     let _lock = (!args.dry_run)
-        .then(|| config_file::lock(&home.lock_file(), Duration::from_secs(10)))
+        .then(|| config_file::lock(&home.dir, Duration::from_secs(10)))
         .transpose()?;
     let config = Loaded::read(&home.config())?;
     let profile = Loaded::read(&home.profile_file())?;
@@ -230,11 +232,7 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, out: &mut dyn Write) -> Resul
         profile.change(profile_after, true),
         state_change(&state_file, &docs.state),
     ];
-    if finish(&changes, args.dry_run, out)? {
-        for note in notes {
-            writeln!(out, "  {note}")?;
-        }
-    } else {
+    if !finish(&changes, &notes, args.dry_run, out)? {
         writeln!(
             out,
             "nothing to remove: OminiGate is not installed in {}",

@@ -1,0 +1,522 @@
+//! CLI tests of install and uninstall: shapes, styles, eras, flags.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+
+use support::{CANARY, ERAS, Sandbox};
+
+/// install then uninstall gives `input` back byte for byte, in every era.
+fn round_trip(input: &[u8]) -> Vec<Vec<u8>> {
+    ERAS.iter()
+        .map(|era| {
+            let sb = Sandbox::new();
+            sb.write_config(input);
+            sb.install(era);
+            let installed = sb.read_config();
+            sb.uninstall();
+            assert_eq!(
+                String::from_utf8_lossy(&sb.read_config()),
+                String::from_utf8_lossy(input),
+                "era {era}"
+            );
+            installed
+        })
+        .collect()
+}
+
+#[test]
+fn bom_crlf_and_missing_final_newline_are_kept() {
+    let input = "\u{feff}# mine\r\nmodel = \"gpt-5\"\r\n\r\n[tui]\r\nnotifications = true";
+    for installed in round_trip(input.as_bytes()) {
+        let text = String::from_utf8(installed).unwrap();
+        assert!(text.starts_with("\u{feff}# mine\r\n"), "{text:?}");
+        assert!(!text.contains("\r\r"));
+        assert_eq!(
+            text.matches('\n').count(),
+            text.matches("\r\n").count(),
+            "every new line is CRLF: {text:?}"
+        );
+        assert!(
+            !text.ends_with('\n'),
+            "no final newline, like the original: {text:?}"
+        );
+        assert!(text.contains("\r\n[model_providers.ominigate]\r\n"));
+    }
+}
+
+#[test]
+fn empty_comment_only_and_whitespace_only_files() {
+    for input in ["", "# just a comment\n", "   \n\n\t\n", "# no newline"] {
+        round_trip(input.as_bytes());
+    }
+}
+
+#[test]
+fn missing_codex_home_is_created_0700_and_config_0600() {
+    let sb = Sandbox::new();
+    let out = sb.install("0.169.0");
+    assert!(out.contains("wrote"), "{out}");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&sb.codex_home()), 0o700);
+    assert_eq!(mode(&sb.config()), 0o600);
+    assert_eq!(mode(&sb.profile_file()), 0o600);
+    sb.uninstall();
+    assert_eq!(sb.read_config(), b"");
+}
+
+#[test]
+fn existing_permissions_are_kept() {
+    for m in [0o600, 0o644, 0o640] {
+        let sb = Sandbox::new();
+        sb.write_config("a = 1\n");
+        std::fs::set_permissions(sb.config(), std::fs::Permissions::from_mode(m)).unwrap();
+        sb.install("0.133.0");
+        assert_eq!(
+            std::fs::metadata(sb.config()).unwrap().permissions().mode() & 0o777,
+            m
+        );
+    }
+}
+
+#[test]
+fn symlinked_config_is_written_through_and_the_link_kept() {
+    let sb = Sandbox::new();
+    let dotfiles = sb.dir.path().join("dotfiles");
+    std::fs::create_dir(&dotfiles).unwrap();
+    std::fs::write(dotfiles.join("codex.toml"), "a = 1\n").unwrap();
+    std::fs::create_dir_all(sb.codex_home()).unwrap();
+    std::os::unix::fs::symlink("../dotfiles/codex.toml", sb.config()).unwrap();
+    sb.install("0.169.0");
+    assert!(
+        std::fs::symlink_metadata(sb.config())
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let target = std::fs::read_to_string(dotfiles.join("codex.toml")).unwrap();
+    assert!(target.contains("[model_providers.ominigate]"));
+    assert!(sb.codex_home().join("config.toml.ominigate.bak").exists());
+    assert!(
+        !dotfiles.join("codex.toml.ominigate.bak").exists(),
+        "backups stay out of the dotfiles repo"
+    );
+    sb.uninstall();
+    assert!(
+        std::fs::symlink_metadata(sb.config())
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dotfiles.join("codex.toml")).unwrap(),
+        "a = 1\n"
+    );
+}
+
+#[test]
+fn eras_write_what_each_codex_accepts() {
+    let sb = Sandbox::new();
+    sb.install("0.94.0");
+    let text = String::from_utf8(sb.read_config()).unwrap();
+    assert!(text.contains("wire_api = \"chat\""));
+    assert!(text.contains("[profiles.ominigate]"));
+
+    // Upgrading Codex and installing again moves the profile into its file.
+    let out = sb.install("0.169.0");
+    let text = String::from_utf8(sb.read_config()).unwrap();
+    assert!(text.contains("wire_api = \"responses\""), "{text}");
+    assert!(!text.contains("[profiles.ominigate]"), "{text}");
+    assert!(out.contains("moved [profiles.ominigate]"), "{out}");
+    assert!(sb.profile_file().exists());
+
+    // And back: an older Codex reads the table, the file install made goes.
+    sb.install("0.133.0");
+    let text = String::from_utf8(sb.read_config()).unwrap();
+    assert!(text.contains("[profiles.ominigate]"));
+    assert!(!sb.profile_file().exists());
+    sb.uninstall();
+    assert_eq!(sb.read_config(), b"");
+}
+
+#[test]
+fn legacy_guide_block_is_migrated_keeping_the_users_model() {
+    let guide = "model = \"gpt-5\"\nprofile = \"ominigate\"\n\n[model_providers.ominigate]\nname = \"OminiGate\"\nbase_url = \"https://api.ominigate.ai/v1\"\nenv_key = \"OMINIGATE_API_KEY\"\nwire_api = \"chat\"\nrequires_openai_auth = false\nrequest_max_retries = 4\nstream_max_retries = 10\nstream_idle_timeout_ms = 300000\n[profiles.ominigate]\nmodel = \"anthropic/claude-opus-4.6\" # my pick\nmodel_provider = \"ominigate\"\nmodel_reasoning_effort = \"high\"\n";
+    let sb = Sandbox::new();
+    sb.write_config(guide);
+    let out = sb.install("0.169.0");
+    let text = String::from_utf8(sb.read_config()).unwrap();
+    assert!(text.contains("wire_api = \"responses\""), "{text}");
+    assert!(!text.contains("profiles.ominigate"), "{text}");
+    assert!(!text.contains("profile = \"ominigate\""), "{text}");
+    assert!(
+        text.starts_with("model = \"gpt-5\"\n\n[model_providers.ominigate]\nname"),
+        "{text}"
+    );
+    let profile = std::fs::read_to_string(sb.profile_file()).unwrap();
+    assert!(
+        profile.contains("model = \"anthropic/claude-opus-4.6\""),
+        "{profile}"
+    );
+    assert!(
+        profile.contains("model_reasoning_effort = \"high\""),
+        "{profile}"
+    );
+    assert!(
+        out.contains("updated [model_providers.ominigate] in config.toml: wire_api"),
+        "{out}"
+    );
+
+    // The user's block was not created by install: uninstall puts back its
+    // previous values, and leaves the (repaired) profile move in place.
+    sb.uninstall();
+    let text = String::from_utf8(sb.read_config()).unwrap();
+    assert!(text.contains("wire_api = \"chat\""), "{text}");
+    assert!(!sb.profile_file().exists());
+}
+
+#[test]
+fn existing_block_in_any_shape_is_updated_in_place_and_restored() {
+    for input in [
+        "[model_providers.ominigate]\nname = \"Mine\" # keep\nbase_url = \"https://eu.ominigate.ai/v1\"\nwire_api = \"chat\"\nextra = 1\n",
+        "model_providers.ominigate.base_url = \"https://eu.ominigate.ai/v1\"\nmodel_providers.ominigate.wire_api = \"chat\"\n[tui]\nx = 1\n",
+        "model_providers = { ominigate = { base_url = \"https://eu.ominigate.ai/v1\", wire_api = \"chat\" }, other = { name = \"o\" } }\n",
+        "[model_providers]\nominigate = { base_url = \"https://eu.ominigate.ai/v1\", wire_api = \"chat\" }\n",
+    ] {
+        let sb = Sandbox::new();
+        sb.write_config(input);
+        sb.install("0.133.0");
+        let text = String::from_utf8(sb.read_config()).unwrap();
+        assert!(
+            text.contains("https://eu.ominigate.ai/v1"),
+            "existing base_url kept: {text}"
+        );
+        assert!(text.contains("\"responses\""), "{text}");
+        assert_eq!(
+            text.matches("ominigate]").count()
+                + text.matches("ominigate =").count()
+                + text.matches("ominigate.base_url").count(),
+            text.matches("ominigate]").count()
+                + text.matches("ominigate =").count()
+                + text.matches("ominigate.base_url").count()
+        );
+        assert!(
+            !text.contains("# OminiGate provider, added"),
+            "no second block: {text}"
+        );
+        sb.uninstall();
+        assert_eq!(String::from_utf8(sb.read_config()).unwrap(), input);
+    }
+}
+
+#[test]
+fn wrong_types_are_refused_with_nothing_written() {
+    for (input, key) in [
+        ("model_providers = \"x\"\n", "`model_providers` is a string"),
+        (
+            "[model_providers]\nominigate = 1\n",
+            "`model_providers.ominigate` is an integer",
+        ),
+        ("profiles = [1]\n", "`profiles` is an array"),
+        ("model_provider = 3\n", "`model_provider` is an integer"),
+        ("[profile]\nx = 1\n", "`profile` is a table"),
+    ] {
+        let sb = Sandbox::new();
+        sb.write_config(input);
+        let out = sb.run(&["install", "--codex-version", "0.133.0"], 3);
+        assert!(out.contains(key), "{out}");
+        assert!(out.contains("help:"), "{out}");
+        assert_eq!(sb.read_config(), input.as_bytes());
+        assert!(!sb.codex_home().join("config.toml.ominigate.bak").exists());
+    }
+}
+
+#[test]
+fn default_round_trip_restores_previous_values() {
+    let input = "model_provider = \"openrouter\" # mine\nmodel = 'gpt-5'\n\n[model_providers.openrouter]\nname = \"OR\"\n";
+    let sb = Sandbox::new();
+    sb.write_config(input);
+    sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--default",
+            "--model",
+            "google/gemini-3.1-pro-preview",
+        ],
+        0,
+    );
+    let text = String::from_utf8(sb.read_config()).unwrap();
+    assert!(
+        text.starts_with(
+            "model_provider = \"ominigate\" # mine\nmodel = \"google/gemini-3.1-pro-preview\"\n"
+        ),
+        "{text}"
+    );
+    // A later model switch keeps plain `codex` in step.
+    sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--model",
+            "openai/gpt-5.3-codex",
+        ],
+        0,
+    );
+    let text = String::from_utf8(sb.read_config()).unwrap();
+    assert!(text.contains("model = \"openai/gpt-5.3-codex\""), "{text}");
+    sb.uninstall();
+    assert_eq!(String::from_utf8(sb.read_config()).unwrap(), input);
+}
+
+#[test]
+fn dry_run_writes_nothing_and_prints_a_diff() {
+    let sb = Sandbox::new();
+    sb.write_config("a = 1\n");
+    let out = sb.run(&["install", "--codex-version", "0.169.0", "--dry-run"], 0);
+    assert!(out.contains("+[model_providers.ominigate]"), "{out}");
+    assert!(out.contains("--- /dev/null"), "the new profile file: {out}");
+    assert!(out.contains("dry run: nothing was written"));
+    assert_eq!(
+        std::fs::read_dir(sb.codex_home()).unwrap().count(),
+        1,
+        "only config.toml"
+    );
+    sb.install("0.169.0");
+    let installed = sb.read_config();
+    let out = sb.run(&["uninstall", "--dry-run"], 0);
+    assert!(out.contains("-[model_providers.ominigate]"), "{out}");
+    assert_eq!(sb.read_config(), installed);
+}
+
+#[test]
+fn dry_run_on_a_missing_home_creates_nothing() {
+    let sb = Sandbox::new();
+    sb.run(&["install", "--dry-run"], 0);
+    assert!(!sb.codex_home().exists());
+}
+
+#[test]
+fn chat_on_new_codex_is_refused_quoting_codex_unless_forced() {
+    let sb = Sandbox::new();
+    let out = sb.run(
+        &["install", "--codex-version", "0.95.0", "--wire-api", "chat"],
+        2,
+    );
+    assert!(out.contains("is no longer supported"), "{out}");
+    assert!(!sb.codex_home().exists());
+    sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.95.0",
+            "--wire-api",
+            "chat",
+            "--force",
+        ],
+        0,
+    );
+    assert!(
+        String::from_utf8(sb.read_config())
+            .unwrap()
+            .contains("wire_api = \"chat\"")
+    );
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let sb = Sandbox::new();
+    for args in [
+        &["install", "--base-url", "http://api.ominigate.ai/v1"][..],
+        &["install", "--base-url", "file:///etc/passwd"],
+        &["install", "--base-url", "https://u:p@host/v1"],
+        &["install", "--env-key", "BAD NAME"],
+        &["install", "--env-key", "../x"],
+        &["install", "--model", "a\nb"],
+        &["install", "--codex-version", "1.2"],
+        &["install", "--wire-api", "grpc"],
+    ] {
+        let out = sb.run(args, 2);
+        assert!(out.contains("error"), "{out}");
+    }
+    assert!(!sb.codex_home().exists());
+}
+
+#[test]
+fn loopback_http_and_flags_are_written() {
+    let sb = Sandbox::new();
+    sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--base-url",
+            "http://127.0.0.1:9/v1/",
+            "--env-key",
+            "MY_KEY",
+            "--model",
+            "anthropic/claude-opus-4.6",
+        ],
+        0,
+    );
+    let text = String::from_utf8(sb.read_config()).unwrap();
+    assert!(
+        text.contains("base_url = \"http://127.0.0.1:9/v1\""),
+        "{text}"
+    );
+    assert!(text.contains("env_key = \"MY_KEY\""));
+    assert!(
+        std::fs::read_to_string(sb.profile_file())
+            .unwrap()
+            .contains("anthropic/claude-opus-4.6")
+    );
+}
+
+#[test]
+fn uninstall_with_nothing_installed_touches_nothing() {
+    let sb = Sandbox::new();
+    assert!(sb.uninstall().contains("nothing to remove"));
+    sb.write_config("a = 1\n");
+    let out = sb.uninstall();
+    assert!(out.contains("nothing to remove"), "{out}");
+    assert_eq!(std::fs::read_dir(sb.codex_home()).unwrap().count(), 1);
+}
+
+#[test]
+fn uninstall_refuses_to_break_references_it_did_not_make() {
+    let sb = Sandbox::new();
+    sb.write_config("[profiles.work]\nmodel_provider = \"ominigate\"\n");
+    sb.install("0.133.0");
+    let before = sb.read_config();
+    let out = sb.run(&["uninstall"], 4);
+    assert!(out.contains("profiles.work.model_provider"), "{out}");
+    assert_eq!(sb.read_config(), before);
+    sb.run(&["uninstall", "--force"], 0);
+    assert_eq!(
+        String::from_utf8(sb.read_config()).unwrap(),
+        "[profiles.work]\nmodel_provider = \"ominigate\"\n"
+    );
+}
+
+#[test]
+fn uninstall_leaves_hand_written_blocks_unless_forced() {
+    let block = "[model_providers.ominigate]\nname = \"OminiGate\"\n";
+    let sb = Sandbox::new();
+    sb.write_config(block);
+    let out = sb.run(&["uninstall"], 4);
+    assert!(out.contains("not written by ominigate-codex"), "{out}");
+    sb.run(&["uninstall", "--force"], 0);
+    assert_eq!(sb.read_config(), b"");
+}
+
+#[test]
+fn uninstall_without_the_state_file_recognises_its_own_blocks() {
+    let sb = Sandbox::new();
+    sb.write_config("a = 1\n");
+    sb.install("0.169.0");
+    std::fs::remove_file(sb.codex_home().join("ominigate-codex.state.json")).unwrap();
+    sb.uninstall();
+    assert_eq!(sb.read_config(), b"a = 1\n");
+    assert!(!sb.profile_file().exists());
+}
+
+#[test]
+fn codex_version_comes_from_the_binary_on_path_or_is_assumed() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["install", "--dry-run"], 0);
+    assert!(out.contains("no Codex found on PATH"), "{out}");
+    let fake = sb.dir.path().join("bin/codex");
+    std::fs::write(&fake, "#!/bin/sh\necho 'codex-cli 0.94.0'\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = sb.run(&["install"], 0);
+    assert!(out.contains("Codex 0.94.0 (from `"), "{out}");
+    assert!(
+        String::from_utf8(sb.read_config())
+            .unwrap()
+            .contains("wire_api = \"chat\"")
+    );
+    std::fs::write(&fake, "#!/bin/sh\necho 'garbage'\n").unwrap();
+    let out = sb.run(&["install", "--codex", fake.to_str().unwrap()], 1);
+    assert!(out.contains("--codex-version"), "{out}");
+}
+
+#[test]
+fn next_steps_say_whether_the_key_is_set_never_what_it_is() {
+    let sb = Sandbox::new();
+    let out = sb.install("0.169.0");
+    assert!(
+        out.contains("OMINIGATE_API_KEY is set in this shell: yes"),
+        "{out}"
+    );
+    assert!(out.contains("~/.bashrc"));
+    assert!(out.contains("codex exec --profile ominigate"));
+    let out = String::from_utf8(
+        sb.cmd()
+            .env_remove("OMINIGATE_API_KEY")
+            .env("OPENAI_API_KEY", "x")
+            .args(["install", "--codex-version", "0.169.0"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(out.contains("is set in this shell: no"), "{out}");
+    assert!(out.contains("unset OPENAI_API_KEY"), "{out}");
+    assert!(!out.contains(CANARY));
+    sb.assert_no_canary_in_files();
+}
+
+#[test]
+fn codex_home_comes_from_the_environment_when_no_flag() {
+    let sb = Sandbox::new();
+    let mut cmd = assert_cmd::Command::cargo_bin("ominigate-codex").unwrap();
+    let out = cmd
+        .env_clear()
+        .env("HOME", sb.dir.path().join("home"))
+        .env("CODEX_HOME", sb.codex_home())
+        .args(["install", "--codex-version", "0.169.0"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(sb.config().exists());
+    let mut cmd = assert_cmd::Command::cargo_bin("ominigate-codex").unwrap();
+    cmd.env_clear()
+        .env("HOME", sb.dir.path().join("home"))
+        .args(["install", "--codex-version", "0.169.0"])
+        .assert()
+        .success();
+    assert!(sb.dir.path().join("home/.codex/config.toml").exists());
+}
+
+#[test]
+fn snapshots_of_each_era() {
+    let input =
+        "# my settings\nmodel = \"gpt-5\"\n\n[projects.\"/src/app\"]\ntrust_level = \"trusted\"\n";
+    for era in ERAS {
+        let sb = Sandbox::new();
+        sb.write_config(input);
+        sb.install(era);
+        let mut snap = String::from_utf8(sb.read_config()).unwrap();
+        if let Ok(profile) = std::fs::read_to_string(sb.profile_file()) {
+            snap.push_str("\n# ---- ominigate.config.toml ----\n");
+            snap.push_str(&profile);
+        }
+        insta::assert_snapshot!(format!("install_{}", era.replace('.', "_")), snap);
+    }
+}
+
+#[test]
+fn help_has_examples_and_version_works() {
+    let sb = Sandbox::new();
+    for sub in [
+        &["--help"][..],
+        &["install", "--help"],
+        &["uninstall", "--help"],
+    ] {
+        let out = sb.run(sub, 0);
+        assert!(out.contains("Examples:"), "{sub:?}: {out}");
+    }
+    assert!(sb.run(&["--version"], 0).starts_with("ominigate-codex "));
+}

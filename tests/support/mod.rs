@@ -1,0 +1,136 @@
+//! Shared helpers for the CLI tests: a temp Codex home that never touches
+//! the real `~/.codex`, a canary key, and the corpus location.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+/// Set as the API key in every CLI test; must never appear anywhere.
+pub const CANARY: &str = "sk-omg-CANARY-5e1f0c9a7b3d";
+
+/// The three measured Codex eras.
+pub const ERAS: [&str; 3] = ["0.94.0", "0.133.0", "0.169.0"];
+
+/// A temp dir holding `home/` (as $HOME) and `codex/` (as the Codex home).
+pub struct Sandbox {
+    pub dir: TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("home")).expect("home");
+        std::fs::create_dir(dir.path().join("bin")).expect("bin");
+        Sandbox { dir }
+    }
+
+    pub fn codex_home(&self) -> PathBuf {
+        self.dir.path().join("codex")
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.codex_home().join("config.toml")
+    }
+
+    pub fn profile_file(&self) -> PathBuf {
+        self.codex_home().join("ominigate.config.toml")
+    }
+
+    /// Write `config.toml` (creating the Codex home).
+    pub fn write_config(&self, bytes: impl AsRef<[u8]>) {
+        std::fs::create_dir_all(self.codex_home()).expect("codex home");
+        std::fs::write(self.config(), bytes).expect("write config");
+    }
+
+    pub fn read_config(&self) -> Vec<u8> {
+        std::fs::read(self.config()).expect("read config")
+    }
+
+    /// The binary with a clean environment: HOME in the sandbox, no
+    /// CODEX_HOME, no codex on PATH, the canary key set.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("ominigate-codex").expect("binary");
+        cmd.env_clear()
+            .env("HOME", self.dir.path().join("home"))
+            .env("PATH", self.dir.path().join("bin"))
+            .env("OMINIGATE_API_KEY", CANARY)
+            .env("SHELL", "/bin/bash")
+            .arg("--codex-home")
+            .arg(self.codex_home());
+        cmd
+    }
+
+    /// Run `args`, assert the exit code, return stdout + stderr.
+    pub fn run(&self, args: &[&str], code: i32) -> String {
+        let out = self.cmd().args(args).output().expect("run");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(code), "{args:?}:\n{text}");
+        assert_no_canary_in_text(&text);
+        text
+    }
+
+    pub fn install(&self, era: &str) -> String {
+        self.run(&["install", "--codex-version", era], 0)
+    }
+
+    pub fn uninstall(&self) -> String {
+        self.run(&["uninstall"], 0)
+    }
+
+    /// Every file under the sandbox, checked for the canary.
+    pub fn assert_no_canary_in_files(&self) {
+        assert_no_canary_under(self.dir.path());
+    }
+}
+
+pub fn assert_no_canary_in_text(text: &str) {
+    assert!(
+        !text.contains(CANARY),
+        "the API key leaked into output:\n{text}"
+    );
+}
+
+pub fn assert_no_canary_under(dir: &Path) {
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        let meta = std::fs::symlink_metadata(&path).expect("meta");
+        if meta.is_dir() {
+            assert_no_canary_under(&path);
+        } else if meta.is_file() {
+            let bytes = std::fs::read(&path).expect("read");
+            let hit = bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes());
+            assert!(!hit, "the API key leaked into {}", path.display());
+        }
+    }
+}
+
+/// `../shared/corpus/<name>` from the repository root.
+pub fn corpus_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpus")
+        .join(name)
+}
+
+/// The `.toml` files of a corpus directory, sorted. Panics (fails the test)
+/// when the corpus is missing: CI has `shared/` beside the repository.
+pub fn corpus_files(name: &str) -> Vec<PathBuf> {
+    let dir = corpus_dir(name);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "corpus {} is missing ({e}); CI keeps shared/ beside the repo",
+                dir.display()
+            )
+        })
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
