@@ -42,6 +42,23 @@ Examples:
   ominigate-codex uninstall --dry-run
   ominigate-codex uninstall")]
     Uninstall(UninstallArgs),
+
+    /// Print a shell completion script
+    #[command(after_help = "\
+Examples:
+  ominigate-codex completions bash > ~/.local/share/bash-completion/completions/ominigate-codex
+  ominigate-codex completions zsh > ~/.zfunc/_ominigate-codex
+  ominigate-codex completions fish > ~/.config/fish/completions/ominigate-codex.fish")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff)
+    #[command(after_help = "\
+Examples:
+  ominigate-codex man > ominigate-codex.1 && man ./ominigate-codex.1")]
+    Man,
 }
 
 /// Which Codex release to write for.

@@ -520,3 +520,21 @@ fn help_has_examples_and_version_works() {
     }
     assert!(sb.run(&["--version"], 0).starts_with("ominigate-codex "));
 }
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let sb = Sandbox::new();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = sb.run(&["completions", shell], 0);
+        assert!(out.contains("ominigate-codex"), "{shell}");
+        assert!(out.contains("codex-version"), "{shell}: flags are listed");
+    }
+    let man = sb.run(&["man"], 0);
+    assert!(man.contains(".TH ominigate-codex"), "{man}");
+    assert!(
+        man.contains(".TH ominigate-codex-install"),
+        "subcommand pages too"
+    );
+    assert!(man.contains("\\-\\-dry\\-run"), "{man}");
+    sb.run(&["completions", "tcsh"], 2);
+}

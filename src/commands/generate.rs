@@ -1,0 +1,30 @@
+//! `completions` and `man`: generated from the clap definition, so they
+//! never drift from the real command line.
+
+use std::io::Write;
+
+use anyhow::Result;
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::cli::Cli;
+
+pub const BIN: &str = "ominigate-codex";
+
+/// Print the completion script for `shell`.
+pub fn completions(shell: Shell, out: &mut dyn Write) -> Result<()> {
+    clap_complete::generate(shell, &mut Cli::command(), BIN, out);
+    Ok(())
+}
+
+/// Print the man page (roff) of the command and each subcommand.
+pub fn man(out: &mut dyn Write) -> Result<()> {
+    let cmd = Cli::command();
+    clap_mangen::Man::new(cmd.clone()).render(out)?;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("{BIN}-{}", sub.get_name());
+        let sub = sub.clone().name(name.clone()).bin_name(name);
+        clap_mangen::Man::new(sub).render(out)?;
+    }
+    Ok(())
+}
