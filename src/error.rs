@@ -83,19 +83,23 @@ pub fn refused(message: impl Into<String>) -> Failure {
     Failure::new(Kind::Refused, message)
 }
 
-/// The exit code and the text (`error: …`, `help: …`) for any error.
+const ERROR: anstyle::Style = anstyle::AnsiColor::Red.on_default().bold();
+const HELP: anstyle::Style = anstyle::AnsiColor::Cyan.on_default().bold();
+
+/// The exit code and the text (`error: …`, `help: …`, styled; print it
+/// through `anstream`, which drops the colour for pipes and `NO_COLOR`).
 pub fn render(err: &anyhow::Error) -> (i32, String) {
-    let mut out = String::new();
+    let mut out = format!("{ERROR}error:{ERROR:#} ");
     let code = match err.downcast_ref::<Failure>() {
         Some(f) => {
-            out.push_str(&format!("error: {}\n", f.message));
+            out.push_str(&format!("{}\n", f.message));
             if let Some(help) = &f.help {
-                out.push_str(&format!("help: {help}\n"));
+                out.push_str(&format!("{HELP}help:{HELP:#} {help}\n"));
             }
             f.kind.exit_code()
         }
         None => {
-            out.push_str(&format!("error: {err}\n"));
+            out.push_str(&format!("{err}\n"));
             for cause in err.chain().skip(1) {
                 out.push_str(&format!("  caused by: {cause}\n"));
             }

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let (code, text) = error::render(&err);
-            let _ = std::io::stderr().write_all(text.as_bytes());
+            let _ = anstream::stderr().write_all(text.as_bytes());
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }
     }

@@ -538,3 +538,31 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     assert!(man.contains("\\-\\-dry\\-run"), "{man}");
     sb.run(&["completions", "tcsh"], 2);
 }
+
+#[test]
+fn errors_have_no_colour_codes_when_piped() {
+    let sb = Sandbox::new();
+    sb.write_config("a = = 1\n");
+    for envs in [&[][..], &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")][..]] {
+        let out = sb
+            .cmd()
+            .envs(envs.iter().copied())
+            .args(["install", "--codex-version", "0.169.0"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("error: "), "{err:?}");
+        assert!(err.contains("\nhelp: "), "{err:?}");
+        assert!(!err.contains('\u{1b}'), "{err:?}");
+    }
+    let out = sb
+        .cmd()
+        .env("CLICOLOR_FORCE", "1")
+        .args(["install", "--codex-version", "0.169.0"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(out.stderr).unwrap().contains("\u{1b}["),
+        "colour when forced"
+    );
+}
