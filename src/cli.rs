@@ -21,6 +21,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub codex_home: Option<PathBuf>,
 
+    /// Print only results (diffs, reports) and errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Also print details: layout decisions, symlink targets, record updates
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

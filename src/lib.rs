@@ -23,9 +23,15 @@ use cli::{Cli, Command};
 /// Run a parsed command line, writing the report to `out`.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     let home = || paths::CodexHome::from_env(cli.codex_home.as_deref());
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => report::Level::Quiet,
+        (_, true) => report::Level::Verbose,
+        _ => report::Level::Normal,
+    };
+    let ui = &mut report::Ui::new(out, level);
     match &cli.command {
-        Command::Install(args) => commands::install::run(&home()?, args, out),
-        Command::Uninstall(args) => commands::uninstall::run(&home()?, args, out),
+        Command::Install(args) => commands::install::run(&home()?, args, ui),
+        Command::Uninstall(args) => commands::uninstall::run(&home()?, args, ui),
         Command::Completions { shell } => commands::generate::completions(*shell, out),
         Command::Man => commands::generate::man(out),
     }

@@ -1,8 +1,54 @@
 //! What the user reads: unified diffs for `--dry-run`, and install's next steps.
 
+use std::fmt::Display;
+use std::io::{self, Write};
 use std::path::Path;
 
 use similar::TextDiff;
+
+/// How much to say: `--quiet`, default, `--verbose`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+/// Where a command writes what it has to say. The result (a diff, a
+/// report, JSON, a script) always goes out; progress lines are dropped by
+/// `--quiet`; details are shown only with `--verbose`.
+pub struct Ui<'a> {
+    out: &'a mut dyn Write,
+    pub level: Level,
+}
+
+impl<'a> Ui<'a> {
+    pub fn new(out: &'a mut dyn Write, level: Level) -> Self {
+        Ui { out, level }
+    }
+
+    /// The command's result: always written.
+    pub fn out(&mut self) -> &mut dyn Write {
+        self.out
+    }
+
+    /// A progress line: not with `--quiet`.
+    pub fn info(&mut self, line: impl Display) -> io::Result<()> {
+        self.line(Level::Normal, line)
+    }
+
+    /// A detail: only with `--verbose`.
+    pub fn detail(&mut self, line: impl Display) -> io::Result<()> {
+        self.line(Level::Verbose, line)
+    }
+
+    fn line(&mut self, at: Level, line: impl Display) -> io::Result<()> {
+        if self.level >= at {
+            writeln!(self.out, "{line}")?;
+        }
+        Ok(())
+    }
+}
 
 /// A unified diff of one file, `/dev/null` on the missing side.
 pub fn unified_diff(path: &Path, before: Option<&[u8]>, after: Option<&[u8]>) -> String {

@@ -1,21 +1,18 @@
 //! `ominigate-codex install`: write what the user's Codex accepts.
 
-use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Result;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
-use super::{
-    Loaded, finish, load_state, parse_checked, render, render_new, shape_error, state_change,
-};
+use super::{Docs, Files, finish};
 use crate::blocks::{self, Change, EditError, PROFILE, PROVIDER};
 use crate::cli::{InstallArgs, WireApi};
 use crate::codex_version::{self, Detected, Layout, ProfileLayout};
-use crate::config_file::{self, Parsed};
+use crate::config_file;
 use crate::error::{Failure, Kind, usage};
 use crate::paths::{CodexHome, PROFILE_FILE};
-use crate::report::shell_setup;
+use crate::report::{Ui, shell_setup};
 use crate::spec::{self, bad_flag};
 use crate::state::{Record, State};
 
@@ -40,14 +37,6 @@ pub struct Options {
     pub env_key: Option<String>,
     pub model: Option<String>,
     pub default: bool,
-}
-
-/// The documents install edits, and its record.
-pub struct Docs {
-    pub config: DocumentMut,
-    /// `ominigate.config.toml`; `None` when it does not (or will not) exist.
-    pub profile: Option<DocumentMut>,
-    pub state: State,
 }
 
 /// What happened, for the report.
@@ -329,7 +318,7 @@ pub fn options(args: &InstallArgs, detected: &Detected) -> Result<Options, Failu
     })
 }
 
-pub fn run(home: &CodexHome, args: &InstallArgs, out: &mut dyn Write) -> Result<()> {
+pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     let detected = codex_version::detect(
         args.codex.codex_version,
         args.codex.codex.as_deref(),
@@ -343,8 +332,20 @@ pub fn run(home: &CodexHome, args: &InstallArgs, out: &mut dyn Write) -> Result<
         .help("pass --codex-version X.Y.Z (see `codex --version`)")
     })?;
     let opts = options(args, &detected)?;
-    writeln!(out, "Codex home: {} ({})", home.dir.display(), home.source)?;
-    writeln!(out, "Writing for {}", detected.describe())?;
+    ui.info(format_args!(
+        "Codex home: {} ({})",
+        home.dir.display(),
+        home.source
+    ))?;
+    ui.info(format_args!("Writing for {}", detected.describe()))?;
+    ui.detail(format_args!(
+        "layout: profile {}, wire_api = \"{}\"",
+        match opts.layout.profile {
+            ProfileLayout::Table => "as [profiles.ominigate] in config.toml",
+            ProfileLayout::File => "in ominigate.config.toml",
+        },
+        opts.wire_api
+    ))?;
 
     let _lock = if args.dry_run {
         None
@@ -352,78 +353,45 @@ pub fn run(home: &CodexHome, args: &InstallArgs, out: &mut dyn Write) -> Result<
         config_file::ensure_dir(&home.dir)?;
         Some(config_file::lock(&home.dir, Duration::from_secs(10))?)
     };
-    let config = Loaded::read(&home.config())?;
-    let profile = Loaded::read(&home.profile_file())?;
-    let (state_file, state) = load_state(home)?;
-    let mut parsed = parse_checked(&config)?;
-    let profile_parsed: Option<Parsed> = if profile.exists() {
-        Some(parse_checked(&profile)?)
-    } else {
-        None
-    };
-
-    let mut docs = Docs {
-        config: std::mem::take(&mut parsed.doc),
-        profile: profile_parsed.as_ref().map(|p| p.doc.clone()),
-        state,
-    };
-    let outcome = plan(&mut docs, &opts).map_err(|e| shape_error(&config.snapshot.path, e))?;
-    parsed.doc = docs.config;
-    let config_after = render(&parsed);
-    let profile_after = match (docs.profile, profile_parsed) {
-        (None, _) => None,
-        (Some(doc), Some(mut p)) => {
-            p.doc = doc;
-            Some(render(&p))
-        }
-        (Some(doc), None) => Some(render_new(&doc)),
-    };
-    let changes = [
-        config.change(Some(config_after), true),
-        profile.change(profile_after, true),
-        state_change(&state_file, &docs.state),
-    ];
-    if !finish(&changes, &outcome.notes, args.dry_run, out)? {
-        writeln!(out, "already installed: nothing to change")?;
+    let files = Files::read(home)?;
+    let mut work = files.open()?;
+    let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
+    let changes = work.changes();
+    if !finish(&changes, &outcome.notes, args.dry_run, ui)? {
+        ui.info("already installed: nothing to change")?;
     }
     if !args.dry_run {
-        next_steps(out, &detected, &outcome)?;
+        ui.info(next_steps(&detected, &outcome))?;
     }
     Ok(())
 }
 
 /// The commands the user runs next. Never prints the key, only whether it is set.
-fn next_steps(out: &mut dyn Write, detected: &Detected, o: &Outcome) -> Result<()> {
+fn next_steps(detected: &Detected, o: &Outcome) -> String {
     let (rc, export) = shell_setup(std::env::var("SHELL").ok().as_deref(), &o.env_key);
     let set = std::env::var_os(&o.env_key).is_some_and(|v| !v.is_empty());
-    writeln!(out, "\nNext steps:")?;
-    writeln!(out, "  1. Put your OminiGate key in {rc}:\n       {export}")?;
-    writeln!(
-        out,
-        "     {} is set in this shell: {}",
+    let mut text = format!(
+        "\nNext steps:\n  1. Put your OminiGate key in {rc}:\n       {export}\n     {} is set in this shell: {}\n",
         o.env_key,
         if set { "yes" } else { "no" }
-    )?;
+    );
     let conflicts: Vec<&str> = ["OPENAI_API_KEY", "OPENAI_BASE_URL"]
         .into_iter()
         .filter(|k| std::env::var_os(k).is_some())
         .collect();
     let mut n = 2;
     if !conflicts.is_empty() {
-        writeln!(
-            out,
-            "  {n}. These can clash with the profile; run:\n       unset {}",
+        text.push_str(&format!(
+            "  {n}. These can clash with the profile; run:\n       unset {}\n",
             conflicts.join(" ")
-        )?;
+        ));
         n += 1;
     }
     // `exec --profile` is the order every release honours (0.94 ignores
     // a --profile placed before exec).
-    writeln!(
-        out,
-        "  {n}. Start Codex {} on OminiGate ({}):\n       codex --profile ominigate\n       codex exec --profile ominigate \"hello\"",
+    text.push_str(&format!(
+        "  {n}. Start Codex {} on OminiGate ({}):\n       codex --profile ominigate\n       codex exec --profile ominigate \"hello\"\n  Check everything with: ominigate-codex doctor",
         detected.version, o.model
-    )?;
-    writeln!(out, "  Check everything with: ominigate-codex doctor")?;
-    Ok(())
+    ));
+    text
 }

@@ -5,17 +5,16 @@ pub mod generate;
 pub mod install;
 pub mod uninstall;
 
-use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use toml_edit::DocumentMut;
 
 use crate::blocks::{self, EditError};
-use crate::config_file::{self, Change, Snapshot};
+use crate::config_file::{self, Change, Parsed, Snapshot};
 use crate::error::{invalid, refused};
 use crate::paths::CodexHome;
-use crate::report::unified_diff;
+use crate::report::{Ui, unified_diff};
 use crate::state::State;
 
 /// A file read from disk, checked to be UTF-8 (empty text when missing).
@@ -59,58 +58,137 @@ pub fn shape_error(path: &Path, e: EditError) -> anyhow::Error {
 }
 
 /// Parse a loaded config and check the keys this tool touches have the right types.
-pub fn parse_checked<'a>(loaded: &'a Loaded) -> Result<config_file::Parsed<'a>> {
+pub fn parse_checked<'a>(loaded: &'a Loaded) -> Result<Parsed<'a>> {
     let parsed = config_file::parse(&loaded.snapshot.path, &loaded.text)?;
     blocks::check_shapes(&parsed.doc).map_err(|e| shape_error(&loaded.snapshot.path, e))?;
     Ok(parsed)
 }
 
-/// The state file, or an empty state when there is none.
-pub fn load_state(home: &CodexHome) -> Result<(Loaded, State)> {
-    let loaded = Loaded::read(&home.state_file())?;
-    let state = if loaded.exists() {
-        State::parse(&loaded.text).map_err(|e| {
-            refused(format!("{} is damaged: {e}", loaded.snapshot.path.display())).help(
-                "it records what install changed; restore it from a backup, or delete it and use --force",
-            )
-        })?
-    } else {
-        State::default()
-    };
-    Ok((loaded, state))
+/// The documents install and uninstall edit, and install's record.
+pub struct Docs {
+    pub config: DocumentMut,
+    /// `ominigate.config.toml`; `None` when it does not (or will not) exist.
+    pub profile: Option<DocumentMut>,
+    pub state: State,
 }
 
-/// The state file's change: written when there is something to record, deleted when not.
-pub fn state_change(loaded: &Loaded, state: &State) -> Change {
-    loaded.change((!state.is_empty()).then(|| state.to_json()), false)
+/// The files a run reads: config.toml, the profile file, the state file.
+pub struct Files {
+    pub config: Loaded,
+    pub profile: Loaded,
+    pub state: Loaded,
 }
 
-/// Rendered text of an edited document, in the file's own style.
-pub fn render(parsed: &config_file::Parsed<'_>) -> String {
-    parsed.styled.restore(&parsed.doc.to_string())
+impl Files {
+    pub fn read(home: &CodexHome) -> Result<Files> {
+        Ok(Files {
+            config: Loaded::read(&home.config())?,
+            profile: Loaded::read(&home.profile_file())?,
+            state: Loaded::read(&home.state_file())?,
+        })
+    }
+
+    /// Parse all three; edit the returned [`Workspace`]'s `docs`.
+    pub fn open(&self) -> Result<Workspace<'_>> {
+        let state = if self.state.exists() {
+            State::parse(&self.state.text).map_err(|e| {
+                refused(format!(
+                    "{} is damaged: {e}",
+                    self.state.snapshot.path.display()
+                ))
+                .help(
+                    "it records what install changed; restore it from its backup, or delete it \
+                     (uninstall then recognises install's blocks by their comment)",
+                )
+            })?
+        } else {
+            State::default()
+        };
+        let mut config = parse_checked(&self.config)?;
+        let mut profile = match self.profile.exists() {
+            true => Some(parse_checked(&self.profile)?),
+            false => None,
+        };
+        let docs = Docs {
+            config: std::mem::take(&mut config.doc),
+            profile: profile.as_mut().map(|p| std::mem::take(&mut p.doc)),
+            state,
+        };
+        Ok(Workspace {
+            files: self,
+            config,
+            profile,
+            docs,
+        })
+    }
 }
 
-/// A document's text for a file that did not exist.
-pub fn render_new(doc: &DocumentMut) -> String {
-    doc.to_string()
+/// The parsed files and the documents being edited.
+pub struct Workspace<'a> {
+    files: &'a Files,
+    config: Parsed<'a>,
+    profile: Option<Parsed<'a>>,
+    pub docs: Docs,
+}
+
+impl Workspace<'_> {
+    /// A wrong type found while editing, reported against config.toml.
+    pub fn shape_error(&self, e: EditError) -> anyhow::Error {
+        shape_error(&self.files.config.snapshot.path, e)
+    }
+
+    /// Render the edited documents in each file's own style: the changes to
+    /// commit (no-ops where nothing changed).
+    pub fn changes(self) -> [Change; 3] {
+        let Workspace {
+            files,
+            mut config,
+            profile,
+            docs,
+        } = self;
+        config.doc = docs.config;
+        let config_text = config.styled.restore(&config.doc.to_string());
+        let config_after =
+            (files.config.exists() || !config_text.is_empty()).then_some(config_text);
+        let profile_after = docs.profile.map(|doc| match profile {
+            Some(mut parsed) => {
+                parsed.doc = doc;
+                parsed.styled.restore(&parsed.doc.to_string())
+            }
+            None => doc.to_string(),
+        });
+        [
+            files.config.change(config_after, true),
+            files.profile.change(profile_after, true),
+            files.state.change(
+                (!docs.state.is_empty()).then(|| docs.state.to_json()),
+                false,
+            ),
+        ]
+    }
 }
 
 /// Say what the run does (`notes`), then print diffs (dry run) or commit
 /// the changes. Returns whether any user-visible file changed.
-pub fn finish(
-    changes: &[Change],
-    notes: &[String],
-    dry_run: bool,
-    out: &mut dyn Write,
-) -> Result<bool> {
+pub fn finish(changes: &[Change], notes: &[String], dry_run: bool, ui: &mut Ui) -> Result<bool> {
     let visible: Vec<&Change> = changes
         .iter()
         .filter(|c| !c.is_noop() && c.backup)
         .collect();
     if !visible.is_empty() {
         for note in notes {
-            writeln!(out, "  {note}")?;
+            ui.info(format_args!("  {note}"))?;
         }
+    }
+    for c in changes
+        .iter()
+        .filter(|c| !c.is_noop() && c.before.target != c.before.path)
+    {
+        ui.detail(format_args!(
+            "{} is a symlink: writing through to {}",
+            c.before.path.display(),
+            c.before.target.display()
+        ))?;
     }
     if dry_run {
         for c in changes.iter().filter(|c| !c.is_noop()) {
@@ -119,26 +197,34 @@ pub fn finish(
                 c.before.bytes.as_deref(),
                 c.after.as_deref(),
             );
-            write!(out, "{diff}")?;
+            write!(ui.out(), "{diff}")?;
         }
         if !visible.is_empty() {
-            writeln!(out, "dry run: nothing was written")?;
+            ui.info("dry run: nothing was written")?;
         }
         return Ok(!visible.is_empty());
     }
     let done = config_file::commit(changes)?;
-    for p in &done.written {
-        if visible.iter().any(|c| &c.before.path == p) {
-            writeln!(out, "wrote {}", p.display())?;
-        }
+    let shown = |p: &PathBuf| visible.iter().any(|c| &c.before.path == p);
+    for p in done.written.iter().filter(|p| shown(p)) {
+        ui.info(format_args!("wrote {}", p.display()))?;
     }
-    for p in &done.deleted {
-        if visible.iter().any(|c| &c.before.path == p) {
-            writeln!(out, "removed {}", p.display())?;
-        }
+    for p in done.deleted.iter().filter(|p| shown(p)) {
+        ui.info(format_args!("removed {}", p.display()))?;
     }
     for p in &done.backups {
-        writeln!(out, "backup of the previous version: {}", p.display())?;
+        ui.info(format_args!(
+            "backup of the previous version: {}",
+            p.display()
+        ))?;
+    }
+    for p in done
+        .written
+        .iter()
+        .chain(&done.deleted)
+        .filter(|p| !shown(p))
+    {
+        ui.detail(format_args!("updated the record {}", p.display()))?;
     }
     Ok(!visible.is_empty())
 }

@@ -1,27 +1,20 @@
 //! `ominigate-codex uninstall`: undo exactly what install did.
 
-use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Result;
 use toml_edit::{DocumentMut, Item};
 
 use super::install::{PROFILE_COMMENT, PROVIDER_COMMENT, profile_file_is_ours};
-use super::{Loaded, finish, load_state, parse_checked, render, shape_error, state_change};
+use super::{Docs, Files, finish};
 use crate::blocks::{self, BlockPath, EditError, PROFILE, PROVIDER};
 use crate::cli::UninstallArgs;
-use crate::config_file::{self, Parsed};
+use crate::config_file;
 use crate::error::refused;
 use crate::paths::{CodexHome, PROFILE_FILE};
+use crate::report::Ui;
 use crate::spec;
-use crate::state::{Record, State};
-
-/// The documents uninstall edits.
-pub struct Docs {
-    pub config: DocumentMut,
-    pub profile: Option<DocumentMut>,
-    pub state: State,
-}
+use crate::state::Record;
 
 /// Why uninstall will not go on without `--force`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,56 +181,32 @@ fn refusal_error(r: Refusal) -> anyhow::Error {
     .into()
 }
 
-pub fn run(home: &CodexHome, args: &UninstallArgs, out: &mut dyn Write) -> Result<()> {
-    writeln!(out, "Codex home: {} ({})", home.dir.display(), home.source)?;
+pub fn run(home: &CodexHome, args: &UninstallArgs, ui: &mut Ui) -> Result<()> {
+    ui.info(format_args!(
+        "Codex home: {} ({})",
+        home.dir.display(),
+        home.source
+    ))?;
     if !home.dir.is_dir() {
-        writeln!(
-            out,
+        ui.info(format_args!(
             "nothing to remove: {} does not exist",
             home.dir.display()
-        )?;
+        ))?;
         return Ok(());
     }
     let _lock = (!args.dry_run)
         .then(|| config_file::lock(&home.dir, Duration::from_secs(10)))
         .transpose()?;
-    let config = Loaded::read(&home.config())?;
-    let profile = Loaded::read(&home.profile_file())?;
-    let (state_file, state) = load_state(home)?;
-    let mut parsed = parse_checked(&config)?;
-    let profile_parsed: Option<Parsed> = if profile.exists() {
-        Some(parse_checked(&profile)?)
-    } else {
-        None
-    };
-    let mut docs = Docs {
-        config: std::mem::take(&mut parsed.doc),
-        profile: profile_parsed.as_ref().map(|p| p.doc.clone()),
-        state,
-    };
-    let notes = plan(&mut docs, args.force)
-        .map_err(|e| shape_error(&config.snapshot.path, e))?
+    let files = Files::read(home)?;
+    let mut work = files.open()?;
+    let notes = plan(&mut work.docs, args.force)
+        .map_err(|e| work.shape_error(e))?
         .map_err(refusal_error)?;
-    parsed.doc = docs.config;
-    let config_after = config.exists().then(|| render(&parsed));
-    let profile_after = match (docs.profile, profile_parsed) {
-        (Some(doc), Some(mut p)) => {
-            p.doc = doc;
-            Some(render(&p))
-        }
-        _ => None,
-    };
-    let changes = [
-        config.change(config_after, true),
-        profile.change(profile_after, true),
-        state_change(&state_file, &docs.state),
-    ];
-    if !finish(&changes, &notes, args.dry_run, out)? {
-        writeln!(
-            out,
+    if !finish(&work.changes(), &notes, args.dry_run, ui)? {
+        ui.info(format_args!(
             "nothing to remove: OminiGate is not installed in {}",
             home.dir.display()
-        )?;
+        ))?;
     }
     Ok(())
 }
