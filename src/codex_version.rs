@@ -155,21 +155,44 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Run a command with a time limit; its stdout, or why it could not be had.
+/// Run a command with a time limit; its output, or why it could not be had.
+///
+/// stdout and stderr are read while the child runs, so a child that prints
+/// more than a pipe holds does not stall until the limit. On timeout the
+/// child is killed and the readers are left to finish on their own (a
+/// grandchild may still hold the pipes open).
 pub fn run_with_timeout(
     cmd: &mut Command,
     limit: Duration,
 ) -> Result<std::process::Output, String> {
+    use std::io::Read;
+    fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| e.to_string())?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let start = Instant::now();
     loop {
         match child.try_wait() {
-            Ok(Some(_)) => return child.wait_with_output().map_err(|e| e.to_string()),
+            Ok(Some(status)) => {
+                return Ok(std::process::Output {
+                    status,
+                    stdout: stdout.join().unwrap_or_default(),
+                    stderr: stderr.join().unwrap_or_default(),
+                });
+            }
             Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(5)),
             Ok(None) => {
                 let _ = child.kill();
@@ -246,6 +269,25 @@ mod tests {
             Some(Version::new(0, 94, 0))
         );
         assert_eq!(parse_version_output("node v20"), None);
+    }
+
+    #[test]
+    fn run_with_timeout_reads_large_output_and_stops_a_hung_child() {
+        let out = run_with_timeout(
+            Command::new("sh").args(["-c", "head -c 300000 /dev/zero; echo done >&2"]),
+            Duration::from_secs(20),
+        )
+        .expect("runs");
+        assert_eq!(out.stdout.len(), 300_000);
+        assert_eq!(out.stderr, b"done\n");
+        let start = Instant::now();
+        let err = run_with_timeout(
+            Command::new("sh").args(["-c", "exec sleep 30"]),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert_eq!(err, "no answer within 1 s");
+        assert!(start.elapsed() < Duration::from_secs(10));
     }
 
     #[test]

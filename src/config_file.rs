@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use toml_edit::DocumentMut;
+use toml_edit::{Document, DocumentMut};
 
 use crate::error::{Failure, invalid, refused};
 use crate::paths::backup_of;
@@ -153,25 +153,7 @@ pub struct Parsed<'a> {
 /// Parse `text` as TOML; on error, `path:line:col: message` with the line quoted.
 pub fn parse<'a>(path: &Path, text: &'a str) -> Result<Parsed<'a>, Failure> {
     let styled = Styled::new(text);
-    let doc: DocumentMut = styled
-        .normalized()
-        .parse()
-        .map_err(|e: toml_edit::TomlError| {
-            let norm = styled.normalized();
-            let at = e.span().map_or(0, |s| s.start);
-            let (line, col) = line_col(norm, at);
-            let quoted = norm.lines().nth(line - 1).unwrap_or_default();
-            let caret = format!("{}^", " ".repeat(col.saturating_sub(1)));
-            invalid(format!(
-            "{}:{line}:{col}: invalid TOML: {}\n{line:>5} | {quoted}\n      | {caret}",
-            path.display(),
-            e.message().trim_end()
-        ))
-        .help(format!(
-            "fix line {line} of {} (or move the file aside) and run again. Nothing was written.",
-            path.display()
-        ))
-        })?;
+    let doc = parse_spanned(path, styled.normalized())?.into_mut();
     if !styled.same_lines(&doc.to_string()) {
         return Err(invalid(format!(
             "{}: toml_edit cannot write this file back unchanged, so the tool will not edit it",
@@ -180,6 +162,27 @@ pub fn parse<'a>(path: &Path, text: &'a str) -> Result<Parsed<'a>, Failure> {
         .help("please report this file's shape as a bug; add the blocks by hand meanwhile. Nothing was written."));
     }
     Ok(Parsed { styled, doc })
+}
+
+/// Parse normalised text (see [`Styled::normalized`]) keeping every item's
+/// byte span, for reporting line numbers; on error, `path:line:col: message`
+/// with the line quoted.
+pub fn parse_spanned(path: &Path, normalized: &str) -> Result<Document<String>, Failure> {
+    Document::parse(normalized.to_string()).map_err(|e| {
+        let at = e.span().map_or(0, |s| s.start);
+        let (line, col) = line_col(normalized, at);
+        let quoted = normalized.lines().nth(line - 1).unwrap_or_default();
+        let caret = format!("{}^", " ".repeat(col.saturating_sub(1)));
+        invalid(format!(
+            "{}:{line}:{col}: invalid TOML: {}\n{line:>5} | {quoted}\n      | {caret}",
+            path.display(),
+            e.message().trim_end()
+        ))
+        .help(format!(
+            "fix line {line} of {} (or move the file aside) and run again. Nothing was written.",
+            path.display()
+        ))
+    })
 }
 
 /// One file to write (`after: Some`) or delete (`after: None`).

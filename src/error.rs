@@ -56,6 +56,12 @@ impl Failure {
         }
     }
 
+    /// A failure whose report is already printed: only the exit code is left
+    /// (`doctor` with a failing check). [`render`] prints nothing for it.
+    pub fn silent(kind: Kind) -> Self {
+        Failure::new(kind, "")
+    }
+
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
@@ -91,6 +97,7 @@ const HELP: anstyle::Style = anstyle::AnsiColor::Cyan.on_default().bold();
 pub fn render(err: &anyhow::Error) -> (i32, String) {
     let mut out = format!("{ERROR}error:{ERROR:#} ");
     let code = match err.downcast_ref::<Failure>() {
+        Some(f) if f.message.is_empty() && f.help.is_none() => f.kind.exit_code(),
         Some(f) => {
             out.push_str(&format!("{}\n", f.message));
             if let Some(help) = &f.help {
@@ -107,4 +114,20 @@ pub fn render(err: &anyhow::Error) -> (i32, String) {
         }
     };
     (code, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silent_failure_keeps_the_code_and_prints_nothing() {
+        let err: anyhow::Error = Failure::silent(Kind::Failure).into();
+        assert_eq!(render(&err), (exit::FAILURE, String::new()));
+        let err: anyhow::Error = usage("bad").help("fix it").into();
+        assert_eq!(
+            render(&err),
+            (exit::USAGE, "error: bad\nhelp: fix it\n".to_string())
+        );
+    }
 }
