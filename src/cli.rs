@@ -12,7 +12,8 @@ const EXAMPLES: &str = "\
 Examples:
   ominigate-codex install                      # add OminiGate for the Codex on your PATH
   ominigate-codex install --dry-run            # show the diff, write nothing
-  ominigate-codex uninstall                    # remove exactly what install added";
+  ominigate-codex uninstall                    # remove exactly what install added
+  ominigate-codex doctor                       # find out why Codex does not reach OminiGate";
 
 #[derive(Debug, Parser)]
 #[command(name = "ominigate-codex", version, about = ABOUT, after_help = EXAMPLES)]
@@ -51,6 +52,17 @@ Examples:
   ominigate-codex uninstall")]
     Uninstall(UninstallArgs),
 
+    /// Check the Codex setup and tell exactly what to fix (writes nothing)
+    #[command(after_help = "\
+Examples:
+  ominigate-codex doctor
+  ominigate-codex doctor --offline             # no request to the gateway
+  ominigate-codex doctor --json                # one JSON object, for scripts
+  ominigate-codex doctor --codex-version 0.94.0 --timeout 10
+
+Exit status: 0 when no check fails, 1 when one does, 2 on a usage error.")]
+    Doctor(DoctorArgs),
+
     /// Print a shell completion script
     #[command(after_help = "\
 Examples:
@@ -76,7 +88,7 @@ pub struct CodexSelect {
     #[arg(long, value_name = "PATH", conflicts_with = "codex_version")]
     pub codex: Option<PathBuf>,
 
-    /// Write for this Codex release instead of asking a binary
+    /// Use this Codex release's rules instead of asking a binary
     #[arg(long, value_name = "X.Y.Z")]
     pub codex_version: Option<Version>,
 }
@@ -141,4 +153,27 @@ pub struct UninstallArgs {
     /// Also remove OminiGate blocks install did not write, and dangling references
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Print one JSON object instead of the report
+    #[arg(long)]
+    pub json: bool,
+
+    /// Skip the checks that call the gateway
+    #[arg(long)]
+    pub offline: bool,
+
+    #[command(flatten)]
+    pub codex: CodexSelect,
+
+    /// Time limit for each gateway request and for running Codex
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=300)
+    )]
+    pub timeout: u64,
 }

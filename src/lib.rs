@@ -34,5 +34,6 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Uninstall(args) => commands::uninstall::run(&home()?, args, ui),
         Command::Completions { shell } => commands::generate::completions(*shell, out),
         Command::Man => commands::generate::man(out),
+        Command::Doctor(args) => commands::doctor::run(&home()?, args, ui),
     }
 }

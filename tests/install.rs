@@ -571,13 +571,19 @@ fn errors_have_no_colour_codes_when_piped() {
 fn quiet_prints_only_results_and_verbose_adds_details() {
     let sb = Sandbox::new();
     sb.write_config("a = 1\n");
-    assert_eq!(sb.run(&["--quiet", "install", "--codex-version", "0.169.0"], 0), "");
+    assert_eq!(
+        sb.run(&["--quiet", "install", "--codex-version", "0.169.0"], 0),
+        ""
+    );
     let diff = sb.run(&["uninstall", "-q", "--dry-run"], 0);
     assert!(diff.starts_with("--- "), "the diff is the result: {diff}");
     assert!(!diff.contains("dry run:"), "{diff}");
     let out = sb.run(&["-v", "uninstall"], 0);
     assert!(out.contains("updated the record"), "{out}");
     let out = sb.run(&["install", "--verbose", "--codex-version", "0.133.0"], 0);
-    assert!(out.contains("layout: profile as [profiles.ominigate] in config.toml"), "{out}");
+    assert!(
+        out.contains("layout: profile as [profiles.ominigate] in config.toml"),
+        "{out}"
+    );
     sb.run(&["-q", "-v", "install"], 2);
 }

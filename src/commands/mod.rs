@@ -1,6 +1,7 @@
 //! One module per subcommand, plus what install and uninstall share:
 //! loading the files, and finishing a run (diff, or commit and report).
 
+pub mod doctor;
 pub mod generate;
 pub mod install;
 pub mod uninstall;

@@ -1,0 +1,309 @@
+//! `codex.binary` and `codex.accepts_config`: which Codex the user has, and
+//! whether that Codex itself loads the config.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::check::Check;
+use super::diagnose;
+use crate::codex_version::{
+    self, CHAT_REMOVED, Layout, NEWEST_KNOWN, PROFILE_FILES, PROMPT_INPUT, ProfileLayout, Version,
+};
+use crate::config_file;
+use crate::paths::CodexHome;
+
+pub const BINARY: &str = "codex.binary";
+pub const ACCEPTS: &str = "codex.accepts_config";
+
+/// The Codex doctor checks against.
+#[derive(Debug, Clone, Default)]
+pub struct CodexInfo {
+    /// `None` when no version could be had: the newest known rules apply.
+    pub version: Option<Version>,
+    pub binary: Option<PathBuf>,
+    /// The version came from `--codex-version`.
+    pub from_flag: bool,
+    /// Why the binary's version could not be had.
+    pub problem: Option<String>,
+}
+
+impl CodexInfo {
+    /// `--codex-version`, else `--codex PATH`, else `codex` on `$PATH`.
+    pub fn detect(
+        flag_version: Option<Version>,
+        flag_binary: Option<&Path>,
+        path_var: Option<&OsStr>,
+    ) -> CodexInfo {
+        if let Some(v) = flag_version {
+            return CodexInfo {
+                version: Some(v),
+                from_flag: true,
+                ..CodexInfo::default()
+            };
+        }
+        let binary = match flag_binary {
+            Some(p) => Some(p.to_path_buf()),
+            None => codex_version::find_on_path(path_var),
+        };
+        match binary {
+            None => CodexInfo::default(),
+            Some(path) => match codex_version::query_binary(&path) {
+                Ok(v) => CodexInfo {
+                    version: Some(v),
+                    binary: Some(path),
+                    ..CodexInfo::default()
+                },
+                Err(e) => CodexInfo {
+                    binary: Some(path),
+                    problem: Some(e),
+                    ..CodexInfo::default()
+                },
+            },
+        }
+    }
+
+    /// The version whose rules apply.
+    pub fn effective(&self) -> Version {
+        self.version.unwrap_or(NEWEST_KNOWN)
+    }
+
+    pub fn layout(&self) -> Layout {
+        Layout::for_version(self.effective())
+    }
+}
+
+/// What a release accepts, in one line.
+pub fn era(v: Version) -> String {
+    let layout = Layout::for_version(v);
+    let profile = match layout.profile {
+        ProfileLayout::Table => {
+            "reads `--profile ominigate` from [profiles.ominigate] in config.toml"
+        }
+        ProfileLayout::File => "reads `--profile ominigate` from ominigate.config.toml",
+    };
+    let wire = if layout.chat_supported {
+        "speaks chat completions and Responses"
+    } else {
+        "speaks only the Responses API (wire_api = \"chat\" was removed in 0.95.0)"
+    };
+    format!("Codex {v} {profile} and {wire}")
+}
+
+pub fn binary_check(info: &CodexInfo) -> Check {
+    let v = info.effective();
+    match (&info.binary, info.version, &info.problem) {
+        _ if info.from_flag => Check::skip(
+            BINARY,
+            format!("Codex {v} given by --codex-version; no binary asked"),
+        )
+        .detail(era(v)),
+        (Some(path), Some(v), _) => {
+            let mut c = Check::ok(BINARY, format!("Codex {v} at {}", path.display())).detail(era(v));
+            if v > NEWEST_KNOWN {
+                c = c.detail(format!(
+                    "newer than {NEWEST_KNOWN}, the newest release this tool was measured against; checking with the {PROFILE_FILES}+ rules"
+                ));
+            }
+            c
+        }
+        (Some(path), _, problem) => Check::fail(
+            BINARY,
+            format!("{} does not answer `--version` like Codex", path.display()),
+        )
+        .detail(problem.clone().unwrap_or_default())
+        .detail(format!("checking with the rules of Codex {NEWEST_KNOWN}, the newest known"))
+        .fix("reinstall Codex: `npm i -g @openai/codex`")
+        .fix("or name the release: `ominigate-codex doctor --codex-version X.Y.Z` (see `codex --version`)"),
+        (None, _, _) => Check::warn(BINARY, "no `codex` found on PATH")
+            .detail(format!(
+                "checking with the rules of Codex {NEWEST_KNOWN}, the newest known: {}",
+                era(NEWEST_KNOWN)
+            ))
+            .fix("install it: `npm i -g @openai/codex` (or `npm i -g @openai/codex@0.94.0`, the last release with chat completions)")
+            .fix("or point doctor at it: `ominigate-codex doctor --codex /path/to/codex`"),
+    }
+}
+
+/// Lines of Codex's stderr worth quoting: not the warning caused by running
+/// it in a scratch home under the temporary directory, at most 20.
+fn quoted(stderr: &str, scratch: &Path, home: &Path) -> Vec<String> {
+    let text = stderr.replace(&scratch.display().to_string(), &home.display().to_string());
+    text.lines()
+        .take_while(|l| !l.starts_with("Stack backtrace:"))
+        .filter(|l| !l.starts_with("WARNING: proceeding, even though we could not"))
+        .filter(|l| !l.trim().is_empty())
+        .take(20)
+        .map(|l| format!("  | {}", l.trim_end()))
+        .collect()
+}
+
+pub fn accepts_config(info: &CodexInfo, home: &CodexHome, limit: Duration) -> Check {
+    let (binary, v) = match (&info.binary, info.version) {
+        _ if info.from_flag => {
+            return Check::skip(ACCEPTS, "--codex-version given: no Codex binary to ask");
+        }
+        (Some(b), Some(v)) => (b, v),
+        _ => return Check::skip(ACCEPTS, "no working Codex binary to ask (see codex.binary)"),
+    };
+    if v < PROMPT_INPUT {
+        return Check::skip(
+            ACCEPTS,
+            format!("Codex {v} has no `debug prompt-input` (it came in {PROMPT_INPUT})"),
+        );
+    }
+    let scratch = match Scratch::copy_of(&home.dir) {
+        Ok(s) => s,
+        Err(e) => {
+            return Check::fail(
+                ACCEPTS,
+                "could not prepare a scratch copy of the Codex home",
+            )
+            .detail(e)
+            .fix("make the temporary directory writable (TMPDIR) and run doctor again");
+        }
+    };
+    let mut cmd = Command::new(binary);
+    cmd.args(["--profile", "ominigate", "debug", "prompt-input"])
+        .env("CODEX_HOME", &scratch.dir)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
+    let shown = format!(
+        "`{} --profile ominigate debug prompt-input`",
+        binary.display()
+    );
+    let ran = codex_version::run_with_timeout(&mut cmd, limit);
+    let scratch_dir = scratch.dir.clone();
+    drop(scratch);
+    let note = "run with CODEX_HOME set to a scratch copy of the config files, so Codex writes nothing in yours";
+    match ran {
+        Err(e) => Check::fail(ACCEPTS, format!("could not run {shown}: {e}"))
+            .detail(note)
+            .fix("check that Codex starts: `codex --version`; raise the limit with --timeout SECS"),
+        Ok(out) if out.status.success() => Check::ok(
+            ACCEPTS,
+            format!("Codex {v} loads the config with --profile ominigate"),
+        )
+        .detail(format!("{shown} succeeded"))
+        .detail(note),
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let lines = quoted(&stderr, &scratch_dir, &home.dir);
+            let mut c = Check::fail(
+                ACCEPTS,
+                format!(
+                    "Codex {v} refuses the config ({shown} exited with {})",
+                    out.status
+                        .code()
+                        .map_or_else(|| "a signal".to_string(), |c| c.to_string())
+                ),
+            )
+            .detail("Codex says:")
+            .details(lines)
+            .detail(note);
+            c = c.fixes(diagnose::fixes_for_codex_output(&stderr));
+            if v >= CHAT_REMOVED && stderr.contains(diagnose::CHAT_REMOVED_MSG) {
+                c = c.fix("or keep chat completions by pinning Codex 0.94.0: `npm i -g @openai/codex@0.94.0`");
+            }
+            c
+        }
+    }
+}
+
+/// A private copy of the Codex home's top-level `*.toml` files in the
+/// temporary directory, removed on drop.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn copy_of(home: &Path) -> Result<Scratch, String> {
+        use std::os::unix::fs::DirBuilderExt;
+        let base = std::env::temp_dir();
+        let mut made = None;
+        for n in 0..100 {
+            let dir = base.join(format!("ominigate-codex-doctor-{}-{n}", std::process::id()));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {
+                    made = Some(dir);
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
+            }
+        }
+        let scratch = Scratch {
+            dir: made.ok_or("no free scratch directory name")?,
+        };
+        let entries = match std::fs::read_dir(home) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(scratch),
+            Err(e) => return Err(format!("cannot list {}: {e}", home.display())),
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if !name.to_string_lossy().ends_with(".toml") {
+                continue;
+            }
+            let path = entry.path();
+            // Same safe read as everywhere: no FIFOs, no huge files.
+            let Ok(snap) = config_file::read(&path) else {
+                continue;
+            };
+            if let Some(bytes) = snap.bytes {
+                config_file::write_atomic(&scratch.dir.join(&name), &bytes, 0o600, None)
+                    .map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
+            }
+        }
+        Ok(scratch)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::doctor::check::Status;
+
+    #[test]
+    fn binary_states() {
+        let none = binary_check(&CodexInfo::default());
+        assert_eq!(none.status, Status::Warn);
+        let flag = binary_check(&CodexInfo {
+            version: Some(Version::new(0, 94, 0)),
+            from_flag: true,
+            ..CodexInfo::default()
+        });
+        assert_eq!(flag.status, Status::Skip);
+        assert!(flag.details[0].contains("speaks chat completions"));
+        let broken = binary_check(&CodexInfo {
+            binary: Some(PathBuf::from("/x/codex")),
+            problem: Some("boom".into()),
+            ..CodexInfo::default()
+        });
+        assert_eq!(broken.status, Status::Fail);
+        let newer = binary_check(&CodexInfo {
+            version: Some(Version::new(0, 200, 0)),
+            binary: Some(PathBuf::from("/x/codex")),
+            ..CodexInfo::default()
+        });
+        assert_eq!(newer.status, Status::Ok);
+        assert!(newer.details.iter().any(|d| d.contains("newer than")));
+    }
+
+    #[test]
+    fn quoted_output_names_the_real_home_and_drops_scratch_warnings() {
+        let lines = quoted(
+            "WARNING: proceeding, even though we could not create PATH aliases: x\nError: /tmp/s/config.toml:5:12: bad\n\nStack backtrace:\n   0: <unknown>\n",
+            Path::new("/tmp/s"),
+            Path::new("/home/u/.codex"),
+        );
+        assert_eq!(lines, ["  | Error: /home/u/.codex/config.toml:5:12: bad"]);
+    }
+}

@@ -1,0 +1,480 @@
+//! `endpoint.models` and `endpoint.wire`: ask the gateway itself, with the
+//! key, the way Codex will. Both run at once, each under the time limit.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::check::{Check, mask};
+use super::http::{self, Method, Reply};
+use super::inputs::Inputs;
+use super::provider::{env_key_name, skip_if_broken};
+use super::resolution::{Run, lookup, resolve};
+use crate::codex_version::Version;
+use crate::spec;
+
+pub const MODELS: &str = "endpoint.models";
+pub const WIRE: &str = "endpoint.wire";
+
+/// What the network checks need, all validated.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub base_url: String,
+    pub host: String,
+    pub key: String,
+    pub key_name: String,
+    pub model: String,
+    /// `path:line (text)` of the model setting, for remediations.
+    pub model_place: Option<String>,
+    /// `chat` or `responses`: what the configured Codex calls.
+    pub wire: &'static str,
+    /// `wire_api` as configured, where it is set.
+    pub wire_place: Option<String>,
+    pub base_url_place: String,
+    /// A configured wire this Codex refuses (chat on 0.95+).
+    pub wire_refused: bool,
+    pub version: Version,
+    pub chat_supported: bool,
+    pub limit: Duration,
+}
+
+/// The target, or why the network checks cannot run.
+pub fn target(inp: &Inputs, limit: Duration) -> Result<Target, String> {
+    if let Some(skip) = skip_if_broken(inp, MODELS) {
+        return Err(skip.summary);
+    }
+    let stack = inp.profile_stack();
+    let keys = |k: &'static str| ["model_providers", spec::PROVIDER_ID, k];
+    let (url_item, url_file) = lookup(&stack, &keys("base_url")).ok_or(
+        "no base_url for the ominigate provider (see provider.present and provider.fields)",
+    )?;
+    let raw = url_item
+        .as_str()
+        .ok_or("base_url is not a string (see provider.fields)")?;
+    let url = spec::parse_base_url(raw).map_err(
+        |_| "not sending the key: base_url is not a safe https URL (see provider.fields)",
+    )?;
+    let key_name = env_key_name(inp);
+    let key = inp
+        .env
+        .get(&key_name)
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| format!("{key_name} is not set (see env.key)"))?
+        .to_string();
+    let layout = inp.layout();
+    let configured = lookup(&stack, &keys("wire_api"));
+    let configured_wire = configured.and_then(|(i, _)| i.as_str());
+    let wire_refused = configured_wire == Some("chat") && !layout.chat_supported;
+    let wire = match configured_wire {
+        Some("chat") if layout.chat_supported => "chat",
+        Some("responses") => "responses",
+        None if layout.chat_supported => "chat",
+        _ => "responses",
+    };
+    let resolved = resolve(&inp.view(), Run::Profile);
+    let (model, model_place) = match resolved.model {
+        Some(m) if resolved.provider.value == spec::PROVIDER_ID => {
+            let place = m.from.map(|p| p.to_string());
+            (m.value, place)
+        }
+        _ => (spec::MODEL.to_string(), None),
+    };
+    Ok(Target {
+        host: url.host.clone(),
+        base_url: url.url,
+        key,
+        key_name,
+        model,
+        model_place,
+        wire,
+        wire_place: configured.map(|(_, f)| f.quote(&keys("wire_api"))),
+        base_url_place: url_file.quote(&keys("base_url")),
+        wire_refused,
+        version: inp.codex.effective(),
+        chat_supported: layout.chat_supported,
+        limit,
+    })
+}
+
+/// Both network checks, run at once; `skip` for both when offline or not possible.
+pub fn checks(inp: &Inputs, offline: bool, limit: Duration) -> [Check; 2] {
+    if offline {
+        return [
+            Check::skip(MODELS, "skipped: --offline"),
+            Check::skip(WIRE, "skipped: --offline"),
+        ];
+    }
+    let t = match target(inp, limit) {
+        Ok(t) => t,
+        Err(why) => {
+            return [
+                Check::skip(MODELS, format!("cannot check: {why}")),
+                Check::skip(WIRE, format!("cannot check: {why}")),
+            ];
+        }
+    };
+    std::thread::scope(|s| {
+        let models = s.spawn(|| models_check(&t));
+        let wire = s.spawn(|| wire_check(&t));
+        let failed = |id| Check::fail(id, "the check stopped unexpectedly");
+        [
+            models.join().unwrap_or_else(|_| failed(MODELS)),
+            wire.join().unwrap_or_else(|_| failed(WIRE)),
+        ]
+    })
+}
+
+/// The server's own message: `error.message` of a JSON body, else the body's
+/// first line, at most 200 characters.
+pub fn server_message(body: &str) -> String {
+    let from_json = serde_json::from_str::<Value>(body).ok().and_then(|v| {
+        let e = v.get("error")?;
+        e.get("message")
+            .and_then(Value::as_str)
+            .or_else(|| e.as_str())
+            .map(str::to_string)
+    });
+    let text = from_json.unwrap_or_else(|| body.lines().next().unwrap_or_default().to_string());
+    text.chars().take(200).collect()
+}
+
+/// The authority (host and port) of an absolute URL, lower-cased.
+fn authority(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    Some(rest.split(['/', '?', '#']).next()?.to_ascii_lowercase())
+}
+
+fn redirect(id: &'static str, t: &Target, url: &str, r: &Reply) -> Check {
+    let to = r
+        .location
+        .clone()
+        .unwrap_or_else(|| "(no Location header)".into());
+    let other_host = match (authority(&to), authority(&t.base_url)) {
+        (Some(a), Some(b)) => a != b,
+        _ => false,
+    };
+    Check::fail(id, format!("{url} redirects ({}) to {to}", r.status))
+        .detail(if other_host {
+            "that is another host: the redirect was not followed, so the key was not sent there"
+        } else {
+            "the redirect was not followed (the key only goes to base_url itself)"
+        })
+        .fix(format!(
+            "{}: set base_url to the address the gateway really answers on (e.g. {}), if you trust it",
+            t.base_url_place,
+            spec::BASE_URL
+        ))
+}
+
+fn auth_failure(id: &'static str, t: &Target, url: &str, r: &Reply) -> Check {
+    let msg = server_message(&r.body);
+    let c = if r.status == 401 {
+        Check::fail(id, format!("OminiGate rejected the key ({} answered 401)", url))
+            .detail(format!(
+                "the key in {} ({}) is not a valid OminiGate key: an OpenAI key, a revoked key, or a typo",
+                t.key_name,
+                mask(&t.key)
+            ))
+            .fix(format!(
+                "create a key in the OminiGate dashboard, then `export {}=\"<your key>\"` and relaunch Codex from that shell",
+                t.key_name
+            ))
+    } else {
+        Check::fail(id, format!("the key is not allowed here ({url} answered 403)"))
+            .detail("the key is known but may not do this: disabled, out of credit, or without access to the model")
+            .fix("check the key's status and credit in the OminiGate dashboard")
+    };
+    if msg.is_empty() {
+        c
+    } else {
+        c.detail(format!("the gateway says: {msg}"))
+    }
+}
+
+/// What every status but success means; `None` for 2xx.
+fn common(id: &'static str, t: &Target, url: &str, r: &Reply) -> Option<Check> {
+    let msg = server_message(&r.body);
+    let with_msg = |c: Check| {
+        if msg.is_empty() {
+            c
+        } else {
+            c.detail(format!("the gateway says: {msg}"))
+        }
+    };
+    match r.status {
+        200..=299 => None,
+        300..=399 => Some(redirect(id, t, url, r)),
+        401 | 403 => Some(auth_failure(id, t, url, r)),
+        429 => Some(with_msg(
+            Check::warn(
+                id,
+                format!("{url} answered 429: rate limited or out of credit"),
+            )
+            .fix("check the key's credit in the OminiGate dashboard, or wait and run doctor again"),
+        )),
+        500..=599 => Some(with_msg(
+            Check::fail(id, format!("{url} answered {}: a gateway error", r.status))
+                .fix("retry in a while; if it persists, contact OminiGate support"),
+        )),
+        s => Some(with_msg(Check::fail(id, format!("{url} answered {s}")))),
+    }
+}
+
+fn unreachable(id: &'static str, url: &str, e: &str) -> Check {
+    let c = Check::fail(id, format!("cannot reach {url}: {e}"));
+    if e.starts_with("no answer within") {
+        c.fix("check your network or proxy; raise the limit with --timeout SECS")
+    } else {
+        c.fix("check your network, proxy and base_url (see provider.fields)")
+    }
+}
+
+pub fn models_check(t: &Target) -> Check {
+    let url = format!("{}/models", t.base_url);
+    let r = match http::send(Method::Get, &url, &t.key, None, t.limit) {
+        Ok(r) => r,
+        Err(e) => return unreachable(MODELS, &url, &e),
+    };
+    if r.status == 404 {
+        return Check::fail(
+            MODELS,
+            format!("{url} answered 404: there is no model list there"),
+        )
+        .detail("base_url is probably wrong (OminiGate's API root ends in /v1)")
+        .fix(format!(
+            "{}: set base_url = \"{}\"",
+            t.base_url_place,
+            spec::BASE_URL
+        ));
+    }
+    if let Some(c) = common(MODELS, t, &url, &r) {
+        return c;
+    }
+    let ids: Option<Vec<String>> = serde_json::from_str::<Value>(&r.body).ok().and_then(|v| {
+        v.get("data")?.as_array().map(|a| {
+            a.iter()
+                .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+    });
+    let Some(ids) = ids else {
+        return Check::warn(
+            MODELS,
+            format!("{url} answered {} but not with a model list", r.status),
+        )
+        .detail("expected JSON like {\"data\": [{\"id\": \"openai/gpt-5.4-pro\"}, …]}")
+        .fix(format!(
+            "{}: base_url should be the API root, e.g. {}",
+            t.base_url_place,
+            spec::BASE_URL
+        ));
+    };
+    if ids.contains(&t.model) {
+        return Check::ok(
+            MODELS,
+            format!(
+                "key accepted; {} is among the {} models",
+                t.model,
+                ids.len()
+            ),
+        );
+    }
+    let tail = t
+        .model
+        .rsplit('/')
+        .next()
+        .unwrap_or(&t.model)
+        .to_ascii_lowercase();
+    let mut close: Vec<&String> = ids
+        .iter()
+        .filter(|id| id.to_ascii_lowercase().contains(&tail))
+        .take(5)
+        .collect();
+    if close.is_empty() {
+        close = ids
+            .iter()
+            .filter(|id| spec::RECOMMENDED_MODELS.iter().any(|(m, _)| m == id))
+            .take(5)
+            .collect();
+    }
+    let mut c = Check::warn(
+        MODELS,
+        format!(
+            "key accepted, but {} is not among the {} models OminiGate lists",
+            t.model,
+            ids.len()
+        ),
+    );
+    if !close.is_empty() {
+        let names: Vec<&str> = close.iter().map(|s| s.as_str()).collect();
+        c = c.detail(format!("listed and close: {}", names.join(", ")));
+    }
+    let pick = close.first().map_or("<a listed model id>", |s| s.as_str());
+    c.fix(match &t.model_place {
+        Some(place) => format!("{place}: set model = \"{pick}\""),
+        None => format!("set model = \"{pick}\" in the ominigate profile (`ominigate-codex install --model {pick}`)"),
+    })
+}
+
+fn path_of(wire: &str) -> &'static str {
+    if wire == "chat" {
+        "/chat/completions"
+    } else {
+        "/responses"
+    }
+}
+
+/// A tiny request in the wire's format.
+fn probe_body(wire: &str, model: &str) -> String {
+    let body = if wire == "chat" {
+        json!({"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1, "stream": false})
+    } else {
+        json!({"model": model, "input": "ping", "max_output_tokens": 16, "stream": false, "store": false})
+    };
+    body.to_string()
+}
+
+fn post(t: &Target, wire: &str) -> (String, Result<Reply, String>) {
+    let url = format!("{}{}", t.base_url, path_of(wire));
+    let r = http::send(
+        Method::Post,
+        &url,
+        &t.key,
+        Some(&probe_body(wire, &t.model)),
+        t.limit,
+    );
+    (url, r)
+}
+
+pub fn wire_check(t: &Target) -> Check {
+    let (url, reply) = post(t, t.wire);
+    let r = match reply {
+        Ok(r) => r,
+        Err(e) => return unreachable(WIRE, &url, &e),
+    };
+    let refused_note = t.wire_refused.then(|| {
+        format!(
+            "wire_api = \"chat\" cannot work with Codex {}; probed {url}, what it calls once wire_api = \"responses\"",
+            t.version
+        )
+    });
+    let c = match r.status {
+        404 => not_found(t, &url, &r),
+        405 => Check::fail(WIRE, format!("{url} does not accept POST (405)"))
+            .detail("base_url is probably wrong (OminiGate's API root ends in /v1)"),
+        400 | 422 => {
+            let msg = server_message(&r.body);
+            let c = Check::ok(
+                WIRE,
+                format!("{url} exists (it answered {} to the probe)", r.status),
+            );
+            if msg.is_empty() {
+                c
+            } else {
+                c.detail(format!("the gateway says: {msg}"))
+            }
+        }
+        _ => common(WIRE, t, &url, &r)
+            .unwrap_or_else(|| Check::ok(WIRE, format!("{url} answers (status {})", r.status))),
+    };
+    match refused_note {
+        Some(n) => c.detail(n),
+        None => c,
+    }
+}
+
+/// The guide's "404 Not Found on every request", explained for this Codex.
+fn not_found(t: &Target, url: &str, r: &Reply) -> Check {
+    let msg = server_message(&r.body);
+    if msg.to_ascii_lowercase().contains("model") {
+        let c = Check::fail(
+            WIRE,
+            format!("{url} answered 404 about the model {}", t.model),
+        )
+        .detail(format!("the gateway says: {msg}"));
+        return match &t.model_place {
+            Some(place) => c.fix(format!(
+                "{place}: set model to one OminiGate lists (see endpoint.models)"
+            )),
+            None => c.fix("set the profile's model to one OminiGate lists (see endpoint.models)"),
+        };
+    }
+    let other = if t.wire == "chat" {
+        "responses"
+    } else {
+        "chat"
+    };
+    let (other_url, other_reply) = post(t, other);
+    let other_exists = other_reply
+        .as_ref()
+        .is_ok_and(|o| o.status != 404 && o.status != 405);
+    let mut c = Check::fail(
+        WIRE,
+        format!(
+            "{url} answered 404: every Codex request would fail (the guide's \"404 Not Found on every request\")"
+        ),
+    );
+    if !other_exists {
+        return c
+            .detail(format!("{other_url} is missing too: base_url is probably wrong (OminiGate's API root ends in /v1)"))
+            .fix(format!("{}: set base_url = \"{}\"", t.base_url_place, spec::BASE_URL));
+    }
+    c = c.detail(format!(
+        "{other_url} exists: the gateway speaks {other}, not {}",
+        t.wire
+    ));
+    let set_wire = |value: &str| match &t.wire_place {
+        Some(place) => format!("{place}: set wire_api = \"{value}\""),
+        None => format!(
+            "add wire_api = \"{value}\" to [model_providers.ominigate] ({})",
+            t.base_url_place
+        ),
+    };
+    if t.wire == "chat" {
+        c.fix(set_wire("responses"))
+    } else if t.chat_supported {
+        c.detail(format!("Codex {} still speaks chat completions", t.version))
+            .fix(set_wire("chat"))
+            .fix("or run `ominigate-codex install --wire-api chat`")
+    } else {
+        c.detail(format!(
+            "Codex {} speaks only the Responses API (chat was removed in 0.95.0), and OminiGate has no Responses endpoint yet",
+            t.version
+        ))
+        .fix("pin Codex 0.94.0, the last release with chat completions: `npm i -g @openai/codex@0.94.0`, then `ominigate-codex install --codex-version 0.94.0` (writes wire_api = \"chat\")")
+        .fix("or wait for OminiGate's Responses API endpoint (watch its changelog) and keep wire_api = \"responses\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_messages_are_short_single_lines() {
+        assert_eq!(
+            server_message("{\"error\": {\"message\": \"bad key\"}}"),
+            "bad key"
+        );
+        assert_eq!(server_message("{\"error\": \"nope\"}"), "nope");
+        assert_eq!(server_message("plain\nsecond"), "plain");
+        assert_eq!(server_message(&"x".repeat(500)).len(), 200);
+        assert_eq!(server_message(""), "");
+    }
+
+    #[test]
+    fn authorities_compare_host_and_port() {
+        assert_eq!(authority("https://A.x:1/v1?q"), Some("a.x:1".into()));
+        assert_eq!(authority("/relative"), None);
+    }
+
+    #[test]
+    fn probe_bodies_are_valid_json_in_the_wire_format() {
+        let chat: Value = serde_json::from_str(&probe_body("chat", "m")).unwrap();
+        assert_eq!(chat["messages"][0]["content"], "ping");
+        let resp: Value = serde_json::from_str(&probe_body("responses", "m")).unwrap();
+        assert_eq!(resp["input"], "ping");
+        assert_eq!(path_of("chat"), "/chat/completions");
+    }
+}

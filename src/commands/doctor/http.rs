@@ -1,0 +1,108 @@
+//! One HTTP request with the API key, safely: https (or plain http to this
+//! machine only), a time limit, and no redirect followed.
+
+use std::time::Duration;
+
+use crate::spec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// What the server answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    /// The `Location` header of a redirect (never followed).
+    pub location: Option<String>,
+    /// At most [`BODY_LIMIT`] bytes, as text.
+    pub body: String,
+}
+
+pub const BODY_LIMIT: u64 = 1 << 20;
+
+/// Send `method url` with `Authorization: Bearer <key>`. Refuses, without
+/// sending anything, a URL that is not https unless its host is loopback.
+/// Redirects are returned as they are, not followed, so the key never goes
+/// to the address a redirect names.
+pub fn send(
+    method: Method,
+    url: &str,
+    key: &str,
+    body: Option<&str>,
+    limit: Duration,
+) -> Result<Reply, String> {
+    let checked = spec::parse_base_url(url).map_err(|e| format!("not sent: {e}"))?;
+    let mut config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(limit))
+        .user_agent(concat!("ominigate-codex/", env!("CARGO_PKG_VERSION")));
+    if checked.is_loopback() {
+        config = config.proxy(None);
+    }
+    let agent: ureq::Agent = config.build().into();
+    let auth = format!("Bearer {key}");
+    let result = match method {
+        Method::Get => agent
+            .get(url)
+            .header("Authorization", &auth)
+            .header("Accept", "application/json")
+            .call(),
+        Method::Post => agent
+            .post(url)
+            .header("Authorization", &auth)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .send(body.unwrap_or_default()),
+    };
+    let timeout = || format!("no answer within {} s", limit.as_secs());
+    let mut response = result.map_err(|e| describe(e, &timeout))?;
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(BODY_LIMIT)
+        .read_to_vec()
+        .map_err(|e| describe(e, &timeout))?;
+    Ok(Reply {
+        status,
+        location,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
+fn describe(e: ureq::Error, timeout: &dyn Fn() -> String) -> String {
+    match e {
+        ureq::Error::Timeout(_) => timeout(),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => timeout(),
+        ureq::Error::Io(io) => io.to_string(),
+        ureq::Error::HostNotFound => "host not found (DNS)".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_to_another_machine_is_refused_before_sending() {
+        let err = send(
+            Method::Get,
+            "http://api.ominigate.ai/v1/models",
+            "sk-secret",
+            None,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(err.starts_with("not sent:"), "{err}");
+        assert!(!err.contains("sk-secret"));
+    }
+}

@@ -1,0 +1,230 @@
+//! Everything doctor looks at, read once: the config files in Codex's
+//! precedence order, the environment, and the Codex release.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use toml_edit::Item;
+
+use super::codex::CodexInfo;
+use super::files::{ConfigFile, Source};
+use super::resolution::View;
+use crate::codex_version::{Layout, ProfileLayout};
+use crate::paths::CodexHome;
+
+/// Where Codex reads its system-wide config; tests point it elsewhere.
+pub const SYSTEM_CONFIG: &str = "/etc/codex/config.toml";
+/// Hidden override of [`SYSTEM_CONFIG`] (for tests).
+pub const SYSTEM_CONFIG_ENV: &str = "OMINIGATE_CODEX_SYSTEM_CONFIG";
+
+/// The environment variables doctor reads, as text.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        Env {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| {
+                    Some((k.into_string().ok()?, v.to_string_lossy().into_owned()))
+                })
+                .collect(),
+        }
+    }
+
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Env {
+        Env {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+}
+
+/// A `.codex/config.toml` in the current directory or one of its parents.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub dir: PathBuf,
+    /// Listed as `trust_level = "trusted"` in the user's `[projects]`.
+    pub trusted: bool,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub home: CodexHome,
+    pub codex: CodexInfo,
+    /// `$CODEX_HOME/config.toml`.
+    pub user: Source,
+    /// `$CODEX_HOME/ominigate.config.toml`.
+    pub profile: Source,
+    /// `/etc/codex/config.toml`.
+    pub system: Source,
+    /// From the filesystem root down to the current directory.
+    pub projects: Vec<Project>,
+    pub env: Env,
+}
+
+impl Inputs {
+    /// Read the files for `home`, seen from `cwd`.
+    pub fn read(home: CodexHome, codex: CodexInfo, env: Env, cwd: &Path) -> Inputs {
+        let user = Source::read(&home.config());
+        let profile = Source::read(&home.profile_file());
+        let system = Source::read(Path::new(
+            env.get(SYSTEM_CONFIG_ENV)
+                .filter(|p| !p.is_empty())
+                .unwrap_or(SYSTEM_CONFIG),
+        ));
+        let projects = find_projects(cwd, &home.dir, user.parsed());
+        Inputs {
+            home,
+            codex,
+            user,
+            profile,
+            system,
+            projects,
+            env,
+        }
+    }
+
+    pub fn layout(&self) -> Layout {
+        self.codex.layout()
+    }
+
+    pub fn file_era(&self) -> bool {
+        self.layout().profile == ProfileLayout::File
+    }
+
+    /// The files Codex merges, for [`resolution`](super::resolution).
+    /// Missing and invalid files are left out, and so are untrusted project
+    /// configs and, before 0.134, the profile file.
+    pub fn view(&self) -> View<'_> {
+        View {
+            layout: self.layout(),
+            home: &self.home.dir,
+            user: self.user.parsed(),
+            profile_file: self.profile.parsed().filter(|_| self.file_era()),
+            projects: self
+                .projects
+                .iter()
+                .rev()
+                .filter(|p| p.trusted)
+                .filter_map(|p| p.source.parsed())
+                .collect(),
+            system: self.system.parsed(),
+        }
+    }
+
+    /// What `codex --profile ominigate` merges, highest first: on 0.134+
+    /// the profile file, then trusted projects, user and system configs.
+    pub fn profile_stack(&self) -> Vec<&ConfigFile> {
+        let view = self.view();
+        let mut stack: Vec<&ConfigFile> = view.profile_file.into_iter().collect();
+        stack.extend(view.base());
+        stack
+    }
+
+    /// Every file Codex would read, in precedence order, with the ones
+    /// this Codex ignores left out (untrusted projects; the profile file
+    /// before 0.134).
+    pub fn sources(&self) -> Vec<&Source> {
+        let mut all = Vec::new();
+        if self.file_era() || self.profile.exists() {
+            all.push(&self.profile);
+        }
+        all.extend(
+            self.projects
+                .iter()
+                .rev()
+                .filter(|p| p.trusted)
+                .map(|p| &p.source),
+        );
+        all.push(&self.user);
+        all.push(&self.system);
+        all
+    }
+
+    /// Files that exist but cannot be used, each with why. Codex refuses
+    /// to start with any of them (the profile file only matters with
+    /// `--profile` on 0.134+).
+    pub fn broken(&self) -> Vec<(&Source, &str)> {
+        let mut list = Vec::new();
+        if self.file_era() {
+            list.extend(self.profile.invalid().map(|m| (&self.profile, m)));
+        }
+        for s in self
+            .projects
+            .iter()
+            .filter(|p| p.trusted)
+            .map(|p| &p.source)
+            .chain([&self.user, &self.system])
+        {
+            list.extend(s.invalid().map(|m| (s, m)));
+        }
+        list
+    }
+}
+
+/// The trust the user config gives `dir`: the entry of the closest of
+/// `dir` and its parents listed under `[projects]`.
+pub fn is_trusted(user: Option<&ConfigFile>, dir: &Path) -> bool {
+    let Some(user) = user else { return false };
+    for d in dir.ancestors() {
+        let key = d.to_string_lossy();
+        let entry = user.get(&["projects", &key]).and_then(Item::as_table_like);
+        if let Some(entry) = entry {
+            return entry.get("trust_level").and_then(Item::as_str) == Some("trusted");
+        }
+    }
+    false
+}
+
+/// `.codex/config.toml` files from the filesystem root down to `cwd`,
+/// except the Codex home itself (`~/.codex` is the user config).
+pub fn find_projects(cwd: &Path, home: &Path, user: Option<&ConfigFile>) -> Vec<Project> {
+    let home_real = std::fs::canonicalize(home).unwrap_or_else(|_| home.to_path_buf());
+    let mut dirs: Vec<&Path> = cwd.ancestors().collect();
+    dirs.reverse();
+    dirs.into_iter()
+        .filter_map(|dir| {
+            let codex_dir = dir.join(".codex");
+            let same_as_home = codex_dir == home
+                || std::fs::canonicalize(&codex_dir).is_ok_and(|c| c == home_real);
+            let path = codex_dir.join("config.toml");
+            if same_as_home || !path.is_file() {
+                return None;
+            }
+            Some(Project {
+                dir: dir.to_path_buf(),
+                trusted: is_trusted(user, dir),
+                source: Source::read(&path),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_comes_from_the_closest_listed_directory() {
+        let user = ConfigFile::parse(
+            Path::new("/h/config.toml"),
+            "[projects.\"/w\"]\ntrust_level = \"trusted\"\n[projects.\"/w/no\"]\ntrust_level = \"untrusted\"\n",
+        )
+        .unwrap();
+        assert!(is_trusted(Some(&user), Path::new("/w")));
+        assert!(is_trusted(Some(&user), Path::new("/w/a/b")));
+        assert!(!is_trusted(Some(&user), Path::new("/w/no/x")));
+        assert!(!is_trusted(Some(&user), Path::new("/elsewhere")));
+        assert!(!is_trusted(None, Path::new("/w")));
+    }
+}

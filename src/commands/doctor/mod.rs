@@ -1,0 +1,119 @@
+//! `ominigate-codex doctor`: find out why Codex does or does not reach
+//! OminiGate, and print the fix. Reads everything, writes nothing.
+//!
+//! Each check is a function of [`inputs::Inputs`] (read once), except
+//! `codex.accepts_config` (runs the user's Codex against a scratch copy of
+//! the config) and the two `endpoint.*` checks (ask the gateway). Those
+//! three run in threads at the same time. Every string of the report is
+//! passed through [`check::redact`] before it is printed, so the key never
+//! appears, whatever a server or Codex echoed.
+
+pub mod check;
+pub mod codex;
+pub mod diagnose;
+pub mod endpoint;
+pub mod env;
+pub mod files;
+pub mod http;
+pub mod inputs;
+pub mod profile;
+pub mod provider;
+pub mod render;
+pub mod resolution;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::cli::DoctorArgs;
+use crate::error::{Failure, Kind};
+use crate::paths::CodexHome;
+use crate::report::{Level, Ui};
+use crate::spec;
+use check::{Check, Status};
+use codex::CodexInfo;
+use inputs::{Env, Inputs};
+
+/// Every check, in report order.
+pub fn run_checks(inp: &Inputs, offline: bool, limit: Duration) -> Vec<Check> {
+    let (accepts, [models, wire]) = std::thread::scope(|s| {
+        let accepts = s.spawn(|| codex::accepts_config(&inp.codex, &inp.home, limit));
+        let network = endpoint::checks(inp, offline, limit);
+        let accepts = accepts
+            .join()
+            .unwrap_or_else(|_| Check::fail(codex::ACCEPTS, "the check stopped unexpectedly"));
+        (accepts, network)
+    });
+    vec![
+        codex::binary_check(&inp.codex),
+        accepts,
+        provider::parse_check(inp),
+        provider::present_check(inp),
+        provider::fields_check(inp),
+        profile::location_check(inp),
+        profile::fields_check(inp),
+        profile::resolution_check(inp),
+        env::key_check(inp),
+        env::conflict_check(inp),
+        models,
+        wire,
+    ]
+}
+
+/// Values that must never be printed: the key (by the configured name and
+/// the default one) and OPENAI_API_KEY.
+fn secrets(inp: &Inputs) -> Vec<String> {
+    let mut names = vec![
+        provider::env_key_name(inp),
+        spec::ENV_KEY.to_string(),
+        "OPENAI_API_KEY".to_string(),
+    ];
+    names.dedup();
+    let mut values = Vec::new();
+    for n in names {
+        if let Some(v) = inp.env.get(&n) {
+            values.push(v.to_string());
+            values.push(v.trim().to_string());
+        }
+    }
+    // Longest first, so that a value containing another is masked whole.
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    values.dedup();
+    values
+}
+
+pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
+    let env = Env::from_process();
+    let info = CodexInfo::detect(
+        args.codex.codex_version,
+        args.codex.codex.as_deref(),
+        std::env::var_os("PATH").as_deref(),
+    );
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let inp = Inputs::read(home.clone(), info, env, &cwd);
+    let mut checks = run_checks(&inp, args.offline, Duration::from_secs(args.timeout));
+    check::redact_all(&mut checks, &secrets(&inp));
+    let report = render::Report {
+        home: format!("{} ({})", home.dir.display(), home.source),
+        codex_version: inp.codex.version.map(|v| v.to_string()),
+        checks,
+    };
+    if args.json {
+        writeln!(ui.out(), "{}", render::json(&report))?;
+    } else {
+        let style = render::Style {
+            verbose: ui.level >= Level::Verbose,
+            ..render::Style::detect(
+                std::io::stdout().is_terminal(),
+                std::env::var("NO_COLOR").ok().as_deref(),
+            )
+        };
+        write!(ui.out(), "{}", render::human(&report, style))?;
+    }
+    if check::overall(&report.checks) == Status::Fail {
+        return Err(Failure::silent(Kind::Failure).into());
+    }
+    Ok(())
+}

@@ -1,0 +1,447 @@
+//! Which provider and model Codex ends up with, walking its precedence:
+//! profile → trusted project configs (closest first) → `$CODEX_HOME/config.toml`
+//! → `/etc/codex/config.toml` → built-in defaults. Pure: no IO.
+
+use std::path::Path;
+
+use toml_edit::Item;
+
+use super::diagnose::{self, BUILTIN_PROVIDERS};
+use super::files::{ConfigFile, Place};
+use crate::codex_version::{Layout, ProfileLayout};
+use crate::paths::PROFILE_FILE;
+use crate::spec;
+
+/// The files one Codex invocation reads, highest precedence first.
+#[derive(Debug, Clone)]
+pub struct View<'a> {
+    pub layout: Layout,
+    pub home: &'a Path,
+    pub user: Option<&'a ConfigFile>,
+    /// `ominigate.config.toml`, parsed (read only on 0.134+).
+    pub profile_file: Option<&'a ConfigFile>,
+    /// Trusted project configs, closest to the current directory first.
+    pub projects: Vec<&'a ConfigFile>,
+    pub system: Option<&'a ConfigFile>,
+}
+
+impl<'a> View<'a> {
+    /// What plain `codex` merges, highest first: projects, user, system.
+    pub fn base(&self) -> Vec<&'a ConfigFile> {
+        let mut base = self.projects.clone();
+        base.extend(self.user);
+        base.extend(self.system);
+        base
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Run {
+    /// `codex`
+    Plain,
+    /// `codex --profile ominigate`
+    Profile,
+}
+
+impl Run {
+    pub fn command(self) -> &'static str {
+        match self {
+            Run::Plain => "plain `codex`",
+            Run::Profile => "`codex --profile ominigate`",
+        }
+    }
+}
+
+/// A resolved setting and where it came from (`None`: Codex's built-in default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub value: String,
+    pub from: Option<Place>,
+}
+
+/// Codex refuses to start: its words, and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub codex_says: String,
+    pub fixes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub run: Run,
+    pub refusal: Option<Refusal>,
+    pub provider: Setting,
+    pub model: Option<Setting>,
+    /// Silent surprises worth telling (a missing profile file, an override).
+    pub notes: Vec<String>,
+}
+
+/// The first file of `stack` that has `keys`, and the item there.
+pub fn lookup<'a>(stack: &[&'a ConfigFile], keys: &[&str]) -> Option<(&'a Item, &'a ConfigFile)> {
+    stack
+        .iter()
+        .find_map(|f| f.get(keys).map(|item| (item, *f)))
+}
+
+fn setting(stack: &[&ConfigFile], keys: &[&str]) -> Option<Setting> {
+    let (item, file) = lookup(stack, keys)?;
+    Some(Setting {
+        value: item.as_str()?.to_string(),
+        from: Some(file.place(keys)),
+    })
+}
+
+/// What `run` ends up with.
+pub fn resolve(view: &View<'_>, run: Run) -> Resolved {
+    let file_era = view.layout.profile == ProfileLayout::File;
+    let mut notes = Vec::new();
+    let mut refusals: Vec<Refusal> = Vec::new();
+
+    // 0.134+: the legacy profile table or selector (checked before anything else).
+    if file_era {
+        if run == Run::Profile
+            && let Some(user) = view.user
+        {
+            let table = diagnose::legacy_table(user);
+            let selects = diagnose::selector(user).filter(|(n, _)| n == spec::PROFILE_NAME);
+            if table.is_some() || selects.is_some() {
+                let mut fixes = Vec::new();
+                if let Some(place) = &table {
+                    fixes.extend(diagnose::legacy_table_fixes(place, view.home));
+                }
+                if let Some((name, place)) = &selects {
+                    fixes.extend(diagnose::selector_fixes(name, place));
+                }
+                refusals.push(Refusal {
+                    codex_says: diagnose::legacy_profile(&user.path, view.home),
+                    fixes,
+                });
+            }
+        }
+        for f in &view.base() {
+            if let Some((name, place)) = diagnose::selector(f) {
+                refusals.push(Refusal {
+                    codex_says: diagnose::legacy_selector(&name),
+                    fixes: diagnose::selector_fixes(&name, &place),
+                });
+            }
+        }
+    }
+
+    let mut stack: Vec<&ConfigFile> = Vec::new();
+    if file_era && run == Run::Profile {
+        match view.profile_file {
+            Some(p) => stack.push(p),
+            None => notes.push(format!(
+                "{} does not exist: `codex --profile ominigate` silently runs on the defaults",
+                view.home.join(PROFILE_FILE).display()
+            )),
+        }
+    }
+    stack.extend(view.base());
+
+    // 0.95+: `wire_api = "chat"` anywhere stops every run.
+    if !view.layout.chat_supported {
+        for (id, quote) in diagnose::chat_blocks(&stack) {
+            refusals.push(Refusal {
+                codex_says: format!("{quote}: {}", diagnose::chat_refused()),
+                fixes: vec![diagnose::chat_fix(&id, &quote)],
+            });
+        }
+    }
+
+    // Up to 0.133: the profile is a table; `profile = "NAME"` selects one by default.
+    let profile_name: Option<String> = if file_era {
+        None
+    } else {
+        match run {
+            Run::Profile => Some(spec::PROFILE_NAME.to_string()),
+            Run::Plain => setting(&stack, &["profile"]).map(|s| s.value),
+        }
+    };
+    if let Some(name) = &profile_name
+        && lookup(&stack, &["profiles", name]).is_none()
+    {
+        refusals.push(Refusal {
+            codex_says: diagnose::profile_not_found(name),
+            fixes: vec![format!(
+                "run `ominigate-codex install`, or add [profiles.{name}] with {} to {}",
+                diagnose::profile_lines(spec::MODEL),
+                view.home.join(crate::paths::CONFIG).display()
+            )],
+        });
+    }
+
+    let get = |key: &str| {
+        profile_name
+            .as_deref()
+            .and_then(|n| setting(&stack, &["profiles", n, key]))
+            .or_else(|| setting(&stack, &[key]))
+    };
+    let provider = get("model_provider").unwrap_or(Setting {
+        value: "openai".into(),
+        from: None,
+    });
+    let model = get("model");
+
+    if !BUILTIN_PROVIDERS.contains(&provider.value.as_str())
+        && lookup(&stack, &["model_providers", &provider.value]).is_none()
+    {
+        refusals.push(Refusal {
+            codex_says: diagnose::provider_not_found(&provider.value),
+            fixes: vec![if provider.value == spec::PROVIDER_ID {
+                format!(
+                    "run `ominigate-codex install`: it adds [model_providers.ominigate] to {}",
+                    view.home.join(crate::paths::CONFIG).display()
+                )
+            } else {
+                format!(
+                    "define [model_providers.{}] or change model_provider at {}",
+                    provider.value,
+                    provider
+                        .from
+                        .as_ref()
+                        .map_or_else(String::new, ToString::to_string)
+                )
+            }],
+        });
+    }
+
+    // A trusted project config that overrides the user's settings.
+    for (what, s) in [
+        ("model_provider", Some(&provider)),
+        ("model", model.as_ref()),
+    ] {
+        if let Some(Place { path, .. }) = s.and_then(|s| s.from.as_ref())
+            && view.projects.iter().any(|f| &f.path == path)
+        {
+            notes.push(format!(
+                "{what} comes from the trusted project config {}, which overrides config.toml",
+                path.display()
+            ));
+        }
+    }
+
+    Resolved {
+        run,
+        refusal: refusals.into_iter().next(),
+        provider,
+        model,
+        notes,
+    }
+}
+
+impl Resolved {
+    /// One line: `provider (model)` or why Codex will not start.
+    pub fn outcome(&self) -> String {
+        if self.refusal.is_some() {
+            return "Codex refuses to start".into();
+        }
+        let model = match &self.model {
+            Some(m) => m.value.clone(),
+            None => "Codex's built-in default model".into(),
+        };
+        format!("{} ({model})", self.provider.value)
+    }
+
+    pub fn uses_ominigate(&self) -> bool {
+        self.refusal.is_none() && self.provider.value == spec::PROVIDER_ID
+    }
+}
+
+/// Where a setting came from, for details.
+pub fn origin(s: &Setting) -> String {
+    match &s.from {
+        Some(p) => format!("from {p}"),
+        None => "Codex's built-in default".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codex_version::Version;
+
+    fn file(path: &str, text: &str) -> ConfigFile {
+        ConfigFile::parse(Path::new(path), text).expect("parses")
+    }
+
+    fn view<'a>(
+        v: Version,
+        user: Option<&'a ConfigFile>,
+        profile: Option<&'a ConfigFile>,
+        others: &[&'a ConfigFile],
+    ) -> View<'a> {
+        View {
+            layout: Layout::for_version(v),
+            home: Path::new("/h"),
+            user,
+            profile_file: profile,
+            projects: others
+                .iter()
+                .copied()
+                .filter(|f| !f.path.starts_with("/etc"))
+                .collect(),
+            system: others.iter().copied().find(|f| f.path.starts_with("/etc")),
+        }
+    }
+
+    const NEW: Version = Version::new(0, 169, 0);
+    const MID: Version = Version::new(0, 133, 0);
+    const OLD: Version = Version::new(0, 94, 0);
+    const PROVIDER: &str = "[model_providers.ominigate]\nname = \"O\"\nbase_url = \"https://g/v1\"\nwire_api = \"responses\"\n";
+
+    #[test]
+    fn profile_file_wins_over_project_user_and_system() {
+        let user = file("/h/config.toml", &format!("model = \"u\"\n{PROVIDER}"));
+        let profile = file(
+            "/h/ominigate.config.toml",
+            "model = \"p\"\nmodel_provider = \"ominigate\"\n",
+        );
+        let project = file(
+            "/w/.codex/config.toml",
+            "model = \"proj\"\nmodel_provider = \"openai\"\n",
+        );
+        let system = file("/etc/codex/config.toml", "model = \"sys\"\n");
+        let v = view(NEW, Some(&user), Some(&profile), &[&project, &system]);
+        let r = resolve(&v, Run::Profile);
+        assert_eq!(r.refusal, None);
+        assert_eq!(r.outcome(), "ominigate (p)");
+        assert_eq!(
+            r.provider.from.as_ref().unwrap().to_string(),
+            "/h/ominigate.config.toml:2"
+        );
+        let plain = resolve(&v, Run::Plain);
+        assert_eq!(plain.outcome(), "openai (proj)");
+        assert!(
+            plain
+                .notes
+                .iter()
+                .any(|n| n.contains("/w/.codex/config.toml")),
+            "{:?}",
+            plain.notes
+        );
+    }
+
+    #[test]
+    fn user_config_wins_over_system_and_defaults_apply_last() {
+        let user = file("/h/config.toml", "model_provider = \"ominigate\"\n");
+        let system = file(
+            "/etc/codex/config.toml",
+            &format!("model = \"sys\"\nmodel_provider = \"openai\"\n{PROVIDER}"),
+        );
+        let v = view(NEW, Some(&user), None, &[&system]);
+        let r = resolve(&v, Run::Plain);
+        assert_eq!(r.outcome(), "ominigate (sys)");
+        let empty = view(NEW, None, None, &[]);
+        let r = resolve(&empty, Run::Plain);
+        assert_eq!(r.outcome(), "openai (Codex's built-in default model)");
+        assert_eq!(origin(&r.provider), "Codex's built-in default");
+    }
+
+    #[test]
+    fn missing_profile_file_falls_back_silently_on_new_codex() {
+        let user = file("/h/config.toml", PROVIDER);
+        let r = resolve(&view(NEW, Some(&user), None, &[]), Run::Profile);
+        assert_eq!(r.refusal, None);
+        assert_eq!(r.provider.value, "openai");
+        assert!(r.notes[0].contains("silently"));
+    }
+
+    #[test]
+    fn legacy_profile_refusals_on_new_codex() {
+        let user = file(
+            "/h/config.toml",
+            &format!(
+                "{PROVIDER}[profiles.ominigate]\nmodel = \"m\"\nmodel_provider = \"ominigate\"\n"
+            ),
+        );
+        let r = resolve(&view(NEW, Some(&user), None, &[]), Run::Profile);
+        assert!(
+            r.refusal
+                .unwrap()
+                .codex_says
+                .starts_with("--profile `ominigate` cannot be used while /h/config.toml")
+        );
+        // Tolerated without --profile.
+        assert_eq!(
+            resolve(&view(NEW, Some(&user), None, &[]), Run::Plain).refusal,
+            None
+        );
+        // Fine up to 0.133.
+        let r = resolve(&view(MID, Some(&user), None, &[]), Run::Profile);
+        assert_eq!(r.outcome(), "ominigate (m)");
+
+        let selector = file(
+            "/h/config.toml",
+            &format!("profile = \"ominigate\"\n{PROVIDER}"),
+        );
+        let r = resolve(&view(NEW, Some(&selector), None, &[]), Run::Plain);
+        let refusal = r.refusal.unwrap();
+        assert!(
+            refusal
+                .codex_says
+                .starts_with("legacy `profile = \"ominigate\"`")
+        );
+        assert!(refusal.fixes[0].starts_with("/h/config.toml:1: delete"));
+    }
+
+    #[test]
+    fn table_era_profile_and_selector() {
+        let user = file(
+            "/h/config.toml",
+            &format!(
+                "profile = \"ominigate\"\n{PROVIDER}[profiles.ominigate]\nmodel = \"m\"\nmodel_provider = \"ominigate\"\n"
+            ),
+        );
+        assert_eq!(
+            resolve(&view(MID, Some(&user), None, &[]), Run::Plain).outcome(),
+            "ominigate (m)"
+        );
+        let bare = file("/h/config.toml", PROVIDER);
+        let r = resolve(&view(MID, Some(&bare), None, &[]), Run::Profile);
+        assert_eq!(
+            r.refusal.unwrap().codex_says,
+            "config profile `ominigate` not found"
+        );
+    }
+
+    #[test]
+    fn chat_anywhere_stops_every_run_from_095() {
+        let user = file(
+            "/h/config.toml",
+            &format!("{PROVIDER}[model_providers.other]\nname = \"x\"\nwire_api = \"chat\"\n"),
+        );
+        let profile = file(
+            "/h/ominigate.config.toml",
+            "model = \"p\"\nmodel_provider = \"ominigate\"\n",
+        );
+        for run in [Run::Plain, Run::Profile] {
+            let r = resolve(&view(NEW, Some(&user), Some(&profile), &[]), run);
+            let refusal = r.refusal.expect("refused");
+            assert!(
+                refusal.codex_says.contains("/h/config.toml:7"),
+                "{}",
+                refusal.codex_says
+            );
+            assert!(refusal.codex_says.contains("is no longer supported"));
+        }
+        let r = resolve(&view(OLD, Some(&user), None, &[]), Run::Plain);
+        assert_eq!(r.refusal, None);
+    }
+
+    #[test]
+    fn unknown_provider_is_not_found() {
+        let user = file("/h/config.toml", "model_provider = \"ominigate\"\n");
+        let r = resolve(&view(NEW, Some(&user), None, &[]), Run::Plain);
+        assert_eq!(
+            r.refusal.unwrap().codex_says,
+            "Model provider `ominigate` not found"
+        );
+        let user = file("/h/config.toml", "model_provider = \"ollama\"\n");
+        assert_eq!(
+            resolve(&view(NEW, Some(&user), None, &[]), Run::Plain).refusal,
+            None
+        );
+    }
+}
