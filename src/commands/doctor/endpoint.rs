@@ -20,7 +20,6 @@ pub const WIRE: &str = "endpoint.wire";
 #[derive(Debug, Clone)]
 pub struct Target {
     pub base_url: String,
-    pub host: String,
     pub key: String,
     pub key_name: String,
     pub model: String,
@@ -81,7 +80,6 @@ pub fn target(inp: &Inputs, limit: Duration) -> Result<Target, String> {
         _ => (spec::MODEL.to_string(), None),
     };
     Ok(Target {
-        host: url.host.clone(),
         base_url: url.url,
         key,
         key_name,
