@@ -742,6 +742,10 @@ fn guide_block_on_each_era() {
         t.contains("run `ominigate-codex install`: it moves [profiles.ominigate]"),
         "{t}"
     );
+    assert!(
+        !t.contains("silently"),
+        "Codex refuses before it could fall back: {t}"
+    );
     assert_status(&r, "profile.fields", "skip");
     let res = text(&r, "resolution");
     assert!(

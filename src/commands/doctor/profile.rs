@@ -104,18 +104,21 @@ pub fn location_check(inp: &Inputs) -> Check {
             ))
             .fixes(diagnose::legacy_table_fixes(place, &inp.home.dir));
     }
-    if !inp.profile.exists() {
-        c = c.at_least(Status::Fail).detail(format!(
-            "{} does not exist: `codex --profile ominigate` silently runs on the defaults (the OpenAI provider), {GUIDE_OPENAI}",
-            profile_path.display()
-        ));
-    }
+    // With the legacy table, Codex refuses before it could fall back, and
+    // moving the table (the fix above) creates the file.
     if !inp.profile.exists() && legacy.is_none() {
-        c = c.fix("run `ominigate-codex install`").fix(format!(
-            "or create {} with {}",
-            profile_path.display(),
-            diagnose::profile_lines(spec::MODEL)
-        ));
+        c = c
+            .at_least(Status::Fail)
+            .detail(format!(
+                "{} does not exist: `codex --profile ominigate` silently runs on the defaults (the OpenAI provider), {GUIDE_OPENAI}",
+                profile_path.display()
+            ))
+            .fix("run `ominigate-codex install`")
+            .fix(format!(
+                "or create {} with {}",
+                profile_path.display(),
+                diagnose::profile_lines(spec::MODEL)
+            ));
     }
     if c.status == Status::Fail {
         c.summary = format!("the profile is not where Codex {v} reads it, or Codex {v} refuses it");

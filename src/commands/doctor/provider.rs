@@ -493,7 +493,8 @@ pub fn fields_check(inp: &Inputs) -> Check {
         Status::Ok => {
             "base_url, env_key, wire_api and retries are valid for this Codex".to_string()
         }
-        _ => format!("{problems} problem(s) in the provider settings"),
+        _ if problems == 1 => "1 problem in the provider settings".to_string(),
+        _ => format!("{problems} problems in the provider settings"),
     };
     let mut c = Check::new(FIELDS, worst, summary);
     let (bad, fine): (Vec<&Finding>, Vec<&Finding>) =

@@ -47,6 +47,15 @@ impl Style {
         }
     }
 
+    /// Text as this style can show it: `→` is `->` in ASCII.
+    fn text(self, text: &str) -> String {
+        if self.fancy {
+            text.to_string()
+        } else {
+            text.replace('→', "->")
+        }
+    }
+
     fn bold(self, text: &str) -> String {
         if self.fancy {
             format!("\x1b[1m{text}\x1b[0m")
@@ -84,14 +93,14 @@ pub fn human(report: &Report, style: Style) -> String {
             "  {} {:<width$}  {}",
             style.mark(c.status),
             c.id,
-            c.summary
+            style.text(&c.summary)
         );
         if style.verbose || matches!(c.status, Status::Warn | Status::Fail) {
             for d in &c.details {
-                let _ = writeln!(out, "{pad}{d}");
+                let _ = writeln!(out, "{pad}{}", style.text(d));
             }
             for f in &c.remediation {
-                let _ = writeln!(out, "{pad}fix: {f}");
+                let _ = writeln!(out, "{pad}fix: {}", style.text(f));
             }
         }
     }
@@ -140,6 +149,7 @@ mod tests {
                 Check::fail("config.parse", "broken")
                     .detail("/h/config.toml:2:5: invalid TOML")
                     .fix("fix line 2"),
+                Check::ok("resolution", "`codex` → openai"),
                 Check::warn("env.openai_conflict", "OPENAI_API_KEY set")
                     .fix("unset OPENAI_API_KEY"),
                 Check::skip("endpoint.models", "skipped: --offline"),
@@ -160,7 +170,8 @@ mod tests {
         );
         assert!(text.contains("\nGateway\n  [--] endpoint.models"), "{text}");
         assert!(!text.contains("hidden when ok"));
-        assert!(text.ends_with("1 ok, 1 warning, 1 failed, 1 skipped: fix the failures above, then run `ominigate-codex doctor` again\n"), "{text}");
+        assert!(text.contains("`codex` -> openai"), "{text}");
+        assert!(text.ends_with("2 ok, 1 warning, 1 failed, 1 skipped: fix the failures above, then run `ominigate-codex doctor` again\n"), "{text}");
     }
 
     #[test]
@@ -195,6 +206,7 @@ mod tests {
         for key in ["id", "status", "summary", "details", "remediation"] {
             assert!(first.get(key).is_some(), "{key}");
         }
-        assert_eq!(v["checks"][3]["status"], "skip");
+        assert_eq!(v["checks"][4]["status"], "skip");
+        assert_eq!(v["checks"][2]["summary"], "`codex` → openai");
     }
 }
