@@ -1382,6 +1382,19 @@ fn endpoints_skip_offline_without_a_key_or_with_unsafe_http() {
     .json();
     assert_status(&r, "endpoint.models", "skip");
     assert!(text(&r, "endpoint.models").contains("OMINIGATE_API_KEY is not set"));
+    // A config that does not load: nothing to ask the gateway about.
+    let good = sb.read_config();
+    sb.write_config("x = = 1\n");
+    let r = doctor(&sb, &["--json", "--codex-version", "0.169.0"]).json();
+    assert_status(&r, "endpoint.wire", "skip");
+    assert_eq!(
+        check(&r, "endpoint.wire")["summary"],
+        format!(
+            "cannot check: {} does not load (see config.parse)",
+            config_path(&sb)
+        )
+    );
+    sb.write_config(good);
     // Plain http to another machine: never sent.
     let config = String::from_utf8(sb.read_config())
         .unwrap()

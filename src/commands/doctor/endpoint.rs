@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::check::{Check, mask};
 use super::http::{self, Method, Reply};
 use super::inputs::Inputs;
-use super::provider::{env_key_name, skip_if_broken};
+use super::provider::env_key_name;
 use super::resolution::{Run, lookup, resolve};
 use crate::codex_version::Version;
 use crate::spec;
@@ -39,8 +39,11 @@ pub struct Target {
 
 /// The target, or why the network checks cannot run.
 pub fn target(inp: &Inputs, limit: Duration) -> Result<Target, String> {
-    if let Some(skip) = skip_if_broken(inp, MODELS) {
-        return Err(skip.summary);
+    if let Some((source, _)) = inp.broken().first() {
+        return Err(format!(
+            "{} does not load (see config.parse)",
+            source.path.display()
+        ));
     }
     let stack = inp.profile_stack();
     let keys = |k: &'static str| ["model_providers", spec::PROVIDER_ID, k];
