@@ -247,10 +247,38 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot create {}", dir.display()))
 }
 
-/// Test hook: `OMINIGATE_CODEX_FAILPOINT=<name>` aborts the process at that
-/// point, so the tests can prove a crash never leaves a partial file.
-fn failpoint(name: &str) {
-    if std::env::var_os("OMINIGATE_CODEX_FAILPOINT").is_some_and(|v| v == name) {
+/// Test hook, inert unless `OMINIGATE_CODEX_FAILPOINT` is set:
+/// - `<point>` (at every file) or `<point>:<file name>` (at that file only)
+///   aborts the process there, so the tests can prove a crash never leaves
+///   a partial file;
+/// - `pause:<point>` or `pause:<point>:<file name>` prints
+///   `failpoint <point>:<file name>: paused` on stderr and waits for a line
+///   on stdin, so a test can act at exactly that point (change the file,
+///   start another run).
+///
+/// Points: `before-commit` (everything read and planned, nothing written),
+/// `before-rename` (temporary file written and synced, not yet renamed),
+/// `between-files` (one file of the run written or removed).
+fn failpoint(point: &str, file: &Path) {
+    let Some(want) = std::env::var_os("OMINIGATE_CODEX_FAILPOINT") else {
+        return;
+    };
+    let want = want.to_string_lossy();
+    let (pause, want) = match want.strip_prefix("pause:") {
+        Some(rest) => (true, rest),
+        None => (false, &*want),
+    };
+    let here = format!(
+        "{point}:{}",
+        file.file_name().unwrap_or_default().to_string_lossy()
+    );
+    if want != point && want != here {
+        return;
+    }
+    if pause {
+        eprintln!("failpoint {here}: paused");
+        let _ = io::stdin().read_line(&mut String::new());
+    } else {
         std::process::abort();
     }
 }
@@ -288,7 +316,7 @@ pub fn write_atomic(
         }
         f.write_all(bytes)?;
         f.sync_all()?;
-        failpoint("before-rename");
+        failpoint("before-rename", target);
         fs::rename(&tmp, target)?;
         File::open(dir)?.sync_all()
     })();
@@ -311,6 +339,7 @@ pub struct Committed {
 /// changes gets a backup first; if any step fails, files already written
 /// are put back.
 pub fn commit(changes: &[Change]) -> Result<Committed> {
+    failpoint("before-commit", Path::new(""));
     let changes: Vec<&Change> = changes.iter().filter(|c| !c.is_noop()).collect();
     for change in &changes {
         ensure_unchanged(&change.before)?;
@@ -319,7 +348,7 @@ pub fn commit(changes: &[Change]) -> Result<Committed> {
     let mut applied: Vec<&Change> = Vec::new();
     for change in &changes {
         let result = apply(change, &mut done);
-        failpoint("between-files");
+        failpoint("between-files", &change.before.path);
         if let Err(e) = result {
             for undo in applied.iter().rev() {
                 let _ = rollback(undo);
