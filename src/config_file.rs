@@ -144,6 +144,38 @@ pub fn as_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Failure> {
     })
 }
 
+/// Characters of a line quoted under a parse error.
+const QUOTE_WIDTH: usize = 100;
+
+/// `line` as quoted under a parse error: at most [`QUOTE_WIDTH`] characters
+/// around column `col` (1-based), `…` where cut, control characters escaped
+/// so that a file cannot drive the terminal; and the caret's offset in it.
+fn quote_line(line: &str, col: usize) -> (String, usize) {
+    let at = col.saturating_sub(1);
+    let start = at.saturating_sub(QUOTE_WIDTH / 2);
+    let mut out = String::new();
+    let mut caret = None;
+    if start > 0 {
+        out.push('…');
+    }
+    let mut chars = line.chars().skip(start);
+    for (i, c) in chars.by_ref().take(QUOTE_WIDTH).enumerate() {
+        if start + i == at {
+            caret = Some(out.chars().count());
+        }
+        if c.is_control() && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    let caret = caret.unwrap_or_else(|| out.chars().count());
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    (out, caret)
+}
+
 /// A parsed config with the style needed to write it back.
 pub struct Parsed<'a> {
     pub styled: Styled<'a>,
@@ -160,8 +192,8 @@ pub fn parse<'a>(path: &Path, text: &'a str) -> Result<Parsed<'a>, Failure> {
             let norm = styled.normalized();
             let at = e.span().map_or(0, |s| s.start);
             let (line, col) = line_col(norm, at);
-            let quoted = norm.lines().nth(line - 1).unwrap_or_default();
-            let caret = format!("{}^", " ".repeat(col.saturating_sub(1)));
+            let (quoted, at) = quote_line(norm.lines().nth(line - 1).unwrap_or_default(), col);
+            let caret = format!("{}^", " ".repeat(at));
             invalid(format!(
             "{}:{line}:{col}: invalid TOML: {}\n{line:>5} | {quoted}\n      | {caret}",
             path.display(),
@@ -436,6 +468,20 @@ mod tests {
             err.message
         );
         assert!(err.message.contains("    2 | b = = 2"), "{}", err.message);
+    }
+
+    #[test]
+    fn quoted_lines_are_short_and_printable() {
+        assert_eq!(quote_line("a = = 1", 5), ("a = = 1".to_string(), 4));
+        assert_eq!(
+            quote_line("# \u{1b}[2J x", 3),
+            ("# \\u{1b}[2J x".to_string(), 2)
+        );
+        let long = format!("{}x{}", "1".repeat(1000), "2".repeat(1000));
+        let (quoted, caret) = quote_line(&long, 1001);
+        assert_eq!(quoted.chars().count(), QUOTE_WIDTH + 2);
+        assert!(quoted.starts_with("…1") && quoted.ends_with("2…"));
+        assert_eq!(quoted.chars().nth(caret), Some('x'));
     }
 
     #[test]
