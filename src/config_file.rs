@@ -375,6 +375,7 @@ pub fn commit(changes: &[Change]) -> Result<Committed> {
     let changes: Vec<&Change> = changes.iter().filter(|c| !c.is_noop()).collect();
     for change in &changes {
         ensure_unchanged(&change.before)?;
+        ensure_writable(&change.before)?;
     }
     let mut done = Committed::default();
     let mut applied: Vec<&Change> = Vec::new();
@@ -403,6 +404,32 @@ fn ensure_unchanged(before: &Snapshot) -> Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// An existing file must be writable by this user. The atomic write renames
+/// a new file over it, which only needs the directory: without this check a
+/// read-only `config.toml` (a deliberate "do not touch", or a link into a
+/// read-only mount) would be replaced all the same. Opening it for writing
+/// asks the kernel, so root, ACLs and read-only mounts are handled as
+/// everywhere else; nothing is written.
+fn ensure_writable(before: &Snapshot) -> Result<()> {
+    if before.bytes.is_none() {
+        return Ok(());
+    }
+    match OpenOptions::new().write(true).open(&before.target) {
+        Ok(_) => Ok(()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            Err(refused(format!("{} is read-only ({e})", before.path.display()))
+                .help("make it writable (chmod u+w) if ominigate-codex may change it; nothing was written")
+                .into())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot write {}", before.path.display())),
+    }
 }
 
 fn apply(change: &Change, done: &mut Committed) -> Result<()> {
