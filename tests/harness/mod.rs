@@ -48,6 +48,17 @@ pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_ominigate-codex"))
 }
 
+/// A system tool (`sh`, `setpriv`, `prlimit`) by absolute path, found on
+/// the test's own PATH: the runs themselves get a PATH without it.
+pub fn tool(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/bin")])
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
 /// What one run printed, and how it ended.
 #[derive(Debug)]
 pub struct Out {
@@ -244,7 +255,7 @@ impl Sandbox {
         let mut cmd = match Privilege::get() {
             Privilege::User => self.std_cmd(),
             Privilege::RootWithSetpriv => {
-                let mut c = Command::new("setpriv");
+                let mut c = Command::new(tool("setpriv"));
                 self.env(&mut c);
                 c.arg(format!("--reuid={NOBODY}"))
                     .arg(format!("--regid={NOBODY}"))
@@ -386,7 +397,7 @@ impl Privilege {
         *P.get_or_init(|| {
             if euid() != 0 {
                 Privilege::User
-            } else if Command::new("setpriv")
+            } else if Command::new(tool("setpriv"))
                 .arg("--version")
                 .output()
                 .is_ok_and(|o| o.status.success())
@@ -586,7 +597,7 @@ pub struct Tmpfs {
 impl Tmpfs {
     pub fn mount(dir: &Path, options: &str) -> Option<Tmpfs> {
         std::fs::create_dir_all(dir).ok()?;
-        let ok = Command::new("mount")
+        let ok = Command::new(tool("mount"))
             .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(dir)
             .stderr(Stdio::null())
@@ -598,7 +609,7 @@ impl Tmpfs {
     }
 
     pub fn remount(&self, options: &str) {
-        let ok = Command::new("mount")
+        let ok = Command::new(tool("mount"))
             .args(["-o", &format!("remount,{options}")])
             .arg(&self.dir)
             .status()
@@ -609,7 +620,7 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount")
+        let _ = Command::new(tool("umount"))
             .arg("-l")
             .arg(&self.dir)
             .stderr(Stdio::null())
