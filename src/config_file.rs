@@ -315,9 +315,34 @@ fn failpoint(point: &str, file: &Path) {
     }
 }
 
+/// Name prefix of the temporary files written for `name`.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.ominigate-tmp.")
+}
+
+/// Remove the temporary files a crashed run left for `name` in `dir`. A run
+/// holds a lock on its temporary file while it writes it, so a file whose
+/// lock can be taken belongs to a process that is gone. This also frees the
+/// name when a crashed run's pid comes round again.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let prefix = temp_prefix(name);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry.file_name().to_string_lossy().starts_with(&prefix)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && File::open(entry.path()).is_ok_and(|f| f.try_lock().is_ok());
+        if stale {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Write `bytes` to `target` atomically: a temporary file in the same
 /// directory, fsync, rename over the target, fsync the directory. The
-/// temporary file is removed on any error.
+/// temporary file is removed on any error; one left by a crash is removed
+/// by the next write of the same file.
 pub fn write_atomic(
     target: &Path,
     bytes: &[u8],
@@ -332,13 +357,17 @@ pub fn write_atomic(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.ominigate-tmp.{}", std::process::id()));
+    remove_stale_temps(dir, &name);
+    let tmp = dir.join(format!("{}{}", temp_prefix(&name), std::process::id()));
     let result = (|| {
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(mode)
             .open(&tmp)?;
+        // Held until `f` is closed: marks the file as in use (see above).
+        // A file system without locks only means no cleanup.
+        let _ = f.lock();
         f.set_permissions(fs::Permissions::from_mode(mode))?;
         if let Some((uid, gid)) = owner {
             let m = f.metadata()?;
@@ -509,6 +538,24 @@ mod tests {
         assert_eq!(quoted.chars().count(), QUOTE_WIDTH + 2);
         assert!(quoted.starts_with("…1") && quoted.ends_with("2…"));
         assert_eq!(quoted.chars().nth(caret), Some('x'));
+    }
+
+    #[test]
+    fn only_temporary_files_nobody_holds_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let in_use = dir.path().join(".c.toml.ominigate-tmp.1");
+        let stale = dir.path().join(".c.toml.ominigate-tmp.2");
+        let other = dir.path().join(".d.toml.ominigate-tmp.3");
+        for p in [&in_use, &stale, &other] {
+            fs::write(p, "x").unwrap();
+        }
+        let held = File::open(&in_use).unwrap();
+        held.lock().unwrap();
+        remove_stale_temps(dir.path(), "c.toml");
+        assert!(in_use.exists() && !stale.exists() && other.exists());
+        drop(held);
+        remove_stale_temps(dir.path(), "c.toml");
+        assert!(!in_use.exists() && other.exists());
     }
 
     #[test]
