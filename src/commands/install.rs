@@ -381,10 +381,14 @@ pub fn run(home: &CodexHome, args: &InstallArgs, out: &mut dyn Write) -> Result<
         }
         (Some(doc), None) => Some(render_new(&doc)),
     };
+    // The record goes first: a run killed part way must leave a record of
+    // at least what is on disk, or the next run takes the blocks it wrote
+    // for the user's own and uninstall leaves them in (uninstall removes
+    // the record last for the same reason).
     let changes = [
+        state_change(&state_file, &docs.state),
         config.change(Some(config_after), true),
         profile.change(profile_after, true),
-        state_change(&state_file, &docs.state),
     ];
     let changed = finish(&changes, args.dry_run, out)?;
     if !changed {

@@ -225,6 +225,7 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, out: &mut dyn Write) -> Resul
         }
         _ => None,
     };
+    // The record goes last (see install).
     let changes = [
         config.change(config_after, true),
         profile.change(profile_after, true),
