@@ -396,9 +396,10 @@ pub struct Committed {
 }
 
 /// Apply `changes` (the caller holds the lock). Every file is checked
-/// against what was read before anything is written; an existing file that
-/// changes gets a backup first; if any step fails, files already written
-/// are put back.
+/// against what was read before anything is written, and again right
+/// before it is written (Codex may write config.toml at any time); an
+/// existing file that changes gets a backup first; if any step fails, files
+/// already written are put back.
 pub fn commit(changes: &[Change]) -> Result<Committed> {
     failpoint("before-commit", Path::new(""));
     let changes: Vec<&Change> = changes.iter().filter(|c| !c.is_noop()).collect();
@@ -409,7 +410,7 @@ pub fn commit(changes: &[Change]) -> Result<Committed> {
     let mut done = Committed::default();
     let mut applied: Vec<&Change> = Vec::new();
     for change in &changes {
-        let result = apply(change, &mut done);
+        let result = ensure_unchanged(&change.before).and_then(|()| apply(change, &mut done));
         failpoint("between-files", &change.before.path);
         if let Err(e) = result {
             for undo in applied.iter().rev() {
