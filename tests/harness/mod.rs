@@ -351,6 +351,10 @@ impl Paused {
         self.child.try_wait().expect("try_wait").is_none()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn resume(mut self, sandbox: &Sandbox) -> Out {
         let mut stdin = self.child.stdin.take().expect("stdin");
         stdin.write_all(b"\n").expect("resume");
