@@ -429,3 +429,21 @@ fn a_stale_temporary_file_with_this_pid_does_not_block_a_write() {
     assert_no_temps(sb.root());
     assert_eq!(outcome(&sb), reference(&[&install_args("0.169.0")]));
 }
+
+#[test]
+fn install_recognises_its_own_blocks_when_the_state_file_is_lost() {
+    // config.toml synced by a dotfiles repo to a machine without the state
+    // file, or the state file deleted: the blocks carry install's comment,
+    // so install and then uninstall still know them as install's.
+    for era in ERAS {
+        let sb = Sandbox::new();
+        sb.write_config(RICH);
+        sb.install(era);
+        let installed = outcome(&sb);
+        std::fs::remove_file(sb.state_file()).unwrap();
+        sb.install(era).assert_stdout_has("already installed");
+        assert_eq!(outcome(&sb)[..2], installed[..2], "{era}");
+        sb.uninstall();
+        assert_eq!(outcome(&sb), reference(&[]), "{era}");
+    }
+}

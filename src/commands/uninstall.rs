@@ -4,9 +4,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Result;
-use toml_edit::{DocumentMut, Item};
+use toml_edit::DocumentMut;
 
-use super::install::{PROFILE_COMMENT, PROVIDER_COMMENT, profile_file_is_ours};
+use super::install::{PROFILE_COMMENT, PROVIDER_COMMENT, profile_file_is_ours, record_or_marker};
 use super::{Loaded, finish, load_state, parse_checked, render, shape_error, state_change};
 use crate::blocks::{self, BlockPath, EditError, PROFILE, PROVIDER};
 use crate::cli::UninstallArgs;
@@ -30,28 +30,6 @@ pub enum Refusal {
     References(Vec<String>),
     /// A block or file install did not write (no record, no marker).
     NotOurs(String),
-}
-
-/// The block's record, or `Created` if it carries install's comment.
-fn record_or_marker(
-    doc: &DocumentMut,
-    at: BlockPath,
-    comment: &str,
-    record: &Option<Record>,
-) -> Option<Record> {
-    if record.is_some() {
-        return record.clone();
-    }
-    let root = doc.as_table();
-    let marked = root
-        .get(at.parent)
-        .and_then(Item::as_table_like)
-        .and_then(|p| p.get(at.name))
-        .and_then(Item::as_table)
-        .and_then(|t| t.decor().prefix())
-        .and_then(|p| p.as_str())
-        .is_some_and(|p| p.ends_with(&format!("# {comment}\n")));
-    marked.then_some(Record::Created)
 }
 
 /// Undo one block per its record; `None` with the block present is the user's.
