@@ -105,6 +105,21 @@ fn parse_errors_quote_a_short_printable_excerpt_of_the_line() {
     assert!(out.stderr.contains("…, 1, ") && out.stderr.contains("1, x]"));
 }
 
+#[test]
+fn a_file_toml_edit_would_reorder_is_refused_not_rewritten() {
+    // toml_edit writes the dotted keys of one table together; a file that
+    // has them apart cannot be edited without moving the user's lines.
+    let text = "profiles.fast.model = \"o3\"\nk = 1\nprofiles.fast.effort = \"high\"\n";
+    for era in ERAS {
+        let (sb, out) = refused_untouched(text.as_bytes(), &install_args(era), INVALID);
+        out.assert_stderr_has(&format!(
+            "{}: toml_edit cannot write this file back unchanged",
+            sb.config().display()
+        ))
+        .assert_stderr_has("Nothing was written");
+    }
+}
+
 // --- empty, comment-only and whitespace-only files --------------------------
 
 const BLANK: &[&str] = &[
