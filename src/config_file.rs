@@ -144,6 +144,38 @@ pub fn as_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Failure> {
     })
 }
 
+/// Characters of a line quoted under a parse error.
+const QUOTE_WIDTH: usize = 100;
+
+/// `line` as quoted under a parse error: at most [`QUOTE_WIDTH`] characters
+/// around column `col` (1-based), `…` where cut, control characters escaped
+/// so that a file cannot drive the terminal; and the caret's offset in it.
+fn quote_line(line: &str, col: usize) -> (String, usize) {
+    let at = col.saturating_sub(1);
+    let start = at.saturating_sub(QUOTE_WIDTH / 2);
+    let mut out = String::new();
+    let mut caret = None;
+    if start > 0 {
+        out.push('…');
+    }
+    let mut chars = line.chars().skip(start);
+    for (i, c) in chars.by_ref().take(QUOTE_WIDTH).enumerate() {
+        if start + i == at {
+            caret = Some(out.chars().count());
+        }
+        if c.is_control() && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    let caret = caret.unwrap_or_else(|| out.chars().count());
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    (out, caret)
+}
+
 /// A parsed config with the style needed to write it back.
 pub struct Parsed<'a> {
     pub styled: Styled<'a>,
@@ -171,8 +203,8 @@ pub fn parse_spanned(path: &Path, normalized: &str) -> Result<Document<String>, 
     Document::parse(normalized.to_string()).map_err(|e| {
         let at = e.span().map_or(0, |s| s.start);
         let (line, col) = line_col(normalized, at);
-        let quoted = normalized.lines().nth(line - 1).unwrap_or_default();
-        let caret = format!("{}^", " ".repeat(col.saturating_sub(1)));
+        let (quoted, at) = quote_line(normalized.lines().nth(line - 1).unwrap_or_default(), col);
+        let caret = format!("{}^", " ".repeat(at));
         invalid(format!(
             "{}:{line}:{col}: invalid TOML: {}\n{line:>5} | {quoted}\n      | {caret}",
             path.display(),
@@ -245,17 +277,70 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot create {}", dir.display()))
 }
 
-/// Test hook: `OMINIGATE_CODEX_FAILPOINT=<name>` aborts the process at that
-/// point, so the tests can prove a crash never leaves a partial file.
-fn failpoint(name: &str) {
-    if std::env::var_os("OMINIGATE_CODEX_FAILPOINT").is_some_and(|v| v == name) {
+/// Test hook, inert unless `OMINIGATE_CODEX_FAILPOINT` is set:
+/// - `<point>` (at every file) or `<point>:<file name>` (at that file only)
+///   aborts the process there, so the tests can prove a crash never leaves
+///   a partial file;
+/// - `pause:<point>` or `pause:<point>:<file name>` prints
+///   `failpoint <point>:<file name>: paused` on stderr and waits for a line
+///   on stdin, so a test can act at exactly that point (change the file,
+///   start another run).
+///
+/// Points: `before-commit` (everything read and planned, nothing written),
+/// `before-rename` (temporary file written and synced, not yet renamed),
+/// `between-files` (one file of the run written or removed).
+fn failpoint(point: &str, file: &Path) {
+    let Some(want) = std::env::var_os("OMINIGATE_CODEX_FAILPOINT") else {
+        return;
+    };
+    let want = want.to_string_lossy();
+    let (pause, want) = match want.strip_prefix("pause:") {
+        Some(rest) => (true, rest),
+        None => (false, &*want),
+    };
+    let here = format!(
+        "{point}:{}",
+        file.file_name().unwrap_or_default().to_string_lossy()
+    );
+    if want != point && want != here {
+        return;
+    }
+    if pause {
+        eprintln!("failpoint {here}: paused");
+        let _ = io::stdin().read_line(&mut String::new());
+    } else {
         std::process::abort();
+    }
+}
+
+/// Name prefix of the temporary files written for `name`.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.ominigate-tmp.")
+}
+
+/// Remove the temporary files a crashed run left for `name` in `dir`. A run
+/// holds a lock on its temporary file while it writes it, so a file whose
+/// lock can be taken belongs to a process that is gone. This also frees the
+/// name when a crashed run's pid comes round again.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let prefix = temp_prefix(name);
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry.file_name().to_string_lossy().starts_with(&prefix)
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && File::open(entry.path()).is_ok_and(|f| f.try_lock().is_ok());
+        if stale {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
 /// Write `bytes` to `target` atomically: a temporary file in the same
 /// directory, fsync, rename over the target, fsync the directory. The
-/// temporary file is removed on any error.
+/// temporary file is removed on any error; one left by a crash is removed
+/// by the next write of the same file.
 pub fn write_atomic(
     target: &Path,
     bytes: &[u8],
@@ -270,13 +355,17 @@ pub fn write_atomic(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.ominigate-tmp.{}", std::process::id()));
+    remove_stale_temps(dir, &name);
+    let tmp = dir.join(format!("{}{}", temp_prefix(&name), std::process::id()));
     let result = (|| {
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(mode)
             .open(&tmp)?;
+        // Held until `f` is closed: marks the file as in use (see above).
+        // A file system without locks only means no cleanup.
+        let _ = f.lock();
         f.set_permissions(fs::Permissions::from_mode(mode))?;
         if let Some((uid, gid)) = owner {
             let m = f.metadata()?;
@@ -286,7 +375,7 @@ pub fn write_atomic(
         }
         f.write_all(bytes)?;
         f.sync_all()?;
-        failpoint("before-rename");
+        failpoint("before-rename", target);
         fs::rename(&tmp, target)?;
         File::open(dir)?.sync_all()
     })();
@@ -305,19 +394,22 @@ pub struct Committed {
 }
 
 /// Apply `changes` (the caller holds the lock). Every file is checked
-/// against what was read before anything is written; an existing file that
-/// changes gets a backup first; if any step fails, files already written
-/// are put back.
+/// against what was read before anything is written, and again right
+/// before it is written (Codex may write config.toml at any time); an
+/// existing file that changes gets a backup first; if any step fails, files
+/// already written are put back.
 pub fn commit(changes: &[Change]) -> Result<Committed> {
+    failpoint("before-commit", Path::new(""));
     let changes: Vec<&Change> = changes.iter().filter(|c| !c.is_noop()).collect();
     for change in &changes {
         ensure_unchanged(&change.before)?;
+        ensure_writable(&change.before)?;
     }
     let mut done = Committed::default();
     let mut applied: Vec<&Change> = Vec::new();
     for change in &changes {
-        let result = apply(change, &mut done);
-        failpoint("between-files");
+        let result = ensure_unchanged(&change.before).and_then(|()| apply(change, &mut done));
+        failpoint("between-files", &change.before.path);
         if let Err(e) = result {
             for undo in applied.iter().rev() {
                 let _ = rollback(undo);
@@ -340,6 +432,32 @@ fn ensure_unchanged(before: &Snapshot) -> Result<()> {
         .into());
     }
     Ok(())
+}
+
+/// An existing file must be writable by this user. The atomic write renames
+/// a new file over it, which only needs the directory: without this check a
+/// read-only `config.toml` (a deliberate "do not touch", or a link into a
+/// read-only mount) would be replaced all the same. Opening it for writing
+/// asks the kernel, so root, ACLs and read-only mounts are handled as
+/// everywhere else; nothing is written.
+fn ensure_writable(before: &Snapshot) -> Result<()> {
+    if before.bytes.is_none() {
+        return Ok(());
+    }
+    match OpenOptions::new().write(true).open(&before.target) {
+        Ok(_) => Ok(()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+            ) =>
+        {
+            Err(refused(format!("{} is read-only ({e})", before.path.display()))
+                .help("make it writable (chmod u+w) if ominigate-codex may change it; nothing was written")
+                .into())
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot write {}", before.path.display())),
+    }
 }
 
 fn apply(change: &Change, done: &mut Committed) -> Result<()> {
@@ -405,6 +523,38 @@ mod tests {
             err.message
         );
         assert!(err.message.contains("    2 | b = = 2"), "{}", err.message);
+    }
+
+    #[test]
+    fn quoted_lines_are_short_and_printable() {
+        assert_eq!(quote_line("a = = 1", 5), ("a = = 1".to_string(), 4));
+        assert_eq!(
+            quote_line("# \u{1b}[2J x", 3),
+            ("# \\u{1b}[2J x".to_string(), 2)
+        );
+        let long = format!("{}x{}", "1".repeat(1000), "2".repeat(1000));
+        let (quoted, caret) = quote_line(&long, 1001);
+        assert_eq!(quoted.chars().count(), QUOTE_WIDTH + 2);
+        assert!(quoted.starts_with("…1") && quoted.ends_with("2…"));
+        assert_eq!(quoted.chars().nth(caret), Some('x'));
+    }
+
+    #[test]
+    fn only_temporary_files_nobody_holds_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let in_use = dir.path().join(".c.toml.ominigate-tmp.1");
+        let stale = dir.path().join(".c.toml.ominigate-tmp.2");
+        let other = dir.path().join(".d.toml.ominigate-tmp.3");
+        for p in [&in_use, &stale, &other] {
+            fs::write(p, "x").unwrap();
+        }
+        let held = File::open(&in_use).unwrap();
+        held.lock().unwrap();
+        remove_stale_temps(dir.path(), "c.toml");
+        assert!(in_use.exists() && !stale.exists() && other.exists());
+        drop(held);
+        remove_stale_temps(dir.path(), "c.toml");
+        assert!(!in_use.exists() && other.exists());
     }
 
     #[test]

@@ -56,16 +56,34 @@ pub fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// `raw` for an error message, with any user info, query and fragment
+/// masked: people paste their API key there, and it must not be printed.
+fn masked(raw: &str) -> String {
+    let scheme_end = raw.find("://").map_or(0, |i| i + 3);
+    let (scheme, rest) = raw.split_at(scheme_end);
+    let (rest, tail) = match rest.find(['?', '#']) {
+        Some(i) => (&rest[..i], format!("{}***", &rest[i..=i])),
+        None => (rest, String::new()),
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let rest = match rest[..authority_end].rfind('@') {
+        Some(at) => format!("***{}", &rest[at..]),
+        None => rest.to_string(),
+    };
+    format!("{scheme}{rest}{tail}")
+}
+
 /// Check a base URL: http(s), a host, no user info, query, fragment or white
 /// space; plain http only to a loopback host. A trailing `/` is dropped
-/// (Codex appends `/responses` to it).
+/// (Codex appends `/responses` to it). Messages show the URL [`masked`].
 pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
+    let shown = masked(raw);
     if raw.is_empty() {
         return Err("the base URL is empty".into());
     }
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
-            "the base URL {raw:?} contains white space or control characters"
+            "the base URL {shown:?} contains white space or control characters"
         ));
     }
     let lower = raw.to_ascii_lowercase();
@@ -75,35 +93,37 @@ pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
         (false, &raw["http://".len()..])
     } else {
         return Err(format!(
-            "the base URL `{raw}` must start with https:// (or http:// for a server on this machine)"
+            "the base URL `{shown}` must start with https:// (or http:// for a server on this machine)"
         ));
     };
     if rest.contains(['?', '#']) {
         return Err(format!(
-            "the base URL `{raw}` must not have a query or fragment"
+            "the base URL `{shown}` must not have a query or fragment"
         ));
     }
     let authority = rest.split('/').next().unwrap_or_default();
     if authority.contains('@') {
         return Err(format!(
-            "the base URL `{raw}` must not contain a user name or password; the key goes in the environment"
+            "the base URL `{shown}` must not contain a user name or password; the key goes in the environment"
         ));
     }
     let host = match authority.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
             Some((h, port)) if port.is_empty() || port.starts_with(':') => format!("[{h}]"),
-            _ => return Err(format!("the base URL `{raw}` has a malformed IPv6 host")),
+            _ => return Err(format!("the base URL `{shown}` has a malformed IPv6 host")),
         },
         None => authority.split(':').next().unwrap_or_default().to_string(),
     };
     let port = authority[host.len()..].strip_prefix(':');
     if host.is_empty() || host == "[]" {
-        return Err(format!("the base URL `{raw}` has no host"));
+        return Err(format!("the base URL `{shown}` has no host"));
     }
     if let Some(port) = port
         && port.parse::<u16>().map_or(true, |p| p == 0)
     {
-        return Err(format!("the base URL `{raw}` has an invalid port `{port}`"));
+        return Err(format!(
+            "the base URL `{shown}` has an invalid port `{port}`"
+        ));
     }
     let url = BaseUrl {
         url: raw.trim_end_matches('/').to_string(),
@@ -112,7 +132,7 @@ pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
     };
     if !https && !url.is_loopback() {
         return Err(format!(
-            "the base URL `{raw}` is plain http to another machine: the API key would cross the network unencrypted; use https://"
+            "the base URL `{shown}` is plain http to another machine: the API key would cross the network unencrypted; use https://"
         ));
     }
     Ok(url)
@@ -188,6 +208,20 @@ mod tests {
             "https://[::1/v1",
         ] {
             assert!(parse_base_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn messages_mask_user_info_query_and_fragment() {
+        for (raw, shown) in [
+            ("https://u:sk-1@h/v1", "`https://***@h/v1`"),
+            ("https://sk-1@h /v1", "\"https://***@h /v1\""),
+            ("http://h/v1?key=sk-1", "`http://h/v1?***`"),
+            ("https://h/v1#sk-1", "`https://h/v1#***`"),
+            ("sk-1@h/v1", "`***@h/v1`"),
+        ] {
+            let err = parse_base_url(raw).unwrap_err();
+            assert!(err.contains(shown) && !err.contains("sk-1"), "{err}");
         }
     }
 

@@ -102,19 +102,35 @@ impl<'a> Styled<'a> {
                 }
                 DiffOp::Insert {
                     new_index, new_len, ..
-                }
-                | DiffOp::Replace {
-                    new_index, new_len, ..
                 } => {
                     for line in &new[new_index..new_index + new_len] {
                         push(line, "");
+                    }
+                }
+                // A changed line keeps the ending of the line it replaces,
+                // so that undoing the edit gives the same bytes back.
+                DiffOp::Replace {
+                    old_index,
+                    old_len,
+                    new_index,
+                    new_len,
+                } => {
+                    for (k, line) in new[new_index..new_index + new_len].iter().enumerate() {
+                        let term = match self.raw_lines.get(old_index + k) {
+                            Some(raw) if k < old_len => &raw[content(raw).len()..],
+                            _ => "",
+                        };
+                        push(line, term);
                     }
                 }
                 DiffOp::Delete { .. } => {}
             }
         }
         if !self.has_final_newline() {
-            let cut = out.strip_suffix(self.eol).map_or(out.len(), str::len);
+            let cut = out
+                .strip_suffix("\r\n")
+                .or_else(|| out.strip_suffix('\n'))
+                .map_or(out.len(), str::len);
             out.truncate(cut.max(usize::from(self.bom) * BOM.len()));
         }
         out
@@ -190,6 +206,17 @@ mod tests {
         assert_eq!(installed, "\u{feff}a = 1\n[t]\nx = 1");
         let s2 = Styled::new(&installed);
         assert_eq!(s2.restore(&edit(&s2, 1, 2, &[])), "\u{feff}a = 1");
+    }
+
+    #[test]
+    fn a_changed_line_keeps_its_own_line_ending() {
+        // LF dominates, but the line the edit changes was CRLF.
+        let raw = "a = { x = 1 }\r\nb = 2\nc = 3\n";
+        let s = Styled::new(raw);
+        let installed = s.restore("a = { x = 1, y = 2 }\nb = 2\nc = 3\n");
+        assert_eq!(installed, "a = { x = 1, y = 2 }\r\nb = 2\nc = 3\n");
+        let s2 = Styled::new(&installed);
+        assert_eq!(s2.restore("a = { x = 1 }\nb = 2\nc = 3\n"), raw);
     }
 
     #[test]

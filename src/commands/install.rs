@@ -5,8 +5,8 @@ use std::time::Duration;
 use anyhow::Result;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
-use super::{Docs, Files, finish};
-use crate::blocks::{self, Change, EditError, PROFILE, PROVIDER};
+use super::{Docs, Files, RecordOrder, finish};
+use crate::blocks::{self, BlockPath, Change, EditError, PROFILE, PROVIDER};
 use crate::cli::{InstallArgs, WireApi};
 use crate::codex_version::{self, Detected, Layout, ProfileLayout};
 use crate::config_file;
@@ -127,13 +127,21 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
     let entries = provider_entries(existing, opts);
     out.base_url = entries[1].1.as_str().unwrap_or_default().to_string();
     out.env_key = entries[2].1.as_str().unwrap_or_default().to_string();
+    // Without a record (the state file lost, config.toml synced from another
+    // machine), a block with install's comment is still install's.
+    let recorded = record_or_marker(
+        &docs.config,
+        PROVIDER,
+        PROVIDER_COMMENT,
+        &docs.state.provider,
+    );
     let change = blocks::ensure_block(&mut docs.config, PROVIDER, &entries, PROVIDER_COMMENT)?;
     note_change(
         &mut out,
         "[model_providers.ominigate] in config.toml",
         &change,
     );
-    docs.state.provider = Record::merge(docs.state.provider.take(), change);
+    docs.state.provider = Record::merge(recorded, change);
 
     let table_model =
         str_of(blocks::get_block(&docs.config, PROFILE)?, "model").map(str::to_string);
@@ -160,10 +168,16 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
                 ("model", Value::from(model.as_str())),
                 ("model_provider", Value::from(spec::PROVIDER_ID)),
             ];
+            let recorded = record_or_marker(
+                &docs.config,
+                PROFILE,
+                PROFILE_COMMENT,
+                &docs.state.profile_table,
+            );
             let change =
                 blocks::ensure_block(&mut docs.config, PROFILE, &entries, PROFILE_COMMENT)?;
             note_change(&mut out, "[profiles.ominigate] in config.toml", &change);
-            docs.state.profile_table = Record::merge(docs.state.profile_table.take(), change);
+            docs.state.profile_table = Record::merge(recorded, change);
             out.model = model;
         }
         ProfileLayout::File => {
@@ -182,6 +196,16 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
             }
             entries.push(("model", Value::from(model.as_str())));
             entries.push(("model_provider", Value::from(spec::PROVIDER_ID)));
+            let recorded = match docs.state.profile_file.take() {
+                None if docs
+                    .profile
+                    .as_ref()
+                    .is_some_and(|d| profile_file_is_ours(d, &docs.state)) =>
+                {
+                    Some(Record::Created)
+                }
+                recorded => recorded,
+            };
             let change = match &mut docs.profile {
                 Some(doc) => {
                     blocks::check_shapes(doc)?;
@@ -203,7 +227,7 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
                 }
             };
             note_change(&mut out, PROFILE_FILE, &change);
-            docs.state.profile_file = Record::merge(docs.state.profile_file.take(), change);
+            docs.state.profile_file = Record::merge(recorded, change);
             out.model = model;
         }
     }
@@ -258,6 +282,28 @@ fn migrate_legacy(docs: &mut Docs, out: &mut Outcome) -> Result<Vec<(String, Val
         );
     }
     Ok(carried)
+}
+
+/// The block's record, or `Created` if it carries install's comment.
+pub fn record_or_marker(
+    doc: &DocumentMut,
+    at: BlockPath,
+    comment: &str,
+    record: &Option<Record>,
+) -> Option<Record> {
+    if record.is_some() {
+        return record.clone();
+    }
+    let root = doc.as_table();
+    let marked = root
+        .get(at.parent)
+        .and_then(Item::as_table_like)
+        .and_then(|p| p.get(at.name))
+        .and_then(Item::as_table)
+        .and_then(|t| t.decor().prefix())
+        .and_then(|p| p.as_str())
+        .is_some_and(|p| p.ends_with(&format!("# {comment}\n")));
+    marked.then_some(Record::Created)
 }
 
 /// A profile file install wrote (by the record, or by its header comment).
@@ -356,7 +402,11 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     let files = Files::read(home)?;
     let mut work = files.open()?;
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
-    let changes = work.changes();
+    // The record goes first: a run killed part way must leave a record of
+    // at least what is on disk, or the next run takes the blocks it wrote
+    // for the user's own and uninstall leaves them in (uninstall removes
+    // the record last for the same reason).
+    let changes = work.changes(RecordOrder::First);
     if !finish(&changes, &outcome.notes, args.dry_run, ui)? {
         ui.info("already installed: nothing to change")?;
     }

@@ -34,6 +34,21 @@ impl Loaded {
         Ok(Loaded { snapshot, text })
     }
 
+    /// A file that is not on disk: `text` (`None`: absent) under `path`.
+    /// For driving the edit through the library, in tests and benches.
+    pub fn in_memory(path: &Path, text: Option<&str>) -> Loaded {
+        Loaded {
+            snapshot: Snapshot {
+                path: path.to_path_buf(),
+                target: path.to_path_buf(),
+                bytes: text.map(|t| t.as_bytes().to_vec()),
+                mode: None,
+                owner: None,
+            },
+            text: text.unwrap_or_default().to_string(),
+        }
+    }
+
     pub fn exists(&self) -> bool {
         self.snapshot.bytes.is_some()
     }
@@ -124,6 +139,16 @@ impl Files {
     }
 }
 
+/// When the record of what install did is written, relative to the files
+/// it describes: it must always cover at least what is on disk, so a run
+/// that grows it (install) writes it first and one that shrinks it
+/// (uninstall) writes it last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOrder {
+    First,
+    Last,
+}
+
 /// The parsed files and the documents being edited.
 pub struct Workspace<'a> {
     files: &'a Files,
@@ -139,8 +164,9 @@ impl Workspace<'_> {
     }
 
     /// Render the edited documents in each file's own style: the changes to
-    /// commit (no-ops where nothing changed).
-    pub fn changes(self) -> [Change; 3] {
+    /// commit in that order (no-ops where nothing changed), the record
+    /// first or last as `order` says.
+    pub fn changes(self, order: RecordOrder) -> [Change; 3] {
         let Workspace {
             files,
             mut config,
@@ -158,14 +184,16 @@ impl Workspace<'_> {
             }
             None => doc.to_string(),
         });
-        [
-            files.config.change(config_after, true),
-            files.profile.change(profile_after, true),
-            files.state.change(
-                (!docs.state.is_empty()).then(|| docs.state.to_json()),
-                false,
-            ),
-        ]
+        let config = files.config.change(config_after, true);
+        let profile = files.profile.change(profile_after, true);
+        let record = files.state.change(
+            (!docs.state.is_empty()).then(|| docs.state.to_json()),
+            false,
+        );
+        match order {
+            RecordOrder::First => [record, config, profile],
+            RecordOrder::Last => [config, profile, record],
+        }
     }
 }
 

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use toml_edit::{DocumentMut, Item};
+use toml_edit::DocumentMut;
 
-use super::install::{PROFILE_COMMENT, PROVIDER_COMMENT, profile_file_is_ours};
-use super::{Docs, Files, finish};
+use super::install::{PROFILE_COMMENT, PROVIDER_COMMENT, profile_file_is_ours, record_or_marker};
+use super::{Docs, Files, RecordOrder, finish};
 use crate::blocks::{self, BlockPath, EditError, PROFILE, PROVIDER};
 use crate::cli::UninstallArgs;
 use crate::config_file;
@@ -23,28 +23,6 @@ pub enum Refusal {
     References(Vec<String>),
     /// A block or file install did not write (no record, no marker).
     NotOurs(String),
-}
-
-/// The block's record, or `Created` if it carries install's comment.
-fn record_or_marker(
-    doc: &DocumentMut,
-    at: BlockPath,
-    comment: &str,
-    record: &Option<Record>,
-) -> Option<Record> {
-    if record.is_some() {
-        return record.clone();
-    }
-    let root = doc.as_table();
-    let marked = root
-        .get(at.parent)
-        .and_then(Item::as_table_like)
-        .and_then(|p| p.get(at.name))
-        .and_then(Item::as_table)
-        .and_then(|t| t.decor().prefix())
-        .and_then(|p| p.as_str())
-        .is_some_and(|p| p.ends_with(&format!("# {comment}\n")));
-    marked.then_some(Record::Created)
 }
 
 /// Undo one block per its record; `None` with the block present is the user's.
@@ -202,7 +180,8 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, ui: &mut Ui) -> Result<()> {
     let notes = plan(&mut work.docs, args.force)
         .map_err(|e| work.shape_error(e))?
         .map_err(refusal_error)?;
-    if !finish(&work.changes(), &notes, args.dry_run, ui)? {
+    // The record goes last (see install).
+    if !finish(&work.changes(RecordOrder::Last), &notes, args.dry_run, ui)? {
         ui.info(format_args!(
             "nothing to remove: OminiGate is not installed in {}",
             home.dir.display()
