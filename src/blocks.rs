@@ -55,6 +55,9 @@ pub enum EditError {
     },
     /// A saved previous value no longer parses (the state file was edited).
     BadPrevious { key: String, text: String },
+    /// `env_key` holds something that is not a variable name: most likely
+    /// the API key itself. Never carries the value.
+    NotAVariableName { key: String },
 }
 
 impl fmt::Display for EditError {
@@ -68,6 +71,12 @@ impl fmt::Display for EditError {
             EditError::BadPrevious { key, text } => {
                 write!(f, "the saved previous value of `{key}` is not TOML: {text}")
             }
+            EditError::NotAVariableName { key } => write!(
+                f,
+                "`{key}` must name an environment variable, but it holds something else \
+                 (is it your API key itself?); the key belongs in your shell, not in this file, \
+                 so the tool will not copy this value anywhere"
+            ),
         }
     }
 }

@@ -587,3 +587,26 @@ fn quiet_prints_only_results_and_verbose_adds_details() {
     );
     sb.run(&["-q", "-v", "install"], 2);
 }
+
+#[test]
+fn a_key_pasted_as_env_key_is_refused_and_never_copied() {
+    let input =
+        format!("[model_providers.ominigate]\nenv_key = \"{CANARY}\"\nwire_api = \"chat\"\n");
+    let sb = Sandbox::new();
+    sb.write_config(&input);
+    for args in [
+        &["install", "--codex-version", "0.169.0"][..],
+        &["install", "--dry-run"],
+        &["install", "--env-key", "OMINIGATE_API_KEY"],
+    ] {
+        let out = sb.run(args, 3);
+        assert!(out.contains("must name an environment variable"), "{out}");
+        assert!(out.contains("env_key = \"OMINIGATE_API_KEY\""), "{out}");
+    }
+    assert_eq!(sb.read_config(), input.as_bytes());
+    assert_eq!(
+        std::fs::read_dir(sb.codex_home()).unwrap().count(),
+        1,
+        "no record, no backup"
+    );
+}

@@ -124,6 +124,13 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
     let mut out = Outcome::default();
 
     let existing = blocks::get_block(&docs.config, PROVIDER)?;
+    // Replacing a pasted key would copy it into the record and the diff.
+    let env_key = existing.and_then(|t| blocks::get_str(t, "env_key"));
+    if env_key.is_some_and(|k| spec::check_env_key(k).is_err()) {
+        return Err(EditError::NotAVariableName {
+            key: PROVIDER.to_string() + ".env_key",
+        });
+    }
     let entries = provider_entries(existing, opts);
     out.base_url = entries[1].1.as_str().unwrap_or_default().to_string();
     out.env_key = entries[2].1.as_str().unwrap_or_default().to_string();

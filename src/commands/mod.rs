@@ -65,11 +65,19 @@ impl Loaded {
 
 /// A wrong type in a config file, as the user should read it.
 pub fn shape_error(path: &Path, e: EditError) -> anyhow::Error {
-    invalid(format!("{}: {e}", path.display()))
-        .help(format!(
-            "fix that key in {} (see the README's config shapes) and run again. Nothing was written.",
+    let help = match e {
+        EditError::NotAVariableName { .. } => format!(
+            "in {}, set `env_key = \"OMINIGATE_API_KEY\"` and put `export OMINIGATE_API_KEY=\"<your key>\"` \
+             in your shell's startup file, then run again. Nothing was written.",
             path.display()
-        ))
+        ),
+        _ => format!(
+            "fix that key in {} and run again. Nothing was written.",
+            path.display()
+        ),
+    };
+    invalid(format!("{}: {e}", path.display()))
+        .help(help)
         .into()
 }
 
