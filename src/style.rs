@@ -92,39 +92,21 @@ impl<'a> Styled<'a> {
             out.push_str(line);
             out.push_str(if term.is_empty() { self.eol } else { term });
         };
-        for op in capture_diff_slices(Algorithm::Myers, &old, &new) {
-            match op {
-                DiffOp::Equal { old_index, len, .. } => {
-                    for raw in &self.raw_lines[old_index..old_index + len] {
-                        let body = content(raw);
-                        push(body, &raw[body.len()..]);
-                    }
-                }
-                DiffOp::Insert {
-                    new_index, new_len, ..
-                } => {
-                    for line in &new[new_index..new_index + new_len] {
-                        push(line, "");
-                    }
-                }
-                // A changed line keeps the ending of the line it replaces,
-                // so that undoing the edit gives the same bytes back.
-                DiffOp::Replace {
-                    old_index,
-                    old_len,
-                    new_index,
-                    new_len,
-                } => {
-                    for (k, line) in new[new_index..new_index + new_len].iter().enumerate() {
-                        let term = match self.raw_lines.get(old_index + k) {
-                            Some(raw) if k < old_len => &raw[content(raw).len()..],
-                            _ => "",
-                        };
-                        push(line, term);
-                    }
-                }
-                DiffOp::Delete { .. } => {}
+        let (mut next_old, mut next_new) = (0, 0);
+        let end = (old.len(), new.len());
+        for (j, k) in align(&old, &new).into_iter().chain([end]) {
+            // Between two kept lines: new lines replace old ones, each
+            // keeping the ending of the line it replaces (so that undoing
+            // the edit gives the same bytes back); extra new lines get the
+            // file's line ending.
+            for (i, line) in new[next_new..k].iter().enumerate() {
+                let replaced = (next_old + i < j).then(|| ending(self.raw_lines[next_old + i]));
+                push(line, replaced.unwrap_or_default());
             }
+            if let Some(raw) = self.raw_lines.get(j).filter(|_| (j, k) != end) {
+                push(content(raw), ending(raw));
+            }
+            (next_old, next_new) = (j + 1, k + 1);
         }
         if !self.has_final_newline() {
             let cut = out
@@ -135,6 +117,42 @@ impl<'a> Styled<'a> {
         }
         out
     }
+}
+
+/// The pairs (old line, new line) kept unchanged, in order. Where a kept
+/// line has identical neighbours on either side that the edit did not keep
+/// (blank lines, mostly), the pair moves to the first of them: ties between
+/// identical lines are always settled the same way, so an edit and its
+/// inverse keep the same original lines, and with them their endings.
+fn align(old: &[&str], new: &[&str]) -> Vec<(usize, usize)> {
+    let mut pairs: Vec<(usize, usize)> = capture_diff_slices(Algorithm::Myers, old, new)
+        .into_iter()
+        .filter_map(|op| match op {
+            DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } => Some((0..len).map(move |i| (old_index + i, new_index + i))),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let (mut next_old, mut next_new) = (0, 0);
+    for (j, k) in &mut pairs {
+        while *j > next_old && old[*j - 1] == old[*j] {
+            *j -= 1;
+        }
+        while *k > next_new && new[*k - 1] == new[*k] {
+            *k -= 1;
+        }
+        (next_old, next_new) = (*j + 1, *k + 1);
+    }
+    pairs
+}
+
+/// A line's terminator: `\r\n`, `\n` or none.
+fn ending(line: &str) -> &str {
+    &line[content(line).len()..]
 }
 
 /// A line without its terminator (`\r\n` or `\n`).
@@ -226,6 +244,18 @@ mod tests {
         let installed = s.restore(&edit(&s, 4, 0, &["[t]", "x = 1"]));
         let s2 = Styled::new(&installed);
         assert_eq!(s2.restore(&edit(&s2, 4, 2, &[])), raw);
+    }
+
+    #[test]
+    fn identical_blank_lines_keep_their_own_endings_through_a_round_trip() {
+        // The proptest case: a LF line then a CRLF blank line; install
+        // changes line 1 and appends after two blank lines.
+        let raw = "a = { x = 1 }\n\r\n";
+        let s = Styled::new(raw);
+        let installed = s.restore("a = { x = 1, y = 2 }\n\n\n# c\n[t]\n");
+        assert_eq!(installed, "a = { x = 1, y = 2 }\n\r\n\n# c\n[t]\n");
+        let s2 = Styled::new(&installed);
+        assert_eq!(s2.restore("a = { x = 1 }\n\n"), raw);
     }
 
     #[test]
