@@ -304,9 +304,15 @@ fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, stop: 
             body,
         } => {
             let mut head = format!(
-                "HTTP/1.1 {status} Status\r\nContent-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n",
+                "HTTP/1.1 {status} Status\r\nContent-Length: {}\r\nConnection: close\r\n",
                 body.len()
             );
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                head.push_str("Content-Type: application/json\r\n");
+            }
             for (k, v) in headers {
                 head.push_str(&format!("{k}: {v}\r\n"));
             }

@@ -1,0 +1,516 @@
+//! End to end against the real Codex CLI: install, run real Codex against a
+//! loopback gateway, check what it sent, uninstall.
+//!
+//! Needs real Codex binaries: `OMINIGATE_E2E_CODEX` lists their paths
+//! (space separated), as `.ci/run` sets it from `scripts/fetch-codex.sh
+//! 0.94.0 0.133.0 0.169.0 latest`. Without it these tests say so and pass;
+//! with it, a missing or broken binary fails them.
+
+mod doctor_support;
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use doctor_support::{Answer, Request, Server, doctor_env, models_body, reply};
+use ominigate_codex::codex_version::{
+    CHAT_REMOVED, PROFILE_FILES, PROMPT_INPUT, Version, query_binary, run_with_timeout,
+};
+use support::Sandbox;
+
+/// The key real Codex sends; distinct from the canary our own runs carry.
+const KEY: &str = "sk-omg-e2e-test-key-4242";
+const REPLY: &str = "hello from the mock gateway";
+const MODEL: &str = "openai/gpt-5.4-pro";
+/// Real configs from the corpus, without MCP servers Codex would launch.
+const SEEDS: [&str; 3] = [
+    "017-brunolm-windows-projects.toml",
+    "018-brunolm-dotted-example.toml",
+    "022-harusys-no-trailing-newline.toml",
+];
+/// The guide's block, verbatim but for the base URL (`{URL}`).
+const GUIDE_BLOCK: &str = r#"[model_providers.ominigate]
+name = "OminiGate"
+base_url = "{URL}"
+env_key = "OMINIGATE_API_KEY"
+wire_api = "chat"
+requires_openai_auth = false
+request_max_retries = 4
+stream_max_retries = 10
+stream_idle_timeout_ms = 300000
+[profiles.ominigate]
+model = "openai/gpt-5.4-pro"
+model_provider = "ominigate"
+"#;
+
+/// A real Codex binary and its version.
+struct Codex {
+    path: PathBuf,
+    version: Version,
+}
+
+impl Codex {
+    fn chat(&self) -> bool {
+        self.version < CHAT_REMOVED
+    }
+
+    /// The path Codex posts to for the wire API this release uses.
+    fn wire_path(&self) -> &'static str {
+        if self.chat() {
+            "/v1/chat/completions"
+        } else {
+            "/v1/responses"
+        }
+    }
+}
+
+/// The binaries named by `OMINIGATE_E2E_CODEX`, one per version; `None`
+/// (with a note) when the variable is not set.
+fn binaries() -> Option<Vec<Codex>> {
+    let Some(list) = std::env::var_os("OMINIGATE_E2E_CODEX") else {
+        eprintln!(
+            "note: OMINIGATE_E2E_CODEX is not set; the real-Codex suite did not run (bash .ci/run runs it)"
+        );
+        return None;
+    };
+    let mut found: Vec<Codex> = Vec::new();
+    for path in list.to_string_lossy().split_whitespace() {
+        let path = PathBuf::from(path);
+        let version = query_binary(&path)
+            .unwrap_or_else(|e| panic!("{} is not a working Codex: {e}", path.display()));
+        if !found.iter().any(|c| c.version == version) {
+            found.push(Codex { path, version });
+        }
+    }
+    assert!(!found.is_empty(), "OMINIGATE_E2E_CODEX names no binary");
+    Some(found)
+}
+
+/// A gateway that answers like OminiGate would: SSE for both wire APIs, a
+/// model list, 426 to WebSocket upgrades (so Codex falls back to HTTP).
+fn gateway() -> Server {
+    Server::start(|r: &Request| {
+        let sse = |body: String| Answer::Reply {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/event-stream".into())],
+            body,
+        };
+        if r.headers.contains_key("upgrade") {
+            return reply(426, "");
+        }
+        match (
+            r.method.as_str(),
+            r.path.split('?').next().unwrap_or_default(),
+        ) {
+            ("GET", "/v1/models") => {
+                reply(200, &models_body(&[MODEL, "anthropic/claude-opus-4.6"]))
+            }
+            ("POST", "/v1/responses") => sse(responses_stream()),
+            ("POST", "/v1/chat/completions") => sse(chat_stream()),
+            _ => reply(404, "{\"error\":\"not found\"}"),
+        }
+    })
+}
+
+fn responses_stream() -> String {
+    let events = [
+        serde_json::json!({"type": "response.created", "response": {"id": "resp_1"}}),
+        serde_json::json!({"type": "response.output_item.done", "item": {
+            "type": "message", "role": "assistant", "id": "msg_1",
+            "content": [{"type": "output_text", "text": REPLY}]}}),
+        serde_json::json!({"type": "response.completed", "response": {"id": "resp_1", "usage": {
+            "input_tokens": 1, "input_tokens_details": null, "output_tokens": 1,
+            "output_tokens_details": null, "total_tokens": 2}}}),
+    ];
+    events
+        .iter()
+        .map(|e| {
+            format!(
+                "event: {}\ndata: {e}\n\n",
+                e["type"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+fn chat_stream() -> String {
+    let chunk = |delta: serde_json::Value, finish: Option<&str>| {
+        let c = serde_json::json!({"id": "c1", "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        format!("data: {c}\n\n")
+    };
+    chunk(
+        serde_json::json!({"role": "assistant", "content": REPLY}),
+        None,
+    ) + &chunk(serde_json::json!({}), Some("stop"))
+        + "data: [DONE]\n\n"
+}
+
+/// What one Codex run did.
+struct Run {
+    code: Option<i32>,
+    out: String,
+}
+
+/// Run real Codex in the sandbox: its Codex home, a private HOME and
+/// working directory, our test key, plain `codex` pointed at `openai`.
+fn codex(sb: &Sandbox, c: &Codex, args: &[&str], openai: &Server, key: bool) -> Run {
+    let work = sb.dir.path().join("work");
+    std::fs::create_dir_all(&work).expect("work dir");
+    let mut cmd = Command::new(&c.path);
+    cmd.env_clear()
+        .env("HOME", sb.dir.path().join("home"))
+        .env("CODEX_HOME", sb.codex_home())
+        .env("PATH", "/usr/bin:/bin")
+        // Plain `codex`: 0.94 reads OPENAI_BASE_URL, later releases `-c openai_base_url`.
+        .env("OPENAI_BASE_URL", openai.base_url())
+        .env("OPENAI_API_KEY", "sk-openai-e2e")
+        .current_dir(&work)
+        .arg("exec")
+        .arg("-c")
+        .arg(format!("openai_base_url=\"{}\"", openai.base_url()))
+        .args(["--skip-git-repo-check", "--sandbox", "read-only"])
+        .args(args);
+    if key {
+        cmd.env("OMINIGATE_API_KEY", KEY);
+    }
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(90))
+        .unwrap_or_else(|e| panic!("codex {} {args:?}: {e}", c.version));
+    Run {
+        code: out.status.code(),
+        out: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+fn exec_profile(sb: &Sandbox, c: &Codex, openai: &Server, extra: &[&str]) -> Run {
+    let mut args = vec!["--profile", "ominigate"];
+    args.extend_from_slice(extra);
+    args.push("hi");
+    codex(sb, c, &args, openai, true)
+}
+
+/// The POSTs `server` got to `path`.
+fn posts(server: &Server, path: &str) -> Vec<Request> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == path)
+        .collect()
+}
+
+fn assert_reached(gw: &Server, c: &Codex, run: &Run, model: &str, before: usize) {
+    assert_eq!(
+        run.code,
+        Some(0),
+        "codex {} failed:\n{}",
+        c.version,
+        run.out
+    );
+    assert!(run.out.contains(REPLY), "codex {}:\n{}", c.version, run.out);
+    let got = posts(gw, c.wire_path());
+    assert_eq!(
+        got.len(),
+        before + 1,
+        "codex {}: requests {:?}",
+        c.version,
+        gw.requests()
+    );
+    let last = got.last().expect("a request");
+    assert_eq!(
+        last.headers.get("authorization").map(String::as_str),
+        Some(&*format!("Bearer {KEY}"))
+    );
+    let body: serde_json::Value = serde_json::from_str(&last.body).expect("JSON body");
+    assert_eq!(body["model"], model, "codex {}", c.version);
+}
+
+fn tool(sb: &Sandbox, args: &[&str], code: i32) -> String {
+    sb.run(args, code)
+}
+
+fn seed(name: &str) -> Vec<u8> {
+    std::fs::read(support::corpus_dir("codex-configs").join(name)).expect("corpus seed")
+}
+
+fn codex_arg(c: &Codex) -> String {
+    c.path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn install_routes_the_profile_to_the_gateway_and_uninstall_restores() {
+    let Some(all) = binaries() else { return };
+    for c in &all {
+        for name in SEEDS {
+            let (gw, openai) = (gateway(), gateway());
+            let sb = Sandbox::new();
+            let original = seed(name);
+            sb.write_config(&original);
+            tool(
+                &sb,
+                &[
+                    "install",
+                    "--codex",
+                    &codex_arg(c),
+                    "--base-url",
+                    &gw.base_url(),
+                ],
+                0,
+            );
+
+            assert_reached(&gw, c, &exec_profile(&sb, c, &openai, &[]), MODEL, 0);
+            let other = "anthropic/claude-opus-4.6";
+            assert_reached(
+                &gw,
+                c,
+                &exec_profile(&sb, c, &openai, &["--model", other]),
+                other,
+                1,
+            );
+
+            // Plain `codex` still goes to OpenAI: the profile is opt-in.
+            let plain = codex(&sb, c, &["hi"], &openai, true);
+            assert_eq!(plain.code, Some(0), "{}: {}", c.version, plain.out);
+            assert_eq!(
+                posts(&gw, c.wire_path()).len(),
+                2,
+                "{}: plain codex hit the gateway",
+                c.version
+            );
+            assert!(
+                !posts(&openai, "/v1/responses").is_empty()
+                    || !posts(&openai, "/v1/chat/completions").is_empty()
+            );
+
+            tool(&sb, &["uninstall"], 0);
+            assert!(
+                sb.read_config() == original,
+                "{} / {name}: not byte for byte",
+                c.version
+            );
+            assert!(!sb.profile_file().exists());
+            // And Codex still starts on the restored file.
+            let after = codex(&sb, c, &["hi"], &openai, true);
+            assert_eq!(after.code, Some(0), "{}: {}", c.version, after.out);
+        }
+    }
+}
+
+#[test]
+fn default_makes_plain_codex_use_the_gateway() {
+    let Some(all) = binaries() else { return };
+    for c in &all {
+        let (gw, openai) = (gateway(), gateway());
+        let sb = Sandbox::new();
+        let original = seed(SEEDS[0]);
+        sb.write_config(&original);
+        tool(
+            &sb,
+            &[
+                "install",
+                "--default",
+                "--codex",
+                &codex_arg(c),
+                "--base-url",
+                &gw.base_url(),
+            ],
+            0,
+        );
+        let plain = codex(&sb, c, &["hi"], &openai, true);
+        assert_reached(&gw, c, &plain, MODEL, 0);
+        assert!(
+            posts(&openai, "/v1/responses").is_empty(),
+            "{}: went to OpenAI",
+            c.version
+        );
+        tool(&sb, &["uninstall"], 0);
+        assert!(
+            sb.read_config() == original,
+            "{}: --default not undone",
+            c.version
+        );
+    }
+}
+
+fn doctor_json(sb: &Sandbox, c: &Codex, key: bool) -> serde_json::Value {
+    let codex = codex_arg(c);
+    let args = ["--json", "--codex", codex.as_str(), "--timeout", "10"];
+    let unset: &[&str] = if key { &[] } else { &["OMINIGATE_API_KEY"] };
+    let env: &[(&str, &str)] = if key {
+        &[("OMINIGATE_API_KEY", KEY)]
+    } else {
+        &[]
+    };
+    let run = doctor_env(sb, &args, env, unset);
+    assert!(!run.stdout.contains(KEY), "doctor printed the key");
+    run.json()
+}
+
+fn failing(report: &serde_json::Value) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn doctor_agrees_with_real_codex() {
+    let Some(all) = binaries() else { return };
+    for c in &all {
+        let gw = gateway();
+        let sb = Sandbox::new();
+        sb.write_config(seed(SEEDS[1]));
+        tool(
+            &sb,
+            &[
+                "install",
+                "--codex",
+                &codex_arg(c),
+                "--base-url",
+                &gw.base_url(),
+            ],
+            0,
+        );
+        let report = doctor_json(&sb, c, true);
+        assert_eq!(report["overall"], "ok", "{}: {report:#}", c.version);
+
+        // No key: doctor and Codex agree on what is wrong.
+        let report = doctor_json(&sb, c, false);
+        assert!(
+            failing(&report).contains(&"env.key".to_string()),
+            "{}: {report:#}",
+            c.version
+        );
+        let run = codex(&sb, c, &["--profile", "ominigate", "hi"], &gw, false);
+        assert_ne!(run.code, Some(0), "{}", c.version);
+        assert!(
+            run.out.contains("OMINIGATE_API_KEY"),
+            "{}: {}",
+            c.version,
+            run.out
+        );
+
+        if c.version >= PROFILE_FILES {
+            // A legacy selector breaks every run of new Codex.
+            let mut text = String::from_utf8(sb.read_config()).expect("utf-8");
+            text.insert_str(0, "profile = \"ominigate\"\n");
+            std::fs::write(sb.config(), &text).expect("write");
+            let report = doctor_json(&sb, c, true);
+            assert!(
+                failing(&report).contains(&"profile.location".to_string()),
+                "{}: {report:#}",
+                c.version
+            );
+            let run = codex(&sb, c, &["hi"], &gw, true);
+            assert_ne!(run.code, Some(0), "{}", c.version);
+            assert!(
+                run.out.contains("no longer supported"),
+                "{}: {}",
+                c.version,
+                run.out
+            );
+        }
+    }
+}
+
+#[test]
+fn the_guides_block_breaks_new_codex_and_install_repairs_it() {
+    let Some(all) = binaries() else { return };
+    for c in &all {
+        let (gw, openai) = (gateway(), gateway());
+        let sb = Sandbox::new();
+        let pasted = GUIDE_BLOCK.replace("{URL}", &gw.base_url());
+        sb.write_config(&pasted);
+        let run = exec_profile(&sb, c, &openai, &[]);
+        if c.chat() {
+            assert_reached(&gw, c, &run, MODEL, 0);
+        } else {
+            assert_ne!(
+                run.code,
+                Some(0),
+                "{}: the guide's block should break it",
+                c.version
+            );
+            let said = if c.version >= PROFILE_FILES {
+                "cannot be used while"
+            } else {
+                "no longer supported"
+            };
+            assert!(
+                run.out.contains(said) || run.out.contains("no longer supported"),
+                "{}: {}",
+                c.version,
+                run.out
+            );
+            assert!(posts(&gw, "/v1/chat/completions").is_empty());
+            let report = doctor_json(&sb, c, true);
+            let fails = failing(&report);
+            assert!(
+                fails.contains(&"provider.fields".to_string()),
+                "{}: {report:#}",
+                c.version
+            );
+            if c.version >= PROMPT_INPUT {
+                assert!(
+                    fails.contains(&"codex.accepts_config".to_string()),
+                    "{}: {report:#}",
+                    c.version
+                );
+            }
+            if c.version >= PROFILE_FILES {
+                assert!(
+                    fails.contains(&"profile.location".to_string()),
+                    "{}: {report:#}",
+                    c.version
+                );
+            }
+        }
+        // install repairs it, whatever the release.
+        tool(&sb, &["install", "--codex", &codex_arg(c)], 0);
+        let before = posts(&gw, c.wire_path()).len();
+        assert_reached(&gw, c, &exec_profile(&sb, c, &openai, &[]), MODEL, before);
+    }
+}
+
+#[test]
+fn a_deliberately_broken_install_is_caught() {
+    let Some(all) = binaries() else { return };
+    for c in all.iter().filter(|c| !c.chat()) {
+        let (gw, openai) = (gateway(), gateway());
+        let sb = Sandbox::new();
+        tool(
+            &sb,
+            &[
+                "install",
+                "--codex",
+                &codex_arg(c),
+                "--base-url",
+                &gw.base_url(),
+                "--wire-api",
+                "chat",
+                "--force",
+            ],
+            0,
+        );
+        let run = exec_profile(&sb, c, &openai, &[]);
+        assert_ne!(run.code, Some(0), "{}: chat must be refused", c.version);
+        assert!(
+            run.out.contains("no longer supported"),
+            "{}: {}",
+            c.version,
+            run.out
+        );
+        assert!(
+            gw.requests().iter().all(|r| r.method != "POST"),
+            "{}",
+            c.version
+        );
+    }
+}
