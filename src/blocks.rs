@@ -137,10 +137,7 @@ fn sub_table_mut<'a>(
 }
 
 /// The block at `at`, in whatever shape the file has it.
-pub fn get_block<'a>(
-    doc: &'a DocumentMut,
-    at: BlockPath,
-) -> Result<Option<&'a dyn TableLike>, EditError> {
+pub fn get_block(doc: &DocumentMut, at: BlockPath) -> Result<Option<&dyn TableLike>, EditError> {
     match sub_table(doc.as_table(), at.parent, at.parent)? {
         None => Ok(None),
         Some(parent) => sub_table(parent, at.name, &at.to_string()),

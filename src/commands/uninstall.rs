@@ -66,12 +66,14 @@ fn undo_block(
     let present = blocks::get_block(doc, at)?.is_some();
     match record {
         Some(Record::Created) => {
-            if blocks::remove_block(doc, at, comment)? {
+            let removed = blocks::remove_block(doc, at, comment)?;
+            if removed {
                 notes.push(format!("removed [{at}]"));
             }
         }
         Some(Record::Updated { previous }) => {
-            if !previous.is_empty() && blocks::restore_block(doc, at, &previous)? {
+            let restored = !previous.is_empty() && blocks::restore_block(doc, at, &previous)?;
+            if restored {
                 notes.push(format!("restored your previous values in [{at}]"));
             }
         }
