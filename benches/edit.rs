@@ -1,0 +1,129 @@
+//! The pure edit layer, without process start or file IO: parse (which
+//! checks the round trip) + `install::plan` + render, and parse +
+//! `uninstall::plan` + render, on generated configs of 2 KiB to 10 MiB and
+//! on the largest config of the corpus (`../shared/corpus/codex-configs`,
+//! skipped when absent).
+//!
+//!     cargo bench --bench edit
+//!     cargo bench --bench edit -- install/1M     # one case
+//!
+//! Throughput is reported in bytes of input, so linear scaling shows as a
+//! flat MiB/s across sizes.
+
+#[path = "support/gen_config.rs"]
+mod gen_config;
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ominigate_codex::codex_version::{Layout, Version};
+use ominigate_codex::commands::{install, render, render_new, uninstall};
+use ominigate_codex::config_file;
+use ominigate_codex::state::State;
+use toml_edit::DocumentMut;
+
+const CONFIG: &str = "config.toml";
+
+fn options() -> install::Options {
+    install::Options {
+        layout: Layout::for_version(Version::new(0, 169, 0)),
+        wire_api: "responses",
+        base_url: None,
+        env_key: None,
+        model: None,
+        default: false,
+    }
+}
+
+/// What `ominigate-codex install` computes for `text`: the new config, the
+/// profile file and the state, all in memory.
+fn install(text: &str) -> (String, Option<DocumentMut>, State) {
+    let mut parsed = config_file::parse(Path::new(CONFIG), text).expect("config parses");
+    let mut docs = install::Docs {
+        config: std::mem::take(&mut parsed.doc),
+        profile: None,
+        state: State::default(),
+    };
+    install::plan(&mut docs, &options()).expect("install plans");
+    parsed.doc = docs.config;
+    (render(&parsed), docs.profile, docs.state)
+}
+
+/// What `ominigate-codex uninstall` computes for an installed config.
+fn uninstall(text: &str, profile: &str, state: &State) -> String {
+    let mut parsed = config_file::parse(Path::new(CONFIG), text).expect("config parses");
+    let mut docs = uninstall::Docs {
+        config: std::mem::take(&mut parsed.doc),
+        profile: Some(profile.parse().expect("profile parses")),
+        state: state.clone(),
+    };
+    uninstall::plan(&mut docs, false)
+        .expect("no shape error")
+        .expect("uninstall is not refused");
+    parsed.doc = docs.config;
+    render(&parsed)
+}
+
+/// The largest `.toml` of the corpus beside the repository, if there is one.
+fn largest_corpus_file() -> Option<(String, String)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/codex-configs");
+    let path = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .max_by_key(|p| p.metadata().map(|m| m.len()).unwrap_or(0))?;
+    let text = std::fs::read_to_string(&path).ok()?;
+    let name = path.file_stem()?.to_string_lossy().into_owned();
+    Some((format!("corpus-{name}"), text))
+}
+
+fn inputs() -> Vec<(String, String)> {
+    let mut inputs: Vec<(String, String)> = ["2K", "100K", "1M", "10M"]
+        .iter()
+        .map(|s| {
+            let size = gen_config::parse_size(s).expect("valid size");
+            (s.to_string(), gen_config::generate(size))
+        })
+        .collect();
+    match largest_corpus_file() {
+        Some(found) => inputs.push(found),
+        None => eprintln!(
+            "no ../shared/corpus/codex-configs beside the repository: corpus case skipped"
+        ),
+    }
+    inputs
+}
+
+fn edit(c: &mut Criterion) {
+    for (name, text) in inputs() {
+        // Checked once, untimed: the benchmark measures a real round trip.
+        let (installed, profile, state) = install(&text);
+        assert!(installed.contains("[model_providers.ominigate]"), "{name}");
+        let profile = render_new(&profile.expect("0.169 writes a profile file"));
+        assert_eq!(uninstall(&installed, &profile, &state), text, "{name}");
+
+        let mut group = c.benchmark_group("edit");
+        if text.len() >= 8 << 20 {
+            group.sample_size(10).warm_up_time(Duration::from_secs(1));
+            group.measurement_time(Duration::from_secs(10));
+        } else if text.len() >= 1 << 20 {
+            group
+                .sample_size(20)
+                .measurement_time(Duration::from_secs(8));
+        }
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(format!("install/{name}"), |b| {
+            b.iter(|| install(black_box(&text)))
+        });
+        group.bench_function(format!("uninstall/{name}"), |b| {
+            b.iter(|| uninstall(black_box(&installed), &profile, &state))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, edit);
+criterion_main!(benches);
