@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Whole-process benchmark: ominigate-codex install / uninstall / doctor
+# beside a plain `cp` of the file (the floor) and the same edit done by a
+# Python tomlkit script (the alternative), on generated Codex configs of
+# 5 KiB to 10 MiB. Prints a table of medians and ratios and writes it to
+# bench/RESULTS.md with the machine it ran on.
+#
+#   bench/run.sh              # full run (about 5 minutes on 2 cores)
+#   bench/run.sh --quick      # fewer runs: a smoke test, rough numbers
+#   bench/run.sh --no-hyperfine   # use the built-in timing loop
+#
+# Needs: cargo, python3 (with venv). Uses hyperfine if installed
+# (`apt-get install hyperfine`), else a small timing loop in
+# bench/timing.py; max RSS from /usr/bin/time (`apt-get install time`) if
+# installed, else getrusage. tomlkit is installed into a venv under
+# ${XDG_CACHE_HOME:-~/.cache}/ominigate-codex/ the first time.
+#
+# Every run works on a temporary copy: CODEX_HOME and HOME point into a
+# fresh temporary directory, never at your ~/.codex.
+#
+# Environment: BENCH_SIZES (default "5K 100K 1M 10M"), BENCH_TMPDIR (where
+# the temporary Codex homes go; default $TMPDIR or /tmp).
+set -euo pipefail
+
+quick=0
+use_hyperfine=1
+for arg in "$@"; do
+    case "$arg" in
+    --quick) quick=1 ;;
+    --no-hyperfine) use_hyperfine=0 ;;
+    -h | --help)
+        sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+    *)
+        echo "bench/run.sh: unknown option $arg (try --help)" >&2
+        exit 2
+        ;;
+    esac
+done
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+sizes=${BENCH_SIZES:-5K 100K 1M 10M}
+codex_version=0.169.0
+
+echo "== building (cargo build --release)"
+cargo build --release --quiet
+cargo build --release --quiet --example gen_config
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+bin=$target_dir/release/ominigate-codex
+gen=$target_dir/release/examples/gen_config
+
+venv=${XDG_CACHE_HOME:-$HOME/.cache}/ominigate-codex/bench-venv
+py=$venv/bin/python
+if ! "$py" -c 'import tomlkit' 2>/dev/null; then
+    echo "== installing tomlkit into $venv"
+    python3 -m venv "$venv" || {
+        echo "cannot create a venv: install python3-venv (apt-get install python3-venv)" >&2
+        exit 1
+    }
+    "$py" -m pip install --quiet --disable-pip-version-check 'tomlkit==0.15.2'
+fi
+
+work=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/ominigate-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/home" "$work/results"
+results=$work/results
+# The machine, asked before HOME changes (rustup finds its toolchains there).
+mem_kib=$(awk '/MemTotal/ {print $2}' /proc/meminfo)
+{
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- CPU: $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores available"
+    echo "- memory: $((mem_kib / 1024 / 1024)) GiB"
+    echo "- OS: $(uname -sr); temporary files on $(df -PT "$work" | awk 'NR==2 {print $2}')"
+    echo "- $(rustc --version); $("$py" --version), tomlkit $("$py" -c 'import tomlkit; print(tomlkit.__version__)')"
+    echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+} >"$results/machine"
+
+# From here on nothing can reach the real ~/.codex: every command sees a
+# temporary HOME and CODEX_HOME.
+export HOME=$work/home
+run=$work/run
+export CODEX_HOME=$run
+unset OMINIGATE_CODEX_FAILPOINT || true
+
+timer="hyperfine $(hyperfine --version 2>/dev/null | awk '{print $2}') (-N, 1 warm-up run)"
+if [[ $use_hyperfine == 0 ]] || ! command -v hyperfine >/dev/null; then
+    use_hyperfine=0
+    timer="bench/timing.py loop (no shell, 1 warm-up run)"
+fi
+if "$bin" doctor --help >/dev/null 2>&1; then has_doctor=yes; else has_doctor=no; fi
+
+# A fresh copy of a template Codex home at $run; not timed.
+cat >"$work/prep.sh" <<'EOF'
+rm -rf "$2" && cp -a "$1" "$2"
+EOF
+
+q() { printf '%q ' "$@"; }
+
+# measure NAME SIZE RUNS TEMPLATE COMMAND...: median wall time of COMMAND,
+# each run in a fresh copy of TEMPLATE.
+measure() {
+    local name=$1 size=$2 runs=$3 template=$4
+    shift 4
+    local json=$results/${size}__$name.json prepare
+    prepare=$(q bash "$work/prep.sh" "$template" "$run")
+    if [[ $use_hyperfine == 1 ]]; then
+        hyperfine -N --warmup 1 --runs "$runs" --prepare "$prepare" \
+            --export-json "$json" --style none "$(q "$@")" >/dev/null
+    else
+        "$py" bench/timing.py run --runs "$runs" --prepare "$prepare" --json "$json" -- "$@"
+    fi
+    "$py" -c 'import json,statistics,sys; t=json.load(open(sys.argv[1]))["results"][0]["times"]; print(f"   {sys.argv[2]:<10} {statistics.median(t)*1000:10.2f} ms  ({len(t)} runs)")' "$json" "$name"
+}
+
+runs_for() { # SIZE FACTOR -> runs
+    local n
+    case "$1" in
+    *M) n=$((${1%M} >= 10 ? 7 : 15)) ;;
+    *) n=$(( ${1%K} >= 100 ? 30 : 40 )) ;;
+    esac
+    n=$((n * $2 / 10))
+    [[ $quick == 1 ]] && n=$((n / 4))
+    echo $((n < 3 ? 3 : n))
+}
+
+install_cmd=("$bin" install --codex-version "$codex_version")
+{
+    echo "sizes=$sizes"
+    echo "timer=$timer"
+    echo "doctor=$has_doctor"
+} >"$results/meta"
+
+for size in $sizes; do
+    echo "== $size"
+    dir=$work/templates/$size
+    mkdir -p "$dir/fresh"
+    "$gen" "$size" "$dir/fresh/config.toml"
+    echo "bytes_$size=$(stat -c %s "$dir/fresh/config.toml")" >>"$results/meta"
+    # The installed template: what uninstall and doctor start from.
+    bash "$work/prep.sh" "$dir/fresh" "$run"
+    "${install_cmd[@]}" >/dev/null
+    grep -q '^\[model_providers.ominigate\]' "$run/config.toml"
+    cp -a "$run" "$dir/installed"
+
+    measure cp "$size" "$(runs_for "$size" 10)" "$dir/fresh" cp "$dir/fresh/config.toml" "$run/copy.toml"
+    measure install "$size" "$(runs_for "$size" 10)" "$dir/fresh" "${install_cmd[@]}"
+    measure uninstall "$size" "$(runs_for "$size" 10)" "$dir/installed" "$bin" uninstall
+    if [[ $has_doctor == yes ]]; then
+        measure doctor "$size" "$(runs_for "$size" 10)" "$dir/installed" \
+            "$bin" doctor --offline --codex-version "$codex_version"
+    else
+        echo "   doctor     skipped: not in this build (ominigate-codex doctor --help fails)"
+    fi
+    measure tomlkit "$size" "$(runs_for "$size" 4)" "$dir/fresh" "$py" bench/tomlkit_install.py
+done
+
+# Peak memory on the largest config.
+big=${sizes##* }
+dir=$work/templates/$big
+if [[ -x /usr/bin/time ]]; then
+    rss_tool="/usr/bin/time"
+    rss() { /usr/bin/time -f '%M' -o "$work/rss.txt" "$@" >/dev/null && cat "$work/rss.txt"; }
+else
+    rss_tool="getrusage"
+    rss() { "$py" bench/timing.py rss -- "$@"; }
+fi
+echo "rss_tool=$rss_tool" >>"$results/meta"
+echo "== max RSS on $big"
+rss_of() { # NAME TEMPLATE COMMAND...
+    local name=$1 template=$2
+    shift 2
+    bash "$work/prep.sh" "$template" "$run"
+    local kib
+    kib=$(rss "$@")
+    echo "$name=$kib" >>"$results/rss"
+    awk -v n="$name" -v k="$kib" 'BEGIN { printf "   %-10s %8.1f MiB\n", n, k / 1024 }'
+}
+rss_of cp "$dir/fresh" cp "$dir/fresh/config.toml" "$run/copy.toml"
+rss_of install "$dir/fresh" "${install_cmd[@]}"
+rss_of uninstall "$dir/installed" "$bin" uninstall
+if [[ $has_doctor == yes ]]; then
+    rss_of doctor "$dir/installed" "$bin" doctor --offline --codex-version "$codex_version"
+fi
+rss_of tomlkit "$dir/fresh" "$py" bench/tomlkit_install.py
+
+echo "== binary size and startup"
+echo "binary_bytes=$(stat -c %s "$bin")" >>"$results/meta"
+mkdir -p "$work/empty"
+measure version startup "$(runs_for 5K 10)" "$work/empty" "$bin" --version
+"$py" -c 'import json,statistics,sys; print("startup=%r" % statistics.median(json.load(open(sys.argv[1]))["results"][0]["times"]))' \
+    "$results/startup__version.json" >>"$results/meta"
+
+
+echo
+"$py" bench/timing.py report "$results" bench/RESULTS.md
+echo
+echo "written to bench/RESULTS.md"

@@ -1,0 +1,215 @@
+"""Helpers for bench/run.sh: a timing loop for machines without hyperfine,
+max RSS through getrusage, and the results table.
+
+    timing.py run --runs N --prepare CMD --json OUT -- COMMAND [ARG...]
+    timing.py rss -- COMMAND [ARG...]            # prints max RSS in KiB
+    timing.py report DIR OUT.md                  # table from DIR's results
+
+Commands run without a shell (like `hyperfine -N`); the prepare command is
+split like a shell would (shlex) and is not timed. The JSON written by `run`
+has the shape of hyperfine's `--export-json`, so `report` reads either.
+"""
+
+import json
+import os
+import resource
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+
+def run_loop(args):
+    runs, prepare, out, command = 10, None, None, None
+    i = 0
+    while i < len(args):
+        if args[i] == "--runs":
+            runs, i = int(args[i + 1]), i + 2
+        elif args[i] == "--prepare":
+            prepare, i = shlex.split(args[i + 1]), i + 2
+        elif args[i] == "--json":
+            out, i = args[i + 1], i + 2
+        elif args[i] == "--":
+            command = args[i + 1 :]
+            break
+        else:
+            sys.exit(f"timing.py run: unknown argument {args[i]}")
+    if not command or not out:
+        sys.exit("timing.py run: need --json OUT -- COMMAND")
+    times = []
+    for n in range(runs + 1):  # the first run warms the caches, untimed
+        if prepare:
+            subprocess.run(prepare, check=True)
+        start = time.perf_counter()
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            sys.exit(
+                f"{shlex.join(command)} exited with {done.returncode}:\n"
+                + done.stderr.decode(errors="replace")
+            )
+        if n > 0:
+            times.append(elapsed)
+    result = {"command": shlex.join(command), "times": times, "median": statistics.median(times)}
+    with open(out, "w") as f:
+        json.dump({"results": [result]}, f)
+
+
+def max_rss(command):
+    """Max RSS of `command` in KiB (Linux reports ru_maxrss in KiB)."""
+    subprocess.run(command, stdout=subprocess.DEVNULL, check=True)
+    print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+
+
+def read_kv(path):
+    values = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                key, _, value = line.rstrip("\n").partition("=")
+                if key:
+                    values[key] = value
+    return values
+
+
+def ms(seconds):
+    if seconds is None:
+        return "—"
+    value = seconds * 1000
+    return f"{value:.3g} ms" if value < 100 else f"{value:,.0f} ms"
+
+
+def ratio(a, b):
+    return "—" if a is None or b is None else f"{a / b:.1f}x"
+
+
+def mark(ok):
+    return "met" if ok else "**NOT met**"
+
+
+def report(directory, out_path):
+    meta = read_kv(os.path.join(directory, "meta"))
+    sizes = meta["sizes"].split()
+    commands = ["cp", "install", "uninstall", "doctor", "tomlkit"]
+
+    def median(size, command):
+        path = os.path.join(directory, f"{size}__{command}.json")
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return statistics.median(json.load(f)["results"][0]["times"])
+
+    t = {(s, c): median(s, c) for s in sizes for c in commands}
+    lines = []
+    add = lines.append
+    add("## Results")
+    add("")
+    add(
+        f"Median wall time of whole processes, {meta['timer']}; each run gets a fresh copy "
+        "of the Codex home (not timed). `cp` copies the same config: the floor."
+    )
+    add("")
+    add(
+        "| config | bytes | cp | install | uninstall | doctor | tomlkit "
+        "| install ÷ cp | uninstall ÷ cp | tomlkit ÷ install |"
+    )
+    add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for s in sizes:
+        cp, ins, uni, doc, tk = (t[(s, c)] for c in commands)
+        add(
+            f"| {s} | {int(meta['bytes_' + s]):,} | {ms(cp)} | {ms(ins)} | {ms(uni)} | {ms(doc)} "
+            f"| {ms(tk)} | {ratio(ins, cp)} | {ratio(uni, cp)} | {ratio(tk, ins)} |"
+        )
+    add("")
+    if meta.get("doctor") != "yes":
+        add("`doctor` is not in this build (`ominigate-codex doctor --help` fails): its column is empty.")
+        add("")
+
+    add("Scaling: time on the next size ÷ time on this one.")
+    add("")
+    add("| step | bytes × | cp | install | uninstall | doctor | tomlkit |")
+    add("|---|---:|---:|---:|---:|---:|---:|")
+    for a, b in zip(sizes, sizes[1:]):
+        grow = int(meta["bytes_" + b]) / int(meta["bytes_" + a])
+        cells = " | ".join(ratio(t[(b, c)], t[(a, c)]) for c in commands)
+        add(f"| {a} → {b} | {grow:.1f} | {cells} |")
+    add("")
+
+    big = sizes[-1]
+    big_bytes = int(meta["bytes_" + big])
+    rss = read_kv(os.path.join(directory, "rss"))
+    add(f"Peak memory (max RSS, {meta['rss_tool']}) on the {big} config ({big_bytes:,} bytes):")
+    add("")
+    add("| command | max RSS | ÷ file size |")
+    add("|---|---:|---:|")
+    for c in commands:
+        if c in rss:
+            kib = int(rss[c])
+            add(f"| {c} | {kib / 1024:,.1f} MiB | {kib * 1024 / big_bytes:.1f}x |")
+    add("")
+    add(
+        f"Binary: {int(meta['binary_bytes']):,} bytes (release profile); "
+        f"startup (`ominigate-codex --version`): {ms(float(meta['startup']))} median."
+    )
+    add("")
+
+    add("### Targets (issue 7)")
+    add("")
+    targets = []
+    small, mid = sizes[0], "1M" if "1M" in sizes else None
+    if t[(small, "install")] and t[(small, "cp")]:
+        r = t[(small, "install")] / t[(small, "cp")]
+        targets.append(f"install on {small} within 3x of cp: {r:.2f}x, {mark(r <= 3)}")
+    if mid and t[(mid, "install")] and t[(mid, "tomlkit")]:
+        r = t[(mid, "tomlkit")] / t[(mid, "install")]
+        targets.append(f"install on {mid} at least 20x faster than tomlkit: {r:.1f}x, {mark(r >= 20)}")
+    for c in ["install", "uninstall", "doctor"]:
+        steps = [
+            (a, b, t[(b, c)] / t[(a, c)])
+            for a, b in zip(sizes, sizes[1:])
+            if t[(a, c)]
+            and t[(b, c)]
+            and 9 <= int(meta["bytes_" + b]) / int(meta["bytes_" + a]) <= 11
+        ]
+        if steps:
+            worst = max(steps, key=lambda x: x[2])
+            targets.append(
+                f"{c}: 10x larger input at most 12x the time: worst step {worst[0]} → {worst[1]} "
+                f"{worst[2]:.1f}x, {mark(worst[2] <= 12)}"
+            )
+    if "install" in rss and big_bytes >= 8 << 20:
+        r = int(rss["install"]) * 1024 / big_bytes
+        targets.append(f"install peak memory on {big} below 40x the file: {r:.1f}x, {mark(r < 40)}")
+    for line in targets:
+        add(f"- {line}")
+    add("")
+
+    add("### Machine")
+    add("")
+    with open(os.path.join(directory, "machine")) as f:
+        add(f.read().rstrip())
+    add("")
+    text = "\n".join(lines)
+    with open(out_path, "w") as f:
+        f.write("# Benchmark results\n\nWritten by `bench/run.sh`; see the README's Performance section.\n\n")
+        f.write(text)
+    print(text)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    command, args = sys.argv[1], sys.argv[2:]
+    if command == "run":
+        run_loop(args)
+    elif command == "rss" and args[:1] == ["--"]:
+        max_rss(args[1:])
+    elif command == "report" and len(args) == 2:
+        report(*args)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
