@@ -359,7 +359,7 @@ pub fn run(home: &CodexHome, args: &InstallArgs, out: &mut dyn Write) -> Result<
     let profile = Loaded::read(&home.profile_file())?;
     let (state_file, state) = load_state(home)?;
     let mut parsed = parse_checked(&config)?;
-    let profile_parsed: Option<Parsed> = if profile.exists() {
+    let mut profile_parsed: Option<Parsed> = if profile.exists() {
         Some(parse_checked(&profile)?)
     } else {
         None
@@ -367,7 +367,7 @@ pub fn run(home: &CodexHome, args: &InstallArgs, out: &mut dyn Write) -> Result<
 
     let mut docs = Docs {
         config: std::mem::take(&mut parsed.doc),
-        profile: profile_parsed.as_ref().map(|p| p.doc.clone()),
+        profile: profile_parsed.as_mut().map(|p| std::mem::take(&mut p.doc)),
         state,
     };
     let outcome = plan(&mut docs, &opts).map_err(|e| shape_error(&config.snapshot.path, e))?;
@@ -384,7 +384,7 @@ pub fn run(home: &CodexHome, args: &InstallArgs, out: &mut dyn Write) -> Result<
     let changes = [
         config.change(Some(config_after), true),
         profile.change(profile_after, true),
-        state_change(&state_file, &docs.state),
+        state_change(state_file, &docs.state),
     ];
     let changed = finish(&changes, args.dry_run, out)?;
     if !changed {

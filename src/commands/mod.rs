@@ -12,35 +12,43 @@ use toml_edit::DocumentMut;
 
 use crate::blocks::{self, EditError};
 use crate::config_file::{self, Change, Snapshot};
-use crate::error::{invalid, refused};
+use crate::error::{Failure, invalid, refused};
 use crate::paths::CodexHome;
 use crate::report::unified_diff;
 use crate::state::State;
 
-/// A file read from disk, checked to be UTF-8 (empty text when missing).
+/// A file read from disk, checked to be UTF-8.
 pub struct Loaded {
     pub snapshot: Snapshot,
-    pub text: String,
 }
 
 impl Loaded {
     pub fn read(path: &Path) -> Result<Loaded> {
-        let snapshot = config_file::read(path)?;
-        let text = match &snapshot.bytes {
-            Some(b) => config_file::as_text(path, b)?.to_string(),
-            None => String::new(),
+        let loaded = Loaded {
+            snapshot: config_file::read(path)?,
         };
-        Ok(Loaded { snapshot, text })
+        loaded.text()?;
+        Ok(loaded)
+    }
+
+    /// The file's text, empty when it does not exist. Borrowed from the
+    /// snapshot, so a file is held in memory once.
+    pub fn text(&self) -> Result<&str, Failure> {
+        match &self.snapshot.bytes {
+            Some(b) => config_file::as_text(&self.snapshot.path, b),
+            None => Ok(""),
+        }
     }
 
     pub fn exists(&self) -> bool {
         self.snapshot.bytes.is_some()
     }
 
-    /// A change that writes `after` (`None`: delete), if it differs.
-    pub fn change(&self, after: Option<String>, backup: bool) -> Change {
+    /// A change that writes `after` (`None`: delete), if it differs; the
+    /// snapshot moves into it (no copy of the file).
+    pub fn change(self, after: Option<String>, backup: bool) -> Change {
         Change {
-            before: self.snapshot.clone(),
+            before: self.snapshot,
             after: after.map(String::into_bytes),
             backup,
         }
@@ -59,7 +67,7 @@ pub fn shape_error(path: &Path, e: EditError) -> anyhow::Error {
 
 /// Parse a loaded config and check the keys this tool touches have the right types.
 pub fn parse_checked<'a>(loaded: &'a Loaded) -> Result<config_file::Parsed<'a>> {
-    let parsed = config_file::parse(&loaded.snapshot.path, &loaded.text)?;
+    let parsed = config_file::parse(&loaded.snapshot.path, loaded.text()?)?;
     blocks::check_shapes(&parsed.doc).map_err(|e| shape_error(&loaded.snapshot.path, e))?;
     Ok(parsed)
 }
@@ -68,7 +76,7 @@ pub fn parse_checked<'a>(loaded: &'a Loaded) -> Result<config_file::Parsed<'a>> 
 pub fn load_state(home: &CodexHome) -> Result<(Loaded, State)> {
     let loaded = Loaded::read(&home.state_file())?;
     let state = if loaded.exists() {
-        State::parse(&loaded.text).map_err(|e| {
+        State::parse(loaded.text()?).map_err(|e| {
             refused(format!("{} is damaged: {e}", loaded.snapshot.path.display())).help(
                 "it records what install changed; restore it from a backup, or delete it and use --force",
             )
@@ -80,7 +88,7 @@ pub fn load_state(home: &CodexHome) -> Result<(Loaded, State)> {
 }
 
 /// The state file's change: written when there is something to record, deleted when not.
-pub fn state_change(loaded: &Loaded, state: &State) -> Change {
+pub fn state_change(loaded: Loaded, state: &State) -> Change {
     loaded.change((!state.is_empty()).then(|| state.to_json()), false)
 }
 

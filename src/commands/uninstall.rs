@@ -205,14 +205,14 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, out: &mut dyn Write) -> Resul
     let profile = Loaded::read(&home.profile_file())?;
     let (state_file, state) = load_state(home)?;
     let mut parsed = parse_checked(&config)?;
-    let profile_parsed: Option<Parsed> = if profile.exists() {
+    let mut profile_parsed: Option<Parsed> = if profile.exists() {
         Some(parse_checked(&profile)?)
     } else {
         None
     };
     let mut docs = Docs {
         config: std::mem::take(&mut parsed.doc),
-        profile: profile_parsed.as_ref().map(|p| p.doc.clone()),
+        profile: profile_parsed.as_mut().map(|p| std::mem::take(&mut p.doc)),
         state,
     };
     let notes = plan(&mut docs, args.force)
@@ -230,7 +230,7 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, out: &mut dyn Write) -> Resul
     let changes = [
         config.change(config_after, true),
         profile.change(profile_after, true),
-        state_change(&state_file, &docs.state),
+        state_change(state_file, &docs.state),
     ];
     if finish(&changes, args.dry_run, out)? {
         for note in notes {
