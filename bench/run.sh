@@ -82,10 +82,13 @@ mem_kib=$(awk '/MemTotal/ {print $2}' /proc/meminfo)
 export HOME=$work/home
 run=$work/run
 export CODEX_HOME=$run
-unset OMINIGATE_CODEX_FAILPOINT || true
+# A stand-in key, so that doctor sees a complete setup; nothing is sent.
+export OMINIGATE_API_KEY=sk-omg-benchmark-not-a-key
+unset OMINIGATE_CODEX_FAILPOINT OPENAI_API_KEY OPENAI_BASE_URL || true
 
 timer="hyperfine $(hyperfine --version 2>/dev/null | awk '{print $2}') (-N, 1 warm-up run)"
 if [[ $use_hyperfine == 0 ]] || ! command -v hyperfine >/dev/null; then
+    [[ $use_hyperfine == 1 ]] && echo "== no hyperfine (apt-get install hyperfine): timing with bench/timing.py"
     use_hyperfine=0
     timer="bench/timing.py loop (no shell, 1 warm-up run)"
 fi
@@ -99,17 +102,20 @@ EOF
 q() { printf '%q ' "$@"; }
 
 # measure NAME SIZE RUNS TEMPLATE COMMAND...: median wall time of COMMAND,
-# each run in a fresh copy of TEMPLATE.
+# each run in a fresh copy of TEMPLATE. A non-zero exit fails the benchmark,
+# except for doctor, whose exit status reports what it found.
 measure() {
     local name=$1 size=$2 runs=$3 template=$4
     shift 4
-    local json=$results/${size}__$name.json prepare
+    local json=$results/${size}__$name.json prepare ignore=()
     prepare=$(q bash "$work/prep.sh" "$template" "$run")
     if [[ $use_hyperfine == 1 ]]; then
-        hyperfine -N --warmup 1 --runs "$runs" --prepare "$prepare" \
+        [[ $name == doctor ]] && ignore=(--ignore-failure)
+        hyperfine -N --warmup 1 --runs "$runs" --prepare "$prepare" "${ignore[@]}" \
             --export-json "$json" --style none "$(q "$@")" >/dev/null
     else
-        "$py" bench/timing.py run --runs "$runs" --prepare "$prepare" --json "$json" -- "$@"
+        [[ $name == doctor ]] && ignore=(--ignore-failure)
+        "$py" bench/timing.py run --runs "$runs" --prepare "$prepare" --json "$json" "${ignore[@]}" -- "$@"
     fi
     "$py" -c 'import json,statistics,sys; t=json.load(open(sys.argv[1]))["results"][0]["times"]; print(f"   {sys.argv[2]:<10} {statistics.median(t)*1000:10.2f} ms  ({len(t)} runs)")' "$json" "$name"
 }
@@ -161,19 +167,25 @@ big=${sizes##* }
 dir=$work/templates/$big
 if [[ -x /usr/bin/time ]]; then
     rss_tool="/usr/bin/time"
-    rss() { /usr/bin/time -f '%M' -o "$work/rss.txt" "$@" >/dev/null && cat "$work/rss.txt"; }
 else
     rss_tool="getrusage"
-    rss() { "$py" bench/timing.py rss -- "$@"; }
 fi
 echo "rss_tool=$rss_tool" >>"$results/meta"
 echo "== max RSS on $big"
-rss_of() { # NAME TEMPLATE COMMAND...
-    local name=$1 template=$2
+rss_of() { # NAME TEMPLATE COMMAND...: max RSS in KiB of one run
+    local name=$1 template=$2 kib status=0
     shift 2
     bash "$work/prep.sh" "$template" "$run"
-    local kib
-    kib=$(rss "$@")
+    if [[ $rss_tool == /usr/bin/time ]]; then
+        /usr/bin/time -f '%M' -o "$work/rss.txt" "$@" >/dev/null || status=$?
+        kib=$(tail -n 1 "$work/rss.txt")
+    else
+        kib=$("$py" bench/timing.py rss -- "$@") || status=$?
+    fi
+    if [[ $status != 0 && $name != doctor ]]; then
+        echo "$name failed (exit $status)" >&2
+        exit 1
+    fi
     echo "$name=$kib" >>"$results/rss"
     awk -v n="$name" -v k="$kib" 'BEGIN { printf "   %-10s %8.1f MiB\n", n, k / 1024 }'
 }
