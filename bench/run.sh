@@ -86,11 +86,11 @@ export CODEX_HOME=$run
 export OMINIGATE_API_KEY=sk-omg-benchmark-not-a-key
 unset OMINIGATE_CODEX_FAILPOINT OPENAI_API_KEY OPENAI_BASE_URL || true
 
-timer="hyperfine $(hyperfine --version 2>/dev/null | awk '{print $2}') (-N, 1 warm-up run)"
+timer="hyperfine $(hyperfine --version 2>/dev/null | awk '{print $2}') (-N)"
 if [[ $use_hyperfine == 0 ]] || ! command -v hyperfine >/dev/null; then
     [[ $use_hyperfine == 1 ]] && echo "== no hyperfine (apt-get install hyperfine): timing with bench/timing.py"
     use_hyperfine=0
-    timer="bench/timing.py loop (no shell, 1 warm-up run)"
+    timer="bench/timing.py loop (no shell)"
 fi
 if "$bin" doctor --help >/dev/null 2>&1; then has_doctor=yes; else has_doctor=no; fi
 
@@ -101,34 +101,41 @@ EOF
 
 q() { printf '%q ' "$@"; }
 
-# measure NAME SIZE RUNS TEMPLATE COMMAND...: median wall time of COMMAND,
-# each run in a fresh copy of TEMPLATE. A non-zero exit fails the benchmark,
-# except for doctor, whose exit status reports what it found.
+# measure NAME SIZE ROUND RUNS TEMPLATE COMMAND...: time RUNS runs of
+# COMMAND, each in a fresh copy of TEMPLATE, into ${SIZE}__NAME.ROUND.json.
+# The first round starts with one untimed warm-up run. A non-zero exit
+# fails the benchmark, except for doctor, whose exit status reports what it
+# found.
 measure() {
-    local name=$1 size=$2 runs=$3 template=$4
-    shift 4
-    local json=$results/${size}__$name.json prepare ignore=()
+    local name=$1 size=$2 round=$3 runs=$4 template=$5
+    shift 5
+    local json=$results/${size}__$name.$round.json prepare warmup=0 ignore=()
     prepare=$(q bash "$work/prep.sh" "$template" "$run")
+    [[ $round == 1 ]] && warmup=1
+    [[ $name == doctor ]] && ignore=(--ignore-failure)
     if [[ $use_hyperfine == 1 ]]; then
-        [[ $name == doctor ]] && ignore=(--ignore-failure)
-        hyperfine -N --warmup 1 --runs "$runs" --prepare "$prepare" "${ignore[@]}" \
+        hyperfine -N --warmup "$warmup" --runs "$runs" --prepare "$prepare" "${ignore[@]}" \
             --export-json "$json" --style none "$(q "$@")" >/dev/null
     else
-        [[ $name == doctor ]] && ignore=(--ignore-failure)
-        "$py" bench/timing.py run --runs "$runs" --prepare "$prepare" --json "$json" "${ignore[@]}" -- "$@"
+        "$py" bench/timing.py run --warmup "$warmup" --runs "$runs" --prepare "$prepare" \
+            --json "$json" "${ignore[@]}" -- "$@"
     fi
-    "$py" -c 'import json,statistics,sys; t=json.load(open(sys.argv[1]))["results"][0]["times"]; print(f"   {sys.argv[2]:<10} {statistics.median(t)*1000:10.2f} ms  ({len(t)} runs)")' "$json" "$name"
 }
 
-runs_for() { # SIZE FACTOR -> runs
-    local n
+# Runs per size: ROUNDS rounds of RUNS runs of each command (tomlkit: of
+# SLOW runs). The commands take turns round by round, so a slow spell of
+# the machine (other jobs, a busy disk) falls on all of them alike.
+plan_for() { # SIZE -> ROUNDS RUNS SLOW
+    local plan
     case "$1" in
-    *M) n=$((${1%M} >= 10 ? 7 : 15)) ;;
-    *) n=$(( ${1%K} >= 100 ? 30 : 40 )) ;;
+    *M) plan=$([[ ${1%M} -ge 10 ]] && echo "3 2 1" || echo "5 3 1") ;;
+    *) plan=$([[ ${1%K} -ge 100 ]] && echo "6 5 2" || echo "8 5 2") ;;
     esac
-    n=$((n * $2 / 10))
-    [[ $quick == 1 ]] && n=$((n / 4))
-    echo $((n < 3 ? 3 : n))
+    if [[ $quick == 1 ]]; then
+        set -- $plan
+        plan="2 $(((${2} + 1) / 2)) 1"
+    fi
+    echo "$plan"
 }
 
 install_cmd=("$bin" install --codex-version "$codex_version")
@@ -136,6 +143,7 @@ install_cmd=("$bin" install --codex-version "$codex_version")
     echo "sizes=$sizes"
     echo "timer=$timer"
     echo "doctor=$has_doctor"
+    echo "fsync_before=$("$py" bench/timing.py fsync "$work")"
 } >"$results/meta"
 
 for size in $sizes; do
@@ -149,17 +157,21 @@ for size in $sizes; do
     "${install_cmd[@]}" >/dev/null
     grep -q '^\[model_providers.ominigate\]' "$run/config.toml"
     cp -a "$run" "$dir/installed"
+    [[ $has_doctor == yes ]] || echo "   doctor: skipped, not in this build (ominigate-codex doctor --help fails)"
 
-    measure cp "$size" "$(runs_for "$size" 10)" "$dir/fresh" cp "$dir/fresh/config.toml" "$run/copy.toml"
-    measure install "$size" "$(runs_for "$size" 10)" "$dir/fresh" "${install_cmd[@]}"
-    measure uninstall "$size" "$(runs_for "$size" 10)" "$dir/installed" "$bin" uninstall
-    if [[ $has_doctor == yes ]]; then
-        measure doctor "$size" "$(runs_for "$size" 10)" "$dir/installed" \
-            "$bin" doctor --offline --codex-version "$codex_version"
-    else
-        echo "   doctor     skipped: not in this build (ominigate-codex doctor --help fails)"
-    fi
-    measure tomlkit "$size" "$(runs_for "$size" 4)" "$dir/fresh" "$py" bench/tomlkit_install.py
+    read -r rounds runs slow <<<"$(plan_for "$size")"
+    for round in $(seq "$rounds"); do
+        measure cp "$size" "$round" "$runs" "$dir/fresh" cp "$dir/fresh/config.toml" "$run/copy.toml"
+        measure install "$size" "$round" "$runs" "$dir/fresh" "${install_cmd[@]}"
+        measure uninstall "$size" "$round" "$runs" "$dir/installed" "$bin" uninstall
+        if [[ $has_doctor == yes ]]; then
+            measure doctor "$size" "$round" "$runs" "$dir/installed" \
+                "$bin" doctor --offline --codex-version "$codex_version"
+        fi
+        measure tomlkit "$size" "$round" "$slow" "$dir/fresh" "$py" bench/tomlkit_install.py
+        echo "   round $round/$rounds done"
+    done
+    "$py" bench/timing.py medians "$results" "$size"
 done
 
 # Peak memory on the largest config.
@@ -197,12 +209,14 @@ if [[ $has_doctor == yes ]]; then
 fi
 rss_of tomlkit "$dir/fresh" "$py" bench/tomlkit_install.py
 
+echo "fsync_after=$("$py" bench/timing.py fsync "$work")" >>"$results/meta"
+
 echo "== binary size and startup"
 echo "binary_bytes=$(stat -c %s "$bin")" >>"$results/meta"
 mkdir -p "$work/empty"
-measure version startup "$(runs_for 5K 10)" "$work/empty" "$bin" --version
+measure version startup 1 40 "$work/empty" "$bin" --version
 "$py" -c 'import json,statistics,sys; print("startup=%r" % statistics.median(json.load(open(sys.argv[1]))["results"][0]["times"]))' \
-    "$results/startup__version.json" >>"$results/meta"
+    "$results/startup__version.1.json" >>"$results/meta"
 
 
 echo

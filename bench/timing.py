@@ -1,15 +1,19 @@
 """Helpers for bench/run.sh: a timing loop for machines without hyperfine,
 max RSS through getrusage, and the results table.
 
-    timing.py run --runs N --prepare CMD --json OUT [--ignore-failure] -- COMMAND [ARG...]
+    timing.py run [--warmup N] --runs N --prepare CMD --json OUT [--ignore-failure] -- COMMAND [ARG...]
     timing.py rss -- COMMAND [ARG...]            # prints max RSS in KiB
+    timing.py fsync DIR                          # median fsync of a new 5 KiB file, in µs
+    timing.py medians DIR SIZE                   # one size's medians so far
     timing.py report DIR OUT.md                  # table from DIR's results
 
 Commands run without a shell (like `hyperfine -N`); the prepare command is
 split like a shell would (shlex) and is not timed. The JSON written by `run`
-has the shape of hyperfine's `--export-json`, so `report` reads either.
+has the shape of hyperfine's `--export-json`, so `report` reads either;
+a command measured in several rounds has one file per round, SIZE__NAME.ROUND.json.
 """
 
+import glob
 import json
 import os
 import resource
@@ -21,10 +25,12 @@ import time
 
 
 def run_loop(args):
-    runs, prepare, out, command, ignore_failure = 10, None, None, None, False
+    runs, warmup, prepare, out, command, ignore_failure = 10, 0, None, None, None, False
     i = 0
     while i < len(args):
-        if args[i] == "--runs":
+        if args[i] == "--warmup":
+            warmup, i = int(args[i + 1]), i + 2
+        elif args[i] == "--runs":
             runs, i = int(args[i + 1]), i + 2
         elif args[i] == "--prepare":
             prepare, i = shlex.split(args[i + 1]), i + 2
@@ -40,7 +46,7 @@ def run_loop(args):
     if not command or not out:
         sys.exit("timing.py run: need --json OUT -- COMMAND")
     times = []
-    for n in range(runs + 1):  # the first run warms the caches, untimed
+    for n in range(warmup + runs):  # warm-up runs first, untimed
         if prepare:
             subprocess.run(prepare, check=True)
         start = time.perf_counter()
@@ -51,7 +57,7 @@ def run_loop(args):
                 f"{shlex.join(command)} exited with {done.returncode}:\n"
                 + done.stderr.decode(errors="replace")
             )
-        if n > 0:
+        if n >= warmup:
             times.append(elapsed)
     result = {"command": shlex.join(command), "times": times, "median": statistics.median(times)}
     with open(out, "w") as f:
@@ -66,6 +72,37 @@ def max_rss(command):
     done = subprocess.run(command, stdout=subprocess.DEVNULL)
     print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     sys.exit(done.returncode)
+
+
+def fsync_probe(directory, count=50):
+    """Median time to fsync a new 5 KiB file in `directory`, in µs."""
+    times = []
+    for n in range(count):
+        path = os.path.join(directory, f".fsync-probe-{n}")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, b"x" * 5120)
+        start = time.perf_counter()
+        os.fsync(fd)
+        times.append(time.perf_counter() - start)
+        os.close(fd)
+        os.unlink(path)
+    print(f"{statistics.median(times) * 1e6:.0f}")
+
+
+def all_times(directory, size, command):
+    """Every timed run of `command` on `size`, over all rounds."""
+    times = []
+    for path in sorted(glob.glob(os.path.join(directory, f"{size}__{command}.*.json"))):
+        with open(path) as f:
+            times += json.load(f)["results"][0]["times"]
+    return times
+
+
+def print_medians(directory, size):
+    for command in ["cp", "install", "uninstall", "doctor", "tomlkit"]:
+        times = all_times(directory, size, command)
+        if times:
+            print(f"   {command:<10} {statistics.median(times) * 1000:10.2f} ms  ({len(times)} runs)")
 
 
 def read_kv(path):
@@ -100,11 +137,8 @@ def report(directory, out_path):
     commands = ["cp", "install", "uninstall", "doctor", "tomlkit"]
 
     def median(size, command):
-        path = os.path.join(directory, f"{size}__{command}.json")
-        if not os.path.exists(path):
-            return None
-        with open(path) as f:
-            return statistics.median(json.load(f)["results"][0]["times"])
+        times = all_times(directory, size, command)
+        return statistics.median(times) if times else None
 
     t = {(s, c): median(s, c) for s in sizes for c in commands}
     lines = []
@@ -112,8 +146,11 @@ def report(directory, out_path):
     add("## Results")
     add("")
     add(
-        f"Median wall time of whole processes, {meta['timer']}; each run gets a fresh copy "
-        "of the Codex home (not timed). `cp` copies the same config: the floor."
+        f"Median wall time of whole processes, {meta['timer']}; the commands take turns in "
+        "rounds, and each run gets a fresh copy of the Codex home (not timed). `cp` copies "
+        "the same config: the floor. A new 5 KiB file took "
+        f"{meta['fsync_before']} µs to fsync before the runs and {meta['fsync_after']} µs after "
+        "(install fsyncs six files and directories; cp none)."
     )
     add("")
     add(
@@ -214,6 +251,10 @@ def main():
         run_loop(args)
     elif command == "rss" and args[:1] == ["--"]:
         max_rss(args[1:])
+    elif command == "fsync" and len(args) == 1:
+        fsync_probe(args[0])
+    elif command == "medians" and len(args) == 2:
+        print_medians(*args)
     elif command == "report" and len(args) == 2:
         report(*args)
     else:
