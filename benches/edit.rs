@@ -17,7 +17,7 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use ominigate_codex::codex_version::{Layout, Version};
 use ominigate_codex::commands::{install, render, render_new, uninstall};
 use ominigate_codex::config_file;
@@ -105,14 +105,21 @@ fn edit(c: &mut Criterion) {
         let profile = render_new(&profile.expect("0.169 writes a profile file"));
         assert_eq!(uninstall(&installed, &profile, &state), text, "{name}");
 
+        // Fewer, flat samples for the large inputs keep a full run to a few
+        // minutes (one 10M iteration takes about half a second).
         let mut group = c.benchmark_group("edit");
-        if text.len() >= 8 << 20 {
-            group.sample_size(10).warm_up_time(Duration::from_secs(1));
-            group.measurement_time(Duration::from_secs(10));
-        } else if text.len() >= 1 << 20 {
+        if text.len() >= 1 << 20 {
             group
-                .sample_size(20)
-                .measurement_time(Duration::from_secs(8));
+                .sampling_mode(SamplingMode::Flat)
+                .sample_size(10)
+                .warm_up_time(Duration::from_secs(1))
+                .measurement_time(Duration::from_secs(if text.len() >= 8 << 20 {
+                    8
+                } else {
+                    3
+                }));
+        } else if text.len() >= 64 << 10 {
+            group.sample_size(40);
         }
         group.throughput(Throughput::Bytes(text.len() as u64));
         group.bench_function(format!("install/{name}"), |b| {
