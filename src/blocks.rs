@@ -347,8 +347,32 @@ fn take_trailing(doc: &mut DocumentMut) -> String {
 }
 
 /// Whether the document plus `trailing` shows anything but white space.
+///
+/// Never builds the document's text, which would cost as much as parsing
+/// it: a key or a table header at the root is visible (most files answer
+/// there); otherwise the document is rendered up to its first visible
+/// character only.
 fn has_content(doc: &DocumentMut, trailing: &str) -> bool {
-    !trailing.trim().is_empty() || !doc.to_string().trim().is_empty()
+    /// Takes white space; fails at the first visible character.
+    struct Blank;
+    impl fmt::Write for Blank {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            if s.trim().is_empty() {
+                Ok(())
+            } else {
+                Err(fmt::Error)
+            }
+        }
+    }
+    let visible = |item: &Item| match item {
+        Item::Value(_) => true,
+        Item::Table(t) => !t.is_implicit() && !t.is_dotted(),
+        Item::ArrayOfTables(a) => !a.is_empty(),
+        Item::None => false,
+    };
+    !trailing.trim().is_empty()
+        || doc.as_table().iter().any(|(_, item)| visible(item))
+        || fmt::write(&mut Blank, format_args!("{doc}")).is_err()
 }
 
 /// Remove the block at `at` and its parent if that is left empty and was
@@ -618,6 +642,34 @@ mod tests {
         ] {
             assert!(check_shapes(&doc(input)).is_err(), "{input}");
         }
+    }
+
+    #[test]
+    fn has_content_agrees_with_the_rendered_text() {
+        for input in [
+            "",
+            "\n\n",
+            "# only a comment\n",
+            "a = 1\n",
+            "[t]\n",
+            "\n[a.b]\n",
+            "model_providers = {}\n",
+            "[[arr]]\n",
+        ] {
+            let d = doc(input);
+            assert_eq!(
+                has_content(&d, ""),
+                !d.to_string().trim().is_empty(),
+                "{input:?}"
+            );
+        }
+        // An implicit table with nothing in it renders nothing.
+        let mut d = doc("\n");
+        let mut empty = Table::new();
+        empty.set_implicit(true);
+        d.insert("model_providers", Item::Table(empty));
+        assert!(!has_content(&d, ""));
+        assert!(has_content(&d, "# trailing\n"));
     }
 
     #[test]

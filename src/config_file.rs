@@ -219,14 +219,15 @@ pub fn parse_spanned(path: &Path, normalized: &str) -> Result<Document<String>, 
 
 /// One file to write (`after: Some`) or delete (`after: None`).
 #[derive(Debug, Clone)]
-pub struct Change {
-    pub before: Snapshot,
+pub struct Change<'a> {
+    /// The file as read: the write is refused if it changed since.
+    pub before: &'a Snapshot,
     pub after: Option<Vec<u8>>,
     /// Keep the previous content in `<name>.ominigate.bak` (user files only).
     pub backup: bool,
 }
 
-impl Change {
+impl Change<'_> {
     pub fn is_noop(&self) -> bool {
         self.before.bytes == self.after
     }
@@ -337,20 +338,37 @@ fn remove_stale_temps(dir: &Path, name: &str) {
     }
 }
 
-/// Write `bytes` to `target` atomically: a temporary file in the same
-/// directory, fsync, rename over the target, fsync the directory. The
-/// temporary file is removed on any error; one left by a crash is removed
-/// by the next write of the same file.
+/// The directory that holds `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// fsync a directory: the renames and removals in it become durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Write `bytes` to `target` atomically and durably: [`replace`] it, then
+/// fsync the directory.
 pub fn write_atomic(
     target: &Path,
     bytes: &[u8],
     mode: u32,
     owner: Option<(u32, u32)>,
 ) -> io::Result<()> {
-    let dir = target
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    replace(target, bytes, mode, owner)?;
+    sync_dir(parent_dir(target))
+}
+
+/// Replace `target` by `bytes` atomically: a temporary file in the same
+/// directory, fsync, rename over the target. At any instant the target is
+/// the old content or the new one; the rename is durable once the directory
+/// is synced. The temporary file is removed on any error; one left by a
+/// crash is removed by the next write of the same file.
+fn replace(target: &Path, bytes: &[u8], mode: u32, owner: Option<(u32, u32)>) -> io::Result<()> {
+    let dir = parent_dir(target);
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -376,8 +394,7 @@ pub fn write_atomic(
         f.write_all(bytes)?;
         f.sync_all()?;
         failpoint("before-rename", target);
-        fs::rename(&tmp, target)?;
-        File::open(dir)?.sync_all()
+        fs::rename(&tmp, target)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -396,27 +413,48 @@ pub struct Committed {
 /// Apply `changes` (the caller holds the lock). Every file is checked
 /// against what was read before anything is written, and again right
 /// before it is written (Codex may write config.toml at any time); an
-/// existing file that changes gets a backup first; if any step fails, files
-/// already written are put back.
+/// existing file that changes gets a backup first, durable before the file
+/// changes; if any step fails, files already written are put back. The
+/// directories are synced once at the end, so every change is durable when
+/// this returns Ok.
 pub fn commit(changes: &[Change]) -> Result<Committed> {
     failpoint("before-commit", Path::new(""));
     let changes: Vec<&Change> = changes.iter().filter(|c| !c.is_noop()).collect();
     for change in &changes {
-        ensure_unchanged(&change.before)?;
-        ensure_writable(&change.before)?;
+        ensure_unchanged(change.before)?;
+        ensure_writable(change.before)?;
     }
+    let undo = |applied: &[&Change]| {
+        for change in applied.iter().rev() {
+            let _ = rollback(change);
+        }
+    };
     let mut done = Committed::default();
     let mut applied: Vec<&Change> = Vec::new();
     for change in &changes {
-        let result = ensure_unchanged(&change.before).and_then(|()| apply(change, &mut done));
+        let result = ensure_unchanged(change.before).and_then(|()| apply(change, &mut done));
         failpoint("between-files", &change.before.path);
         if let Err(e) = result {
-            for undo in applied.iter().rev() {
-                let _ = rollback(undo);
-            }
+            undo(&applied);
             return Err(e);
         }
         applied.push(change);
+    }
+    // One fsync per directory instead of one per file.
+    let mut dirs: Vec<&Path> = changes
+        .iter()
+        .map(|c| match c.after {
+            Some(_) => parent_dir(&c.before.target),
+            None => parent_dir(&c.before.path),
+        })
+        .collect();
+    dirs.sort_unstable();
+    dirs.dedup();
+    for dir in dirs {
+        if let Err(e) = sync_dir(dir) {
+            undo(&applied);
+            return Err(e).with_context(|| format!("cannot sync the directory {}", dir.display()));
+        }
     }
     Ok(done)
 }
@@ -461,7 +499,7 @@ fn ensure_writable(before: &Snapshot) -> Result<()> {
 }
 
 fn apply(change: &Change, done: &mut Committed) -> Result<()> {
-    let before = &change.before;
+    let before = change.before;
     if let (Some(old), true) = (&before.bytes, change.backup) {
         let backup = backup_of(&before.path);
         write_atomic(&backup, old, before.mode.unwrap_or(NEW_FILE_MODE), None)
@@ -470,7 +508,7 @@ fn apply(change: &Change, done: &mut Committed) -> Result<()> {
     }
     match &change.after {
         Some(bytes) => {
-            write_atomic(
+            replace(
                 &before.target,
                 bytes,
                 before.mode.unwrap_or(NEW_FILE_MODE),
@@ -489,7 +527,7 @@ fn apply(change: &Change, done: &mut Committed) -> Result<()> {
 }
 
 fn rollback(change: &Change) -> io::Result<()> {
-    let before = &change.before;
+    let before = change.before;
     match &before.bytes {
         Some(bytes) => write_atomic(
             &before.target,

@@ -9,6 +9,8 @@
 //! ending. No quadratic step: the diff trims the common prefix and suffix
 //! first and the edits are a handful of small hunks.
 
+use std::borrow::Cow;
+
 use similar::{Algorithm, DiffOp, capture_diff_slices};
 
 const BOM: &str = "\u{feff}";
@@ -17,12 +19,14 @@ const BOM: &str = "\u{feff}";
 #[derive(Debug, Clone)]
 pub struct Styled<'a> {
     bom: bool,
-    /// The original lines, each with its own terminator (`\r\n`, `\n` or none).
-    raw_lines: Vec<&'a str>,
+    /// The text after the BOM, each line with its own terminator (`\r\n`,
+    /// `\n` or, for a last line, none).
+    body: &'a str,
     /// Line ending for new lines: the one most lines use (LF on a tie).
     eol: &'static str,
     /// What toml_edit parses: BOM removed, every CRLF line ending made LF.
-    normalized: String,
+    /// Borrowed from the body when it has no CRLF: no copy of the file.
+    normalized: Cow<'a, str>,
 }
 
 impl<'a> Styled<'a> {
@@ -31,19 +35,29 @@ impl<'a> Styled<'a> {
             Some(rest) => (true, rest),
             None => (false, raw),
         };
-        let raw_lines: Vec<&str> = body.split_inclusive('\n').collect();
-        let crlf = raw_lines.iter().filter(|l| l.ends_with("\r\n")).count();
-        let lf = raw_lines.iter().filter(|l| l.ends_with('\n')).count() - crlf;
-        let mut normalized = String::with_capacity(body.len());
-        for line in &raw_lines {
-            normalized.push_str(content(line));
-            if line.ends_with('\n') {
-                normalized.push('\n');
+        let (mut crlf, mut lf) = (0, 0);
+        for line in body.split_inclusive('\n') {
+            if line.ends_with("\r\n") {
+                crlf += 1;
+            } else if line.ends_with('\n') {
+                lf += 1;
             }
         }
+        let normalized = if crlf == 0 {
+            Cow::Borrowed(body)
+        } else {
+            let mut text = String::with_capacity(body.len());
+            for line in body.split_inclusive('\n') {
+                text.push_str(content(line));
+                if line.ends_with('\n') {
+                    text.push('\n');
+                }
+            }
+            Cow::Owned(text)
+        };
         Styled {
             bom,
-            raw_lines,
+            body,
             eol: if crlf > lf { "\r\n" } else { "\n" },
             normalized,
         }
@@ -63,7 +77,7 @@ impl<'a> Styled<'a> {
 
     /// True when the text is empty or ends with a line terminator.
     pub fn has_final_newline(&self) -> bool {
-        self.raw_lines.last().is_none_or(|l| l.ends_with('\n'))
+        self.body.is_empty() || self.body.ends_with('\n')
     }
 
     /// True when `rendered` is the same lines as the normalised input; toml_edit
@@ -72,7 +86,7 @@ impl<'a> Styled<'a> {
         rendered == self.normalized
             || (!self.has_final_newline()
                 && rendered.len() == self.normalized.len() + 1
-                && rendered.starts_with(&self.normalized)
+                && rendered.starts_with(&*self.normalized)
                 && rendered.ends_with('\n'))
     }
 
@@ -80,7 +94,8 @@ impl<'a> Styled<'a> {
     /// document), keeping the original bytes of every line the edit did not
     /// change, the BOM and the presence or absence of a final newline.
     pub fn restore(&self, rendered: &str) -> String {
-        let old: Vec<&str> = self.raw_lines.iter().map(|l| content(l)).collect();
+        let raw_lines: Vec<&str> = self.body.split_inclusive('\n').collect();
+        let old: Vec<&str> = raw_lines.iter().map(|l| content(l)).collect();
         let new: Vec<&str> = rendered.split_inclusive('\n').map(content).collect();
         let mut out = String::with_capacity(rendered.len() + old.len() + BOM.len());
         if self.bom {
@@ -100,10 +115,10 @@ impl<'a> Styled<'a> {
             // the edit gives the same bytes back); extra new lines get the
             // file's line ending.
             for (i, line) in new[next_new..k].iter().enumerate() {
-                let replaced = (next_old + i < j).then(|| ending(self.raw_lines[next_old + i]));
+                let replaced = (next_old + i < j).then(|| ending(raw_lines[next_old + i]));
                 push(line, replaced.unwrap_or_default());
             }
-            if let Some(raw) = self.raw_lines.get(j).filter(|_| (j, k) != end) {
+            if let Some(raw) = raw_lines.get(j).filter(|_| (j, k) != end) {
                 push(content(raw), ending(raw));
             }
             (next_old, next_new) = (j + 1, k + 1);

@@ -13,25 +13,23 @@ use toml_edit::DocumentMut;
 
 use crate::blocks::{self, EditError};
 use crate::config_file::{self, Change, Parsed, Snapshot};
-use crate::error::{invalid, refused};
-use crate::paths::CodexHome;
+use crate::error::{Failure, invalid, refused};
+use crate::paths::{self, CodexHome};
 use crate::report::{Ui, unified_diff};
 use crate::state::State;
 
-/// A file read from disk, checked to be UTF-8 (empty text when missing).
+/// A file read from disk, checked to be UTF-8.
 pub struct Loaded {
     pub snapshot: Snapshot,
-    pub text: String,
 }
 
 impl Loaded {
     pub fn read(path: &Path) -> Result<Loaded> {
-        let snapshot = config_file::read(path)?;
-        let text = match &snapshot.bytes {
-            Some(b) => config_file::as_text(path, b)?.to_string(),
-            None => String::new(),
+        let loaded = Loaded {
+            snapshot: config_file::read(path)?,
         };
-        Ok(Loaded { snapshot, text })
+        loaded.text()?;
+        Ok(loaded)
     }
 
     /// A file that is not on disk: `text` (`None`: absent) under `path`.
@@ -45,7 +43,15 @@ impl Loaded {
                 mode: None,
                 owner: None,
             },
-            text: text.unwrap_or_default().to_string(),
+        }
+    }
+
+    /// The file's text, empty when it does not exist. Borrowed from the
+    /// snapshot, so a file is held in memory once.
+    pub fn text(&self) -> Result<&str, Failure> {
+        match &self.snapshot.bytes {
+            Some(b) => config_file::as_text(&self.snapshot.path, b),
+            None => Ok(""),
         }
     }
 
@@ -54,9 +60,9 @@ impl Loaded {
     }
 
     /// A change that writes `after` (`None`: delete), if it differs.
-    pub fn change(&self, after: Option<String>, backup: bool) -> Change {
+    pub fn change(&self, after: Option<String>, backup: bool) -> Change<'_> {
         Change {
-            before: self.snapshot.clone(),
+            before: &self.snapshot,
             after: after.map(String::into_bytes),
             backup,
         }
@@ -83,7 +89,7 @@ pub fn shape_error(path: &Path, e: EditError) -> anyhow::Error {
 
 /// Parse a loaded config and check the keys this tool touches have the right types.
 pub fn parse_checked<'a>(loaded: &'a Loaded) -> Result<Parsed<'a>> {
-    let parsed = config_file::parse(&loaded.snapshot.path, &loaded.text)?;
+    let parsed = config_file::parse(&loaded.snapshot.path, loaded.text()?)?;
     blocks::check_shapes(&parsed.doc).map_err(|e| shape_error(&loaded.snapshot.path, e))?;
     Ok(parsed)
 }
@@ -104,6 +110,16 @@ pub struct Files {
 }
 
 impl Files {
+    /// Files that are not on disk (`None`: absent), under their usual names:
+    /// for driving the edit through the library in tests and benches.
+    pub fn in_memory(config: Option<&str>, profile: Option<&str>, state: Option<&str>) -> Files {
+        Files {
+            config: Loaded::in_memory(Path::new(paths::CONFIG), config),
+            profile: Loaded::in_memory(Path::new(paths::PROFILE_FILE), profile),
+            state: Loaded::in_memory(Path::new(paths::STATE_FILE), state),
+        }
+    }
+
     pub fn read(home: &CodexHome) -> Result<Files> {
         Ok(Files {
             config: Loaded::read(&home.config())?,
@@ -115,7 +131,7 @@ impl Files {
     /// Parse all three; edit the returned [`Workspace`]'s `docs`.
     pub fn open(&self) -> Result<Workspace<'_>> {
         let state = if self.state.exists() {
-            State::parse(&self.state.text).map_err(|e| {
+            State::parse(self.state.text()?).map_err(|e| {
                 refused(format!(
                     "{} is damaged: {e}",
                     self.state.snapshot.path.display()
@@ -165,7 +181,7 @@ pub struct Workspace<'a> {
     pub docs: Docs,
 }
 
-impl Workspace<'_> {
+impl<'a> Workspace<'a> {
     /// A wrong type found while editing, reported against config.toml.
     pub fn shape_error(&self, e: EditError) -> anyhow::Error {
         shape_error(&self.files.config.snapshot.path, e)
@@ -174,7 +190,7 @@ impl Workspace<'_> {
     /// Render the edited documents in each file's own style: the changes to
     /// commit in that order (no-ops where nothing changed), the record
     /// first or last as `order` says.
-    pub fn changes(self, order: RecordOrder) -> [Change; 3] {
+    pub fn changes(self, order: RecordOrder) -> [Change<'a>; 3] {
         let Workspace {
             files,
             mut config,

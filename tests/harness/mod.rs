@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use ominigate_codex::codex_version::{Layout, Version};
-use ominigate_codex::commands::{self, Loaded, RecordOrder, install, uninstall};
+use ominigate_codex::commands::{self, RecordOrder, install, uninstall};
 use ominigate_codex::config_file::Change;
 use ominigate_codex::paths::BACKUP_SUFFIX;
 use ominigate_codex::state::State;
@@ -693,11 +693,11 @@ pub fn options(version: &str, default: bool, model: Option<&str>) -> install::Op
 /// The library's view of `files`: nothing on disk.
 fn loaded(files: &Files) -> commands::Files {
     let state = (!files.state.is_empty()).then(|| files.state.to_json());
-    commands::Files {
-        config: Loaded::in_memory(Path::new("config.toml"), files.config.as_deref()),
-        profile: Loaded::in_memory(Path::new("ominigate.config.toml"), files.profile.as_deref()),
-        state: Loaded::in_memory(Path::new("ominigate-codex.state.json"), state.as_deref()),
-    }
+    commands::Files::in_memory(
+        files.config.as_deref(),
+        files.profile.as_deref(),
+        state.as_deref(),
+    )
 }
 
 /// What the changes leave, as [`Files`].
