@@ -9,7 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use doctor_support::*;
-use support::{CANARY, Sandbox};
+use support::{CANARY, GUIDE, Sandbox};
 
 const IDS: [&str; 12] = [
     "codex.binary",
@@ -27,21 +27,6 @@ const IDS: [&str; 12] = [
 ];
 
 /// The guide's block, pasted verbatim into config.toml.
-const GUIDE: &str = r#"# ~/.codex/config.toml
-[model_providers.ominigate]
-name = "OminiGate"
-base_url = "https://api.ominigate.ai/v1"
-env_key = "OMINIGATE_API_KEY"
-wire_api = "chat"
-requires_openai_auth = false
-request_max_retries = 4
-stream_max_retries = 10
-stream_idle_timeout_ms = 300000
-[profiles.ominigate]
-model = "openai/gpt-5.4-pro"
-model_provider = "ominigate"
-"#;
-
 const PROVIDER: &str = r#"[model_providers.ominigate]
 name = "OminiGate"
 base_url = "https://api.ominigate.ai/v1"

@@ -29,21 +29,6 @@ const SEEDS: [&str; 3] = [
     "018-brunolm-dotted-example.toml",
     "022-harusys-no-trailing-newline.toml",
 ];
-/// The guide's block, verbatim but for the base URL (`{URL}`).
-const GUIDE_BLOCK: &str = r#"[model_providers.ominigate]
-name = "OminiGate"
-base_url = "{URL}"
-env_key = "OMINIGATE_API_KEY"
-wire_api = "chat"
-requires_openai_auth = false
-request_max_retries = 4
-stream_max_retries = 10
-stream_idle_timeout_ms = 300000
-[profiles.ominigate]
-model = "openai/gpt-5.4-pro"
-model_provider = "ominigate"
-"#;
-
 /// A real Codex binary and its version.
 struct Codex {
     path: PathBuf,
@@ -229,8 +214,12 @@ fn assert_reached(gw: &Server, c: &Codex, run: &Run, model: &str, before: usize)
     assert_eq!(body["model"], model, "codex {}", c.version);
 }
 
-fn tool(sb: &Sandbox, args: &[&str], code: i32) -> String {
-    sb.run(args, code)
+/// `ominigate-codex install` for `c`, pointed at the gateway, plus `extra`.
+fn install(sb: &Sandbox, c: &Codex, gw: &Server, extra: &[&str]) {
+    let (codex, url) = (codex_arg(c), gw.base_url());
+    let mut args = vec!["install", "--codex", &codex, "--base-url", &url];
+    args.extend_from_slice(extra);
+    sb.run(&args, 0);
 }
 
 fn seed(name: &str) -> Vec<u8> {
@@ -250,17 +239,7 @@ fn install_routes_the_profile_to_the_gateway_and_uninstall_restores() {
             let sb = Sandbox::new();
             let original = seed(name);
             sb.write_config(&original);
-            tool(
-                &sb,
-                &[
-                    "install",
-                    "--codex",
-                    &codex_arg(c),
-                    "--base-url",
-                    &gw.base_url(),
-                ],
-                0,
-            );
+            install(&sb, c, &gw, &[]);
 
             assert_reached(&gw, c, &exec_profile(&sb, c, &openai, &[]), MODEL, 0);
             let other = "anthropic/claude-opus-4.6";
@@ -286,7 +265,7 @@ fn install_routes_the_profile_to_the_gateway_and_uninstall_restores() {
                     || !posts(&openai, "/v1/chat/completions").is_empty()
             );
 
-            tool(&sb, &["uninstall"], 0);
+            sb.uninstall();
             assert!(
                 sb.read_config() == original,
                 "{} / {name}: not byte for byte",
@@ -308,18 +287,7 @@ fn default_makes_plain_codex_use_the_gateway() {
         let sb = Sandbox::new();
         let original = seed(SEEDS[0]);
         sb.write_config(&original);
-        tool(
-            &sb,
-            &[
-                "install",
-                "--default",
-                "--codex",
-                &codex_arg(c),
-                "--base-url",
-                &gw.base_url(),
-            ],
-            0,
-        );
+        install(&sb, c, &gw, &["--default"]);
         let plain = codex(&sb, c, &["hi"], &openai, true);
         assert_reached(&gw, c, &plain, MODEL, 0);
         assert!(
@@ -327,7 +295,7 @@ fn default_makes_plain_codex_use_the_gateway() {
             "{}: went to OpenAI",
             c.version
         );
-        tool(&sb, &["uninstall"], 0);
+        sb.uninstall();
         assert!(
             sb.read_config() == original,
             "{}: --default not undone",
@@ -367,17 +335,7 @@ fn doctor_agrees_with_real_codex() {
         let gw = gateway();
         let sb = Sandbox::new();
         sb.write_config(seed(SEEDS[1]));
-        tool(
-            &sb,
-            &[
-                "install",
-                "--codex",
-                &codex_arg(c),
-                "--base-url",
-                &gw.base_url(),
-            ],
-            0,
-        );
+        install(&sb, c, &gw, &[]);
         let report = doctor_json(&sb, c, true);
         assert_eq!(report["overall"], "ok", "{}: {report:#}", c.version);
 
@@ -426,7 +384,7 @@ fn the_guides_block_breaks_new_codex_and_install_repairs_it() {
     for c in &all {
         let (gw, openai) = (gateway(), gateway());
         let sb = Sandbox::new();
-        let pasted = GUIDE_BLOCK.replace("{URL}", &gw.base_url());
+        let pasted = support::GUIDE.replace("https://api.ominigate.ai/v1", &gw.base_url());
         sb.write_config(&pasted);
         let run = exec_profile(&sb, c, &openai, &[]);
         if c.chat() {
@@ -473,7 +431,7 @@ fn the_guides_block_breaks_new_codex_and_install_repairs_it() {
             }
         }
         // install repairs it, whatever the release.
-        tool(&sb, &["install", "--codex", &codex_arg(c)], 0);
+        sb.run(&["install", "--codex", &codex_arg(c)], 0);
         let before = posts(&gw, c.wire_path()).len();
         assert_reached(&gw, c, &exec_profile(&sb, c, &openai, &[]), MODEL, before);
     }
@@ -485,20 +443,7 @@ fn a_deliberately_broken_install_is_caught() {
     for c in all.iter().filter(|c| !c.chat()) {
         let (gw, openai) = (gateway(), gateway());
         let sb = Sandbox::new();
-        tool(
-            &sb,
-            &[
-                "install",
-                "--codex",
-                &codex_arg(c),
-                "--base-url",
-                &gw.base_url(),
-                "--wire-api",
-                "chat",
-                "--force",
-            ],
-            0,
-        );
+        install(&sb, c, &gw, &["--wire-api", "chat", "--force"]);
         let run = exec_profile(&sb, c, &openai, &[]);
         assert_ne!(run.code, Some(0), "{}: chat must be refused", c.version);
         assert!(

@@ -10,6 +10,22 @@ use tempfile::TempDir;
 /// Set as the API key in every CLI test; must never appear anywhere.
 pub const CANARY: &str = "sk-omg-CANARY-5e1f0c9a7b3d";
 
+/// The guide's block, verbatim (seeds/000_b1ba9e105b5c726e.txt), comment line included.
+pub const GUIDE: &str = r#"# ~/.codex/config.toml
+[model_providers.ominigate]
+name = "OminiGate"
+base_url = "https://api.ominigate.ai/v1"
+env_key = "OMINIGATE_API_KEY"
+wire_api = "chat"
+requires_openai_auth = false
+request_max_retries = 4
+stream_max_retries = 10
+stream_idle_timeout_ms = 300000
+[profiles.ominigate]
+model = "openai/gpt-5.4-pro"
+model_provider = "ominigate"
+"#;
+
 /// The three measured Codex eras.
 pub const ERAS: [&str; 3] = ["0.94.0", "0.133.0", "0.169.0"];
 
