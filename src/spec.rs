@@ -56,16 +56,37 @@ pub fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// A URL as it may be shown: no user name or password (`…@host`), no query
+/// or fragment (`…`); either may hold a secret. Everything up to the last
+/// `@` goes, even one in the path: hiding too much is harmless.
+pub fn redact_url(raw: &str) -> String {
+    let (scheme, rest) = match raw.find("://") {
+        Some(i) => raw.split_at(i + 3),
+        None => ("", raw),
+    };
+    let (userinfo, rest) = match rest.rfind('@') {
+        Some(i) => ("…@", &rest[i + 1..]),
+        None => ("", rest),
+    };
+    let (rest, cut) = match rest.find(['?', '#']) {
+        Some(i) => (&rest[..i], "…"),
+        None => (rest, ""),
+    };
+    format!("{scheme}{userinfo}{rest}{cut}")
+}
+
 /// Check a base URL: http(s), a host, no user info, query, fragment or white
 /// space; plain http only to a loopback host. A trailing `/` is dropped
-/// (Codex appends `/responses` to it).
+/// (Codex appends `/responses` to it). Messages show the URL through
+/// [`redact_url`], never as given.
 pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
     if raw.is_empty() {
         return Err("the base URL is empty".into());
     }
+    let shown = redact_url(raw);
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
-            "the base URL {raw:?} contains white space or control characters"
+            "the base URL {shown:?} contains white space or control characters"
         ));
     }
     let lower = raw.to_ascii_lowercase();
@@ -75,35 +96,39 @@ pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
         (false, &raw["http://".len()..])
     } else {
         return Err(format!(
-            "the base URL `{raw}` must start with https:// (or http:// for a server on this machine)"
+            "the base URL `{shown}` must start with https:// (or http:// for a server on this machine)"
         ));
     };
+    // Anywhere, not only in the authority: `https://u:a/b@host` hides a
+    // password that holds a `/`.
+    if rest.contains('@') {
+        return Err(format!(
+            "the base URL `{shown}` must not contain a user name or password; the key goes in the environment"
+        ));
+    }
     if rest.contains(['?', '#']) {
         return Err(format!(
-            "the base URL `{raw}` must not have a query or fragment"
+            "the base URL `{shown}` must not have a query or fragment"
         ));
     }
     let authority = rest.split('/').next().unwrap_or_default();
-    if authority.contains('@') {
-        return Err(format!(
-            "the base URL `{raw}` must not contain a user name or password; the key goes in the environment"
-        ));
-    }
     let host = match authority.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
             Some((h, port)) if port.is_empty() || port.starts_with(':') => format!("[{h}]"),
-            _ => return Err(format!("the base URL `{raw}` has a malformed IPv6 host")),
+            _ => return Err(format!("the base URL `{shown}` has a malformed IPv6 host")),
         },
         None => authority.split(':').next().unwrap_or_default().to_string(),
     };
     let port = authority[host.len()..].strip_prefix(':');
     if host.is_empty() || host == "[]" {
-        return Err(format!("the base URL `{raw}` has no host"));
+        return Err(format!("the base URL `{shown}` has no host"));
     }
     if let Some(port) = port
         && port.parse::<u16>().map_or(true, |p| p == 0)
     {
-        return Err(format!("the base URL `{raw}` has an invalid port `{port}`"));
+        return Err(format!(
+            "the base URL `{shown}` has an invalid port `{port}`"
+        ));
     }
     let url = BaseUrl {
         url: raw.trim_end_matches('/').to_string(),
@@ -112,7 +137,7 @@ pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
     };
     if !https && !url.is_loopback() {
         return Err(format!(
-            "the base URL `{raw}` is plain http to another machine: the API key would cross the network unencrypted; use https://"
+            "the base URL `{shown}` is plain http to another machine: the API key would cross the network unencrypted; use https://"
         ));
     }
     Ok(url)
@@ -189,6 +214,33 @@ mod tests {
         ] {
             assert!(parse_base_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn messages_never_repeat_a_password_or_query() {
+        for bad in [
+            "https://user:s3cret@host/v1",
+            "http://user:s3cret@example.com/v1",
+            "https://user:s3cret@host/v 1",
+            "https://user:s3cret@host\n/v1",
+            "ftp://user:s3cret@host",
+            "user:s3cret@host/v1",
+            "https://user:s3cret@host:99999/v1",
+            "https://user:a/s3cret@host/v1",
+            "https://user:a?s3cret@host/v1",
+            "https://user:s3cret@[::1/v1",
+            "https://host/v1?key=s3cret",
+            "https://host/v1#s3cret",
+        ] {
+            let err = parse_base_url(bad).unwrap_err();
+            assert!(!err.contains("s3cret"), "{bad}: {err}");
+            assert!(!err.contains("user:"), "{bad}: {err}");
+        }
+        assert_eq!(redact_url("https://api.x/v1"), "https://api.x/v1");
+        assert_eq!(redact_url("https://u:pw@api.x/v1"), "https://…@api.x/v1");
+        assert_eq!(redact_url("https://api.x/v1?key=sk-1"), "https://api.x/v1…");
+        assert_eq!(redact_url("no scheme"), "no scheme");
+        assert_eq!(redact_url("u:p@h"), "…@h");
     }
 
     #[test]

@@ -345,6 +345,27 @@ fn bad_flags_are_usage_errors() {
 }
 
 #[test]
+fn a_password_in_the_base_url_is_never_repeated() {
+    let sb = Sandbox::new();
+    for url in [
+        "https://alice:hunter2pw@host/v1",
+        "http://alice:hunter2pw@example.com/v1",
+        "https://alice:hunter2pw@host/v 1",
+        "https://alice:hunter2pw@host:0/v1",
+        "https://alice:a/hunter2pw@host/v1",
+    ] {
+        let out = sb.run(
+            &["install", "--codex-version", "0.169.0", "--base-url", url],
+            2,
+        );
+        assert!(out.contains("error: the base URL"), "{out}");
+        assert!(!out.contains("hunter2pw"), "{url}: {out}");
+        assert!(!out.contains("alice"), "{url}: {out}");
+    }
+    assert!(!sb.codex_home().exists());
+}
+
+#[test]
 fn loopback_http_and_flags_are_written() {
     let sb = Sandbox::new();
     sb.run(
