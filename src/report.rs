@@ -42,9 +42,14 @@ impl<'a> Ui<'a> {
         self.line(Level::Verbose, line)
     }
 
+    /// A progress line or detail. A closed stdout (`… | head -1`) does not
+    /// stop the command half-way: only the result's own writes report it.
     fn line(&mut self, at: Level, line: impl Display) -> io::Result<()> {
         if self.level >= at {
-            writeln!(self.out, "{line}")?;
+            match writeln!(self.out, "{line}") {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
         }
         Ok(())
     }
@@ -104,6 +109,28 @@ mod tests {
             Some(b"a = 1\n"),
         );
         assert!(d.contains("-b = 2"), "{d}");
+    }
+
+    /// A stdout whose reader went away.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_stops_results_but_not_progress() {
+        let mut pipe = ClosedPipe;
+        let mut ui = Ui::new(&mut pipe, Level::Verbose);
+        assert!(ui.info("progress").is_ok());
+        assert!(ui.detail("detail").is_ok());
+        let err = writeln!(ui.out(), "result").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     }
 
     #[test]

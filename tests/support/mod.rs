@@ -51,7 +51,13 @@ impl Sandbox {
     /// The binary with a clean environment: HOME in the sandbox, no
     /// CODEX_HOME, no codex on PATH, the canary key set.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("ominigate-codex").expect("binary");
+        Command::from_std(self.std_cmd())
+    }
+
+    /// [`Sandbox::cmd`] as a plain `std` command, for tests that need to
+    /// choose where stdout and stdin go.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ominigate-codex"));
         cmd.env_clear()
             .env("HOME", self.dir.path().join("home"))
             .env("PATH", self.dir.path().join("bin"))
