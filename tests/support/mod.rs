@@ -2,6 +2,11 @@
 //! the real `~/.codex`, a canary key, and the corpus location.
 #![allow(dead_code)]
 
+pub mod fake_codex;
+pub mod server;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -139,4 +144,23 @@ pub fn corpus_files(name: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// Every file under `dir` with its bytes and mode, for "writes nothing".
+pub fn tree(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+    let mut out = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p).expect("meta");
+            if meta.is_dir() {
+                out.insert(p.clone(), (Vec::new(), meta.permissions().mode()));
+                out.extend(tree(&p));
+            } else {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                out.insert(p, (bytes, meta.permissions().mode()));
+            }
+        }
+    }
+    out
 }
