@@ -41,6 +41,7 @@ pub enum Command {
 Examples:
   ominigate-codex install
   ominigate-codex install --model anthropic/claude-opus-4.6 --default
+  ominigate-codex install --no-default         # plain `codex` back to what it was
   ominigate-codex install --codex-version 0.94.0 --dry-run
   ominigate-codex --codex-home /tmp/codex install --base-url http://127.0.0.1:8080/v1")]
     Install(InstallArgs),
@@ -134,6 +135,10 @@ pub struct InstallArgs {
     /// Also make OminiGate what plain `codex` uses (uninstall restores your previous values)
     #[arg(long)]
     pub default: bool,
+
+    /// Stop making OminiGate what plain `codex` uses: put back the values --default replaced
+    #[arg(long, conflicts_with = "default")]
+    pub no_default: bool,
 
     /// Print a unified diff of every file that would change; write nothing
     #[arg(long)]
