@@ -7,7 +7,7 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use super::{Docs, Files, finish};
 use crate::blocks::{self, Change, EditError, PROFILE, PROVIDER};
-use crate::cli::{InstallArgs, WireApi};
+use crate::cli::{CodexSelect, InstallArgs, WireApi};
 use crate::codex_version::{self, Detected, Layout, ProfileLayout};
 use crate::config_file;
 use crate::error::{Failure, Kind, refused, usage};
@@ -327,10 +327,12 @@ pub fn options(args: &InstallArgs, detected: &Detected) -> Result<Options, Failu
     })
 }
 
-pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
-    let detected = codex_version::detect(
-        args.codex.codex_version,
-        args.codex.codex.as_deref(),
+/// The Codex to write for: `--codex-version`, else `--codex PATH` or
+/// `codex` on PATH asked for its version, else the newest known layout.
+pub fn detect(select: &CodexSelect) -> Result<Detected, Failure> {
+    codex_version::detect(
+        select.codex_version,
+        select.codex.as_deref(),
         std::env::var_os("PATH").as_deref(),
     )
     .map_err(|e| {
@@ -339,7 +341,11 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
             format!("cannot tell which Codex you have: {e}"),
         )
         .help("pass --codex-version X.Y.Z (see `codex --version`)")
-    })?;
+    })
+}
+
+pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
+    let detected = detect(&args.codex)?;
     let opts = options(args, &detected)?;
     ui.info(format_args!(
         "Codex home: {} ({})",

@@ -28,23 +28,18 @@ impl Run {
 
 /// The sandbox's pretend `/etc/codex/config.toml` and working directory.
 pub fn system_config(sb: &Sandbox) -> PathBuf {
-    sb.dir.path().join("etc-codex-config.toml")
+    sb.system_config()
 }
 
 pub fn work_dir(sb: &Sandbox) -> PathBuf {
-    let dir = sb.dir.path().join("work");
-    std::fs::create_dir_all(&dir).expect("work dir");
-    dir
+    sb.work_dir()
 }
 
 /// Run `doctor args…` in the sandbox (HOME, PATH, cwd, system config all
 /// inside it) with extra environment; checks the key never shows.
 pub fn doctor_env(sb: &Sandbox, args: &[&str], env: &[(&str, &str)], unset: &[&str]) -> Run {
     let mut cmd = sb.cmd();
-    cmd.env("OMINIGATE_CODEX_SYSTEM_CONFIG", system_config(sb))
-        .current_dir(work_dir(sb))
-        .arg("doctor")
-        .args(args);
+    cmd.arg("doctor").args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
