@@ -13,7 +13,8 @@ Examples:
   ominigate-codex install                      # add OminiGate for the Codex on your PATH
   ominigate-codex install --dry-run            # show the diff, write nothing
   ominigate-codex uninstall                    # remove exactly what install added
-  ominigate-codex doctor                       # find out why Codex does not reach OminiGate";
+  ominigate-codex doctor                       # find out why Codex does not reach OminiGate
+  ominigate-codex models                       # recommended and live models";
 
 #[derive(Debug, Parser)]
 #[command(name = "ominigate-codex", version, about = ABOUT, after_help = EXAMPLES)]
@@ -63,6 +64,17 @@ Examples:
 
 Exit status: 0 when no check fails, 1 when one does, 2 on a usage error.")]
     Doctor(DoctorArgs),
+
+    /// List the recommended models and, with the key set, OminiGate's live list
+    #[command(after_help = "\
+Examples:
+  ominigate-codex models                       # recommended + live (needs the key)
+  ominigate-codex models --offline             # the guide's four, no request
+  ominigate-codex models --json --live         # fail unless the live list is had
+
+Exit status: 0, also when the live list cannot be had (the report says why);
+1 with --live when it cannot; 2 on a usage error.")]
+    Models(ModelsArgs),
 
     /// Print a shell completion script
     #[command(after_help = "\
@@ -181,4 +193,38 @@ pub struct DoctorArgs {
         value_parser = clap::value_parser!(u64).range(1..=300)
     )]
     pub timeout: u64,
+}
+
+/// Asking the gateway.
+#[derive(Debug, Clone, Args)]
+pub struct NetArgs {
+    /// Do not ask the gateway
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Time limit for the gateway request
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=300)
+    )]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ModelsArgs {
+    /// Print one JSON object instead of the list
+    #[arg(long)]
+    pub json: bool,
+
+    /// Fail (exit 1) when the live list cannot be had
+    #[arg(long, conflicts_with = "offline")]
+    pub live: bool,
+
+    #[command(flatten)]
+    pub net: NetArgs,
+
+    #[command(flatten)]
+    pub codex: CodexSelect,
 }

@@ -4,6 +4,7 @@
 pub mod doctor;
 pub mod generate;
 pub mod install;
+pub mod models;
 pub mod uninstall;
 
 use std::path::{Path, PathBuf};
