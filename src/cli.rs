@@ -14,7 +14,8 @@ Examples:
   ominigate-codex install --dry-run            # show the diff, write nothing
   ominigate-codex uninstall                    # remove exactly what install added
   ominigate-codex doctor                       # find out why Codex does not reach OminiGate
-  ominigate-codex models                       # recommended and live models";
+  ominigate-codex models                       # recommended and live models
+  ominigate-codex use openai/gpt-5.3-codex     # switch the profile's model";
 
 #[derive(Debug, Parser)]
 #[command(name = "ominigate-codex", version, about = ABOUT, after_help = EXAMPLES)]
@@ -75,6 +76,17 @@ Examples:
 Exit status: 0, also when the live list cannot be had (the report says why);
 1 with --live when it cannot; 2 on a usage error.")]
     Models(ModelsArgs),
+
+    /// Switch the `ominigate` profile to another model, in place
+    #[command(after_help = "\
+Examples:
+  ominigate-codex use anthropic/claude-opus-4.6
+  ominigate-codex use openai/gpt-5.3-codex --dry-run
+  ominigate-codex use my/model --offline       # no check against the live list
+
+The same as `install --model MODEL` with everything else kept; plain `codex`
+follows too when `install --default` made OminiGate its default.")]
+    Use(UseArgs),
 
     /// Print a shell completion script
     #[command(after_help = "\
@@ -221,6 +233,23 @@ pub struct ModelsArgs {
     /// Fail (exit 1) when the live list cannot be had
     #[arg(long, conflicts_with = "offline")]
     pub live: bool,
+
+    #[command(flatten)]
+    pub net: NetArgs,
+
+    #[command(flatten)]
+    pub codex: CodexSelect,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UseArgs {
+    /// The model id, e.g. anthropic/claude-opus-4.6 (see `ominigate-codex models`)
+    #[arg(value_name = "MODEL")]
+    pub model: String,
+
+    /// Print a unified diff of every file that would change; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
 
     #[command(flatten)]
     pub net: NetArgs,

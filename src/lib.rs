@@ -36,5 +36,6 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Man => commands::generate::man(out),
         Command::Doctor(args) => commands::doctor::run(&home()?, args, ui),
         Command::Models(args) => commands::models::run(&home()?, args, ui),
+        Command::Use(args) => commands::use_model::run(&home()?, args, ui),
     }
 }

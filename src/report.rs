@@ -55,6 +55,14 @@ impl<'a> Ui<'a> {
     }
 }
 
+const WARNING: anstyle::Style = anstyle::AnsiColor::Yellow.on_default().bold();
+
+/// `warning: …` on stderr, styled like `error:` (no colour for pipes and
+/// `NO_COLOR`). Shown with `--quiet` too, as cargo does.
+pub fn warning(text: &str) {
+    let _ = writeln!(anstream::stderr(), "{WARNING}warning:{WARNING:#} {text}");
+}
+
 /// A unified diff of one file, `/dev/null` on the missing side.
 pub fn unified_diff(path: &Path, before: Option<&[u8]>, after: Option<&[u8]>) -> String {
     let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).into_owned());

@@ -1,11 +1,12 @@
-//! CLI tests of `models`: the guide's four, the live list from a loopback
-//! server, the safety rules of the request. The API key (support::CANARY)
-//! never shows anywhere.
+//! CLI tests of `models` (the guide's four, the live list from a loopback
+//! server, the safety rules of the request) and `use MODEL` (the switch in
+//! place for each Codex era, `--default` following, `--dry-run`, the live
+//! list warning). The API key (support::CANARY) never shows anywhere.
 
 mod support;
 
 use support::server::{Answer, Server, models_body, reply};
-use support::{CANARY, Sandbox};
+use support::{CANARY, ERAS, Sandbox};
 
 const RECOMMENDED: [&str; 4] = [
     "openai/gpt-5.4-pro",
@@ -274,4 +275,261 @@ fn what_a_server_echoes_is_never_printed_with_the_key() {
         assert_eq!(out.code, 0);
         assert!(out.stdout.contains("sk-o…"), "masked: {}", out.stdout);
     }
+}
+
+#[test]
+fn use_switches_the_profile_in_place_in_every_era() {
+    for era in ERAS {
+        let sb = Sandbox::new();
+        let original = "# my settings\nmodel = \"gpt-5\" # keep\n";
+        sb.write_config(original);
+        sb.install(era);
+        // A comment of the user's inside the profile survives the switch.
+        let (path, before) = if era == "0.169.0" {
+            let p = sb.profile_file();
+            let t = std::fs::read_to_string(&p).unwrap().replace(
+                "model_provider = \"ominigate\"",
+                "model_provider = \"ominigate\" # the gateway",
+            );
+            std::fs::write(&p, &t).unwrap();
+            (p, t)
+        } else {
+            let t = String::from_utf8(sb.read_config()).unwrap().replace(
+                "model_provider = \"ominigate\"",
+                "model_provider = \"ominigate\" # the gateway",
+            );
+            sb.write_config(&t);
+            (sb.config(), t)
+        };
+        let out = sb.run(
+            &[
+                "use",
+                "anthropic/claude-opus-4.6",
+                "--codex-version",
+                era,
+                "--offline",
+            ],
+            0,
+        );
+        assert!(
+            out.contains("`codex --profile ominigate` now uses anthropic/claude-opus-4.6"),
+            "{era}: {out}"
+        );
+        let after = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            after,
+            before.replace(
+                "model = \"openai/gpt-5.4-pro\"",
+                "model = \"anthropic/claude-opus-4.6\""
+            ),
+            "{era}: only the model line changes"
+        );
+        // Again: nothing to do, the file is not touched.
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let out = sb.run(
+            &[
+                "use",
+                "anthropic/claude-opus-4.6",
+                "--codex-version",
+                era,
+                "--offline",
+            ],
+            0,
+        );
+        assert!(
+            out.contains("already uses anthropic/claude-opus-4.6: nothing to change"),
+            "{out}"
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), mtime);
+        // uninstall still gives back the original, byte for byte.
+        if era != "0.169.0" {
+            let t = String::from_utf8(sb.read_config())
+                .unwrap()
+                .replace(" # the gateway", "");
+            sb.write_config(t);
+        }
+        sb.uninstall();
+        assert_eq!(
+            String::from_utf8(sb.read_config()).unwrap(),
+            original,
+            "{era}"
+        );
+        assert!(!sb.profile_file().exists());
+        sb.assert_no_canary_in_files();
+    }
+}
+
+#[test]
+fn use_moves_plain_codex_too_when_default_is_installed() {
+    let sb = Sandbox::new();
+    let original = "model_provider = \"openai\"\nmodel = \"gpt-5\"\n";
+    sb.write_config(original);
+    sb.run(&["install", "--codex-version", "0.169.0", "--default"], 0);
+    let out = sb.run(
+        &[
+            "use",
+            "openai/gpt-5.3-codex",
+            "--codex-version",
+            "0.169.0",
+            "--offline",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("`codex --profile ominigate` and plain `codex` now use openai/gpt-5.3-codex"),
+        "{out}"
+    );
+    let config = String::from_utf8(sb.read_config()).unwrap();
+    assert!(
+        config.starts_with("model_provider = \"ominigate\"\nmodel = \"openai/gpt-5.3-codex\"\n"),
+        "{config}"
+    );
+    let profile = std::fs::read_to_string(sb.profile_file()).unwrap();
+    assert!(
+        profile.contains("model = \"openai/gpt-5.3-codex\""),
+        "{profile}"
+    );
+    sb.uninstall();
+    assert_eq!(String::from_utf8(sb.read_config()).unwrap(), original);
+}
+
+#[test]
+fn use_dry_run_prints_the_diff_and_writes_nothing() {
+    let sb = Sandbox::new();
+    sb.install("0.169.0");
+    let before = std::fs::read(sb.profile_file()).unwrap();
+    let out = sb.run(
+        &[
+            "use",
+            "google/gemini-3.1-pro-preview",
+            "--dry-run",
+            "--offline",
+        ],
+        0,
+    );
+    assert!(
+        out.contains(
+            "-model = \"openai/gpt-5.4-pro\"\n+model = \"google/gemini-3.1-pro-preview\"\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("dry run: nothing was written"), "{out}");
+    assert_eq!(std::fs::read(sb.profile_file()).unwrap(), before);
+    let quiet = sb.run(
+        &[
+            "-q",
+            "use",
+            "google/gemini-3.1-pro-preview",
+            "--dry-run",
+            "--offline",
+        ],
+        0,
+    );
+    assert!(quiet.starts_with("--- "), "only the diff: {quiet}");
+}
+
+#[test]
+fn use_refuses_when_ominigate_is_not_installed() {
+    let sb = Sandbox::new();
+    let out = sb.exec(&["use", "openai/gpt-5.3-codex"], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("error: OminiGate is not installed in "),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("help: run `ominigate-codex install --model openai/gpt-5.3-codex` first"),
+        "{}",
+        out.stderr
+    );
+    assert!(!sb.codex_home().exists());
+    let original = "model = \"gpt-5\"\n[model_providers.other]\nname = \"x\"\n";
+    sb.write_config(original);
+    let out = sb.exec(&["use", "openai/gpt-5.3-codex"], &[]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("no [model_providers.ominigate] in config.toml"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(String::from_utf8(sb.read_config()).unwrap(), original);
+    assert_eq!(std::fs::read_dir(sb.codex_home()).unwrap().count(), 1);
+    // A model id that is not one is a usage error.
+    assert_eq!(sb.exec(&["use", " spaced "], &[]).code, 2);
+}
+
+#[test]
+fn use_warns_when_the_live_list_lacks_the_model_and_switches_anyway() {
+    let server = catalogue(&["openai/gpt-5.4-pro", "openai/gpt-5.3-codex-mini"]);
+    let sb = installed_at(&server, &[]);
+    let out = sb.exec(&["use", "openai/gpt-5.3-codex"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.starts_with(&format!(
+            "warning: openai/gpt-5.3-codex is not among the 2 models {}/models lists",
+            server.base_url()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("listed and close: openai/gpt-5.3-codex-mini"),
+        "{}",
+        out.stderr
+    );
+    let profile = std::fs::read_to_string(sb.profile_file()).unwrap();
+    assert!(
+        profile.contains("model = \"openai/gpt-5.3-codex\""),
+        "{profile}"
+    );
+    // Listed: no warning. --offline: not asked.
+    let asked = server.requests().len();
+    let out = sb.exec(&["use", "openai/gpt-5.4-pro"], &[]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert_eq!(server.requests().len(), asked + 1);
+    sb.exec(&["use", "x/y", "--offline"], &[]);
+    assert_eq!(server.requests().len(), asked + 1);
+}
+
+#[test]
+fn use_says_when_the_live_list_cannot_be_had_and_switches() {
+    let server = Server::start(|_| Answer::Hang);
+    let sb = installed_at(&server, &[]);
+    let out = sb.exec(&["use", "x/y", "--timeout", "1"], &[]);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.stdout
+            .contains("could not check x/y against the live list: ")
+            && out.stdout.contains("no answer within 1 s"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        std::fs::read_to_string(sb.profile_file())
+            .unwrap()
+            .contains("model = \"x/y\"")
+    );
+}
+
+#[test]
+fn use_keeps_the_wire_protocol_the_config_has() {
+    let sb = Sandbox::new();
+    sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.94.0",
+            "--wire-api",
+            "responses",
+        ],
+        0,
+    );
+    sb.run(&["use", "x/y", "--codex-version", "0.94.0", "--offline"], 0);
+    let config = String::from_utf8(sb.read_config()).unwrap();
+    assert!(config.contains("wire_api = \"responses\""), "{config}");
+    assert!(config.contains("model = \"x/y\""), "{config}");
 }

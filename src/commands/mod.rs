@@ -6,6 +6,7 @@ pub mod generate;
 pub mod install;
 pub mod models;
 pub mod uninstall;
+pub mod use_model;
 
 use std::path::{Path, PathBuf};
 
