@@ -14,8 +14,11 @@ Examples:
   ominigate-codex install --dry-run            # show the diff, write nothing
   ominigate-codex uninstall                    # remove exactly what install added
   ominigate-codex doctor                       # find out why Codex does not reach OminiGate
+  ominigate-codex status                       # what is installed, which model, default or not
   ominigate-codex models                       # recommended and live models
-  ominigate-codex use openai/gpt-5.3-codex     # switch the profile's model";
+  ominigate-codex use openai/gpt-5.3-codex     # switch the profile's model
+
+Never prompts: every choice is a flag.";
 
 #[derive(Debug, Parser)]
 #[command(name = "ominigate-codex", version, about = ABOUT, after_help = EXAMPLES)]
@@ -65,6 +68,15 @@ Examples:
 
 Exit status: 0 when no check fails, 1 when one does, 2 on a usage error.")]
     Doctor(DoctorArgs),
+
+    /// Show what is installed where, for which Codex, with which model (writes nothing)
+    #[command(after_help = "\
+Examples:
+  ominigate-codex status
+  ominigate-codex status --json                # one JSON object, for scripts
+
+Exit status: 0 whatever the setup's state (run `doctor` to judge it), 2 on a usage error.")]
+    Status(StatusArgs),
 
     /// List the recommended models and, with the key set, OminiGate's live list
     #[command(after_help = "\
@@ -222,6 +234,16 @@ pub struct NetArgs {
         value_parser = clap::value_parser!(u64).range(1..=300)
     )]
     pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Print one JSON object instead of the summary
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub codex: CodexSelect,
 }
 
 #[derive(Debug, Clone, Args)]

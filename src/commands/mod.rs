@@ -5,6 +5,7 @@ pub mod doctor;
 pub mod generate;
 pub mod install;
 pub mod models;
+pub mod status;
 pub mod uninstall;
 pub mod use_model;
 
