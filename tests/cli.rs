@@ -156,6 +156,9 @@ fn a_closed_pipe_ends_the_output_quietly() {
         &["doctor", "--offline"],
         &["doctor", "--offline", "--json"],
         &["install", "--codex-version", "0.169.0", "--dry-run"],
+        &["status"],
+        &["status", "--json"],
+        &["models", "--offline"],
     ] {
         let out = into_closed_pipe(&sb, args);
         let stderr = String::from_utf8_lossy(&out.stderr);
