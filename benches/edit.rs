@@ -30,6 +30,7 @@ fn options() -> install::Options {
         env_key: None,
         model: None,
         default: false,
+        no_default: false,
     }
 }
 

@@ -13,7 +13,12 @@ Examples:
   ominigate-codex install                      # add OminiGate for the Codex on your PATH
   ominigate-codex install --dry-run            # show the diff, write nothing
   ominigate-codex uninstall                    # remove exactly what install added
-  ominigate-codex doctor                       # find out why Codex does not reach OminiGate";
+  ominigate-codex doctor                       # find out why Codex does not reach OminiGate
+  ominigate-codex status                       # what is installed, which model, default or not
+  ominigate-codex models                       # recommended and live models
+  ominigate-codex use openai/gpt-5.3-codex     # switch the profile's model
+
+Never prompts: every choice is a flag.";
 
 #[derive(Debug, Parser)]
 #[command(name = "ominigate-codex", version, about = ABOUT, after_help = EXAMPLES)]
@@ -41,6 +46,7 @@ pub enum Command {
 Examples:
   ominigate-codex install
   ominigate-codex install --model anthropic/claude-opus-4.6 --default
+  ominigate-codex install --no-default         # plain `codex` back to what it was
   ominigate-codex install --codex-version 0.94.0 --dry-run
   ominigate-codex --codex-home /tmp/codex install --base-url http://127.0.0.1:8080/v1")]
     Install(InstallArgs),
@@ -62,6 +68,37 @@ Examples:
 
 Exit status: 0 when no check fails, 1 when one does, 2 on a usage error.")]
     Doctor(DoctorArgs),
+
+    /// Show what is installed where, for which Codex, with which model (writes nothing)
+    #[command(after_help = "\
+Examples:
+  ominigate-codex status
+  ominigate-codex status --json                # one JSON object, for scripts
+
+Exit status: 0 whatever the setup's state (run `doctor` to judge it), 2 on a usage error.")]
+    Status(StatusArgs),
+
+    /// List the recommended models and, with the key set, OminiGate's live list
+    #[command(after_help = "\
+Examples:
+  ominigate-codex models                       # recommended + live (needs the key)
+  ominigate-codex models --offline             # the guide's four, no request
+  ominigate-codex models --json --live         # fail unless the live list is had
+
+Exit status: 0, also when the live list cannot be had (the report says why);
+1 with --live when it cannot; 2 on a usage error.")]
+    Models(ModelsArgs),
+
+    /// Switch the `ominigate` profile to another model, in place
+    #[command(after_help = "\
+Examples:
+  ominigate-codex use anthropic/claude-opus-4.6
+  ominigate-codex use openai/gpt-5.3-codex --dry-run
+  ominigate-codex use my/model --offline       # no check against the live list
+
+The same as `install --model MODEL` with everything else kept; plain `codex`
+follows too when `install --default` made OminiGate its default.")]
+    Use(UseArgs),
 
     /// Print a shell completion script
     #[command(after_help = "\
@@ -135,6 +172,10 @@ pub struct InstallArgs {
     #[arg(long)]
     pub default: bool,
 
+    /// Stop making OminiGate what plain `codex` uses: put back the values --default replaced
+    #[arg(long, conflicts_with = "default")]
+    pub no_default: bool,
+
     /// Print a unified diff of every file that would change; write nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -176,4 +217,65 @@ pub struct DoctorArgs {
         value_parser = clap::value_parser!(u64).range(1..=300)
     )]
     pub timeout: u64,
+}
+
+/// Asking the gateway.
+#[derive(Debug, Clone, Args)]
+pub struct NetArgs {
+    /// Do not ask the gateway
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Time limit for the gateway request
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=300)
+    )]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Print one JSON object instead of the summary
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub codex: CodexSelect,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ModelsArgs {
+    /// Print one JSON object instead of the list
+    #[arg(long)]
+    pub json: bool,
+
+    /// Fail (exit 1) when the live list cannot be had
+    #[arg(long, conflicts_with = "offline")]
+    pub live: bool,
+
+    #[command(flatten)]
+    pub net: NetArgs,
+
+    #[command(flatten)]
+    pub codex: CodexSelect,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UseArgs {
+    /// The model id, e.g. anthropic/claude-opus-4.6 (see `ominigate-codex models`)
+    #[arg(value_name = "MODEL")]
+    pub model: String,
+
+    /// Print a unified diff of every file that would change; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub net: NetArgs,
+
+    #[command(flatten)]
+    pub codex: CodexSelect,
 }

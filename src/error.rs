@@ -89,6 +89,16 @@ pub fn refused(message: impl Into<String>) -> Failure {
     Failure::new(Kind::Refused, message)
 }
 
+/// Whether `err` comes from writing to a closed pipe (`… | head -1`): the
+/// reader has all it wanted, so `main` exits quietly, as ripgrep does.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 const ERROR: anstyle::Style = anstyle::AnsiColor::Red.on_default().bold();
 const HELP: anstyle::Style = anstyle::AnsiColor::Cyan.on_default().bold();
 
@@ -121,6 +131,18 @@ pub fn render(err: &anyhow::Error) -> (i32, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broken_pipes_are_recognised_through_context() {
+        use anyhow::Context;
+        let pipe = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert!(is_broken_pipe(&pipe().into()));
+        let wrapped = Err::<(), _>(pipe()).context("writing the man page");
+        assert!(is_broken_pipe(&wrapped.unwrap_err()));
+        let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(!is_broken_pipe(&other.into()));
+        assert!(!is_broken_pipe(&usage("bad").into()));
+    }
 
     #[test]
     fn silent_failure_keeps_the_code_and_prints_nothing() {

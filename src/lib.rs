@@ -35,5 +35,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Completions { shell } => commands::generate::completions(*shell, out),
         Command::Man => commands::generate::man(out),
         Command::Doctor(args) => commands::doctor::run(&home()?, args, ui),
+        Command::Status(args) => commands::status::run(&home()?, args, ui),
+        Command::Models(args) => commands::models::run(&home()?, args, ui),
+        Command::Use(args) => commands::use_model::run(&home()?, args, ui),
     }
 }

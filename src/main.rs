@@ -12,6 +12,8 @@ fn main() -> ExitCode {
     let _ = out.flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader closed the pipe (`ominigate-codex man | head -1`).
+        Err(err) if error::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let (code, text) = error::render(&err);
             let _ = anstream::stderr().write_all(text.as_bytes());

@@ -42,12 +42,25 @@ impl<'a> Ui<'a> {
         self.line(Level::Verbose, line)
     }
 
+    /// A progress line or detail. A closed stdout (`… | head -1`) does not
+    /// stop the command half-way: only the result's own writes report it.
     fn line(&mut self, at: Level, line: impl Display) -> io::Result<()> {
         if self.level >= at {
-            writeln!(self.out, "{line}")?;
+            match writeln!(self.out, "{line}") {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
         }
         Ok(())
     }
+}
+
+const WARNING: anstyle::Style = anstyle::AnsiColor::Yellow.on_default().bold();
+
+/// `warning: …` on stderr, styled like `error:` (no colour for pipes and
+/// `NO_COLOR`). Shown with `--quiet` too, as cargo does.
+pub fn warning(text: &str) {
+    let _ = writeln!(anstream::stderr(), "{WARNING}warning:{WARNING:#} {text}");
 }
 
 /// A unified diff of one file, `/dev/null` on the missing side.
@@ -104,6 +117,28 @@ mod tests {
             Some(b"a = 1\n"),
         );
         assert!(d.contains("-b = 2"), "{d}");
+    }
+
+    /// A stdout whose reader went away.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_stops_results_but_not_progress() {
+        let mut pipe = ClosedPipe;
+        let mut ui = Ui::new(&mut pipe, Level::Verbose);
+        assert!(ui.info("progress").is_ok());
+        assert!(ui.detail("detail").is_ok());
+        let err = writeln!(ui.out(), "result").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     }
 
     #[test]

@@ -56,31 +56,34 @@ pub fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// `raw` for an error message, with any user info, query and fragment
-/// masked: people paste their API key there, and it must not be printed.
-fn masked(raw: &str) -> String {
-    let scheme_end = raw.find("://").map_or(0, |i| i + 3);
-    let (scheme, rest) = raw.split_at(scheme_end);
-    let (rest, tail) = match rest.find(['?', '#']) {
-        Some(i) => (&rest[..i], format!("{}***", &rest[i..=i])),
-        None => (rest, String::new()),
+/// A URL as it may be shown: no user name or password (`…@host`), no query
+/// or fragment (`…`); either may hold a secret. Everything up to the last
+/// `@` goes, even one in the path: hiding too much is harmless.
+pub fn redact_url(raw: &str) -> String {
+    let (scheme, rest) = match raw.find("://") {
+        Some(i) => raw.split_at(i + 3),
+        None => ("", raw),
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let rest = match rest[..authority_end].rfind('@') {
-        Some(at) => format!("***{}", &rest[at..]),
-        None => rest.to_string(),
+    let (userinfo, rest) = match rest.rfind('@') {
+        Some(i) => ("…@", &rest[i + 1..]),
+        None => ("", rest),
     };
-    format!("{scheme}{rest}{tail}")
+    let (rest, cut) = match rest.find(['?', '#']) {
+        Some(i) => (&rest[..i], "…"),
+        None => (rest, ""),
+    };
+    format!("{scheme}{userinfo}{rest}{cut}")
 }
 
 /// Check a base URL: http(s), a host, no user info, query, fragment or white
 /// space; plain http only to a loopback host. A trailing `/` is dropped
-/// (Codex appends `/responses` to it). Messages show the URL [`masked`].
+/// (Codex appends `/responses` to it). Messages show the URL through
+/// [`redact_url`], never as given.
 pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
-    let shown = masked(raw);
     if raw.is_empty() {
         return Err("the base URL is empty".into());
     }
+    let shown = redact_url(raw);
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
             "the base URL {shown:?} contains white space or control characters"
@@ -96,17 +99,19 @@ pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
             "the base URL `{shown}` must start with https:// (or http:// for a server on this machine)"
         ));
     };
+    // Anywhere, not only in the authority: `https://u:a/b@host` hides a
+    // password that holds a `/`.
+    if rest.contains('@') {
+        return Err(format!(
+            "the base URL `{shown}` must not contain a user name or password; the key goes in the environment"
+        ));
+    }
     if rest.contains(['?', '#']) {
         return Err(format!(
             "the base URL `{shown}` must not have a query or fragment"
         ));
     }
     let authority = rest.split('/').next().unwrap_or_default();
-    if authority.contains('@') {
-        return Err(format!(
-            "the base URL `{shown}` must not contain a user name or password; the key goes in the environment"
-        ));
-    }
     let host = match authority.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
             Some((h, port)) if port.is_empty() || port.starts_with(':') => format!("[{h}]"),
@@ -212,17 +217,30 @@ mod tests {
     }
 
     #[test]
-    fn messages_mask_user_info_query_and_fragment() {
-        for (raw, shown) in [
-            ("https://u:sk-1@h/v1", "`https://***@h/v1`"),
-            ("https://sk-1@h /v1", "\"https://***@h /v1\""),
-            ("http://h/v1?key=sk-1", "`http://h/v1?***`"),
-            ("https://h/v1#sk-1", "`https://h/v1#***`"),
-            ("sk-1@h/v1", "`***@h/v1`"),
+    fn messages_never_repeat_a_password_or_query() {
+        for bad in [
+            "https://user:s3cret@host/v1",
+            "http://user:s3cret@example.com/v1",
+            "https://user:s3cret@host/v 1",
+            "https://user:s3cret@host\n/v1",
+            "ftp://user:s3cret@host",
+            "user:s3cret@host/v1",
+            "https://user:s3cret@host:99999/v1",
+            "https://user:a/s3cret@host/v1",
+            "https://user:a?s3cret@host/v1",
+            "https://user:s3cret@[::1/v1",
+            "https://host/v1?key=s3cret",
+            "https://host/v1#s3cret",
         ] {
-            let err = parse_base_url(raw).unwrap_err();
-            assert!(err.contains(shown) && !err.contains("sk-1"), "{err}");
+            let err = parse_base_url(bad).unwrap_err();
+            assert!(!err.contains("s3cret"), "{bad}: {err}");
+            assert!(!err.contains("user:"), "{bad}: {err}");
         }
+        assert_eq!(redact_url("https://api.x/v1"), "https://api.x/v1");
+        assert_eq!(redact_url("https://u:pw@api.x/v1"), "https://…@api.x/v1");
+        assert_eq!(redact_url("https://api.x/v1?key=sk-1"), "https://api.x/v1…");
+        assert_eq!(redact_url("no scheme"), "no scheme");
+        assert_eq!(redact_url("u:p@h"), "…@h");
     }
 
     #[test]

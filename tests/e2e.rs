@@ -13,11 +13,12 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use doctor_support::{Answer, Request, Server, doctor_env, models_body, reply};
+use doctor_support::doctor_env;
 use ominigate_codex::codex_version::{
     CHAT_REMOVED, PROFILE_FILES, PROMPT_INPUT, Version, query_binary, run_with_timeout,
 };
 use support::Sandbox;
+use support::server::{Answer, Request, Server, models_body, reply};
 
 /// The key real Codex sends; distinct from the canary our own runs carry.
 const KEY: &str = "sk-omg-e2e-test-key-4242";

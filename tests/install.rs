@@ -272,6 +272,101 @@ fn default_round_trip_restores_previous_values() {
 }
 
 #[test]
+fn no_default_puts_back_exactly_what_default_replaced() {
+    let input = "model_provider = \"openrouter\" # mine\nmodel = 'gpt-5'\n\n[model_providers.openrouter]\nname = \"OR\"\n";
+    let sb = Sandbox::new();
+    sb.write_config(input);
+    sb.install("0.169.0");
+    let plain = sb.read_config();
+    let out = sb.run(&["install", "--codex-version", "0.169.0", "--default"], 0);
+    assert!(out.contains("plain `codex` now uses OminiGate"), "{out}");
+    assert_ne!(sb.read_config(), plain);
+    let out = sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--no-default",
+            "--dry-run",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("+model_provider = \"openrouter\" # mine"),
+        "{out}"
+    );
+    let out = sb.run(
+        &["install", "--codex-version", "0.169.0", "--no-default"],
+        0,
+    );
+    assert!(
+        out.contains("plain `codex` no longer uses OminiGate: restored your previous"),
+        "{out}"
+    );
+    assert_eq!(
+        String::from_utf8(sb.read_config()).unwrap(),
+        String::from_utf8(plain).unwrap()
+    );
+    let state =
+        std::fs::read_to_string(sb.codex_home().join("ominigate-codex.state.json")).unwrap();
+    assert!(!state.contains("defaults"), "{state}");
+    // Again: nothing to do, the file is not touched.
+    let mtime = std::fs::metadata(sb.config()).unwrap().modified().unwrap();
+    let out = sb.run(
+        &["install", "--codex-version", "0.169.0", "--no-default"],
+        0,
+    );
+    assert!(
+        out.contains("already installed: nothing to change"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::metadata(sb.config()).unwrap().modified().unwrap(),
+        mtime
+    );
+    // On again, then uninstall: the original, byte for byte.
+    sb.run(&["install", "--codex-version", "0.169.0", "--default"], 0);
+    sb.uninstall();
+    assert_eq!(String::from_utf8(sb.read_config()).unwrap(), input);
+    sb.assert_no_canary_in_files();
+}
+
+#[test]
+fn no_default_removes_keys_that_were_absent_in_every_era() {
+    for era in ERAS {
+        let sb = Sandbox::new();
+        sb.write_config("# mine\na = 1\n");
+        sb.install(era);
+        let plain = sb.read_config();
+        sb.run(&["install", "--codex-version", era, "--default"], 0);
+        let on = String::from_utf8(sb.read_config()).unwrap();
+        assert!(on.contains("model_provider = \"ominigate\""), "{era}: {on}");
+        sb.run(&["install", "--codex-version", era, "--no-default"], 0);
+        assert_eq!(sb.read_config(), plain, "{era}");
+    }
+}
+
+#[test]
+fn no_default_conflicts_with_default_and_refuses_a_hand_written_default() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["install", "--default", "--no-default"], 2);
+    assert!(out.contains("cannot be used with"), "{out}");
+    let input = format!(
+        "model_provider = \"ominigate\"\n\n{}",
+        "[model_providers.ominigate]\nname = \"O\"\n"
+    );
+    sb.write_config(&input);
+    let out = sb.run(
+        &["install", "--codex-version", "0.169.0", "--no-default"],
+        4,
+    );
+    assert!(out.contains("install did not put it there"), "{out}");
+    assert!(out.contains("help: edit that line"), "{out}");
+    assert_eq!(String::from_utf8(sb.read_config()).unwrap(), input);
+    assert!(!sb.profile_file().exists());
+}
+
+#[test]
 fn dry_run_writes_nothing_and_prints_a_diff() {
     let sb = Sandbox::new();
     sb.write_config("a = 1\n");
@@ -340,6 +435,27 @@ fn bad_flags_are_usage_errors() {
     ] {
         let out = sb.run(args, 2);
         assert!(out.contains("error"), "{out}");
+    }
+    assert!(!sb.codex_home().exists());
+}
+
+#[test]
+fn a_password_in_the_base_url_is_never_repeated() {
+    let sb = Sandbox::new();
+    for url in [
+        "https://alice:hunter2pw@host/v1",
+        "http://alice:hunter2pw@example.com/v1",
+        "https://alice:hunter2pw@host/v 1",
+        "https://alice:hunter2pw@host:0/v1",
+        "https://alice:a/hunter2pw@host/v1",
+    ] {
+        let out = sb.run(
+            &["install", "--codex-version", "0.169.0", "--base-url", url],
+            2,
+        );
+        assert!(out.contains("error: the base URL"), "{out}");
+        assert!(!out.contains("hunter2pw"), "{url}: {out}");
+        assert!(!out.contains("alice"), "{url}: {out}");
     }
     assert!(!sb.codex_home().exists());
 }

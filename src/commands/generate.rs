@@ -11,9 +11,12 @@ use crate::cli::Cli;
 
 pub const BIN: &str = "ominigate-codex";
 
-/// Print the completion script for `shell`.
+/// Print the completion script for `shell`. Rendered in memory first:
+/// clap_complete panics when its writer fails (a closed pipe).
 pub fn completions(shell: Shell, out: &mut dyn Write) -> Result<()> {
-    clap_complete::generate(shell, &mut Cli::command(), BIN, out);
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), BIN, &mut script);
+    out.write_all(&script)?;
     Ok(())
 }
 

@@ -7,10 +7,10 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use super::{Docs, Files, RecordOrder, finish};
 use crate::blocks::{self, BlockPath, Change, EditError, PROFILE, PROVIDER};
-use crate::cli::{InstallArgs, WireApi};
+use crate::cli::{CodexSelect, InstallArgs, WireApi};
 use crate::codex_version::{self, Detected, Layout, ProfileLayout};
 use crate::config_file;
-use crate::error::{Failure, Kind, usage};
+use crate::error::{Failure, Kind, refused, usage};
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::report::{Ui, shell_setup};
 use crate::spec::{self, bad_flag};
@@ -36,7 +36,10 @@ pub struct Options {
     pub base_url: Option<String>,
     pub env_key: Option<String>,
     pub model: Option<String>,
+    /// `--default`: make OminiGate what plain `codex` uses.
     pub default: bool,
+    /// `--no-default`: undo `--default`.
+    pub no_default: bool,
 }
 
 /// What happened, for the report.
@@ -241,7 +244,12 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
 
     let still_default = docs.state.defaults.is_some()
         && blocks::get_str(docs.config.as_table(), "model_provider") == Some(spec::PROVIDER_ID);
-    if opts.default || still_default {
+    if opts.no_default {
+        if let Some(note) = docs.restore_defaults()? {
+            out.notes
+                .push(format!("plain `codex` no longer uses OminiGate: {note}"));
+        }
+    } else if opts.default || still_default {
         let previous = blocks::ensure_keys(
             docs.config.as_table_mut(),
             &[
@@ -368,13 +376,16 @@ pub fn options(args: &InstallArgs, detected: &Detected) -> Result<Options, Failu
         env_key: args.env_key.clone(),
         model: args.model.clone(),
         default: args.default,
+        no_default: args.no_default,
     })
 }
 
-pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
-    let detected = codex_version::detect(
-        args.codex.codex_version,
-        args.codex.codex.as_deref(),
+/// The Codex to write for: `--codex-version`, else `--codex PATH` or
+/// `codex` on PATH asked for its version, else the newest known layout.
+pub fn detect(select: &CodexSelect) -> Result<Detected, Failure> {
+    codex_version::detect(
+        select.codex_version,
+        select.codex.as_deref(),
         std::env::var_os("PATH").as_deref(),
     )
     .map_err(|e| {
@@ -383,7 +394,11 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
             format!("cannot tell which Codex you have: {e}"),
         )
         .help("pass --codex-version X.Y.Z (see `codex --version`)")
-    })?;
+    })
+}
+
+pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
+    let detected = detect(&args.codex)?;
     let opts = options(args, &detected)?;
     ui.info(format_args!(
         "Codex home: {} ({})",
@@ -408,6 +423,14 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     };
     let files = Files::read(home)?;
     let mut work = files.open()?;
+    if opts.no_default && work.docs.unrecorded_default() {
+        return Err(refused(format!(
+            "{} selects the ominigate provider at the top level (`model_provider = \"ominigate\"`), but install did not put it there, so there is no previous value to restore",
+            home.config().display()
+        ))
+        .help("edit that line (and `model`) by hand to the provider you want plain `codex` to use; nothing was written")
+        .into());
+    }
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
     // The record goes first: a run killed part way must leave a record of
     // at least what is on disk, or the next run takes the blocks it wrote

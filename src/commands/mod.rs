@@ -4,7 +4,10 @@
 pub mod doctor;
 pub mod generate;
 pub mod install;
+pub mod models;
+pub mod status;
 pub mod uninstall;
+pub mod use_model;
 
 use std::path::{Path, PathBuf};
 
@@ -100,6 +103,37 @@ pub struct Docs {
     /// `ominigate.config.toml`; `None` when it does not (or will not) exist.
     pub profile: Option<DocumentMut>,
     pub state: State,
+}
+
+impl Docs {
+    /// Undo `--default`: put back the top-level `model_provider` and `model`
+    /// install recorded, exactly, and forget the record. Left alone when the
+    /// user has since pointed `model_provider` elsewhere. Returns what was
+    /// done, for the report (`None`: `--default` was not recorded).
+    pub fn restore_defaults(&mut self) -> Result<Option<&'static str>, EditError> {
+        let Some(previous) = self.state.defaults.take() else {
+            return Ok(None);
+        };
+        let root = self.config.as_table_mut();
+        if blocks::get_str(root, "model_provider") == Some(crate::spec::PROVIDER_ID) {
+            blocks::restore_keys(root, &previous)?;
+            Ok(Some(
+                "restored your previous top-level model_provider and model",
+            ))
+        } else {
+            Ok(Some(
+                "left top-level model_provider and model alone: you changed them since install",
+            ))
+        }
+    }
+
+    /// Top-level `model_provider = "ominigate"` that install did not write
+    /// (no `--default` record): nothing says what to put back.
+    pub fn unrecorded_default(&self) -> bool {
+        self.state.defaults.is_none()
+            && blocks::get_str(self.config.as_table(), "model_provider")
+                == Some(crate::spec::PROVIDER_ID)
+    }
 }
 
 /// The files a run reads: config.toml, the profile file, the state file.

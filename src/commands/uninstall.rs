@@ -87,17 +87,8 @@ pub fn plan(docs: &mut Docs, force: bool) -> Result<Result<Vec<String>, Refusal>
         return Ok(Err(Refusal::References(foreign)));
     }
 
-    if let Some(previous) = docs.state.defaults.take() {
-        let root = docs.config.as_table_mut();
-        if blocks::get_str(root, "model_provider") == Some(spec::PROVIDER_ID) {
-            blocks::restore_keys(root, &previous)?;
-            notes.push("restored your previous top-level model_provider and model".into());
-        } else {
-            notes.push(
-                "left top-level model_provider and model alone: you changed them since install"
-                    .into(),
-            );
-        }
+    if let Some(note) = docs.restore_defaults()? {
+        notes.push(note.into());
     }
     // Reverse order of install: the profile table was added after the provider.
     if let Err(r) = undo_block(

@@ -687,6 +687,7 @@ pub fn options(version: &str, default: bool, model: Option<&str>) -> install::Op
         env_key: None,
         model: model.map(str::to_string),
         default,
+        no_default: false,
     }
 }
 

@@ -2,6 +2,11 @@
 //! the real `~/.codex`, a canary key, and the corpus location.
 #![allow(dead_code)]
 
+pub mod fake_codex;
+pub mod server;
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -64,15 +69,37 @@ impl Sandbox {
         std::fs::read(self.config()).expect("read config")
     }
 
+    /// The pretend `/etc/codex/config.toml` (absent unless a test writes it).
+    pub fn system_config(&self) -> PathBuf {
+        self.dir.path().join("etc-codex-config.toml")
+    }
+
+    /// The working directory the binary runs in (no `.codex/` above it
+    /// that the test did not put there).
+    pub fn work_dir(&self) -> PathBuf {
+        let dir = self.dir.path().join("work");
+        std::fs::create_dir_all(&dir).expect("work dir");
+        dir
+    }
+
     /// The binary with a clean environment: HOME in the sandbox, no
-    /// CODEX_HOME, no codex on PATH, the canary key set.
+    /// CODEX_HOME, no codex on PATH, the canary key set, the system config
+    /// and the working directory in the sandbox.
     pub fn cmd(&self) -> Command {
-        let mut cmd = Command::cargo_bin("ominigate-codex").expect("binary");
+        Command::from_std(self.std_cmd())
+    }
+
+    /// [`Sandbox::cmd`] as a plain `std` command, for tests that need to
+    /// choose where stdout and stdin go.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ominigate-codex"));
         cmd.env_clear()
             .env("HOME", self.dir.path().join("home"))
             .env("PATH", self.dir.path().join("bin"))
             .env("OMINIGATE_API_KEY", CANARY)
             .env("SHELL", "/bin/bash")
+            .env("OMINIGATE_CODEX_SYSTEM_CONFIG", self.system_config())
+            .current_dir(self.work_dir())
             .arg("--codex-home")
             .arg(self.codex_home());
         cmd
@@ -91,6 +118,27 @@ impl Sandbox {
         text
     }
 
+    /// Run `args` with extra environment (`None`: unset it); stdout,
+    /// stderr and the exit code apart, checked for the canary.
+    pub fn exec(&self, args: &[&str], env: &[(&str, Option<&str>)]) -> Out {
+        let mut cmd = self.cmd();
+        for (k, v) in env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let out = cmd.args(args).output().expect("run");
+        let out = Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert_no_canary_in_text(&out.stdout);
+        assert_no_canary_in_text(&out.stderr);
+        out
+    }
+
     pub fn install(&self, era: &str) -> String {
         self.run(&["install", "--codex-version", era], 0)
     }
@@ -102,6 +150,22 @@ impl Sandbox {
     /// Every file under the sandbox, checked for the canary.
     pub fn assert_no_canary_in_files(&self) {
         assert_no_canary_under(self.dir.path());
+    }
+}
+
+/// What one run printed, and its exit code.
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
     }
 }
 
@@ -149,4 +213,23 @@ pub fn corpus_files(name: &str) -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
+}
+
+/// Every file under `dir` with its bytes and mode, for "writes nothing".
+pub fn tree(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+    let mut out = BTreeMap::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p).expect("meta");
+            if meta.is_dir() {
+                out.insert(p.clone(), (Vec::new(), meta.permissions().mode()));
+                out.extend(tree(&p));
+            } else {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                out.insert(p, (bytes, meta.permissions().mode()));
+            }
+        }
+    }
+    out
 }

@@ -64,6 +64,24 @@ impl CodexInfo {
         }
     }
 
+    /// What install's detection found, for the commands that edit the
+    /// config and then look at it the way doctor does.
+    pub fn from_detected(d: &codex_version::Detected) -> CodexInfo {
+        match &d.source {
+            codex_version::Source::Flag => CodexInfo {
+                version: Some(d.version),
+                from_flag: true,
+                ..CodexInfo::default()
+            },
+            codex_version::Source::Binary(path) => CodexInfo {
+                version: Some(d.version),
+                binary: Some(path.clone()),
+                ..CodexInfo::default()
+            },
+            codex_version::Source::Assumed => CodexInfo::default(),
+        }
+    }
+
     /// The version whose rules apply.
     pub fn effective(&self) -> Version {
         self.version.unwrap_or(NEWEST_KNOWN)

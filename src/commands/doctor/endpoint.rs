@@ -140,6 +140,40 @@ pub fn server_message(body: &str) -> String {
     text.chars().take(200).collect()
 }
 
+/// The ids of an OpenAI-style model list, `{"data": [{"id": …}, …]}`, in
+/// the server's order; `None` when the body is not such a list.
+pub fn model_ids(body: &str) -> Option<Vec<String>> {
+    let v = serde_json::from_str::<Value>(body).ok()?;
+    let list = v.get("data")?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect(),
+    )
+}
+
+/// Up to five listed ids close to `model` (holding its name after the
+/// last `/`), else the listed recommended ones: what to suggest instead.
+pub fn close_matches<'a>(model: &str, ids: &'a [String]) -> Vec<&'a String> {
+    let tail = model
+        .rsplit('/')
+        .next()
+        .unwrap_or(model)
+        .to_ascii_lowercase();
+    let close: Vec<&String> = ids
+        .iter()
+        .filter(|id| id.to_ascii_lowercase().contains(&tail))
+        .take(5)
+        .collect();
+    if !close.is_empty() {
+        return close;
+    }
+    ids.iter()
+        .filter(|id| spec::RECOMMENDED_MODELS.iter().any(|(m, _)| m == id))
+        .take(5)
+        .collect()
+}
+
 /// The authority (host and port) of an absolute URL, lower-cased.
 fn authority(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
@@ -252,14 +286,7 @@ pub fn models_check(t: &Target) -> Check {
     if let Some(c) = common(MODELS, t, &url, &r) {
         return c;
     }
-    let ids: Option<Vec<String>> = serde_json::from_str::<Value>(&r.body).ok().and_then(|v| {
-        v.get("data")?.as_array().map(|a| {
-            a.iter()
-                .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
-    });
-    let Some(ids) = ids else {
+    let Some(ids) = model_ids(&r.body) else {
         return Check::warn(
             MODELS,
             format!("{url} answered {} but not with a model list", r.status),
@@ -281,24 +308,7 @@ pub fn models_check(t: &Target) -> Check {
             ),
         );
     }
-    let tail = t
-        .model
-        .rsplit('/')
-        .next()
-        .unwrap_or(&t.model)
-        .to_ascii_lowercase();
-    let mut close: Vec<&String> = ids
-        .iter()
-        .filter(|id| id.to_ascii_lowercase().contains(&tail))
-        .take(5)
-        .collect();
-    if close.is_empty() {
-        close = ids
-            .iter()
-            .filter(|id| spec::RECOMMENDED_MODELS.iter().any(|(m, _)| m == id))
-            .take(5)
-            .collect();
-    }
+    let close = close_matches(&t.model, &ids);
     let mut c = Check::warn(
         MODELS,
         format!(
@@ -462,6 +472,27 @@ mod tests {
         assert_eq!(server_message("plain\nsecond"), "plain");
         assert_eq!(server_message(&"x".repeat(500)).len(), 200);
         assert_eq!(server_message(""), "");
+    }
+
+    #[test]
+    fn model_lists_are_read_in_the_servers_order() {
+        assert_eq!(
+            model_ids(r#"{"data": [{"id": "b"}, {"id": "a"}, {"x": 1}]}"#),
+            Some(vec!["b".to_string(), "a".to_string()])
+        );
+        assert_eq!(model_ids(r#"{"data": []}"#), Some(vec![]));
+        assert_eq!(model_ids(r#"{"models": []}"#), None);
+        assert_eq!(model_ids("<html>"), None);
+    }
+
+    #[test]
+    fn close_matches_prefer_the_same_name_then_the_recommended() {
+        let ids: Vec<String> = ["x/gpt-5.4-pro", "openai/gpt-5.3-codex", "y/z"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(close_matches("openai/GPT-5.4-pro", &ids), [&ids[0]]);
+        assert_eq!(close_matches("nope/nothing", &ids), [&ids[1]]);
+        assert!(close_matches("nope", &[]).is_empty());
     }
 
     #[test]

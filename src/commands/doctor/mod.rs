@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::DoctorArgs;
+use crate::cli::{CodexSelect, DoctorArgs};
 use crate::error::{Failure, Kind};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui};
@@ -63,8 +63,9 @@ pub fn run_checks(inp: &Inputs, offline: bool, limit: Duration) -> Vec<Check> {
 }
 
 /// Values that must never be printed: the key (by the configured name and
-/// the default one) and OPENAI_API_KEY.
-fn secrets(inp: &Inputs) -> Vec<String> {
+/// the default one) and OPENAI_API_KEY. Every subcommand that shows what
+/// a config or a server said passes it through [`check::redact`] with these.
+pub fn secrets(inp: &Inputs) -> Vec<String> {
     let mut names = vec![
         provider::env_key_name(inp),
         spec::ENV_KEY.to_string(),
@@ -84,15 +85,25 @@ fn secrets(inp: &Inputs) -> Vec<String> {
     values
 }
 
-pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
-    let env = Env::from_process();
-    let info = CodexInfo::detect(
-        args.codex.codex_version,
-        args.codex.codex.as_deref(),
+/// The Codex named by `--codex-version` / `--codex`, else `codex` on PATH.
+pub fn detect_codex(select: &CodexSelect) -> CodexInfo {
+    CodexInfo::detect(
+        select.codex_version,
+        select.codex.as_deref(),
         std::env::var_os("PATH").as_deref(),
-    );
+    )
+}
+
+/// Everything doctor reads, from this process: its environment and
+/// current directory, for `codex`. `status`, `models` and `use` read the
+/// setup through this too.
+pub fn read_inputs(home: &CodexHome, codex: CodexInfo) -> Inputs {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let inp = Inputs::read(home.clone(), info, env, &cwd);
+    Inputs::read(home.clone(), codex, Env::from_process(), &cwd)
+}
+
+pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
+    let inp = read_inputs(home, detect_codex(&args.codex));
     let mut checks = run_checks(&inp, args.offline, Duration::from_secs(args.timeout));
     check::redact_all(&mut checks, &secrets(&inp));
     let report = render::Report {

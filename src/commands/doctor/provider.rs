@@ -210,24 +210,6 @@ impl<'a> Block<'a> {
     }
 }
 
-/// Show a URL without user info, query or fragment (they may hold secrets).
-fn safe_url(raw: &str) -> String {
-    let (kept, cut) = match raw.find(['?', '#']) {
-        Some(i) => (&raw[..i], true),
-        None => (raw, false),
-    };
-    let (scheme, rest) = match kept.split_once("://") {
-        Some((s, r)) => (format!("{s}://"), r),
-        None => (String::new(), kept),
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let host = match authority.rsplit_once('@') {
-        Some((_, h)) => format!("…@{h}"),
-        None => authority.to_string(),
-    };
-    format!("{scheme}{host}{path}{}", if cut { "…" } else { "" })
-}
-
 fn check_base_url(b: &Block<'_>, out: &mut Vec<Finding>) {
     match b.get("base_url") {
         None => out.push(finding(
@@ -247,14 +229,14 @@ fn check_base_url(b: &Block<'_>, out: &mut Vec<Finding>) {
             Some(raw) => match spec::parse_base_url(raw) {
                 Err(m) => out.push(finding(
                     Status::Fail,
-                    m.replace(raw, &safe_url(raw)),
+                    m,
                     Some(b.change(f, "base_url", &format!("\"{}\"", spec::BASE_URL))),
                 )),
                 Ok(u) if u.url != spec::BASE_URL => out.push(finding(
                     Status::Ok,
                     format!(
                         "base_url = \"{}\" (the guide's is {})",
-                        safe_url(&u.url),
+                        spec::redact_url(&u.url),
                         spec::BASE_URL
                     ),
                     None,
@@ -528,17 +510,4 @@ pub fn env_key_name(inp: &Inputs) -> String {
     .filter(|n| spec::check_env_key(n).is_ok())
     .unwrap_or(spec::ENV_KEY)
     .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn safe_url_hides_credentials_and_queries() {
-        assert_eq!(safe_url("https://api.x/v1"), "https://api.x/v1");
-        assert_eq!(safe_url("https://u:pw@api.x/v1"), "https://…@api.x/v1");
-        assert_eq!(safe_url("https://api.x/v1?key=sk-1"), "https://api.x/v1…");
-        assert_eq!(safe_url("no scheme"), "no scheme");
-    }
 }

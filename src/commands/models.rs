@@ -1,0 +1,470 @@
+//! `ominigate-codex models`: the guide's four recommended models with its
+//! notes and, with the key set, OminiGate's live list from
+//! `{base_url}/models`, marking the model the profile (and plain `codex`)
+//! uses. Writes nothing.
+//!
+//! The request goes through doctor's [`http`] module: https only (or plain
+//! http to this machine), a time limit, no redirect followed. `use` checks
+//! a model against the same list ([`Gateway`], [`live`]).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::doctor::check::redact;
+use super::doctor::endpoint::{model_ids, server_message};
+use super::doctor::http::{self, Method};
+use super::doctor::inputs::Inputs;
+use super::doctor::provider::env_key_name;
+use super::doctor::resolution::{Run, lookup, resolve};
+use super::doctor::{self, detect_codex, read_inputs};
+use crate::cli::ModelsArgs;
+use crate::error::{Failure, Kind};
+use crate::paths::CodexHome;
+use crate::report::Ui;
+use crate::spec::{self, RECOMMENDED_MODELS};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where the live list comes from: the provider as `codex --profile
+/// ominigate` sees it (its `base_url`, else the guide's; its `env_key`).
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    pub base_url: String,
+    pub key_name: String,
+    key: Option<String>,
+    /// A config file that does not load: the gateway is not asked.
+    broken: Option<PathBuf>,
+}
+
+impl Gateway {
+    pub fn of(inp: &Inputs) -> Gateway {
+        let keys = ["model_providers", spec::PROVIDER_ID, "base_url"];
+        let base_url = lookup(&inp.profile_stack(), &keys)
+            .and_then(|(item, _)| item.as_str())
+            .unwrap_or(spec::BASE_URL)
+            .trim_end_matches('/')
+            .to_string();
+        let key_name = env_key_name(inp);
+        let key = inp
+            .env
+            .get(&key_name)
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::to_string);
+        Gateway {
+            base_url,
+            key_name,
+            key,
+            broken: inp.broken().first().map(|(s, _)| s.path.clone()),
+        }
+    }
+
+    /// `{base_url}/models`, safe to show.
+    pub fn models_url(&self) -> String {
+        spec::redact_url(&format!("{}/models", self.base_url))
+    }
+}
+
+/// The live list, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Live {
+    /// The ids OminiGate lists, sorted.
+    Listed(Vec<String>),
+    /// Not asked: `--offline`, no key, a config that does not load.
+    Skipped(String),
+    /// Asked, and no list came back.
+    Failed(String),
+}
+
+/// Ask the gateway for its models, unless `offline` or it cannot be done.
+pub fn live(gw: &Gateway, offline: bool, limit: Duration) -> Live {
+    if offline {
+        return Live::Skipped("--offline".into());
+    }
+    if let Some(path) = &gw.broken {
+        return Live::Skipped(format!(
+            "{} does not load (see `ominigate-codex doctor`)",
+            path.display()
+        ));
+    }
+    let Some(key) = &gw.key else {
+        return Live::Skipped(format!("{} is not set", gw.key_name));
+    };
+    match fetch(gw, key, limit) {
+        Ok(mut ids) => {
+            ids.sort();
+            ids.dedup();
+            Live::Listed(ids)
+        }
+        Err(e) => Live::Failed(e),
+    }
+}
+
+fn fetch(gw: &Gateway, key: &str, limit: Duration) -> Result<Vec<String>, String> {
+    let url = format!("{}/models", gw.base_url);
+    let shown = gw.models_url();
+    let r = http::send(Method::Get, &url, key, None, limit)
+        .map_err(|e| format!("cannot reach {shown}: {e}"))?;
+    let says = match server_message(&r.body) {
+        m if m.is_empty() => String::new(),
+        m => format!(": {m}"),
+    };
+    match r.status {
+        200..=299 => model_ids(&r.body).ok_or_else(|| {
+            format!(
+                "{shown} answered {} but not with a model list (base_url should be the API root, like {})",
+                r.status,
+                spec::BASE_URL
+            )
+        }),
+        300..=399 => Err(format!(
+            "{shown} redirects ({}) to {}; not followed, so the key went nowhere else",
+            r.status,
+            r.location
+                .as_deref()
+                .map_or_else(|| "(no Location header)".into(), spec::redact_url)
+        )),
+        401 => Err(format!(
+            "OminiGate rejected the key in {} ({shown} answered 401{says})",
+            gw.key_name
+        )),
+        403 => Err(format!(
+            "the key in {} may not list models ({shown} answered 403{says})",
+            gw.key_name
+        )),
+        404 => Err(format!(
+            "{shown} answered 404: base_url is probably wrong (OminiGate's is {})",
+            spec::BASE_URL
+        )),
+        s => Err(format!("{shown} answered {s}{says}")),
+    }
+}
+
+/// The models Codex uses with OminiGate now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InUse {
+    /// `codex --profile ominigate`'s model, when that run uses OminiGate.
+    pub profile: Option<String>,
+    /// Plain `codex`'s model, when it uses OminiGate (`install --default`).
+    pub default: Option<String>,
+}
+
+impl InUse {
+    pub fn of(inp: &Inputs) -> InUse {
+        let view = inp.view();
+        let model = |run| {
+            let r = resolve(&view, run);
+            match r.uses_ominigate() {
+                true => r.model.map(|m| m.value),
+                false => None,
+            }
+        };
+        InUse {
+            profile: model(Run::Profile),
+            default: model(Run::Plain),
+        }
+    }
+
+    fn tags(&self, id: &str) -> Vec<&'static str> {
+        let mut tags = Vec::new();
+        if self.profile.as_deref() == Some(id) {
+            tags.push("profile");
+        }
+        if self.default.as_deref() == Some(id) {
+            tags.push("default");
+        }
+        tags
+    }
+}
+
+fn is_recommended(id: &str) -> bool {
+    RECOMMENDED_MODELS.iter().any(|(r, _)| *r == id)
+}
+
+/// Everything the report shows.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub models_url: String,
+    pub in_use: InUse,
+    pub live: Live,
+}
+
+fn bracketed(tags: &[&str]) -> String {
+    match tags {
+        [] => String::new(),
+        _ => format!(" [{}]", tags.join(", ")),
+    }
+}
+
+pub fn human(r: &Report) -> String {
+    let listed: &[String] = match &r.live {
+        Live::Listed(ids) => ids,
+        _ => &[],
+    };
+    let width = RECOMMENDED_MODELS
+        .iter()
+        .map(|(id, _)| id.chars().count())
+        .chain(listed.iter().map(|id| id.chars().count()))
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    let mut out = String::from("Recommended (the OminiGate guide's picks):\n");
+    for (id, note) in RECOMMENDED_MODELS {
+        let tags = bracketed(&r.in_use.tags(id));
+        let _ = writeln!(out, "  {id:<width$}  {note}{tags}");
+    }
+    out.push('\n');
+    match &r.live {
+        Live::Listed(ids) => {
+            let _ = writeln!(
+                out,
+                "Live from {} ({} model{}):",
+                r.models_url,
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" }
+            );
+            for id in ids {
+                let mut tags = r.in_use.tags(id);
+                if is_recommended(id) {
+                    tags.insert(0, "recommended");
+                }
+                let line = format!("  {id:<width$}  {}", tags.join(", "));
+                let _ = writeln!(out, "{}", line.trim_end());
+            }
+            let missing: Vec<&str> = RECOMMENDED_MODELS
+                .iter()
+                .map(|(id, _)| *id)
+                .filter(|id| !ids.iter().any(|l| l == id))
+                .collect();
+            if !missing.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "Recommended but not listed live: {}",
+                    missing.join(", ")
+                );
+            }
+            if let Some(m) = &r.in_use.profile
+                && !ids.contains(m)
+            {
+                let _ = writeln!(
+                    out,
+                    "The profile's model {m} is not listed live: requests with it will likely fail; pick one above with `ominigate-codex use MODEL`"
+                );
+            }
+        }
+        Live::Skipped(why) => {
+            let _ = writeln!(out, "Live list: skipped, {why}");
+        }
+        Live::Failed(why) => {
+            let _ = writeln!(out, "Live list: not available: {why}");
+        }
+    }
+    out.push('\n');
+    match (&r.in_use.profile, &r.in_use.default) {
+        (Some(p), d) => {
+            let _ = writeln!(
+                out,
+                "`codex --profile ominigate` uses {p}{}. Switch with: ominigate-codex use MODEL",
+                match d {
+                    Some(d) if d == p => ", and so does plain `codex`".to_string(),
+                    Some(d) => format!("; plain `codex` uses {d}"),
+                    None => String::new(),
+                }
+            );
+        }
+        (None, _) => {
+            out.push_str(
+                "No `ominigate` profile on OminiGate here yet: ominigate-codex install --model MODEL\n",
+            );
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct Json<'a> {
+    schema_version: u32,
+    profile_model: Option<&'a str>,
+    default_model: Option<&'a str>,
+    recommended: Vec<Recommended<'a>>,
+    live: LiveJson<'a>,
+}
+
+#[derive(Serialize)]
+struct Recommended<'a> {
+    id: &'a str,
+    note: &'a str,
+    profile: bool,
+    default: bool,
+    /// Listed live; `null` when the live list was not had.
+    live: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct LiveJson<'a> {
+    /// `ok`, `skipped` or `error`.
+    status: &'static str,
+    url: &'a str,
+    message: Option<&'a str>,
+    models: Vec<LiveModel<'a>>,
+}
+
+#[derive(Serialize)]
+struct LiveModel<'a> {
+    id: &'a str,
+    recommended: bool,
+    profile: bool,
+    default: bool,
+}
+
+pub fn json(r: &Report) -> String {
+    let listed = match &r.live {
+        Live::Listed(ids) => Some(ids),
+        _ => None,
+    };
+    let (status, message) = match &r.live {
+        Live::Listed(_) => ("ok", None),
+        Live::Skipped(why) => ("skipped", Some(why.as_str())),
+        Live::Failed(why) => ("error", Some(why.as_str())),
+    };
+    let is = |m: &Option<String>, id: &str| m.as_deref() == Some(id);
+    let doc = Json {
+        schema_version: SCHEMA_VERSION,
+        profile_model: r.in_use.profile.as_deref(),
+        default_model: r.in_use.default.as_deref(),
+        recommended: RECOMMENDED_MODELS
+            .iter()
+            .map(|(id, note)| Recommended {
+                id,
+                note,
+                profile: is(&r.in_use.profile, id),
+                default: is(&r.in_use.default, id),
+                live: listed.map(|ids| ids.iter().any(|l| l == id)),
+            })
+            .collect(),
+        live: LiveJson {
+            status,
+            url: &r.models_url,
+            message,
+            models: listed
+                .into_iter()
+                .flatten()
+                .map(|id| LiveModel {
+                    id,
+                    recommended: is_recommended(id),
+                    profile: is(&r.in_use.profile, id),
+                    default: is(&r.in_use.default, id),
+                })
+                .collect(),
+        },
+    };
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
+    let inp = read_inputs(home, detect_codex(&args.codex));
+    let gw = Gateway::of(&inp);
+    let report = Report {
+        models_url: gw.models_url(),
+        in_use: InUse::of(&inp),
+        live: live(&gw, args.net.offline, Duration::from_secs(args.net.timeout)),
+    };
+    let secrets = doctor::secrets(&inp);
+    let text = match args.json {
+        true => format!("{}\n", json(&report)),
+        false => human(&report),
+    };
+    write!(ui.out(), "{}", redact(&text, &secrets))?;
+    match &report.live {
+        Live::Skipped(why) | Live::Failed(why) if args.live => Err(Failure::new(
+            Kind::Failure,
+            redact(&format!("the live model list is not available: {why}"), &secrets),
+        )
+        .help(format!(
+            "set {} to your OminiGate key, check base_url with `ominigate-codex doctor`, or drop --live",
+            gw.key_name
+        ))
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(live: Live) -> Report {
+        Report {
+            models_url: "https://api.ominigate.ai/v1/models".into(),
+            in_use: InUse {
+                profile: Some("openai/gpt-5.3-codex".into()),
+                default: None,
+            },
+            live,
+        }
+    }
+
+    #[test]
+    fn recommended_models_come_with_their_notes_and_marks() {
+        let text = human(&report(Live::Skipped("--offline".into())));
+        assert!(
+            text.starts_with("Recommended (the OminiGate guide's picks):\n  openai/gpt-5.4-pro "),
+            "{text}"
+        );
+        assert!(
+            text.contains("openai/gpt-5.3-codex           OpenAI's Codex-tuned variant, optimized for code generation and tool-use loops. [profile]\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nLive list: skipped, --offline\n"), "{text}");
+        assert!(text.ends_with("`codex --profile ominigate` uses openai/gpt-5.3-codex. Switch with: ominigate-codex use MODEL\n"), "{text}");
+    }
+
+    #[test]
+    fn live_rows_say_which_are_recommended_and_in_use() {
+        let ids = vec![
+            "anthropic/claude-opus-4.6".to_string(),
+            "openai/gpt-5.4-pro".to_string(),
+            "x/other".to_string(),
+        ];
+        let text = human(&report(Live::Listed(ids)));
+        assert!(
+            text.contains("Live from https://api.ominigate.ai/v1/models (3 models):\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  anthropic/claude-opus-4.6      recommended\n"),
+            "{text}"
+        );
+        assert!(text.contains("  x/other\n"), "{text}");
+        assert!(
+            text.contains("Recommended but not listed live: openai/gpt-5.3-codex, google/gemini-3.1-pro-preview\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("The profile's model openai/gpt-5.3-codex is not listed live"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn json_marks_live_membership_only_when_listed() {
+        let v: serde_json::Value =
+            serde_json::from_str(&json(&report(Live::Failed("boom".into())))).unwrap();
+        assert_eq!(v["schema_version"], 1);
+        assert_eq!(v["live"]["status"], "error");
+        assert_eq!(v["live"]["message"], "boom");
+        assert_eq!(v["recommended"][1]["profile"], true);
+        assert!(v["recommended"][1]["live"].is_null());
+        let ids = vec!["openai/gpt-5.3-codex".to_string()];
+        let v: serde_json::Value = serde_json::from_str(&json(&report(Live::Listed(ids)))).unwrap();
+        assert_eq!(v["live"]["status"], "ok");
+        assert_eq!(v["recommended"][1]["live"], true);
+        assert_eq!(v["recommended"][0]["live"], false);
+        assert_eq!(v["live"]["models"][0]["profile"], true);
+        assert_eq!(v["live"]["models"][0]["recommended"], true);
+    }
+}

@@ -1,0 +1,389 @@
+//! `ominigate-codex status`: one screen on what is installed where, for
+//! which Codex, with which model, whether OminiGate is the default for
+//! plain `codex`, and whether the key is set (yes or no, nothing more).
+//!
+//! Everything comes from doctor's reading of the setup ([`Inputs`], the
+//! precedence walk in `resolution`) and its checks run `--offline`, so
+//! status and doctor never disagree. Writes nothing.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::Loaded;
+use super::doctor::check::{self, Check, Status, redact};
+use super::doctor::inputs::Inputs;
+use super::doctor::provider::env_key_name;
+use super::doctor::resolution::{Run, lookup, resolve};
+use super::doctor::{self, detect_codex, diagnose, read_inputs, run_checks};
+use super::models::InUse;
+use crate::cli::StatusArgs;
+use crate::codex_version::ProfileLayout;
+use crate::paths::{CodexHome, PROFILE_FILE};
+use crate::spec;
+use crate::state::State;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Time limit for running Codex in the `codex.accepts_config` check.
+const CODEX_LIMIT: Duration = Duration::from_secs(5);
+
+const BLOCK: [&str; 2] = ["model_providers", spec::PROVIDER_ID];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Codex {
+    /// What `codex --version` said (or `--codex-version`); `None` when unknown.
+    pub version: Option<String>,
+    /// The release whose rules apply.
+    pub rules: String,
+    /// `binary`, `flag` or `none`.
+    pub source: &'static str,
+    pub binary: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Provider {
+    /// `path:line` of `[model_providers.ominigate]`.
+    pub place: String,
+    /// `a [table]`, `dotted keys` or `an inline table`.
+    pub shape: &'static str,
+    /// Without user name, password or query; `None` when not set.
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    /// `table` (`[profiles.ominigate]`, Codex up to 0.133) or `file`
+    /// (`ominigate.config.toml`, 0.134 on).
+    pub layout: &'static str,
+    pub place: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlainCodex {
+    /// Plain `codex` uses OminiGate.
+    pub ominigate: bool,
+    /// Plain `codex`'s provider; `None` when Codex refuses to start.
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    /// `install --default` made it so (`install --no-default` undoes it).
+    pub recorded: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Key {
+    pub name: String,
+    pub set: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub id: &'static str,
+    pub status: Status,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Checks {
+    pub overall: Status,
+    pub ok: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub skip: usize,
+    pub problems: Vec<Problem>,
+}
+
+/// The whole status, as JSON prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub schema_version: u32,
+    pub codex_home: String,
+    pub codex_home_source: &'static str,
+    pub codex: Codex,
+    pub installed: bool,
+    pub provider: Option<Provider>,
+    pub profile: Option<Profile>,
+    /// Why the profile is not where this Codex reads it, or is refused.
+    pub profile_note: Option<String>,
+    /// `codex --profile ominigate`'s model, when that run uses OminiGate.
+    pub model: Option<String>,
+    /// Why `codex --profile ominigate` does not start, in Codex's words.
+    pub refused: Option<String>,
+    pub default: PlainCodex,
+    pub key: Key,
+    /// doctor's checks, offline.
+    pub checks: Checks,
+}
+
+fn codex(inp: &Inputs) -> Codex {
+    let info = &inp.codex;
+    Codex {
+        version: info.version.map(|v| v.to_string()),
+        rules: info.effective().to_string(),
+        source: match (&info.binary, info.from_flag) {
+            (_, true) => "flag",
+            (Some(_), _) => "binary",
+            (None, _) => "none",
+        },
+        binary: info.binary.as_ref().map(|p| p.display().to_string()),
+    }
+}
+
+fn provider(inp: &Inputs) -> Option<Provider> {
+    let stack = inp.profile_stack();
+    let (_, file) = lookup(&stack, &BLOCK)?;
+    let base_url = lookup(&stack, &["model_providers", spec::PROVIDER_ID, "base_url"])
+        .and_then(|(item, _)| item.as_str())
+        .map(spec::redact_url);
+    Some(Provider {
+        place: file.place(&BLOCK).to_string(),
+        shape: file.shape_of(&BLOCK),
+        base_url,
+    })
+}
+
+/// The profile where this Codex reads it, and a note when something
+/// there stops `codex --profile ominigate`.
+fn profile(inp: &Inputs) -> (Option<Profile>, Option<String>) {
+    let v = inp.codex.effective();
+    let view = inp.view();
+    match inp.layout().profile {
+        ProfileLayout::Table => {
+            let found =
+                lookup(&view.base(), &["profiles", spec::PROFILE_NAME]).map(|(_, f)| Profile {
+                    layout: "table",
+                    place: f.place(&["profiles", spec::PROFILE_NAME]).to_string(),
+                });
+            let note = found
+                .is_none()
+                .then(|| format!("no [profiles.ominigate], where Codex {v} reads the profile"));
+            (found, note)
+        }
+        ProfileLayout::File => {
+            let found = view.profile_file.map(|f| Profile {
+                layout: "file",
+                place: f.path.display().to_string(),
+            });
+            let legacy = view.user.and_then(diagnose::legacy_table);
+            let note = match (&found, legacy) {
+                (_, Some(place)) => Some(format!(
+                    "legacy [profiles.ominigate] at {place}: Codex {v} refuses `--profile ominigate` while it is there (`ominigate-codex install` moves it)"
+                )),
+                (None, None) if inp.profile.exists() => {
+                    Some(format!("{} does not load", inp.profile.path.display()))
+                }
+                (None, None) => Some(format!(
+                    "no {PROFILE_FILE}, where Codex {v} reads the profile"
+                )),
+                (Some(_), None) => None,
+            };
+            (found, note)
+        }
+    }
+}
+
+/// Whether `install --default` is on record (a damaged or unreadable
+/// record counts as none: status never fails on it).
+fn default_recorded(home: &CodexHome) -> bool {
+    Loaded::read(&home.state_file())
+        .ok()
+        .filter(Loaded::exists)
+        .and_then(|l| State::parse(l.text().ok()?).ok())
+        .is_some_and(|s| s.defaults.is_some())
+}
+
+fn checks(list: &[Check]) -> Checks {
+    let (ok, warn, fail, skip) = check::counts(list);
+    Checks {
+        overall: check::overall(list),
+        ok,
+        warn,
+        fail,
+        skip,
+        problems: list
+            .iter()
+            .filter(|c| matches!(c.status, Status::Warn | Status::Fail))
+            .map(|c| Problem {
+                id: c.id,
+                status: c.status,
+                summary: c.summary.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Put the status together from what doctor read and its offline checks.
+pub fn summarise(inp: &Inputs, list: &[Check], recorded: bool) -> Summary {
+    let view = inp.view();
+    let provider = provider(inp);
+    let (profile, profile_note) = profile(inp);
+    let plain = resolve(&view, Run::Plain);
+    let with_profile = resolve(&view, Run::Profile);
+    let in_use = InUse::of(inp);
+    let key_name = env_key_name(inp);
+    let set = inp.env.get(&key_name).is_some_and(|k| !k.trim().is_empty());
+    Summary {
+        schema_version: SCHEMA_VERSION,
+        codex_home: inp.home.dir.display().to_string(),
+        codex_home_source: inp.home.source,
+        codex: codex(inp),
+        installed: provider.is_some() && profile.is_some(),
+        provider,
+        profile,
+        profile_note,
+        model: in_use.profile,
+        refused: with_profile.refusal.map(|r| r.codex_says),
+        default: PlainCodex {
+            ominigate: plain.uses_ominigate(),
+            provider: plain
+                .refusal
+                .is_none()
+                .then(|| plain.provider.value.clone()),
+            model: plain.model.map(|m| m.value),
+            recorded,
+        },
+        key: Key {
+            name: key_name,
+            set,
+        },
+        checks: checks(list),
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+pub fn human(s: &Summary) -> String {
+    let mut out = String::new();
+    let mut row = |label: &str, text: &str| {
+        let _ = writeln!(out, "{:<12}{text}", format!("{label}:"));
+    };
+    row(
+        "Codex home",
+        &format!("{} ({})", s.codex_home, s.codex_home_source),
+    );
+    let c = &s.codex;
+    row(
+        "Codex",
+        &match (c.source, &c.version, &c.binary) {
+            ("flag", Some(v), _) => format!("{v} (from --codex-version)"),
+            (_, Some(v), Some(b)) => format!("{v} (`{b} --version`)"),
+            (_, _, Some(b)) => format!(
+                "unknown: `{b} --version` does not answer like Codex; using the rules of {}, the newest known",
+                c.rules
+            ),
+            _ => format!(
+                "none found on PATH; using the rules of {}, the newest known",
+                c.rules
+            ),
+        },
+    );
+    row(
+        "Installed",
+        match (s.installed, &s.provider, &s.profile) {
+            (true, _, _) => "yes",
+            (false, None, None) => "no: run `ominigate-codex install`",
+            _ => "partly: run `ominigate-codex install` to complete it",
+        },
+    );
+    row(
+        "  provider",
+        &match &s.provider {
+            Some(p) => format!(
+                "[model_providers.ominigate] at {} ({}), base_url {}",
+                p.place,
+                p.shape,
+                p.base_url.as_deref().unwrap_or("not set")
+            ),
+            None => "no [model_providers.ominigate] in the files Codex reads".into(),
+        },
+    );
+    let v = &c.rules;
+    row(
+        "  profile",
+        &match (&s.profile, &s.profile_note) {
+            (Some(p), None) => format!("{}, where Codex {v} reads it", p.place),
+            (Some(p), Some(note)) => format!("{}; {note}", p.place),
+            (None, Some(note)) => note.clone(),
+            (None, None) => "none".into(),
+        },
+    );
+    row(
+        "Model",
+        &match (&s.model, &s.refused) {
+            (_, Some(why)) => format!("none: `codex --profile ominigate` stops: {why}"),
+            (Some(m), None) => format!("{m} (`codex --profile ominigate`)"),
+            (None, None) => "none: `codex --profile ominigate` does not use OminiGate".into(),
+        },
+    );
+    let d = &s.default;
+    row(
+        "Default",
+        &match (d.ominigate, &d.provider) {
+            (true, _) if d.recorded => format!(
+                "yes: plain `codex` uses OminiGate ({}); `ominigate-codex install --no-default` puts back your previous settings",
+                d.model
+                    .as_deref()
+                    .unwrap_or("Codex's built-in default model")
+            ),
+            (true, _) => format!(
+                "yes: plain `codex` uses OminiGate ({}), set in config.toml by hand",
+                d.model
+                    .as_deref()
+                    .unwrap_or("Codex's built-in default model")
+            ),
+            (false, Some(p)) => {
+                format!("no: plain `codex` uses {p}; `ominigate-codex install --default` to change")
+            }
+            (false, None) => {
+                "no: plain `codex` refuses to start (see `ominigate-codex doctor`)".into()
+            }
+        },
+    );
+    row(
+        "API key",
+        &format!("{} is set: {}", s.key.name, yes_no(s.key.set)),
+    );
+    let k = &s.checks;
+    row(
+        "Checks",
+        &format!(
+            "{} ok, {} warning{}, {} failed, {} skipped (doctor --offline{})",
+            k.ok,
+            k.warn,
+            if k.warn == 1 { "" } else { "s" },
+            k.fail,
+            k.skip,
+            if k.problems.is_empty() {
+                ""
+            } else {
+                "; `ominigate-codex doctor` shows the fixes"
+            }
+        ),
+    );
+    for p in &k.problems {
+        let summary = p.summary.replace('→', "->");
+        let _ = writeln!(out, "  {:<4}  {}: {summary}", p.status.as_str(), p.id);
+    }
+    out
+}
+
+pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> Result<()> {
+    let inp = read_inputs(home, detect_codex(&args.codex));
+    let secrets = doctor::secrets(&inp);
+    let mut list = run_checks(&inp, true, CODEX_LIMIT);
+    check::redact_all(&mut list, &secrets);
+    let summary = summarise(&inp, &list, default_recorded(home));
+    let text = match args.json {
+        true => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&summary).unwrap_or_default()
+        ),
+        false => human(&summary),
+    };
+    write!(ui.out(), "{}", redact(&text, &secrets))?;
+    Ok(())
+}

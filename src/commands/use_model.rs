@@ -1,0 +1,186 @@
+//! `ominigate-codex use MODEL`: switch the `ominigate` profile's model in
+//! place, wherever this Codex reads the profile (`[profiles.ominigate]` or
+//! `ominigate.config.toml`), and the top-level `model` too when
+//! `install --default` made OminiGate the default.
+//!
+//! It is install's [`plan`] with `--model MODEL` and everything else kept
+//! (base URL, env var, retries, `--default`, and the wire protocol the
+//! config has when this Codex accepts it), so comments and formatting stay
+//! and `uninstall` still gives back the original file.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::doctor::check::redact;
+use super::doctor::codex::CodexInfo;
+use super::doctor::endpoint::close_matches;
+use super::doctor::{self, read_inputs};
+use super::install::{self, Options, plan};
+use super::models::{Gateway, Live, live};
+use super::{Docs, Files, RecordOrder, finish};
+use crate::blocks::{self, EditError, PROFILE, PROVIDER};
+use crate::cli::UseArgs;
+use crate::codex_version::Layout;
+use crate::config_file;
+use crate::error::{Failure, Kind};
+use crate::paths::CodexHome;
+use crate::report::{Ui, warning};
+use crate::spec::{self, bad_flag};
+
+/// What is missing for OminiGate to count as installed, if anything.
+fn missing(docs: &Docs) -> Result<Option<&'static str>, EditError> {
+    if blocks::get_block(&docs.config, PROVIDER)?.is_none() {
+        return Ok(Some(
+            "there is no [model_providers.ominigate] in config.toml",
+        ));
+    }
+    if blocks::get_block(&docs.config, PROFILE)?.is_none() && docs.profile.is_none() {
+        return Ok(Some(
+            "there is no `ominigate` profile ([profiles.ominigate] or ominigate.config.toml)",
+        ));
+    }
+    Ok(None)
+}
+
+/// The config's `wire_api` when this Codex accepts it, else what install
+/// would write.
+fn kept_wire_api(docs: &Docs, layout: Layout) -> Result<&'static str, EditError> {
+    let block = blocks::get_block(&docs.config, PROVIDER)?;
+    Ok(match block.and_then(|b| blocks::get_str(b, "wire_api")) {
+        Some("chat") if layout.chat_supported => "chat",
+        Some("responses") => "responses",
+        _ => layout.default_wire_api(),
+    })
+}
+
+/// Whether plain `codex` follows the profile's model (`install --default`).
+fn default_follows(docs: &Docs) -> bool {
+    docs.state.defaults.is_some()
+        && blocks::get_str(docs.config.as_table(), "model_provider") == Some(spec::PROVIDER_ID)
+}
+
+fn not_installed(home: &CodexHome, why: &str, model: &str) -> anyhow::Error {
+    Failure::new(
+        Kind::Failure,
+        format!(
+            "OminiGate is not installed in {}: {why}",
+            home.dir.display()
+        ),
+    )
+    .help(format!(
+        "run `ominigate-codex install --model {model}` first; nothing was written"
+    ))
+    .into()
+}
+
+/// Say whether OminiGate's live list has `model`: a warning when it is
+/// reachable and does not. Never stops the switch.
+fn check_listed(
+    model: &str,
+    found: Live,
+    gw: &Gateway,
+    secrets: &[String],
+    ui: &mut Ui,
+) -> Result<()> {
+    match found {
+        Live::Listed(ids) if ids.iter().any(|id| id == model) => {
+            ui.detail(format_args!("{model} is in OminiGate's live list"))?;
+        }
+        Live::Listed(ids) => {
+            let close: Vec<&str> = close_matches(model, &ids)
+                .into_iter()
+                .map(String::as_str)
+                .collect();
+            let mut text = format!(
+                "{model} is not among the {} models {} lists; Codex requests with it will likely fail",
+                ids.len(),
+                gw.models_url()
+            );
+            if !close.is_empty() {
+                text.push_str(&format!("\n  listed and close: {}", close.join(", ")));
+            }
+            text.push_str("\n  see them all: ominigate-codex models");
+            warning(&redact(&text, secrets));
+        }
+        Live::Skipped(why) => {
+            ui.detail(format_args!(
+                "{model} not checked against the live list: {why}"
+            ))?;
+        }
+        Live::Failed(why) => {
+            ui.info(redact(
+                &format!("could not check {model} against the live list: {why}"),
+                secrets,
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
+    let model = args.model.as_str();
+    spec::check_model(model).map_err(|m| bad_flag("MODEL", m))?;
+    let detected = install::detect(&args.codex)?;
+    ui.info(format_args!(
+        "Codex home: {} ({})",
+        home.dir.display(),
+        home.source
+    ))?;
+    ui.info(format_args!(
+        "Switching the ominigate profile to {model}: {}",
+        detected.describe()
+    ))?;
+    if !home.dir.is_dir() {
+        return Err(not_installed(home, "the directory does not exist", model));
+    }
+    let _lock = (!args.dry_run)
+        .then(|| config_file::lock(&home.dir, Duration::from_secs(10)))
+        .transpose()?;
+    let files = Files::read(home)?;
+    let mut work = files.open()?;
+    if let Some(why) = missing(&work.docs).map_err(|e| work.shape_error(e))? {
+        return Err(not_installed(home, why, model));
+    }
+    let layout = detected.layout();
+    let opts = Options {
+        layout,
+        wire_api: kept_wire_api(&work.docs, layout).map_err(|e| work.shape_error(e))?,
+        base_url: None,
+        env_key: None,
+        model: Some(model.to_string()),
+        default: false,
+        no_default: false,
+    };
+    let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
+    let follows = default_follows(&work.docs);
+
+    let inp = read_inputs(home, CodexInfo::from_detected(&detected));
+    let gw = Gateway::of(&inp);
+    let found = live(&gw, args.net.offline, Duration::from_secs(args.net.timeout));
+    check_listed(model, found, &gw, &doctor::secrets(&inp), ui)?;
+
+    // Like install: the record first (see install::run).
+    let changed = finish(
+        &work.changes(RecordOrder::First),
+        &outcome.notes,
+        args.dry_run,
+        ui,
+    )?;
+    let who = match follows {
+        true => "`codex --profile ominigate` and plain `codex`",
+        false => "`codex --profile ominigate`",
+    };
+    match (changed, args.dry_run) {
+        (false, _) => ui.info(format_args!(
+            "{who} already use{} {model}: nothing to change",
+            if follows { "" } else { "s" }
+        ))?,
+        (true, false) => ui.info(format_args!(
+            "{who} now use{} {model}",
+            if follows { "" } else { "s" }
+        ))?,
+        (true, true) => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! Conventions every subcommand follows: a quiet exit on a closed pipe,
+//! never a prompt, and the README's deterministic examples (tests/cmd/*.toml,
+//! run by trycmd with an empty environment but for the values below).
+
+mod support;
+
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{CANARY, Sandbox, assert_no_canary_in_text};
+
+/// Each case runs in an empty environment (`inherit = false`) with only
+/// these: no real HOME, no CODEX_HOME, no `codex` on PATH, the canary key.
+#[test]
+fn cmd_cases() {
+    trycmd::TestCases::new()
+        .default_bin_name("ominigate-codex")
+        .env("HOME", "/nonexistent/home")
+        .env("PATH", "/nonexistent/bin")
+        .env("SHELL", "/bin/bash")
+        .env("OMINIGATE_API_KEY", CANARY)
+        .env(
+            "OMINIGATE_CODEX_SYSTEM_CONFIG",
+            "/nonexistent/etc-codex-config.toml",
+        )
+        .case("tests/cmd/*.toml");
+}
+
+/// The expected outputs are exact (no `...` elision), so the canary
+/// cannot hide in them; and each case really clears the environment.
+#[test]
+fn cmd_cases_are_exact_and_hermetic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cmd");
+    let mut cases = 0;
+    for entry in std::fs::read_dir(&dir).expect("tests/cmd") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_no_canary_in_text(&text);
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("toml") => {
+                cases += 1;
+                assert!(
+                    text.contains("[env]\ninherit = false\n"),
+                    "{}",
+                    path.display()
+                );
+                let out = path.with_extension("stdout");
+                assert!(out.exists(), "{} has no expected output", path.display());
+            }
+            Some("stdout" | "stderr") => {
+                assert!(!text.contains("..."), "{}: no elision", path.display());
+                assert!(!text.contains("[..]"), "{}: no elision", path.display());
+            }
+            _ => {}
+        }
+    }
+    assert!(cases >= 13, "{cases} cases");
+}
+
+/// The README shows what the `models --offline` case prints, verbatim.
+#[test]
+fn readme_examples_are_the_tested_outputs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let out =
+        std::fs::read_to_string(root.join("tests/cmd/models-offline.stdout")).expect("case output");
+    assert!(
+        readme.contains(&format!("$ ominigate-codex models --offline\n{out}```")),
+        "README lacks the output of tests/cmd/models-offline:\n{out}"
+    );
+}
+
+/// Run `args` with stdin an open pipe nobody writes to: a prompt would
+/// wait for ever, so the run must end on its own.
+fn with_silent_stdin(sb: &Sandbox, args: &[&str]) -> Output {
+    let mut child = sb
+        .std_cmd()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdin = child.stdin.take();
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("{args:?} waited for input");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("output");
+    assert_no_canary_in_text(&String::from_utf8_lossy(&out.stdout));
+    assert_no_canary_in_text(&String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+#[test]
+fn nothing_ever_prompts() {
+    let sb = Sandbox::new();
+    sb.write_config("model_provider = \"openai\"\n");
+    for (args, code) in [
+        (
+            &["install", "--codex-version", "0.169.0", "--default"][..],
+            0,
+        ),
+        (&["use", "openai/gpt-5.3-codex", "--offline"], 0),
+        (&["install", "--no-default"], 0),
+        (&["status"], 0),
+        (&["models", "--offline"], 0),
+        (&["doctor", "--offline"], 0),
+        (&["uninstall", "--dry-run"], 0),
+        (&["uninstall"], 0),
+        (&["uninstall"], 0),
+    ] {
+        let out = with_silent_stdin(&sb, args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(sb.read_config(), b"model_provider = \"openai\"\n");
+}
+
+/// Run `args` with stdout a pipe whose reader is already gone, so the
+/// first write fails with EPIPE: `ominigate-codex man | head -1` without
+/// the race (a reader that reads first may get the whole output before
+/// closing, and then nothing is tested).
+fn into_closed_pipe(sb: &Sandbox, args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = sb
+        .std_cmd()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run");
+    assert_no_canary_in_text(&String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let sb = Sandbox::new();
+    for args in [
+        &["man"][..],
+        &["completions", "bash"],
+        &["completions", "zsh"],
+        &["--help"],
+        &["doctor", "--offline"],
+        &["doctor", "--offline", "--json"],
+        &["install", "--codex-version", "0.169.0", "--dry-run"],
+        &["status"],
+        &["status", "--json"],
+        &["models", "--offline"],
+    ] {
+        let out = into_closed_pipe(&sb, args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_does_not_stop_install_half_way() {
+    let sb = Sandbox::new();
+    let out = into_closed_pipe(&sb, &["install", "--codex-version", "0.169.0"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let config = String::from_utf8(sb.read_config()).unwrap();
+    assert!(config.contains("[model_providers.ominigate]"), "{config}");
+    assert!(sb.profile_file().exists());
+    sb.assert_no_canary_in_files();
+}
