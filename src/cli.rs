@@ -202,21 +202,12 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Skip the checks that call the gateway
-    #[arg(long)]
-    pub offline: bool,
+    /// The gateway checks (the time limit also bounds running Codex)
+    #[command(flatten)]
+    pub net: NetArgs,
 
     #[command(flatten)]
     pub codex: CodexSelect,
-
-    /// Time limit for each gateway request and for running Codex
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 5,
-        value_parser = clap::value_parser!(u64).range(1..=300)
-    )]
-    pub timeout: u64,
 }
 
 /// Asking the gateway.
@@ -226,7 +217,7 @@ pub struct NetArgs {
     #[arg(long)]
     pub offline: bool,
 
-    /// Time limit for the gateway request
+    /// Time limit for each gateway request (doctor: also for running Codex)
     #[arg(
         long,
         value_name = "SECS",

@@ -104,7 +104,11 @@ pub fn read_inputs(home: &CodexHome, codex: CodexInfo) -> Inputs {
 
 pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
     let inp = read_inputs(home, detect_codex(&args.codex));
-    let mut checks = run_checks(&inp, args.offline, Duration::from_secs(args.timeout));
+    let mut checks = run_checks(
+        &inp,
+        args.net.offline,
+        Duration::from_secs(args.net.timeout),
+    );
     check::redact_all(&mut checks, &secrets(&inp));
     let report = render::Report {
         home: format!("{} ({})", home.dir.display(), home.source),
