@@ -18,7 +18,7 @@ use super::doctor::check::redact;
 use super::doctor::endpoint::{model_ids, server_message};
 use super::doctor::http::{self, Method};
 use super::doctor::inputs::Inputs;
-use super::doctor::provider::env_key_name;
+use super::doctor::provider::{env_key_name, env_key_value};
 use super::doctor::resolution::{Run, lookup, resolve};
 use super::doctor::{self, detect_codex, read_inputs};
 use crate::cli::ModelsArgs;
@@ -49,12 +49,7 @@ impl Gateway {
             .trim_end_matches('/')
             .to_string();
         let key_name = env_key_name(inp);
-        let key = inp
-            .env
-            .get(&key_name)
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .map(str::to_string);
+        let key = env_key_value(inp, &key_name);
         Gateway {
             base_url,
             key_name,

@@ -21,12 +21,10 @@ use ominigate_codex::paths::BACKUP_SUFFIX;
 use ominigate_codex::state::State;
 use tempfile::TempDir;
 
-/// The API key in every CLI run; it must never show up anywhere.
-pub const CANARY: &str = "sk-omg-CANARY-4b7e19d2c0a8f365";
-
-/// The three measured Codex eras: chat + profile table, responses + profile
-/// table, responses + profile file.
-pub const ERAS: [&str; 3] = ["0.94.0", "0.133.0", "0.169.0"];
+// The canary key, the eras and the canary scan are the CLI tests' own.
+#[path = "../support/mod.rs"]
+mod support;
+pub use support::{CANARY, ERAS, assert_no_canary_under};
 
 /// Exit codes (see `src/error.rs`).
 pub const OK: i32 = 0;
@@ -560,31 +558,6 @@ pub fn temps_under(root: &Path) -> Vec<PathBuf> {
 pub fn assert_no_temps(root: &Path) {
     let temps = temps_under(root);
     assert!(temps.is_empty(), "temporary files left behind: {temps:?}");
-}
-
-/// No regular file under `root` holds the canary (FIFOs and the like are
-/// not opened).
-#[track_caller]
-pub fn assert_no_canary_under(root: &Path) {
-    fn go(dir: &Path) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Ok(meta) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            if meta.is_dir() {
-                go(&path);
-            } else if meta.is_file() {
-                let bytes = std::fs::read(&path).unwrap_or_default();
-                let hit = bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes());
-                assert!(!hit, "the API key leaked into {}", path.display());
-            }
-        }
-    }
-    go(root);
 }
 
 /// A tmpfs mounted at a directory, unmounted on drop. `None` where mounting

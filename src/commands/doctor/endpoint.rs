@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::check::{Check, mask};
 use super::http::{self, Method, Reply};
 use super::inputs::Inputs;
-use super::provider::env_key_name;
+use super::provider::{env_key_name, env_key_value};
 use super::resolution::{Run, lookup, resolve};
 use crate::codex_version::Version;
 use crate::spec;
@@ -57,13 +57,8 @@ pub fn target(inp: &Inputs, limit: Duration) -> Result<Target, String> {
         |_| "not sending the key: base_url is not a safe https URL (see provider.fields)",
     )?;
     let key_name = env_key_name(inp);
-    let key = inp
-        .env
-        .get(&key_name)
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| format!("{key_name} is not set (see env.key)"))?
-        .to_string();
+    let key = env_key_value(inp, &key_name)
+        .ok_or_else(|| format!("{key_name} is not set (see env.key)"))?;
     let layout = inp.layout();
     let configured = lookup(&stack, &keys("wire_api"));
     let configured_wire = configured.and_then(|(i, _)| i.as_str());

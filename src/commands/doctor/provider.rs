@@ -501,6 +501,16 @@ pub fn fields_check(inp: &Inputs) -> Check {
 }
 
 /// The `env_key` the `--profile ominigate` run uses, if valid; else the default.
+/// The key itself, from the variable `env_key` names: `None` when unset or
+/// blank. Only ever sent to the gateway or masked; never printed.
+pub fn env_key_value(inp: &Inputs, name: &str) -> Option<String> {
+    inp.env
+        .get(name)
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+}
+
 pub fn env_key_name(inp: &Inputs) -> String {
     lookup(
         &inp.profile_stack(),
