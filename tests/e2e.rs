@@ -60,6 +60,7 @@ fn binaries() -> Option<Vec<Codex>> {
         );
         return None;
     };
+    assert_isolated();
     let mut found: Vec<Codex> = Vec::new();
     for path in list.to_string_lossy().split_whitespace() {
         let path = PathBuf::from(path);
@@ -71,6 +72,25 @@ fn binaries() -> Option<Vec<Codex>> {
     }
     assert!(!found.is_empty(), "OMINIGATE_E2E_CODEX names no binary");
     Some(found)
+}
+
+/// Real Codex phones home (analytics, plugin sync, OpenAI model lists) and
+/// this suite must only ever talk to 127.0.0.1: it runs in a network
+/// namespace of its own whose one interface is loopback.
+fn assert_isolated() {
+    let dev = std::fs::read_to_string("/proc/self/net/dev").expect("/proc/self/net/dev");
+    let others: Vec<&str> = dev
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .filter(|name| *name != "lo")
+        .collect();
+    assert!(
+        others.is_empty(),
+        "the real-Codex suite must run where only loopback exists, but this network has {others:?}; \
+         run it as: unshare -rn sh -c 'ip link set lo up && cargo test --test e2e' (as .ci/run does)"
+    );
 }
 
 /// A gateway that answers like OminiGate would: SSE for both wire APIs, a
@@ -155,8 +175,12 @@ fn codex(sb: &Sandbox, c: &Codex, args: &[&str], openai: &Server, key: bool) -> 
         .current_dir(&work)
         .arg("exec")
         .arg("-c")
-        .arg(format!("openai_base_url=\"{}\"", openai.base_url()))
-        .args(["--skip-git-repo-check", "--sandbox", "read-only"])
+        .arg(format!("openai_base_url=\"{}\"", openai.base_url()));
+    if c.version >= PROMPT_INPUT {
+        // No background analytics or plugin sync: nothing to wait for.
+        cmd.args(["--disable", "plugins", "-c", "analytics.enabled=false"]);
+    }
+    cmd.args(["--skip-git-repo-check", "--sandbox", "read-only"])
         .args(args);
     if key {
         cmd.env("OMINIGATE_API_KEY", KEY);
