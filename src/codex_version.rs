@@ -220,13 +220,26 @@ pub fn query_binary(codex: &Path) -> Result<Version, String> {
     })
 }
 
+/// A Codex binary that did not say its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectError {
+    pub binary: PathBuf,
+    pub reason: String,
+}
+
+impl fmt::Display for DetectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.binary.display(), self.reason)
+    }
+}
+
 /// The version to write for: `--codex-version`, else `--codex PATH --version`,
 /// else `codex` on `$PATH`, else the newest known layout.
 pub fn detect(
     flag_version: Option<Version>,
     flag_binary: Option<&Path>,
     path_var: Option<&std::ffi::OsStr>,
-) -> Result<Detected, String> {
+) -> Result<Detected, DetectError> {
     if let Some(version) = flag_version {
         return Ok(Detected {
             version,
@@ -238,10 +251,16 @@ pub fn detect(
         None => find_on_path(path_var),
     };
     match binary {
-        Some(path) => Ok(Detected {
-            version: query_binary(&path)?,
-            source: Source::Binary(path),
-        }),
+        Some(path) => match query_binary(&path) {
+            Ok(version) => Ok(Detected {
+                version,
+                source: Source::Binary(path),
+            }),
+            Err(reason) => Err(DetectError {
+                binary: path,
+                reason,
+            }),
+        },
         None => Ok(Detected {
             version: NEWEST_KNOWN,
             source: Source::Assumed,

@@ -30,36 +30,20 @@ pub struct CodexInfo {
 }
 
 impl CodexInfo {
-    /// `--codex-version`, else `--codex PATH`, else `codex` on `$PATH`.
+    /// `--codex-version`, else `--codex PATH`, else `codex` on `$PATH`
+    /// (install's detection), keeping a binary that would not say its
+    /// version as a finding instead of an error.
     pub fn detect(
         flag_version: Option<Version>,
         flag_binary: Option<&Path>,
         path_var: Option<&OsStr>,
     ) -> CodexInfo {
-        if let Some(v) = flag_version {
-            return CodexInfo {
-                version: Some(v),
-                from_flag: true,
+        match codex_version::detect(flag_version, flag_binary, path_var) {
+            Ok(found) => CodexInfo::from_detected(&found),
+            Err(e) => CodexInfo {
+                binary: Some(e.binary),
+                problem: Some(e.reason),
                 ..CodexInfo::default()
-            };
-        }
-        let binary = match flag_binary {
-            Some(p) => Some(p.to_path_buf()),
-            None => codex_version::find_on_path(path_var),
-        };
-        match binary {
-            None => CodexInfo::default(),
-            Some(path) => match codex_version::query_binary(&path) {
-                Ok(v) => CodexInfo {
-                    version: Some(v),
-                    binary: Some(path),
-                    ..CodexInfo::default()
-                },
-                Err(e) => CodexInfo {
-                    binary: Some(path),
-                    problem: Some(e),
-                    ..CodexInfo::default()
-                },
             },
         }
     }
