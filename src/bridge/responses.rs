@@ -55,7 +55,7 @@ fn response_id() -> String {
 
 /// `POST /v1/responses`: translate, ask `{upstream}/chat/completions`,
 /// stream the translated events back.
-pub(super) async fn responses(
+pub(super) async fn handle(
     req: Request<Incoming>,
     shared: Arc<Shared>,
     start: Instant,
@@ -81,12 +81,22 @@ pub(super) async fn responses(
         Err(e) => {
             log_line(
                 &shared,
-                format_args!("POST /v1/responses -> 400 (not a Responses request) in {}", secs(start)),
+                format_args!(
+                    "POST /v1/responses -> 400 (not a Responses request) in {}",
+                    secs(start)
+                ),
             );
-            return json_error(StatusCode::BAD_REQUEST, &e.to_string());
+            return full(StatusCode::BAD_REQUEST, "application/json", e.body());
         }
     };
     drop(body);
+    let dropped = &translated.summary.dropped;
+    if shared.config.verbose && !dropped.is_empty() {
+        log_line(
+            &shared,
+            format_args!("POST /v1/responses not translated: {}", dropped.join(", ")),
+        );
+    }
     let (head_tx, head_rx) = oneshot::channel();
     let (tx, rx) = mpsc::channel(CHANNEL);
     let worker = shared.clone();
@@ -104,7 +114,10 @@ pub(super) async fn responses(
             content_type,
             body,
         }) => full(status, content_type, body),
-        Err(_) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "the upstream request stopped"),
+        Err(_) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the upstream request stopped",
+        ),
     }
 }
 
@@ -133,7 +146,10 @@ impl Exchange {
             if summary.stream { "" } else { " stream=false" }
         );
         let log = |outcome: std::fmt::Arguments<'_>| {
-            log_line(&shared, format_args!("{what} -> {outcome} in {}", secs(start)));
+            log_line(
+                &shared,
+                format_args!("{what} -> {outcome} in {}", secs(start)),
+            );
         };
         let chat = match serde_json::to_vec(&translated.chat) {
             Ok(chat) => chat,
@@ -248,7 +264,8 @@ impl Exchange {
         }
         let mut translator =
             translate::StreamTranslator::new(translated.tools.clone(), &summary.model, &id);
-        let send = |bytes: Vec<u8>| bytes.is_empty() || tx.blocking_send(Bytes::from(bytes)).is_ok();
+        let send =
+            |bytes: Vec<u8>| bytes.is_empty() || tx.blocking_send(Bytes::from(bytes)).is_ok();
         if !send(translator.created()) {
             log(format_args!("200 cancelled (client left)"));
             return;
@@ -296,8 +313,7 @@ impl Exchange {
 /// A failed read from the gateway, for the log (no header, no content).
 fn read_failure(e: &std::io::Error, idle: Duration) -> String {
     let timed_out = e.kind() == std::io::ErrorKind::TimedOut
-        || e
-            .get_ref()
+        || e.get_ref()
             .and_then(|inner| inner.downcast_ref::<ureq::Error>())
             .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
     if timed_out {
@@ -306,7 +322,6 @@ fn read_failure(e: &std::io::Error, idle: Duration) -> String {
         e.to_string()
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -33,7 +33,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::{mpsc, oneshot};
 
-use super::upstream;
+use super::{responses, upstream};
 use crate::spec::{self, BaseUrl};
 
 /// The largest request body accepted (Codex sends the whole history each
@@ -58,6 +58,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// One stderr line per request (`-q` turns it off).
     pub log: bool,
+    /// Also log what a request had that was not translated (`-v`).
+    pub verbose: bool,
 }
 
 /// A bound bridge, not yet serving.
@@ -359,6 +361,7 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
     let response = match (&method, path.as_str()) {
         (&Method::GET, "/health") => health(&shared),
         (&Method::GET, "/v1/models") => return upstream::models(req, shared, start).await,
+        (&Method::POST, "/v1/responses") => return responses::handle(req, shared, start).await,
         (_, "/health" | "/v1/models" | "/v1/responses") => {
             let mut r = json_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
             let allow = if path == "/v1/responses" {

@@ -29,7 +29,7 @@ pub fn settings(
     inp: &Inputs,
     upstream_flag: Option<&str>,
     port: u16,
-    log: bool,
+    level: Level,
 ) -> Result<Config> {
     let recorded = recorded_upstream(home)?;
     let current = provider_base_url(inp);
@@ -51,7 +51,8 @@ pub fn settings(
         upstream,
         env_key: env_key_name(inp),
         idle_timeout: Duration::from_millis(idle_ms.unsigned_abs()),
-        log,
+        log: level > Level::Quiet,
+        verbose: level >= Level::Verbose,
     })
 }
 
@@ -154,7 +155,13 @@ pub fn run(home: &CodexHome, args: &BridgeArgs, ui: &mut Ui<'_>) -> Result<()> {
         return Ok(());
     }
     let log = ui.level > Level::Quiet;
-    let config = settings(home, &inp, args.upstream.as_deref(), listen.port(), log)?;
+    let config = settings(
+        home,
+        &inp,
+        args.upstream.as_deref(),
+        listen.port(),
+        ui.level,
+    )?;
     let upstream = spec::redact_url(&config.upstream.url);
     let bridge = bind(listen, config)?;
     let stop = bridge.stop_on_signals()?;

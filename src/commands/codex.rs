@@ -79,7 +79,11 @@ pub fn run(
         return exit_with(status);
     }
     // Log lines would land in Codex's screen: only with --verbose.
-    let config = settings(home, &inp, None, 0, ui.level >= Level::Verbose)?;
+    let level = match ui.level {
+        Level::Verbose => Level::Verbose,
+        _ => Level::Quiet,
+    };
+    let config = settings(home, &inp, None, 0, level)?;
     let bridge = bind("127.0.0.1:0".parse()?, config)?.spawn()?;
     cmd.args(codex_args(
         found.version,
