@@ -186,8 +186,14 @@ fn prints_its_address_first_and_answers_health_locally() {
         serde_json::json!({"status": "ok", "service": "ominigate-codex bridge", "upstream": "https://gw.example/v1"})
     );
     assert!(r.headers().get("access-control-allow-origin").is_none());
+    // A WebSocket attempt is sent to plain HTTP; other paths are not served.
+    for (path, status) in [("/v1/responses", 426), ("/v1/chat/completions", 404)] {
+        let r = agent().get(bridge.url(path)).call().expect(path);
+        assert_eq!(r.status().as_u16(), status, "{path}");
+    }
     let log = bridge.log();
     assert!(log.contains("GET /health -> 200"), "{log}");
+    assert!(log.contains("GET /v1/responses -> 426"), "{log}");
 }
 
 #[test]
@@ -208,31 +214,24 @@ fn refuses_foreign_host_names_and_sends_no_cors_headers() {
     let sb = Sandbox::new();
     let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
     let port = bridge.port;
-    for host in ["evil.example", "evil.example:80", "127.0.0.1.nip.io", ""] {
-        let answer = raw(
-            port,
-            &format!(
-                "GET /health HTTP/1.1\r\nHost: {host}\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n"
-            ),
-        );
-        assert!(answer.starts_with("HTTP/1.1 403"), "{host}: {answer}");
-        assert!(
-            !answer.to_ascii_lowercase().contains("access-control"),
-            "{answer}"
-        );
-    }
-    for host in [
+    let refused = ["evil.example", "evil.example:80", "127.0.0.1.nip.io", ""];
+    let allowed = [
         format!("localhost:{port}"),
         format!("127.0.0.1:{port}"),
         "[::1]".into(),
-    ] {
+    ];
+    let cases = refused
+        .map(|h| (h.to_string(), "HTTP/1.1 403"))
+        .into_iter()
+        .chain(allowed.map(|h| (h, "HTTP/1.1 200")));
+    for (host, status) in cases {
         let answer = raw(
             port,
             &format!(
                 "GET /health HTTP/1.1\r\nHost: {host}\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n"
             ),
         );
-        assert!(answer.starts_with("HTTP/1.1 200"), "{host}: {answer}");
+        assert!(answer.starts_with(status), "{host}: {answer}");
         assert!(
             !answer.to_ascii_lowercase().contains("access-control"),
             "{answer}"
@@ -279,23 +278,19 @@ fn models_are_forwarded_with_the_callers_key_which_is_never_shown() {
     });
     let sb = Sandbox::new();
     let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
-    let mut r = agent()
-        .get(bridge.url("/v1/models"))
-        .header("Authorization", format!("Bearer {CANARY}"))
-        .call()
-        .expect("models");
-    assert_eq!(r.status().as_u16(), 200);
-    let body = r.body_mut().read_to_string().unwrap();
+    let models = |key: &str| {
+        let mut r = agent()
+            .get(bridge.url("/v1/models"))
+            .header("Authorization", format!("Bearer {key}"))
+            .call()
+            .expect("models");
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
+    let (status, body) = models(CANARY);
+    assert_eq!(status, 200);
     assert!(body.contains("\"m2\""), "{body}");
-
-    let wrong = format!("{CANARY}-old");
-    let mut r = agent()
-        .get(bridge.url("/v1/models"))
-        .header("Authorization", format!("Bearer {wrong}"))
-        .call()
-        .expect("models");
-    assert_eq!(r.status().as_u16(), 401);
-    let refused = r.body_mut().read_to_string().unwrap();
+    let (status, refused) = models(&format!("{CANARY}-old"));
+    assert_eq!(status, 401);
     assert!(refused.contains("bad key Bearer [redacted]"), "{refused}");
 
     let seen = gateway.requests();

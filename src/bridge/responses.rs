@@ -129,6 +129,20 @@ struct Exchange {
     start: Instant,
 }
 
+impl Head {
+    fn json(status: StatusCode, body: Vec<u8>) -> Head {
+        Head::Full {
+            status,
+            content_type: "application/json",
+            body,
+        }
+    }
+
+    fn error(status: StatusCode, message: &str) -> Head {
+        Head::json(status, error_body(message))
+    }
+}
+
 impl Exchange {
     fn run(self, head: oneshot::Sender<Head>, tx: mpsc::Sender<Bytes>) {
         let Exchange {
@@ -151,30 +165,30 @@ impl Exchange {
                 format_args!("{what} -> {outcome} in {}", secs(start)),
             );
         };
+        // A complete answer: sent, and logged with `why`.
+        let answer = |head: oneshot::Sender<Head>, answer: Head, why: &str| {
+            if let Head::Full { status, .. } = &answer {
+                log(format_args!("{} ({why})", status.as_u16()));
+            }
+            let _ = head.send(answer);
+        };
         let chat = match serde_json::to_vec(&translated.chat) {
             Ok(chat) => chat,
             Err(e) => {
-                let _ = head.send(Head::Full {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    content_type: "application/json",
-                    body: error_body(&format!("the bridge could not encode the request: {e}")),
-                });
-                log(format_args!("500 (encoding)"));
-                return;
+                let message = format!("the bridge could not encode the request: {e}");
+                let error = Head::error(StatusCode::INTERNAL_SERVER_ERROR, &message);
+                return answer(head, error, "encoding");
             }
+        };
+        let accept = match summary.stream {
+            true => "text/event-stream",
+            false => "application/json",
         };
         let mut request = shared
             .agent
             .post(upstream_url(&shared, "chat/completions"))
             .header("Content-Type", "application/json")
-            .header(
-                "Accept",
-                if summary.stream {
-                    "text/event-stream"
-                } else {
-                    "application/json"
-                },
-            );
+            .header("Accept", accept);
         if let Some(auth) = &auth {
             request = request.header("Authorization", auth.as_bytes());
         }
@@ -182,93 +196,57 @@ impl Exchange {
             Ok(r) => r,
             Err(e) => {
                 let (status, message) = unreachable(&shared, &e);
-                let _ = head.send(Head::Full {
-                    status,
-                    content_type: "application/json",
-                    body: error_body(&message),
-                });
-                log(format_args!("{} (gateway unreachable)", status.as_u16()));
-                return;
+                return answer(head, Head::error(status, &message), "gateway unreachable");
             }
         };
         drop(chat);
         let status = response.status().as_u16();
+        let upstream = format!("upstream {status}");
         let id = response_id();
-        if !(200..300).contains(&status) {
+        if !(200..300).contains(&status) || !summary.stream {
             let body = response
                 .body_mut()
                 .with_config()
                 .limit(REPLY_LIMIT)
-                .read_to_vec()
-                .unwrap_or_default();
-            let body = redact_key(body, auth.as_ref());
-            let answer = match translate::upstream_error(status, &body, &shared.config.env_key) {
-                UpstreamError::Http { status, body } => Head::Full {
-                    status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-                    content_type: "application/json",
-                    body,
-                },
-                UpstreamError::Failed { sse } => Head::Full {
-                    status: StatusCode::OK,
-                    content_type: "text/event-stream",
-                    body: sse,
-                },
-            };
-            let shown = match &answer {
-                Head::Full { status: s, .. } => s.as_u16(),
-                Head::Stream => 200,
-            };
-            let _ = head.send(answer);
-            log(format_args!("{shown} (upstream {status})"));
-            return;
-        }
-        if !summary.stream {
-            let answer = match response
-                .body_mut()
-                .with_config()
-                .limit(REPLY_LIMIT)
-                .read_to_vec()
-            {
-                Err(e) => {
-                    let (status, message) = unreachable(&shared, &e);
-                    Head::Full {
-                        status,
-                        content_type: "application/json",
-                        body: error_body(&message),
+                .read_to_vec();
+            let full = match body {
+                Ok(body) if !(200..300).contains(&status) => {
+                    let body = redact_key(body, auth.as_ref());
+                    match translate::upstream_error(status, &body, &shared.config.env_key) {
+                        UpstreamError::Http { status, body } => Head::json(
+                            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                            body,
+                        ),
+                        UpstreamError::Failed { sse } => Head::Full {
+                            status: StatusCode::OK,
+                            content_type: "text/event-stream",
+                            body: sse,
+                        },
                     }
                 }
                 Ok(body) => match translate::chat_to_response(&body, &translated.tools, &id) {
-                    Ok(value) => Head::Full {
-                        status: StatusCode::OK,
-                        content_type: "application/json",
-                        body: value.to_string().into_bytes(),
-                    },
-                    Err(e) => Head::Full {
-                        status: StatusCode::BAD_GATEWAY,
-                        content_type: "application/json",
-                        body: error_body(&format!("the gateway's answer was not understood: {e}")),
-                    },
+                    Ok(value) => Head::json(StatusCode::OK, value.to_string().into_bytes()),
+                    Err(e) => Head::error(
+                        StatusCode::BAD_GATEWAY,
+                        &format!("the gateway's answer was not understood: {e}"),
+                    ),
                 },
+                Err(e) => {
+                    let (status, message) = unreachable(&shared, &e);
+                    Head::error(status, &message)
+                }
             };
-            let shown = match &answer {
-                Head::Full { status: s, .. } => s.as_u16(),
-                Head::Stream => 200,
-            };
-            let _ = head.send(answer);
-            log(format_args!("{shown} (upstream {status})"));
-            return;
+            return answer(head, full, &upstream);
         }
         if head.send(Head::Stream).is_err() {
-            log(format_args!("cancelled (client left)"));
-            return;
+            return log(format_args!("cancelled (client left)"));
         }
         let mut translator =
             translate::StreamTranslator::new(translated.tools.clone(), &summary.model, &id);
         let send =
             |bytes: Vec<u8>| bytes.is_empty() || tx.blocking_send(Bytes::from(bytes)).is_ok();
         if !send(translator.created()) {
-            log(format_args!("200 cancelled (client left)"));
-            return;
+            return log(format_args!("200 cancelled (client left)"));
         }
         let mut reader = response.into_body().into_reader();
         let mut buf = vec![0; 16 << 10];
@@ -277,8 +255,7 @@ impl Exchange {
                 Ok(0) => break None,
                 Ok(n) => {
                     if !send(translator.push(&buf[..n])) {
-                        log(format_args!("200 cancelled (client left)"));
-                        return;
+                        return log(format_args!("200 cancelled (client left)"));
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

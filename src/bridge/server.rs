@@ -362,6 +362,12 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
         (&Method::GET, "/health") => health(&shared),
         (&Method::GET, "/v1/models") => return upstream::models(req, shared, start).await,
         (&Method::POST, "/v1/responses") => return responses::handle(req, shared, start).await,
+        // Newer Codex may try a WebSocket first; 426 sends it to plain HTTP
+        // at once (measured: codex-responses-wire.md).
+        (&Method::GET, "/v1/responses") => json_error(
+            StatusCode::UPGRADE_REQUIRED,
+            "the bridge serves POST /v1/responses over HTTP, not WebSocket",
+        ),
         (_, "/health" | "/v1/models" | "/v1/responses") => {
             let mut r = json_error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
             let allow = if path == "/v1/responses" {
