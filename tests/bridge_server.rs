@@ -629,10 +629,11 @@ fn codex_0_94_runs_directly_with_the_profile_after_exec() {
     let out = sb.exec(&["codex", "exec", "hi"], &[]);
     assert_eq!(out.code, 3, "{out:?}");
     assert!(
-        out.stdout
+        out.stderr
             .contains("Codex 0.94.0 speaks chat completions itself"),
         "{out:?}"
     );
+    assert_eq!(out.stdout, "", "stdout is Codex's");
     let log = std::fs::read_to_string(sb.dir.path().join("codex-log")).expect("codex ran");
     let args: Vec<&str> = log.lines().filter_map(|l| l.strip_prefix("ARG=")).collect();
     assert_eq!(args, ["exec", "--profile", "ominigate", "hi"], "{log}");
