@@ -583,20 +583,14 @@ fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome) -> String {
         n += 1;
     }
     if let Some(upstream) = &o.upstream {
-        // The bridge finds the record in the same Codex home.
-        let me = match home.source {
-            "--codex-home" => format!("ominigate-codex --codex-home {}", shell_word(&home.dir)),
-            _ => "ominigate-codex".to_string(),
-        };
-        let service = if cfg!(target_os = "macos") {
-            "launchd"
-        } else {
-            "systemd"
-        };
+        let port = spec::loopback_port(&o.base_url).unwrap_or(spec::BRIDGE_PORT);
+        let bridge = bridge_command(home, port);
         text.push_str(&format!(
-            "  {n}. Keep the bridge running (it listens on {} and forwards to {}):\n       {me} bridge                          # in the foreground, in its own terminal\n       {me} bridge --print-service {service}   # or: a service that starts it at login\n     Or skip this and run Codex through a private bridge: {me} codex\n",
+            "  {n}. Keep the bridge running (it listens on {} and forwards to {}):\n       {bridge}                          # in the foreground, in its own terminal\n       {bridge} --print-service {}   # or: a service that starts it at login\n     Or skip this and run Codex through a private bridge: {} codex\n",
             o.base_url,
-            spec::redact_url(upstream)
+            spec::redact_url(upstream),
+            service_manager(),
+            ominigate_codex(home),
         ));
         n += 1;
     }
@@ -607,6 +601,34 @@ fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome) -> String {
         detected.version, o.model
     ));
     text
+}
+
+/// This tool as the user runs it: with `--codex-home` when that chose the
+/// home, so that the bridge and `codex` find the same files.
+pub fn ominigate_codex(home: &CodexHome) -> String {
+    match home.source {
+        "--codex-home" => format!("ominigate-codex --codex-home {}", shell_word(&home.dir)),
+        _ => "ominigate-codex".to_string(),
+    }
+}
+
+/// The command that runs the bridge `install --bridge` set up on `port`.
+pub fn bridge_command(home: &CodexHome, port: u16) -> String {
+    let me = ominigate_codex(home);
+    if port == spec::BRIDGE_PORT {
+        format!("{me} bridge")
+    } else {
+        format!("{me} bridge --listen 127.0.0.1:{port}")
+    }
+}
+
+/// What `bridge --print-service` should print for this system.
+pub fn service_manager() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "launchd"
+    } else {
+        "systemd"
+    }
 }
 
 /// A path as one word for a POSIX shell: as it is when that is safe,

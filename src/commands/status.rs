@@ -12,7 +12,6 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::Loaded;
 use super::doctor::check::{self, Check, Status, redact};
 use super::doctor::inputs::Inputs;
 use super::doctor::provider::env_key_name;
@@ -23,7 +22,6 @@ use crate::cli::StatusArgs;
 use crate::codex_version::ProfileLayout;
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::spec;
-use crate::state::State;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -186,12 +184,8 @@ fn profile(inp: &Inputs) -> (Option<Profile>, Option<String>) {
 
 /// Whether `install --default` is on record (a damaged or unreadable
 /// record counts as none: status never fails on it).
-fn default_recorded(home: &CodexHome) -> bool {
-    Loaded::read(&home.state_file())
-        .ok()
-        .filter(Loaded::exists)
-        .and_then(|l| State::parse(l.text().ok()?).ok())
-        .is_some_and(|s| s.defaults.is_some())
+fn default_recorded(inp: &Inputs) -> bool {
+    inp.state.as_ref().is_some_and(|s| s.defaults.is_some())
 }
 
 fn checks(list: &[Check]) -> Checks {
@@ -376,7 +370,7 @@ pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> R
     let secrets = doctor::secrets(&inp);
     let mut list = run_checks(&inp, true, CODEX_LIMIT);
     check::redact_all(&mut list, &secrets);
-    let summary = summarise(&inp, &list, default_recorded(home));
+    let summary = summarise(&inp, &list, default_recorded(&inp));
     let text = match args.json {
         true => format!(
             "{}\n",
