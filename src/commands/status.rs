@@ -49,6 +49,8 @@ pub struct Provider {
     pub shape: &'static str,
     /// Without user name, password or query; `None` when not set.
     pub base_url: Option<String>,
+    /// `install --bridge`: the gateway the bridge at `base_url` forwards to.
+    pub bridge_upstream: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,10 +137,15 @@ fn provider(inp: &Inputs) -> Option<Provider> {
     let base_url = lookup(&stack, &["model_providers", spec::PROVIDER_ID, "base_url"])
         .and_then(|(item, _)| item.as_str())
         .map(spec::redact_url);
+    let bridge_upstream = super::doctor::bridge::local(inp)
+        .ok()
+        .and_then(|l| l.recorded)
+        .map(|u| spec::redact_url(&u));
     Some(Provider {
         place: file.place(&BLOCK).to_string(),
         shape: file.shape_of(&BLOCK),
         base_url,
+        bridge_upstream,
     })
 }
 
@@ -287,10 +294,14 @@ pub fn human(s: &Summary) -> String {
         "  provider",
         &match &s.provider {
             Some(p) => format!(
-                "[model_providers.ominigate] at {} ({}), base_url {}",
+                "[model_providers.ominigate] at {} ({}), base_url {}{}",
                 p.place,
                 p.shape,
-                p.base_url.as_deref().unwrap_or("not set")
+                p.base_url.as_deref().unwrap_or("not set"),
+                match &p.bridge_upstream {
+                    Some(u) => format!(" (the bridge, forwarding to {u})"),
+                    None => String::new(),
+                }
             ),
             None => "no [model_providers.ominigate] in the files Codex reads".into(),
         },
