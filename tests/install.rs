@@ -853,7 +853,7 @@ fn bridge_upstream_comes_from_the_flag_then_the_record_then_base_url() {
     assert!(text.contains("\"http://127.0.0.1:8741/v1\""), "{text}");
     assert_eq!(state_json(&sb)["bridge_upstream"], "https://gw.example/v1");
     // Direct with --base-url wins over the record.
-    sb.run(
+    let out = sb.run(
         &[
             "install",
             "--codex-version",
@@ -862,6 +862,12 @@ fn bridge_upstream_comes_from_the_flag_then_the_record_then_base_url() {
             "https://other.example/v1",
         ],
         0,
+    );
+    assert!(
+        out.contains(
+            "switched back from the bridge: Codex calls https://other.example/v1 directly"
+        ),
+        "{out}"
     );
     let text = String::from_utf8(sb.read_config()).unwrap();
     assert!(

@@ -201,10 +201,10 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
     match &opts.route {
         Route::Keep => {}
         Route::Direct => {
-            if let Some(upstream) = docs.state.bridge_upstream.take() {
+            if docs.state.bridge_upstream.take().is_some() {
                 out.notes.push(format!(
                     "switched back from the bridge: Codex calls {} directly",
-                    spec::redact_url(&upstream)
+                    spec::redact_url(&out.base_url)
                 ));
             }
         }
