@@ -1487,20 +1487,7 @@ fn fake_bridge(upstream: &'static str, models: (u16, String)) -> Server {
 /// `install --bridge --bridge-port PORT --base-url UPSTREAM`.
 fn bridged(port: u16) -> Sandbox {
     let sb = Sandbox::new();
-    let port = port.to_string();
-    sb.run(
-        &[
-            "install",
-            "--codex-version",
-            "0.171.0",
-            "--bridge",
-            "--bridge-port",
-            &port,
-            "--base-url",
-            UPSTREAM,
-        ],
-        0,
-    );
+    sb.install_bridge("0.171.0", port, UPSTREAM);
     sb
 }
 

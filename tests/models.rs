@@ -541,21 +541,8 @@ fn use_keeps_the_wire_protocol_the_config_has() {
 fn models_and_use_work_through_a_bridge() {
     // A stand-in for the bridge, which forwards GET /v1/models upstream.
     let bridge = catalogue(&["openai/gpt-5.4-pro", "openai/gpt-5.3-codex"]);
-    let port = bridge.addr.port().to_string();
     let sb = Sandbox::new();
-    sb.run(
-        &[
-            "install",
-            "--codex-version",
-            "0.171.0",
-            "--bridge",
-            "--bridge-port",
-            &port,
-            "--base-url",
-            "https://gw.example/v1",
-        ],
-        0,
-    );
+    sb.install_bridge("0.171.0", bridge.addr.port(), "https://gw.example/v1");
     let v = sb
         .exec(
             &["models", "--json", "--live", "--codex-version", "0.171.0"],

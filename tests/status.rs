@@ -204,17 +204,7 @@ fn a_config_that_does_not_load_is_reported_not_fatal() {
 #[test]
 fn a_bridge_shows_with_the_gateway_it_forwards_to() {
     let sb = Sandbox::new();
-    sb.run(
-        &[
-            "install",
-            "--codex-version",
-            "0.169.0",
-            "--bridge",
-            "--base-url",
-            "https://gw.example/v1",
-        ],
-        0,
-    );
+    sb.install_bridge("0.169.0", 8741, "https://gw.example/v1");
     let out = sb.exec(&["status", "--codex-version", "0.169.0"], &[]);
     assert!(
         out.stdout.contains(
