@@ -761,7 +761,9 @@ fn bridge_switches_back_and_forth_and_uninstall_removes_it_all() {
         );
         let home = sb.codex_home().display().to_string();
         assert!(
-            out.contains(&format!("ominigate-codex --codex-home {home} bridge ")),
+            out.contains(&format!(
+                "\n       ominigate-codex --codex-home {home} bridge\n"
+            )),
             "{out}"
         );
         assert!(out.contains("bridge --print-service systemd"), "{out}");

@@ -586,7 +586,7 @@ fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome) -> String {
         let port = spec::loopback_port(&o.base_url).unwrap_or(spec::BRIDGE_PORT);
         let bridge = bridge_command(home, port);
         text.push_str(&format!(
-            "  {n}. Keep the bridge running (it listens on {} and forwards to {}):\n       {bridge}                          # in the foreground, in its own terminal\n       {bridge} --print-service {}   # or: a service that starts it at login\n     Or skip this and run Codex through a private bridge: {} codex\n",
+            "  {n}. Keep the bridge running (it listens on {} and forwards to {}), in a terminal of its own:\n       {bridge}\n     or as a service that starts it at login (this prints it and how to enable it):\n       {bridge} --print-service {}\n     Or skip this and run Codex through a private bridge: {} codex\n",
             o.base_url,
             spec::redact_url(upstream),
             service_manager(),
