@@ -879,6 +879,17 @@ fn bridge_upstream_comes_from_the_flag_then_the_record_then_base_url() {
     assert!(state_json(&sb).get("bridge_upstream").is_none());
     sb.uninstall();
     assert!(!sb.config().exists() || sb.read_config().is_empty());
+
+    // base_url pointed elsewhere by hand since --bridge: install keeps it,
+    // and forgets the record.
+    sb.install_bridge("0.169.0", 8741, "https://gw.example/v1");
+    let text = String::from_utf8(sb.read_config())
+        .unwrap()
+        .replace("http://127.0.0.1:8741/v1", "https://mine.example/v1");
+    sb.write_config(&text);
+    sb.install("0.169.0");
+    assert_eq!(String::from_utf8(sb.read_config()).unwrap(), text);
+    assert!(state_json(&sb).get("bridge_upstream").is_none());
 }
 
 #[test]

@@ -138,14 +138,17 @@ fn provider_entries(
 }
 
 /// The `base_url` the route decides, where it decides one: the bridge's
-/// URL, or (switching back to direct) the recorded upstream, in the text
-/// it had before `install --bridge` replaced it when that is the same URL,
-/// so that going back and forth changes no byte.
-fn routed_base_url(docs: &Docs, opts: &Options) -> Option<Value> {
+/// URL, or (switching back to direct from the bridge at `current`) the
+/// recorded upstream, in the text it had before `install --bridge`
+/// replaced it when that is the same URL, so that going back and forth
+/// changes no byte. A `current` base_url that is no longer the bridge (the
+/// user pointed it elsewhere since) is the user's and stays.
+fn routed_base_url(docs: &Docs, opts: &Options, current: Option<&str>) -> Option<Value> {
     match &opts.route {
         Route::Keep => None,
         Route::Bridge { port, .. } => Some(Value::from(spec::bridge_url(*port))),
         Route::Direct if opts.base_url.is_some() => None,
+        Route::Direct if current.is_some_and(|u| spec::loopback_port(u).is_none()) => None,
         Route::Direct => {
             let upstream = docs.state.bridge_upstream.as_deref()?;
             let earlier = match &docs.state.provider {
@@ -180,7 +183,8 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
             key: PROVIDER.to_string() + ".env_key",
         });
     }
-    let entries = provider_entries(existing, opts, routed_base_url(docs, opts));
+    let current = existing.and_then(|t| blocks::get_str(t, "base_url"));
+    let entries = provider_entries(existing, opts, routed_base_url(docs, opts, current));
     out.base_url = entries[1].1.as_str().unwrap_or_default().to_string();
     out.env_key = entries[2].1.as_str().unwrap_or_default().to_string();
     // Without a record (the state file lost, config.toml synced from another
