@@ -2,7 +2,9 @@
 //! the real `~/.codex`, a canary key, and the corpus location.
 #![allow(dead_code)]
 
+pub mod chat_gateway;
 pub mod fake_codex;
+pub mod real_codex;
 pub mod server;
 
 use std::collections::BTreeMap;
