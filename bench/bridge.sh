@@ -151,13 +151,14 @@ peak_rss "$bridge_pid" >"$work/bridge.rss"
 kill "$bridge_pid"
 
 if [ "$litellm" = 1 ]; then
-    # A chat-only model: `hosted_vllm/` has no Responses API of its own in
-    # LiteLLM, so /v1/responses goes through its chat-completions bridge.
+    # A chat-only model: LiteLLM 1.108.7 has no Responses API config for
+    # `custom_openai/` (it has for openai/ and hosted_vllm/), so
+    # /v1/responses goes through its chat-completions bridge.
     cat >"$work/litellm.yaml" <<EOF
 model_list:
   - model_name: $model
     litellm_params:
-      model: hosted_vllm/$model
+      model: custom_openai/$model
       api_base: $gateway
       api_key: sk-bench-not-a-key
 litellm_settings:
@@ -166,6 +167,9 @@ litellm_settings:
 EOF
     port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     (
+        # The client's bearer token (examples/bridge_bench.rs) as the
+        # proxy's master key: LiteLLM refuses to start without one.
+        export LITELLM_MASTER_KEY=sk-bench-not-a-key-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c1e
         export LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_TELEMETRY=False LITELLM_LOG=ERROR \
             DISABLE_ADMIN_UI=True NO_DOCS=True HOME="$work"
         exec "$venv/bin/litellm" --config "$work/litellm.yaml" --host 127.0.0.1 --port "$port" --num_workers 1
@@ -230,7 +234,7 @@ add("## Bridge (bench/bridge.sh)")
 add("")
 add(f"A loopback chat-completions gateway (examples/bridge_bench.rs) streams {deltas:,} text deltas per request, "
     "one HTTP chunk each. The same Rust client reads them directly (chat completions, the floor), through "
-    "`ominigate-codex bridge` and through LiteLLM's proxy (`POST /v1/responses` on a `hosted_vllm/` model, "
+    "`ominigate-codex bridge` and through LiteLLM's proxy (`POST /v1/responses` on a `custom_openai/` model, "
     "which LiteLLM serves with its chat-completions bridge). Medians over streams run one after another "
     "(after a warm-up); time to first event is to the first text delta (`response.output_text.delta` "
     "through a bridge); added per event = (time from the first delta to the end of the stream, minus the "
