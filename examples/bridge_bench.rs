@@ -248,7 +248,10 @@ fn one(base: &str, wire: Wire, model: &str) -> Timing {
     let resp = agent
         .post(&format!("{base}{path}"))
         .header("Content-Type", "application/json")
-        .header("Authorization", "Bearer sk-bench-not-a-key-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c1e")
+        .header(
+            "Authorization",
+            "Bearer sk-bench-not-a-key-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c1e",
+        )
         .header("Accept", "text/event-stream")
         .send(body.as_bytes());
     let mut t = Timing {

@@ -5,11 +5,13 @@
 //! and does no IO; [`config_file`] does all file IO.
 
 pub mod blocks;
+pub mod bridge;
 pub mod cli;
 pub mod codex_version;
 pub mod commands;
 pub mod config_file;
 pub mod error;
+pub mod net;
 pub mod paths;
 pub mod report;
 pub mod spec;
@@ -38,5 +40,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Status(args) => commands::status::run(&home()?, args, ui),
         Command::Models(args) => commands::models::run(&home()?, args, ui),
         Command::Use(args) => commands::use_model::run(&home()?, args, ui),
+        Command::Bridge(args) => commands::bridge::run(&home()?, args, ui),
+        Command::Codex(args) => commands::codex::run(&home()?, cli.codex_home.is_some(), args, ui),
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -29,6 +29,14 @@ pub enum Answer {
     },
     /// Read the request, then say nothing until the server stops.
     Hang,
+    /// `200 text/event-stream`: each chunk as `data: CHUNK` with `delay`
+    /// before it, the body ending when the connection closes. Stops early
+    /// when the server stops or the client is gone (counted, see
+    /// [`Server::broken_streams`]).
+    Stream {
+        chunks: Vec<String>,
+        delay: Duration,
+    },
 }
 
 pub fn reply(status: u16, body: &str) -> Answer {
@@ -42,11 +50,12 @@ pub fn reply(status: u16, body: &str) -> Answer {
 type Handler = dyn Fn(&Request) -> Answer + Send + Sync;
 
 /// An HTTP/1.1 server on 127.0.0.1 that answers with `handler`. It accepts
-/// at most 32 connections and stops after 60 s or when dropped.
+/// at most 128 connections and stops after 60 s or when dropped.
 pub struct Server {
     pub addr: SocketAddr,
     requests: Arc<Mutex<Vec<Request>>>,
     stop: Arc<AtomicBool>,
+    broken: Arc<AtomicUsize>,
     accept: Option<JoinHandle<()>>,
 }
 
@@ -57,19 +66,21 @@ impl Server {
         let addr = listener.local_addr().expect("addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let broken = Arc::new(AtomicUsize::new(0));
         let handler: Arc<Handler> = Arc::new(handler);
-        let (reqs, stopping) = (requests.clone(), stop.clone());
+        let (reqs, stopping, cut) = (requests.clone(), stop.clone(), broken.clone());
         let accept = std::thread::spawn(move || {
             let deadline = Instant::now() + Duration::from_secs(60);
             let mut workers = Vec::new();
             while !stopping.load(Ordering::SeqCst)
                 && Instant::now() < deadline
-                && workers.len() < 32
+                && workers.len() < 128
             {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let (h, r, s) = (handler.clone(), reqs.clone(), stopping.clone());
-                        workers.push(std::thread::spawn(move || serve(stream, &*h, &r, &s)));
+                        let (h, r, s, c) =
+                            (handler.clone(), reqs.clone(), stopping.clone(), cut.clone());
+                        workers.push(std::thread::spawn(move || serve(stream, &*h, &r, &s, &c)));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -83,6 +94,7 @@ impl Server {
             addr,
             requests,
             stop,
+            broken,
             accept: Some(accept),
         }
     }
@@ -94,6 +106,11 @@ impl Server {
 
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// How many [`Answer::Stream`]s stopped because the client went away.
+    pub fn broken_streams(&self) -> usize {
+        self.broken.load(Ordering::SeqCst)
     }
 }
 
@@ -165,7 +182,13 @@ pub fn read_request(stream: &TcpStream) -> Option<Request> {
     })
 }
 
-fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, stop: &AtomicBool) {
+fn serve(
+    stream: TcpStream,
+    handler: &Handler,
+    log: &Mutex<Vec<Request>>,
+    stop: &AtomicBool,
+    broken: &AtomicUsize,
+) {
     let Some(request) = read_request(&stream) else {
         return;
     };
@@ -175,6 +198,24 @@ fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, stop: 
     }
     let mut stream = stream;
     match answer {
+        Answer::Stream { chunks, delay } => {
+            let head =
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes());
+            for chunk in chunks {
+                std::thread::sleep(delay);
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let sent = stream
+                    .write_all(format!("data: {chunk}\n\n").as_bytes())
+                    .and_then(|()| stream.flush());
+                if sent.is_err() {
+                    broken.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
+            }
+        }
         Answer::Hang => {
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(20));

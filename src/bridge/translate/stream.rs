@@ -1,0 +1,568 @@
+//! The gateway's chat-completions stream -> the Responses events Codex reads.
+//!
+//! - `response.created` first ([`StreamTranslator::created`]);
+//! - per output item `response.output_item.added`, its deltas, then
+//!   `response.output_item.done` with the complete item (what Codex acts on);
+//! - tool calls are keyed by the chat `index`; the first non-empty `id` and
+//!   `name` stay, later fragments only add arguments; a call without an `id`
+//!   gets `call_<response_id>_<index>`;
+//! - `response.completed` with `usage` only once the gateway finished (a
+//!   `finish_reason`, or `data: [DONE]`);
+//! - anything else (a cut stream, a malformed chunk, an error object) ends in
+//!   `response.failed` naming the cause, and never in `completed`.
+//!
+//! Events are produced per complete upstream SSE event, so the output does not
+//! depend on how the bytes were split.
+
+use serde_json::{Value, json};
+
+use super::custom_input::InputStream;
+use super::errors::{self, Failure};
+use super::items::{self, Call};
+use super::sse::{self, Frame};
+use super::tools::ToolMap;
+
+/// Token counts of one response, for the request log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub total_tokens: u64,
+    pub cached_tokens: Option<u64>,
+}
+
+/// What is left when the upstream closed.
+#[derive(Debug)]
+pub struct Finish {
+    /// The remaining events: `.done` items and `response.completed`, or
+    /// `response.failed` when the upstream did not finish.
+    pub tail: Vec<u8>,
+    /// True when `response.completed` was emitted (now or earlier).
+    pub completed: bool,
+    pub usage: Option<Usage>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading chunks.
+    Streaming,
+    /// `finish_reason` seen: items are closed, waiting for usage and `[DONE]`.
+    Finished,
+    /// `response.completed` sent.
+    Completed,
+    /// `response.failed` sent.
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpenKind {
+    Text,
+    Reasoning,
+}
+
+/// The text or reasoning item being streamed.
+#[derive(Debug)]
+struct Open {
+    kind: OpenKind,
+    output_index: usize,
+    id: String,
+    text: String,
+}
+
+/// One tool call being accumulated.
+#[derive(Debug)]
+struct CallState {
+    /// The chat `index` it is keyed by.
+    index: u64,
+    upstream_id: String,
+    chat_name: String,
+    arguments: String,
+    /// Set once `output_item.added` was sent (needs a name).
+    added: Option<Added>,
+    input: InputStream,
+}
+
+#[derive(Debug)]
+struct Added {
+    output_index: usize,
+    id: String,
+    call_id: String,
+    custom: bool,
+}
+
+/// Translates one upstream chat stream into Responses SSE bytes.
+#[derive(Debug)]
+pub struct StreamTranslator {
+    tools: ToolMap,
+    model: String,
+    response_id: String,
+    decoder: sse::Decoder,
+    phase: Phase,
+    sequence: u64,
+    next_output: usize,
+    open: Option<Open>,
+    calls: Vec<CallState>,
+    output: Vec<Value>,
+    usage: Option<(Usage, Option<u64>)>,
+    incomplete: Option<&'static str>,
+    bytes_seen: usize,
+}
+
+impl StreamTranslator {
+    pub fn new(tools: ToolMap, model: &str, response_id: &str) -> Self {
+        StreamTranslator {
+            tools,
+            model: model.to_owned(),
+            response_id: response_id.to_owned(),
+            decoder: sse::Decoder::default(),
+            phase: Phase::Streaming,
+            sequence: 0,
+            next_output: 0,
+            open: None,
+            calls: Vec::new(),
+            output: Vec::new(),
+            usage: None,
+            incomplete: None,
+            bytes_seen: 0,
+        }
+    }
+
+    /// The SSE bytes of `response.created`; send them first.
+    pub fn created(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let response = items::response(&self.response_id, &self.model, "in_progress", Vec::new());
+        self.emit(
+            &mut out,
+            json!({"type": "response.created", "response": response}),
+        );
+        out
+    }
+
+    /// Feeds upstream bytes (split anywhere); returns the events they complete.
+    pub fn push(&mut self, upstream: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.is_over() {
+            return out;
+        }
+        self.bytes_seen = self.bytes_seen.saturating_add(upstream.len());
+        let mut frames = Vec::new();
+        self.decoder.push(upstream, &mut frames);
+        self.frames(frames, &mut out);
+        out
+    }
+
+    /// The upstream closed: completes the response if the gateway finished,
+    /// else fails it.
+    pub fn finish(mut self) -> Finish {
+        let mut tail = Vec::new();
+        if !self.is_over() {
+            let mut frames = Vec::new();
+            self.decoder.finish(&mut frames);
+            self.frames(frames, &mut tail);
+        }
+        match self.phase {
+            Phase::Streaming => {
+                let message = if self.bytes_seen == 0 {
+                    "the gateway closed the stream without sending anything".to_owned()
+                } else {
+                    format!(
+                        "the gateway's stream ended before the answer finished (no finish_reason, no [DONE]) after {} bytes",
+                        self.bytes_seen
+                    )
+                };
+                self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
+            }
+            Phase::Finished => self.complete(&mut tail),
+            Phase::Completed | Phase::Failed => {}
+        }
+        Finish {
+            tail,
+            completed: self.phase == Phase::Completed,
+            usage: self.usage.map(|(u, _)| u),
+        }
+    }
+
+    fn is_over(&self) -> bool {
+        matches!(self.phase, Phase::Completed | Phase::Failed)
+    }
+
+    fn frames(&mut self, frames: Vec<Frame>, out: &mut Vec<u8>) {
+        for frame in frames {
+            if self.is_over() {
+                return;
+            }
+            match frame {
+                Frame::Overflow => self.fail(
+                    out,
+                    &Failure::new(
+                        errors::MALFORMED,
+                        format!(
+                            "the gateway sent an event larger than {} bytes",
+                            sse::MAX_EVENT_BYTES
+                        ),
+                    ),
+                ),
+                Frame::Data(data) => self.data(&data, out),
+            }
+        }
+    }
+
+    fn data(&mut self, data: &str, out: &mut Vec<u8>) {
+        let trimmed = data.trim();
+        if trimmed.is_empty() {
+            return;
+        }
+        if trimmed == "[DONE]" {
+            if self.phase == Phase::Streaming {
+                self.close_items(out);
+            }
+            if self.phase == Phase::Finished {
+                self.complete(out);
+            }
+            return;
+        }
+        let chunk: Value = match serde_json::from_str(trimmed) {
+            Ok(chunk) => chunk,
+            Err(err) => {
+                let shown: String = trimmed.chars().take(200).collect();
+                return self.fail(
+                    out,
+                    &Failure::new(
+                        errors::MALFORMED,
+                        format!("the gateway sent a malformed stream chunk ({err}): {shown}"),
+                    ),
+                );
+            }
+        };
+        if let Some(error) = chunk.get("error").filter(|e| !e.is_null()) {
+            return self.fail(out, &errors::classify(error, None));
+        }
+        if let Some(usage) = chunk.get("usage").and_then(items::parse_usage) {
+            self.usage = Some(usage);
+        }
+        let choice = chunk
+            .get("choices")
+            .and_then(Value::as_array)
+            .and_then(|choices| {
+                choices
+                    .iter()
+                    .find(|c| c.get("index").and_then(Value::as_u64).unwrap_or(0) == 0)
+            });
+        let Some(choice) = choice else { return };
+        if self.phase != Phase::Streaming {
+            return;
+        }
+        if let Some(delta) = choice.get("delta").or_else(|| choice.get("message")) {
+            self.delta(delta, out);
+            if self.is_over() {
+                return;
+            }
+        }
+        if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+            self.incomplete = match reason {
+                "length" => Some("max_output_tokens"),
+                "content_filter" => Some("content_filter"),
+                _ => None,
+            };
+            self.close_items(out);
+        }
+    }
+
+    fn delta(&mut self, delta: &Value, out: &mut Vec<u8>) {
+        let reasoning = ["reasoning_content", "reasoning"]
+            .iter()
+            .find_map(|key| delta.get(*key).and_then(Value::as_str))
+            .filter(|s| !s.is_empty());
+        if let Some(text) = reasoning {
+            self.text_delta(OpenKind::Reasoning, text, out);
+        }
+        if let Some(text) = delta
+            .get("content")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            self.text_delta(OpenKind::Text, text, out);
+        }
+        if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
+            for (position, call) in calls.iter().enumerate() {
+                self.call_delta(call, position, out);
+            }
+        }
+    }
+
+    fn text_delta(&mut self, kind: OpenKind, text: &str, out: &mut Vec<u8>) {
+        if self.open.as_ref().is_some_and(|o| o.kind != kind) {
+            self.close_open(out);
+        }
+        if self.open.is_none() {
+            let output_index = self.take_output_index();
+            let (prefix, item) = match kind {
+                OpenKind::Text => ("msg", items::message as fn(&str, &str, bool) -> Value),
+                OpenKind::Reasoning => ("rs", items::reasoning as fn(&str, &str, bool) -> Value),
+            };
+            let id = format!("{prefix}_{}_{output_index}", self.response_id);
+            let added = item(&id, "", false);
+            self.emit(
+                out,
+                json!({"type": "response.output_item.added", "output_index": output_index, "item": added}),
+            );
+            self.open = Some(Open {
+                kind,
+                output_index,
+                id,
+                text: String::new(),
+            });
+        }
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
+        open.text.push_str(text);
+        let kind_name = match kind {
+            OpenKind::Text => "response.output_text.delta",
+            OpenKind::Reasoning => "response.reasoning_text.delta",
+        };
+        let event = json!({
+            "type": kind_name,
+            "item_id": open.id,
+            "output_index": open.output_index,
+            "content_index": 0,
+            "delta": text,
+        });
+        self.emit(out, event);
+    }
+
+    fn call_delta(&mut self, call: &Value, position: usize, out: &mut Vec<u8>) {
+        self.close_open(out);
+        let id = call.get("id").and_then(Value::as_str).unwrap_or("");
+        let function = call.get("function");
+        let name = function
+            .and_then(|f| f.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let arguments = function.and_then(|f| f.get("arguments"));
+        let arguments = match arguments {
+            Some(Value::String(s)) => s.clone(),
+            // Some gateways send the arguments as an object.
+            Some(v @ Value::Object(_)) => v.to_string(),
+            _ => String::new(),
+        };
+        let index = match call.get("index").and_then(Value::as_u64) {
+            Some(index) => index,
+            // Without `index`: a new id starts a new call, else the last one
+            // (or the position in this chunk) continues.
+            None => match self
+                .calls
+                .iter()
+                .find(|c| !id.is_empty() && c.upstream_id == id)
+            {
+                Some(c) => c.index,
+                None if !id.is_empty() || self.calls.is_empty() => self
+                    .calls
+                    .iter()
+                    .map(|c| c.index + 1)
+                    .max()
+                    .unwrap_or(position as u64),
+                None => self.calls.last().map_or(0, |c| c.index),
+            },
+        };
+        let slot = match self.calls.iter().position(|c| c.index == index) {
+            Some(slot) => slot,
+            None => {
+                self.calls.push(CallState {
+                    index,
+                    upstream_id: String::new(),
+                    chat_name: String::new(),
+                    arguments: String::new(),
+                    added: None,
+                    input: InputStream::default(),
+                });
+                self.calls.len() - 1
+            }
+        };
+        let state = &mut self.calls[slot];
+        if state.upstream_id.is_empty() {
+            state.upstream_id = id.to_owned();
+        }
+        if state.chat_name.is_empty() {
+            state.chat_name = name.to_owned();
+        }
+        state.arguments.push_str(&arguments);
+        let new_text = if state.added.is_none() {
+            if state.chat_name.is_empty() {
+                return;
+            }
+            self.add_call(slot, out);
+            self.calls[slot].arguments.clone()
+        } else {
+            arguments
+        };
+        self.call_progress(slot, &new_text, out);
+    }
+
+    /// Sends `output_item.added` for a call whose name is known.
+    fn add_call(&mut self, slot: usize, out: &mut Vec<u8>) {
+        let output_index = self.take_output_index();
+        let state = &self.calls[slot];
+        let call_id = if state.upstream_id.is_empty() {
+            format!("call_{}_{}", self.response_id, state.index)
+        } else {
+            state.upstream_id.clone()
+        };
+        let custom_probe = Call {
+            id: "",
+            call_id: "",
+            chat_name: &state.chat_name,
+            arguments: "",
+        };
+        let custom = custom_probe.is_custom(&self.tools);
+        let id = format!(
+            "{}_{}_{output_index}",
+            if custom { "ctc" } else { "fc" },
+            self.response_id
+        );
+        let item = Call {
+            id: &id,
+            call_id: &call_id,
+            chat_name: &state.chat_name,
+            arguments: "",
+        }
+        .item(&self.tools, false);
+        self.emit(
+            out,
+            json!({"type": "response.output_item.added", "output_index": output_index, "item": item}),
+        );
+        self.calls[slot].added = Some(Added {
+            output_index,
+            id,
+            call_id,
+            custom,
+        });
+    }
+
+    /// The delta event for newly arrived arguments of an added call.
+    fn call_progress(&mut self, slot: usize, new_arguments: &str, out: &mut Vec<u8>) {
+        let state = &mut self.calls[slot];
+        let Some(added) = &state.added else { return };
+        let (kind, delta) = if added.custom {
+            let text = state.input.advance(&state.arguments);
+            ("response.custom_tool_call_input.delta", text)
+        } else {
+            (
+                "response.function_call_arguments.delta",
+                new_arguments.to_owned(),
+            )
+        };
+        if delta.is_empty() {
+            return;
+        }
+        let event = json!({
+            "type": kind,
+            "item_id": added.id,
+            "output_index": added.output_index,
+            "delta": delta,
+        });
+        self.emit(out, event);
+    }
+
+    fn close_open(&mut self, out: &mut Vec<u8>) {
+        let Some(open) = self.open.take() else { return };
+        let item = match open.kind {
+            OpenKind::Text => items::message(&open.id, &open.text, true),
+            OpenKind::Reasoning => items::reasoning(&open.id, &open.text, true),
+        };
+        self.done(open.output_index, item, out);
+    }
+
+    fn done(&mut self, output_index: usize, item: Value, out: &mut Vec<u8>) {
+        self.emit(
+            out,
+            json!({"type": "response.output_item.done", "output_index": output_index, "item": item}),
+        );
+        self.output.push(item);
+    }
+
+    /// The gateway finished: every item gets its `.done`.
+    fn close_items(&mut self, out: &mut Vec<u8>) {
+        self.close_open(out);
+        if let Some(call) = self.calls.iter().find(|c| c.added.is_none()) {
+            let message = format!(
+                "the gateway sent tool call #{} without a function name",
+                call.index
+            );
+            return self.fail(out, &Failure::new(errors::MALFORMED, message));
+        }
+        let mut calls = std::mem::take(&mut self.calls);
+        calls.sort_by_key(|c| c.added.as_ref().map_or(0, |a| a.output_index));
+        for call in &mut calls {
+            let Some(added) = &call.added else { continue };
+            if added.custom {
+                let input = items::custom_input(&call.arguments);
+                if let Some(rest) = input
+                    .strip_prefix(call.input.emitted.as_str())
+                    .filter(|r| !r.is_empty())
+                {
+                    let event = json!({
+                        "type": "response.custom_tool_call_input.delta",
+                        "item_id": added.id,
+                        "output_index": added.output_index,
+                        "delta": rest,
+                    });
+                    self.emit(out, event);
+                }
+            }
+            let item = Call {
+                id: &added.id,
+                call_id: &added.call_id,
+                chat_name: &call.chat_name,
+                arguments: &call.arguments,
+            }
+            .item(&self.tools, true);
+            self.done(added.output_index, item, out);
+        }
+        self.phase = Phase::Finished;
+    }
+
+    fn complete(&mut self, out: &mut Vec<u8>) {
+        let status = if self.incomplete.is_some() {
+            "incomplete"
+        } else {
+            "completed"
+        };
+        let output = std::mem::take(&mut self.output);
+        let mut response = items::response(&self.response_id, &self.model, status, output);
+        if let Some(reason) = self.incomplete {
+            response["incomplete_details"] = json!({"reason": reason});
+        }
+        if let Some((usage, reasoning)) = &self.usage {
+            response["usage"] = items::usage_json(usage, *reasoning);
+        }
+        self.emit(
+            out,
+            json!({"type": "response.completed", "response": response}),
+        );
+        self.phase = Phase::Completed;
+    }
+
+    fn fail(&mut self, out: &mut Vec<u8>, failure: &Failure) {
+        let event = errors::failed_json(&self.response_id, &self.model, failure);
+        self.emit(out, event);
+        self.phase = Phase::Failed;
+        self.open = None;
+        self.calls.clear();
+    }
+
+    fn take_output_index(&mut self) -> usize {
+        let index = self.next_output;
+        self.next_output += 1;
+        index
+    }
+
+    /// Writes one event with the next `sequence_number`.
+    fn emit(&mut self, out: &mut Vec<u8>, mut event: Value) {
+        if let Some(map) = event.as_object_mut() {
+            map.insert("sequence_number".into(), self.sequence.into());
+        }
+        self.sequence += 1;
+        sse::write_event(out, &event);
+    }
+}

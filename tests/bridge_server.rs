@@ -1,0 +1,653 @@
+//! `ominigate-codex bridge` and `ominigate-codex codex` as a user runs them,
+//! against a loopback fake chat gateway (tests/support/server.rs). Real
+//! Codex through the bridge is tests/e2e.rs's business; here the fake
+//! `codex` is a script.
+//!
+//! Every server listens on 127.0.0.1 and stops by itself: the gateway
+//! when dropped (or after 60 s), the bridge when killed by its guard.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Child, ChildStdout, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use support::server::{Answer, Request, Server, models_body, reply};
+use support::{CANARY, Sandbox, assert_no_canary_in_text};
+
+/// A bridge process, killed when dropped.
+struct Bridge {
+    child: Child,
+    port: u16,
+    stdout: BufReader<ChildStdout>,
+    first_line: String,
+    stderr: std::path::PathBuf,
+}
+
+impl Bridge {
+    fn start(sb: &Sandbox, upstream: &str, extra: &[&str]) -> Bridge {
+        let stderr = sb.dir.path().join("bridge-stderr");
+        let mut child = sb
+            .std_cmd()
+            .args(["bridge", "--listen", "127.0.0.1:0", "--upstream", upstream])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("start the bridge");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first_line = String::new();
+        stdout.read_line(&mut first_line).expect("first line");
+        let port = first_line
+            .strip_prefix("listening on http://127.0.0.1:")
+            .and_then(|rest| rest.strip_suffix("/v1\n"))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("first line: {first_line:?}")
+            });
+        Bridge {
+            child,
+            port,
+            stdout,
+            first_line,
+            stderr,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Send `signal` and wait (at most 20 s) for the exit code.
+    fn stop_with(&mut self, signal: &str) -> Option<i32> {
+        let sent = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the bridge did not stop within 20 s of {signal}");
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One raw HTTP/1.1 exchange (`Connection: close`), for what an HTTP
+/// client would not send: a foreign `Host`, a body it never sends.
+fn raw(port: u16, request: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(request.as_bytes()).expect("send");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// A Responses request as Codex sends it, trimmed.
+fn responses_request() -> String {
+    serde_json::json!({
+        "model": "openai/gpt-5.4-pro",
+        "stream": true,
+        "input": [
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "be brief"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+        ],
+        "tools": [{"type": "function", "name": "exec_command", "description": "run", "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}}}],
+        "tool_choice": "auto",
+        "parallel_tool_calls": true,
+        "store": false
+    })
+    .to_string()
+}
+
+/// A chat stream saying "Hello" in `n` pieces, then stop, usage, [DONE].
+fn chat_chunks(n: usize) -> Vec<String> {
+    let mut chunks: Vec<String> = (0..n)
+        .map(|i| {
+            let piece = if i == 0 { "Hel" } else { "lo" };
+            serde_json::json!({"id": "c1", "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]})
+                .to_string()
+        })
+        .collect();
+    chunks.push(
+        serde_json::json!({"id": "c1", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            .to_string(),
+    );
+    chunks.push(
+        serde_json::json!({"id": "c1", "choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}})
+            .to_string(),
+    );
+    chunks.push("[DONE]".to_string());
+    chunks
+}
+
+/// POST a Responses request with the canary key; status and body.
+fn post_responses(bridge: &Bridge) -> (u16, String) {
+    let mut r = agent()
+        .post(bridge.url("/v1/responses"))
+        .header("Authorization", format!("Bearer {CANARY}"))
+        .header("Content-Type", "application/json")
+        .header("Accept", "text/event-stream")
+        .send(responses_request())
+        .expect("request");
+    let status = r.status().as_u16();
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    (status, body)
+}
+
+fn assert_clean(bridge: &Bridge, outputs: &[&str]) {
+    assert_no_canary_in_text(&bridge.log());
+    assert_no_canary_in_text(&bridge.first_line);
+    for o in outputs {
+        assert_no_canary_in_text(o);
+    }
+}
+
+#[test]
+fn prints_its_address_first_and_answers_health_locally() {
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    let mut r = agent().get(bridge.url("/health")).call().expect("health");
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "ok", "service": "ominigate-codex bridge", "upstream": "https://gw.example/v1"})
+    );
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    // A WebSocket attempt is sent to plain HTTP; other paths are not served.
+    for (path, status) in [("/v1/responses", 426), ("/v1/chat/completions", 404)] {
+        let r = agent().get(bridge.url(path)).call().expect(path);
+        assert_eq!(r.status().as_u16(), status, "{path}");
+    }
+    let log = bridge.log();
+    assert!(log.contains("GET /health -> 200"), "{log}");
+    assert!(log.contains("GET /v1/responses -> 426"), "{log}");
+}
+
+#[test]
+fn refuses_to_listen_beyond_this_machine() {
+    let sb = Sandbox::new();
+    for addr in ["0.0.0.0:0", "192.0.2.1:8741", "[::]:0", "gw.example:80"] {
+        let out = sb.exec(&["bridge", "--listen", addr], &[]);
+        assert_eq!(out.code, 2, "{addr}: {out:?}");
+        assert!(out.stdout.is_empty(), "{addr}: {out:?}");
+    }
+    let out = sb.exec(&["bridge", "--upstream", "http://gw.example/v1"], &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("plain http"), "{out:?}");
+}
+
+#[test]
+fn refuses_foreign_host_names_and_sends_no_cors_headers() {
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    let port = bridge.port;
+    let refused = ["evil.example", "evil.example:80", "127.0.0.1.nip.io", ""];
+    let allowed = [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        "[::1]".into(),
+    ];
+    let cases = refused
+        .map(|h| (h.to_string(), "HTTP/1.1 403"))
+        .into_iter()
+        .chain(allowed.map(|h| (h, "HTTP/1.1 200")));
+    for (host, status) in cases {
+        let answer = raw(
+            port,
+            &format!(
+                "GET /health HTTP/1.1\r\nHost: {host}\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n"
+            ),
+        );
+        assert!(answer.starts_with(status), "{host}: {answer}");
+        assert!(
+            !answer.to_ascii_lowercase().contains("access-control"),
+            "{answer}"
+        );
+    }
+}
+
+#[test]
+fn bodies_over_64_mib_get_413_before_they_are_read() {
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    let answer = raw(
+        bridge.port,
+        &format!(
+            "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{{",
+            (64 << 20) + 1
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("larger than 64 MiB"), "{answer}");
+}
+
+#[test]
+fn models_are_forwarded_with_the_callers_key_which_is_never_shown() {
+    let gateway = Server::start(|req: &Request| match req.path.as_str() {
+        "/v1/models"
+            if req.headers.get("authorization").map(String::as_str)
+                == Some(&format!("Bearer {CANARY}")) =>
+        {
+            reply(200, &models_body(&["openai/gpt-5.4-pro", "m2"]))
+        }
+        // A gateway that echoes the key it refused.
+        _ => {
+            let auth = req
+                .headers
+                .get("authorization")
+                .cloned()
+                .unwrap_or_default();
+            reply(
+                401,
+                &format!(r#"{{"error":{{"message":"bad key {auth}"}}}}"#),
+            )
+        }
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let models = |key: &str| {
+        let mut r = agent()
+            .get(bridge.url("/v1/models"))
+            .header("Authorization", format!("Bearer {key}"))
+            .call()
+            .expect("models");
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
+    let (status, body) = models(CANARY);
+    assert_eq!(status, 200);
+    assert!(body.contains("\"m2\""), "{body}");
+    let (status, refused) = models(&format!("{CANARY}-old"));
+    assert_eq!(status, 401);
+    assert!(refused.contains("bad key Bearer [redacted]"), "{refused}");
+
+    let seen = gateway.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].path, "/v1/models");
+    assert_eq!(
+        seen[0].headers.get("authorization").map(String::as_str),
+        Some(format!("Bearer {CANARY}").as_str())
+    );
+    let log = bridge.log();
+    assert!(log.contains("GET /v1/models -> 200"), "{log}");
+    assert!(log.contains("GET /v1/models -> 401"), "{log}");
+    assert_clean(&bridge, &[&body, &refused]);
+}
+
+#[test]
+fn a_text_stream_is_translated_and_logged_without_content() {
+    let gateway = Server::start(|req: &Request| match req.path.as_str() {
+        "/v1/chat/completions" => Answer::Stream {
+            chunks: chat_chunks(3),
+            delay: Duration::ZERO,
+        },
+        _ => reply(404, "{}"),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("response.created"), "{body}");
+    assert!(body.contains("response.completed"), "{body}");
+    let seen = gateway.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].headers.get("authorization").map(String::as_str),
+        Some(format!("Bearer {CANARY}").as_str())
+    );
+    let chat: serde_json::Value = serde_json::from_str(&seen[0].body).expect("chat JSON");
+    assert_eq!(chat["model"], "openai/gpt-5.4-pro");
+    let log = bridge.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("POST /v1/responses"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("model=openai/gpt-5.4-pro"), "{line}");
+    assert!(
+        line.contains("items=2") && line.contains("tools=1"),
+        "{line}"
+    );
+    assert!(line.contains("200 completed"), "{line}");
+    assert!(line.contains("in=11 out=7 total=18"), "{line}");
+    // Never the content.
+    assert!(!log.contains("be brief") && !log.contains("Hello"), "{log}");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
+fn a_rejected_key_comes_back_at_once_in_the_form_codex_shows() {
+    let gateway = Server::start(|_: &Request| {
+        reply(
+            401,
+            &format!(r#"{{"error":{{"message":"Invalid API key {CANARY}"}}}}"#),
+        )
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    // Codex shows a 400's message at once; a 401 it retries for minutes.
+    assert_eq!(status, 400, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON error");
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Invalid API key"), "{message}");
+    assert!(message.contains("OMINIGATE_API_KEY"), "{message}");
+    let log = bridge.log();
+    assert!(log.contains("(upstream 401)"), "{log}");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
+fn codex_going_away_cancels_the_upstream_request() {
+    // 200 pieces, one every 50 ms: 10 s unless the bridge lets go.
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(200),
+        delay: Duration::from_millis(50),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let body = responses_request();
+    let mut s = TcpStream::connect(("127.0.0.1", bridge.port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {CANARY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut first = [0u8; 512];
+    let n = s.read(&mut first).expect("the stream starts");
+    assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
+    let left = Instant::now();
+    drop(s);
+    while gateway.broken_streams() == 0 && left.elapsed() < Duration::from_secs(8) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        gateway.broken_streams(),
+        1,
+        "the upstream stream was not cut"
+    );
+    assert!(
+        left.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        left.elapsed()
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !bridge.log().contains("cancelled (client left)") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = bridge.log();
+    assert!(log.contains("cancelled (client left)"), "{log}");
+}
+
+#[test]
+fn sixty_four_streams_at_once_all_complete() {
+    const N: usize = 64;
+    // The gateway holds every answer until all 64 requests are in at
+    // once: a bridge that served fewer at a time would never get there.
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let seen = arrived.clone();
+    let gateway = Server::start(move |_: &Request| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while seen.load(Ordering::SeqCst) < N && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Answer::Stream {
+            chunks: chat_chunks(20),
+            delay: Duration::from_millis(5),
+        }
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &["-q"]);
+    let bridge = &bridge;
+    let results: Vec<(u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..N).map(|_| s.spawn(|| post_responses(bridge))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(arrived.load(Ordering::SeqCst), N);
+    for (status, body) in &results {
+        assert_eq!(*status, 200, "{body}");
+        assert!(body.contains("response.completed"), "{body}");
+    }
+    // -q: no request log.
+    assert_eq!(bridge.log(), "");
+}
+
+#[test]
+fn sigterm_lets_a_running_stream_finish_then_exits_0() {
+    // 40 pieces, 50 ms apart: about 2 s, within the 5 s of grace.
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(40),
+        delay: Duration::from_millis(50),
+    });
+    let sb = Sandbox::new();
+    let mut bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let port = bridge.port;
+    let streaming = std::thread::spawn({
+        let url = bridge.url("/v1/responses");
+        move || {
+            let mut r = agent()
+                .post(url)
+                .header("Authorization", format!("Bearer {CANARY}"))
+                .header("Content-Type", "application/json")
+                .send(responses_request())
+                .expect("request");
+            r.body_mut().read_to_string().unwrap_or_default()
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gateway.requests().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(bridge.stop_with("-TERM"), Some(0));
+    let body = streaming.join().unwrap();
+    assert!(body.contains("response.completed"), "{body}");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "still accepting after SIGTERM"
+    );
+    let mut rest = String::new();
+    let _ = bridge.stdout.read_to_string(&mut rest);
+    assert_eq!(rest, "", "only the address goes to stdout");
+}
+
+#[test]
+fn sigint_stops_an_idle_bridge_with_0() {
+    let sb = Sandbox::new();
+    let mut bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    assert_eq!(bridge.stop_with("-INT"), Some(0));
+}
+
+#[test]
+fn print_service_names_this_binary_and_the_address() {
+    let sb = Sandbox::new();
+    let out = sb.exec(&["bridge", "--print-service", "systemd"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("[Service]\nExecStart=\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("\"bridge\" \"--listen\" \"127.0.0.1:8741\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("systemctl --user enable --now"),
+        "{}",
+        out.stdout
+    );
+    let out = sb.exec(
+        &[
+            "bridge",
+            "--print-service",
+            "launchd",
+            "--listen",
+            "127.0.0.1:9000",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("<?xml"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("<string>127.0.0.1:9000</string>"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("launchctl bootstrap"), "{}", out.stdout);
+}
+
+/// A fake `codex` that records its arguments and CODEX_HOME, asks the
+/// bridge named in `-c …base_url=` for /health (bash's /dev/tcp), and exits
+/// with `exit`.
+fn fake_codex(sb: &Sandbox, version: &str, exit: i32) -> std::path::PathBuf {
+    let path = sb.dir.path().join("bin/codex");
+    let log = sb.dir.path().join("codex-log");
+    let script = format!(
+        r#"#!/bin/bash
+if [ "$1" = --version ]; then echo 'codex-cli {version}'; exit 0; fi
+{{
+  echo "CODEX_HOME=$CODEX_HOME"
+  for a in "$@"; do echo "ARG=$a"; done
+  port=$(printf '%s\n' "$@" | sed -n 's#^model_providers.ominigate.base_url="http://127.0.0.1:\([0-9]*\)/v1"$#\1#p')
+  if [ -n "$port" ]; then
+    echo "PORT=$port"
+    exec 3<>/dev/tcp/127.0.0.1/$port
+    printf 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+    timeout 10 cat <&3 | head -1
+  fi
+}} > '{log}' 2>&1
+exit {exit}
+"#,
+        log = log.display()
+    );
+    std::fs::write(&path, script).expect("write fake codex");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+fn installed(sb: &Sandbox) {
+    sb.write_config(
+        "[model_providers.ominigate]\nname = \"OminiGate\"\nbase_url = \"https://gw.example/v1\"\nenv_key = \"OMINIGATE_API_KEY\"\nwire_api = \"responses\"\n",
+    );
+    std::fs::write(
+        sb.profile_file(),
+        "model = \"openai/gpt-5.4-pro\"\nmodel_provider = \"ominigate\"\n",
+    )
+    .expect("profile");
+}
+
+/// The fake codex needs bash, sed, head, cat and timeout besides itself.
+fn with_tools(sb: &Sandbox) {
+    for tool in ["bash", "sed", "head", "cat", "timeout"] {
+        let found = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| std::path::Path::new(d).join(tool))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("{tool} not found"));
+        let _ = std::os::unix::fs::symlink(found, sb.dir.path().join("bin").join(tool));
+    }
+}
+
+#[test]
+fn codex_runs_through_a_live_private_bridge_and_exits_with_its_status() {
+    let sb = Sandbox::new();
+    installed(&sb);
+    with_tools(&sb);
+    fake_codex(&sb, "0.171.0", 7);
+    let out = sb.exec(&["codex", "exec", "--model", "m", "hi there"], &[]);
+    assert_eq!(out.code, 7, "{out:?}");
+    let log = std::fs::read_to_string(sb.dir.path().join("codex-log")).expect("codex ran");
+    let args: Vec<&str> = log.lines().filter_map(|l| l.strip_prefix("ARG=")).collect();
+    assert_eq!(args[..3], ["--profile", "ominigate", "-c"], "{log}");
+    assert!(
+        args[3].starts_with("model_providers.ominigate.base_url=\"http://127.0.0.1:"),
+        "{log}"
+    );
+    assert_eq!(args[4..], ["exec", "--model", "m", "hi there"], "{log}");
+    assert!(
+        log.contains(&format!("CODEX_HOME={}", sb.codex_home().display())),
+        "{log}"
+    );
+    assert!(
+        log.contains("HTTP/1.1 200"),
+        "the bridge did not answer: {log}"
+    );
+    // Stopped with Codex.
+    let port: u16 = log
+        .lines()
+        .find_map(|l| l.strip_prefix("PORT="))
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+
+    fake_codex(&sb, "0.171.0", 0);
+    assert_eq!(sb.exec(&["codex"], &[]).code, 0);
+}
+
+#[test]
+fn codex_0_94_runs_directly_with_the_profile_after_exec() {
+    let sb = Sandbox::new();
+    installed(&sb);
+    with_tools(&sb);
+    fake_codex(&sb, "0.94.0", 3);
+    let out = sb.exec(&["codex", "exec", "hi"], &[]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("Codex 0.94.0 speaks chat completions itself"),
+        "{out:?}"
+    );
+    let log = std::fs::read_to_string(sb.dir.path().join("codex-log")).expect("codex ran");
+    let args: Vec<&str> = log.lines().filter_map(|l| l.strip_prefix("ARG=")).collect();
+    assert_eq!(args, ["exec", "--profile", "ominigate", "hi"], "{log}");
+}
+
+#[test]
+fn codex_without_codex_or_without_install_says_what_to_do() {
+    let sb = Sandbox::new();
+    let out = sb.exec(&["codex", "exec", "hi"], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("no `codex` found on PATH"), "{out:?}");
+    with_tools(&sb);
+    fake_codex(&sb, "0.171.0", 0);
+    let out = sb.exec(&["codex", "exec", "hi"], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("ominigate-codex install"), "{out:?}");
+    assert!(!sb.dir.path().join("codex-log").exists());
+}

@@ -1,0 +1,230 @@
+//! The bridge's translation, case by case: every directory under
+//! `tests/bridge_cases/` holds inputs and the expected outputs, as files a
+//! reviewer can read.
+//!
+//! | input             | expected       | translated by                          |
+//! |-------------------|----------------|----------------------------------------|
+//! | `request.json`    | `chat.json`    | `request_to_chat` (the chat body, or   |
+//! |                   | `summary.json` |  `{"request_error": …}`), its summary  |
+//! | `chunks.sse`      | `events.sse`   | `StreamTranslator` (tools and model    |
+//! |                   |                |  from `request.json` when present)     |
+//! | `completion.json` | `response.json`| `chat_to_response`                     |
+//! | `upstream.json`   | `answer.txt`   | `upstream_error` (`{"status", "body"}`)|
+//!
+//! `BLESS=1 cargo test --test bridge_translate` rewrites the expected files
+//! from what the code produces; review the diff before committing it.
+//!
+//! The proptests check that any split of a case's `chunks.sse` yields the same
+//! bytes, and that arbitrary bytes never panic the translator.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ominigate_codex::bridge::translate::{
+    StreamTranslator, ToolMap, UpstreamError, chat_to_response, request_to_chat, upstream_error,
+};
+use proptest::prelude::*;
+use serde_json::Value;
+
+const RESPONSE_ID: &str = "resp_test";
+const ENV_KEY: &str = "OMINIGATE_API_KEY";
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bridge_cases")
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(cases_dir())
+        .expect("tests/bridge_cases exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn pretty(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("serializable");
+    text.push('\n');
+    text
+}
+
+/// The tools and model a case's stream is translated with.
+fn stream_setup(dir: &Path) -> (ToolMap, String) {
+    match fs::read(dir.join("request.json")) {
+        Ok(body) => match request_to_chat(&body) {
+            Ok(t) => (t.tools, t.summary.model),
+            Err(_) => (ToolMap::default(), "test-model".to_owned()),
+        },
+        Err(_) => (ToolMap::default(), "test-model".to_owned()),
+    }
+}
+
+/// Runs a stream through the translator, fed in the given pieces.
+fn translate_stream(tools: ToolMap, model: &str, pieces: &[&[u8]]) -> Vec<u8> {
+    let mut translator = StreamTranslator::new(tools, model, RESPONSE_ID);
+    let mut out = translator.created();
+    for piece in pieces {
+        out.extend(translator.push(piece));
+    }
+    let finish = translator.finish();
+    out.extend(finish.tail);
+    out
+}
+
+/// Every output of one case, by expected file name.
+fn outputs(dir: &Path) -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    if let Ok(body) = fs::read(dir.join("request.json")) {
+        match request_to_chat(&body) {
+            Ok(t) => {
+                out.push(("chat.json", pretty(&t.chat).into_bytes()));
+                let summary = serde_json::json!({
+                    "model": t.summary.model,
+                    "items": t.summary.items,
+                    "tools": t.summary.tools,
+                    "stream": t.summary.stream,
+                    "dropped": t.summary.dropped,
+                    "chat_tools": t.tools.len(),
+                });
+                out.push(("summary.json", pretty(&summary).into_bytes()));
+            }
+            Err(e) => {
+                let v = serde_json::json!({"request_error": e.to_string()});
+                out.push(("chat.json", pretty(&v).into_bytes()));
+            }
+        }
+    }
+    if let Ok(chunks) = fs::read(dir.join("chunks.sse")) {
+        let (tools, model) = stream_setup(dir);
+        out.push(("events.sse", translate_stream(tools, &model, &[&chunks])));
+    }
+    if let Ok(body) = fs::read(dir.join("completion.json")) {
+        let (tools, _) = stream_setup(dir);
+        let value = match chat_to_response(&body, &tools, RESPONSE_ID) {
+            Ok(v) => v,
+            Err(e) => serde_json::json!({"error": e.to_string()}),
+        };
+        out.push(("response.json", pretty(&value).into_bytes()));
+    }
+    if let Ok(text) = fs::read(dir.join("upstream.json")) {
+        let spec: Value = serde_json::from_slice(&text).expect("upstream.json is JSON");
+        let status = spec["status"].as_u64().expect("upstream.json has status") as u16;
+        let body = match &spec["body"] {
+            Value::String(raw) => raw.clone().into_bytes(),
+            other => other.to_string().into_bytes(),
+        };
+        let answer = match upstream_error(status, &body, ENV_KEY) {
+            UpstreamError::Http { status, body } => {
+                format!("HTTP {status}\n{}\n", String::from_utf8_lossy(&body))
+            }
+            UpstreamError::Failed { sse } => {
+                format!(
+                    "HTTP 200 text/event-stream\n{}",
+                    String::from_utf8_lossy(&sse)
+                )
+            }
+        };
+        out.push(("answer.txt", answer.into_bytes()));
+    }
+    out
+}
+
+#[test]
+fn cases_match_expected_files() {
+    let bless = std::env::var_os("BLESS").is_some();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for dir in cases() {
+        let outs = outputs(&dir);
+        assert!(!outs.is_empty(), "{} has no input file", dir.display());
+        for (name, actual) in outs {
+            let path = dir.join(name);
+            if bless {
+                fs::write(&path, &actual).expect("write expected file");
+                continue;
+            }
+            checked += 1;
+            match fs::read(&path) {
+                Ok(expected) if expected == actual => {}
+                Ok(expected) => failures.push(format!(
+                    "{} differs\n--- expected\n{}\n+++ actual\n{}",
+                    path.display(),
+                    String::from_utf8_lossy(&expected),
+                    String::from_utf8_lossy(&actual)
+                )),
+                Err(_) => failures.push(format!("{} is missing", path.display())),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} expected files differ (rerun with BLESS=1 to rewrite them, then review the diff):\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Every case's upstream stream, with its tools and model.
+fn streams() -> Vec<(String, ToolMap, String, Vec<u8>)> {
+    cases()
+        .into_iter()
+        .filter_map(|dir| {
+            let chunks = fs::read(dir.join("chunks.sse")).ok()?;
+            let (tools, model) = stream_setup(&dir);
+            let name = dir.file_name()?.to_string_lossy().into_owned();
+            Some((name, tools, model, chunks))
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any split of a case's stream into pieces gives the same events.
+    #[test]
+    fn any_split_gives_the_same_events(cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..40)) {
+        for (name, tools, model, chunks) in streams() {
+            let whole = translate_stream(tools.clone(), &model, &[&chunks]);
+            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(chunks.len() + 1)).collect();
+            points.sort_unstable();
+            let mut pieces: Vec<&[u8]> = Vec::new();
+            let mut last = 0;
+            for p in points {
+                pieces.push(&chunks[last..p]);
+                last = p;
+            }
+            pieces.push(&chunks[last..]);
+            let split = translate_stream(tools, &model, &pieces);
+            prop_assert!(whole == split, "case {name}: a split changed the events");
+        }
+    }
+
+    /// Arbitrary bytes, alone or after a valid prefix, never panic, and the
+    /// output is always whole SSE events.
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512), prefix in 0usize..4) {
+        let prefixes: [&[u8]; 4] = [
+            b"",
+            b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n",
+            b"data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"function\":{\"name\":\"f\",\"arguments\":\"{\"}}]}}]}\n\n",
+            b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n",
+        ];
+        let out = translate_stream(ToolMap::default(), "m", &[prefixes[prefix], &bytes]);
+        prop_assert!(out.ends_with(b"\n\n"));
+        let text = String::from_utf8(out).expect("events are UTF-8");
+        for event in text.split_terminator("\n\n") {
+            let data = event.lines().find_map(|l| l.strip_prefix("data: ")).expect("data line");
+            let value: Value = serde_json::from_str(data).expect("event data is JSON");
+            prop_assert!(value["type"].is_string());
+        }
+    }
+
+    /// Arbitrary request bodies never panic the request translation.
+    #[test]
+    fn arbitrary_requests_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let _ = request_to_chat(&bytes);
+        let _ = chat_to_response(&bytes, &ToolMap::default(), RESPONSE_ID);
+        let _ = upstream_error(401, &bytes, ENV_KEY);
+    }
+}
