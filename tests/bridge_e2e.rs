@@ -252,6 +252,8 @@ struct Case {
     sb: Sandbox,
     gw: ChatGateway,
     bridge: Bridge,
+    /// The bridge's output, once stopped.
+    log: String,
 }
 
 impl Case {
@@ -261,18 +263,64 @@ impl Case {
         install(&sb, c, &gw, &[]);
         let upstream = gw.base_url();
         let bridge = Bridge::start(&sb, &["--listen", "127.0.0.1:0", "--upstream", &upstream]);
-        Case { sb, gw, bridge }
+        Case {
+            sb,
+            gw,
+            bridge,
+            log: String::new(),
+        }
     }
 
     fn exec(&self, c: &Codex, prompt: &str) -> Run {
         codex_exec(&self.sb, c, Some(&self.bridge.url), prompt)
     }
 
+    /// Stop the bridge (once) and describe what happened: Codex's output,
+    /// the bridge's log, the gateway's requests.
+    fn context(&mut self, c: &Codex, run: &Run) -> String {
+        if self.bridge.out.is_some() {
+            self.log = self.bridge.stop();
+        }
+        let requests: Vec<String> = self
+            .gw
+            .requests()
+            .iter()
+            .map(|r| format!("{} {} ({} bytes)", r.method, r.path, r.body.len()))
+            .collect();
+        format!(
+            "codex {}:\n{}\n--- bridge\n{}\n--- gateway got\n{}\n--- gateway checks failed\n{:?}",
+            v(c),
+            run.all(),
+            self.log,
+            requests.join("\n"),
+            self.gw.failures()
+        )
+    }
+
+    /// Codex succeeded and printed `printed`.
+    fn assert_ok(&mut self, c: &Codex, run: &Run, printed: &str) {
+        if run.code != Some(0) || !run.stdout.contains(printed) {
+            panic!(
+                "expected exit 0 and {printed:?} on stdout; {}",
+                self.context(c, run)
+            );
+        }
+    }
+
+    /// Codex failed, and said `said` (stdout or stderr).
+    fn assert_failed(&mut self, c: &Codex, run: &Run, said: &str) {
+        if run.code == Some(0) || !(run.stdout.contains(said) || run.stderr.contains(said)) {
+            panic!(
+                "expected a failure saying {said:?}; {}",
+                self.context(c, run)
+            );
+        }
+    }
+
     /// Stop the bridge; check the gateway's checks, the key's whereabouts
     /// and the request count. Returns the chat bodies and the bridge's log.
     fn finish(mut self, c: &Codex, run: &Run, chats: usize) -> (Vec<Value>, String) {
-        let log = self.bridge.stop();
-        let ctx = format!("codex {}:\n{}\n--- bridge\n{log}", v(c), run.all());
+        let ctx = self.context(c, run);
         assert_eq!(self.gw.failures(), Vec::<String>::new(), "{ctx}");
         let bodies = self.gw.chat_bodies();
         assert_eq!(bodies.len(), chats, "chat requests; {ctx}");
@@ -292,7 +340,7 @@ impl Case {
             );
         }
         self.sb.assert_no_canary_in_files();
-        (bodies, log)
+        (bodies, self.log)
     }
 }
 
@@ -438,12 +486,12 @@ fn assert_ok(c: &Codex, run: &Run, printed: &str) {
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn a_plain_answer() {
     for c in releases() {
-        let case = Case::new(
+        let mut case = Case::new(
             &c,
             vec![Turn::stream(split_lines(text_stream(REPLY))).expect(first_request("say hi"))],
         );
         let run = case.exec(&c, "say hi");
-        assert_ok(&c, &run, REPLY);
+        case.assert_ok(&c, &run, REPLY);
         let (bodies, log) = case.finish(&c, &run, 1);
         assert_eq!(bodies[0]["stream_options"]["include_usage"], true);
         // One log line per request: the model, never message content.
@@ -456,9 +504,9 @@ fn a_plain_answer() {
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn a_command_call_in_fragments_runs_and_its_output_comes_back() {
     for c in releases() {
-        let case = Case::new(&c, exec_session("run the command"));
+        let mut case = Case::new(&c, exec_session("run the command"));
         let run = case.exec(&c, "run the command");
-        assert_ok(&c, &run, FINAL);
+        case.assert_ok(&c, &run, FINAL);
         case.finish(&c, &run, 2);
     }
 }
@@ -492,7 +540,7 @@ fn two_parallel_calls() {
             }
             Ok(())
         };
-        let case = Case::new(
+        let mut case = Case::new(
             &c,
             vec![
                 Turn::stream(tool_calls_stream(None, &calls, 4)).expect(first_request("run both")),
@@ -500,7 +548,7 @@ fn two_parallel_calls() {
             ],
         );
         let run = case.exec(&c, "run both");
-        assert_ok(&c, &run, FINAL);
+        case.assert_ok(&c, &run, FINAL);
         case.finish(&c, &run, 2);
     }
 }
@@ -541,7 +589,7 @@ fn a_freeform_apply_patch_changes_a_file() {
         }
         Ok(())
     };
-    let case = Case::new(
+    let mut case = Case::new(
         &c,
         vec![
             Turn::stream(tool_calls_stream(None, &[call], 6))
@@ -551,7 +599,7 @@ fn a_freeform_apply_patch_changes_a_file() {
         ],
     );
     let run = case.exec(&c, "add the file");
-    assert_ok(&c, &run, FINAL);
+    case.assert_ok(&c, &run, FINAL);
     let file = case.sb.work_dir().join("greeting.txt");
     let got = std::fs::read_to_string(&file)
         .unwrap_or_else(|e| panic!("{}: {e}\n{}", file.display(), run.all()));
@@ -578,7 +626,7 @@ fn reasoning_content_is_carried_back() {
                 _ => Err(format!("no reasoning_content on the call: {call}")),
             }
         };
-        let case = Case::new(
+        let mut case = Case::new(
             &c,
             vec![
                 Turn::stream(tool_calls_stream(Some(THOUGHT), &[call], 7))
@@ -587,7 +635,7 @@ fn reasoning_content_is_carried_back() {
             ],
         );
         let run = case.exec(&c, "think first");
-        assert_ok(&c, &run, FINAL);
+        case.assert_ok(&c, &run, FINAL);
         case.finish(&c, &run, 2);
     }
 }
@@ -598,7 +646,7 @@ fn a_rejected_key_is_shown_at_once() {
     const SAID: &str =
         "Incorrect API key provided: sk-omg-***. You can find your key at ominigate.";
     for c in releases() {
-        let case = Case::new(
+        let mut case = Case::new(
             &c,
             vec![Turn::error(
                 401,
@@ -609,9 +657,8 @@ fn a_rejected_key_is_shown_at_once() {
         // With the installed retry settings (stream_max_retries = 10), a
         // retried 401 takes minutes; shown at once, it takes seconds.
         let run = case.exec(&c, "hi");
-        assert_ne!(run.code, Some(0), "codex {}:\n{}", v(&c), run.all());
+        case.assert_failed(&c, &run, SAID);
         let all = run.all();
-        assert!(all.contains(SAID), "codex {}:\n{all}", v(&c));
         assert!(all.contains("OMINIGATE_API_KEY"), "codex {}:\n{all}", v(&c));
         assert!(
             !all.contains("Reconnecting"),
@@ -631,7 +678,7 @@ fn a_rejected_key_is_shown_at_once() {
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn rate_limits_and_server_errors_are_retried() {
     for c in releases() {
-        let case = Case::new(
+        let mut case = Case::new(
             &c,
             vec![
                 Turn::error(
@@ -647,7 +694,7 @@ fn rate_limits_and_server_errors_are_retried() {
             ],
         );
         let run = case.exec(&c, "hi");
-        assert_ok(&c, &run, REPLY);
+        case.assert_ok(&c, &run, REPLY);
         case.finish(&c, &run, 3);
     }
 }
@@ -660,7 +707,7 @@ fn a_stream_cut_midway_is_recovered() {
             .into_iter()
             .take(4)
             .collect();
-        let case = Case::new(
+        let mut case = Case::new(
             &c,
             vec![
                 Turn::cut(partial).expect(first_request("hi")),
@@ -668,7 +715,7 @@ fn a_stream_cut_midway_is_recovered() {
             ],
         );
         let run = case.exec(&c, "hi");
-        assert_ok(&c, &run, REPLY);
+        case.assert_ok(&c, &run, REPLY);
         case.finish(&c, &run, 2);
     }
 }
@@ -677,7 +724,7 @@ fn a_stream_cut_midway_is_recovered() {
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn a_context_length_error_is_reported_as_such() {
     for c in releases() {
-        let case = Case::new(
+        let mut case = Case::new(
             &c,
             vec![Turn::error(
                 400,
@@ -687,14 +734,7 @@ fn a_context_length_error_is_reported_as_such() {
             )],
         );
         let run = case.exec(&c, "hi");
-        assert_ne!(run.code, Some(0), "codex {}:\n{}", v(&c), run.all());
-        assert!(
-            run.all()
-                .contains("ran out of room in the model's context window"),
-            "codex {}:\n{}",
-            v(&c),
-            run.all()
-        );
+        case.assert_failed(&c, &run, "ran out of room in the model's context window");
         case.finish(&c, &run, 1);
     }
 }
