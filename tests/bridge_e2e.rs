@@ -480,19 +480,35 @@ fn assert_ok(c: &Codex, run: &Run, printed: &str) {
     );
 }
 
+/// Codex, through the bridge to a gateway answering `turns`, succeeds on
+/// `prompt` and prints `printed` after `chats` chat requests. Returns the
+/// chat bodies and the bridge's log.
+fn session(
+    c: &Codex,
+    turns: Vec<Turn>,
+    prompt: &str,
+    printed: &str,
+    chats: usize,
+) -> (Vec<Value>, String) {
+    let mut case = Case::new(c, turns);
+    let run = case.exec(c, prompt);
+    case.assert_ok(c, &run, printed);
+    case.finish(c, &run, chats)
+}
+
 // --- the cases -------------------------------------------------------------------
 
 #[test]
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn a_plain_answer() {
     for c in releases() {
-        let mut case = Case::new(
+        let (bodies, log) = session(
             &c,
             vec![Turn::stream(split_lines(text_stream(REPLY))).expect(first_request("say hi"))],
+            "say hi",
+            REPLY,
+            1,
         );
-        let run = case.exec(&c, "say hi");
-        case.assert_ok(&c, &run, REPLY);
-        let (bodies, log) = case.finish(&c, &run, 1);
         assert_eq!(bodies[0]["stream_options"]["include_usage"], true);
         // One log line per request: the model, never message content.
         assert!(log.contains(MODEL), "codex {}: bridge log:\n{log}", v(&c));
@@ -504,10 +520,13 @@ fn a_plain_answer() {
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn a_command_call_in_fragments_runs_and_its_output_comes_back() {
     for c in releases() {
-        let mut case = Case::new(&c, exec_session("run the command"));
-        let run = case.exec(&c, "run the command");
-        case.assert_ok(&c, &run, FINAL);
-        case.finish(&c, &run, 2);
+        session(
+            &c,
+            exec_session("run the command"),
+            "run the command",
+            FINAL,
+            2,
+        );
     }
 }
 
@@ -540,16 +559,16 @@ fn two_parallel_calls() {
             }
             Ok(())
         };
-        let mut case = Case::new(
+        session(
             &c,
             vec![
                 Turn::stream(tool_calls_stream(None, &calls, 4)).expect(first_request("run both")),
                 Turn::stream(text_stream(FINAL)).expect(both),
             ],
+            "run both",
+            FINAL,
+            2,
         );
-        let run = case.exec(&c, "run both");
-        case.assert_ok(&c, &run, FINAL);
-        case.finish(&c, &run, 2);
     }
 }
 
@@ -626,17 +645,17 @@ fn reasoning_content_is_carried_back() {
                 _ => Err(format!("no reasoning_content on the call: {call}")),
             }
         };
-        let mut case = Case::new(
+        session(
             &c,
             vec![
                 Turn::stream(tool_calls_stream(Some(THOUGHT), &[call], 7))
                     .expect(first_request("think first")),
                 Turn::stream(reasoning_then_text("Done thinking.", FINAL)).expect(carried),
             ],
+            "think first",
+            FINAL,
+            2,
         );
-        let run = case.exec(&c, "think first");
-        case.assert_ok(&c, &run, FINAL);
-        case.finish(&c, &run, 2);
     }
 }
 
@@ -678,7 +697,7 @@ fn a_rejected_key_is_shown_at_once() {
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn rate_limits_and_server_errors_are_retried() {
     for c in releases() {
-        let mut case = Case::new(
+        session(
             &c,
             vec![
                 Turn::error(
@@ -692,10 +711,10 @@ fn rate_limits_and_server_errors_are_retried() {
                 ),
                 Turn::stream(text_stream(REPLY)).expect(first_request("hi")),
             ],
+            "hi",
+            REPLY,
+            3,
         );
-        let run = case.exec(&c, "hi");
-        case.assert_ok(&c, &run, REPLY);
-        case.finish(&c, &run, 3);
     }
 }
 
@@ -707,16 +726,16 @@ fn a_stream_cut_midway_is_recovered() {
             .into_iter()
             .take(4)
             .collect();
-        let mut case = Case::new(
+        session(
             &c,
             vec![
                 Turn::cut(partial).expect(first_request("hi")),
                 Turn::stream(text_stream(REPLY)).expect(first_request("hi")),
             ],
+            "hi",
+            REPLY,
+            2,
         );
-        let run = case.exec(&c, "hi");
-        case.assert_ok(&c, &run, REPLY);
-        case.finish(&c, &run, 2);
     }
 }
 
