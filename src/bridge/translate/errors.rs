@@ -72,8 +72,10 @@ pub fn upstream_error(status: u16, body: &[u8], env_key: &str) -> UpstreamError 
     let failure = match error {
         Some(error) => classify(error, Some(status)),
         None => {
+            // Not JSON (an HTML error page, plain text): one readable line.
             let text = String::from_utf8_lossy(body);
-            classify(&Value::String(text.trim().to_owned()), Some(status))
+            let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            classify(&Value::String(shorten(line, 300)), Some(status))
         }
     };
     let message = if failure.message.is_empty() {
@@ -88,7 +90,7 @@ pub fn upstream_error(status: u16, body: &[u8], env_key: &str) -> UpstreamError 
     }
     if status == 401 || status == 403 {
         let message = format!(
-            "The gateway rejected the API key (HTTP {status}): {message}. Check the key in the environment variable {env_key}."
+            "The gateway rejected the API key (HTTP {status}): {message}. Check the key in the environment variable {env_key} (`ominigate-codex doctor` tests it)."
         );
         let body = json!({"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}});
         return UpstreamError::Http {
@@ -147,7 +149,7 @@ pub(crate) fn classify(error: &Value, status: Option<u16>) -> Failure {
         Value::Null => String::new(),
         other => other.to_string(),
     };
-    let message = shorten(message);
+    let message = shorten(message, 2000);
     let field = |key: &str| error.get(key).and_then(Value::as_str).unwrap_or("");
     let (code, kind) = (field("code"), field("type"));
     let code = if is_context_length(code, kind, &message) {
@@ -183,13 +185,12 @@ fn is_context_length(code: &str, kind: &str, message: &str) -> bool {
     !lower.contains("per min") && PHRASES.iter().any(|p| lower.contains(p))
 }
 
-/// Keeps an upstream message readable (an HTML error page is not a message).
-fn shorten(message: String) -> String {
-    const MAX: usize = 2000;
-    if message.len() <= MAX {
+/// Keeps an upstream message readable: at most `max` bytes.
+fn shorten(message: String, max: usize) -> String {
+    if message.len() <= max {
         return message;
     }
-    let mut cut = MAX;
+    let mut cut = max;
     while !message.is_char_boundary(cut) {
         cut -= 1;
     }

@@ -22,6 +22,9 @@ use serde_json::{Map, Value, json};
 
 use super::tools::{self, ToolMap};
 
+/// The input item that declares tools (read with the request's `tools`).
+const ADDITIONAL_TOOLS: &str = "additional_tools";
+
 /// What the gateway gets when Codex recorded no output for a call.
 pub(crate) const NO_OUTPUT: &str =
     "No output was recorded for this tool call (it was interrupted or aborted).";
@@ -43,7 +46,8 @@ pub struct RequestSummary {
     pub model: String,
     /// Items in `input`.
     pub items: usize,
-    /// Tools declared in `tools` (before flattening or dropping).
+    /// Tools declared in `tools` and `additional_tools` items (before
+    /// flattening or dropping).
     pub tools: usize,
     pub stream: bool,
     /// What was not translated: `item TYPE`, `tool TYPE[:NAME]`,
@@ -93,25 +97,40 @@ pub fn request_to_chat(body: &[u8]) -> Result<Translated, RequestError> {
         .and_then(Value::as_bool)
         .unwrap_or(false);
 
-    let declared = request.get("tools").and_then(Value::as_array);
-    let chat_tools = tools::translate_tools(declared.map_or(&[][..], Vec::as_slice));
-    let mut dropped = chat_tools.dropped;
-    let map = chat_tools.map;
-
-    let input = match request.get("input") {
-        None | Some(Value::Null) => Vec::new(),
+    let single;
+    let input: &[Value] = match request.get("input") {
+        None | Some(Value::Null) => &[],
         Some(Value::String(text)) => {
-            vec![json!({"type": "message", "role": "user", "content": text})]
+            single = [json!({"type": "message", "role": "user", "content": text})];
+            &single
         }
-        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Array(items)) => items,
         Some(_) => {
             return Err(RequestError::new(
                 "`input` must be a string or an array of items",
             ));
         }
     };
+    // Tools come from `tools` and from `additional_tools` items (which some
+    // of Codex's own model slugs use instead).
+    let declared: Vec<&Value> = request
+        .get("tools")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain(
+            input
+                .iter()
+                .filter(|item| kind(item) == ADDITIONAL_TOOLS)
+                .filter_map(|item| item.get("tools").and_then(Value::as_array))
+                .flatten(),
+        )
+        .collect();
+    let chat_tools = tools::translate_tools(declared.iter().copied());
+    let mut dropped = chat_tools.dropped;
+    let map = chat_tools.map;
     let instructions = request.get("instructions").and_then(Value::as_str);
-    let messages = Messages::build(instructions, &input, &map, &mut dropped);
+    let messages = Messages::build(instructions, input, &map, &mut dropped);
 
     let mut chat = Map::new();
     chat.insert("model".into(), Value::String(model.clone()));
@@ -164,7 +183,7 @@ pub fn request_to_chat(body: &[u8]) -> Result<Translated, RequestError> {
         summary: RequestSummary {
             model,
             items: input.len(),
-            tools: declared.map_or(0, Vec::len),
+            tools: declared.len(),
             stream,
             dropped,
         },
@@ -285,7 +304,8 @@ impl<'a> Messages<'a> {
             if matches!(kind(item), "function_call" | "custom_tool_call") {
                 let id = item.get("call_id").and_then(Value::as_str).unwrap_or("");
                 if id.is_empty() {
-                    self.fallback_ids.insert(index, format!("call_{index}"));
+                    self.fallback_ids
+                        .insert(index, format!("call_bridge_{index}"));
                     continue;
                 }
                 if let Some(output) = by_id.get_mut(id).and_then(VecDeque::pop_front) {
@@ -312,7 +332,7 @@ impl<'a> Messages<'a> {
             "message" => self.message(item, dropped),
             "function_call" | "custom_tool_call" => self.call(index, item),
             // Placed right after their calls; orphans were listed already.
-            "function_call_output" | "custom_tool_call_output" => {}
+            "function_call_output" | "custom_tool_call_output" | ADDITIONAL_TOOLS => {}
             "reasoning" => {
                 self.flush();
                 let text = reasoning_text(item);

@@ -106,6 +106,7 @@ pub struct StreamTranslator {
     usage: Option<(Usage, Option<u64>)>,
     incomplete: Option<&'static str>,
     bytes_seen: usize,
+    events_seen: usize,
 }
 
 impl StreamTranslator {
@@ -124,6 +125,7 @@ impl StreamTranslator {
             usage: None,
             incomplete: None,
             bytes_seen: 0,
+            events_seen: 0,
         }
     }
 
@@ -158,22 +160,42 @@ impl StreamTranslator {
         if !self.is_over() {
             let mut frames = Vec::new();
             self.decoder.finish(&mut frames);
-            self.frames(frames, &mut tail);
-        }
-        match self.phase {
-            Phase::Streaming => {
-                let message = if self.bytes_seen == 0 {
-                    "the gateway closed the stream without sending anything".to_owned()
-                } else {
-                    format!(
-                        "the gateway's stream ended before the answer finished (no finish_reason, no [DONE]) after {} bytes",
-                        self.bytes_seen
-                    )
-                };
+            // An event the stream did not terminate counts only when whole
+            // (`data: [DONE]` right before closing); a partial one was cut.
+            let (whole, cut): (Vec<_>, Vec<_>) = frames.into_iter().partition(|f| match f {
+                Frame::Data(data) => {
+                    let data = data.trim();
+                    data == "[DONE]" || serde_json::from_str::<Value>(data).is_ok()
+                }
+                Frame::Overflow => true,
+            });
+            self.frames(whole, &mut tail);
+            if !cut.is_empty() && !self.is_over() {
+                let message = format!(
+                    "the gateway's stream ended in the middle of an event after {} bytes",
+                    self.bytes_seen
+                );
                 self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
             }
-            Phase::Finished => self.complete(&mut tail),
-            Phase::Completed | Phase::Failed => {}
+        }
+        if self.phase == Phase::Streaming {
+            let message = if self.bytes_seen == 0 {
+                "the gateway closed the stream without sending anything".to_owned()
+            } else if self.events_seen == 0 {
+                format!(
+                    "the gateway's answer is not an event stream ({} bytes without a `data:` event)",
+                    self.bytes_seen
+                )
+            } else {
+                format!(
+                    "the gateway's stream ended before the answer finished (no finish_reason, no [DONE]) after {} bytes",
+                    self.bytes_seen
+                )
+            };
+            self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
+        }
+        if self.phase == Phase::Finished {
+            self.complete(&mut tail);
         }
         Finish {
             tail,
@@ -208,6 +230,7 @@ impl StreamTranslator {
     }
 
     fn data(&mut self, data: &str, out: &mut Vec<u8>) {
+        self.events_seen += 1;
         let trimmed = data.trim();
         if trimmed.is_empty() {
             return;

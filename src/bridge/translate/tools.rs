@@ -4,7 +4,9 @@
 //! - `function` tools are rewrapped as they are.
 //! - A `custom` (freeform) tool becomes a function with one string parameter
 //!   `input`; its grammar goes into the description.
-//! - A `namespace` tool's functions are flattened to `NAMESPACE__NAME`.
+//! - A `namespace` tool's functions are flattened to `NAMESPACE__NAME`; the
+//!   namespace `functions` (Codex's `additional_tools` item puts top-level
+//!   tools there) adds no prefix, and its calls come back without one.
 //! - Hosted tools (`web_search`, `tool_search`, `image_generation`, …) are
 //!   dropped: a chat gateway cannot run them.
 //!
@@ -96,8 +98,12 @@ pub(crate) struct ChatTools {
     pub dropped: Vec<String>,
 }
 
-/// Translates the `tools` array of a Responses request.
-pub(crate) fn translate_tools(tools: &[Value]) -> ChatTools {
+/// The namespace that stands for top-level tools.
+const TOP_LEVEL_NAMESPACE: &str = "functions";
+
+/// Translates the tool declarations of a Responses request (its `tools`, then
+/// those of `additional_tools` items).
+pub(crate) fn translate_tools<'a>(tools: impl IntoIterator<Item = &'a Value>) -> ChatTools {
     let mut out = ChatTools {
         tools: Vec::new(),
         map: ToolMap::default(),
@@ -155,13 +161,14 @@ fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
                 .push(json!({"type": "function", "function": Value::Object(function)}));
         }
         "namespace" if !name.is_empty() && namespace.is_none() => {
+            let inner_namespace = (name != TOP_LEVEL_NAMESPACE).then_some(name);
             for inner in tool
                 .get("tools")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
             {
-                add_tool(out, inner, Some(name));
+                add_tool(out, inner, inner_namespace);
             }
         }
         _ => out.dropped.push(if name.is_empty() {
