@@ -70,6 +70,10 @@ Examples:
   ominigate-codex doctor --json                # one JSON object, for scripts
   ominigate-codex doctor --codex-version 0.94.0 --timeout 10
 
+Online, endpoint.models and endpoint.wire ask the gateway (a 404 on /responses
+from a chat-only gateway names the bridge as the fix), and bridge.reachable asks
+the bridge `install --bridge` set up on this machine; --offline skips all three.
+
 Exit status: 0 when no check fails, 1 when one does, 2 on a usage error.")]
     Doctor(DoctorArgs),
 

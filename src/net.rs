@@ -30,12 +30,21 @@ pub fn agent_config(url: &BaseUrl) -> ConfigBuilder<AgentScope> {
 
 /// A ureq error as one line for the user (never holds a header value).
 pub fn describe(e: &ureq::Error, limit: Duration) -> String {
-    let timeout = || format!("no answer within {} s", limit.as_secs());
+    let timeout = || format!("no answer within {}", seconds(limit));
     match e {
         ureq::Error::Timeout(_) => timeout(),
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => timeout(),
         ureq::Error::Io(io) => io.to_string(),
         ureq::Error::HostNotFound => "host not found (DNS)".into(),
         other => other.to_string(),
+    }
+}
+
+/// `5 s`, or `300 ms` for a limit that is not whole seconds.
+pub fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
     }
 }

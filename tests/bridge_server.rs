@@ -369,6 +369,50 @@ fn a_rejected_key_comes_back_at_once_in_the_form_codex_shows() {
 }
 
 #[test]
+fn a_silent_gateway_is_given_up_after_stream_idle_timeout_ms() {
+    let gateway = Server::start(|req: &Request| match req.body.contains("\"hang\"") {
+        // No answer at all.
+        true => Answer::Hang,
+        // Headers, then nothing for 2 s.
+        false => Answer::Stream {
+            chunks: chat_chunks(1),
+            delay: Duration::from_secs(2),
+        },
+    });
+    let sb = Sandbox::new();
+    sb.write_config(
+        "[model_providers.ominigate]\nbase_url = \"https://gw.example/v1\"\nstream_idle_timeout_ms = 300\n",
+    );
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let started = Instant::now();
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("response.completed"), "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let hang = responses_request().replace("\"hi\"", "\"hang\"");
+    let mut r = agent()
+        .post(bridge.url("/v1/responses"))
+        .header("Content-Type", "application/json")
+        .send(hang)
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 502);
+    let body = r.body_mut().read_to_string().unwrap();
+    assert!(body.contains("no answer within 300 ms"), "{body}");
+    assert!(body.contains(&gateway.base_url()), "{body}");
+    let log = bridge.log();
+    assert!(
+        log.contains("no data for 300 ms (stream_idle_timeout_ms)"),
+        "{log}"
+    );
+    assert!(log.contains("502 (gateway unreachable)"), "{log}");
+}
+
+#[test]
 fn codex_going_away_cancels_the_upstream_request() {
     // 200 pieces, one every 50 ms: 10 s unless the bridge lets go.
     let gateway = Server::start(|_: &Request| Answer::Stream {
@@ -630,10 +674,11 @@ fn codex_0_94_runs_directly_with_the_profile_after_exec() {
     let out = sb.exec(&["codex", "exec", "hi"], &[]);
     assert_eq!(out.code, 3, "{out:?}");
     assert!(
-        out.stdout
+        out.stderr
             .contains("Codex 0.94.0 speaks chat completions itself"),
         "{out:?}"
     );
+    assert_eq!(out.stdout, "", "stdout is Codex's");
     let log = std::fs::read_to_string(sb.dir.path().join("codex-log")).expect("codex ran");
     let args: Vec<&str> = log.lines().filter_map(|l| l.strip_prefix("ARG=")).collect();
     assert_eq!(args, ["exec", "--profile", "ominigate", "hi"], "{log}");

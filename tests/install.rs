@@ -761,7 +761,9 @@ fn bridge_switches_back_and_forth_and_uninstall_removes_it_all() {
         );
         let home = sb.codex_home().display().to_string();
         assert!(
-            out.contains(&format!("ominigate-codex --codex-home {home} bridge ")),
+            out.contains(&format!(
+                "\n       ominigate-codex --codex-home {home} bridge\n"
+            )),
             "{out}"
         );
         assert!(out.contains("bridge --print-service systemd"), "{out}");
@@ -853,7 +855,7 @@ fn bridge_upstream_comes_from_the_flag_then_the_record_then_base_url() {
     assert!(text.contains("\"http://127.0.0.1:8741/v1\""), "{text}");
     assert_eq!(state_json(&sb)["bridge_upstream"], "https://gw.example/v1");
     // Direct with --base-url wins over the record.
-    sb.run(
+    let out = sb.run(
         &[
             "install",
             "--codex-version",
@@ -863,6 +865,12 @@ fn bridge_upstream_comes_from_the_flag_then_the_record_then_base_url() {
         ],
         0,
     );
+    assert!(
+        out.contains(
+            "switched back from the bridge: Codex calls https://other.example/v1 directly"
+        ),
+        "{out}"
+    );
     let text = String::from_utf8(sb.read_config()).unwrap();
     assert!(
         text.contains("base_url = \"https://other.example/v1\""),
@@ -871,6 +879,17 @@ fn bridge_upstream_comes_from_the_flag_then_the_record_then_base_url() {
     assert!(state_json(&sb).get("bridge_upstream").is_none());
     sb.uninstall();
     assert!(!sb.config().exists() || sb.read_config().is_empty());
+
+    // base_url pointed elsewhere by hand since --bridge: install keeps it,
+    // and forgets the record.
+    sb.install_bridge("0.169.0", 8741, "https://gw.example/v1");
+    let text = String::from_utf8(sb.read_config())
+        .unwrap()
+        .replace("http://127.0.0.1:8741/v1", "https://mine.example/v1");
+    sb.write_config(&text);
+    sb.install("0.169.0");
+    assert_eq!(String::from_utf8(sb.read_config()).unwrap(), text);
+    assert!(state_json(&sb).get("bridge_upstream").is_none());
 }
 
 #[test]

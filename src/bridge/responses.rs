@@ -25,6 +25,7 @@ use super::server::{
 };
 use super::translate::{self, Translated, UpstreamError};
 use super::upstream::{REPLY_LIMIT, authorization, redact_key, unreachable, upstream_url};
+use crate::net;
 
 /// How many translated chunks may wait for a slow client before the
 /// upstream reader waits too.
@@ -294,7 +295,10 @@ fn read_failure(e: &std::io::Error, idle: Duration) -> String {
             .and_then(|inner| inner.downcast_ref::<ureq::Error>())
             .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
     if timed_out {
-        format!("no data for {} s (stream_idle_timeout_ms)", idle.as_secs())
+        format!(
+            "no data for {} (stream_idle_timeout_ms)",
+            net::seconds(idle)
+        )
     } else {
         e.to_string()
     }

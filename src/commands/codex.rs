@@ -69,11 +69,13 @@ pub fn run(
         .into());
     }
     if found.version < CHAT_REMOVED {
-        ui.info(format_args!(
-            "Codex {} speaks chat completions itself: running it directly, without the bridge",
-            found.version
-        ))?;
-        ui.out().flush()?;
+        // On stderr: stdout is Codex's (`codex exec … > answer.txt`).
+        if ui.level > Level::Quiet {
+            eprintln!(
+                "Codex {} speaks chat completions itself: running it directly, without the bridge",
+                found.version
+            );
+        }
         cmd.args(codex_args(None, &args.args));
         let status = run_child(&mut cmd)?;
         return exit_with(status);

@@ -138,14 +138,17 @@ fn provider_entries(
 }
 
 /// The `base_url` the route decides, where it decides one: the bridge's
-/// URL, or (switching back to direct) the recorded upstream, in the text
-/// it had before `install --bridge` replaced it when that is the same URL,
-/// so that going back and forth changes no byte.
-fn routed_base_url(docs: &Docs, opts: &Options) -> Option<Value> {
+/// URL, or (switching back to direct from the bridge at `current`) the
+/// recorded upstream, in the text it had before `install --bridge`
+/// replaced it when that is the same URL, so that going back and forth
+/// changes no byte. A `current` base_url that is no longer the bridge (the
+/// user pointed it elsewhere since) is the user's and stays.
+fn routed_base_url(docs: &Docs, opts: &Options, current: Option<&str>) -> Option<Value> {
     match &opts.route {
         Route::Keep => None,
         Route::Bridge { port, .. } => Some(Value::from(spec::bridge_url(*port))),
         Route::Direct if opts.base_url.is_some() => None,
+        Route::Direct if current.is_some_and(|u| spec::loopback_port(u).is_none()) => None,
         Route::Direct => {
             let upstream = docs.state.bridge_upstream.as_deref()?;
             let earlier = match &docs.state.provider {
@@ -180,7 +183,8 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
             key: PROVIDER.to_string() + ".env_key",
         });
     }
-    let entries = provider_entries(existing, opts, routed_base_url(docs, opts));
+    let current = existing.and_then(|t| blocks::get_str(t, "base_url"));
+    let entries = provider_entries(existing, opts, routed_base_url(docs, opts, current));
     out.base_url = entries[1].1.as_str().unwrap_or_default().to_string();
     out.env_key = entries[2].1.as_str().unwrap_or_default().to_string();
     // Without a record (the state file lost, config.toml synced from another
@@ -201,10 +205,10 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
     match &opts.route {
         Route::Keep => {}
         Route::Direct => {
-            if let Some(upstream) = docs.state.bridge_upstream.take() {
+            if docs.state.bridge_upstream.take().is_some() {
                 out.notes.push(format!(
                     "switched back from the bridge: Codex calls {} directly",
-                    spec::redact_url(&upstream)
+                    spec::redact_url(&out.base_url)
                 ));
             }
         }
@@ -583,20 +587,14 @@ fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome) -> String {
         n += 1;
     }
     if let Some(upstream) = &o.upstream {
-        // The bridge finds the record in the same Codex home.
-        let me = match home.source {
-            "--codex-home" => format!("ominigate-codex --codex-home {}", shell_word(&home.dir)),
-            _ => "ominigate-codex".to_string(),
-        };
-        let service = if cfg!(target_os = "macos") {
-            "launchd"
-        } else {
-            "systemd"
-        };
+        let port = spec::loopback_port(&o.base_url).unwrap_or(spec::BRIDGE_PORT);
+        let bridge = bridge_command(home, port);
         text.push_str(&format!(
-            "  {n}. Keep the bridge running (it listens on {} and forwards to {}):\n       {me} bridge                          # in the foreground, in its own terminal\n       {me} bridge --print-service {service}   # or: a service that starts it at login\n     Or skip this and run Codex through a private bridge: {me} codex\n",
+            "  {n}. Keep the bridge running (it listens on {} and forwards to {}), in a terminal of its own:\n       {bridge}\n     or as a service that starts it at login (this prints it and how to enable it):\n       {bridge} --print-service {}\n     Or skip this and run Codex through a private bridge: {} codex\n",
             o.base_url,
-            spec::redact_url(upstream)
+            spec::redact_url(upstream),
+            service_manager(),
+            ominigate_codex(home),
         ));
         n += 1;
     }
@@ -607,6 +605,34 @@ fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome) -> String {
         detected.version, o.model
     ));
     text
+}
+
+/// This tool as the user runs it: with `--codex-home` when that chose the
+/// home, so that the bridge and `codex` find the same files.
+pub fn ominigate_codex(home: &CodexHome) -> String {
+    match home.source {
+        "--codex-home" => format!("ominigate-codex --codex-home {}", shell_word(&home.dir)),
+        _ => "ominigate-codex".to_string(),
+    }
+}
+
+/// The command that runs the bridge `install --bridge` set up on `port`.
+pub fn bridge_command(home: &CodexHome, port: u16) -> String {
+    let me = ominigate_codex(home);
+    if port == spec::BRIDGE_PORT {
+        format!("{me} bridge")
+    } else {
+        format!("{me} bridge --listen 127.0.0.1:{port}")
+    }
+}
+
+/// What `bridge --print-service` should print for this system.
+pub fn service_manager() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "launchd"
+    } else {
+        "systemd"
+    }
 }
 
 /// A path as one word for a POSIX shell: as it is when that is safe,
