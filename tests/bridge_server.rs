@@ -638,12 +638,13 @@ fn codex_runs_through_a_live_private_bridge_and_exits_with_its_status() {
     assert_eq!(out.code, 7, "{out:?}");
     let log = std::fs::read_to_string(sb.dir.path().join("codex-log")).expect("codex ran");
     let args: Vec<&str> = log.lines().filter_map(|l| l.strip_prefix("ARG=")).collect();
-    assert_eq!(args[..3], ["--profile", "ominigate", "-c"], "{log}");
+    // After `exec`: Codex 0.133 drops a `-c` given before it when exec has one.
+    assert_eq!(args[..4], ["exec", "--profile", "ominigate", "-c"], "{log}");
     assert!(
-        args[3].starts_with("model_providers.ominigate.base_url=\"http://127.0.0.1:"),
+        args[4].starts_with("model_providers.ominigate.base_url=\"http://127.0.0.1:"),
         "{log}"
     );
-    assert_eq!(args[4..], ["exec", "--model", "m", "hi there"], "{log}");
+    assert_eq!(args[5..], ["--model", "m", "hi there"], "{log}");
     assert!(
         log.contains(&format!("CODEX_HOME={}", sb.codex_home().display())),
         "{log}"

@@ -228,3 +228,133 @@ proptest! {
         let _ = upstream_error(401, &bytes, ENV_KEY);
     }
 }
+
+/// One arbitrary Responses input item, from a small pool of call ids so that
+/// calls, outputs, duplicates and orphans all occur.
+fn item_strategy() -> impl Strategy<Value = Value> {
+    use serde_json::json;
+    let id = prop::sample::select(vec!["call_1", "call_2", "call_3", ""]);
+    let name = prop::sample::select(vec![
+        "exec_command",
+        "apply_patch",
+        "close_agent",
+        "gone tool",
+    ]);
+    prop_oneof![
+        Just(json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": "u"}]})),
+        Just(json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "a"}]})),
+        Just(json!({"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "d"}]})),
+        Just(json!({"type": "reasoning", "summary": [], "content": [{"type": "reasoning_text", "text": "r"}]})),
+        (id.clone(), name.clone()).prop_map(|(id, name)| json!({"type": "function_call", "call_id": id, "name": name, "arguments": "{}"})),
+        (id.clone(), name).prop_map(|(id, name)| json!({"type": "custom_tool_call", "call_id": id, "name": name, "input": "x"})),
+        id.clone().prop_map(|id| json!({"type": "function_call_output", "call_id": id, "output": "o"})),
+        id.prop_map(|id| json!({"type": "custom_tool_call_output", "call_id": id, "output": "o"})),
+        Just(json!({"type": "web_search_call", "action": {"type": "search"}})),
+        Just(json!({"type": "something_new"})),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the history, the gateway gets what chat APIs accept: roles
+    /// system/user/assistant/tool; one system message, first; every assistant
+    /// `tool_calls` message directly followed by exactly one `tool` message
+    /// per call, in order, with its id; no `tool` message anywhere else; valid
+    /// function names.
+    #[test]
+    fn any_history_gives_a_valid_chat_conversation(items in prop::collection::vec(item_strategy(), 0..24)) {
+        let tools = serde_json::json!([
+            {"type": "function", "name": "exec_command"},
+            {"type": "custom", "name": "apply_patch"},
+            {"type": "namespace", "name": "multi_agent_v1", "tools": [{"type": "function", "name": "close_agent"}]}
+        ]);
+        let body = serde_json::json!({"model": "m", "stream": true, "input": items, "tools": tools});
+        let translated = request_to_chat(body.to_string().as_bytes()).expect("translates");
+        let messages = translated.chat["messages"].as_array().expect("messages").clone();
+        let mut expected_tool_ids: Vec<String> = Vec::new();
+        for (i, m) in messages.iter().enumerate() {
+            let role = m["role"].as_str().expect("role");
+            prop_assert!(["system", "user", "assistant", "tool"].contains(&role), "role {role}");
+            if role == "system" {
+                prop_assert_eq!(i, 0, "system message not first");
+            }
+            if role == "tool" {
+                prop_assert!(!expected_tool_ids.is_empty(), "tool message without its call at {i}: {messages:?}");
+                let id = expected_tool_ids.remove(0);
+                prop_assert_eq!(m["tool_call_id"].as_str(), Some(id.as_str()));
+                continue;
+            }
+            prop_assert!(expected_tool_ids.is_empty(), "unanswered calls before message {i}: {messages:?}");
+            if let Some(calls) = m.get("tool_calls").and_then(Value::as_array) {
+                prop_assert_eq!(role, "assistant");
+                prop_assert!(!calls.is_empty());
+                for call in calls {
+                    let id = call["id"].as_str().expect("call id");
+                    prop_assert!(!id.is_empty(), "empty tool call id");
+                    let name = call["function"]["name"].as_str().expect("name");
+                    prop_assert!(
+                        (1..=64).contains(&name.len())
+                            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
+                        "invalid name {name}"
+                    );
+                    expected_tool_ids.push(id.to_owned());
+                }
+            }
+        }
+        prop_assert!(expected_tool_ids.is_empty(), "unanswered calls at the end");
+    }
+
+    /// A tool call's id, name and arguments survive any fragmentation, empty
+    /// and null fragments included: the `.done` item has the first id and
+    /// name and all the arguments, once.
+    #[test]
+    fn tool_call_fragments_accumulate(
+        cuts in prop::collection::vec(0usize..40, 0..8),
+        noise in prop::collection::vec(0u8..3, 8),
+    ) {
+        use serde_json::json;
+        let arguments = r#"{"cmd":"echo \"héllo\" && ls -la","workdir":"/tmp"}"#;
+        let mut points: Vec<usize> = cuts.into_iter().map(|c| c.min(arguments.len())).filter(|&c| arguments.is_char_boundary(c)).collect();
+        points.sort_unstable();
+        points.dedup();
+        let mut pieces = Vec::new();
+        let mut last = 0;
+        for p in points {
+            pieces.push(&arguments[last..p]);
+            last = p;
+        }
+        pieces.push(&arguments[last..]);
+        let mut stream = String::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            let function = match (i, noise[i % noise.len()]) {
+                (0, _) => json!({"name": "exec_command", "arguments": piece}),
+                (_, 0) => json!({"name": "", "arguments": piece}),
+                (_, 1) => json!({"name": null, "arguments": piece}),
+                _ => json!({"arguments": piece}),
+            };
+            let id = match (i, noise[(i + 3) % noise.len()]) {
+                (0, _) => json!("call_first"),
+                (_, 0) => json!(""),
+                (_, 1) => Value::Null,
+                _ => json!("call_other"),
+            };
+            let chunk = json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": id, "function": function}]}}]});
+            stream.push_str(&format!("data: {chunk}\n\n"));
+        }
+        stream.push_str("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n");
+        let out = String::from_utf8(translate_stream(ToolMap::default(), "m", &[stream.as_bytes()])).expect("utf-8");
+        let done: Vec<Value> = out
+            .split_terminator("\n\n")
+            .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+            .map(|d| serde_json::from_str::<Value>(d).expect("json"))
+            .filter(|e| e["type"] == "response.output_item.done")
+            .collect();
+        prop_assert_eq!(done.len(), 1);
+        let item = &done[0]["item"];
+        prop_assert_eq!(item["call_id"].as_str(), Some("call_first"));
+        prop_assert_eq!(item["name"].as_str(), Some("exec_command"));
+        prop_assert_eq!(item["arguments"].as_str(), Some(arguments));
+        prop_assert!(out.contains("response.completed"));
+    }
+}

@@ -17,6 +17,9 @@ use crate::{net, spec};
 /// Upstream answers that are not a stream (errors, the model list, a
 /// `stream: false` completion) are read up to this many bytes.
 pub(super) const REPLY_LIMIT: u64 = 16 << 20;
+/// Bytes ureq buffers per upstream connection, each way.
+const UPSTREAM_BUFFER: usize = 16 * 1024;
+
 /// Time to set up the connection to the gateway (DNS, TCP, TLS).
 const CONNECT_LIMIT: Duration = Duration::from_secs(30);
 
@@ -24,6 +27,11 @@ const CONNECT_LIMIT: Duration = Duration::from_secs(30);
 /// read, including the wait for the answer's headers.
 pub(super) fn agent(config: &Config) -> ureq::Agent {
     net::agent_config(&config.upstream)
+        // ureq's 128 KiB buffers each way, times 64 streams, were a third
+        // of the bridge's RSS; SSE lines and the request go through fine
+        // in 16 KiB pieces (the input buffer must hold a header block).
+        .input_buffer_size(UPSTREAM_BUFFER)
+        .output_buffer_size(UPSTREAM_BUFFER)
         .timeout_connect(Some(CONNECT_LIMIT))
         .timeout_recv_response(Some(config.idle_timeout))
         .timeout_per_read(Some(config.idle_timeout))

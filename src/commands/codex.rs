@@ -19,7 +19,7 @@ use super::bridge::{bind, settings};
 use super::doctor::codex::CodexInfo;
 use super::doctor::read_inputs;
 use crate::cli::CodexArgs;
-use crate::codex_version::{self, CHAT_REMOVED, Source, Version};
+use crate::codex_version::{self, CHAT_REMOVED, Source};
 use crate::error::{Failure, Kind};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui, warning};
@@ -76,7 +76,7 @@ pub fn run(
                 found.version
             );
         }
-        cmd.args(codex_args(found.version, None, &args.args));
+        cmd.args(codex_args(None, &args.args));
         let status = run_child(&mut cmd)?;
         return exit_with(status);
     }
@@ -87,11 +87,7 @@ pub fn run(
     };
     let config = settings(home, &inp, None, 0, level)?;
     let bridge = bind("127.0.0.1:0".parse()?, config)?.spawn()?;
-    cmd.args(codex_args(
-        found.version,
-        Some(&bridge.base_url()),
-        &args.args,
-    ));
+    cmd.args(codex_args(Some(&bridge.base_url()), &args.args));
     let status = run_child(&mut cmd);
     if let Err(e) = bridge.stop() {
         warning(&format!("the bridge did not stop cleanly: {e}"));
@@ -100,14 +96,16 @@ pub fn run(
 }
 
 /// Codex's command line: the profile, the bridge's URL (when there is a
-/// bridge), then the user's arguments. Codex 0.94 and older read
-/// `--profile` only after `exec` (before it, silently the defaults and
-/// api.openai.com), so there it goes after a leading `exec`.
-pub fn codex_args(version: Version, bridge: Option<&str>, user: &[OsString]) -> Vec<OsString> {
+/// bridge), then the user's arguments; after a leading `exec`, on every
+/// release. Codex 0.94 and older read `--profile` only after `exec` (before
+/// it, silently the defaults and api.openai.com), and Codex 0.133 drops
+/// every `-c` given before `exec` when `exec` has a `-c` of its own
+/// (measured: `codex -c base_url=BRIDGE exec -c x=y hi` went straight to
+/// the gateway and looped on `Reconnecting…`). 0.171 takes both orders.
+pub fn codex_args(bridge: Option<&str>, user: &[OsString]) -> Vec<OsString> {
     let mut out: Vec<OsString> = Vec::new();
     let mut rest = user;
-    if version < CHAT_REMOVED
-        && let Some(first) = user.first()
+    if let Some(first) = user.first()
         && (first == "exec" || first == "e")
     {
         out.push(first.clone());
@@ -192,27 +190,41 @@ mod tests {
     }
 
     #[test]
-    fn profile_and_bridge_come_first_except_after_exec_on_old_codex() {
-        let user: Vec<OsString> = ["exec", "hi"].iter().map(OsString::from).collect();
-        let new = codex_args(
-            Version::new(0, 171, 0),
-            Some("http://127.0.0.1:9/v1"),
-            &user,
-        );
+    fn profile_and_bridge_come_first_or_after_a_leading_exec() {
+        let user: Vec<OsString> = ["exec", "-c", "x=1", "hi"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let new = codex_args(Some("http://127.0.0.1:9/v1"), &user);
         assert_eq!(
             strings(new),
+            [
+                "exec",
+                "--profile",
+                "ominigate",
+                "-c",
+                "model_providers.ominigate.base_url=\"http://127.0.0.1:9/v1\"",
+                "-c",
+                "x=1",
+                "hi"
+            ]
+        );
+        let old = codex_args(None, &user[..1]);
+        assert_eq!(strings(old), ["exec", "--profile", "ominigate"]);
+        let tui = codex_args(
+            Some("http://127.0.0.1:9/v1"),
+            &[OsString::from("--model"), OsString::from("m")],
+        );
+        assert_eq!(
+            strings(tui),
             [
                 "--profile",
                 "ominigate",
                 "-c",
                 "model_providers.ominigate.base_url=\"http://127.0.0.1:9/v1\"",
-                "exec",
-                "hi"
+                "--model",
+                "m"
             ]
         );
-        let old = codex_args(Version::new(0, 94, 0), None, &user);
-        assert_eq!(strings(old), ["exec", "--profile", "ominigate", "hi"]);
-        let tui = codex_args(Version::new(0, 94, 0), None, &[]);
-        assert_eq!(strings(tui), ["--profile", "ominigate"]);
     }
 }

@@ -23,7 +23,7 @@ use tempfile::TempDir;
 
 // The canary key, the eras and the canary scan are the CLI tests' own.
 #[path = "../support/mod.rs"]
-mod support;
+pub mod support;
 pub use support::{CANARY, ERAS, assert_no_canary_under};
 
 /// Exit codes (see `src/error.rs`).

@@ -123,25 +123,17 @@ impl Drop for Server {
     }
 }
 
-fn serve(
-    stream: TcpStream,
-    handler: &Handler,
-    log: &Mutex<Vec<Request>>,
-    stop: &AtomicBool,
-    broken: &AtomicUsize,
-) {
+/// Read one request from `stream` (5 s read timeout; bodies by
+/// `Content-Length` or chunked, up to 64 MiB). `None` when the peer sent
+/// nothing usable.
+pub fn read_request(stream: &TcpStream) -> Option<Request> {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
+    reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
+    let method = parts.next()?.to_string();
     let path = parts.next().unwrap_or_default().to_string();
     let mut headers = BTreeMap::new();
     loop {
@@ -153,17 +145,52 @@ fn serve(
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len.min(1 << 20)];
-    let _ = reader.read_exact(&mut body);
-    let request = Request {
+    const LIMIT: usize = 64 << 20;
+    let mut body = Vec::new();
+    let chunked = headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).ok()?;
+            let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+            if size == 0 || body.len() + size > LIMIT {
+                let mut end = String::new();
+                let _ = reader.read_line(&mut end);
+                break;
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            reader.read_exact(&mut body[start..]).ok()?;
+            let mut crlf = [0u8; 2];
+            reader.read_exact(&mut crlf).ok()?;
+        }
+    } else {
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        body = vec![0; len.min(LIMIT)];
+        let _ = reader.read_exact(&mut body);
+    }
+    Some(Request {
         method,
         path,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn serve(
+    stream: TcpStream,
+    handler: &Handler,
+    log: &Mutex<Vec<Request>>,
+    stop: &AtomicBool,
+    broken: &AtomicUsize,
+) {
+    let Some(request) = read_request(&stream) else {
+        return;
     };
     let answer = handler(&request);
     if let Ok(mut l) = log.lock() {

@@ -304,7 +304,8 @@ impl<'a> Messages<'a> {
             if matches!(kind(item), "function_call" | "custom_tool_call") {
                 let id = item.get("call_id").and_then(Value::as_str).unwrap_or("");
                 if id.is_empty() {
-                    self.fallback_ids.insert(index, format!("call_{index}"));
+                    self.fallback_ids
+                        .insert(index, format!("call_bridge_{index}"));
                     continue;
                 }
                 if let Some(output) = by_id.get_mut(id).and_then(VecDeque::pop_front) {
