@@ -210,6 +210,31 @@ fn refuses_to_listen_beyond_this_machine() {
 }
 
 #[test]
+fn never_forwards_to_itself() {
+    let sb = Sandbox::new();
+    sb.write_config("[model_providers.ominigate]\nbase_url = \"http://127.0.0.1:8741/v1\"\n");
+    let out = sb.exec(&["bridge"], &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("is the bridge itself"), "{out:?}");
+    assert!(
+        out.stderr.contains("install --bridge --base-url"),
+        "{out:?}"
+    );
+    let out = sb.exec(
+        &[
+            "bridge",
+            "--listen",
+            "127.0.0.1:9",
+            "--upstream",
+            "http://localhost:9/v1",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("fix --upstream"), "{out:?}");
+}
+
+#[test]
 fn refuses_foreign_host_names_and_sends_no_cors_headers() {
     let sb = Sandbox::new();
     let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
