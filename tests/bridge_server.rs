@@ -280,6 +280,25 @@ fn bodies_over_64_mib_get_413_before_they_are_read() {
 }
 
 #[test]
+fn a_body_that_is_not_a_responses_request_gets_400_and_no_upstream_request() {
+    let gateway = Server::start(|_: &Request| reply(500, "{}"));
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let mut r = agent()
+        .post(bridge.url("/v1/responses"))
+        .header("Content-Type", "application/json")
+        .send("{not json")
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 400);
+    let v: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).expect("JSON error");
+    assert!(v["error"]["message"].is_string(), "{v}");
+    assert!(gateway.requests().is_empty());
+    let log = bridge.log();
+    assert!(log.contains("-> 400 (not a Responses request)"), "{log}");
+}
+
+#[test]
 fn models_are_forwarded_with_the_callers_key_which_is_never_shown() {
     let gateway = Server::start(|req: &Request| match req.path.as_str() {
         "/v1/models"
