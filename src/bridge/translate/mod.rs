@@ -11,6 +11,7 @@
 //! Nothing here does IO, reads a clock or panics on any input; ids are derived
 //! from the `response_id` the caller passes, so output is deterministic.
 
+mod chunk;
 mod custom_input;
 mod errors;
 mod items;

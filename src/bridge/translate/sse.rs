@@ -146,6 +146,37 @@ pub(crate) fn write_event(out: &mut Vec<u8>, event: &Value) {
     out.extend_from_slice(b"\n\n");
 }
 
+/// A delta event, written without building a `Value`: deltas are most of a
+/// stream's events.
+pub(crate) struct DeltaEvent<'a> {
+    pub kind: &'a str,
+    pub sequence: u64,
+    pub item_id: &'a str,
+    pub output_index: usize,
+    pub content_index: Option<usize>,
+    pub delta: &'a str,
+}
+
+impl DeltaEvent<'_> {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        // Writing into a Vec cannot fail.
+        let _ = write!(
+            out,
+            "event: {}\ndata: {{\"type\":\"{}\",\"sequence_number\":{},\"item_id\":",
+            self.kind, self.kind, self.sequence
+        );
+        let _ = serde_json::to_writer(&mut *out, self.item_id);
+        let _ = write!(out, ",\"output_index\":{}", self.output_index);
+        if let Some(content_index) = self.content_index {
+            let _ = write!(out, ",\"content_index\":{content_index}");
+        }
+        out.extend_from_slice(b",\"delta\":");
+        let _ = serde_json::to_writer(&mut *out, self.delta);
+        out.extend_from_slice(b"}\n\n");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +227,30 @@ mod tests {
     #[test]
     fn invalid_utf8_is_replaced_not_fatal() {
         assert_eq!(decode(&[b"data: \xff\n\n"]), vec![data("\u{fffd}")]);
+    }
+
+    #[test]
+    fn delta_event_is_the_same_json_as_a_value_event() {
+        let mut direct = Vec::new();
+        DeltaEvent {
+            kind: "response.output_text.delta",
+            sequence: 7,
+            item_id: "msg_\"x\"_0",
+            output_index: 2,
+            content_index: Some(0),
+            delta: "a\n\u{1}é\"",
+        }
+        .write(&mut direct);
+        let text = String::from_utf8(direct).unwrap();
+        let data = text
+            .strip_prefix("event: response.output_text.delta\ndata: ")
+            .unwrap();
+        let data = data.strip_suffix("\n\n").unwrap();
+        let value: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"type": "response.output_text.delta", "sequence_number": 7, "item_id": "msg_\"x\"_0", "output_index": 2, "content_index": 0, "delta": "a\n\u{1}é\""})
+        );
     }
 
     #[test]
