@@ -238,7 +238,7 @@ struct Assistant {
     reasoning: Option<String>,
     calls: Vec<Value>,
     /// `(call id, output)` of each call, for the `tool` messages after it.
-    results: Vec<(String, String)>,
+    results: Vec<(String, Output)>,
 }
 
 /// Builds the chat `messages`.
@@ -249,7 +249,7 @@ struct Messages<'a> {
     assistant: Option<Assistant>,
     reasoning: Vec<String>,
     /// Output text per input index of a call, assigned before the walk.
-    outputs: HashMap<usize, String>,
+    outputs: HashMap<usize, Output>,
     /// Generated ids for calls without one, by input index.
     fallback_ids: HashMap<usize, String>,
 }
@@ -311,7 +311,7 @@ impl<'a> Messages<'a> {
                 if let Some(output) = by_id.get_mut(id).and_then(VecDeque::pop_front) {
                     consumed[output] = true;
                     self.outputs
-                        .insert(index, output_text(input[output].get("output")));
+                        .insert(index, Output::read(input[output].get("output")));
                 }
             }
         }
@@ -360,7 +360,7 @@ impl<'a> Messages<'a> {
                     self.flush();
                 }
                 self.assistant = Some(Assistant {
-                    content: Some(text),
+                    content: Some(text).filter(|t| !t.is_empty()),
                     reasoning: self.take_reasoning(),
                     ..Assistant::default()
                 });
@@ -408,10 +408,10 @@ impl<'a> Messages<'a> {
             "type": "function",
             "function": {"name": self.map.chat_name(namespace, name), "arguments": arguments},
         });
-        let output = self
-            .outputs
-            .remove(&index)
-            .unwrap_or_else(|| NO_OUTPUT.to_owned());
+        let output = self.outputs.remove(&index).unwrap_or_else(|| Output {
+            text: NO_OUTPUT.to_owned(),
+            images: Vec::new(),
+        });
         let assistant = self.assistant.get_or_insert_with(Assistant::default);
         assistant.calls.push(call);
         assistant.results.push((call_id, output));
@@ -430,6 +430,10 @@ impl<'a> Messages<'a> {
         let Some(assistant) = self.assistant.take() else {
             return;
         };
+        if assistant.content.is_none() && assistant.calls.is_empty() {
+            // Nothing a gateway accepts as an assistant turn (reasoning alone).
+            return;
+        }
         let mut message = Map::new();
         message.insert("role".into(), "assistant".into());
         message.insert(
@@ -443,9 +447,18 @@ impl<'a> Messages<'a> {
             message.insert("tool_calls".into(), Value::Array(assistant.calls));
         }
         self.out.push(Value::Object(message));
+        let mut images = Vec::new();
         for (call_id, output) in assistant.results {
+            if !output.images.is_empty() {
+                let note = format!("The tool call {call_id} returned these images:");
+                images.push(json!({"type": "text", "text": note}));
+                images.extend(output.images);
+            }
             self.out
-                .push(json!({"role": "tool", "tool_call_id": call_id, "content": output}));
+                .push(json!({"role": "tool", "tool_call_id": call_id, "content": output.text}));
+        }
+        if !images.is_empty() {
+            self.out.push(json!({"role": "user", "content": images}));
         }
     }
 }
@@ -507,48 +520,80 @@ fn user_content(content: &Value, dropped: &mut Vec<String>) -> Value {
     for part in parts {
         if let Some(text) = part_text(part) {
             out.push(json!({"type": "text", "text": text}));
-            continue;
-        }
-        let kind = part.get("type").and_then(Value::as_str).unwrap_or("");
-        let url = part.get("image_url").and_then(|u| match u {
-            Value::String(url) => Some(url.as_str()),
-            other => other.get("url").and_then(Value::as_str),
-        });
-        match (kind, url) {
-            ("input_image", Some(url)) => {
-                let mut image = json!({"url": url});
-                if let Some(detail) = part.get("detail").filter(|d| d.is_string()) {
-                    image["detail"] = detail.clone();
-                }
-                out.push(json!({"type": "image_url", "image_url": image}));
-            }
-            _ => dropped.push(format!("part {kind}")),
+        } else if let Some(image) = image_part(part) {
+            out.push(image);
+        } else {
+            let kind = part.get("type").and_then(Value::as_str).unwrap_or("");
+            dropped.push(format!("part {kind}"));
         }
     }
     Value::Array(out)
 }
 
-/// A tool output as text: a string, or the text of its content items.
-fn output_text(output: Option<&Value>) -> String {
-    match output {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(text)) => text.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| match part_text(item) {
-                Some(text) => text,
-                None => match item.get("type").and_then(Value::as_str) {
-                    Some("input_image") => "[image]".to_owned(),
-                    _ => item.to_string(),
-                },
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Some(Value::Object(obj)) => match obj.get("content") {
-            Some(content) => output_text(Some(content)),
-            None => Value::Object(obj.clone()).to_string(),
-        },
-        Some(other) => other.to_string(),
+/// An `input_image` part as a chat `image_url` part.
+fn image_part(part: &Value) -> Option<Value> {
+    if part.get("type").and_then(Value::as_str) != Some("input_image") {
+        return None;
+    }
+    let url = match part.get("image_url")? {
+        Value::String(url) => url.as_str(),
+        other => other.get("url").and_then(Value::as_str)?,
+    };
+    let mut image = json!({"url": url});
+    if let Some(detail) = part.get("detail").filter(|d| d.is_string()) {
+        image["detail"] = detail.clone();
+    }
+    Some(json!({"type": "image_url", "image_url": image}))
+}
+
+/// A tool's output for the gateway: text for the `tool` message, and the
+/// images it returned (`view_image`), which chat allows only in user messages.
+#[derive(Debug, Default)]
+struct Output {
+    text: String,
+    images: Vec<Value>,
+}
+
+impl Output {
+    fn read(output: Option<&Value>) -> Output {
+        let mut out = Output::default();
+        out.add(output);
+        out
+    }
+
+    fn add(&mut self, output: Option<&Value>) {
+        match output {
+            None | Some(Value::Null) => {}
+            Some(Value::String(text)) => self.push_text(text),
+            Some(Value::Array(items)) => {
+                for item in items {
+                    if let Some(text) = part_text(item) {
+                        self.push_text(&text);
+                    } else if let Some(image) = image_part(item) {
+                        self.images.push(image);
+                        let note = format!(
+                            "[image {}: attached in the next user message]",
+                            self.images.len()
+                        );
+                        self.push_text(&note);
+                    } else {
+                        self.push_text(&item.to_string());
+                    }
+                }
+            }
+            Some(Value::Object(obj)) => match obj.get("content") {
+                Some(content) => self.add(Some(content)),
+                None => self.push_text(&Value::Object(obj.clone()).to_string()),
+            },
+            Some(other) => self.push_text(&other.to_string()),
+        }
+    }
+
+    fn push_text(&mut self, text: &str) {
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(text);
     }
 }
 
