@@ -291,17 +291,14 @@ impl<'a> Messages<'a> {
     fn pair_outputs(&mut self, input: &[Value], dropped: &mut Vec<String>) {
         let mut by_id: HashMap<&str, VecDeque<usize>> = HashMap::new();
         for (index, item) in input.iter().enumerate() {
-            if matches!(
-                kind(item),
-                "function_call_output" | "custom_tool_call_output"
-            ) {
+            if is_output(item) {
                 let id = item.get("call_id").and_then(Value::as_str).unwrap_or("");
                 by_id.entry(id).or_default().push_back(index);
             }
         }
         let mut consumed = vec![false; input.len()];
         for (index, item) in input.iter().enumerate() {
-            if matches!(kind(item), "function_call" | "custom_tool_call") {
+            if is_call(item) {
                 let id = item.get("call_id").and_then(Value::as_str).unwrap_or("");
                 if id.is_empty() {
                     self.fallback_ids
@@ -316,11 +313,7 @@ impl<'a> Messages<'a> {
             }
         }
         for (index, item) in input.iter().enumerate() {
-            if matches!(
-                kind(item),
-                "function_call_output" | "custom_tool_call_output"
-            ) && !consumed[index]
-            {
+            if is_output(item) && !consumed[index] {
                 let id = item.get("call_id").and_then(Value::as_str).unwrap_or("");
                 dropped.push(format!("output {id}"));
             }
@@ -461,6 +454,17 @@ impl<'a> Messages<'a> {
             self.out.push(json!({"role": "user", "content": images}));
         }
     }
+}
+
+fn is_call(item: &Value) -> bool {
+    matches!(kind(item), "function_call" | "custom_tool_call")
+}
+
+fn is_output(item: &Value) -> bool {
+    matches!(
+        kind(item),
+        "function_call_output" | "custom_tool_call_output"
+    )
 }
 
 fn kind(item: &Value) -> &str {

@@ -275,6 +275,10 @@ impl StreamTranslator {
             }
         }
         if let Some(reason) = choice.finish_reason.as_deref() {
+            if reason == "error" {
+                let message = "the gateway ended the answer with finish_reason \"error\"";
+                return self.fail(out, &Failure::new(errors::UPSTREAM, message));
+            }
             self.incomplete = match reason {
                 "length" => Some("max_output_tokens"),
                 "content_filter" => Some("content_filter"),
