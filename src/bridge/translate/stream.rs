@@ -195,6 +195,26 @@ impl StreamTranslator {
             };
             self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
         }
+        self.end(tail)
+    }
+
+    /// Reading the upstream failed (`cause`: a timeout, a reset): completes
+    /// the response if the gateway had already finished, else fails it with
+    /// the cause. A partial event left in the buffer is dropped.
+    pub fn interrupted(mut self, cause: &str) -> Finish {
+        let mut tail = Vec::new();
+        if self.phase == Phase::Streaming {
+            let message = format!(
+                "reading the gateway's stream failed after {} bytes: {cause}",
+                self.bytes_seen
+            );
+            self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
+        }
+        self.end(tail)
+    }
+
+    /// Completes a finished answer and reports the outcome.
+    fn end(mut self, mut tail: Vec<u8>) -> Finish {
         if self.phase == Phase::Finished {
             self.complete(&mut tail);
         }
@@ -570,5 +590,74 @@ impl StreamTranslator {
         }
         self.sequence += 1;
         sse::write_event(out, &event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n";
+    const STOP: &[u8] =
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+
+    fn translator() -> StreamTranslator {
+        let mut t = StreamTranslator::new(ToolMap::default(), "m", "resp_1");
+        t.created();
+        t
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn interrupted_before_the_end_fails_with_the_cause() {
+        let mut t = translator();
+        t.push(TEXT);
+        let finish = t.interrupted("no data for 300 s (stream_idle_timeout_ms)");
+        assert!(!finish.completed);
+        let tail = text(&finish.tail);
+        assert!(tail.contains("response.failed"), "{tail}");
+        assert!(tail.contains("no data for 300 s"), "{tail}");
+        assert!(!tail.contains("output_item.done"), "{tail}");
+    }
+
+    #[test]
+    fn interrupted_after_finish_reason_completes() {
+        let mut t = translator();
+        t.push(TEXT);
+        let events = text(&t.push(STOP));
+        assert!(events.contains("response.output_item.done"), "{events}");
+        let finish = t.interrupted("connection reset");
+        assert!(finish.completed);
+        assert!(text(&finish.tail).contains("response.completed"));
+    }
+
+    #[test]
+    fn done_completes_during_push_and_later_bytes_are_ignored() {
+        let mut t = translator();
+        t.push(TEXT);
+        let events = text(&t.push(b"data: [DONE]\n\n"));
+        assert!(events.contains("response.completed"), "{events}");
+        assert!(t.push(TEXT).is_empty());
+        let finish = t.finish();
+        assert!(finish.completed);
+        assert!(finish.tail.is_empty());
+    }
+
+    #[test]
+    fn failed_event_is_one_parseable_event() {
+        let bytes = errors::failed_event("context_length_exceeded", "too long");
+        let text = text(&bytes);
+        let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+        let value: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(value["type"], "response.failed");
+        assert_eq!(
+            value["response"]["error"]["code"],
+            "context_length_exceeded"
+        );
+        assert_eq!(value["response"]["error"]["message"], "too long");
+        assert!(text.ends_with("\n\n"));
     }
 }
