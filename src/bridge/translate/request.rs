@@ -154,8 +154,10 @@ pub fn request_to_chat(body: &[u8]) -> Result<Translated, RequestError> {
             chat.insert("parallel_tool_calls".into(), parallel.clone());
         }
     }
+    // OpenAI's current name: `max_tokens` is deprecated there and refused by
+    // its reasoning models (the `openai/…` slugs a gateway forwards).
     if let Some(max) = request.get("max_output_tokens").filter(|v| v.is_u64()) {
-        chat.insert("max_tokens".into(), max.clone());
+        chat.insert("max_completion_tokens".into(), max.clone());
     }
     if let Some(effort) = request
         .get("reasoning")
