@@ -40,7 +40,8 @@ pub(crate) enum Frame {
 impl Decoder {
     /// Feeds `bytes`; every event completed by them is appended to `out`.
     pub(crate) fn push(&mut self, bytes: &[u8], out: &mut Vec<Frame>) {
-        if self.overflow {
+        if self.overflow || bytes.is_empty() {
+            // An empty read must not forget a CR that ended the last one.
             return;
         }
         let mut rest = bytes;
@@ -205,6 +206,9 @@ mod tests {
     fn crlf_split_across_reads_is_one_line_end() {
         let frames = decode(&[b"data: a\r", b"\n", b"\r", b"\ndata: b\r", b"\r"]);
         assert_eq!(frames, vec![data("a"), data("b")]);
+        // An empty read between CR and LF changes nothing.
+        let frames = decode(&[b"data: a\r", b"", b"\ndata: b\r\n\r\n"]);
+        assert_eq!(frames, vec![data("a\nb")]);
     }
 
     #[test]

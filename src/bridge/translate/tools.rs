@@ -179,6 +179,9 @@ fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
     }
 }
 
+/// How a freeform tool is called through chat, for its description.
+const CALL_AS_FUNCTION: &str = "Here it is called as a function: put the raw input, exactly as it would be written freeform, in its one string parameter `input`.";
+
 /// A custom tool's description, with its input format spelled out.
 fn custom_description(tool: &Value) -> String {
     let mut text = string_field(tool, "description");
@@ -195,13 +198,13 @@ fn custom_description(tool: &Value) -> String {
             text.push_str("\n\n");
         }
         text.push_str(&format!(
-            "Pass the raw input as the string parameter `input`. It must match this {syntax} grammar:\n```\n{definition}\n```"
+            "{CALL_AS_FUNCTION} It must match this {syntax} grammar:\n```\n{definition}\n```"
         ));
     } else {
         if !text.is_empty() {
             text.push_str("\n\n");
         }
-        text.push_str("Pass the raw input as the string parameter `input`.");
+        text.push_str(CALL_AS_FUNCTION);
     }
     text
 }
