@@ -358,3 +358,61 @@ proptest! {
         prop_assert!(out.contains("response.completed"));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Arbitrary argument fragments of a freeform tool's call (bad escapes,
+    /// cut escapes, non-ASCII after a backslash, other shapes) never panic,
+    /// and the `.done` input is what the whole arguments give.
+    #[test]
+    fn custom_tool_arguments_never_panic(
+        prefix in prop::sample::select(vec![r#"{"input":""#, r#"{ "input" : ""#, r#"{"in"#, "", "*** Begin Patch"]),
+        atoms in prop::collection::vec(
+            prop::sample::select(vec!["a", "\\", "\\n", "\\\"", "\\u00e9", "\\ud83d", "\\ude00", "\\u12", "é", "😀", "\"", "}", " ", "u"]),
+            0..20,
+        ),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let arguments = format!("{prefix}{}", atoms.concat());
+        let mut points: Vec<usize> = cuts.iter().map(|i| i.index(arguments.len() + 1)).filter(|&p| arguments.is_char_boundary(p)).collect();
+        points.sort_unstable();
+        let mut fragments = Vec::new();
+        let mut last = 0;
+        for p in points {
+            fragments.push(&arguments[last..p]);
+            last = p;
+        }
+        fragments.push(&arguments[last..]);
+        use serde_json::json;
+        let body = json!({"model": "m", "stream": true, "input": "x", "tools": [{"type": "custom", "name": "apply_patch"}]});
+        let translated = request_to_chat(body.to_string().as_bytes()).expect("translates");
+        let mut stream = String::new();
+        for (i, fragment) in fragments.iter().enumerate() {
+            let call = if i == 0 {
+                json!({"index": 0, "id": "call_p", "function": {"name": "apply_patch", "arguments": fragment}})
+            } else {
+                json!({"index": 0, "function": {"arguments": fragment}})
+            };
+            let chunk = json!({"choices": [{"index": 0, "delta": {"tool_calls": [call]}}]});
+            stream.push_str(&format!("data: {chunk}\n\n"));
+        }
+        stream.push_str("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n");
+        let out = translate_stream(translated.tools, "m", &[stream.as_bytes()]);
+        let out = String::from_utf8(out).expect("utf-8");
+        {
+            let done = out
+                .split_terminator("\n\n")
+                .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+                .map(|d| serde_json::from_str::<Value>(d).expect("json"))
+                .find(|e| e["type"] == "response.output_item.done")
+                .expect("a done item");
+            let input = done["item"]["input"].as_str().expect("input").to_owned();
+            let expected = match serde_json::from_str::<Value>(&arguments) {
+                Ok(Value::Object(map)) if map.get("input").is_some_and(Value::is_string) => map["input"].as_str().unwrap_or_default().to_owned(),
+                _ => input.clone(),
+            };
+            prop_assert_eq!(input, expected);
+        }
+    }
+}
