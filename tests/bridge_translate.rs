@@ -416,3 +416,99 @@ proptest! {
         }
     }
 }
+
+/// A JSON leaf of any type, biased to the values chunks hold.
+fn leaf() -> impl Strategy<Value = Value> {
+    use serde_json::json;
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        Just(json!(0)),
+        Just(json!(1)),
+        Just(json!(1.5)),
+        prop::sample::select(vec![
+            "",
+            "apply_patch",
+            "exec_command",
+            "multi_agent_v1__close_agent",
+            "stop",
+            "tool_calls",
+            "length",
+            "error",
+            "[DONE]"
+        ])
+        .prop_map(|s| json!(s)),
+        prop::string::string_regex(r#"(\{|\}|"|\\|é|😀|a|input|:){0,8}"#)
+            .expect("regex")
+            .prop_map(Value::String),
+        Just(json!({"input": "x"})),
+        Just(json!([1, "a"])),
+    ]
+}
+
+fn chunk_strategy() -> impl Strategy<Value = Value> {
+    use serde_json::json;
+    let call = (leaf(), leaf(), leaf(), leaf()).prop_map(|(index, id, name, arguments)| {
+        json!({"index": index, "id": id, "function": {"name": name, "arguments": arguments}})
+    });
+    (
+        leaf(),
+        leaf(),
+        leaf(),
+        prop::collection::vec(call, 0..3),
+        leaf(),
+        prop::option::of(leaf()),
+        prop::option::of(leaf()),
+    )
+        .prop_map(|(index, content, reasoning, calls, finish, usage, error)| {
+            let mut chunk = json!({"choices": [{"index": index, "delta": {"content": content, "reasoning_content": reasoning, "tool_calls": calls}, "finish_reason": finish}]});
+            if let Some(usage) = usage {
+                chunk["usage"] = usage;
+            }
+            if let Some(error) = error {
+                chunk["error"] = error;
+            }
+            chunk
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Chunks of the right outline with values of any type (with a custom and
+    /// a namespace tool declared) never panic, and every event is JSON.
+    #[test]
+    fn chunks_of_any_types_never_panic(chunks in prop::collection::vec(chunk_strategy(), 0..8), done in any::<bool>()) {
+        use serde_json::json;
+        let body = json!({"model": "m", "stream": true, "input": "x", "tools": [
+            {"type": "function", "name": "exec_command"},
+            {"type": "custom", "name": "apply_patch"},
+            {"type": "namespace", "name": "multi_agent_v1", "tools": [{"type": "function", "name": "close_agent"}]}
+        ]});
+        let translated = request_to_chat(body.to_string().as_bytes()).expect("translates");
+        let mut stream = String::new();
+        for chunk in &chunks {
+            stream.push_str(&format!("data: {chunk}\n\n"));
+        }
+        if done {
+            stream.push_str("data: [DONE]\n\n");
+        }
+        let out = translate_stream(translated.tools.clone(), "m", &[stream.as_bytes()]);
+        let text = String::from_utf8(out).expect("events are UTF-8");
+        for event in text.split_terminator("\n\n") {
+            let data = event.lines().find_map(|l| l.strip_prefix("data: ")).expect("data line");
+            let value: Value = serde_json::from_str(data).expect("event data is JSON");
+            prop_assert!(value["type"].is_string());
+            if value["type"] == "response.output_item.done" {
+                let item = &value["item"];
+                if item["type"] != "message" && item["type"] != "reasoning" {
+                    prop_assert!(!item["call_id"].as_str().unwrap_or("").is_empty(), "empty call_id: {item}");
+                    prop_assert!(!item["name"].as_str().unwrap_or("").is_empty(), "empty name: {item}");
+                }
+            }
+        }
+        let completion = json!({"choices": [{"message": chunks.first().map(|c| c["choices"][0]["delta"].clone()).unwrap_or(Value::Null), "finish_reason": "stop"}]});
+        let _ = chat_to_response(completion.to_string().as_bytes(), &translated.tools, RESPONSE_ID);
+    }
+}
