@@ -51,7 +51,8 @@ pub struct RequestSummary {
     pub tools: usize,
     pub stream: bool,
     /// What was not translated: `item TYPE`, `tool TYPE[:NAME]`,
-    /// `output CALL_ID` (an output without its call), `part TYPE`.
+    /// `output CALL_ID` (an output without its call), `part TYPE`,
+    /// `field previous_response_id`.
     pub dropped: Vec<String>,
 }
 
@@ -129,6 +130,14 @@ pub fn request_to_chat(body: &[u8]) -> Result<Translated, RequestError> {
     let chat_tools = tools::translate_tools(declared.iter().copied());
     let mut dropped = chat_tools.dropped;
     let map = chat_tools.map;
+    // Stateless: an earlier response cannot be looked up. Codex sends the
+    // whole history instead and never sets this over HTTP.
+    if request
+        .get("previous_response_id")
+        .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+    {
+        dropped.push("field previous_response_id".to_owned());
+    }
     let instructions = request.get("instructions").and_then(Value::as_str);
     let messages = Messages::build(instructions, input, &map, &mut dropped);
 

@@ -72,11 +72,12 @@ impl ToolMap {
         self.by_chat.is_empty()
     }
 
-    /// Registers a tool and returns its unique chat name.
-    fn insert(&mut self, target: ToolTarget) -> String {
+    /// Registers a tool and returns its unique chat name; `None` when the
+    /// same tool was declared already.
+    fn insert(&mut self, target: ToolTarget) -> Option<String> {
         let key = (target.namespace.clone(), target.name.clone());
-        if let Some(existing) = self.by_origin.get(&key) {
-            return existing.clone();
+        if self.by_origin.contains_key(&key) {
+            return None;
         }
         let mut chat = flat_name(target.namespace.as_deref(), &target.name);
         let mut round = 0u32;
@@ -86,7 +87,7 @@ impl ToolMap {
         }
         self.by_chat.insert(chat.clone(), target);
         self.by_origin.insert(key, chat.clone());
-        chat
+        Some(chat)
     }
 }
 
@@ -121,7 +122,7 @@ fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
     match kind {
         "function" | "custom" if !name.is_empty() => {
             let custom = kind == "custom";
-            let chat = out.map.insert(ToolTarget {
+            let target = ToolTarget {
                 kind: if custom {
                     ToolKind::Custom
                 } else {
@@ -129,7 +130,13 @@ fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
                 },
                 name: name.to_owned(),
                 namespace: namespace.map(str::to_owned),
-            });
+            };
+            let Some(chat) = out.map.insert(target) else {
+                // Gateways refuse two functions of one name; the first stays.
+                out.dropped
+                    .push(format!("tool {kind}:{name} (declared twice)"));
+                return;
+            };
             let mut function = Map::new();
             function.insert("name".into(), Value::String(chat));
             let description = if custom {
@@ -308,13 +315,18 @@ mod tests {
             {"type": "function", "name": "multi_agent_v1__spawn_agent"},
             {"type": "custom", "name": "apply_patch"},
             {"type": "web_search"},
-            {"type": "tool_search", "name": "tool_search"}
+            {"type": "tool_search", "name": "tool_search"},
+            {"type": "function", "name": "exec_command", "description": "again"}
         ]);
         let out = translate_tools(tools.as_array().unwrap());
         assert_eq!(out.tools.len(), 7);
         assert_eq!(
             out.dropped,
-            vec!["tool web_search", "tool tool_search:tool_search"]
+            vec![
+                "tool web_search",
+                "tool tool_search:tool_search",
+                "tool function:exec_command (declared twice)"
+            ]
         );
         let names: Vec<&str> = out
             .tools
