@@ -50,21 +50,48 @@ pub(crate) struct Delta<'a> {
     /// OpenRouter's name for `reasoning_content`.
     #[serde(default, borrow)]
     reasoning: Option<Cow<'a, str>>,
+    /// What the model says when it refuses: shown as text.
     #[serde(default, borrow)]
-    pub tool_calls: Option<Vec<CallPiece<'a>>>,
+    refusal: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tool_calls: Option<Vec<CallPiece<'a>>>,
+    /// The legacy single `function_call` (before `tool_calls`).
+    #[serde(default, borrow)]
+    function_call: Option<FunctionPiece<'a>>,
 }
 
-impl Delta<'_> {
+impl<'a> Delta<'a> {
     pub(crate) fn reasoning(&self) -> Option<&str> {
         self.reasoning_content
             .as_deref()
             .filter(|s| !s.is_empty())
             .or(self.reasoning.as_deref())
     }
+
+    /// The answer text: `content`, else a `refusal`.
+    pub(crate) fn text(&self) -> Option<&str> {
+        self.content
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or(self.refusal.as_deref())
+    }
+
+    /// The tool-call fragments; a legacy `function_call` is call 0.
+    pub(crate) fn calls(&self) -> Vec<CallPiece<'a>> {
+        let mut calls: Vec<CallPiece<'a>> = self.tool_calls.iter().flatten().cloned().collect();
+        if let Some(function) = &self.function_call {
+            calls.push(CallPiece {
+                index: Some(0),
+                id: None,
+                function: Some(function.clone()),
+            });
+        }
+        calls
+    }
 }
 
 /// One fragment of a tool call.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub(crate) struct CallPiece<'a> {
     #[serde(default)]
     pub index: Option<u64>,
@@ -74,7 +101,7 @@ pub(crate) struct CallPiece<'a> {
     pub function: Option<FunctionPiece<'a>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 pub(crate) struct FunctionPiece<'a> {
     #[serde(default, borrow)]
     pub name: Option<Cow<'a, str>>,
@@ -123,32 +150,30 @@ fn lenient(chunk: &Value) -> Chunk<'static> {
         Value::String(s) => s.parse().ok(),
         _ => None,
     };
+    let string = |v: Option<&Value>| v.and_then(Value::as_str).map(|s| Cow::Owned(s.to_owned()));
+    let function = |f: &Value| FunctionPiece {
+        name: text(f.get("name")),
+        arguments: text(f.get("arguments")),
+    };
     let delta = |d: &Value| Delta {
-        content: d
-            .get("content")
-            .and_then(Value::as_str)
-            .map(|s| Cow::Owned(s.to_owned())),
-        reasoning_content: d
-            .get("reasoning_content")
-            .and_then(Value::as_str)
-            .map(|s| Cow::Owned(s.to_owned())),
-        reasoning: d
-            .get("reasoning")
-            .and_then(Value::as_str)
-            .map(|s| Cow::Owned(s.to_owned())),
+        content: string(d.get("content")),
+        reasoning_content: string(d.get("reasoning_content")),
+        reasoning: string(d.get("reasoning")),
+        refusal: string(d.get("refusal")),
         tool_calls: d.get("tool_calls").and_then(Value::as_array).map(|calls| {
             calls
                 .iter()
                 .map(|call| CallPiece {
                     index: number(call.get("index")),
                     id: text(call.get("id")),
-                    function: call.get("function").map(|f| FunctionPiece {
-                        name: text(f.get("name")),
-                        arguments: text(f.get("arguments")),
-                    }),
+                    function: call.get("function").filter(|f| f.is_object()).map(function),
                 })
                 .collect()
         }),
+        function_call: d
+            .get("function_call")
+            .filter(|f| f.is_object())
+            .map(function),
     };
     let choice = chunk
         .get("choices")
@@ -189,7 +214,7 @@ mod tests {
             assert_eq!(choice.finish_reason.as_deref(), Some("stop"));
             let delta = choice.delta().unwrap();
             assert_eq!(delta.content.as_deref(), Some("a\"b"));
-            let call = &delta.tool_calls.as_ref().unwrap()[0];
+            let call = &delta.calls()[0];
             assert_eq!(call.index, Some(1));
             let function = call.function.as_ref().unwrap();
             assert_eq!(function.arguments.as_deref(), Some("{\"k\":1}"));

@@ -312,10 +312,10 @@ impl StreamTranslator {
         if let Some(text) = delta.reasoning().filter(|s| !s.is_empty()) {
             self.text_delta(OpenKind::Reasoning, text, out);
         }
-        if let Some(text) = delta.content.as_deref().filter(|s| !s.is_empty()) {
+        if let Some(text) = delta.text().filter(|s| !s.is_empty()) {
             self.text_delta(OpenKind::Text, text, out);
         }
-        for (position, call) in delta.tool_calls.iter().flatten().enumerate() {
+        for (position, call) in delta.calls().iter().enumerate() {
             self.call_delta(call, position, out);
         }
     }
