@@ -373,6 +373,10 @@ impl<'a> Messages<'a> {
                 self.flush();
                 self.reasoning.clear();
                 let content = user_content(content, dropped);
+                if content.as_str() == Some("") || content.as_array().is_some_and(Vec::is_empty) {
+                    // Gateways refuse empty user messages.
+                    return;
+                }
                 self.out.push(json!({"role": "user", "content": content}));
             }
         }

@@ -57,6 +57,7 @@ impl ToolMap {
     /// The chat name of a declared tool; for a tool not declared in this
     /// request (an old call in the history), its sanitized name.
     pub fn chat_name(&self, namespace: Option<&str>, name: &str) -> String {
+        let namespace = namespace.filter(|ns| *ns != TOP_LEVEL_NAMESPACE);
         self.by_origin
             .get(&(namespace.map(str::to_owned), name.to_owned()))
             .cloned()
@@ -340,6 +341,10 @@ mod tests {
         assert_eq!(unique.len(), names.len(), "{names:?}");
         assert_eq!(names[0], "exec_command");
         assert_eq!(names[3], "multi_agent_v1__spawn_agent");
+        assert_eq!(
+            out.map.chat_name(Some("functions"), "exec_command"),
+            "exec_command"
+        );
         let back = out.map.lookup(names[3]).unwrap();
         assert_eq!(back.namespace.as_deref(), Some("multi_agent_v1"));
         assert_eq!(back.name, "spawn_agent");
