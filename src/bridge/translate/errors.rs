@@ -5,8 +5,14 @@
 //!   (`ERROR: {"error":{"message":"…"}}`, seen with 0.133.0 and 0.171.0). So a
 //!   rejected key (401/403), which Codex would retry like a stream error for
 //!   minutes, is answered as a 400 whose message names the key's variable.
-//! - Other statuses keep their code (Codex retries 429 and 5xx itself), with
-//!   the gateway's message in `{"error":{"message"}}`.
+//! - A rate limit (429) becomes `response.failed` with `rate_limit_exceeded`
+//!   (or the gateway's `insufficient_quota`), keeping its message. Measured
+//!   with Codex 0.133.0 and 0.171.0: an HTTP 429 is never retried, Codex
+//!   stops at once with `exceeded retry limit, last status: 429` and
+//!   without the gateway's message; `response.failed` with
+//!   `rate_limit_exceeded` is retried after the "try again in Ns" it names.
+//! - Other statuses keep their code (Codex retries 5xx itself), with the
+//!   gateway's message in `{"error":{"message"}}`.
 //! - `response.failed` with `error.code`: `context_length_exceeded` makes
 //!   Codex say the conversation ran out of room; `rate_limit_exceeded`,
 //!   `insufficient_quota`, … have their own handling; any other code is a
@@ -78,9 +84,9 @@ pub fn upstream_error(status: u16, body: &[u8], env_key: &str) -> UpstreamError 
     } else {
         failure.message.clone()
     };
-    if failure.code == CONTEXT_LENGTH {
+    if failure.code == CONTEXT_LENGTH || status == 429 {
         return UpstreamError::Failed {
-            sse: failed_event(CONTEXT_LENGTH, &message),
+            sse: failed_event(&failure.code, &message),
         };
     }
     if status == 401 || status == 403 {
