@@ -27,9 +27,10 @@ pub(crate) struct Choice<'a> {
     index: Option<u64>,
     #[serde(default, borrow)]
     delta: Option<Delta<'a>>,
-    /// Some gateways put a whole `message` in the last chunk.
+    /// Some gateways put a whole `message` in the last chunk. (Rare fields
+    /// are boxed: a smaller `Choice` is cheaper to move on every chunk.)
     #[serde(default, borrow)]
-    message: Option<Delta<'a>>,
+    message: Option<Box<Delta<'a>>>,
     #[serde(default, borrow)]
     pub finish_reason: Option<Cow<'a, str>>,
 }
@@ -37,7 +38,7 @@ pub(crate) struct Choice<'a> {
 impl<'a> Choice<'a> {
     /// The delta (or message) of this choice.
     pub(crate) fn delta(&self) -> Option<&Delta<'a>> {
-        self.delta.as_ref().or(self.message.as_ref())
+        self.delta.as_ref().or(self.message.as_deref())
     }
 }
 
@@ -52,12 +53,12 @@ pub(crate) struct Delta<'a> {
     reasoning: Option<Cow<'a, str>>,
     /// What the model says when it refuses: shown as text.
     #[serde(default, borrow)]
-    refusal: Option<Cow<'a, str>>,
+    refusal: Option<Box<Cow<'a, str>>>,
     #[serde(default, borrow)]
     tool_calls: Option<Vec<CallPiece<'a>>>,
     /// The legacy single `function_call` (before `tool_calls`).
     #[serde(default, borrow)]
-    function_call: Option<FunctionPiece<'a>>,
+    function_call: Option<Box<FunctionPiece<'a>>>,
 }
 
 impl<'a> Delta<'a> {
@@ -73,7 +74,7 @@ impl<'a> Delta<'a> {
         self.content
             .as_deref()
             .filter(|s| !s.is_empty())
-            .or(self.refusal.as_deref())
+            .or(self.refusal.as_deref().map(|r| &**r))
     }
 
     /// The tool-call fragments; a legacy `function_call` is call 0.
@@ -83,7 +84,7 @@ impl<'a> Delta<'a> {
             calls.push(CallPiece {
                 index: Some(0),
                 id: None,
-                function: Some(function.clone()),
+                function: Some((**function).clone()),
             });
         }
         calls
@@ -159,7 +160,7 @@ fn lenient(chunk: &Value) -> Chunk<'static> {
         content: string(d.get("content")),
         reasoning_content: string(d.get("reasoning_content")),
         reasoning: string(d.get("reasoning")),
-        refusal: string(d.get("refusal")),
+        refusal: string(d.get("refusal")).map(Box::new),
         tool_calls: d.get("tool_calls").and_then(Value::as_array).map(|calls| {
             calls
                 .iter()
@@ -173,7 +174,7 @@ fn lenient(chunk: &Value) -> Chunk<'static> {
         function_call: d
             .get("function_call")
             .filter(|f| f.is_object())
-            .map(function),
+            .map(|f| Box::new(function(f))),
     };
     let choice = chunk
         .get("choices")
@@ -186,7 +187,10 @@ fn lenient(chunk: &Value) -> Chunk<'static> {
         .map(|c| Choice {
             index: Some(0),
             delta: c.get("delta").filter(|d| d.is_object()).map(delta),
-            message: c.get("message").filter(|d| d.is_object()).map(delta),
+            message: c
+                .get("message")
+                .filter(|d| d.is_object())
+                .map(|d| Box::new(delta(d))),
             finish_reason: c
                 .get("finish_reason")
                 .and_then(Value::as_str)
