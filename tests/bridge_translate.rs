@@ -165,6 +165,20 @@ fn cases_match_expected_files() {
     );
 }
 
+/// The ranges between sorted cut `points` of `0..len` (empty ones included:
+/// an empty read is a case too).
+fn pieces(len: usize, mut points: Vec<usize>) -> Vec<std::ops::Range<usize>> {
+    points.sort_unstable();
+    let mut out = Vec::new();
+    let mut last = 0;
+    for p in points {
+        out.push(last..p);
+        last = p;
+    }
+    out.push(last..len);
+    out
+}
+
 /// Every case's upstream stream, with its tools and model.
 fn streams() -> Vec<(String, ToolMap, String, Vec<u8>)> {
     cases()
@@ -186,15 +200,8 @@ proptest! {
     fn any_split_gives_the_same_events(cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..40)) {
         for (name, tools, model, chunks) in streams() {
             let whole = translate_stream(tools.clone(), &model, &[&chunks]);
-            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(chunks.len() + 1)).collect();
-            points.sort_unstable();
-            let mut pieces: Vec<&[u8]> = Vec::new();
-            let mut last = 0;
-            for p in points {
-                pieces.push(&chunks[last..p]);
-                last = p;
-            }
-            pieces.push(&chunks[last..]);
+            let points = cuts.iter().map(|i| i.index(chunks.len() + 1)).collect();
+            let pieces: Vec<&[u8]> = pieces(chunks.len(), points).into_iter().map(|r| &chunks[r]).collect();
             let split = translate_stream(tools, &model, &pieces);
             prop_assert!(whole == split, "case {name}: a split changed the events");
         }
@@ -316,15 +323,8 @@ proptest! {
         use serde_json::json;
         let arguments = r#"{"cmd":"echo \"héllo\" && ls -la","workdir":"/tmp"}"#;
         let mut points: Vec<usize> = cuts.into_iter().map(|c| c.min(arguments.len())).filter(|&c| arguments.is_char_boundary(c)).collect();
-        points.sort_unstable();
         points.dedup();
-        let mut pieces = Vec::new();
-        let mut last = 0;
-        for p in points {
-            pieces.push(&arguments[last..p]);
-            last = p;
-        }
-        pieces.push(&arguments[last..]);
+        let pieces: Vec<&str> = pieces(arguments.len(), points).into_iter().map(|r| &arguments[r]).collect();
         let mut stream = String::new();
         for (i, piece) in pieces.iter().enumerate() {
             let function = match (i, noise[i % noise.len()]) {
@@ -375,15 +375,8 @@ proptest! {
         cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
     ) {
         let arguments = format!("{prefix}{}", atoms.concat());
-        let mut points: Vec<usize> = cuts.iter().map(|i| i.index(arguments.len() + 1)).filter(|&p| arguments.is_char_boundary(p)).collect();
-        points.sort_unstable();
-        let mut fragments = Vec::new();
-        let mut last = 0;
-        for p in points {
-            fragments.push(&arguments[last..p]);
-            last = p;
-        }
-        fragments.push(&arguments[last..]);
+        let points = cuts.iter().map(|i| i.index(arguments.len() + 1)).filter(|&p| arguments.is_char_boundary(p)).collect();
+        let fragments: Vec<&str> = pieces(arguments.len(), points).into_iter().map(|r| &arguments[r]).collect();
         use serde_json::json;
         let body = json!({"model": "m", "stream": true, "input": "x", "tools": [{"type": "custom", "name": "apply_patch"}]});
         let translated = request_to_chat(body.to_string().as_bytes()).expect("translates");

@@ -32,19 +32,11 @@ pub fn chat_to_response(
     let model = chat.get("model").and_then(Value::as_str).unwrap_or("");
 
     let mut output = Vec::new();
-    let reasoning = ["reasoning_content", "reasoning"]
-        .iter()
-        .find_map(|key| message.get(*key).and_then(Value::as_str))
-        .filter(|s| !s.is_empty());
-    if let Some(text) = reasoning {
+    if let Some(text) = first_text(message, &["reasoning_content", "reasoning"]) {
         let id = format!("rs_{response_id}_{}", output.len());
         output.push(items::reasoning(&id, text, true));
     }
-    let text = ["content", "refusal"]
-        .iter()
-        .find_map(|key| message.get(*key).and_then(Value::as_str))
-        .filter(|s| !s.is_empty());
-    if let Some(text) = text {
+    if let Some(text) = first_text(message, &["content", "refusal"]) {
         let id = format!("msg_{response_id}_{}", output.len());
         output.push(items::message(&id, text, true));
     }
@@ -112,4 +104,11 @@ pub fn chat_to_response(
         response["usage"] = items::usage_json(&usage, reasoning);
     }
     Ok(response)
+}
+
+/// The first of `keys` that holds a non-empty string.
+fn first_text<'a>(message: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    keys.iter()
+        .filter_map(|key| message.get(*key).and_then(Value::as_str))
+        .find(|s| !s.is_empty())
 }
