@@ -11,7 +11,7 @@
 //! - [`chat_to_response`]: a non-streamed chat answer -> a Response object.
 //! - [`upstream_error`], [`failed_event`]: errors in the form Codex handles.
 //!
-//! Modules: `request` (+ `tools`) for the request; `sse` (framing), `chunk`
+//! Modules: `request` (+ `tools`, `messages`) for the request; `sse` (framing), `chunk`
 //! (reading one chunk), `custom_input` (streaming a freeform call's input) and
 //! `stream` for the stream; `items` builds the output items both the stream
 //! and `response` use; `errors` maps failures.
@@ -23,6 +23,7 @@ mod chunk;
 mod custom_input;
 mod errors;
 mod items;
+mod messages;
 mod request;
 mod response;
 mod sse;
