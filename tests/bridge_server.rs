@@ -391,6 +391,40 @@ fn a_text_stream_is_translated_and_logged_without_content() {
 }
 
 #[test]
+fn stream_false_gets_a_response_object() {
+    let gateway = Server::start(|req: &Request| {
+        let chat: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();
+        match chat["stream"].as_bool() {
+            Some(true) => reply(500, "{}"),
+            _ => reply(
+                200,
+                &serde_json::json!({
+                    "id": "c1", "object": "chat.completion",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+                })
+                .to_string(),
+            ),
+        }
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let request = responses_request().replace("\"stream\":true", "\"stream\":false");
+    let mut r = agent()
+        .post(bridge.url("/v1/responses"))
+        .header("Content-Type", "application/json")
+        .send(request)
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 200);
+    let text = r.body_mut().read_to_string().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON Response");
+    assert_eq!(v["status"], "completed", "{v}");
+    assert!(text.contains("Hello"), "{v}");
+    let log = bridge.log();
+    assert!(log.contains("stream=false -> 200 (upstream 200)"), "{log}");
+}
+
+#[test]
 fn a_rejected_key_comes_back_at_once_in_the_form_codex_shows() {
     let gateway = Server::start(|_: &Request| {
         reply(
