@@ -252,15 +252,37 @@ fn refuses_foreign_host_names_and_sends_no_cors_headers() {
         "[::1]".into(),
     ];
     let cases = refused
-        .map(|h| (h.to_string(), "HTTP/1.1 403"))
+        .map(|h| (h.to_string(), "", "HTTP/1.1 403"))
         .into_iter()
-        .chain(allowed.map(|h| (h, "HTTP/1.1 200")));
-    for (host, status) in cases {
+        .chain(allowed.map(|h| (h, "", "HTTP/1.1 200")))
+        // A page in a browser: the Host is right, the Origin tells.
+        .chain([
+            (
+                format!("127.0.0.1:{port}"),
+                "Origin: http://evil.example\r\n",
+                "HTTP/1.1 403",
+            ),
+            (
+                format!("127.0.0.1:{port}"),
+                "Origin: null\r\n",
+                "HTTP/1.1 403",
+            ),
+            (
+                format!("127.0.0.1:{port}"),
+                "Origin: http://localhost:3000\r\n",
+                "HTTP/1.1 200",
+            ),
+            // Compressed bodies are not read.
+            (
+                format!("127.0.0.1:{port}"),
+                "Content-Encoding: zstd\r\n",
+                "HTTP/1.1 415",
+            ),
+        ]);
+    for (host, extra, status) in cases {
         let answer = raw(
             port,
-            &format!(
-                "GET /health HTTP/1.1\r\nHost: {host}\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n"
-            ),
+            &format!("GET /health HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n"),
         );
         assert!(answer.starts_with(status), "{host}: {answer}");
         assert!(

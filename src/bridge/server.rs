@@ -363,18 +363,16 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
         .unwrap_or_default();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    if !is_loopback_host_header(host) {
+    if let Some(refusal) = refusal(&req, host) {
         log_line(
             &shared,
             format_args!(
-                "{method} {path} -> 403 (Host is not a loopback name) in {}",
+                "{method} {path} -> {} ({refusal}) in {}",
+                refusal.status().as_u16(),
                 secs(start)
             ),
         );
-        return json_error(
-            StatusCode::FORBIDDEN,
-            "the bridge answers only requests addressed to localhost, 127.0.0.1 or [::1]",
-        );
+        return json_error(refusal.status(), refusal.message());
     }
     let response = match (&method, path.as_str()) {
         (&Method::GET, "/health") => health(&shared),
@@ -411,6 +409,63 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
         ),
     );
     response
+}
+
+/// Why a request is turned away before it is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// `Host` is not a loopback name: DNS rebinding.
+    ForeignHost,
+    /// A page in a browser (`Origin` from elsewhere). Codex sends none.
+    ForeignOrigin,
+    /// A compressed body; the bridge reads plain JSON.
+    Encoded,
+}
+
+impl Refusal {
+    fn status(self) -> StatusCode {
+        match self {
+            Refusal::ForeignHost | Refusal::ForeignOrigin => StatusCode::FORBIDDEN,
+            Refusal::Encoded => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Refusal::ForeignHost => {
+                "the bridge answers only requests addressed to localhost, 127.0.0.1 or [::1]"
+            }
+            Refusal::ForeignOrigin => "the bridge does not answer web pages",
+            Refusal::Encoded => "the bridge reads uncompressed request bodies only",
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Refusal::ForeignHost => "Host is not a loopback name",
+            Refusal::ForeignOrigin => "Origin is another site",
+            Refusal::Encoded => "Content-Encoding",
+        })
+    }
+}
+
+fn refusal(req: &Request<Incoming>, host: &str) -> Option<Refusal> {
+    let header = |name| req.headers().get(name).map(|v| v.to_str().unwrap_or("?"));
+    if !is_loopback_host_header(host) {
+        return Some(Refusal::ForeignHost);
+    }
+    if let Some(origin) = header(header::ORIGIN) {
+        let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
+        if !is_loopback_host_header(authority) {
+            return Some(Refusal::ForeignOrigin);
+        }
+    }
+    match header(header::CONTENT_ENCODING) {
+        Some(enc) if !enc.eq_ignore_ascii_case("identity") => Some(Refusal::Encoded),
+        _ => None,
+    }
 }
 
 fn health(shared: &Shared) -> Response<Body> {
