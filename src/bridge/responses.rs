@@ -248,15 +248,14 @@ impl Exchange {
             };
             return answer(head, full, &upstream);
         }
-        if head.send(Head::Stream).is_err() {
-            return log(format_args!("cancelled (client left)"));
-        }
         let mut translator =
             translate::StreamTranslator::new(translated.tools.clone(), &summary.model, &id);
         let send =
             |bytes: Vec<u8>| bytes.is_empty() || tx.blocking_send(Bytes::from(bytes)).is_ok();
-        if !send(translator.created()) {
-            return log(format_args!("200 cancelled (client left)"));
+        // `response.created` is queued before the response starts, so that
+        // it leaves with the headers (one wakeup of the event loop, not two).
+        if !send(translator.created()) || head.send(Head::Stream).is_err() {
+            return log(format_args!("cancelled (client left)"));
         }
         let mut reader = response.into_body().into_reader();
         let mut buf = vec![0; 16 << 10];
