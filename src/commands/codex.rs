@@ -3,8 +3,9 @@
 //!
 //! The bridge serves on 127.0.0.1 (a free port) in this process; Codex is
 //! started as `codex --profile ominigate -c
-//! model_providers.ominigate.base_url="http://127.0.0.1:PORT/v1" ARGS…` with
-//! stdin, stdout, stderr and the terminal inherited. Ctrl-C reaches Codex
+//! model_providers.ominigate.base_url="http://127.0.0.1:PORT/v1" ARGS…`
+//! (those two after a leading `exec`: [`codex_args`]) with stdin, stdout,
+//! stderr and the terminal inherited. Ctrl-C reaches Codex
 //! (it is in the terminal's foreground group, like this process), which
 //! decides what it means; this process only waits for it, stops the
 //! bridge, and exits with Codex's status.
