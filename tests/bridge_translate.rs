@@ -165,6 +165,20 @@ fn cases_match_expected_files() {
     );
 }
 
+/// The ranges between sorted cut `points` of `0..len` (empty ones included:
+/// an empty read is a case too).
+fn pieces(len: usize, mut points: Vec<usize>) -> Vec<std::ops::Range<usize>> {
+    points.sort_unstable();
+    let mut out = Vec::new();
+    let mut last = 0;
+    for p in points {
+        out.push(last..p);
+        last = p;
+    }
+    out.push(last..len);
+    out
+}
+
 /// Every case's upstream stream, with its tools and model.
 fn streams() -> Vec<(String, ToolMap, String, Vec<u8>)> {
     cases()
@@ -186,15 +200,8 @@ proptest! {
     fn any_split_gives_the_same_events(cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..40)) {
         for (name, tools, model, chunks) in streams() {
             let whole = translate_stream(tools.clone(), &model, &[&chunks]);
-            let mut points: Vec<usize> = cuts.iter().map(|i| i.index(chunks.len() + 1)).collect();
-            points.sort_unstable();
-            let mut pieces: Vec<&[u8]> = Vec::new();
-            let mut last = 0;
-            for p in points {
-                pieces.push(&chunks[last..p]);
-                last = p;
-            }
-            pieces.push(&chunks[last..]);
+            let points = cuts.iter().map(|i| i.index(chunks.len() + 1)).collect();
+            let pieces: Vec<&[u8]> = pieces(chunks.len(), points).into_iter().map(|r| &chunks[r]).collect();
             let split = translate_stream(tools, &model, &pieces);
             prop_assert!(whole == split, "case {name}: a split changed the events");
         }
@@ -316,15 +323,8 @@ proptest! {
         use serde_json::json;
         let arguments = r#"{"cmd":"echo \"héllo\" && ls -la","workdir":"/tmp"}"#;
         let mut points: Vec<usize> = cuts.into_iter().map(|c| c.min(arguments.len())).filter(|&c| arguments.is_char_boundary(c)).collect();
-        points.sort_unstable();
         points.dedup();
-        let mut pieces = Vec::new();
-        let mut last = 0;
-        for p in points {
-            pieces.push(&arguments[last..p]);
-            last = p;
-        }
-        pieces.push(&arguments[last..]);
+        let pieces: Vec<&str> = pieces(arguments.len(), points).into_iter().map(|r| &arguments[r]).collect();
         let mut stream = String::new();
         for (i, piece) in pieces.iter().enumerate() {
             let function = match (i, noise[i % noise.len()]) {
@@ -356,5 +356,152 @@ proptest! {
         prop_assert_eq!(item["name"].as_str(), Some("exec_command"));
         prop_assert_eq!(item["arguments"].as_str(), Some(arguments));
         prop_assert!(out.contains("response.completed"));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Arbitrary argument fragments of a freeform tool's call (bad escapes,
+    /// cut escapes, non-ASCII after a backslash, other shapes) never panic,
+    /// and the `.done` input is what the whole arguments give.
+    #[test]
+    fn custom_tool_arguments_never_panic(
+        prefix in prop::sample::select(vec![r#"{"input":""#, r#"{ "input" : ""#, r#"{"in"#, "", "*** Begin Patch"]),
+        atoms in prop::collection::vec(
+            prop::sample::select(vec!["a", "\\", "\\n", "\\\"", "\\u00e9", "\\ud83d", "\\ude00", "\\u12", "é", "😀", "\"", "}", " ", "u"]),
+            0..20,
+        ),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+    ) {
+        let arguments = format!("{prefix}{}", atoms.concat());
+        let points = cuts.iter().map(|i| i.index(arguments.len() + 1)).filter(|&p| arguments.is_char_boundary(p)).collect();
+        let fragments: Vec<&str> = pieces(arguments.len(), points).into_iter().map(|r| &arguments[r]).collect();
+        use serde_json::json;
+        let body = json!({"model": "m", "stream": true, "input": "x", "tools": [{"type": "custom", "name": "apply_patch"}]});
+        let translated = request_to_chat(body.to_string().as_bytes()).expect("translates");
+        let mut stream = String::new();
+        for (i, fragment) in fragments.iter().enumerate() {
+            let call = if i == 0 {
+                json!({"index": 0, "id": "call_p", "function": {"name": "apply_patch", "arguments": fragment}})
+            } else {
+                json!({"index": 0, "function": {"arguments": fragment}})
+            };
+            let chunk = json!({"choices": [{"index": 0, "delta": {"tool_calls": [call]}}]});
+            stream.push_str(&format!("data: {chunk}\n\n"));
+        }
+        stream.push_str("data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n");
+        let out = translate_stream(translated.tools, "m", &[stream.as_bytes()]);
+        let out = String::from_utf8(out).expect("utf-8");
+        {
+            let done = out
+                .split_terminator("\n\n")
+                .filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")))
+                .map(|d| serde_json::from_str::<Value>(d).expect("json"))
+                .find(|e| e["type"] == "response.output_item.done")
+                .expect("a done item");
+            let input = done["item"]["input"].as_str().expect("input").to_owned();
+            let expected = match serde_json::from_str::<Value>(&arguments) {
+                Ok(Value::Object(map)) if map.get("input").is_some_and(Value::is_string) => map["input"].as_str().unwrap_or_default().to_owned(),
+                _ => input.clone(),
+            };
+            prop_assert_eq!(input, expected);
+        }
+    }
+}
+
+/// A JSON leaf of any type, biased to the values chunks hold.
+fn leaf() -> impl Strategy<Value = Value> {
+    use serde_json::json;
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        Just(json!(0)),
+        Just(json!(1)),
+        Just(json!(1.5)),
+        prop::sample::select(vec![
+            "",
+            "apply_patch",
+            "exec_command",
+            "multi_agent_v1__close_agent",
+            "stop",
+            "tool_calls",
+            "length",
+            "error",
+            "[DONE]"
+        ])
+        .prop_map(|s| json!(s)),
+        prop::string::string_regex(r#"(\{|\}|"|\\|é|😀|a|input|:){0,8}"#)
+            .expect("regex")
+            .prop_map(Value::String),
+        Just(json!({"input": "x"})),
+        Just(json!([1, "a"])),
+    ]
+}
+
+fn chunk_strategy() -> impl Strategy<Value = Value> {
+    use serde_json::json;
+    let call = (leaf(), leaf(), leaf(), leaf()).prop_map(|(index, id, name, arguments)| {
+        json!({"index": index, "id": id, "function": {"name": name, "arguments": arguments}})
+    });
+    (
+        leaf(),
+        leaf(),
+        leaf(),
+        prop::collection::vec(call, 0..3),
+        leaf(),
+        prop::option::of(leaf()),
+        prop::option::of(leaf()),
+    )
+        .prop_map(|(index, content, reasoning, calls, finish, usage, error)| {
+            let mut chunk = json!({"choices": [{"index": index, "delta": {"content": content, "reasoning_content": reasoning, "tool_calls": calls}, "finish_reason": finish}]});
+            if let Some(usage) = usage {
+                chunk["usage"] = usage;
+            }
+            if let Some(error) = error {
+                chunk["error"] = error;
+            }
+            chunk
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Chunks of the right outline with values of any type (with a custom and
+    /// a namespace tool declared) never panic, and every event is JSON.
+    #[test]
+    fn chunks_of_any_types_never_panic(chunks in prop::collection::vec(chunk_strategy(), 0..8), done in any::<bool>()) {
+        use serde_json::json;
+        let body = json!({"model": "m", "stream": true, "input": "x", "tools": [
+            {"type": "function", "name": "exec_command"},
+            {"type": "custom", "name": "apply_patch"},
+            {"type": "namespace", "name": "multi_agent_v1", "tools": [{"type": "function", "name": "close_agent"}]}
+        ]});
+        let translated = request_to_chat(body.to_string().as_bytes()).expect("translates");
+        let mut stream = String::new();
+        for chunk in &chunks {
+            stream.push_str(&format!("data: {chunk}\n\n"));
+        }
+        if done {
+            stream.push_str("data: [DONE]\n\n");
+        }
+        let out = translate_stream(translated.tools.clone(), "m", &[stream.as_bytes()]);
+        let text = String::from_utf8(out).expect("events are UTF-8");
+        for event in text.split_terminator("\n\n") {
+            let data = event.lines().find_map(|l| l.strip_prefix("data: ")).expect("data line");
+            let value: Value = serde_json::from_str(data).expect("event data is JSON");
+            prop_assert!(value["type"].is_string());
+            if value["type"] == "response.output_item.done" {
+                let item = &value["item"];
+                if item["type"] != "message" && item["type"] != "reasoning" {
+                    prop_assert!(!item["call_id"].as_str().unwrap_or("").is_empty(), "empty call_id: {item}");
+                    prop_assert!(!item["name"].as_str().unwrap_or("").is_empty(), "empty name: {item}");
+                }
+            }
+        }
+        let completion = json!({"choices": [{"message": chunks.first().map(|c| c["choices"][0]["delta"].clone()).unwrap_or(Value::Null), "finish_reason": "stop"}]});
+        let _ = chat_to_response(completion.to_string().as_bytes(), &translated.tools, RESPONSE_ID);
     }
 }

@@ -56,16 +56,18 @@ impl InputStream {
                 self.state = State::Stopped;
                 break;
             }
-            match escape_len(rest) {
-                None => break,
-                Some(len) => match serde_json::from_str::<String>(&format!("\"{}\"", &rest[..len]))
-                {
-                    Ok(text) => {
-                        self.emitted.push_str(&text);
-                        self.pos += len;
-                    }
-                    Err(_) => self.state = State::Stopped,
-                },
+            let Some(len) = escape_len(rest) else { break };
+            // `get`: a backslash before a non-ASCII character is no JSON
+            // escape, and its length is no char boundary.
+            let decoded = rest
+                .get(..len)
+                .and_then(|escape| serde_json::from_str::<String>(&format!("\"{escape}\"")).ok());
+            match decoded {
+                Some(text) => {
+                    self.emitted.push_str(&text);
+                    self.pos += len;
+                }
+                None => self.state = State::Stopped,
             }
         }
         self.emitted[start..].to_owned()
@@ -155,6 +157,14 @@ mod tests {
         ]);
         assert_eq!(all, "*** Begin Patch\n+éé😀 x");
         assert_eq!(deltas, vec!["*** Begin", " Patch", "\n+éé", "😀 x"]);
+    }
+
+    #[test]
+    fn a_bad_escape_stops_without_panicking() {
+        assert_eq!(stream(&["{\"input\":\"a\\é b\"}"]).1, "a");
+        assert_eq!(stream(&["{\"input\":\"a\\", "é\"}"]).1, "a");
+        assert_eq!(stream(&["{\"input\":\"a\\u12é4\"}"]).1, "a");
+        assert_eq!(stream(&["{\"input\":\"a\\ud83dé\"}"]).1, "a");
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Gateway errors in the form Codex handles (read in Codex's
 //! `codex-api/src/sse/responses.rs` and `core/src/api_bridge.rs`):
 //!
-//! - HTTP 400: the body is shown to the user at once, no retry. So a rejected
-//!   key (401/403), which Codex would retry like a stream error for minutes,
-//!   is answered as a 400 whose message names the key's variable.
+//! - HTTP 400: the body is shown to the user at once, as it is, no retry
+//!   (`ERROR: {"error":{"message":"…"}}`, seen with 0.133.0 and 0.171.0). So a
+//!   rejected key (401/403), which Codex would retry like a stream error for
+//!   minutes, is answered as a 400 whose message names the key's variable.
 //! - A rate limit (429) becomes `response.failed` with `rate_limit_exceeded`
 //!   (or the gateway's `insufficient_quota`), keeping its message. Measured
 //!   with Codex 0.133.0 and 0.171.0: an HTTP 429 is never retried, Codex
@@ -90,12 +91,12 @@ pub fn upstream_error(status: u16, body: &[u8], env_key: &str) -> UpstreamError 
     }
     if status == 401 || status == 403 {
         let message = format!(
-            "The gateway rejected the API key (HTTP {status}): {message}. Check the key in the environment variable {env_key} (`ominigate-codex doctor` tests it)."
+            "The gateway rejected the API key (HTTP {status}): {}. Check the key in the environment variable {env_key} (`ominigate-codex doctor` tests it).",
+            message.trim_end_matches('.')
         );
-        let body = json!({"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}});
         return UpstreamError::Http {
             status: 400,
-            body: body.to_string().into_bytes(),
+            body: message_body(&message),
         };
     }
     let status = if (400..=599).contains(&status) {
@@ -103,16 +104,19 @@ pub fn upstream_error(status: u16, body: &[u8], env_key: &str) -> UpstreamError 
     } else {
         502
     };
-    let mut out = json!({"message": message});
-    for key in ["type", "code"] {
-        if let Some(value) = error.and_then(|e| e.get(key)).filter(|v| v.is_string()) {
-            out[key] = value.clone();
-        }
-    }
     UpstreamError::Http {
         status,
-        body: json!({ "error": out }).to_string().into_bytes(),
+        body: message_body(&message),
     }
+}
+
+/// `{"error":{"message":…}}` and nothing else: Codex prints the body of a 400
+/// as it is (measured with 0.133.0 and 0.171.0), so every other field would
+/// be noise in front of the user.
+fn message_body(message: &str) -> Vec<u8> {
+    json!({"error": {"message": message}})
+        .to_string()
+        .into_bytes()
 }
 
 /// The SSE bytes of one `response.failed` event.

@@ -86,11 +86,17 @@ impl Call<'_> {
 }
 
 /// The raw input of a custom tool call from the `{"input": "…"}` arguments
-/// the model produced; arguments of another shape are passed on as they are.
+/// the model produced. An object with one other string field gives that
+/// string; arguments of another shape (the raw text itself, as a model that
+/// read "freeform" may send) are passed on as they are.
 pub(crate) fn custom_input(arguments: &str) -> String {
     match serde_json::from_str::<Value>(arguments) {
-        Ok(Value::Object(map)) => match map.get("input") {
-            Some(Value::String(input)) => input.clone(),
+        Ok(Value::Object(map)) => match (map.get("input"), map.len()) {
+            (Some(Value::String(input)), _) => input.clone(),
+            (None, 1) => match map.values().next() {
+                Some(Value::String(only)) => only.clone(),
+                _ => arguments.to_owned(),
+            },
             _ => arguments.to_owned(),
         },
         Ok(Value::String(input)) => input,
@@ -150,4 +156,25 @@ pub(crate) fn response(id: &str, model: &str, status: &str, output: Vec<Value>) 
         "model": model,
         "output": output,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::custom_input;
+
+    #[test]
+    fn custom_input_reads_what_models_send() {
+        assert_eq!(
+            custom_input(r#"{"input":"*** Begin Patch\n"}"#),
+            "*** Begin Patch\n"
+        );
+        assert_eq!(custom_input(r#"{"patch":"p"}"#), "p");
+        assert_eq!(
+            custom_input("*** Begin Patch\n*** End Patch"),
+            "*** Begin Patch\n*** End Patch"
+        );
+        assert_eq!(custom_input(r#""quoted""#), "quoted");
+        assert_eq!(custom_input(r#"{"a":"1","b":"2"}"#), r#"{"a":"1","b":"2"}"#);
+        assert_eq!(custom_input(r#"{"input":5}"#), r#"{"input":5}"#);
+    }
 }

@@ -32,23 +32,24 @@ pub fn chat_to_response(
     let model = chat.get("model").and_then(Value::as_str).unwrap_or("");
 
     let mut output = Vec::new();
-    let reasoning = ["reasoning_content", "reasoning"]
-        .iter()
-        .find_map(|key| message.get(*key).and_then(Value::as_str))
-        .filter(|s| !s.is_empty());
-    if let Some(text) = reasoning {
+    if let Some(text) = first_text(message, &["reasoning_content", "reasoning"]) {
         let id = format!("rs_{response_id}_{}", output.len());
         output.push(items::reasoning(&id, text, true));
     }
-    if let Some(text) = message
-        .get("content")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-    {
+    if let Some(text) = first_text(message, &["content", "refusal"]) {
         let id = format!("msg_{response_id}_{}", output.len());
         output.push(items::message(&id, text, true));
     }
-    let calls = message.get("tool_calls").and_then(Value::as_array);
+    // A legacy `function_call` is one tool call without an id.
+    let legacy = message
+        .get("function_call")
+        .filter(|f| f.is_object())
+        .map(|f| vec![json!({"function": f})]);
+    let calls = message
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .cloned()
+        .or(legacy);
     for (position, call) in calls.into_iter().flatten().enumerate() {
         let function = call.get("function").unwrap_or(&Value::Null);
         let name = function.get("name").and_then(Value::as_str).unwrap_or("");
@@ -103,4 +104,11 @@ pub fn chat_to_response(
         response["usage"] = items::usage_json(&usage, reasoning);
     }
     Ok(response)
+}
+
+/// The first of `keys` that holds a non-empty string.
+fn first_text<'a>(message: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    keys.iter()
+        .filter_map(|key| message.get(*key).and_then(Value::as_str))
+        .find(|s| !s.is_empty())
 }

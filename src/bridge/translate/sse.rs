@@ -40,7 +40,8 @@ pub(crate) enum Frame {
 impl Decoder {
     /// Feeds `bytes`; every event completed by them is appended to `out`.
     pub(crate) fn push(&mut self, bytes: &[u8], out: &mut Vec<Frame>) {
-        if self.overflow {
+        if self.overflow || bytes.is_empty() {
+            // An empty read must not forget a CR that ended the last one.
             return;
         }
         let mut rest = bytes;
@@ -146,6 +147,37 @@ pub(crate) fn write_event(out: &mut Vec<u8>, event: &Value) {
     out.extend_from_slice(b"\n\n");
 }
 
+/// A delta event, written without building a `Value`: deltas are most of a
+/// stream's events.
+pub(crate) struct DeltaEvent<'a> {
+    pub kind: &'a str,
+    pub sequence: u64,
+    pub item_id: &'a str,
+    pub output_index: usize,
+    pub content_index: Option<usize>,
+    pub delta: &'a str,
+}
+
+impl DeltaEvent<'_> {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        // Writing into a Vec cannot fail.
+        let _ = write!(
+            out,
+            "event: {}\ndata: {{\"type\":\"{}\",\"sequence_number\":{},\"item_id\":",
+            self.kind, self.kind, self.sequence
+        );
+        let _ = serde_json::to_writer(&mut *out, self.item_id);
+        let _ = write!(out, ",\"output_index\":{}", self.output_index);
+        if let Some(content_index) = self.content_index {
+            let _ = write!(out, ",\"content_index\":{content_index}");
+        }
+        out.extend_from_slice(b",\"delta\":");
+        let _ = serde_json::to_writer(&mut *out, self.delta);
+        out.extend_from_slice(b"}\n\n");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +206,9 @@ mod tests {
     fn crlf_split_across_reads_is_one_line_end() {
         let frames = decode(&[b"data: a\r", b"\n", b"\r", b"\ndata: b\r", b"\r"]);
         assert_eq!(frames, vec![data("a"), data("b")]);
+        // An empty read between CR and LF changes nothing.
+        let frames = decode(&[b"data: a\r", b"", b"\ndata: b\r\n\r\n"]);
+        assert_eq!(frames, vec![data("a\nb")]);
     }
 
     #[test]
@@ -196,6 +231,30 @@ mod tests {
     #[test]
     fn invalid_utf8_is_replaced_not_fatal() {
         assert_eq!(decode(&[b"data: \xff\n\n"]), vec![data("\u{fffd}")]);
+    }
+
+    #[test]
+    fn delta_event_is_the_same_json_as_a_value_event() {
+        let mut direct = Vec::new();
+        DeltaEvent {
+            kind: "response.output_text.delta",
+            sequence: 7,
+            item_id: "msg_\"x\"_0",
+            output_index: 2,
+            content_index: Some(0),
+            delta: "a\n\u{1}é\"",
+        }
+        .write(&mut direct);
+        let text = String::from_utf8(direct).unwrap();
+        let data = text
+            .strip_prefix("event: response.output_text.delta\ndata: ")
+            .unwrap();
+        let data = data.strip_suffix("\n\n").unwrap();
+        let value: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"type": "response.output_text.delta", "sequence_number": 7, "item_id": "msg_\"x\"_0", "output_index": 2, "content_index": 0, "delta": "a\n\u{1}é\""})
+        );
     }
 
     #[test]

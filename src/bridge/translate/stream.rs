@@ -16,6 +16,7 @@
 
 use serde_json::{Value, json};
 
+use super::chunk::{self, CallPiece, Delta};
 use super::custom_input::InputStream;
 use super::errors::{self, Failure};
 use super::items::{self, Call};
@@ -194,6 +195,26 @@ impl StreamTranslator {
             };
             self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
         }
+        self.end(tail)
+    }
+
+    /// Reading the upstream failed (`cause`: a timeout, a reset): completes
+    /// the response if the gateway had already finished, else fails it with
+    /// the cause. A partial event left in the buffer is dropped.
+    pub fn interrupted(mut self, cause: &str) -> Finish {
+        let mut tail = Vec::new();
+        if self.phase == Phase::Streaming {
+            let message = format!(
+                "reading the gateway's stream failed after {} bytes: {cause}",
+                self.bytes_seen
+            );
+            self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
+        }
+        self.end(tail)
+    }
+
+    /// Completes a finished answer and reports the outcome.
+    fn end(mut self, mut tail: Vec<u8>) -> Finish {
         if self.phase == Phase::Finished {
             self.complete(&mut tail);
         }
@@ -244,7 +265,7 @@ impl StreamTranslator {
             }
             return;
         }
-        let chunk: Value = match serde_json::from_str(trimmed) {
+        let chunk = match chunk::parse(trimmed) {
             Ok(chunk) => chunk,
             Err(err) => {
                 let shown: String = trimmed.chars().take(200).collect();
@@ -257,31 +278,27 @@ impl StreamTranslator {
                 );
             }
         };
-        if let Some(error) = chunk.get("error").filter(|e| !e.is_null()) {
+        if let Some(error) = &chunk.error {
             return self.fail(out, &errors::classify(error, None));
         }
-        if let Some(usage) = chunk.get("usage").and_then(items::parse_usage) {
+        if let Some(usage) = chunk.usage.as_ref().and_then(items::parse_usage) {
             self.usage = Some(usage);
         }
-        let choice = chunk
-            .get("choices")
-            .and_then(Value::as_array)
-            .and_then(|choices| {
-                choices
-                    .iter()
-                    .find(|c| c.get("index").and_then(Value::as_u64).unwrap_or(0) == 0)
-            });
-        let Some(choice) = choice else { return };
+        let Some(choice) = chunk.choice else { return };
         if self.phase != Phase::Streaming {
             return;
         }
-        if let Some(delta) = choice.get("delta").or_else(|| choice.get("message")) {
+        if let Some(delta) = choice.delta() {
             self.delta(delta, out);
             if self.is_over() {
                 return;
             }
         }
-        if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+        if let Some(reason) = choice.finish_reason.as_deref() {
+            if reason == "error" {
+                let message = "the gateway ended the answer with finish_reason \"error\"";
+                return self.fail(out, &Failure::new(errors::UPSTREAM, message));
+            }
             self.incomplete = match reason {
                 "length" => Some("max_output_tokens"),
                 "content_filter" => Some("content_filter"),
@@ -291,25 +308,15 @@ impl StreamTranslator {
         }
     }
 
-    fn delta(&mut self, delta: &Value, out: &mut Vec<u8>) {
-        let reasoning = ["reasoning_content", "reasoning"]
-            .iter()
-            .find_map(|key| delta.get(*key).and_then(Value::as_str))
-            .filter(|s| !s.is_empty());
-        if let Some(text) = reasoning {
+    fn delta(&mut self, delta: &Delta<'_>, out: &mut Vec<u8>) {
+        if let Some(text) = delta.reasoning().filter(|s| !s.is_empty()) {
             self.text_delta(OpenKind::Reasoning, text, out);
         }
-        if let Some(text) = delta
-            .get("content")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-        {
+        if let Some(text) = delta.text().filter(|s| !s.is_empty()) {
             self.text_delta(OpenKind::Text, text, out);
         }
-        if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
-            for (position, call) in calls.iter().enumerate() {
-                self.call_delta(call, position, out);
-            }
+        for (position, call) in delta.calls().iter().enumerate() {
+            self.call_delta(call, position, out);
         }
     }
 
@@ -344,32 +351,25 @@ impl StreamTranslator {
             OpenKind::Text => "response.output_text.delta",
             OpenKind::Reasoning => "response.reasoning_text.delta",
         };
-        let event = json!({
-            "type": kind_name,
-            "item_id": open.id,
-            "output_index": open.output_index,
-            "content_index": 0,
-            "delta": text,
-        });
-        self.emit(out, event);
+        let delta = sse::DeltaEvent {
+            kind: kind_name,
+            sequence: self.sequence,
+            item_id: &open.id,
+            output_index: open.output_index,
+            content_index: Some(0),
+            delta: text,
+        };
+        delta.write(out);
+        self.sequence += 1;
     }
 
-    fn call_delta(&mut self, call: &Value, position: usize, out: &mut Vec<u8>) {
+    fn call_delta(&mut self, call: &CallPiece<'_>, position: usize, out: &mut Vec<u8>) {
         self.close_open(out);
-        let id = call.get("id").and_then(Value::as_str).unwrap_or("");
-        let function = call.get("function");
-        let name = function
-            .and_then(|f| f.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let arguments = function.and_then(|f| f.get("arguments"));
-        let arguments = match arguments {
-            Some(Value::String(s)) => s.clone(),
-            // Some gateways send the arguments as an object.
-            Some(v @ Value::Object(_)) => v.to_string(),
-            _ => String::new(),
-        };
-        let index = match call.get("index").and_then(Value::as_u64) {
+        let id = call.id.as_deref().unwrap_or("");
+        let function = call.function.as_ref();
+        let name = function.and_then(|f| f.name.as_deref()).unwrap_or("");
+        let arguments = function.and_then(|f| f.arguments.as_deref()).unwrap_or("");
+        let index = match call.index {
             Some(index) => index,
             // Without `index`: a new id starts a new call, else the last one
             // (or the position in this chunk) continues.
@@ -409,17 +409,17 @@ impl StreamTranslator {
         if state.chat_name.is_empty() {
             state.chat_name = name.to_owned();
         }
-        state.arguments.push_str(&arguments);
-        let new_text = if state.added.is_none() {
+        state.arguments.push_str(arguments);
+        if state.added.is_none() {
             if state.chat_name.is_empty() {
                 return;
             }
             self.add_call(slot, out);
-            self.calls[slot].arguments.clone()
+            // Everything buffered so far goes out as the first delta.
+            self.call_progress(slot, None, out);
         } else {
-            arguments
-        };
-        self.call_progress(slot, &new_text, out);
+            self.call_progress(slot, Some(arguments), out);
+        }
     }
 
     /// Sends `output_item.added` for a call whose name is known.
@@ -462,29 +462,32 @@ impl StreamTranslator {
         });
     }
 
-    /// The delta event for newly arrived arguments of an added call.
-    fn call_progress(&mut self, slot: usize, new_arguments: &str, out: &mut Vec<u8>) {
+    /// The delta event for newly arrived arguments of an added call
+    /// (`None`: all arguments so far).
+    fn call_progress(&mut self, slot: usize, new_arguments: Option<&str>, out: &mut Vec<u8>) {
         let state = &mut self.calls[slot];
         let Some(added) = &state.added else { return };
+        let decoded;
         let (kind, delta) = if added.custom {
-            let text = state.input.advance(&state.arguments);
-            ("response.custom_tool_call_input.delta", text)
+            decoded = state.input.advance(&state.arguments);
+            ("response.custom_tool_call_input.delta", decoded.as_str())
         } else {
-            (
-                "response.function_call_arguments.delta",
-                new_arguments.to_owned(),
-            )
+            let new = new_arguments.unwrap_or(&state.arguments);
+            ("response.function_call_arguments.delta", new)
         };
         if delta.is_empty() {
             return;
         }
-        let event = json!({
-            "type": kind,
-            "item_id": added.id,
-            "output_index": added.output_index,
-            "delta": delta,
-        });
-        self.emit(out, event);
+        let event = sse::DeltaEvent {
+            kind,
+            sequence: self.sequence,
+            item_id: &added.id,
+            output_index: added.output_index,
+            content_index: None,
+            delta,
+        };
+        event.write(out);
+        self.sequence += 1;
     }
 
     fn close_open(&mut self, out: &mut Vec<u8>) {
@@ -587,5 +590,74 @@ impl StreamTranslator {
         }
         self.sequence += 1;
         sse::write_event(out, &event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n";
+    const STOP: &[u8] =
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+
+    fn translator() -> StreamTranslator {
+        let mut t = StreamTranslator::new(ToolMap::default(), "m", "resp_1");
+        t.created();
+        t
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn interrupted_before_the_end_fails_with_the_cause() {
+        let mut t = translator();
+        t.push(TEXT);
+        let finish = t.interrupted("no data for 300 s (stream_idle_timeout_ms)");
+        assert!(!finish.completed);
+        let tail = text(&finish.tail);
+        assert!(tail.contains("response.failed"), "{tail}");
+        assert!(tail.contains("no data for 300 s"), "{tail}");
+        assert!(!tail.contains("output_item.done"), "{tail}");
+    }
+
+    #[test]
+    fn interrupted_after_finish_reason_completes() {
+        let mut t = translator();
+        t.push(TEXT);
+        let events = text(&t.push(STOP));
+        assert!(events.contains("response.output_item.done"), "{events}");
+        let finish = t.interrupted("connection reset");
+        assert!(finish.completed);
+        assert!(text(&finish.tail).contains("response.completed"));
+    }
+
+    #[test]
+    fn done_completes_during_push_and_later_bytes_are_ignored() {
+        let mut t = translator();
+        t.push(TEXT);
+        let events = text(&t.push(b"data: [DONE]\n\n"));
+        assert!(events.contains("response.completed"), "{events}");
+        assert!(t.push(TEXT).is_empty());
+        let finish = t.finish();
+        assert!(finish.completed);
+        assert!(finish.tail.is_empty());
+    }
+
+    #[test]
+    fn failed_event_is_one_parseable_event() {
+        let bytes = errors::failed_event("context_length_exceeded", "too long");
+        let text = text(&bytes);
+        let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+        let value: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(value["type"], "response.failed");
+        assert_eq!(
+            value["response"]["error"]["code"],
+            "context_length_exceeded"
+        );
+        assert_eq!(value["response"]["error"]["message"], "too long");
+        assert!(text.ends_with("\n\n"));
     }
 }

@@ -57,6 +57,7 @@ impl ToolMap {
     /// The chat name of a declared tool; for a tool not declared in this
     /// request (an old call in the history), its sanitized name.
     pub fn chat_name(&self, namespace: Option<&str>, name: &str) -> String {
+        let namespace = namespace.filter(|ns| *ns != TOP_LEVEL_NAMESPACE);
         self.by_origin
             .get(&(namespace.map(str::to_owned), name.to_owned()))
             .cloned()
@@ -72,11 +73,12 @@ impl ToolMap {
         self.by_chat.is_empty()
     }
 
-    /// Registers a tool and returns its unique chat name.
-    fn insert(&mut self, target: ToolTarget) -> String {
+    /// Registers a tool and returns its unique chat name; `None` when the
+    /// same tool was declared already.
+    fn insert(&mut self, target: ToolTarget) -> Option<String> {
         let key = (target.namespace.clone(), target.name.clone());
-        if let Some(existing) = self.by_origin.get(&key) {
-            return existing.clone();
+        if self.by_origin.contains_key(&key) {
+            return None;
         }
         let mut chat = flat_name(target.namespace.as_deref(), &target.name);
         let mut round = 0u32;
@@ -86,7 +88,7 @@ impl ToolMap {
         }
         self.by_chat.insert(chat.clone(), target);
         self.by_origin.insert(key, chat.clone());
-        chat
+        Some(chat)
     }
 }
 
@@ -121,7 +123,7 @@ fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
     match kind {
         "function" | "custom" if !name.is_empty() => {
             let custom = kind == "custom";
-            let chat = out.map.insert(ToolTarget {
+            let target = ToolTarget {
                 kind: if custom {
                     ToolKind::Custom
                 } else {
@@ -129,7 +131,13 @@ fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
                 },
                 name: name.to_owned(),
                 namespace: namespace.map(str::to_owned),
-            });
+            };
+            let Some(chat) = out.map.insert(target) else {
+                // Gateways refuse two functions of one name; the first stays.
+                out.dropped
+                    .push(format!("tool {kind}:{name} (declared twice)"));
+                return;
+            };
             let mut function = Map::new();
             function.insert("name".into(), Value::String(chat));
             let description = if custom {
@@ -179,6 +187,9 @@ fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
     }
 }
 
+/// How a freeform tool is called through chat, for its description.
+const CALL_AS_FUNCTION: &str = "Here it is called as a function: put the raw input, exactly as it would be written freeform, in its one string parameter `input`.";
+
 /// A custom tool's description, with its input format spelled out.
 fn custom_description(tool: &Value) -> String {
     let mut text = string_field(tool, "description");
@@ -195,13 +206,13 @@ fn custom_description(tool: &Value) -> String {
             text.push_str("\n\n");
         }
         text.push_str(&format!(
-            "Pass the raw input as the string parameter `input`. It must match this {syntax} grammar:\n```\n{definition}\n```"
+            "{CALL_AS_FUNCTION} It must match this {syntax} grammar:\n```\n{definition}\n```"
         ));
     } else {
         if !text.is_empty() {
             text.push_str("\n\n");
         }
-        text.push_str("Pass the raw input as the string parameter `input`.");
+        text.push_str(CALL_AS_FUNCTION);
     }
     text
 }
@@ -305,13 +316,18 @@ mod tests {
             {"type": "function", "name": "multi_agent_v1__spawn_agent"},
             {"type": "custom", "name": "apply_patch"},
             {"type": "web_search"},
-            {"type": "tool_search", "name": "tool_search"}
+            {"type": "tool_search", "name": "tool_search"},
+            {"type": "function", "name": "exec_command", "description": "again"}
         ]);
         let out = translate_tools(tools.as_array().unwrap());
         assert_eq!(out.tools.len(), 7);
         assert_eq!(
             out.dropped,
-            vec!["tool web_search", "tool tool_search:tool_search"]
+            vec![
+                "tool web_search",
+                "tool tool_search:tool_search",
+                "tool function:exec_command (declared twice)"
+            ]
         );
         let names: Vec<&str> = out
             .tools
@@ -325,6 +341,10 @@ mod tests {
         assert_eq!(unique.len(), names.len(), "{names:?}");
         assert_eq!(names[0], "exec_command");
         assert_eq!(names[3], "multi_agent_v1__spawn_agent");
+        assert_eq!(
+            out.map.chat_name(Some("functions"), "exec_command"),
+            "exec_command"
+        );
         let back = out.map.lookup(names[3]).unwrap();
         assert_eq!(back.namespace.as_deref(), Some("multi_agent_v1"));
         assert_eq!(back.name, "spawn_agent");
