@@ -210,6 +210,31 @@ fn refuses_to_listen_beyond_this_machine() {
 }
 
 #[test]
+fn never_forwards_to_itself() {
+    let sb = Sandbox::new();
+    sb.write_config("[model_providers.ominigate]\nbase_url = \"http://127.0.0.1:8741/v1\"\n");
+    let out = sb.exec(&["bridge"], &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("is the bridge itself"), "{out:?}");
+    assert!(
+        out.stderr.contains("install --bridge --base-url"),
+        "{out:?}"
+    );
+    let out = sb.exec(
+        &[
+            "bridge",
+            "--listen",
+            "127.0.0.1:9",
+            "--upstream",
+            "http://localhost:9/v1",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("fix --upstream"), "{out:?}");
+}
+
+#[test]
 fn refuses_foreign_host_names_and_sends_no_cors_headers() {
     let sb = Sandbox::new();
     let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
@@ -252,6 +277,25 @@ fn bodies_over_64_mib_get_413_before_they_are_read() {
     );
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("larger than 64 MiB"), "{answer}");
+}
+
+#[test]
+fn a_body_that_is_not_a_responses_request_gets_400_and_no_upstream_request() {
+    let gateway = Server::start(|_: &Request| reply(500, "{}"));
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let mut r = agent()
+        .post(bridge.url("/v1/responses"))
+        .header("Content-Type", "application/json")
+        .send("{not json")
+        .expect("request");
+    assert_eq!(r.status().as_u16(), 400);
+    let v: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).expect("JSON error");
+    assert!(v["error"]["message"].is_string(), "{v}");
+    assert!(gateway.requests().is_empty());
+    let log = bridge.log();
+    assert!(log.contains("-> 400 (not a Responses request)"), "{log}");
 }
 
 #[test]
@@ -616,9 +660,9 @@ fn installed(sb: &Sandbox) {
     .expect("profile");
 }
 
-/// The fake codex needs bash, sed, head, cat and timeout besides itself.
+/// The fake codex needs these tools besides itself.
 fn with_tools(sb: &Sandbox) {
-    for tool in ["bash", "sed", "head", "cat", "timeout"] {
+    for tool in ["bash", "sed", "head", "cat", "timeout", "sleep", "touch"] {
         let found = ["/usr/bin", "/bin"]
             .iter()
             .map(|d| std::path::Path::new(d).join(tool))
@@ -696,4 +740,77 @@ fn codex_without_codex_or_without_install_says_what_to_do() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("ominigate-codex install"), "{out:?}");
     assert!(!sb.dir.path().join("codex-log").exists());
+}
+
+/// A fake `codex` that waits for a signal and exits with 40 + its number
+/// (SIGINT: 42, SIGTERM: 55), after writing `ready` once its traps are set.
+fn signalled_codex(sb: &Sandbox) {
+    let path = sb.dir.path().join("bin/codex");
+    let ready = sb.dir.path().join("ready");
+    let script = format!(
+        "#!/bin/bash\n\
+         if [ \"$1\" = --version ]; then echo 'codex-cli 0.171.0'; exit 0; fi\n\
+         trap 'exit 42' INT\n\
+         trap 'exit 55' TERM\n\
+         touch '{ready}'\n\
+         sleep 20 &\n\
+         wait $!\n\
+         exit 1\n",
+        ready = ready.display()
+    );
+    std::fs::write(&path, script).expect("write fake codex");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// Run `codex` in a process group of its own, wait until the fake Codex is
+/// ready, send `signal` to `target` (`-PGID`: the whole group, as a
+/// terminal's Ctrl-C does; `PID`: this process only), return the exit code.
+fn codex_signalled(signal: &str, whole_group: bool) -> Option<i32> {
+    use std::os::unix::process::CommandExt;
+    let sb = Sandbox::new();
+    installed(&sb);
+    with_tools(&sb);
+    signalled_codex(&sb);
+    let mut child = sb
+        .std_cmd()
+        .args(["codex", "exec", "hi"])
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sb.dir.path().join("ready").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = child.id().to_string();
+    let target = if whole_group { format!("-{pid}") } else { pid };
+    let sent = std::process::Command::new("kill")
+        .args([signal, "--", &target])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("`codex` did not exit within 20 s of {signal}");
+}
+
+#[test]
+fn ctrl_c_is_codexs_to_handle_and_its_status_comes_back() {
+    // Ctrl-C reaches the whole foreground group: Codex decides (here it
+    // exits 42); ominigate-codex must not die of it first.
+    assert_eq!(codex_signalled("-INT", true), Some(42));
+}
+
+#[test]
+fn sigterm_to_ominigate_codex_is_passed_on_to_codex() {
+    assert_eq!(codex_signalled("-TERM", false), Some(55));
 }

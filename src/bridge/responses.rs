@@ -23,7 +23,7 @@ use super::server::{
     BODY_LIMIT, Body, Shared, error_body, event_stream, full, json_error, log_line, read_body,
     read_error, secs,
 };
-use super::translate::{self, Translated, UpstreamError};
+use super::translate::{self, UpstreamError};
 use super::upstream::{REPLY_LIMIT, authorization, redact_key, unreachable, upstream_url};
 use crate::net;
 
@@ -81,34 +81,13 @@ pub(super) async fn handle(
             return response;
         }
     };
-    let translated = match translate::request_to_chat(&body) {
-        Ok(t) => t,
-        Err(e) => {
-            log_line(
-                &shared,
-                format_args!(
-                    "POST /v1/responses -> 400 (not a Responses request) in {}",
-                    secs(start)
-                ),
-            );
-            return full(StatusCode::BAD_REQUEST, "application/json", e.body());
-        }
-    };
-    drop(body);
-    let dropped = &translated.summary.dropped;
-    if shared.config.verbose && !dropped.is_empty() {
-        log_line(
-            &shared,
-            format_args!("POST /v1/responses not translated: {}", dropped.join(", ")),
-        );
-    }
     let (head_tx, head_rx) = oneshot::channel();
     let (tx, rx) = mpsc::channel(CHANNEL);
     let worker = shared.clone();
     let exchange = Exchange {
         shared: worker,
         auth,
-        translated,
+        body,
         start,
     };
     tokio::task::spawn_blocking(move || exchange.run(head_tx, tx));
@@ -126,11 +105,13 @@ pub(super) async fn handle(
     }
 }
 
-/// One upstream request for one `/v1/responses` request.
+/// One `/v1/responses` request, translated and sent upstream on a blocking
+/// thread (a large history takes a while to translate: not on the event
+/// loop, where it would hold up every other stream).
 struct Exchange {
     shared: Arc<Shared>,
     auth: Option<HeaderValue>,
-    translated: Translated,
+    body: Vec<u8>,
     start: Instant,
 }
 
@@ -153,10 +134,34 @@ impl Exchange {
         let Exchange {
             shared,
             auth,
-            translated,
+            body,
             start,
         } = self;
+        let translated = match translate::request_to_chat(&body) {
+            Ok(t) => t,
+            Err(e) => {
+                log_line(
+                    &shared,
+                    format_args!(
+                        "POST /v1/responses -> 400 (not a Responses request) in {}",
+                        secs(start)
+                    ),
+                );
+                let _ = head.send(Head::json(StatusCode::BAD_REQUEST, e.body()));
+                return;
+            }
+        };
+        drop(body);
         let summary = &translated.summary;
+        if shared.config.verbose && !summary.dropped.is_empty() {
+            log_line(
+                &shared,
+                format_args!(
+                    "POST /v1/responses not translated: {}",
+                    summary.dropped.join(", ")
+                ),
+            );
+        }
         let what = format!(
             "POST /v1/responses model={} items={} tools={}{}",
             summary.model.escape_debug(),

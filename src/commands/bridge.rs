@@ -33,9 +33,16 @@ pub fn settings(
 ) -> Result<Config> {
     let recorded = recorded_upstream(home)?;
     let current = provider_base_url(inp);
-    let url = spec::bridge_upstream(upstream_flag, recorded.as_deref(), current, port)
-        .map_err(|e| spec::bad_flag("--upstream", e))?;
-    let upstream = spec::parse_base_url(&url).map_err(|e| spec::bad_flag("--upstream", e))?;
+    let bad = |e: String| match upstream_flag {
+        Some(_) => spec::bad_flag("--upstream", e),
+        None => usage(e).help(
+            "pass the gateway's URL with --upstream URL to `bridge`, or record it with \
+             `ominigate-codex install --bridge --base-url URL`",
+        ),
+    };
+    let url =
+        spec::bridge_upstream(upstream_flag, recorded.as_deref(), current, port).map_err(bad)?;
+    let upstream = spec::parse_base_url(&url).map_err(bad)?;
     let idle_ms = lookup(
         &inp.profile_stack(),
         &[
