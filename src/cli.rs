@@ -118,8 +118,10 @@ Examples:
 
 Starts the bridge on 127.0.0.1 (a free port) and runs
 `codex --profile ominigate -c model_providers.ominigate.base_url=\"http://127.0.0.1:PORT/v1\" ARGS…`
-with the terminal handed over. The bridge stops when Codex exits. Codex 0.94
-and older speak chat themselves: they are run directly, without the bridge.
+(after a leading `exec`, when ARGS start with one) with the terminal handed
+over. Ctrl-C is Codex's to handle. The bridge stops when Codex exits. Codex
+0.94 and older speak chat themselves: they are run directly, without the
+bridge.
 
 Exit status: Codex's own; 1 when Codex cannot be started, 2 on a usage error.")]
     Codex(CodexArgs),

@@ -153,13 +153,19 @@ fn chat_chunks(n: usize) -> Vec<String> {
 
 /// POST a Responses request with the canary key; status and body.
 fn post_responses(bridge: &Bridge) -> (u16, String) {
-    let mut r = agent()
+    post(bridge, responses_request(), Some(CANARY))
+}
+
+/// POST `body` to the bridge's /v1/responses (with `key`, if any).
+fn post(bridge: &Bridge, body: String, key: Option<&str>) -> (u16, String) {
+    let mut request = agent()
         .post(bridge.url("/v1/responses"))
-        .header("Authorization", format!("Bearer {CANARY}"))
         .header("Content-Type", "application/json")
-        .header("Accept", "text/event-stream")
-        .send(responses_request())
-        .expect("request");
+        .header("Accept", "text/event-stream");
+    if let Some(key) = key {
+        request = request.header("Authorization", format!("Bearer {key}"));
+    }
+    let mut r = request.send(body).expect("request");
     let status = r.status().as_u16();
     let body = r.body_mut().read_to_string().unwrap_or_default();
     (status, body)
@@ -284,14 +290,9 @@ fn a_body_that_is_not_a_responses_request_gets_400_and_no_upstream_request() {
     let gateway = Server::start(|_: &Request| reply(500, "{}"));
     let sb = Sandbox::new();
     let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
-    let mut r = agent()
-        .post(bridge.url("/v1/responses"))
-        .header("Content-Type", "application/json")
-        .send("{not json")
-        .expect("request");
-    assert_eq!(r.status().as_u16(), 400);
-    let v: serde_json::Value =
-        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).expect("JSON error");
+    let (status, body) = post(&bridge, "{not json".into(), None);
+    assert_eq!(status, 400);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON error");
     assert!(v["error"]["message"].is_string(), "{v}");
     assert!(gateway.requests().is_empty());
     let log = bridge.log();
@@ -391,6 +392,35 @@ fn a_text_stream_is_translated_and_logged_without_content() {
 }
 
 #[test]
+fn stream_false_gets_a_response_object() {
+    let gateway = Server::start(|req: &Request| {
+        let chat: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();
+        match chat["stream"].as_bool() {
+            Some(true) => reply(500, "{}"),
+            _ => reply(
+                200,
+                &serde_json::json!({
+                    "id": "c1", "object": "chat.completion",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+                })
+                .to_string(),
+            ),
+        }
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let request = responses_request().replace("\"stream\":true", "\"stream\":false");
+    let (status, text) = post(&bridge, request, None);
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON Response");
+    assert_eq!(v["status"], "completed", "{v}");
+    assert!(text.contains("Hello"), "{v}");
+    let log = bridge.log();
+    assert!(log.contains("stream=false -> 200 (upstream 200)"), "{log}");
+}
+
+#[test]
 fn a_rejected_key_comes_back_at_once_in_the_form_codex_shows() {
     let gateway = Server::start(|_: &Request| {
         reply(
@@ -439,13 +469,8 @@ fn a_silent_gateway_is_given_up_after_stream_idle_timeout_ms() {
     );
 
     let hang = responses_request().replace("\"hi\"", "\"hang\"");
-    let mut r = agent()
-        .post(bridge.url("/v1/responses"))
-        .header("Content-Type", "application/json")
-        .send(hang)
-        .expect("request");
-    assert_eq!(r.status().as_u16(), 502);
-    let body = r.body_mut().read_to_string().unwrap();
+    let (status, body) = post(&bridge, hang, None);
+    assert_eq!(status, 502);
     assert!(body.contains("no answer within 300 ms"), "{body}");
     assert!(body.contains(&gateway.base_url()), "{body}");
     let log = bridge.log();
