@@ -182,6 +182,7 @@ enum Wire {
 
 /// One stream's timings, in microseconds from sending the request.
 struct Timing {
+    head: u128,
     first: Option<u128>,
     total: u128,
     events: usize,
@@ -206,12 +207,15 @@ fn round(url: &str, wire: Wire, model: &str, streams: usize, deltas: usize) {
         .filter(|t| t.completed && t.events == deltas)
         .count();
     let mut first: Vec<u128> = timings.iter().filter_map(|t| t.first).collect();
+    let mut head: Vec<u128> = timings.iter().map(|t| t.head).collect();
+    head.sort_unstable();
     let mut total: Vec<u128> = timings.iter().map(|t| t.total).collect();
     first.sort_unstable();
     total.sort_unstable();
     let med = |v: &[u128]| v.get(v.len() / 2).copied().unwrap_or(0);
     println!(
-        "{{\"streams\":{streams},\"complete\":{complete},\"ttfe_us\":{},\"total_us\":{},\"max_total_us\":{},\"wall_us\":{wall},\"events\":{}}}",
+        "{{\"streams\":{streams},\"complete\":{complete},\"head_us\":{},\"ttfe_us\":{},\"total_us\":{},\"max_total_us\":{},\"wall_us\":{wall},\"events\":{}}}",
+        med(&head),
         med(&first),
         med(&total),
         total.last().copied().unwrap_or(0),
@@ -255,6 +259,7 @@ fn one(base: &str, wire: Wire, model: &str) -> Timing {
         .header("Accept", "text/event-stream")
         .send(body.as_bytes());
     let mut t = Timing {
+        head: start.elapsed().as_micros(),
         first: None,
         total: 0,
         events: 0,

@@ -684,8 +684,10 @@ fn a_rejected_key_is_shown_at_once() {
             "codex {} retried:\n{all}",
             v(&c)
         );
+        // Not a speed target: retried, it would take minutes (about 2.5
+        // with stream_max_retries = 10); the bound is far from both.
         assert!(
-            run.took < Duration::from_secs(15),
+            run.took < Duration::from_secs(30),
             "codex {}:\n{all}",
             v(&c)
         );
