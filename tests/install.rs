@@ -726,3 +726,186 @@ fn a_key_pasted_as_env_key_is_refused_and_never_copied() {
         "no record, no backup"
     );
 }
+
+// --- issue 11: legacy shapes, adopted blocks, install checking its result ---
+
+#[test]
+fn legacy_shapes_uninstall_to_a_config_without_ominigate_in_every_era() {
+    for (name, input, clean) in support::legacy_shapes() {
+        for era in ERAS {
+            let sb = Sandbox::new();
+            sb.write_config(&input);
+            sb.install(era);
+            let out = sb.uninstall();
+            assert_eq!(
+                String::from_utf8(sb.read_config()).unwrap(),
+                clean,
+                "{name} on {era}:\n{out}"
+            );
+            assert!(!sb.profile_file().exists(), "{name} on {era}");
+            assert!(
+                !sb.codex_home().join("ominigate-codex.state.json").exists(),
+                "{name} on {era}"
+            );
+            // The pre-install file is kept whole, and uninstall says where.
+            let kept = sb.codex_home().join("config.toml.pre-ominigate.bak");
+            assert_eq!(
+                std::fs::read(&kept).unwrap(),
+                input.as_bytes(),
+                "{name} on {era}"
+            );
+            assert!(
+                out.contains(&kept.display().to_string()),
+                "{name} on {era}:\n{out}"
+            );
+            assert!(
+                out.contains("which you had before install"),
+                "{name} on {era}:\n{out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn migration_carries_every_comment_and_key_into_the_profile_file() {
+    let shapes = support::legacy_shapes();
+    for (name, input, _) in &shapes {
+        let sb = Sandbox::new();
+        sb.write_config(input);
+        sb.install("0.169.0");
+        let profile = std::fs::read_to_string(sb.profile_file()).unwrap();
+        let config = String::from_utf8(sb.read_config()).unwrap();
+        assert!(!config.contains("profiles"), "{name}: {config}");
+        if name.starts_with("legacy table") {
+            let header = profile.find("# from the guide").expect(&profile);
+            let above = profile
+                .find(
+                    "# I prefer opus for refactors\nmodel = \"anthropic/claude-opus-4.6\" # opus\n",
+                )
+                .expect(&profile);
+            assert!(header < above, "{profile}");
+            assert!(
+                profile.contains("model_reasoning_effort = \"high\""),
+                "{profile}"
+            );
+        }
+        if name.starts_with("dotted") {
+            assert!(profile.contains("# my profile\nmodel = "), "{profile}");
+            assert!(
+                profile.contains("model_provider = \"ominigate\" # the gateway"),
+                "{profile}"
+            );
+        }
+    }
+}
+
+#[test]
+fn uninstall_names_what_the_user_added_inside_the_blocks() {
+    let sb = Sandbox::new();
+    sb.write_config("a = 1\n");
+    sb.install("0.133.0");
+    let mut text = String::from_utf8(sb.read_config()).unwrap();
+    text = text.replace(
+        "request_max_retries = 4\n",
+        "request_max_retries = 4\n# my note\nextra_header = \"x\"\n",
+    );
+    text.push_str("\n[model_providers.ominigate.query_params]\napi-version = \"2025-01-01\"\n");
+    sb.write_config(&text);
+    let out = sb.uninstall();
+    assert_eq!(sb.read_config(), b"a = 1\n", "{out}");
+    for line in [
+        "    extra key `extra_header`",
+        "    comment `# my note`",
+        "    sub-table [model_providers.ominigate.query_params]",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line:?} in:\n{out}");
+    }
+    let backup = sb.codex_home().join("config.toml.ominigate.bak");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), text);
+    assert!(
+        out.contains(&format!(
+            "the file as it was before this uninstall, with them, is in {}",
+            backup.display()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn install_warns_about_what_codex_will_refuse_and_still_exits_0() {
+    let sb = Sandbox::new();
+    sb.write_config("[model_providers.openai]\nname = \"OpenAI\"\nwire_api = \"chat\"\n");
+    let out = sb.exec(&["install", "--codex-version", "0.169.0"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("warning: "), "{out:?}");
+    assert!(out.stderr.contains("config.toml:3"), "{out:?}");
+    assert!(out.stderr.contains("is no longer supported"), "{out:?}");
+    assert!(out.stderr.contains("fix: "), "{out:?}");
+    let steps = &out.stdout[out.stdout.find("Next steps:").expect("next steps")..];
+    assert!(
+        steps.starts_with("Next steps:\n  1. Run `ominigate-codex doctor`"),
+        "{steps}"
+    );
+    assert!(!steps.contains("Start Codex"), "{steps}");
+
+    let healthy = Sandbox::new();
+    healthy.write_config("a = 1\n");
+    let out = healthy.exec(&["install", "--codex-version", "0.169.0"], &[]);
+    assert_eq!(out.code, 0);
+    assert!(!out.stderr.contains("warning"), "{out:?}");
+    assert!(out.stdout.contains("Start Codex 0.169.0"), "{out:?}");
+}
+
+#[test]
+fn install_without_codex_says_so_first_and_how_to_get_it() {
+    let sb = Sandbox::new();
+    let out = sb.exec(&["install"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.starts_with(
+            "No Codex found on PATH; writing the layout for the newest Codex known (0.169.0)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("Writing for no Codex"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("Next steps:\n  1. Install Codex: npm i -g @openai/codex\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn uninstall_refuses_when_another_file_codex_reads_selects_the_provider() {
+    let sb = Sandbox::new();
+    let work = sb.work_dir();
+    let user = format!(
+        "[projects.{:?}]\ntrust_level = \"trusted\"\n",
+        work.display().to_string()
+    );
+    sb.write_config(&user);
+    sb.install("0.169.0");
+    let installed = sb.read_config();
+
+    let profile = sb.codex_home().join("work.config.toml");
+    std::fs::write(&profile, "model = \"m\"\nmodel_provider = \"ominigate\"\n").unwrap();
+    let out = sb.run(&["uninstall"], 4);
+    assert!(out.contains(&format!("{}:2", profile.display())), "{out}");
+    assert_eq!(sb.read_config(), installed);
+    std::fs::remove_file(&profile).unwrap();
+
+    let project = work.join(".codex/config.toml");
+    std::fs::create_dir_all(project.parent().unwrap()).unwrap();
+    std::fs::write(&project, "# team\nmodel_provider = \"ominigate\"\n").unwrap();
+    let out = sb.run(&["uninstall"], 4);
+    assert!(out.contains(&format!("{}:2", project.display())), "{out}");
+    assert_eq!(sb.read_config(), installed);
+    sb.run(&["uninstall", "--force"], 0);
+    assert_eq!(String::from_utf8(sb.read_config()).unwrap(), user);
+}
