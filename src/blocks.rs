@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike, Value};
+use toml_edit::{DocumentMut, InlineTable, Item, Key, Table, TableLike, Value};
 
 /// Where a block lives: `parent.name`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -409,6 +409,338 @@ pub fn remove_block(
         doc.set_trailing(format!("{taken}{rest}"));
     }
     Ok(true)
+}
+
+/// The lines of a table's or key's prefix: `(kept, attached)`. The comment
+/// lines right above the header or key (no blank line between) belong to
+/// it; what is above the last blank line belongs to what comes before, and
+/// is kept when it holds a comment (white space alone is dropped with the
+/// block, so no blank lines pile up where it was).
+fn split_prefix(prefix: &str) -> (&str, &str) {
+    let mut cut = 0;
+    let mut at = 0;
+    for line in prefix.split_inclusive('\n') {
+        at += line.len();
+        if line.trim().is_empty() && line.ends_with('\n') {
+            cut = at;
+        }
+    }
+    let (kept, attached) = prefix.split_at(cut);
+    let kept = if kept.trim().is_empty() { "" } else { kept };
+    (kept, attached)
+}
+
+/// The `# …` comments in decor text, one per line, trimmed.
+fn comments(text: &str) -> Vec<Addition> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('#'))
+        .map(|l| Addition::Comment(l.to_string()))
+        .collect()
+}
+
+/// The text of a decor part (empty when unset).
+fn text_of(raw: Option<&toml_edit::RawString>) -> &str {
+    raw.and_then(|r| r.as_str()).unwrap_or_default()
+}
+
+/// What a user added inside an OminiGate block: keys install does not
+/// write, sub-tables and comments. Named, never with values (a value may
+/// be a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Addition {
+    Key(String),
+    SubTable(String),
+    Comment(String),
+}
+
+impl fmt::Display for Addition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addition::Key(k) => write!(f, "extra key `{k}`"),
+            Addition::SubTable(t) => write!(f, "sub-table [{t}]"),
+            Addition::Comment(c) => write!(f, "comment `{c}`"),
+        }
+    }
+}
+
+/// Everything in `block` that is not one of `known` keys: extra keys,
+/// sub-tables (as `{path}.key`) and every comment but install's `# {marker}`,
+/// in file order.
+pub fn additions(block: &dyn TableLike, path: &str, known: &[&str], marker: &str) -> Vec<Addition> {
+    let mut found = Vec::new();
+    for (key, item) in block.iter() {
+        if let Some(k) = block.key(key) {
+            found.extend(comments(split_prefix(text_of(k.leaf_decor().prefix())).1));
+        }
+        match item {
+            Item::Table(t) if !t.is_dotted() => {
+                found.push(Addition::SubTable(match path {
+                    "" => key.to_string(),
+                    _ => format!("{path}.{key}"),
+                }));
+                continue;
+            }
+            Item::Value(v) => {
+                found.extend(comments(text_of(v.decor().suffix())));
+            }
+            _ => {}
+        }
+        if !known.contains(&key) {
+            found.push(Addition::Key(key.to_string()));
+        }
+    }
+    let marker = format!("# {marker}");
+    found.retain(|a| !matches!(a, Addition::Comment(c) if *c == marker));
+    found
+}
+
+/// The additions in the block at `at`, the comments around a `[table]`'s
+/// header included.
+fn block_additions(
+    doc: &DocumentMut,
+    at: BlockPath,
+    known: &[&str],
+    marker: &str,
+) -> Result<Vec<Addition>, EditError> {
+    let Some(block) = get_block(doc, at)? else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    let table = doc
+        .as_table()
+        .get(at.parent)
+        .and_then(Item::as_table_like)
+        .and_then(|p| p.get(at.name))
+        .and_then(Item::as_table)
+        .filter(|t| !t.is_dotted());
+    if let Some(t) = table {
+        found.extend(comments(split_prefix(text_of(t.decor().prefix())).1));
+        found.extend(comments(text_of(t.decor().suffix())));
+    }
+    found.extend(additions(block, &at.to_string(), known, marker));
+    let marker = format!("# {marker}");
+    found.retain(|a| !matches!(a, Addition::Comment(c) if *c == marker));
+    Ok(found)
+}
+
+/// Positions of the tables whose headers are written out (not the root,
+/// not implicit or dotted ones), with each one's path for finding it again.
+fn header_positions(table: &Table, out: &mut Vec<isize>) {
+    for (_, item) in table.iter() {
+        let mut visit = |t: &Table| {
+            if let (Some(p), false) = (t.position(), t.is_implicit() || t.is_dotted()) {
+                out.push(p);
+            }
+            header_positions(t, out);
+        };
+        match item {
+            Item::Table(t) => visit(t),
+            Item::ArrayOfTables(a) => a.iter().for_each(visit),
+            _ => {}
+        }
+    }
+}
+
+/// Prepend `text` to the prefix of the table written at `position`.
+fn prepend_at(table: &mut Table, position: isize, text: &str) -> bool {
+    for (_, item) in table.iter_mut() {
+        let visit = |t: &mut Table| {
+            if t.position() == Some(position) && !t.is_implicit() && !t.is_dotted() {
+                let old = t.decor().prefix().and_then(|p| p.as_str()).unwrap_or("\n");
+                let new = format!("{text}{old}");
+                t.decor_mut().set_prefix(new);
+                return true;
+            }
+            prepend_at(t, position, text)
+        };
+        let done = match item {
+            Item::Table(t) => visit(t),
+            Item::ArrayOfTables(a) => a.iter_mut().any(visit),
+            _ => false,
+        };
+        if done {
+            return true;
+        }
+    }
+    false
+}
+
+/// Put `text` (whole lines) where the removed item at `position` was: in
+/// front of the next table header after it, else at the end of the file.
+fn keep_text(doc: &mut DocumentMut, position: Option<isize>, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let mut positions = Vec::new();
+    header_positions(doc.as_table(), &mut positions);
+    let after = position.unwrap_or(isize::MIN);
+    let next = positions.into_iter().filter(|p| *p > after).min();
+    if let Some(p) = next
+        && prepend_at(doc.as_table_mut(), p, text)
+    {
+        return;
+    }
+    let rest = doc.trailing().as_str().unwrap_or_default().to_string();
+    doc.set_trailing(format!("{text}{rest}"));
+}
+
+/// Remove the block at `at` whatever wrote it, with everything in it, and
+/// return what the user had added to it (beyond `known` keys). The lines
+/// above it that belong to what comes before (see [`split_prefix`]) stay;
+/// a block [`ensure_block`] created with `comment` gives back the trailing
+/// text it took. `None` when there is no block.
+pub fn drop_block(
+    doc: &mut DocumentMut,
+    at: BlockPath,
+    known: &[&str],
+    comment: &str,
+) -> Result<Option<Vec<Addition>>, EditError> {
+    if get_block(doc, at)?.is_none() {
+        return Ok(None);
+    }
+    let found = block_additions(doc, at, known, comment)?;
+    // What stays of the lines above the block: a standard table's prefix,
+    // or each dotted key's.
+    let mut kept = String::new();
+    let mut position = None;
+    if let Some(item) = doc
+        .as_table()
+        .get(at.parent)
+        .and_then(Item::as_table_like)
+        .and_then(|p| p.get(at.name))
+    {
+        match item {
+            Item::Table(t) if t.is_dotted() => {
+                for (k, _) in t.iter() {
+                    if let Some(p) = t
+                        .key(k)
+                        .and_then(|k| k.leaf_decor().prefix())
+                        .and_then(|p| p.as_str())
+                    {
+                        kept.push_str(split_prefix(p).0);
+                    }
+                }
+            }
+            Item::Table(t) => {
+                position = t.position();
+                let prefix = t
+                    .decor()
+                    .prefix()
+                    .and_then(|p| p.as_str())
+                    .unwrap_or_default();
+                if !prefix.ends_with(&format!("# {comment}\n")) {
+                    kept.push_str(split_prefix(prefix).0);
+                }
+            }
+            _ => {}
+        }
+    }
+    remove_block(doc, at, comment)?;
+    keep_text(doc, position, &kept);
+    Ok(Some(found))
+}
+
+/// A block's content for another file: the comment lines that go first,
+/// and its items with their keys' decor.
+pub type Moved = (String, Vec<(Key, Item)>);
+
+/// The block at `at` as items for another file, keeping everything the
+/// user typed: each key with its decor (comments above it, after its
+/// value); for dotted keys only the comment lines attached to them (see
+/// [`split_prefix`]). The comments of a `[table]` header, above it and
+/// after it, cannot move with a header and come first, as lines
+/// (`# {marker}`, install's own, left out). `None` when there is no block.
+pub fn block_items(
+    doc: &DocumentMut,
+    at: BlockPath,
+    marker: &str,
+) -> Result<Option<Moved>, EditError> {
+    let Some(block) = get_block(doc, at)? else {
+        return Ok(None);
+    };
+    let item = doc
+        .as_table()
+        .get(at.parent)
+        .and_then(Item::as_table_like)
+        .and_then(|p| p.get(at.name));
+    let marker = format!("# {marker}");
+    let mut above = String::new();
+    let (dotted, inline) = match item {
+        Some(Item::Table(t)) if t.is_dotted() => (true, false),
+        Some(Item::Table(t)) => {
+            let attached = split_prefix(text_of(t.decor().prefix())).1;
+            for line in attached.split_inclusive('\n') {
+                if line.trim() != marker {
+                    above.push_str(line);
+                }
+            }
+            for c in comments(text_of(t.decor().suffix())) {
+                if let Addition::Comment(c) = c {
+                    above.push_str(&format!("{c}\n"));
+                }
+            }
+            (false, false)
+        }
+        _ => (false, true),
+    };
+    let mut items = Vec::new();
+    for (k, item) in block.iter() {
+        let Some(key) = block.key(k) else { continue };
+        let mut key = key.clone();
+        let mut item = item.clone();
+        if dotted {
+            let attached = split_prefix(text_of(key.leaf_decor().prefix()))
+                .1
+                .to_string();
+            key.leaf_decor_mut().set_prefix(attached);
+        }
+        if inline {
+            key.leaf_decor_mut().clear();
+            if let Some(v) = item.as_value_mut() {
+                v.decor_mut().clear();
+            }
+        }
+        key.dotted_decor_mut().clear();
+        items.push((key, item));
+    }
+    Ok(Some((above, items)))
+}
+
+/// Remove the top-level `key`, keeping the comment lines above it that
+/// belong to what comes before (see [`split_prefix`]); returns the
+/// comments that went with it, `None` when it was not there.
+pub fn drop_root_key(doc: &mut DocumentMut, key: &str) -> Option<Vec<Addition>> {
+    let root = doc.as_table();
+    let prefix = root
+        .key(key)?
+        .leaf_decor()
+        .prefix()
+        .and_then(|p| p.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let (kept, attached) = split_prefix(&prefix);
+    let found = comments(attached);
+    let next_value = root
+        .iter()
+        .skip_while(|(k, _)| *k != key)
+        .skip(1)
+        .find(|(_, item)| item.is_value())
+        .map(|(k, _)| k.to_string());
+    doc.as_table_mut().remove(key);
+    match next_value.and_then(|k| doc.as_table_mut().key_mut(&k)) {
+        Some(mut next) if !kept.is_empty() => {
+            let old = next
+                .leaf_decor()
+                .prefix()
+                .and_then(|p| p.as_str())
+                .unwrap_or_default()
+                .to_string();
+            next.leaf_decor_mut().set_prefix(format!("{kept}{old}"));
+        }
+        _ => keep_text(doc, None, kept),
+    }
+    Some(found)
 }
 
 /// Undo an [`ensure_block`] that updated an existing block.

@@ -167,21 +167,41 @@ fn legacy_guide_block_is_migrated_keeping_the_users_model() {
         "{out}"
     );
 
-    // The user's block was not created by install: uninstall puts back its
-    // previous values, and leaves the (repaired) profile move in place.
-    sb.uninstall();
-    let text = String::from_utf8(sb.read_config()).unwrap();
-    assert!(text.contains("wire_api = \"chat\""), "{text}");
+    // The user's blocks were there before install: uninstall removes them
+    // whole (their old `wire_api = "chat"` is what Codex 0.95+ refuses),
+    // and the selector with them; the rest is as it was.
+    let out = sb.uninstall();
+    assert_eq!(
+        String::from_utf8(sb.read_config()).unwrap(),
+        "model = \"gpt-5\"\n"
+    );
     assert!(!sb.profile_file().exists());
+    assert!(
+        out.contains("  extra key `model_reasoning_effort`"),
+        "{out}"
+    );
+    assert!(out.contains("  comment `# my pick`"), "{out}");
 }
 
 #[test]
-fn existing_block_in_any_shape_is_updated_in_place_and_restored() {
-    for input in [
-        "[model_providers.ominigate]\nname = \"Mine\" # keep\nbase_url = \"https://eu.ominigate.ai/v1\"\nwire_api = \"chat\"\nextra = 1\n",
-        "model_providers.ominigate.base_url = \"https://eu.ominigate.ai/v1\"\nmodel_providers.ominigate.wire_api = \"chat\"\n[tui]\nx = 1\n",
-        "model_providers = { ominigate = { base_url = \"https://eu.ominigate.ai/v1\", wire_api = \"chat\" }, other = { name = \"o\" } }\n",
-        "[model_providers]\nominigate = { base_url = \"https://eu.ominigate.ai/v1\", wire_api = \"chat\" }\n",
+fn existing_block_in_any_shape_is_updated_in_place_and_removed_whole() {
+    for (input, clean) in [
+        (
+            "[model_providers.ominigate]\nname = \"Mine\" # keep\nbase_url = \"https://eu.ominigate.ai/v1\"\nwire_api = \"chat\"\nextra = 1\n",
+            "",
+        ),
+        (
+            "model_providers.ominigate.base_url = \"https://eu.ominigate.ai/v1\"\nmodel_providers.ominigate.wire_api = \"chat\"\n[tui]\nx = 1\n",
+            "[tui]\nx = 1\n",
+        ),
+        (
+            "model_providers = { ominigate = { base_url = \"https://eu.ominigate.ai/v1\", wire_api = \"chat\" }, other = { name = \"o\" } }\n",
+            "model_providers = { other = { name = \"o\" } }\n",
+        ),
+        (
+            "[model_providers]\nominigate = { base_url = \"https://eu.ominigate.ai/v1\", wire_api = \"chat\" }\n",
+            "[model_providers]\n",
+        ),
     ] {
         let sb = Sandbox::new();
         sb.write_config(input);
@@ -204,8 +224,9 @@ fn existing_block_in_any_shape_is_updated_in_place_and_restored() {
             !text.contains("# OminiGate provider, added"),
             "no second block: {text}"
         );
-        sb.uninstall();
-        assert_eq!(String::from_utf8(sb.read_config()).unwrap(), input);
+        let out = sb.uninstall();
+        assert_eq!(String::from_utf8(sb.read_config()).unwrap(), clean, "{out}");
+        assert!(out.contains("which you had before install"), "{out}");
     }
 }
 

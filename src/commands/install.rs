@@ -25,6 +25,21 @@ pub const PROFILE_COMMENT: &str =
 pub const PROFILE_FILE_COMMENT: &str =
     "OminiGate profile for Codex 0.134+: `codex --profile ominigate` (written by ominigate-codex)";
 
+/// The keys install writes in `[model_providers.ominigate]` (see
+/// [`provider_entries`]) and in the profile; anything else in those blocks
+/// is the user's.
+pub const PROVIDER_KEYS: [&str; 8] = [
+    "name",
+    "base_url",
+    "env_key",
+    "wire_api",
+    "requires_openai_auth",
+    "request_max_retries",
+    "stream_max_retries",
+    "stream_idle_timeout_ms",
+];
+pub const PROFILE_KEYS: [&str; 2] = ["model", "model_provider"];
+
 /// Codex's own words when it refuses `wire_api = "chat"` (0.95.0 on).
 pub const CODEX_CHAT_ERROR: &str = "`wire_api = \"chat\"` is no longer supported. How to fix: set `wire_api = \"responses\"` in your provider config.";
 
@@ -125,6 +140,7 @@ fn str_of<'a>(t: Option<&'a dyn TableLike>, key: &str) -> Option<&'a str> {
 /// Edit `docs` for `opts`. Pure: no IO.
 pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
     let mut out = Outcome::default();
+    docs.keep_pre_install = docs.state.is_empty() && had_ominigate(&docs.config)?;
 
     let existing = blocks::get_block(&docs.config, PROVIDER)?;
     // Replacing a pasted key would copy it into the record and the diff.
@@ -192,20 +208,6 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
         }
         ProfileLayout::File => {
             let model = profile_model(opts, &[file_model.as_deref(), table_model.as_deref()]);
-            let carried = migrate_legacy(docs, &mut out)?;
-            let mut entries: Vec<(&str, Value)> = Vec::new();
-            let file_has = |k: &str| {
-                docs.profile
-                    .as_ref()
-                    .is_some_and(|d| d.as_table().contains_key(k))
-            };
-            for (k, v) in &carried {
-                if !file_has(k) && k != "model" && k != "model_provider" {
-                    entries.push((k.as_str(), v.clone()));
-                }
-            }
-            entries.push(("model", Value::from(model.as_str())));
-            entries.push(("model_provider", Value::from(spec::PROVIDER_ID)));
             let recorded = match docs.state.profile_file.take() {
                 None if docs
                     .profile
@@ -216,25 +218,43 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
                 }
                 recorded => recorded,
             };
-            let change = match &mut docs.profile {
-                Some(doc) => {
-                    blocks::check_shapes(doc)?;
-                    match blocks::ensure_keys(doc.as_table_mut(), &entries) {
-                        p if p.is_empty() => Change::Unchanged,
-                        p => Change::Updated(p),
-                    }
+            let (above, carried) = migrate_legacy(docs, &mut out)?;
+            let created = docs.profile.is_none();
+            let doc = docs.profile.get_or_insert_with(DocumentMut::new);
+            blocks::check_shapes(doc)?;
+            // The legacy table's keys, comments and all; the file's own
+            // value of a key wins.
+            let mut previous = blocks::Previous::new();
+            for (key, item) in carried {
+                if !doc.as_table().contains_key(key.get()) {
+                    previous.insert(key.get().to_string(), None);
+                    doc.as_table_mut().insert_formatted(&key, item);
                 }
-                None => {
-                    let mut doc = DocumentMut::new();
-                    blocks::ensure_keys(doc.as_table_mut(), &entries);
-                    if let Some(mut first) = doc.as_table_mut().iter_mut().next().map(|(k, _)| k) {
-                        first
-                            .leaf_decor_mut()
-                            .set_prefix(format!("# {PROFILE_FILE_COMMENT}\n"));
-                    }
-                    docs.profile = Some(doc);
-                    Change::Created
-                }
+            }
+            let entries = [
+                ("model", Value::from(model.as_str())),
+                ("model_provider", Value::from(spec::PROVIDER_ID)),
+            ];
+            for (k, v) in blocks::ensure_keys(doc.as_table_mut(), &entries) {
+                previous.entry(k).or_insert(v);
+            }
+            let header = match created {
+                true => format!("# {PROFILE_FILE_COMMENT}\n{above}"),
+                false => above,
+            };
+            if let Some(mut first) = doc.as_table_mut().iter_mut().next().map(|(k, _)| k) {
+                let own = first
+                    .leaf_decor()
+                    .prefix()
+                    .and_then(|p| p.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                first.leaf_decor_mut().set_prefix(format!("{header}{own}"));
+            }
+            let change = match (created, previous.is_empty()) {
+                (true, _) => Change::Created,
+                (false, true) => Change::Unchanged,
+                (false, false) => Change::Updated(previous),
             };
             note_change(&mut out, PROFILE_FILE, &change);
             docs.state.profile_file = Record::merge(recorded, change);
@@ -272,31 +292,41 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
 }
 
 /// Codex 0.134+ refuses `[profiles.ominigate]` and `profile = "ominigate"`
-/// in config.toml: remove them, returning the legacy table's values.
-fn migrate_legacy(docs: &mut Docs, out: &mut Outcome) -> Result<Vec<(String, Value)>, EditError> {
-    let mut carried = Vec::new();
-    if let Some(table) = blocks::get_block(&docs.config, PROFILE)? {
-        for (k, item) in table.iter() {
-            if let Item::Value(v) = item {
-                let mut v = v.clone();
-                v.decor_mut().clear();
-                carried.push((k.to_string(), v));
-            }
-        }
-        blocks::remove_block(&mut docs.config, PROFILE, PROFILE_COMMENT)?;
+/// in config.toml: remove them, returning the legacy block's comments that
+/// belonged to its header (as lines) and its items, decor and all, for the
+/// profile file.
+fn migrate_legacy(docs: &mut Docs, out: &mut Outcome) -> Result<blocks::Moved, EditError> {
+    let moved = blocks::block_items(&docs.config, PROFILE, PROFILE_COMMENT)?;
+    if moved.is_some() {
+        blocks::drop_block(&mut docs.config, PROFILE, &[], PROFILE_COMMENT)?;
         docs.state.profile_table = None;
         out.notes.push(format!(
-            "moved [profiles.ominigate] out of config.toml into {PROFILE_FILE}: Codex 0.134+ refuses to start with it"
+            "moved [profiles.ominigate] out of config.toml into {PROFILE_FILE}, comments and all: Codex 0.134+ refuses to start with it"
         ));
     }
     if blocks::get_str(docs.config.as_table(), "profile") == Some(spec::PROFILE_NAME) {
-        docs.config.as_table_mut().remove("profile");
+        blocks::drop_root_key(&mut docs.config, "profile");
         out.notes.push(
             "removed top-level `profile = \"ominigate\"`: Codex 0.134+ refuses every run with it (use --default to make OminiGate the default)"
                 .into(),
         );
     }
-    Ok(carried)
+    Ok(moved.unwrap_or_default())
+}
+
+/// Whether config.toml holds OminiGate that install did not write (no
+/// marker): uninstall removes it with install's, so the first install
+/// keeps a copy of the file as it was.
+fn had_ominigate(doc: &DocumentMut) -> Result<bool, EditError> {
+    let root = doc.as_table();
+    let adopted = |at, comment| -> Result<bool, EditError> {
+        Ok(blocks::get_block(doc, at)?.is_some()
+            && record_or_marker(doc, at, comment, &None).is_none())
+    };
+    Ok(adopted(PROVIDER, PROVIDER_COMMENT)?
+        || adopted(PROFILE, PROFILE_COMMENT)?
+        || blocks::get_str(root, "profile") == Some(spec::PROFILE_NAME)
+        || blocks::get_str(root, "model_provider") == Some(spec::PROVIDER_ID))
 }
 
 /// The block's record, or `Created` if it carries install's comment.
