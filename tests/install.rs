@@ -563,7 +563,7 @@ fn uninstall_without_the_state_file_recognises_its_own_blocks() {
 fn codex_version_comes_from_the_binary_on_path_or_is_assumed() {
     let sb = Sandbox::new();
     let out = sb.run(&["install", "--dry-run"], 0);
-    assert!(out.contains("no Codex found on PATH"), "{out}");
+    assert!(out.contains("No Codex found on PATH"), "{out}");
     let fake = sb.dir.path().join("bin/codex");
     std::fs::write(&fake, "#!/bin/sh\necho 'codex-cli 0.94.0'\n").unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();

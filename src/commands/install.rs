@@ -5,14 +5,15 @@ use std::time::Duration;
 use anyhow::Result;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
+use super::doctor::{self, codex::CodexInfo};
 use super::{Docs, Files, RecordOrder, finish};
 use crate::blocks::{self, BlockPath, Change, EditError, PROFILE, PROVIDER};
 use crate::cli::{CodexSelect, InstallArgs, WireApi};
-use crate::codex_version::{self, Detected, Layout, ProfileLayout};
+use crate::codex_version::{self, Detected, Layout, ProfileLayout, Source};
 use crate::config_file;
 use crate::error::{Failure, Kind, refused, usage};
 use crate::paths::{CodexHome, PROFILE_FILE};
-use crate::report::{Ui, shell_setup};
+use crate::report::{Ui, shell_setup, warning};
 use crate::spec::{self, bad_flag};
 use crate::state::{Record, State};
 
@@ -430,12 +431,12 @@ pub fn detect(select: &CodexSelect) -> Result<Detected, Failure> {
 pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     let detected = detect(&args.codex)?;
     let opts = options(args, &detected)?;
+    ui.info(detected.headline())?;
     ui.info(format_args!(
         "Codex home: {} ({})",
         home.dir.display(),
         home.source
     ))?;
-    ui.info(format_args!("Writing for {}", detected.describe()))?;
     ui.detail(format_args!(
         "layout: profile {}, wire_api = \"{}\"",
         match opts.layout.profile {
@@ -471,37 +472,71 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
         ui.info("already installed: nothing to change")?;
     }
     if !args.dry_run {
-        ui.info(next_steps(&detected, &outcome))?;
+        let problems = check_result(home, &detected);
+        ui.info(next_steps(&detected, &outcome, !problems.is_empty()))?;
     }
     Ok(())
 }
 
-/// The commands the user runs next. Never prints the key, only whether it is set.
-fn next_steps(detected: &Detected, o: &Outcome) -> String {
+/// Run doctor's offline checks on what install (or `use`) just wrote and
+/// print a `warning:` for each failing one, as doctor words it; the
+/// failures, for the next steps. The run itself still succeeds: it did its
+/// part.
+pub fn check_result(home: &CodexHome, detected: &Detected) -> Vec<String> {
+    let problems = doctor::check_written(
+        home,
+        CodexInfo::from_detected(detected),
+        Duration::from_secs(30),
+    );
+    for p in &problems {
+        warning(p);
+    }
+    problems
+}
+
+/// The commands the user runs next. Never prints the key, only whether it
+/// is set. With no Codex found, installing it comes first; with problems
+/// found, doctor comes before starting Codex (which would stop on them).
+fn next_steps(detected: &Detected, o: &Outcome, problems: bool) -> String {
     let (rc, export) = shell_setup(std::env::var("SHELL").ok().as_deref(), &o.env_key);
     let set = std::env::var_os(&o.env_key).is_some_and(|v| !v.is_empty());
-    let mut text = format!(
-        "\nNext steps:\n  1. Put your OminiGate key in {rc}:\n       {export}\n     {} is set in this shell: {}\n",
+    let mut steps: Vec<String> = Vec::new();
+    if detected.source == Source::Assumed {
+        steps.push("Install Codex: npm i -g @openai/codex".into());
+    }
+    if problems {
+        steps.push(
+            "Run `ominigate-codex doctor`: Codex will stop on what the warnings above name; each comes with its fix"
+                .into(),
+        );
+    }
+    steps.push(format!(
+        "Put your OminiGate key in {rc}:\n       {export}\n     {} is set in this shell: {}",
         o.env_key,
         if set { "yes" } else { "no" }
-    );
+    ));
     let conflicts: Vec<&str> = ["OPENAI_API_KEY", "OPENAI_BASE_URL"]
         .into_iter()
         .filter(|k| std::env::var_os(k).is_some())
         .collect();
-    let mut n = 2;
     if !conflicts.is_empty() {
-        text.push_str(&format!(
-            "  {n}. These can clash with the profile; run:\n       unset {}\n",
+        steps.push(format!(
+            "These can clash with the profile; run:\n       unset {}",
             conflicts.join(" ")
         ));
-        n += 1;
     }
-    // `exec --profile` is the order every release honours (0.94 ignores
-    // a --profile placed before exec).
-    text.push_str(&format!(
-        "  {n}. Start Codex {} on OminiGate ({}):\n       codex --profile ominigate\n       codex exec --profile ominigate \"hello\"\n  Check everything with: ominigate-codex doctor",
-        detected.version, o.model
-    ));
+    if !problems {
+        // `exec --profile` is the order every release honours (0.94 ignores
+        // a --profile placed before exec).
+        steps.push(format!(
+            "Start Codex {} on OminiGate ({}):\n       codex --profile ominigate\n       codex exec --profile ominigate \"hello\"",
+            detected.version, o.model
+        ));
+    }
+    let mut text = String::from("\nNext steps:\n");
+    for (n, step) in steps.iter().enumerate() {
+        text.push_str(&format!("  {}. {step}\n", n + 1));
+    }
+    text.push_str("  Check everything with: ominigate-codex doctor");
     text
 }

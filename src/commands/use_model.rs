@@ -182,5 +182,8 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         ))?,
         (true, true) => {}
     }
+    if !args.dry_run {
+        install::check_result(home, &detected);
+    }
     Ok(())
 }
