@@ -413,21 +413,21 @@ pub fn remove_block(
 
 /// The lines of a table's or key's prefix: `(kept, attached)`. The comment
 /// lines right above the header or key (no blank line between) belong to
-/// it; what is above the last blank line belongs to what comes before, and
-/// is kept when it holds a comment (white space alone is dropped with the
-/// block, so no blank lines pile up where it was).
+/// it and go with it; the blank line above them separated it from what
+/// comes before and goes too; everything above that stays.
 fn split_prefix(prefix: &str) -> (&str, &str) {
-    let mut cut = 0;
+    let mut blank = None;
     let mut at = 0;
     for line in prefix.split_inclusive('\n') {
-        at += line.len();
         if line.trim().is_empty() && line.ends_with('\n') {
-            cut = at;
+            blank = Some((at, at + line.len()));
         }
+        at += line.len();
     }
-    let (kept, attached) = prefix.split_at(cut);
-    let kept = if kept.trim().is_empty() { "" } else { kept };
-    (kept, attached)
+    match blank {
+        Some((start, end)) => (&prefix[..start], &prefix[end..]),
+        None => ("", prefix),
+    }
 }
 
 /// The `# …` comments in decor text, one per line, trimmed.
@@ -604,6 +604,7 @@ pub fn drop_block(
     // or each dotted key's.
     let mut kept = String::new();
     let mut position = None;
+    let mut next_line = None;
     if let Some(item) = doc
         .as_table()
         .get(at.parent)
@@ -612,6 +613,7 @@ pub fn drop_block(
     {
         match item {
             Item::Table(t) if t.is_dotted() => {
+                next_line = line_after(doc, &[at.parent, at.name]);
                 for (k, _) in t.iter() {
                     if let Some(p) = t
                         .key(k)
@@ -637,7 +639,10 @@ pub fn drop_block(
         }
     }
     remove_block(doc, at, comment)?;
-    keep_text(doc, position, &kept);
+    match next_line {
+        Some(line) => keep_before_line(doc, &line, &kept),
+        None => keep_text(doc, position, &kept),
+    }
     Ok(Some(found))
 }
 
@@ -711,36 +716,63 @@ pub fn block_items(
 /// belong to what comes before (see [`split_prefix`]); returns the
 /// comments that went with it, `None` when it was not there.
 pub fn drop_root_key(doc: &mut DocumentMut, key: &str) -> Option<Vec<Addition>> {
-    let root = doc.as_table();
-    let prefix = root
-        .key(key)?
-        .leaf_decor()
-        .prefix()
-        .and_then(|p| p.as_str())
-        .unwrap_or_default()
-        .to_string();
+    let prefix = text_of(doc.as_table().key(key)?.leaf_decor().prefix()).to_string();
     let (kept, attached) = split_prefix(&prefix);
     let found = comments(attached);
-    let next_value = root
-        .iter()
-        .skip_while(|(k, _)| *k != key)
-        .skip(1)
-        .find(|(_, item)| item.is_value())
-        .map(|(k, _)| k.to_string());
+    let next = line_after(doc, &[key]);
     doc.as_table_mut().remove(key);
-    match next_value.and_then(|k| doc.as_table_mut().key_mut(&k)) {
-        Some(mut next) if !kept.is_empty() => {
-            let old = next
-                .leaf_decor()
-                .prefix()
-                .and_then(|p| p.as_str())
-                .unwrap_or_default()
-                .to_string();
-            next.leaf_decor_mut().set_prefix(format!("{kept}{old}"));
-        }
-        _ => keep_text(doc, None, kept),
-    }
+    keep_before_line(doc, &next.unwrap_or_default(), kept);
     Some(found)
+}
+
+/// The key paths of the lines written at the top of the file, before any
+/// header, in file order: root values and the leaves of dotted tables.
+fn root_lines(table: &dyn TableLike, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    for (k, item) in table.iter() {
+        path.push(k.to_string());
+        match item {
+            Item::Value(_) => out.push(path.clone()),
+            Item::Table(t) if t.is_dotted() => root_lines(t, path, out),
+            _ => {}
+        }
+        path.pop();
+    }
+}
+
+/// The first top-of-file line after every line under `under`.
+fn line_after(doc: &DocumentMut, under: &[&str]) -> Option<Vec<String>> {
+    let mut lines = Vec::new();
+    root_lines(doc.as_table(), &mut Vec::new(), &mut lines);
+    let inside =
+        |l: &Vec<String>| l.len() >= under.len() && l.iter().zip(under).all(|(a, b)| a == b);
+    let last = lines.iter().rposition(inside)?;
+    lines.get(last + 1).cloned()
+}
+
+/// Put `text` (whole lines) in front of the top-of-file line at `line`;
+/// with no such line, in front of the first header (the top-of-file lines
+/// come before every header), else at the end of the file.
+fn keep_before_line(doc: &mut DocumentMut, line: &[String], text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let Some((last, parents)) = line.split_last() else {
+        return keep_text(doc, None, text);
+    };
+    let mut table: &mut dyn TableLike = doc.as_table_mut();
+    for p in parents {
+        match table.get_mut(p).and_then(Item::as_table_like_mut) {
+            Some(t) => table = t,
+            None => return keep_text(doc, None, text),
+        }
+    }
+    match table.key_mut(last) {
+        Some(mut key) => {
+            let old = text_of(key.leaf_decor().prefix()).to_string();
+            key.leaf_decor_mut().set_prefix(format!("{text}{old}"));
+        }
+        None => keep_text(doc, None, text),
+    }
 }
 
 /// Undo an [`ensure_block`] that updated an existing block.

@@ -223,11 +223,15 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
             let created = docs.profile.is_none();
             let doc = docs.profile.get_or_insert_with(DocumentMut::new);
             blocks::check_shapes(doc)?;
-            // The legacy table's keys, comments and all; the file's own
-            // value of a key wins.
+            // The legacy table's keys, comments and all. The file's own
+            // value of a key wins; the table's line comes along commented
+            // out, so that nothing the user typed is left only in a backup.
             let mut previous = blocks::Previous::new();
+            let mut above = above;
             for (key, item) in carried {
-                if !doc.as_table().contains_key(key.get()) {
+                if doc.as_table().contains_key(key.get()) {
+                    above.push_str(&commented_out(&key, &item));
+                } else {
                     previous.insert(key.get().to_string(), None);
                     doc.as_table_mut().insert_formatted(&key, item);
                 }
@@ -313,6 +317,27 @@ fn migrate_legacy(docs: &mut Docs, out: &mut Outcome) -> Result<blocks::Moved, E
         );
     }
     Ok(moved.unwrap_or_default())
+}
+
+/// A legacy profile line whose key the profile file already sets, as
+/// comment lines: its own comments, then `# key = value # comment`.
+fn commented_out(key: &toml_edit::Key, item: &Item) -> String {
+    let own = key
+        .leaf_decor()
+        .prefix()
+        .and_then(|p| p.as_str())
+        .unwrap_or_default();
+    let mut text: String = own
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("{}\n", l.trim()))
+        .collect();
+    text.push_str("# (from [profiles.ominigate] in config.toml; this file's value is used)\n");
+    let line = format!("{} = {}", key.display_repr(), item.to_string().trim());
+    for l in line.lines() {
+        text.push_str(&format!("# {l}\n"));
+    }
+    text
 }
 
 /// Whether config.toml holds OminiGate that install did not write (no
