@@ -484,3 +484,67 @@ fn a_deliberately_broken_install_is_caught() {
         );
     }
 }
+
+/// Real Codex loads the config in `sb` with plain `codex`: `debug
+/// prompt-input` from 0.133 on (nothing is sent), else one `exec` against
+/// the mock OpenAI.
+fn accepts_plain(sb: &Sandbox, c: &Codex, openai: &Server) -> Run {
+    if c.version < PROMPT_INPUT {
+        return codex(sb, c, &["hi"], openai, true);
+    }
+    let mut cmd = Command::new(&c.path);
+    cmd.env_clear()
+        .env("HOME", sb.dir.path().join("home"))
+        .env("CODEX_HOME", sb.codex_home())
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir(sb.work_dir())
+        .args(["debug", "prompt-input"]);
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("codex {} debug prompt-input: {e}", c.version));
+    Run {
+        code: out.status.code(),
+        out: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+#[test]
+fn legacy_shapes_round_trip_to_a_config_real_codex_accepts() {
+    let Some(all) = binaries() else { return };
+    for c in &all {
+        for (name, input, clean) in support::legacy_shapes() {
+            let (gw, openai) = (gateway(), gateway());
+            let sb = Sandbox::new();
+            sb.write_config(&input);
+            install(&sb, c, &gw, &[]);
+            assert_reached(
+                &gw,
+                c,
+                &exec_profile(&sb, c, &openai, &[]),
+                &model_of(&input),
+                0,
+            );
+            sb.uninstall();
+            assert!(
+                sb.read_config() == clean.as_bytes(),
+                "{} / {name}: not the clean file",
+                c.version
+            );
+            assert!(!sb.profile_file().exists());
+            let run = accepts_plain(&sb, c, &openai);
+            assert_eq!(run.code, Some(0), "{} / {name}: {}", c.version, run.out);
+        }
+    }
+}
+
+/// The profile model a legacy shape sets.
+fn model_of(input: &str) -> String {
+    if input.contains("anthropic/claude-opus-4.6") {
+        "anthropic/claude-opus-4.6".into()
+    } else {
+        MODEL.into()
+    }
+}

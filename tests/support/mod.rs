@@ -280,3 +280,30 @@ pub fn legacy_shapes() -> Vec<(&'static str, String, String)> {
         ),
     ]
 }
+
+/// What uninstall must leave (issue 11): no `ominigate` provider, no
+/// profile (table, dotted keys or file), no selector, no top-level
+/// `model_provider = "ominigate"`, no record; a config that parses.
+#[track_caller]
+pub fn assert_no_ominigate(sb: &Sandbox, what: &str) {
+    let text = String::from_utf8(sb.read_config()).expect("utf-8");
+    let doc: toml_edit::DocumentMut = text
+        .trim_start_matches('\u{feff}')
+        .parse()
+        .unwrap_or_else(|e| panic!("{what}: uninstall left invalid TOML: {e}\n{text}"));
+    let has = |a: &str| doc.get(a).and_then(|t| t.get("ominigate")).is_some();
+    assert!(!has("model_providers"), "{what}: provider left\n{text}");
+    assert!(!has("profiles"), "{what}: profile left\n{text}");
+    for key in ["profile", "model_provider"] {
+        assert_ne!(
+            doc.get(key).and_then(|v| v.as_str()),
+            Some("ominigate"),
+            "{what}: top-level {key} left\n{text}"
+        );
+    }
+    assert!(!sb.profile_file().exists(), "{what}: profile file left");
+    assert!(
+        !sb.codex_home().join("ominigate-codex.state.json").exists(),
+        "{what}: record left"
+    );
+}
