@@ -1065,6 +1065,69 @@ mod tests {
     }
 
     #[test]
+    fn a_prefix_splits_at_its_last_blank_line() {
+        assert_eq!(split_prefix(""), ("", ""));
+        assert_eq!(split_prefix("# a\n"), ("", "# a\n"));
+        assert_eq!(split_prefix("\n# a\n"), ("", "# a\n"));
+        assert_eq!(split_prefix("# x\n\n# a\n"), ("# x\n", "# a\n"));
+        assert_eq!(split_prefix("\n\n"), ("\n", ""));
+    }
+
+    #[test]
+    fn drop_block_removes_a_users_block_whole_naming_what_was_added() {
+        let input = "a = 1\n\n# about a\n\n# mine\n[model_providers.ominigate] # hdr\nname = \"x\"\n# why\nextra = 2 # two\n[model_providers.ominigate.q]\nv = 1\n\n[t]\nb = 2\n";
+        let mut d = doc(input);
+        let found = drop_block(&mut d, PROVIDER, &["name"], "c")
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.to_string(), "a = 1\n\n# about a\n\n[t]\nb = 2\n");
+        let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "comment `# mine`",
+                "comment `# hdr`",
+                "comment `# why`",
+                "comment `# two`",
+                "extra key `extra`",
+                "sub-table [model_providers.ominigate.q]",
+            ]
+        );
+        assert_eq!(drop_block(&mut d, PROVIDER, &[], "c").unwrap(), None);
+    }
+
+    #[test]
+    fn drop_block_and_drop_root_key_keep_the_lines_before_in_place() {
+        let mut d = doc("# top\n\nprofiles.ominigate.model = \"m\"\nb = 1\n[t]\n");
+        drop_block(&mut d, PROFILE, &[], "c").unwrap();
+        assert_eq!(d.to_string(), "# top\nb = 1\n[t]\n");
+        let mut d = doc("a = 1\n# keep\n\n# sel\nprofile = \"ominigate\"\nb = 2\n");
+        let found = drop_root_key(&mut d, "profile").unwrap();
+        assert_eq!(d.to_string(), "a = 1\n# keep\nb = 2\n");
+        assert_eq!(found, [Addition::Comment("# sel".into())]);
+        assert_eq!(drop_root_key(&mut d, "profile"), None);
+    }
+
+    #[test]
+    fn block_items_carry_every_comment() {
+        let d = doc("[profiles.ominigate] # hdr\n# above\nmodel = \"m\" # after\nx = 1\n");
+        let (above, items) = block_items(&d, PROFILE, "c").unwrap().unwrap();
+        assert_eq!(above, "# hdr\n");
+        let mut out = DocumentMut::new();
+        for (k, item) in items {
+            out.as_table_mut().insert_formatted(&k, item);
+        }
+        assert_eq!(out.to_string(), "# above\nmodel = \"m\" # after\nx = 1\n");
+        let d = doc("a = 1\n\n# profile\nprofiles.ominigate.model = \"m\" # after\n");
+        let (above, items) = block_items(&d, PROFILE, "c").unwrap().unwrap();
+        assert_eq!(above, "");
+        assert_eq!(
+            items[0].0.leaf_decor().prefix().and_then(|p| p.as_str()),
+            Some("# profile\n")
+        );
+    }
+
+    #[test]
     fn references_finds_top_level_and_profiles() {
         let d = doc(
             "model_provider = \"ominigate\"\n[profiles.a]\nmodel_provider = \"ominigate\"\n[profiles.b]\nmodel_provider = \"openai\"\n",

@@ -930,3 +930,15 @@ fn uninstall_refuses_when_another_file_codex_reads_selects_the_provider() {
     sb.run(&["uninstall", "--force"], 0);
     assert_eq!(String::from_utf8(sb.read_config()).unwrap(), user);
 }
+
+#[test]
+fn a_key_in_a_removed_comment_is_not_printed() {
+    let sb = Sandbox::new();
+    sb.write_config(format!(
+        "[model_providers.ominigate]\n# key was {CANARY}\nwire_api = \"chat\"\n"
+    ));
+    sb.install("0.169.0");
+    let out = sb.uninstall();
+    assert!(out.contains("    comment `# key was sk-o…"), "{out}");
+    assert_eq!(sb.read_config(), b"");
+}
