@@ -46,9 +46,16 @@ fn another_profile_file_selecting_the_provider_refuses_uninstall() {
 /// was, byte for byte.
 #[test]
 fn additions_inside_a_removed_block_are_named_and_kept_in_the_backup() {
+    // The eras with the profile table in config.toml.
+    for era in ERAS.into_iter().filter(|e| *e != "0.169.0") {
+        additions_are_named(era);
+    }
+}
+
+fn additions_are_named(era: &str) {
     let sb = Sandbox::new();
     sb.write_config("a = 1\r\n");
-    sb.install("0.133.0");
+    sb.install(era);
     let installed = String::from_utf8(sb.read_config()).unwrap();
     let edited = installed.replace(
         "[profiles.ominigate]\r\n",
