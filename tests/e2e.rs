@@ -162,17 +162,10 @@ struct Run {
 /// Run real Codex in the sandbox: its Codex home, a private HOME and
 /// working directory, our test key, plain `codex` pointed at `openai`.
 fn codex(sb: &Sandbox, c: &Codex, args: &[&str], openai: &Server, key: bool) -> Run {
-    let work = sb.dir.path().join("work");
-    std::fs::create_dir_all(&work).expect("work dir");
-    let mut cmd = Command::new(&c.path);
-    cmd.env_clear()
-        .env("HOME", sb.dir.path().join("home"))
-        .env("CODEX_HOME", sb.codex_home())
-        .env("PATH", "/usr/bin:/bin")
-        // Plain `codex`: 0.94 reads OPENAI_BASE_URL, later releases `-c openai_base_url`.
-        .env("OPENAI_BASE_URL", openai.base_url())
+    let mut cmd = codex_cmd(sb, c);
+    // Plain `codex`: 0.94 reads OPENAI_BASE_URL, later releases `-c openai_base_url`.
+    cmd.env("OPENAI_BASE_URL", openai.base_url())
         .env("OPENAI_API_KEY", "sk-openai-e2e")
-        .current_dir(&work)
         .arg("exec")
         .arg("-c")
         .arg(format!("openai_base_url=\"{}\"", openai.base_url()));
@@ -185,6 +178,23 @@ fn codex(sb: &Sandbox, c: &Codex, args: &[&str], openai: &Server, key: bool) -> 
     if key {
         cmd.env("OMINIGATE_API_KEY", KEY);
     }
+    run(cmd, c, args)
+}
+
+/// Real Codex with the sandbox's Codex home, a private HOME and working
+/// directory, and nothing else from this environment.
+fn codex_cmd(sb: &Sandbox, c: &Codex) -> Command {
+    let mut cmd = Command::new(&c.path);
+    cmd.env_clear()
+        .env("HOME", sb.dir.path().join("home"))
+        .env("CODEX_HOME", sb.codex_home())
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir(sb.work_dir());
+    cmd
+}
+
+/// Run `cmd` (real Codex `c` with `args`) under a time limit.
+fn run(mut cmd: Command, c: &Codex, args: &[&str]) -> Run {
     let out = run_with_timeout(&mut cmd, Duration::from_secs(90))
         .unwrap_or_else(|e| panic!("codex {} {args:?}: {e}", c.version));
     Run {
@@ -492,23 +502,10 @@ fn accepts_plain(sb: &Sandbox, c: &Codex, openai: &Server) -> Run {
     if c.version < PROMPT_INPUT {
         return codex(sb, c, &["hi"], openai, true);
     }
-    let mut cmd = Command::new(&c.path);
-    cmd.env_clear()
-        .env("HOME", sb.dir.path().join("home"))
-        .env("CODEX_HOME", sb.codex_home())
-        .env("PATH", "/usr/bin:/bin")
-        .current_dir(sb.work_dir())
-        .args(["debug", "prompt-input"]);
-    let out = run_with_timeout(&mut cmd, Duration::from_secs(60))
-        .unwrap_or_else(|e| panic!("codex {} debug prompt-input: {e}", c.version));
-    Run {
-        code: out.status.code(),
-        out: format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
+    let args = ["debug", "prompt-input"];
+    let mut cmd = codex_cmd(sb, c);
+    cmd.args(args);
+    run(cmd, c, &args)
 }
 
 #[test]

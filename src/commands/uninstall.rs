@@ -96,6 +96,19 @@ fn undo_block(
     Ok(Ok(()))
 }
 
+/// Remove a top-level `key = "value"` that install did not write, if there.
+fn drop_selector(doc: &mut DocumentMut, (key, value): (&str, &str), why: &str, out: &mut Undone) {
+    if blocks::get_str(doc.as_table(), key) == Some(value) {
+        let found = blocks::drop_root_key(doc, key).unwrap_or_default();
+        out.adopted = true;
+        out.removed(
+            format!("removed top-level `{key} = \"{value}\"`{why}"),
+            found,
+            CONFIG,
+        );
+    }
+}
+
 /// Edit `docs` to undo install. Pure: no IO. `elsewhere` are the settings
 /// in the other files Codex reads that select the provider (see
 /// [`doctor::inputs::provider_references`]).
@@ -134,16 +147,14 @@ pub fn plan(
     if let Some(note) = docs.restore_defaults()? {
         out.notes.push(note.into());
     }
-    let root = docs.config.as_table();
-    if ours_default && blocks::get_str(root, "model_provider") == Some(spec::PROVIDER_ID) {
-        // It was "ominigate" before install --default: nothing to put back.
-        let found = blocks::drop_root_key(&mut docs.config, "model_provider").unwrap_or_default();
-        out.adopted = true;
-        out.removed(
-            "removed top-level `model_provider = \"ominigate\"`, which you had before install"
-                .into(),
-            found,
-            CONFIG,
+    if ours_default {
+        // Still "ominigate": it was before install --default, nothing to put back.
+        let why = ", which you had before install";
+        drop_selector(
+            &mut docs.config,
+            ("model_provider", spec::PROVIDER_ID),
+            why,
+            &mut out,
         );
     }
     // Reverse order of install: the profile table was added after the provider.
@@ -157,16 +168,13 @@ pub fn plan(
     }
     docs.state.provider = None;
     docs.state.profile_table = None;
-    if blocks::get_str(docs.config.as_table(), "profile") == Some(spec::PROFILE_NAME) {
-        let found = blocks::drop_root_key(&mut docs.config, "profile").unwrap_or_default();
-        out.adopted = true;
-        out.removed(
-            "removed top-level `profile = \"ominigate\"`: it selects the profile uninstall removes"
-                .into(),
-            found,
-            CONFIG,
-        );
-    }
+    let why = ": it selects the profile uninstall removes";
+    drop_selector(
+        &mut docs.config,
+        ("profile", spec::PROFILE_NAME),
+        why,
+        &mut out,
+    );
 
     if let Some(doc) = &docs.profile {
         let ours = profile_file_is_ours(doc, &docs.state);
