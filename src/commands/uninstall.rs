@@ -198,6 +198,7 @@ pub fn plan(
         }
     }
     docs.state.profile_file = None;
+    docs.state.bridge_upstream = None;
     Ok(Ok(out))
 }
 

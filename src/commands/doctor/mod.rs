@@ -3,11 +3,13 @@
 //!
 //! Each check is a function of [`inputs::Inputs`] (read once), except
 //! `codex.accepts_config` (runs the user's Codex against a scratch copy of
-//! the config) and the two `endpoint.*` checks (ask the gateway). Those
-//! three run in threads at the same time. Every string of the report is
+//! the config), `bridge.reachable` (asks a bridge on this machine) and the
+//! two `endpoint.*` checks (ask the gateway). Those run in threads at the
+//! same time. Every string of the report is
 //! passed through [`check::redact`] before it is printed, so the key never
 //! appears, whatever a server or Codex echoed.
 
+pub mod bridge;
 pub mod check;
 pub mod codex;
 pub mod diagnose;
@@ -38,17 +40,24 @@ use inputs::{Env, Inputs};
 
 /// Every check, in report order.
 pub fn run_checks(inp: &Inputs, offline: bool, limit: Duration) -> Vec<Check> {
-    let (accepts, [models, wire]) = std::thread::scope(|s| {
+    let stopped = |id| Check::fail(id, "the check stopped unexpectedly");
+    let (accepts, bridge, [models, wire]) = std::thread::scope(|s| {
         let accepts = s.spawn(|| codex::accepts_config(&inp.codex, &inp.home, limit));
+        let bridge = s.spawn(|| bridge::check(inp, offline, limit));
         let network = endpoint::checks(inp, offline, limit);
-        let accepts = accepts
-            .join()
-            .unwrap_or_else(|_| Check::fail(codex::ACCEPTS, "the check stopped unexpectedly"));
-        (accepts, network)
+        let accepts = accepts.join().unwrap_or_else(|_| stopped(codex::ACCEPTS));
+        let bridge = bridge.join().unwrap_or_else(|_| stopped(bridge::REACHABLE));
+        (accepts, bridge, network)
     });
     let mut checks = vec![codex::binary_check(&inp.codex)];
     checks.extend(file_checks(inp, accepts));
-    checks.extend([env::key_check(inp), env::conflict_check(inp), models, wire]);
+    checks.extend([
+        env::key_check(inp),
+        env::conflict_check(inp),
+        bridge,
+        models,
+        wire,
+    ]);
     checks
 }
 
