@@ -525,7 +525,7 @@ fn block_additions(
 }
 
 /// Positions of the tables whose headers are written out (not the root,
-/// not implicit or dotted ones), with each one's path for finding it again.
+/// not implicit or dotted ones).
 fn header_positions(table: &Table, out: &mut Vec<isize>) {
     for (_, item) in table.iter() {
         let mut visit = |t: &Table| {

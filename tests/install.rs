@@ -1160,3 +1160,24 @@ fn bridge_refuses_to_forward_to_itself_and_chat() {
     assert!(out.contains("--base-url"), "{out}");
     assert_eq!(sb.read_config(), input.as_bytes());
 }
+
+#[test]
+fn use_checks_its_result_too() {
+    let sb = Sandbox::new();
+    sb.write_config("a = 1\n");
+    sb.install("0.169.0");
+    let mut text = String::from_utf8(sb.read_config()).unwrap();
+    text.push_str("\n[model_providers.other]\nname = \"o\"\nwire_api = \"chat\"\n");
+    sb.write_config(&text);
+    let args = [
+        "use",
+        "anthropic/claude-opus-4.6",
+        "--offline",
+        "--codex-version",
+        "0.169.0",
+    ];
+    let out = sb.exec(&args, &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("warning: provider.fields"), "{out:?}");
+    assert!(out.stderr.contains("wire_api = \"chat\""), "{out:?}");
+}
