@@ -49,7 +49,7 @@ fn install(text_in: &str) -> (String, Option<String>, Option<String>) {
     let files = Files::in_memory(Some(text_in), None, None);
     let mut work = files.open().expect("config parses");
     install::plan(&mut work.docs, &options()).expect("install plans");
-    let [record, _, config, profile] = work.changes(RecordOrder::First);
+    let [_, record, config, profile] = work.changes(RecordOrder::First);
     (
         text(&config).expect("config"),
         text(&profile),

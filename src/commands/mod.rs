@@ -234,8 +234,9 @@ impl<'a> Workspace<'a> {
 
     /// Render the edited documents in each file's own style: the changes to
     /// commit in that order (no-ops where nothing changed), the record
-    /// first or last as `order` says, the pre-install copy before the
-    /// config it copies.
+    /// first or last as `order` says, the pre-install copy first of all (a
+    /// run killed after it leaves only a copy; one killed before the
+    /// record has changed nothing, so the next run writes the copy).
     pub fn changes(self, order: RecordOrder) -> [Change<'a>; 4] {
         let Workspace {
             files,
@@ -270,7 +271,7 @@ impl<'a> Workspace<'a> {
             false,
         );
         match order {
-            RecordOrder::First => [record, copy, config, profile],
+            RecordOrder::First => [copy, record, config, profile],
             RecordOrder::Last => [copy, config, profile, record],
         }
     }
