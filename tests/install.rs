@@ -1181,3 +1181,28 @@ fn use_checks_its_result_too() {
     assert!(out.stderr.contains("warning: provider.fields"), "{out:?}");
     assert!(out.stderr.contains("wire_api = \"chat\""), "{out:?}");
 }
+
+#[test]
+fn use_names_other_files_that_select_the_provider() {
+    let sb = Sandbox::new();
+    sb.install("0.169.0");
+    let work = sb.codex_home().join("work.config.toml");
+    std::fs::write(&work, "model_provider = \"ominigate\"\nmodel = \"m\"\n").unwrap();
+    let out = sb.run(
+        &[
+            "use",
+            "openai/gpt-5.3-codex",
+            "--offline",
+            "--codex-version",
+            "0.169.0",
+        ],
+        0,
+    );
+    assert!(
+        out.contains(&format!(
+            "note: {}:1 (`model_provider = \"ominigate\"`) also selects the ominigate provider",
+            work.display()
+        )),
+        "{out}"
+    );
+}
