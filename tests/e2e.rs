@@ -250,11 +250,12 @@ fn assert_reached(gw: &Server, c: &Codex, run: &Run, model: &str, before: usize)
 }
 
 /// `ominigate-codex install` for `c`, pointed at the gateway, plus `extra`.
-fn install(sb: &Sandbox, c: &Codex, gw: &Server, extra: &[&str]) {
+/// Returns what it printed.
+fn install(sb: &Sandbox, c: &Codex, gw: &Server, extra: &[&str]) -> String {
     let (codex, url) = (codex_arg(c), gw.base_url());
     let mut args = vec!["install", "--codex", &codex, "--base-url", &url];
     args.extend_from_slice(extra);
-    sb.run(&args, 0);
+    sb.run(&args, 0)
 }
 
 fn seed(name: &str) -> Vec<u8> {
@@ -274,7 +275,9 @@ fn install_routes_the_profile_to_the_gateway_and_uninstall_restores() {
             let sb = Sandbox::new();
             let original = seed(name);
             sb.write_config(&original);
-            install(&sb, c, &gw, &[]);
+            let out = install(&sb, c, &gw, &[]);
+            // Healthy: install's own check (real Codex on 0.133+) is quiet.
+            assert!(!out.contains("warning:"), "{} / {name}: {out}", c.version);
 
             assert_reached(&gw, c, &exec_profile(&sb, c, &openai, &[]), MODEL, 0);
             let other = "anthropic/claude-opus-4.6";
@@ -478,7 +481,16 @@ fn a_deliberately_broken_install_is_caught() {
     for c in all.iter().filter(|c| !c.chat()) {
         let (gw, openai) = (gateway(), gateway());
         let sb = Sandbox::new();
-        install(&sb, c, &gw, &["--wire-api", "chat", "--force"]);
+        let out = install(&sb, c, &gw, &["--wire-api", "chat", "--force"]);
+        // Install itself says so: Codex's own verdict among its warnings.
+        if c.version >= PROMPT_INPUT {
+            assert!(
+                out.contains("warning: codex.accepts_config: Codex"),
+                "{}: {out}",
+                c.version
+            );
+        }
+        assert!(out.contains("1. Run `ominigate-codex doctor`"), "{out}");
         let run = exec_profile(&sb, c, &openai, &[]);
         assert_ne!(run.code, Some(0), "{}: chat must be refused", c.version);
         assert!(
