@@ -379,11 +379,7 @@ fn has_content(doc: &DocumentMut, trailing: &str) -> bool {
 /// never written out (implicit or dotted). A block that [`ensure_block`]
 /// created with the same `comment` gives the document back the trailing
 /// text it took. Returns whether anything went.
-pub fn remove_block(
-    doc: &mut DocumentMut,
-    at: BlockPath,
-    comment: &str,
-) -> Result<bool, EditError> {
+fn remove_block(doc: &mut DocumentMut, at: BlockPath, comment: &str) -> Result<bool, EditError> {
     let root = doc.as_table_mut();
     let Some(parent) = sub_table_mut(root, at.parent, at.parent)? else {
         return Ok(false);
@@ -775,18 +771,6 @@ fn keep_before_line(doc: &mut DocumentMut, line: &[String], text: &str) {
     }
 }
 
-/// Undo an [`ensure_block`] that updated an existing block.
-pub fn restore_block(
-    doc: &mut DocumentMut,
-    at: BlockPath,
-    previous: &Previous,
-) -> Result<bool, EditError> {
-    match get_block_mut(doc, at)? {
-        Some(block) => restore_keys(block, previous).map(|()| true),
-        None => Ok(false),
-    }
-}
-
 /// Check that a top-level key, if present, is a value and not a table.
 pub fn check_root_value<'a>(
     doc: &'a DocumentMut,
@@ -850,6 +834,12 @@ mod tests {
 
     fn doc(s: &str) -> DocumentMut {
         s.parse().expect("test input parses")
+    }
+
+    /// Undo an [`ensure_block`] that updated an existing block.
+    fn restore_block(doc: &mut DocumentMut, at: BlockPath, previous: &Previous) {
+        let block = get_block_mut(doc, at).unwrap().expect("block present");
+        restore_keys(block, previous).unwrap();
     }
 
     fn entries() -> Vec<(&'static str, Value)> {
@@ -930,7 +920,7 @@ mod tests {
             Some(&Some("\"chat\"".to_string()))
         );
         assert_eq!(previous.get("request_max_retries"), Some(&None));
-        restore_block(&mut d, PROVIDER, &previous).unwrap();
+        restore_block(&mut d, PROVIDER, &previous);
         assert_eq!(d.to_string(), input);
     }
 
@@ -961,7 +951,7 @@ mod tests {
             out.contains("model_providers.ominigate.request_max_retries = 4"),
             "{out}"
         );
-        restore_block(&mut d, PROVIDER, &prev).unwrap();
+        restore_block(&mut d, PROVIDER, &prev);
         assert_eq!(d.to_string(), dotted);
 
         let inline =
@@ -972,7 +962,7 @@ mod tests {
         };
         let out = d.to_string();
         assert!(out.contains("wire_api = \"responses\""), "{out}");
-        restore_block(&mut d, PROVIDER, &prev).unwrap();
+        restore_block(&mut d, PROVIDER, &prev);
         assert_eq!(d.to_string(), inline);
     }
 
