@@ -52,7 +52,7 @@ Examples:
   ominigate-codex --codex-home /tmp/codex install --base-url http://127.0.0.1:8080/v1")]
     Install(InstallArgs),
 
-    /// Remove exactly what install added, restoring the previous values
+    /// Remove OminiGate from Codex's config, putting back what --default replaced
     #[command(after_help = "\
 Examples:
   ominigate-codex uninstall --dry-run

@@ -129,6 +129,17 @@ impl Detected {
         Layout::for_version(self.version)
     }
 
+    /// The line install starts with: which Codex it writes for.
+    pub fn headline(&self) -> String {
+        match self.source {
+            Source::Assumed => format!(
+                "No Codex found on PATH; writing the layout for the newest Codex known ({})",
+                self.version
+            ),
+            _ => format!("Writing for {}", self.describe()),
+        }
+    }
+
     pub fn describe(&self) -> String {
         match &self.source {
             Source::Flag => format!("Codex {} (from --codex-version)", self.version),

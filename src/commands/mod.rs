@@ -103,6 +103,9 @@ pub struct Docs {
     /// `ominigate.config.toml`; `None` when it does not (or will not) exist.
     pub profile: Option<DocumentMut>,
     pub state: State,
+    /// Keep a copy of config.toml as it was before install (see
+    /// [`paths::PRE_INSTALL_SUFFIX`]), unless one is kept already.
+    pub keep_pre_install: bool,
 }
 
 impl Docs {
@@ -136,11 +139,13 @@ impl Docs {
     }
 }
 
-/// The files a run reads: config.toml, the profile file, the state file.
+/// The files a run reads: config.toml, the profile file, the state file,
+/// and the copy of config.toml from before install.
 pub struct Files {
     pub config: Loaded,
     pub profile: Loaded,
     pub state: Loaded,
+    pub pre_install: Loaded,
 }
 
 impl Files {
@@ -151,6 +156,7 @@ impl Files {
             config: Loaded::in_memory(Path::new(paths::CONFIG), config),
             profile: Loaded::in_memory(Path::new(paths::PROFILE_FILE), profile),
             state: Loaded::in_memory(Path::new(paths::STATE_FILE), state),
+            pre_install: Loaded::in_memory(&paths::pre_install_of(Path::new(paths::CONFIG)), None),
         }
     }
 
@@ -159,6 +165,10 @@ impl Files {
             config: Loaded::read(&home.config())?,
             profile: Loaded::read(&home.profile_file())?,
             state: Loaded::read(&home.state_file())?,
+            // Only ever copied whole: not parsed, not checked.
+            pre_install: Loaded {
+                snapshot: config_file::read(&paths::pre_install_of(&home.config()))?,
+            },
         })
     }
 
@@ -187,6 +197,7 @@ impl Files {
             config: std::mem::take(&mut config.doc),
             profile: profile.as_mut().map(|p| std::mem::take(&mut p.doc)),
             state,
+            keep_pre_install: false,
         };
         Ok(Workspace {
             files: self,
@@ -223,8 +234,10 @@ impl<'a> Workspace<'a> {
 
     /// Render the edited documents in each file's own style: the changes to
     /// commit in that order (no-ops where nothing changed), the record
-    /// first or last as `order` says.
-    pub fn changes(self, order: RecordOrder) -> [Change<'a>; 3] {
+    /// first or last as `order` says, the pre-install copy first of all (a
+    /// run killed after it leaves only a copy; one killed before the
+    /// record has changed nothing, so the next run writes the copy).
+    pub fn changes(self, order: RecordOrder) -> [Change<'a>; 4] {
         let Workspace {
             files,
             mut config,
@@ -242,6 +255,15 @@ impl<'a> Workspace<'a> {
             }
             None => doc.to_string(),
         });
+        // Written once, never changed or removed afterwards.
+        let copy = Change {
+            before: &files.pre_install.snapshot,
+            after: match (docs.keep_pre_install, files.pre_install.exists()) {
+                (true, false) => files.config.snapshot.bytes.clone(),
+                _ => files.pre_install.snapshot.bytes.clone(),
+            },
+            backup: false,
+        };
         let config = files.config.change(config_after, true);
         let profile = files.profile.change(profile_after, true);
         let record = files.state.change(
@@ -249,8 +271,8 @@ impl<'a> Workspace<'a> {
             false,
         );
         match order {
-            RecordOrder::First => [record, config, profile],
-            RecordOrder::Last => [config, profile, record],
+            RecordOrder::First => [copy, record, config, profile],
+            RecordOrder::Last => [copy, config, profile, record],
         }
     }
 }
@@ -311,7 +333,14 @@ pub fn finish(changes: &[Change], notes: &[String], dry_run: bool, ui: &mut Ui) 
         .chain(&done.deleted)
         .filter(|p| !shown(p))
     {
-        ui.detail(format_args!("updated the record {}", p.display()))?;
+        if p.file_name().is_some_and(|n| n == paths::STATE_FILE) {
+            ui.detail(format_args!("updated the record {}", p.display()))?;
+        } else {
+            ui.info(format_args!(
+                "kept a copy of the file as it was before install: {}",
+                p.display()
+            ))?;
+        }
     }
     Ok(!visible.is_empty())
 }

@@ -183,5 +183,15 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         ))?,
         (true, true) => {}
     }
+    // Doctor's walk of the other files Codex reads: what selects the
+    // provider there keeps its own model.
+    for place in doctor::inputs::provider_references(&inp, spec::PROVIDER_ID) {
+        ui.info(format_args!(
+            "note: {place} also selects the ominigate provider; `use` does not change the model there"
+        ))?;
+    }
+    if !args.dry_run {
+        install::check_result(home, &detected);
+    }
     Ok(())
 }

@@ -676,13 +676,14 @@ fn loaded(files: &Files) -> commands::Files {
 }
 
 /// What the changes leave, as [`Files`].
-fn after(changes: [Change; 3]) -> Files {
+fn after(changes: [Change; 4]) -> Files {
     let mut out = Files::default();
     for c in changes {
         let text = c.after.map(|b| String::from_utf8(b).expect("utf-8"));
         match c.before.path.to_str() {
             Some("config.toml") => out.config = text,
             Some("ominigate.config.toml") => out.profile = text,
+            Some("config.toml.pre-ominigate.bak") => {}
             _ => out.state = text.map_or_else(State::default, |t| State::parse(&t).expect("state")),
         }
     }
@@ -719,7 +720,7 @@ pub fn lib_install_bridge(
 pub fn lib_uninstall(files: &Files, force: bool) -> Result<Files, String> {
     let loaded = loaded(files);
     let mut work = loaded.open().map_err(|e| e.to_string())?;
-    uninstall::plan(&mut work.docs, force)
+    uninstall::plan(&mut work.docs, force, &[])
         .map_err(|e| e.to_string())?
         .map_err(|r| format!("{r:?}"))?;
     Ok(after(work.changes(RecordOrder::Last)))

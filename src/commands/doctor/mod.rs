@@ -49,8 +49,22 @@ pub fn run_checks(inp: &Inputs, offline: bool, limit: Duration) -> Vec<Check> {
         let bridge = bridge.join().unwrap_or_else(|_| stopped(bridge::REACHABLE));
         (accepts, bridge, network)
     });
+    let mut checks = vec![codex::binary_check(&inp.codex)];
+    checks.extend(file_checks(inp, accepts));
+    checks.extend([
+        env::key_check(inp),
+        env::conflict_check(inp),
+        bridge,
+        models,
+        wire,
+    ]);
+    checks
+}
+
+/// The checks of the config files themselves, `codex.accepts_config`'s
+/// result first: no network, no environment.
+fn file_checks(inp: &Inputs, accepts: Check) -> Vec<Check> {
     vec![
-        codex::binary_check(&inp.codex),
         accepts,
         provider::parse_check(inp),
         provider::present_check(inp),
@@ -58,12 +72,23 @@ pub fn run_checks(inp: &Inputs, offline: bool, limit: Duration) -> Vec<Check> {
         profile::location_check(inp),
         profile::fields_check(inp),
         profile::resolution_check(inp),
-        env::key_check(inp),
-        env::conflict_check(inp),
-        bridge,
-        models,
-        wire,
     ]
+}
+
+/// What `install` and `use` run on the files they just wrote: doctor's
+/// offline checks of the config files (with Codex 0.133+ known by its
+/// binary, Codex's own `codex.accepts_config`), redacted; the failing ones,
+/// each as doctor words it (see [`render::finding`]).
+pub fn check_written(home: &CodexHome, codex: CodexInfo, limit: Duration) -> Vec<String> {
+    let inp = read_inputs(home, codex);
+    let accepts = codex::accepts_config(&inp.codex, &inp.home, limit);
+    let mut checks = file_checks(&inp, accepts);
+    check::redact_all(&mut checks, &secrets(&inp));
+    checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(render::finding)
+        .collect()
 }
 
 /// Values that must never be printed: the key (by the configured name and
