@@ -365,6 +365,7 @@ pub fn options(args: &InstallArgs, detected: &Detected) -> Result<Options, Failu
     };
     if let Some(k) = &args.env_key {
         spec::check_env_key(k).map_err(|m| bad_flag("--env-key", m))?;
+        crate::shown::protect_env(k);
     }
     if let Some(m) = &args.model {
         spec::check_model(m).map_err(|m| bad_flag("--model", m))?;

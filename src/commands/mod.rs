@@ -183,6 +183,19 @@ impl Files {
             true => Some(parse_checked(&self.profile)?),
             false => None,
         };
+        // The key the provider names may be in these files (a bearer token
+        // beside it, a comment): no diff or message may show it.
+        if let Some(name) = blocks::get_block(&config.doc, blocks::PROVIDER)
+            .ok()
+            .flatten()
+            .and_then(|b| blocks::get_str(b, "env_key"))
+        {
+            match crate::spec::check_env_key(name) {
+                Ok(()) => crate::shown::protect_env(name),
+                // The key itself pasted in place of the name.
+                Err(_) => crate::shown::protect(name),
+            }
+        }
         let docs = Docs {
             config: std::mem::take(&mut config.doc),
             profile: profile.as_mut().map(|p| std::mem::take(&mut p.doc)),

@@ -13,7 +13,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::Loaded;
-use super::doctor::check::{self, Check, Status, redact};
+use super::doctor::check::{self, Check, Status};
 use super::doctor::inputs::Inputs;
 use super::doctor::provider::env_key_name;
 use super::doctor::resolution::{Run, lookup, resolve};
@@ -22,6 +22,7 @@ use super::models::InUse;
 use crate::cli::StatusArgs;
 use crate::codex_version::ProfileLayout;
 use crate::paths::{CodexHome, PROFILE_FILE};
+use crate::shown;
 use crate::spec;
 use crate::state::State;
 
@@ -140,7 +141,7 @@ fn provider(inp: &Inputs) -> Option<Provider> {
     Some(Provider {
         place: file.place(&BLOCK).to_string(),
         shape: file.shape_of(&BLOCK),
-        base_url,
+        base_url: base_url.map(|u| shown::value(&u).into_owned()),
     })
 }
 
@@ -240,8 +241,8 @@ pub fn summarise(inp: &Inputs, list: &[Check], recorded: bool) -> Summary {
             provider: plain
                 .refusal
                 .is_none()
-                .then(|| plain.provider.value.clone()),
-            model: plain.model.map(|m| m.value),
+                .then(|| shown::value(&plain.provider.value).into_owned()),
+            model: plain.model.map(|m| shown::value(&m.value).into_owned()),
             recorded,
         },
         key: Key {
@@ -375,7 +376,7 @@ pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> R
     let inp = read_inputs(home, detect_codex(&args.codex));
     let secrets = doctor::secrets(&inp);
     let mut list = run_checks(&inp, true, CODEX_LIMIT);
-    check::redact_all(&mut list, &secrets);
+    check::sanitize_all(&mut list, &secrets);
     let summary = summarise(&inp, &list, default_recorded(home));
     let text = match args.json {
         true => format!(
@@ -384,6 +385,6 @@ pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> R
         ),
         false => human(&summary),
     };
-    write!(ui.out(), "{}", redact(&text, &secrets))?;
+    write!(ui.out(), "{text}")?;
     Ok(())
 }
