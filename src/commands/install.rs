@@ -438,7 +438,7 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     // for the user's own and uninstall leaves them in (uninstall removes
     // the record last for the same reason).
     let changes = work.changes(RecordOrder::First);
-    if !finish(&changes, &outcome.notes, args.dry_run, ui)? {
+    if !finish(&changes, &outcome.notes, args.dry_run, args.force, ui)? {
         ui.info("already installed: nothing to change")?;
     }
     if !args.dry_run {

@@ -172,7 +172,13 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, ui: &mut Ui) -> Result<()> {
         .map_err(|e| work.shape_error(e))?
         .map_err(refusal_error)?;
     // The record goes last (see install).
-    if !finish(&work.changes(RecordOrder::Last), &notes, args.dry_run, ui)? {
+    if !finish(
+        &work.changes(RecordOrder::Last),
+        &notes,
+        args.dry_run,
+        args.force,
+        ui,
+    )? {
         ui.info(format_args!(
             "nothing to remove: OminiGate is not installed in {}",
             home.dir.display()

@@ -157,6 +157,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         &work.changes(RecordOrder::First),
         &outcome.notes,
         args.dry_run,
+        args.force,
         ui,
     )?;
     let who = match follows {
