@@ -463,6 +463,10 @@ struct Meta<'a> {
     owner: Option<(u32, u32)>,
     /// Every extended attribute, ACLs included.
     xattrs: &'a [(OsString, Vec<u8>)],
+    /// `xattrs` are all the file has (it replaces an existing file): an ACL
+    /// inherited from the directory's default ACL is dropped. A new file
+    /// keeps what it inherits, like any file created there.
+    exact: bool,
 }
 
 impl<'a> Meta<'a> {
@@ -480,6 +484,7 @@ impl<'a> Meta<'a> {
             mode: before.mode.unwrap_or(NEW_FILE_MODE),
             owner,
             xattrs: &before.xattrs,
+            exact: before.bytes.is_some(),
         }
     }
 }
@@ -496,6 +501,7 @@ pub fn write_atomic(
         mode,
         owner,
         xattrs: &[],
+        exact: false,
     };
     replace(target, bytes, meta, &|| Ok(()))?;
     sync_dir(parent_dir(target))
@@ -548,7 +554,7 @@ fn replace(
                 })?;
             }
         }
-        copy_xattrs(&f, meta.xattrs, target)?;
+        copy_xattrs(&f, &meta, target)?;
         f.set_permissions(fs::Permissions::from_mode(meta.mode))
             .map_err(io)?;
         f.write_all(bytes).map_err(io)?;
@@ -563,11 +569,12 @@ fn replace(
     result
 }
 
-/// Give `f` exactly the extended attributes `xattrs` (ACLs included): set
-/// every one, and drop an ACL it inherited from its directory that the file
-/// it replaces did not have. Any failure refuses: the file would lose them.
-fn copy_xattrs(f: &File, xattrs: &[(OsString, Vec<u8>)], target: &Path) -> Result<()> {
-    for (name, value) in xattrs {
+/// Give `f` the extended attributes of `meta` (ACLs included): set every
+/// one and, when it replaces a file, drop an ACL it inherited from its
+/// directory that the file did not have. Any failure refuses: the file
+/// would lose them.
+fn copy_xattrs(f: &File, meta: &Meta, target: &Path) -> Result<()> {
+    for (name, value) in meta.xattrs {
         f.set_xattr(name, value).map_err(|e| {
             refused(format!(
                 "cannot copy the extended attribute {} of {} to its replacement ({e})",
@@ -577,7 +584,7 @@ fn copy_xattrs(f: &File, xattrs: &[(OsString, Vec<u8>)], target: &Path) -> Resul
             .help("the file would lose it (an ACL: access could widen); run as the file's owner or root, or remove the attribute; nothing was written")
         })?;
     }
-    if !xattrs.iter().any(|(n, _)| n == ACL_ACCESS) {
+    if meta.exact && !meta.xattrs.iter().any(|(n, _)| n == ACL_ACCESS) {
         match f.remove_xattr(ACL_ACCESS) {
             Ok(()) => {}
             Err(e)
@@ -607,7 +614,8 @@ pub struct Committed {
 /// A backup as it was before this run wrote it, to put back on failure.
 struct BackupUndo {
     path: PathBuf,
-    previous: Option<Vec<u8>>,
+    /// Its bytes, mode and owner; `None`: there was none.
+    previous: Option<(Vec<u8>, u32, (u32, u32))>,
 }
 
 /// Apply `changes` (the caller holds the lock). Every file is checked
@@ -644,7 +652,7 @@ pub fn commit(changes: &[Change], force: bool) -> Result<Committed> {
         }
         for b in backups.iter().rev() {
             let _ = match &b.previous {
-                Some(bytes) => write_atomic(&b.path, bytes, NEW_FILE_MODE, None),
+                Some((bytes, mode, owner)) => write_atomic(&b.path, bytes, *mode, Some(*owner)),
                 None => fs::remove_file(&b.path).map_err(Into::into),
             };
         }
@@ -870,7 +878,10 @@ fn apply(change: &Change, done: &mut Committed, backups: &mut Vec<BackupUndo>) -
     let before = change.before;
     if let (Some(old), true) = (&before.bytes, change.backup) {
         let backup = backup_of(&before.path);
-        let previous = fs::read(&backup).ok();
+        let previous = fs::read(&backup)
+            .ok()
+            .zip(fs::metadata(&backup).ok())
+            .map(|(b, m)| (b, m.permissions().mode() & 0o7777, (m.uid(), m.gid())));
         backups.push(BackupUndo {
             path: backup.clone(),
             previous,
@@ -962,7 +973,10 @@ mod tests {
         }
         let held = File::open(&in_use).unwrap();
         held.lock().unwrap();
-        assert_eq!(remove_stale_temps(dir.path(), "c.toml"), vec![stale.clone()]);
+        assert_eq!(
+            remove_stale_temps(dir.path(), "c.toml"),
+            vec![stale.clone()]
+        );
         assert!(in_use.exists() && !stale.exists() && other.exists());
         drop(held);
         remove_stale_temps(dir.path(), "c.toml");
