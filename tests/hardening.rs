@@ -11,7 +11,7 @@
 
 mod harness;
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::Path;
 
 use harness::support::server::{self, Server};
@@ -23,14 +23,6 @@ fn install_args(era: &str) -> Vec<&str> {
     vec!["install", "--codex-version", era]
 }
 
-fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
 /// No run of 8 or more consecutive characters of `key`, in any case.
 #[track_caller]
 fn assert_no_key_run(key: &str, text: &str) {
@@ -40,6 +32,15 @@ fn assert_no_key_run(key: &str, text: &str) {
         let w: String = w.iter().collect();
         assert!(!lower.contains(&w), "{w:?} of the key is shown:\n{text}");
     }
+}
+
+/// Run `args` as nobody (root with setpriv): exit `code`, nothing changed.
+fn nobody_untouched(sb: &Sandbox, args: &[&str], code: i32) -> Out {
+    let before = sb.tree();
+    let out = sb.run_unprivileged(args).expect("setpriv");
+    out.assert_code(code);
+    assert_same_tree(&before, &sb.tree());
+    out
 }
 
 // --- 1. the key echoed by the gateway ---------------------------------------
@@ -194,15 +195,6 @@ fn an_env_key_that_looks_like_a_key_is_refused_without_echo() {
 }
 
 // --- 3. the last check, right before the rename ----------------------------
-
-/// What Codex does to config.toml while it runs: trusts a project.
-const CODEX_EDIT: &str = "\n[projects.\"/home/u/new\"]\ntrust_level = \"trusted\"\n";
-
-fn append(path: &Path, text: &str) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
 
 /// Change config.toml at `before-rename:config.toml` (its replacement
 /// written and synced, the backup already in place): the run refuses,
@@ -477,12 +469,8 @@ fn an_xattr_that_cannot_be_copied_refuses_before_anything_is_written() {
     sb.give_to_nobody();
     xattr::set(sb.config(), "security.ominigate-test", b"label")
         .expect("needs a file system with security xattrs for the temp dir");
-    let before = sb.tree();
-    sb.run_unprivileged(&install_args("0.169.0"))
-        .unwrap()
-        .assert_code(REFUSED)
+    nobody_untouched(&sb, &install_args("0.169.0"), REFUSED)
         .assert_stderr_has("security.ominigate-test");
-    assert_same_tree(&before, &sb.tree());
 }
 
 // --- 9. ownership when root runs it -----------------------------------------
@@ -525,13 +513,9 @@ fn a_group_the_user_is_not_in_is_refused_before_anything_is_written() {
     // nobody's file, root's group: nobody may write it, not chgrp it.
     std::os::unix::fs::chown(sb.config(), Some(NOBODY), Some(0)).unwrap();
     set_mode(&sb.config(), 0o664);
-    let before = sb.tree();
-    sb.run_unprivileged(&install_args("0.169.0"))
-        .unwrap()
-        .assert_code(REFUSED)
+    nobody_untouched(&sb, &install_args("0.169.0"), REFUSED)
         .assert_stderr_has("group 0, which you are not in")
         .assert_stderr_has("chgrp");
-    assert_same_tree(&before, &sb.tree());
 }
 
 #[test]
@@ -549,12 +533,8 @@ fn a_symlink_into_a_read_only_directory_leaves_no_backup() {
     // The file is nobody's and writable; its directory is root's.
     std::os::unix::fs::lchown(&store, Some(0), Some(0)).unwrap();
     set_mode(&store, 0o755);
-    let before = sb.tree();
-    sb.run_unprivileged(&install_args("0.169.0"))
-        .unwrap()
-        .assert_code(FAILURE)
+    nobody_untouched(&sb, &install_args("0.169.0"), FAILURE)
         .assert_stderr_has("cannot create files in");
-    assert_same_tree(&before, &sb.tree());
     assert!(!sb.backup().exists());
 }
 

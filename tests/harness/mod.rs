@@ -654,6 +654,24 @@ event = "stop"
 run = "echo bye" # last line
 "#;
 
+/// What Codex does to config.toml while it runs: trusts a project.
+pub const CODEX_EDIT: &str = "\n[projects.\"/home/u/new\"]\ntrust_level = \"trusted\"\n";
+
+/// Append `text` to the file at `path`, in place (same inode), as Codex does.
+pub fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// The permission bits of `path` (through symlinks).
+pub fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
 /// Files as the library sees them: config text, profile text (`None`:
 /// no such file), the state record.
 #[derive(Debug, Clone, Default, PartialEq)]
