@@ -26,7 +26,13 @@ const MIN_SECRET: usize = 4;
 /// Values that must never be printed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Secrets {
-    values: Vec<Vec<char>>,
+    /// Each secret as given (for its mask) and lower-cased, char by char.
+    values: Vec<(String, Vec<char>)>,
+}
+
+/// `c` lower-cased to one character (the comparison is per character).
+fn fold(c: char) -> char {
+    c.to_lowercase().next().unwrap_or(c)
 }
 
 impl Secrets {
@@ -41,38 +47,38 @@ impl Secrets {
     /// Add `value` (and its trimmed form) unless already known or too short.
     pub fn add(&mut self, value: &str) {
         for v in [value, value.trim()] {
-            let chars: Vec<char> = v.chars().collect();
-            if chars.len() >= MIN_SECRET && !self.values.contains(&chars) {
-                self.values.push(chars);
+            let folded: Vec<char> = v.chars().map(fold).collect();
+            if folded.len() >= MIN_SECRET && !self.values.iter().any(|(o, _)| o == v) {
+                self.values.push((v.to_string(), folded));
             }
         }
         // Longest first: a value holding another is masked whole.
-        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        self.values.sort_by_key(|(_, f)| std::cmp::Reverse(f.len()));
     }
 
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
 
-    /// The longest run at the start of `text` that is (in any case) part
-    /// of a secret, and that secret; `None` below [`MIN_RUN`] characters
-    /// (or below the whole secret, for one shorter than that).
-    fn run_at(&self, text: &[char]) -> Option<(usize, &[char])> {
+    /// The longest run at the start of `text` (lower-cased) that is part of
+    /// a secret, and that secret; `None` below [`MIN_RUN`] characters (or
+    /// below the whole secret, for one shorter than that).
+    fn run_at(&self, text: &[char]) -> Option<(usize, &str)> {
         let first = *text.first()?;
-        let mut best: Option<(usize, &[char])> = None;
-        for secret in &self.values {
+        let mut best: Option<(usize, &str)> = None;
+        for (original, secret) in &self.values {
             let need = secret.len().min(MIN_RUN);
             for start in 0..secret.len() {
-                if !same(secret[start], first) {
+                if secret[start] != first {
                     continue;
                 }
                 let len = secret[start..]
                     .iter()
                     .zip(text)
-                    .take_while(|(a, b)| same(**a, **b))
+                    .take_while(|(a, b)| a == b)
                     .count();
                 if len >= need && best.is_none_or(|(l, _)| len > l) {
-                    best = Some((len, secret));
+                    best = Some((len, original));
                 }
             }
         }
@@ -86,13 +92,14 @@ impl Secrets {
             return Cow::Borrowed(text);
         }
         let chars: Vec<char> = text.chars().collect();
+        let folded: Vec<char> = chars.iter().copied().map(fold).collect();
         let mut out = String::with_capacity(text.len());
         let mut changed = false;
         let mut i = 0;
         while i < chars.len() {
-            match self.run_at(&chars[i..]) {
+            match self.run_at(&folded[i..]) {
                 Some((len, secret)) => {
-                    out.push_str(&mask(&secret.iter().collect::<String>()));
+                    out.push_str(&mask(secret));
                     changed = true;
                     i += len;
                 }
@@ -107,10 +114,6 @@ impl Secrets {
             false => Cow::Borrowed(text),
         }
     }
-}
-
-fn same(a: char, b: char) -> bool {
-    a == b || a.to_lowercase().eq(b.to_lowercase())
 }
 
 /// A secret shown safely: its first 4 and last 4 characters (`sk-o…1234`),

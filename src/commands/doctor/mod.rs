@@ -109,7 +109,7 @@ pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
     );
     check::sanitize_all(&mut checks, &secrets);
     let report = render::Report {
-        home: format!("{} ({})", home.dir.display(), home.source),
+        home: shown::value(&format!("{} ({})", home.dir.display(), home.source)).into_owned(),
         codex_version: inp.codex.version.map(|v| v.to_string()),
         checks,
     };
