@@ -170,31 +170,46 @@ pub fn is_unsafe(c: char) -> bool {
             | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
-fn escape_where(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
-    if !text.chars().any(|c| is_unsafe(c) && !keep(c)) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_unsafe(c) && !keep(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
+/// `text` with every unsafe character escaped, except those `keep` allows
+/// (given the character and the one after it).
+fn escape_where(text: &str, keep: impl Fn(char, Option<char>) -> bool) -> Cow<'_, str> {
+    let mut chars = text.chars().peekable();
+    let mut out: Option<String> = None;
+    let mut at = 0;
+    while let Some(c) = chars.next() {
+        let escape = is_unsafe(c) && !keep(c, chars.peek().copied());
+        match (&mut out, escape) {
+            (None, true) => {
+                let mut o = String::with_capacity(text.len() + 8);
+                o.push_str(&text[..at]);
+                o.extend(c.escape_default());
+                out = Some(o);
+            }
+            (Some(o), true) => o.extend(c.escape_default()),
+            (Some(o), false) => o.push(c),
+            (None, false) => {}
         }
+        at += c.len_utf8();
     }
-    Cow::Owned(out)
+    match out {
+        Some(o) => Cow::Owned(o),
+        None => Cow::Borrowed(text),
+    }
 }
 
 /// One value (a model id, a server's message) as it may be shown: every
 /// unsafe character escaped, line breaks and tabs included.
 pub fn value(text: &str) -> Cow<'_, str> {
-    escape_where(text, |_| false)
+    escape_where(text, |_, _| false)
 }
 
 /// Text of several lines as it may be shown: unsafe characters escaped
-/// except line feeds and tabs.
+/// except line feeds, tabs, and the CR of a CRLF line ending (a diff of a
+/// CRLF file stays a diff of that file).
 pub fn text(text: &str) -> Cow<'_, str> {
-    escape_where(text, |c| c == '\n' || c == '\t')
+    escape_where(text, |c, next| {
+        c == '\n' || c == '\t' || (c == '\r' && next == Some('\n'))
+    })
 }
 
 /// At most `max` characters of `text`, `…` where cut.
@@ -288,6 +303,8 @@ mod tests {
             "a\\nb\\u{2028}c\\u{202e}d\\u{200b}"
         );
         assert_eq!(text("a\nb\tc\u{1b}[2J"), "a\nb\tc\\u{1b}[2J");
+        assert_eq!(text("a\r\nb\rc"), "a\r\nb\\rc");
+        assert_eq!(value("é\u{1b}é"), "é\\u{1b}é");
         assert!(matches!(value("openai/gpt-5.4-pro é"), Cow::Borrowed(_)));
         assert_eq!(cut("abcdef", 3), "abc…");
         assert_eq!(cut("abc", 3), "abc");

@@ -747,3 +747,18 @@ fn a_pre_release_codex_version_sorts_before_its_release() {
     sb.expect(&["install", "--codex-version", "0.134.0-alpha..1"], USAGE)
         .assert_stderr_has("not a version");
 }
+
+#[test]
+fn escaping_keeps_the_line_endings_of_a_crlf_dry_run_diff() {
+    // Only a CR that is not part of a CRLF is escaped: a diff of a CRLF
+    // file stays a diff of that file.
+    let sb = Sandbox::new();
+    sb.write_config(RICH.replace('\n', "\r\n"));
+    let out = sb.expect(&["install", "--codex-version", "0.169.0", "--dry-run"], OK);
+    assert!(
+        out.stdout.contains("+requires_openai_auth = false\r\n"),
+        "{:?}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("\\r"), "{:?}", out.stdout);
+}
