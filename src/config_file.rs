@@ -509,18 +509,39 @@ pub fn write_atomic(
 }
 
 /// Replace `target` by `bytes` atomically: a temporary file in the same
-/// directory, given the owner, extended attributes (ACLs) and mode first
-/// (so it is never readable by more than the file it replaces), then the
-/// bytes, fsync; `last_check`; rename over the target. At any instant the
-/// target is the old content or the new one; the rename is durable once the
-/// directory is synced. The temporary file is removed on any error; one
-/// left by a crash is removed by the next run.
+/// directory (see [`create_temp`]), the bytes, fsync; `last_check`; rename
+/// over the target. At any instant the target is the old content or the
+/// new one; the rename is durable once the directory is synced. The
+/// temporary file is removed on any error; one left by a crash is removed
+/// by the next run.
 fn replace(
     target: &Path,
     bytes: &[u8],
     meta: Meta,
     last_check: &dyn Fn() -> Result<()>,
 ) -> Result<()> {
+    let (mut f, tmp) = create_temp(target, &meta)?;
+    let result = (|| -> Result<()> {
+        let io = |e: io::Error| {
+            anyhow::Error::from(e).context(format!("cannot write {}", tmp.display()))
+        };
+        f.write_all(bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        failpoint("before-rename", target);
+        last_check()?;
+        fs::rename(&tmp, target).map_err(io)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The temporary file for `target`, empty, locked, with `meta` applied:
+/// created owner-only, then given the owner, the extended attributes (ACLs)
+/// and the mode, so it is never readable by more than the file it replaces.
+/// Removed again on any error.
+fn create_temp(target: &Path, meta: &Meta) -> Result<(File, PathBuf)> {
     let dir = parent_dir(target);
     let name = target
         .file_name()
@@ -528,17 +549,15 @@ fn replace(
         .unwrap_or_default();
     remove_stale_temps(dir, &name);
     let tmp = dir.join(format!("{}{}", temp_prefix(&name), std::process::id()));
+    let io =
+        |e: io::Error| anyhow::Error::from(e).context(format!("cannot write {}", tmp.display()));
+    let f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(NEW_FILE_MODE)
+        .open(&tmp)
+        .map_err(io)?;
     let result = (|| -> Result<()> {
-        let io = |e: io::Error| {
-            anyhow::Error::from(e).context(format!("cannot write {}", tmp.display()))
-        };
-        // Owner-only until its metadata is the target's.
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(NEW_FILE_MODE)
-            .open(&tmp)
-            .map_err(io)?;
         // Held until `f` is closed: marks the file as in use (see above).
         // A file system without locks only means no cleanup.
         let _ = f.lock();
@@ -554,19 +573,30 @@ fn replace(
                 })?;
             }
         }
-        copy_xattrs(&f, &meta, target)?;
+        copy_xattrs(&f, meta, target)?;
         f.set_permissions(fs::Permissions::from_mode(meta.mode))
-            .map_err(io)?;
-        f.write_all(bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        failpoint("before-rename", target);
-        last_check()?;
-        fs::rename(&tmp, target).map_err(io)
+            .map_err(io)
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    match result {
+        Ok(()) => Ok((f, tmp)),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
     }
-    result
+}
+
+/// Whether a replacement of `target` can be given `meta` (owner, extended
+/// attributes, mode): a trial temporary file, removed at once. Only tried
+/// where the attributes must be copied; nothing of the user's is touched.
+fn try_meta(target: &Path, meta: &Meta) -> Result<()> {
+    if meta.xattrs.is_empty() {
+        return Ok(());
+    }
+    let (f, tmp) = create_temp(target, meta)?;
+    drop(f);
+    let _ = fs::remove_file(&tmp);
+    Ok(())
 }
 
 /// Give `f` the extended attributes of `meta` (ACLs included): set every
@@ -772,6 +802,12 @@ fn preflight(change: &Change, force: bool) -> Result<Option<u64>> {
         .into());
     }
     ensure_owner_kept(before)?;
+    // Where the attributes go: beside the file, and beside its backup
+    // (another directory, maybe another file system, for a symlink).
+    try_meta(&before.target, &Meta::of(before))?;
+    if change.backup {
+        try_meta(&backup_of(&before.path), &Meta::of(before))?;
+    }
     let links = before.stamp.map_or(1, |s| s.nlink);
     if links > 1 {
         if !force {
