@@ -134,6 +134,13 @@ pub fn render(err: &anyhow::Error) -> (i32, String) {
     (code, out)
 }
 
+/// A bad command line as clap words it, styled, with any secret the user
+/// pasted into an argument masked (clap quotes the offending value).
+pub fn render_usage(err: &clap::Error) -> String {
+    crate::shown::protect_defaults();
+    crate::shown::redact(&err.render().ansi().to_string()).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

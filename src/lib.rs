@@ -29,11 +29,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         (_, true) => report::Level::Verbose,
         _ => report::Level::Normal,
     };
-    // Known before any command runs; each command adds the value of the
-    // variable its provider names (see `shown::protect_env`).
-    for name in [spec::ENV_KEY, "OPENAI_API_KEY"] {
-        shown::protect_env(name);
-    }
+    shown::protect_defaults();
     let mut ui = report::Ui::new(out, level);
     let result = match &cli.command {
         Command::Install(args) => commands::install::run(&home()?, args, &mut ui),

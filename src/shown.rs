@@ -144,6 +144,15 @@ pub fn protect_env(name: &str) {
     }
 }
 
+/// Protect what is known before any config is read: the values of
+/// `OMINIGATE_API_KEY` and `OPENAI_API_KEY`. Each command adds the value of
+/// the variable its provider names.
+pub fn protect_defaults() {
+    for name in [crate::spec::ENV_KEY, "OPENAI_API_KEY"] {
+        protect_env(name);
+    }
+}
+
 /// The secrets registered so far.
 pub fn secrets() -> Secrets {
     REGISTERED.read().map(|s| s.clone()).unwrap_or_default()

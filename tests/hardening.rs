@@ -762,3 +762,20 @@ fn escaping_keeps_the_line_endings_of_a_crlf_dry_run_diff() {
     );
     assert!(!out.stdout.contains("\\r"), "{:?}", out.stdout);
 }
+
+#[test]
+fn a_key_pasted_into_any_argument_is_masked_in_the_usage_error() {
+    // clap quotes the value it rejects; that message is filtered too.
+    let sb = Sandbox::new();
+    for args in [
+        vec!["install", "--codex-version", CANARY],
+        vec!["doctor", "--timeout", CANARY],
+        vec!["install", CANARY],
+        vec![CANARY],
+    ] {
+        let out = sb.run(&args);
+        out.assert_code(USAGE);
+        assert_no_key_run(CANARY, &out.stderr);
+        assert!(out.stderr.contains("sk-o…"), "{}", out.stderr);
+    }
+}
