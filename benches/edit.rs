@@ -31,6 +31,7 @@ fn options() -> install::Options {
         model: None,
         default: false,
         no_default: false,
+        route: install::Route::Direct,
     }
 }
 

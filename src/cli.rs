@@ -48,6 +48,7 @@ Examples:
   ominigate-codex install --model anthropic/claude-opus-4.6 --default
   ominigate-codex install --no-default         # plain `codex` back to what it was
   ominigate-codex install --codex-version 0.94.0 --dry-run
+  ominigate-codex install --bridge             # current Codex on a chat-only gateway
   ominigate-codex --codex-home /tmp/codex install --base-url http://127.0.0.1:8080/v1")]
     Install(InstallArgs),
 
@@ -65,6 +66,10 @@ Examples:
   ominigate-codex doctor --offline             # no request to the gateway
   ominigate-codex doctor --json                # one JSON object, for scripts
   ominigate-codex doctor --codex-version 0.94.0 --timeout 10
+
+Online, endpoint.models and endpoint.wire ask the gateway (a 404 on /responses
+from a chat-only gateway names the bridge as the fix), and bridge.reachable asks
+the bridge `install --bridge` set up on this machine; --offline skips all three.
 
 Exit status: 0 when no check fails, 1 when one does, 2 on a usage error.")]
     Doctor(DoctorArgs),
@@ -153,7 +158,7 @@ pub struct InstallArgs {
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
 
-    /// Gateway URL [default: https://api.ominigate.ai/v1, or the one already set]
+    /// Gateway URL, with --bridge the one the bridge forwards to [default: https://api.ominigate.ai/v1, or the one already set]
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
 
@@ -164,6 +169,20 @@ pub struct InstallArgs {
     /// Wire protocol [default: chat up to Codex 0.94, responses from 0.95]
     #[arg(long, value_enum, value_name = "API")]
     pub wire_api: Option<WireApi>,
+
+    /// Point Codex at a local bridge (`ominigate-codex bridge`) that speaks the
+    /// Responses API to Codex and chat completions to the gateway
+    #[arg(long)]
+    pub bridge: bool,
+
+    /// The bridge's port on 127.0.0.1 [default: 8741]
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "bridge",
+        value_parser = clap::value_parser!(u16).range(1..)
+    )]
+    pub bridge_port: Option<u16>,
 
     #[command(flatten)]
     pub codex: CodexSelect,

@@ -144,6 +144,59 @@ pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
     Ok(url)
 }
 
+/// The port `install --bridge` points Codex at unless `--bridge-port` says
+/// otherwise: where `ominigate-codex bridge` listens for the installed setup.
+pub const BRIDGE_PORT: u16 = 8741;
+
+/// What a bridge's `GET /health` names itself as.
+pub const BRIDGE_SERVICE: &str = "ominigate-codex bridge";
+
+/// The base URL Codex calls for a bridge on `port`: `http://127.0.0.1:PORT/v1`.
+pub fn bridge_url(port: u16) -> String {
+    format!("http://127.0.0.1:{port}/v1")
+}
+
+/// The port of a plain-http loopback base URL (`http://127.0.0.1:N/v1`):
+/// where a bridge would listen. `None` for https, another host, or no port.
+pub fn loopback_port(url: &str) -> Option<u16> {
+    let parsed = parse_base_url(url).ok()?;
+    if parsed.https || !parsed.is_loopback() {
+        return None;
+    }
+    let rest = &parsed.url["http://".len()..];
+    let authority = rest.split('/').next()?;
+    authority[parsed.host.len()..]
+        .strip_prefix(':')?
+        .parse()
+        .ok()
+}
+
+/// The gateway a bridge on `port` forwards to: `--base-url` (`flag`), else
+/// what `install --bridge` recorded, else the provider's current `base_url`,
+/// else the guide's. Refused when it is the bridge itself (plain http to
+/// this machine on `port`): the bridge would call itself.
+pub fn bridge_upstream(
+    flag: Option<&str>,
+    recorded: Option<&str>,
+    current: Option<&str>,
+    port: u16,
+) -> Result<String, String> {
+    let (url, from) = match (flag, recorded, current) {
+        (Some(u), _, _) => (u, "--base-url"),
+        (None, Some(u), _) => (u, "the recorded upstream"),
+        (None, None, Some(u)) => (u, "the provider's base_url"),
+        (None, None, None) => (BASE_URL, "the guide's URL"),
+    };
+    let parsed = parse_base_url(url).map_err(|e| format!("{from}: {e}"))?;
+    if loopback_port(&parsed.url) == Some(port) {
+        return Err(format!(
+            "{from} `{}` is the bridge itself (port {port} on this machine): the bridge needs the gateway's URL to forward to",
+            redact_url(&parsed.url)
+        ));
+    }
+    Ok(parsed.url)
+}
+
 /// Whether a value given where a variable *name* belongs looks like the key
 /// itself: one of the secrets this run knows (or a run of one), an `sk-`
 /// prefix, or a long token of letters and digits.
@@ -268,6 +321,49 @@ mod tests {
         assert_eq!(redact_url("https://api.x/v1?key=sk-1"), "https://api.x/v1…");
         assert_eq!(redact_url("no scheme"), "no scheme");
         assert_eq!(redact_url("u:p@h"), "…@h");
+    }
+
+    #[test]
+    fn bridge_urls_and_upstreams() {
+        assert_eq!(bridge_url(BRIDGE_PORT), "http://127.0.0.1:8741/v1");
+        assert_eq!(loopback_port("http://127.0.0.1:8741/v1"), Some(8741));
+        assert_eq!(loopback_port("http://localhost:9/v1/"), Some(9));
+        assert_eq!(loopback_port("http://[::1]:77/v1"), Some(77));
+        assert_eq!(loopback_port("http://127.0.0.1/v1"), None);
+        assert_eq!(loopback_port("https://127.0.0.1:8741/v1"), None);
+        assert_eq!(loopback_port("https://api.ominigate.ai/v1"), None);
+        assert_eq!(loopback_port("not a url"), None);
+
+        let up = |f, r, c| bridge_upstream(f, r, c, 8741);
+        assert_eq!(up(None, None, None).unwrap(), BASE_URL);
+        assert_eq!(
+            up(None, None, Some("https://gw.example/v1/")).unwrap(),
+            "https://gw.example/v1"
+        );
+        assert_eq!(
+            up(
+                None,
+                Some("https://rec.example/v1"),
+                Some("http://127.0.0.1:8741/v1")
+            )
+            .unwrap(),
+            "https://rec.example/v1"
+        );
+        assert_eq!(
+            up(
+                Some("http://127.0.0.1:9000/v1"),
+                Some("https://rec.example/v1"),
+                None
+            )
+            .unwrap(),
+            "http://127.0.0.1:9000/v1"
+        );
+        for itself in ["http://127.0.0.1:8741/v1", "http://localhost:8741/v1"] {
+            let err = up(Some(itself), None, None).unwrap_err();
+            assert!(err.contains("is the bridge itself"), "{err}");
+            assert!(up(None, None, Some(itself)).is_err());
+        }
+        assert!(up(Some("http://gw.example/v1"), None, None).is_err());
     }
 
     #[test]

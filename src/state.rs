@@ -57,6 +57,11 @@ pub struct State {
     /// `--default`: previous top-level `model_provider` / `model`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defaults: Option<Previous>,
+    /// `install --bridge`: the gateway the bridge forwards to (the
+    /// provider's `base_url` is then the bridge). Never holds credentials:
+    /// base URLs with a user name, password or query are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge_upstream: Option<String>,
 }
 
 impl State {
@@ -65,6 +70,7 @@ impl State {
             && self.profile_table.is_none()
             && self.profile_file.is_none()
             && self.defaults.is_none()
+            && self.bridge_upstream.is_none()
     }
 
     pub fn parse(text: &str) -> Result<State, String> {
@@ -116,9 +122,22 @@ mod tests {
             schema: SCHEMA,
             provider: Some(Record::Created),
             defaults: Some(Previous::from([("model_provider".to_string(), None)])),
+            bridge_upstream: Some("https://api.ominigate.ai/v1".to_string()),
             ..State::default()
         };
         assert_eq!(State::parse(&state.to_json()), Ok(state));
         assert!(State::parse("{\"schema\": 9}").is_err());
+        // A record from before the bridge reads as direct.
+        assert_eq!(
+            State::parse("{\"schema\": 1}").map(|s| s.bridge_upstream),
+            Ok(None)
+        );
+        assert!(
+            !State {
+                bridge_upstream: Some("https://x/v1".into()),
+                ..State::default()
+            }
+            .is_empty()
+        );
     }
 }

@@ -142,6 +142,45 @@ fn corpus_default_round_trips() {
     }
 }
 
+/// `install --bridge` on every real config: uninstall gives it back, and
+/// install without --bridge returns to the direct setup byte for byte.
+#[test]
+fn corpus_bridge_round_trips() {
+    let era = "0.169.0";
+    for file in corpus_files("codex-configs") {
+        let original = std::fs::read(&file).expect("corpus file");
+        let sb = Sandbox::new();
+        sb.write_config(&original);
+        sb.run(&["install", "--codex-version", era, "--bridge"], 0);
+        let doc = parse(&sb.read_config());
+        assert_eq!(
+            doc["model_providers"]["ominigate"]["base_url"].as_str(),
+            Some("http://127.0.0.1:8741/v1"),
+            "{}",
+            file.display()
+        );
+        sb.uninstall();
+        assert!(
+            sb.read_config() == original,
+            "{}: --bridge not undone byte for byte",
+            file.display()
+        );
+
+        sb.install(era);
+        let direct = sb.read_config();
+        sb.run(&["install", "--codex-version", era, "--bridge"], 0);
+        sb.install(era);
+        assert!(
+            sb.read_config() == direct,
+            "{}: install after --bridge is not the direct setup",
+            file.display()
+        );
+        sb.uninstall();
+        assert!(sb.read_config() == original, "{}", file.display());
+        assert!(!sb.codex_home().join("ominigate-codex.state.json").exists());
+    }
+}
+
 #[test]
 fn invalid_corpus_is_refused_unless_it_is_toml_1_1() {
     let files = corpus_files("codex-configs-invalid");

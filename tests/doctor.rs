@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use doctor_support::*;
 use support::{CANARY, GUIDE, Sandbox};
 
-const IDS: [&str; 12] = [
+const IDS: [&str; 13] = [
     "codex.binary",
     "codex.accepts_config",
     "config.parse",
@@ -22,6 +22,7 @@ const IDS: [&str; 12] = [
     "resolution",
     "env.key",
     "env.openai_conflict",
+    "bridge.reachable",
     "endpoint.models",
     "endpoint.wire",
 ];
@@ -184,7 +185,7 @@ fn human_output_is_grouped_ascii_with_fixes_and_one_summary_line() {
     );
     let last = out.lines().last().unwrap();
     assert!(
-        last.starts_with("5 ok, 0 warnings, 2 failed, 5 skipped"),
+        last.starts_with("5 ok, 0 warnings, 2 failed, 6 skipped"),
         "{last}"
     );
     assert_eq!(out.lines().filter(|l| l.contains(" ok, ")).count(), 1);
@@ -1231,7 +1232,12 @@ fn endpoint_models_404_means_a_wrong_base_url() {
     );
     // Both wire endpoints missing: the same diagnosis for endpoint.wire.
     assert_status(&r, "endpoint.wire", "fail");
-    assert!(text(&r, "endpoint.wire").contains("is missing too: base_url is probably wrong"));
+    let t = text(&r, "endpoint.wire");
+    assert!(t.contains("nothing there"), "{t}");
+    assert!(
+        t.contains("/v1/chat/completions answered 404 too: base_url is probably wrong"),
+        "{t}"
+    );
 }
 
 /// The guide's "I get 404 Not Found on every request", per Codex era.
@@ -1249,16 +1255,22 @@ fn guide_404_on_every_request() {
     assert_eq!(code, 1);
     assert_status(&r, "endpoint.wire", "fail");
     let t = text(&r, "endpoint.wire");
+    assert!(
+        t.contains("this gateway serves chat completions only"),
+        "{t}"
+    );
     assert!(t.contains("404 Not Found on every request"), "{t}");
     assert!(
         t.contains("Codex 0.169.0 speaks only the Responses API"),
         "{t}"
     );
-    assert!(t.contains("npm i -g @openai/codex@0.94.0"), "{t}");
+    assert!(t.contains("`ominigate-codex codex`"), "{t}");
     assert!(
-        t.contains("wait for OminiGate's Responses API endpoint"),
+        t.contains("`ominigate-codex install --bridge`, then `ominigate-codex bridge`"),
         "{t}"
     );
+    assert!(t.contains("--print-service"), "{t}");
+    assert!(t.contains("npm i -g @openai/codex@0.94.0"), "{t}");
 
     // Codex 0.94 with wire_api = "responses": switch to chat, at this line.
     let server = Server::start(chat_only);
@@ -1404,4 +1416,241 @@ fn server_errors_and_rate_limits() {
     assert!(text(&r, "endpoint.models").contains("upstream down"));
     assert_status(&r, "endpoint.wire", "warn");
     assert!(text(&r, "endpoint.wire").contains("rate limited"));
+}
+
+/// `/responses` 404 or 405 with chat completions answering is a chat-only
+/// gateway; with nothing at chat completions either, a wrong base_url.
+#[test]
+fn endpoint_wire_tells_chat_only_from_nothing_there() {
+    for (responses, chat, chat_only) in [
+        (405, 200, true),
+        (404, 400, true),
+        (405, 401, true),
+        (405, 404, false),
+        (404, 405, false),
+        (404, 500, false),
+    ] {
+        let server = Server::start(move |r| match r.path.as_str() {
+            "/v1/models" => reply(200, &models_body(&["openai/gpt-5.4-pro"])),
+            "/v1/responses" => reply(responses, "{}"),
+            "/v1/chat/completions" => reply(chat, "{}"),
+            _ => reply(404, "{}"),
+        });
+        let sb = at_server("0.171.0", &server, &[]);
+        let (code, r) = online(&sb, "0.171.0", "5");
+        assert_eq!(code, 1);
+        assert_status(&r, "endpoint.wire", "fail");
+        let t = text(&r, "endpoint.wire");
+        let case = format!("{responses}/{chat}:\n{t}");
+        assert_eq!(
+            t.contains("serves chat completions only"),
+            chat_only,
+            "{case}"
+        );
+        assert_eq!(t.contains("`ominigate-codex codex`"), chat_only, "{case}");
+        assert_eq!(
+            t.contains("`ominigate-codex install --bridge`"),
+            chat_only,
+            "{case}"
+        );
+        assert_eq!(t.contains("nothing there"), !chat_only, "{case}");
+        assert_eq!(
+            t.contains("base_url is probably wrong"),
+            !chat_only,
+            "{case}"
+        );
+        // A local gateway install --bridge did not set up is not asked for /health.
+        assert_status(&r, "bridge.reachable", "skip");
+        assert!(server.requests().iter().all(|r| r.path != "/health"));
+    }
+}
+
+const UPSTREAM: &str = "https://gw.example/v1";
+
+/// A stand-in for the bridge on `127.0.0.1:PORT`: `/health` as the bridge
+/// answers it, forwarding to `upstream`, and `/v1/models` answered `models`.
+fn fake_bridge(upstream: &'static str, models: (u16, String)) -> Server {
+    Server::start(move |r| {
+        match (r.method.as_str(), r.path.as_str()) {
+        ("GET", "/health") => reply(
+            200,
+            &serde_json::json!({"status": "ok", "service": "ominigate-codex bridge", "upstream": upstream})
+                .to_string(),
+        ),
+        ("GET", "/v1/models") => reply(models.0, &models.1),
+        ("POST", "/v1/responses") => reply(200, "{\"id\":\"resp_1\",\"output\":[]}"),
+        _ => reply(404, "{}"),
+    }
+    })
+}
+
+/// `install --bridge --bridge-port PORT --base-url UPSTREAM`.
+fn bridged(port: u16) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.install_bridge("0.171.0", port, UPSTREAM);
+    sb
+}
+
+#[test]
+fn bridge_reachable_ok_through_a_running_bridge() {
+    let server = fake_bridge(UPSTREAM, (200, models_body(&["openai/gpt-5.4-pro"])));
+    let sb = bridged(server.addr.port());
+    let (code, r) = online(&sb, "0.171.0", "5");
+    assert_eq!(code, 0, "{r:#}");
+    assert_status(&r, "bridge.reachable", "ok");
+    let t = text(&r, "bridge.reachable");
+    assert!(
+        t.contains(&format!(
+            "the bridge on 127.0.0.1:{} is up (forwarding to {UPSTREAM}) and reaches it: 1 model listed",
+            server.addr.port()
+        )),
+        "{t}"
+    );
+    assert_status(&r, "endpoint.models", "ok");
+    assert_status(&r, "endpoint.wire", "ok");
+    let reqs = server.requests();
+    let health = reqs
+        .iter()
+        .find(|r| r.path == "/health")
+        .expect("asked /health");
+    assert!(
+        !health.headers.contains_key("authorization"),
+        "/health needs no key"
+    );
+    let models = reqs.iter().filter(|r| r.path == "/v1/models");
+    for m in models {
+        assert_eq!(
+            m.headers.get("authorization").map(String::as_str),
+            Some(format!("Bearer {CANARY}").as_str())
+        );
+    }
+    // --offline: nothing asked.
+    let before = server.requests().len();
+    let r = report(&sb, &["--codex-version", "0.171.0"]);
+    assert_status(&r, "bridge.reachable", "skip");
+    assert_eq!(server.requests().len(), before);
+    // No key: listening is checked, the upstream is not.
+    let r = doctor_env(
+        &sb,
+        &["--json", "--codex-version", "0.171.0"],
+        &[],
+        &["OMINIGATE_API_KEY"],
+    )
+    .json();
+    assert_status(&r, "bridge.reachable", "ok");
+    assert!(text(&r, "bridge.reachable").contains("OMINIGATE_API_KEY is not set"));
+    sb.assert_no_canary_in_files();
+}
+
+#[test]
+fn bridge_reachable_fails_when_it_cannot_reach_its_upstream() {
+    let server = fake_bridge(
+        UPSTREAM,
+        (
+            502,
+            "{\"error\":{\"message\":\"upstream https://gw.example/v1: connection refused\"}}"
+                .into(),
+        ),
+    );
+    let sb = bridged(server.addr.port());
+    let (code, r) = online(&sb, "0.171.0", "5");
+    assert_eq!(code, 1);
+    assert_status(&r, "bridge.reachable", "fail");
+    let t = text(&r, "bridge.reachable");
+    assert!(t.contains("cannot reach its upstream"), "{t}");
+    assert!(
+        t.contains("the bridge says: upstream https://gw.example/v1: connection refused"),
+        "{t}"
+    );
+    assert!(
+        t.contains("install --bridge --base-url <gateway URL>"),
+        "{t}"
+    );
+}
+
+#[test]
+fn bridge_reachable_warns_when_the_running_bridge_forwards_elsewhere() {
+    let server = fake_bridge(
+        "https://old.example/v1",
+        (200, models_body(&["openai/gpt-5.4-pro"])),
+    );
+    let sb = bridged(server.addr.port());
+    let (_, r) = online(&sb, "0.171.0", "5");
+    assert_status(&r, "bridge.reachable", "warn");
+    let t = text(&r, "bridge.reachable");
+    assert!(
+        t.contains(&format!(
+            "the running bridge forwards to https://old.example/v1, but install --bridge recorded {UPSTREAM}"
+        )),
+        "{t}"
+    );
+    assert!(t.contains("restart the bridge"), "{t}");
+}
+
+#[test]
+fn bridge_reachable_fails_when_nothing_or_something_else_listens() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sb = bridged(port);
+    let (code, r) = online(&sb, "0.171.0", "5");
+    assert_eq!(code, 1);
+    assert_status(&r, "bridge.reachable", "fail");
+    let t = text(&r, "bridge.reachable");
+    assert!(
+        t.contains(&format!(
+            "the bridge is not running: nothing answers on 127.0.0.1:{port}"
+        )),
+        "{t}"
+    );
+    let me = format!("ominigate-codex --codex-home {}", sb.codex_home().display());
+    assert!(
+        t.contains(&format!("`{me} bridge --listen 127.0.0.1:{port}`")),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "`{me} bridge --listen 127.0.0.1:{port} --print-service systemd`"
+        )),
+        "{t}"
+    );
+    assert!(t.contains(&format!("`{me} codex`")), "{t}");
+    for id in ["endpoint.models", "endpoint.wire"] {
+        assert_status(&r, id, "fail");
+        assert!(
+            text(&r, id).contains("see bridge.reachable"),
+            "{}",
+            text(&r, id)
+        );
+    }
+
+    // Something that is not the bridge.
+    let server = Server::start(|_| reply(404, "not found"));
+    let sb = bridged(server.addr.port());
+    let (_, r) = online(&sb, "0.171.0", "5");
+    assert_status(&r, "bridge.reachable", "fail");
+    let t = text(&r, "bridge.reachable");
+    assert!(t.contains("something else answers on 127.0.0.1:"), "{t}");
+    assert!(t.contains("--bridge-port"), "{t}");
+}
+
+#[test]
+fn bridge_reachable_skips_a_direct_provider() {
+    let sb = Sandbox::new();
+    sb.install("0.171.0");
+    let r = doctor_env(
+        &sb,
+        &["--json", "--codex-version", "0.171.0", "--timeout", "1"],
+        &[],
+        &["OMINIGATE_API_KEY"],
+    )
+    .json();
+    assert_status(&r, "bridge.reachable", "skip");
+    assert_eq!(
+        check(&r, "bridge.reachable")["summary"],
+        "no bridge: the provider calls https://api.ominigate.ai/v1 directly"
+    );
 }

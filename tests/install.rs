@@ -726,3 +726,216 @@ fn a_key_pasted_as_env_key_is_refused_and_never_copied() {
         "no record, no backup"
     );
 }
+
+// ---------------------------------------------------------------- --bridge
+
+fn state_json(sb: &Sandbox) -> serde_json::Value {
+    let path = sb.codex_home().join("ominigate-codex.state.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn bridge_switches_back_and_forth_and_uninstall_removes_it_all() {
+    // The user's own provider block, its URL as a literal string with a comment.
+    let input = "model = \"gpt-5\"\n\n[model_providers.ominigate]\nname = \"Mine\"\nbase_url = 'https://eu.ominigate.ai/v1' # EU\n";
+    for era in ERAS {
+        let sb = Sandbox::new();
+        sb.write_config(input);
+        sb.install(era);
+        let direct = sb.read_config();
+
+        let out = sb.run(&["install", "--codex-version", era, "--bridge"], 0);
+        let text = String::from_utf8(sb.read_config()).unwrap();
+        assert!(
+            text.contains("base_url = \"http://127.0.0.1:8741/v1\" # EU"),
+            "{era}: {text}"
+        );
+        assert!(text.contains("wire_api = \"responses\""), "{era}: {text}");
+        assert_eq!(
+            state_json(&sb)["bridge_upstream"],
+            "https://eu.ominigate.ai/v1"
+        );
+        assert!(
+            out.contains("which forwards to https://eu.ominigate.ai/v1"),
+            "{out}"
+        );
+        let home = sb.codex_home().display().to_string();
+        assert!(
+            out.contains(&format!(
+                "\n       ominigate-codex --codex-home {home} bridge\n"
+            )),
+            "{out}"
+        );
+        assert!(out.contains("bridge --print-service systemd"), "{out}");
+        assert!(
+            out.contains(&format!("ominigate-codex --codex-home {home} codex\n")),
+            "{out}"
+        );
+
+        let again = sb.run(&["install", "--codex-version", era, "--bridge"], 0);
+        assert!(again.contains("already installed"), "{again}");
+        assert_eq!(sb.read_config(), text.as_bytes());
+
+        // Back to direct: byte for byte the direct setup, record gone.
+        let out = sb.install(era);
+        assert!(
+            out.contains(
+                "switched back from the bridge: Codex calls https://eu.ominigate.ai/v1 directly"
+            ),
+            "{out}"
+        );
+        assert_eq!(
+            String::from_utf8(sb.read_config()).unwrap(),
+            String::from_utf8(direct.clone()).unwrap(),
+            "{era}"
+        );
+        assert!(state_json(&sb).get("bridge_upstream").is_none());
+
+        // Bridge on another port, then uninstall: the input, byte for byte.
+        sb.run(
+            &[
+                "install",
+                "--codex-version",
+                era,
+                "--bridge",
+                "--bridge-port",
+                "9999",
+            ],
+            0,
+        );
+        assert!(
+            String::from_utf8(sb.read_config())
+                .unwrap()
+                .contains("\"http://127.0.0.1:9999/v1\"")
+        );
+        sb.uninstall();
+        assert_eq!(String::from_utf8(sb.read_config()).unwrap(), input, "{era}");
+        assert!(!sb.codex_home().join("ominigate-codex.state.json").exists());
+        sb.assert_no_canary_in_files();
+    }
+}
+
+#[test]
+fn bridge_upstream_comes_from_the_flag_then_the_record_then_base_url() {
+    let sb = Sandbox::new();
+    sb.run(&["install", "--codex-version", "0.169.0", "--bridge"], 0);
+    assert_eq!(
+        state_json(&sb)["bridge_upstream"],
+        "https://api.ominigate.ai/v1"
+    );
+    // A new upstream with the bridge kept: only the record changes.
+    let out = sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--bridge",
+            "--base-url",
+            "https://gw.example/v1/",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("the bridge now forwards to https://gw.example/v1 (restart it"),
+        "{out}"
+    );
+    assert_eq!(state_json(&sb)["bridge_upstream"], "https://gw.example/v1");
+    // `use` keeps the bridge.
+    sb.run(
+        &[
+            "use",
+            "openai/gpt-5.3-codex",
+            "--offline",
+            "--codex-version",
+            "0.169.0",
+        ],
+        0,
+    );
+    let text = String::from_utf8(sb.read_config()).unwrap();
+    assert!(text.contains("\"http://127.0.0.1:8741/v1\""), "{text}");
+    assert_eq!(state_json(&sb)["bridge_upstream"], "https://gw.example/v1");
+    // Direct with --base-url wins over the record.
+    let out = sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--base-url",
+            "https://other.example/v1",
+        ],
+        0,
+    );
+    assert!(
+        out.contains(
+            "switched back from the bridge: Codex calls https://other.example/v1 directly"
+        ),
+        "{out}"
+    );
+    let text = String::from_utf8(sb.read_config()).unwrap();
+    assert!(
+        text.contains("base_url = \"https://other.example/v1\""),
+        "{text}"
+    );
+    assert!(state_json(&sb).get("bridge_upstream").is_none());
+    sb.uninstall();
+    assert!(!sb.config().exists() || sb.read_config().is_empty());
+
+    // base_url pointed elsewhere by hand since --bridge: install keeps it,
+    // and forgets the record.
+    sb.install_bridge("0.169.0", 8741, "https://gw.example/v1");
+    let text = String::from_utf8(sb.read_config())
+        .unwrap()
+        .replace("http://127.0.0.1:8741/v1", "https://mine.example/v1");
+    sb.write_config(&text);
+    sb.install("0.169.0");
+    assert_eq!(String::from_utf8(sb.read_config()).unwrap(), text);
+    assert!(state_json(&sb).get("bridge_upstream").is_none());
+}
+
+#[test]
+fn bridge_refuses_to_forward_to_itself_and_chat() {
+    let sb = Sandbox::new();
+    sb.write_config("# mine\n");
+    for (args, says) in [
+        (
+            vec!["--bridge", "--base-url", "http://127.0.0.1:8741/v1"],
+            "is the bridge itself (port 8741 on this machine)",
+        ),
+        (
+            vec![
+                "--bridge",
+                "--bridge-port",
+                "9000",
+                "--base-url",
+                "http://localhost:9000/v1",
+            ],
+            "is the bridge itself (port 9000",
+        ),
+        (
+            vec!["--bridge", "--wire-api", "chat"],
+            "--bridge serves the Responses API",
+        ),
+        (vec!["--bridge-port", "9000"], "--bridge"),
+        (vec!["--bridge", "--bridge-port", "0"], "0"),
+        (
+            vec!["--bridge", "--base-url", "http://gw.example/v1"],
+            "plain http to another machine",
+        ),
+    ] {
+        let mut all = vec!["install", "--codex-version", "0.169.0"];
+        all.extend(args);
+        let out = sb.run(&all, 2);
+        assert!(out.contains(says), "{all:?}: {out}");
+        assert_eq!(sb.read_config(), b"# mine\n");
+        assert!(!sb.profile_file().exists());
+    }
+    // The provider already points at the bridge and nothing records the
+    // gateway: refused, asking for --base-url.
+    let input =
+        "[model_providers.ominigate]\nname = \"x\"\nbase_url = \"http://127.0.0.1:8741/v1\"\n";
+    sb.write_config(input);
+    let out = sb.run(&["install", "--codex-version", "0.169.0", "--bridge"], 4);
+    assert!(out.contains("the provider's base_url"), "{out}");
+    assert!(out.contains("--base-url"), "{out}");
+    assert_eq!(sb.read_config(), input.as_bytes());
+}

@@ -533,3 +533,42 @@ fn use_keeps_the_wire_protocol_the_config_has() {
     assert!(config.contains("wire_api = \"responses\""), "{config}");
     assert!(config.contains("model = \"x/y\""), "{config}");
 }
+
+/// `install --bridge`: `models` and `use` ask the gateway's list through
+/// the bridge on this machine (plain http to loopback is allowed), with the
+/// key; the provider stays on the bridge.
+#[test]
+fn models_and_use_work_through_a_bridge() {
+    // A stand-in for the bridge, which forwards GET /v1/models upstream.
+    let bridge = catalogue(&["openai/gpt-5.4-pro", "openai/gpt-5.3-codex"]);
+    let sb = Sandbox::new();
+    sb.install_bridge("0.171.0", bridge.addr.port(), "https://gw.example/v1");
+    let v = sb
+        .exec(
+            &["models", "--json", "--live", "--codex-version", "0.171.0"],
+            &[],
+        )
+        .json();
+    assert_eq!(v["live"]["status"], "ok", "{v:#}");
+    assert_eq!(v["live"]["url"], format!("{}/models", bridge.base_url()));
+    assert_eq!(v["live"]["models"].as_array().unwrap().len(), 2);
+
+    let out = sb.exec(
+        &["use", "openai/gpt-5.3-codex", "--codex-version", "0.171.0"],
+        &[],
+    );
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    let config = String::from_utf8(sb.read_config()).unwrap();
+    assert!(
+        config.contains(&format!("base_url = \"{}\"", bridge.base_url())),
+        "{config}"
+    );
+
+    let reqs = bridge.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    for r in &reqs {
+        assert_eq!(r.path, "/v1/models");
+        assert_eq!(r.headers["authorization"], format!("Bearer {CANARY}"));
+    }
+    sb.assert_no_canary_in_files();
+}

@@ -681,6 +681,28 @@ proptest! {
         );
         prop_assert_eq!(&removed.profile, &original.profile);
         prop_assert!(removed.state.is_empty(), "state left: {:?}", removed.state);
+
+        // The same with --bridge: uninstall gives the input back, and
+        // install without --bridge returns to exactly the direct setup.
+        let bridged = lib_install_bridge(&original, &opts, 8741).map_err(TestCaseError::fail)?;
+        let bridged_config = bridged.config.clone().unwrap_or_default();
+        prop_assert!(bridged_config.contains("http://127.0.0.1:8741/v1"), "{:?}", bridged_config);
+        prop_assert!(bridged.state.bridge_upstream.is_some());
+        let again = lib_install_bridge(&bridged, &opts, 8741).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(&again, &bridged, "second install --bridge changed something\n{:?}", text);
+        let removed = lib_uninstall(&bridged, false).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(removed.config.as_deref(), Some(text.as_str()), "uninstall after --bridge\n{:?}", bridged_config);
+        prop_assert_eq!(&removed.profile, &original.profile);
+        prop_assert!(removed.state.is_empty(), "state left: {:?}", removed.state);
+
+        let via = lib_install_bridge(&installed, &opts, 8741).map_err(TestCaseError::fail)?;
+        let back = lib_install(&via, &opts).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(&back.config, &installed.config, "install after --bridge is not the direct setup\n{:?}", text);
+        prop_assert_eq!(&back.profile, &installed.profile);
+        prop_assert_eq!(&back.state.bridge_upstream, &None);
+        let removed = lib_uninstall(&back, false).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(removed.config.as_deref(), Some(text.as_str()), "uninstall after --bridge and back");
+        prop_assert!(removed.state.is_empty(), "state left: {:?}", removed.state);
     }
 }
 

@@ -200,3 +200,28 @@ fn a_config_that_does_not_load_is_reported_not_fatal() {
     assert_eq!(v["checks"]["overall"], "fail");
     assert_eq!(v["checks"]["problems"][0]["id"], "config.parse");
 }
+
+#[test]
+fn a_bridge_shows_with_the_gateway_it_forwards_to() {
+    let sb = Sandbox::new();
+    sb.install_bridge("0.169.0", 8741, "https://gw.example/v1");
+    let out = sb.exec(&["status", "--codex-version", "0.169.0"], &[]);
+    assert!(
+        out.stdout.contains(
+            "base_url http://127.0.0.1:8741/v1 (the bridge, forwarding to https://gw.example/v1)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    let v = sb
+        .exec(&["status", "--json", "--codex-version", "0.169.0"], &[])
+        .json();
+    assert_eq!(v["provider"]["bridge_upstream"], "https://gw.example/v1");
+    // Back to direct: no bridge.
+    sb.install("0.169.0");
+    let v = sb
+        .exec(&["status", "--json", "--codex-version", "0.169.0"], &[])
+        .json();
+    assert_eq!(v["provider"]["base_url"], "https://gw.example/v1");
+    assert!(v["provider"]["bridge_upstream"].is_null());
+}

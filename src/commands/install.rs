@@ -28,6 +28,19 @@ pub const PROFILE_FILE_COMMENT: &str =
 /// Codex's own words when it refuses `wire_api = "chat"` (0.95.0 on).
 pub const CODEX_CHAT_ERROR: &str = "`wire_api = \"chat\"` is no longer supported. How to fix: set `wire_api = \"responses\"` in your provider config.";
 
+/// Where the provider sends Codex's requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// As installed (`use MODEL`): a bridge stays a bridge.
+    Keep,
+    /// Straight to the gateway (`install`): a bridge `install --bridge` set
+    /// up is switched back to the upstream it recorded, and the record goes.
+    Direct,
+    /// Through the bridge on 127.0.0.1:`port`, which forwards to
+    /// `upstream` (`install --bridge`; see [`bridge_route`]).
+    Bridge { port: u16, upstream: String },
+}
+
 /// What the user asked for, validated.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -40,6 +53,7 @@ pub struct Options {
     pub default: bool,
     /// `--no-default`: undo `--default`.
     pub no_default: bool,
+    pub route: Route,
 }
 
 /// What happened, for the report.
@@ -49,6 +63,8 @@ pub struct Outcome {
     pub model: String,
     pub env_key: String,
     pub base_url: String,
+    /// What the bridge forwards to, with `--bridge`.
+    pub upstream: Option<String>,
 }
 
 /// Where the profile model comes from: the flag, else what the user has.
@@ -64,6 +80,7 @@ fn profile_model(opts: &Options, existing: &[Option<&str>]) -> String {
 fn provider_entries(
     existing: Option<&dyn TableLike>,
     opts: &Options,
+    base_url: Option<Value>,
 ) -> Vec<(&'static str, Value)> {
     let get = |k| existing.and_then(|t| blocks::get_value(t, k));
     let keep_str = |k, valid: &dyn Fn(&str) -> bool| {
@@ -78,10 +95,12 @@ fn provider_entries(
             .filter(|n| *n >= 0)
             .unwrap_or(default)
     };
-    let base_url = opts
-        .base_url
-        .clone()
-        .or_else(|| keep_str("base_url", &|s| spec::parse_base_url(s).is_ok()));
+    let base_url = base_url.or_else(|| {
+        opts.base_url
+            .clone()
+            .or_else(|| keep_str("base_url", &|s| spec::parse_base_url(s).is_ok()))
+            .map(Value::from)
+    });
     let env_key = opts
         .env_key
         .clone()
@@ -92,7 +111,7 @@ fn provider_entries(
         ("name", Value::from(name)),
         (
             "base_url",
-            Value::from(base_url.unwrap_or_else(|| spec::BASE_URL.into())),
+            base_url.unwrap_or_else(|| Value::from(spec::BASE_URL)),
         ),
         (
             "env_key",
@@ -118,6 +137,36 @@ fn provider_entries(
     ]
 }
 
+/// The `base_url` the route decides, where it decides one: the bridge's
+/// URL, or (switching back to direct from the bridge at `current`) the
+/// recorded upstream, in the text it had before `install --bridge`
+/// replaced it when that is the same URL, so that going back and forth
+/// changes no byte. A `current` base_url that is no longer the bridge (the
+/// user pointed it elsewhere since) is the user's and stays.
+fn routed_base_url(docs: &Docs, opts: &Options, current: Option<&str>) -> Option<Value> {
+    match &opts.route {
+        Route::Keep => None,
+        Route::Bridge { port, .. } => Some(Value::from(spec::bridge_url(*port))),
+        Route::Direct if opts.base_url.is_some() => None,
+        Route::Direct if current.is_some_and(|u| spec::loopback_port(u).is_none()) => None,
+        Route::Direct => {
+            let upstream = docs.state.bridge_upstream.as_deref()?;
+            let earlier = match &docs.state.provider {
+                Some(Record::Updated { previous }) => previous.get("base_url").cloned().flatten(),
+                _ => None,
+            };
+            let earlier = earlier
+                .and_then(|text| text.parse::<Value>().ok())
+                .filter(|v| v.as_str() == Some(upstream))
+                .map(|mut v| {
+                    v.decor_mut().clear();
+                    v
+                });
+            Some(earlier.unwrap_or_else(|| Value::from(upstream)))
+        }
+    }
+}
+
 fn str_of<'a>(t: Option<&'a dyn TableLike>, key: &str) -> Option<&'a str> {
     t.and_then(|t| blocks::get_str(t, key))
 }
@@ -134,7 +183,8 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
             key: PROVIDER.to_string() + ".env_key",
         });
     }
-    let entries = provider_entries(existing, opts);
+    let current = existing.and_then(|t| blocks::get_str(t, "base_url"));
+    let entries = provider_entries(existing, opts, routed_base_url(docs, opts, current));
     out.base_url = entries[1].1.as_str().unwrap_or_default().to_string();
     out.env_key = entries[2].1.as_str().unwrap_or_default().to_string();
     // Without a record (the state file lost, config.toml synced from another
@@ -152,6 +202,28 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
         &change,
     );
     docs.state.provider = Record::merge(recorded, change);
+    match &opts.route {
+        Route::Keep => {}
+        Route::Direct => {
+            if docs.state.bridge_upstream.take().is_some() {
+                out.notes.push(format!(
+                    "switched back from the bridge: Codex calls {} directly",
+                    spec::redact_url(&out.base_url)
+                ));
+            }
+        }
+        Route::Bridge { upstream, .. } => {
+            if docs.state.bridge_upstream.as_ref() != Some(upstream) {
+                out.notes.push(format!(
+                    "Codex calls the bridge at {}, which forwards to {}",
+                    out.base_url,
+                    spec::redact_url(upstream)
+                ));
+            }
+            docs.state.bridge_upstream = Some(upstream.clone());
+            out.upstream = Some(upstream.clone());
+        }
+    }
 
     let table_model =
         str_of(blocks::get_block(&docs.config, PROFILE)?, "model").map(str::to_string);
@@ -345,9 +417,17 @@ fn note_change(out: &mut Outcome, what: &str, change: &Change) {
 /// Validate the flags against the detected Codex.
 pub fn options(args: &InstallArgs, detected: &Detected) -> Result<Options, Failure> {
     let layout = detected.layout();
-    let wire_api = args
-        .wire_api
-        .map_or(layout.default_wire_api(), WireApi::as_str);
+    if args.bridge && args.wire_api == Some(WireApi::Chat) {
+        return Err(usage(
+            "--bridge serves the Responses API to Codex, so it needs wire_api = \"responses\"",
+        )
+        .help("drop --wire-api chat (--bridge writes \"responses\"), or drop --bridge to call the gateway's chat completions directly (Codex up to 0.94)"));
+    }
+    let wire_api = match args.wire_api {
+        Some(w) => w.as_str(),
+        None if args.bridge => WireApi::Responses.as_str(),
+        None => layout.default_wire_api(),
+    };
     if wire_api == "chat" && !layout.chat_supported && !args.force {
         return Err(usage(format!(
             "Codex {} refuses `wire_api = \"chat\"`; it says: {CODEX_CHAT_ERROR}",
@@ -378,7 +458,34 @@ pub fn options(args: &InstallArgs, detected: &Detected) -> Result<Options, Failu
         model: args.model.clone(),
         default: args.default,
         no_default: args.no_default,
+        // `--bridge` is decided once the files are read (see `bridge_route`).
+        route: Route::Direct,
     })
+}
+
+/// `install --bridge`: the bridge on 127.0.0.1:`port`, and the gateway it
+/// forwards to (see [`spec::bridge_upstream`]): `--base-url`, else the
+/// upstream recorded by an earlier `install --bridge`, else the provider's
+/// current `base_url`, else the guide's. Never the bridge itself.
+pub fn bridge_route(docs: &Docs, flag: Option<&str>, port: u16) -> Result<Route, Failure> {
+    let current = blocks::get_block(&docs.config, PROVIDER)
+        .ok()
+        .flatten()
+        .and_then(|t| blocks::get_str(t, "base_url"));
+    let upstream = spec::bridge_upstream(
+        flag,
+        docs.state.bridge_upstream.as_deref(),
+        current,
+        port,
+    )
+    .map_err(|m| {
+        let help = "pass the gateway's URL with --base-url (e.g. --base-url https://api.ominigate.ai/v1), or another --bridge-port; nothing was written";
+        match flag {
+            Some(_) => usage(m).help(help),
+            None => refused(m).help(help),
+        }
+    })?;
+    Ok(Route::Bridge { port, upstream })
 }
 
 /// The Codex to write for: `--codex-version`, else `--codex PATH` or
@@ -424,6 +531,12 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     };
     let files = Files::read(home)?;
     let mut work = files.open()?;
+    let mut opts = opts;
+    if args.bridge {
+        let port = args.bridge_port.unwrap_or(spec::BRIDGE_PORT);
+        opts.route = bridge_route(&work.docs, opts.base_url.take().as_deref(), port)?;
+    }
+    let recorded_upstream = work.docs.state.bridge_upstream.clone();
     if opts.no_default && work.docs.unrecorded_default() {
         return Err(refused(format!(
             "{} selects the ominigate provider at the top level (`model_provider = \"ominigate\"`), but install did not put it there, so there is no previous value to restore",
@@ -439,16 +552,22 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     // the record last for the same reason).
     let changes = work.changes(RecordOrder::First);
     if !finish(&changes, &outcome.notes, args.dry_run, args.force, ui)? {
-        ui.info("already installed: nothing to change")?;
+        match &outcome.upstream {
+            Some(u) if recorded_upstream.as_ref() != Some(u) => ui.info(format_args!(
+                "already installed; the bridge now forwards to {} (restart it to pick this up)",
+                spec::redact_url(u)
+            ))?,
+            _ => ui.info("already installed: nothing to change")?,
+        }
     }
     if !args.dry_run {
-        ui.info(next_steps(&detected, &outcome))?;
+        ui.info(next_steps(home, &detected, &outcome))?;
     }
     Ok(())
 }
 
 /// The commands the user runs next. Never prints the key, only whether it is set.
-fn next_steps(detected: &Detected, o: &Outcome) -> String {
+fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome) -> String {
     let (rc, export) = shell_setup(std::env::var("SHELL").ok().as_deref(), &o.env_key);
     let set = std::env::var_os(&o.env_key).is_some_and(|v| !v.is_empty());
     let mut text = format!(
@@ -468,6 +587,18 @@ fn next_steps(detected: &Detected, o: &Outcome) -> String {
         ));
         n += 1;
     }
+    if let Some(upstream) = &o.upstream {
+        let port = spec::loopback_port(&o.base_url).unwrap_or(spec::BRIDGE_PORT);
+        let bridge = bridge_command(home, port);
+        text.push_str(&format!(
+            "  {n}. Keep the bridge running (it listens on {} and forwards to {}), in a terminal of its own:\n       {bridge}\n     or as a service that starts it at login (this prints it and how to enable it):\n       {bridge} --print-service {}\n     Or skip this and run Codex through a private bridge: {} codex\n",
+            o.base_url,
+            spec::redact_url(upstream),
+            service_manager(),
+            ominigate_codex(home),
+        ));
+        n += 1;
+    }
     // `exec --profile` is the order every release honours (0.94 ignores
     // a --profile placed before exec).
     text.push_str(&format!(
@@ -475,4 +606,60 @@ fn next_steps(detected: &Detected, o: &Outcome) -> String {
         detected.version, o.model
     ));
     text
+}
+
+/// This tool as the user runs it: with `--codex-home` when that chose the
+/// home, so that the bridge and `codex` find the same files.
+pub fn ominigate_codex(home: &CodexHome) -> String {
+    match home.source {
+        "--codex-home" => format!("ominigate-codex --codex-home {}", shell_word(&home.dir)),
+        _ => "ominigate-codex".to_string(),
+    }
+}
+
+/// The command that runs the bridge `install --bridge` set up on `port`.
+pub fn bridge_command(home: &CodexHome, port: u16) -> String {
+    let me = ominigate_codex(home);
+    if port == spec::BRIDGE_PORT {
+        format!("{me} bridge")
+    } else {
+        format!("{me} bridge --listen 127.0.0.1:{port}")
+    }
+}
+
+/// What `bridge --print-service` should print for this system.
+pub fn service_manager() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "launchd"
+    } else {
+        "systemd"
+    }
+}
+
+/// A path as one word for a POSIX shell: as it is when that is safe,
+/// else in single quotes.
+fn shell_word(path: &std::path::Path) -> String {
+    let text = path.display().to_string();
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c));
+    if plain {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_quoted_for_the_shell_only_when_needed() {
+        use std::path::Path;
+        assert_eq!(shell_word(Path::new("/home/u/.codex")), "/home/u/.codex");
+        assert_eq!(shell_word(Path::new("/a b/c")), "'/a b/c'");
+        assert_eq!(shell_word(Path::new("/it's")), "'/it'\\''s'");
+    }
 }

@@ -12,7 +12,6 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::Loaded;
 use super::doctor::check::{self, Check, Status};
 use super::doctor::inputs::Inputs;
 use super::doctor::provider::env_key_name;
@@ -24,7 +23,6 @@ use crate::codex_version::ProfileLayout;
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::shown;
 use crate::spec;
-use crate::state::State;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -52,6 +50,8 @@ pub struct Provider {
     pub shape: &'static str,
     /// Without user name, password or query; `None` when not set.
     pub base_url: Option<String>,
+    /// `install --bridge`: the gateway the bridge at `base_url` forwards to.
+    pub bridge_upstream: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -138,10 +138,15 @@ fn provider(inp: &Inputs) -> Option<Provider> {
     let base_url = lookup(&stack, &["model_providers", spec::PROVIDER_ID, "base_url"])
         .and_then(|(item, _)| item.as_str())
         .map(spec::redact_url);
+    let bridge_upstream = super::doctor::bridge::local(inp)
+        .ok()
+        .and_then(|l| l.recorded)
+        .map(|u| spec::redact_url(&u));
     Some(Provider {
         place: file.place(&BLOCK).to_string(),
         shape: file.shape_of(&BLOCK),
         base_url: base_url.map(|u| shown::value(&u).into_owned()),
+        bridge_upstream,
     })
 }
 
@@ -187,12 +192,8 @@ fn profile(inp: &Inputs) -> (Option<Profile>, Option<String>) {
 
 /// Whether `install --default` is on record (a damaged or unreadable
 /// record counts as none: status never fails on it).
-fn default_recorded(home: &CodexHome) -> bool {
-    Loaded::read(&home.state_file())
-        .ok()
-        .filter(Loaded::exists)
-        .and_then(|l| State::parse(l.text().ok()?).ok())
-        .is_some_and(|s| s.defaults.is_some())
+fn default_recorded(inp: &Inputs) -> bool {
+    inp.state.as_ref().is_some_and(|s| s.defaults.is_some())
 }
 
 fn checks(list: &[Check]) -> Checks {
@@ -294,10 +295,14 @@ pub fn human(s: &Summary) -> String {
         "  provider",
         &match &s.provider {
             Some(p) => format!(
-                "[model_providers.ominigate] at {} ({}), base_url {}",
+                "[model_providers.ominigate] at {} ({}), base_url {}{}",
                 p.place,
                 p.shape,
-                p.base_url.as_deref().unwrap_or("not set")
+                p.base_url.as_deref().unwrap_or("not set"),
+                match &p.bridge_upstream {
+                    Some(u) => format!(" (the bridge, forwarding to {u})"),
+                    None => String::new(),
+                }
             ),
             None => "no [model_providers.ominigate] in the files Codex reads".into(),
         },
@@ -377,7 +382,7 @@ pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> R
     let secrets = doctor::secrets(&inp);
     let mut list = run_checks(&inp, true, CODEX_LIMIT);
     check::sanitize_all(&mut list, &secrets);
-    let summary = summarise(&inp, &list, default_recorded(home));
+    let summary = summarise(&inp, &list, default_recorded(&inp));
     let text = match args.json {
         true => format!(
             "{}\n",

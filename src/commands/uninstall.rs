@@ -132,6 +132,7 @@ pub fn plan(docs: &mut Docs, force: bool) -> Result<Result<Vec<String>, Refusal>
         }
     }
     docs.state.profile_file = None;
+    docs.state.bridge_upstream = None;
     Ok(Ok(notes))
 }
 

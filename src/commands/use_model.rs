@@ -15,7 +15,7 @@ use anyhow::Result;
 use super::doctor::codex::CodexInfo;
 use super::doctor::endpoint::close_matches;
 use super::doctor::read_inputs;
-use super::install::{self, Options, plan};
+use super::install::{self, Options, Route, plan};
 use super::models::{Gateway, Live, live};
 use super::{Docs, Files, RecordOrder, finish};
 use crate::blocks::{self, EditError, PROFILE, PROVIDER};
@@ -143,6 +143,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         model: Some(model.to_string()),
         default: false,
         no_default: false,
+        route: Route::Keep,
     };
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
     let follows = default_follows(&work.docs);

@@ -703,6 +703,7 @@ pub fn options(version: &str, default: bool, model: Option<&str>) -> install::Op
         model: model.map(str::to_string),
         default,
         no_default: false,
+        route: install::Route::Direct,
     }
 }
 
@@ -735,6 +736,24 @@ pub fn lib_install(files: &Files, opts: &install::Options) -> Result<Files, Stri
     let loaded = loaded(files);
     let mut work = loaded.open().map_err(|e| e.to_string())?;
     install::plan(&mut work.docs, opts).map_err(|e| e.to_string())?;
+    Ok(after(work.changes(RecordOrder::First)))
+}
+
+/// `install --bridge --bridge-port PORT` through the library, the way
+/// `commands::install::run` does it (the bridge's upstream is chosen from
+/// the files read).
+pub fn lib_install_bridge(
+    files: &Files,
+    opts: &install::Options,
+    port: u16,
+) -> Result<Files, String> {
+    let loaded = loaded(files);
+    let mut work = loaded.open().map_err(|e| e.to_string())?;
+    let mut opts = opts.clone();
+    opts.wire_api = "responses";
+    opts.route = install::bridge_route(&work.docs, opts.base_url.take().as_deref(), port)
+        .map_err(|e| e.to_string())?;
+    install::plan(&mut work.docs, &opts).map_err(|e| e.to_string())?;
     Ok(after(work.changes(RecordOrder::First)))
 }
 

@@ -143,6 +143,24 @@ impl Sandbox {
         self.run(&["install", "--codex-version", era], 0)
     }
 
+    /// `install --bridge --bridge-port PORT --base-url UPSTREAM` for `era`.
+    pub fn install_bridge(&self, era: &str, port: u16, upstream: &str) -> String {
+        let port = port.to_string();
+        self.run(
+            &[
+                "install",
+                "--codex-version",
+                era,
+                "--bridge",
+                "--bridge-port",
+                &port,
+                "--base-url",
+                upstream,
+            ],
+            0,
+        )
+    }
+
     pub fn uninstall(&self) -> String {
         self.run(&["uninstall"], 0)
     }

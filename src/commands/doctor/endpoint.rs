@@ -35,6 +35,8 @@ pub struct Target {
     pub wire_refused: bool,
     pub version: Version,
     pub chat_supported: bool,
+    /// `base_url` is the bridge `install --bridge` set up on this machine.
+    pub bridge: bool,
     pub limit: Duration,
     /// What the gateway must not be quoted saying (see [`super::secrets`]).
     pub secrets: Secrets,
@@ -92,6 +94,7 @@ pub fn target(inp: &Inputs, limit: Duration) -> Result<Target, String> {
         wire_refused,
         version: inp.codex.effective(),
         chat_supported: layout.chat_supported,
+        bridge: super::bridge::local(inp).is_ok_and(|l| l.expected()),
         limit,
         secrets: super::secrets(inp),
     })
@@ -261,9 +264,15 @@ fn common(id: &'static str, t: &Target, url: &str, r: &Reply) -> Option<Check> {
     }
 }
 
-fn unreachable(id: &'static str, url: &str, e: &str) -> Check {
+fn unreachable(id: &'static str, t: &Target, url: &str, e: &str) -> Check {
     let c = Check::fail(id, format!("cannot reach {url}: {e}"));
-    if e.starts_with("no answer within") {
+    if t.bridge {
+        c.detail("base_url is the bridge on this machine")
+            .fix(format!(
+                "get the bridge running (see {})",
+                super::bridge::REACHABLE
+            ))
+    } else if e.starts_with("no answer within") {
         c.fix("check your network or proxy; raise the limit with --timeout SECS")
     } else {
         c.fix("check your network, proxy and base_url (see provider.fields)")
@@ -274,7 +283,7 @@ pub fn models_check(t: &Target) -> Check {
     let url = format!("{}/models", t.base_url);
     let r = match http::send(Method::Get, &url, &t.key, None, t.limit) {
         Ok(r) => r,
-        Err(e) => return unreachable(MODELS, &url, &e),
+        Err(e) => return unreachable(MODELS, t, &url, &e),
     };
     if r.status == 404 {
         return Check::fail(
@@ -367,7 +376,7 @@ pub fn wire_check(t: &Target) -> Check {
     let (url, reply) = post(t, t.wire);
     let r = match reply {
         Ok(r) => r,
-        Err(e) => return unreachable(WIRE, &url, &e),
+        Err(e) => return unreachable(WIRE, t, &url, &e),
     };
     let refused_note = t.wire_refused.then(|| {
         format!(
@@ -376,9 +385,7 @@ pub fn wire_check(t: &Target) -> Check {
         )
     });
     let c = match r.status {
-        404 => not_found(t, &url, &r),
-        405 => Check::fail(WIRE, format!("{url} does not accept POST (405)"))
-            .detail("base_url is probably wrong (OminiGate's API root ends in /v1)"),
+        404 | 405 => not_found(t, &url, &r),
         400 | 422 => {
             let msg = server_message(&r.body, &t.secrets);
             let c = Check::ok(
@@ -400,10 +407,20 @@ pub fn wire_check(t: &Target) -> Check {
     }
 }
 
-/// The guide's "404 Not Found on every request", explained for this Codex.
+/// Whether a probe's answer shows an endpoint there: it took the request
+/// (2xx), judged it (400, 422), or judged the key (401, 403, 429). A 404
+/// or 405, a 5xx or no answer is "nothing there".
+fn endpoint_exists(r: &Result<Reply, String>) -> bool {
+    r.as_ref()
+        .is_ok_and(|o| matches!(o.status, 200..=299 | 400 | 401 | 403 | 422 | 429))
+}
+
+/// The guide's "404 Not Found on every request" (or a 405), explained for
+/// this Codex: a wrong base_url, the wrong wire, or a gateway that serves
+/// chat completions only while this Codex speaks only Responses.
 fn not_found(t: &Target, url: &str, r: &Reply) -> Check {
     let msg = server_message(&r.body, &t.secrets);
-    if msg.to_ascii_lowercase().contains("model") {
+    if r.status == 404 && msg.to_ascii_lowercase().contains("model") {
         let c = Check::fail(
             WIRE,
             format!("{url} answered 404 about the model {}", t.model),
@@ -416,30 +433,26 @@ fn not_found(t: &Target, url: &str, r: &Reply) -> Check {
             None => c.fix("set the profile's model to one OminiGate lists (see endpoint.models)"),
         };
     }
+    let status = r.status;
     let other = if t.wire == "chat" {
         "responses"
     } else {
         "chat"
     };
     let (other_url, other_reply) = post(t, other);
-    let other_exists = other_reply
-        .as_ref()
-        .is_ok_and(|o| o.status != 404 && o.status != 405);
-    let mut c = Check::fail(
-        WIRE,
-        format!(
-            "{url} answered 404: every Codex request would fail (the guide's \"404 Not Found on every request\")"
-        ),
-    );
-    if !other_exists {
-        return c
-            .detail(format!("{other_url} is missing too: base_url is probably wrong (OminiGate's API root ends in /v1)"))
-            .fix(format!("{}: set base_url = \"{}\"", t.base_url_place, spec::BASE_URL));
+    if !endpoint_exists(&other_reply) {
+        let other_said = match &other_reply {
+            Ok(o) => format!("answered {}", o.status),
+            Err(e) => format!("did not answer ({e})"),
+        };
+        return Check::fail(
+            WIRE,
+            format!("{url} answered {status}: nothing there, every Codex request would fail (the guide's \"404 Not Found on every request\")"),
+        )
+        .detail(format!("{other_url} {other_said} too: base_url is probably wrong (OminiGate's API root ends in /v1)"))
+        .fix(format!("{}: set base_url = \"{}\"", t.base_url_place, spec::BASE_URL));
     }
-    c = c.detail(format!(
-        "{other_url} exists: the gateway speaks {other}, not {}",
-        t.wire
-    ));
+    let other_status = other_reply.as_ref().map_or(0, |o| o.status);
     let set_wire = |value: &str| match &t.wire_place {
         Some(place) => format!("{place}: set wire_api = \"{value}\""),
         None => format!(
@@ -448,19 +461,36 @@ fn not_found(t: &Target, url: &str, r: &Reply) -> Check {
         ),
     };
     if t.wire == "chat" {
-        c.fix(set_wire("responses"))
-    } else if t.chat_supported {
-        c.detail(format!("Codex {} still speaks chat completions", t.version))
-            .fix(set_wire("chat"))
-            .fix("or run `ominigate-codex install --wire-api chat`")
-    } else {
-        c.detail(format!(
-            "Codex {} speaks only the Responses API (chat was removed in 0.95.0), and OminiGate has no Responses endpoint yet",
-            t.version
-        ))
-        .fix("pin Codex 0.94.0, the last release with chat completions: `npm i -g @openai/codex@0.94.0`, then `ominigate-codex install --codex-version 0.94.0` (writes wire_api = \"chat\")")
-        .fix("or wait for OminiGate's Responses API endpoint (watch its changelog) and keep wire_api = \"responses\"")
+        return Check::fail(
+            WIRE,
+            format!("{url} answered {status}: every Codex request would fail (the guide's \"404 Not Found on every request\")"),
+        )
+        .detail(format!("{other_url} exists (it answered {other_status}): the gateway speaks responses, not chat"))
+        .fix(set_wire("responses"));
     }
+    let c = Check::fail(
+        WIRE,
+        format!(
+            "this gateway serves chat completions only: {url} answered {status}, {other_url} answered {other_status}"
+        ),
+    );
+    if t.chat_supported {
+        return c
+            .detail(format!("Codex {} still speaks chat completions", t.version))
+            .fix(set_wire("chat"))
+            .fix("or run `ominigate-codex install --wire-api chat`");
+    }
+    c.detail(format!(
+        "Codex {} speaks only the Responses API (chat was removed in 0.95.0): it would print `Reconnecting... 1/10` up to 10/10 and never get an answer (the guide's \"404 Not Found on every request\")",
+        t.version
+    ))
+    .detail("a bridge on this machine translates: Responses to Codex, chat completions to the gateway")
+    .fix("run Codex through a private bridge: `ominigate-codex codex` (takes codex's arguments, e.g. `ominigate-codex codex exec \"hello\"`)")
+    .fix(format!(
+        "or keep one running for every `codex --profile ominigate`: `ominigate-codex install --bridge`, then `ominigate-codex bridge` (or `ominigate-codex bridge --print-service {}` to start it at login)",
+        crate::commands::install::service_manager()
+    ))
+    .fix("or pin Codex 0.94.0, the last release with chat completions: `npm i -g @openai/codex@0.94.0`, then `ominigate-codex install --codex-version 0.94.0` (writes wire_api = \"chat\")")
 }
 
 #[cfg(test)]

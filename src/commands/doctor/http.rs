@@ -34,6 +34,21 @@ pub fn send(
     body: Option<&str>,
     limit: Duration,
 ) -> Result<Reply, String> {
+    request(method, url, Some(key), body, limit)
+}
+
+/// `GET url` without any key: for a bridge's `/health`, which needs none.
+pub fn get_without_key(url: &str, limit: Duration) -> Result<Reply, String> {
+    request(Method::Get, url, None, None, limit)
+}
+
+fn request(
+    method: Method,
+    url: &str,
+    key: Option<&str>,
+    body: Option<&str>,
+    limit: Duration,
+) -> Result<Reply, String> {
     let checked = spec::parse_base_url(url).map_err(|e| format!("not sent: {e}"))?;
     let mut config = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -44,19 +59,25 @@ pub fn send(
         config = config.proxy(None);
     }
     let agent: ureq::Agent = config.build().into();
-    let auth = format!("Bearer {key}");
+    let auth = key.map(|k| format!("Bearer {k}"));
     let result = match method {
-        Method::Get => agent
-            .get(url)
-            .header("Authorization", &auth)
-            .header("Accept", "application/json")
-            .call(),
-        Method::Post => agent
-            .post(url)
-            .header("Authorization", &auth)
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/json")
-            .send(body.unwrap_or_default()),
+        Method::Get => {
+            let mut req = agent.get(url).header("Accept", "application/json");
+            if let Some(auth) = &auth {
+                req = req.header("Authorization", auth);
+            }
+            req.call()
+        }
+        Method::Post => {
+            let mut req = agent
+                .post(url)
+                .header("Accept", "application/json")
+                .header("Content-Type", "application/json");
+            if let Some(auth) = &auth {
+                req = req.header("Authorization", auth);
+            }
+            req.send(body.unwrap_or_default())
+        }
     };
     let timeout = || format!("no answer within {} s", limit.as_secs());
     let mut response = result.map_err(|e| describe(e, &timeout))?;

@@ -11,6 +11,7 @@ use super::files::{ConfigFile, Source};
 use super::resolution::View;
 use crate::codex_version::{Layout, ProfileLayout};
 use crate::paths::CodexHome;
+use crate::state::State;
 
 /// Where Codex reads its system-wide config; tests point it elsewhere.
 pub const SYSTEM_CONFIG: &str = "/etc/codex/config.toml";
@@ -70,6 +71,9 @@ pub struct Inputs {
     /// From the filesystem root down to the current directory.
     pub projects: Vec<Project>,
     pub env: Env,
+    /// What install recorded (`ominigate-codex.state.json`); `None` when
+    /// there is none or it cannot be read (doctor never fails on it).
+    pub state: Option<State>,
 }
 
 impl Inputs {
@@ -83,6 +87,9 @@ impl Inputs {
                 .unwrap_or(SYSTEM_CONFIG),
         ));
         let projects = find_projects(cwd, &home.dir, user.parsed());
+        let state = std::fs::read_to_string(home.state_file())
+            .ok()
+            .and_then(|text| State::parse(&text).ok());
         Inputs {
             home,
             codex,
@@ -91,7 +98,13 @@ impl Inputs {
             system,
             projects,
             env,
+            state,
         }
+    }
+
+    /// The gateway `install --bridge` recorded for the bridge to forward to.
+    pub fn bridge_upstream(&self) -> Option<&str> {
+        self.state.as_ref()?.bridge_upstream.as_deref()
     }
 
     pub fn layout(&self) -> Layout {

@@ -3,12 +3,14 @@
 //!
 //! Each check is a function of [`inputs::Inputs`] (read once), except
 //! `codex.accepts_config` (runs the user's Codex against a scratch copy of
-//! the config) and the two `endpoint.*` checks (ask the gateway). Those
-//! three run in threads at the same time. Every string of the report is
-//! passed through [`check::sanitize_all`] before it is printed (secrets
-//! masked, unsafe characters escaped), so the key never appears and no
-//! value drives the terminal, whatever a config, a server or Codex said.
+//! the config), `bridge.reachable` (asks a bridge on this machine) and the
+//! two `endpoint.*` checks (ask the gateway). Those run in threads at the
+//! same time. Every string of the report is passed through
+//! [`check::sanitize_all`] before it is printed (secrets masked, unsafe
+//! characters escaped), so the key never appears and no value drives the
+//! terminal, whatever a config, a server or Codex said.
 
+pub mod bridge;
 pub mod check;
 pub mod codex;
 pub mod diagnose;
@@ -40,13 +42,14 @@ use inputs::{Env, Inputs};
 
 /// Every check, in report order.
 pub fn run_checks(inp: &Inputs, offline: bool, limit: Duration) -> Vec<Check> {
-    let (accepts, [models, wire]) = std::thread::scope(|s| {
+    let stopped = |id| Check::fail(id, "the check stopped unexpectedly");
+    let (accepts, bridge, [models, wire]) = std::thread::scope(|s| {
         let accepts = s.spawn(|| codex::accepts_config(&inp.codex, &inp.home, limit));
+        let bridge = s.spawn(|| bridge::check(inp, offline, limit));
         let network = endpoint::checks(inp, offline, limit);
-        let accepts = accepts
-            .join()
-            .unwrap_or_else(|_| Check::fail(codex::ACCEPTS, "the check stopped unexpectedly"));
-        (accepts, network)
+        let accepts = accepts.join().unwrap_or_else(|_| stopped(codex::ACCEPTS));
+        let bridge = bridge.join().unwrap_or_else(|_| stopped(bridge::REACHABLE));
+        (accepts, bridge, network)
     });
     vec![
         codex::binary_check(&inp.codex),
@@ -59,6 +62,7 @@ pub fn run_checks(inp: &Inputs, offline: bool, limit: Duration) -> Vec<Check> {
         profile::resolution_check(inp),
         env::key_check(inp),
         env::conflict_check(inp),
+        bridge,
         models,
         wire,
     ]

@@ -70,7 +70,7 @@ fn group(id: &str) -> &'static str {
     match id.split('.').next().unwrap_or_default() {
         "codex" => "Codex",
         "env" => "Environment",
-        "endpoint" => "Gateway",
+        "endpoint" | "bridge" => "Gateway",
         _ => "Config",
     }
 }
