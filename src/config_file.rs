@@ -641,13 +641,6 @@ pub struct Committed {
     pub broken_links: Vec<(PathBuf, u64)>,
 }
 
-/// A backup as it was before this run wrote it, to put back on failure.
-struct BackupUndo {
-    path: PathBuf,
-    /// Its bytes, mode and owner; `None`: there was none.
-    previous: Option<(Vec<u8>, u32, (u32, u32))>,
-}
-
 /// Apply `changes` (the caller holds the lock). Every file is checked
 /// before anything is written: unchanged since it was read, writable by
 /// this user (read-only files are refused, to root too), not a hard link
@@ -675,16 +668,13 @@ pub fn commit(changes: &[Change], force: bool) -> Result<Committed> {
         }
     }
     let mut applied: Vec<&Change> = Vec::new();
-    let mut backups: Vec<BackupUndo> = Vec::new();
-    let undo = |applied: &[&Change], backups: &[BackupUndo]| {
-        for change in applied.iter().rev() {
-            let _ = rollback(change);
-        }
-        for b in backups.iter().rev() {
-            let _ = match &b.previous {
-                Some((bytes, mode, owner)) => write_atomic(&b.path, bytes, *mode, Some(*owner)),
-                None => fs::remove_file(&b.path).map_err(Into::into),
-            };
+    // Backups as they were before this run wrote them.
+    let mut backups: Vec<Snapshot> = Vec::new();
+    let undo = |applied: &[&Change], backups: &[Snapshot]| {
+        // The files first, then their backups.
+        let files = applied.iter().rev().map(|c| c.before);
+        for before in files.chain(backups.iter().rev()) {
+            let _ = restore(before);
         }
     };
     for change in &changes {
@@ -910,18 +900,17 @@ fn ensure_writable(before: &Snapshot) -> Result<()> {
     }
 }
 
-fn apply(change: &Change, done: &mut Committed, backups: &mut Vec<BackupUndo>) -> Result<()> {
+fn apply(change: &Change, done: &mut Committed, backups: &mut Vec<Snapshot>) -> Result<()> {
     let before = change.before;
     if let (Some(old), true) = (&before.bytes, change.backup) {
         let backup = backup_of(&before.path);
-        let previous = fs::read(&backup)
-            .ok()
-            .zip(fs::metadata(&backup).ok())
-            .map(|(b, m)| (b, m.permissions().mode() & 0o7777, (m.uid(), m.gid())));
-        backups.push(BackupUndo {
+        // A previous backup is put back whole (bytes, mode, owner, xattrs)
+        // if the run fails.
+        backups.push(read(&backup).unwrap_or_else(|_| Snapshot {
             path: backup.clone(),
-            previous,
-        });
+            target: backup.clone(),
+            ..Snapshot::default()
+        }));
         // The backup holds what the file held: no wider access than it had.
         replace(&backup, old, Meta::of(before), &|| Ok(()))
             .and_then(|()| {
@@ -948,8 +937,9 @@ fn apply(change: &Change, done: &mut Committed, backups: &mut Vec<BackupUndo>) -
     Ok(())
 }
 
-fn rollback(change: &Change) -> Result<()> {
-    let before = change.before;
+/// Put `before` back as it was read: its bytes, mode, owner and extended
+/// attributes, or no file at all.
+fn restore(before: &Snapshot) -> Result<()> {
     match &before.bytes {
         Some(bytes) => {
             replace(&before.target, bytes, Meta::of(before), &|| Ok(()))?;
