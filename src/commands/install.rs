@@ -501,6 +501,7 @@ pub fn options(args: &InstallArgs, detected: &Detected) -> Result<Options, Failu
     };
     if let Some(k) = &args.env_key {
         spec::check_env_key(k).map_err(|m| bad_flag("--env-key", m))?;
+        crate::shown::protect_env(k);
     }
     if let Some(m) = &args.model {
         spec::check_model(m).map_err(|m| bad_flag("--model", m))?;
@@ -606,7 +607,7 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     // for the user's own and uninstall leaves them in (uninstall removes
     // the record last for the same reason).
     let changes = work.changes(RecordOrder::First);
-    if !finish(&changes, &outcome.notes, args.dry_run, ui)? {
+    if !finish(&changes, &outcome.notes, args.dry_run, args.force, ui)? {
         match &outcome.upstream {
             Some(u) if recorded_upstream.as_ref() != Some(u) => ui.info(format_args!(
                 "already installed; the bridge now forwards to {} (restart it to pick this up)",

@@ -18,7 +18,7 @@ use crate::blocks::{self, EditError};
 use crate::config_file::{self, Change, Parsed, Snapshot};
 use crate::error::{Failure, invalid, refused};
 use crate::paths::{self, CodexHome};
-use crate::report::{Ui, unified_diff};
+use crate::report::{Ui, unified_diff, warning};
 use crate::state::State;
 
 /// A file read from disk, checked to be UTF-8.
@@ -43,8 +43,7 @@ impl Loaded {
                 path: path.to_path_buf(),
                 target: path.to_path_buf(),
                 bytes: text.map(|t| t.as_bytes().to_vec()),
-                mode: None,
-                owner: None,
+                ..Snapshot::default()
             },
         }
     }
@@ -193,6 +192,19 @@ impl Files {
             true => Some(parse_checked(&self.profile)?),
             false => None,
         };
+        // The key the provider names may be in these files (a bearer token
+        // beside it, a comment): no diff or message may show it.
+        if let Some(name) = blocks::get_block(&config.doc, blocks::PROVIDER)
+            .ok()
+            .flatten()
+            .and_then(|b| blocks::get_str(b, "env_key"))
+        {
+            match crate::spec::check_env_key(name) {
+                Ok(()) => crate::shown::protect_env(name),
+                // The key itself pasted in place of the name.
+                Err(_) => crate::shown::protect(name),
+            }
+        }
         let docs = Docs {
             config: std::mem::take(&mut config.doc),
             profile: profile.as_mut().map(|p| std::mem::take(&mut p.doc)),
@@ -278,8 +290,30 @@ impl<'a> Workspace<'a> {
 }
 
 /// Say what the run does (`notes`), then print diffs (dry run) or commit
-/// the changes. Returns whether any user-visible file changed.
-pub fn finish(changes: &[Change], notes: &[String], dry_run: bool, ui: &mut Ui) -> Result<bool> {
+/// the changes (`force`: break hard links, see [`config_file::commit`]).
+/// A real run first removes what crashed runs left beside every file it
+/// manages. Returns whether any user-visible file changed.
+pub fn finish(
+    changes: &[Change],
+    notes: &[String],
+    dry_run: bool,
+    force: bool,
+    ui: &mut Ui,
+) -> Result<bool> {
+    if !dry_run {
+        let mut managed: Vec<PathBuf> = Vec::new();
+        for c in changes {
+            managed.push(c.before.path.clone());
+            managed.push(paths::backup_of(&c.before.path));
+        }
+        let managed: Vec<&Path> = managed.iter().map(PathBuf::as_path).collect();
+        for p in config_file::remove_stale_temps_of(&managed) {
+            ui.info(format_args!(
+                "removed {}, left by an interrupted run",
+                p.display()
+            ))?;
+        }
+    }
     let visible: Vec<&Change> = changes
         .iter()
         .filter(|c| !c.is_noop() && c.backup)
@@ -313,7 +347,13 @@ pub fn finish(changes: &[Change], notes: &[String], dry_run: bool, ui: &mut Ui) 
         }
         return Ok(!visible.is_empty());
     }
-    let done = config_file::commit(changes)?;
+    let done = config_file::commit(changes, force)?;
+    for (p, names) in &done.broken_links {
+        warning(&format!(
+            "{} had {names} names (hard links); --force broke the link: this name has the new content, the other names keep the old one",
+            p.display()
+        ));
+    }
     let shown = |p: &PathBuf| visible.iter().any(|c| &c.before.path == p);
     for p in done.written.iter().filter(|p| shown(p)) {
         ui.info(format_args!("wrote {}", p.display()))?;

@@ -245,7 +245,13 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, ui: &mut Ui) -> Result<()> {
     let secrets = doctor::secrets(&inp);
     let notes: Vec<String> = undone.notes.iter().map(|n| redact(n, &secrets)).collect();
     // The record goes last (see install).
-    if !finish(&work.changes(RecordOrder::Last), &notes, args.dry_run, ui)? {
+    if !finish(
+        &work.changes(RecordOrder::Last),
+        &notes,
+        args.dry_run,
+        args.force,
+        ui,
+    )? {
         ui.info(format_args!(
             "nothing to remove: OminiGate is not installed in {}",
             home.dir.display()
