@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Result;
 use toml_edit::DocumentMut;
 
-use super::doctor::{self, check::redact, detect_codex, read_inputs};
+use super::doctor::{self, detect_codex, read_inputs};
 use super::install::{
     PROFILE_COMMENT, PROFILE_FILE_COMMENT, PROFILE_KEYS, PROVIDER_COMMENT, PROVIDER_KEYS,
     profile_file_is_ours, record_or_marker,
@@ -243,7 +243,11 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, ui: &mut Ui) -> Result<()> {
         .map_err(refusal_error)?;
     // Comments are the user's words: a pasted key must not reach the screen.
     let secrets = doctor::secrets(&inp);
-    let notes: Vec<String> = undone.notes.iter().map(|n| redact(n, &secrets)).collect();
+    let notes: Vec<String> = undone
+        .notes
+        .iter()
+        .map(|n| secrets.redact(n).into_owned())
+        .collect();
     // The record goes last (see install).
     if !finish(
         &work.changes(RecordOrder::Last),

@@ -178,7 +178,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     }
     // Doctor's walk of the other files Codex reads: what selects the
     // provider there keeps its own model.
-    for place in doctor::inputs::provider_references(&inp, spec::PROVIDER_ID) {
+    for place in super::doctor::inputs::provider_references(&inp, spec::PROVIDER_ID) {
         ui.info(format_args!(
             "note: {place} also selects the ominigate provider; `use` does not change the model there"
         ))?;

@@ -85,7 +85,7 @@ pub fn check_written(home: &CodexHome, codex: CodexInfo, limit: Duration) -> Vec
     let inp = read_inputs(home, codex);
     let accepts = codex::accepts_config(&inp.codex, &inp.home, limit);
     let mut checks = file_checks(&inp, accepts);
-    check::redact_all(&mut checks, &secrets(&inp));
+    check::sanitize_all(&mut checks, &secrets(&inp));
     checks
         .iter()
         .filter(|c| c.status == Status::Fail)
