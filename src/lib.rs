@@ -5,6 +5,7 @@
 //! and does no IO; [`config_file`] does all file IO.
 
 pub mod blocks;
+pub mod bridge;
 pub mod cli;
 pub mod codex_version;
 pub mod commands;

@@ -1,0 +1,180 @@
+//! The Responses output items and the `response` object, built the same way
+//! for the stream and for a non-streamed answer.
+
+use serde_json::{Map, Value, json};
+
+use super::tools::{ToolKind, ToolMap};
+
+/// An assistant text message.
+pub(crate) fn message(id: &str, text: &str, done: bool) -> Value {
+    let content = if done {
+        json!([{"type": "output_text", "text": text, "annotations": []}])
+    } else {
+        json!([])
+    };
+    json!({
+        "type": "message",
+        "id": id,
+        "status": status(done),
+        "role": "assistant",
+        "content": content,
+    })
+}
+
+/// A reasoning item; its text is the raw reasoning the gateway streamed.
+pub(crate) fn reasoning(id: &str, text: &str, done: bool) -> Value {
+    let content = if done {
+        json!([{"type": "reasoning_text", "text": text}])
+    } else {
+        json!([])
+    };
+    json!({"type": "reasoning", "id": id, "summary": [], "content": content})
+}
+
+/// A tool call, as Codex expects it for the tool behind `chat_name`.
+pub(crate) struct Call<'a> {
+    pub id: &'a str,
+    pub call_id: &'a str,
+    pub chat_name: &'a str,
+    /// The JSON arguments the gateway sent.
+    pub arguments: &'a str,
+}
+
+impl Call<'_> {
+    pub(crate) fn is_custom(&self, tools: &ToolMap) -> bool {
+        tools
+            .lookup(self.chat_name)
+            .is_some_and(|t| t.kind == ToolKind::Custom)
+    }
+
+    /// The `function_call` or `custom_tool_call` item; `done` fills in the
+    /// arguments or the input.
+    pub(crate) fn item(&self, tools: &ToolMap, done: bool) -> Value {
+        let target = tools.lookup(self.chat_name);
+        let name = target.map_or(self.chat_name, |t| t.name.as_str());
+        let mut item = Map::new();
+        let custom = self.is_custom(tools);
+        item.insert(
+            "type".into(),
+            if custom {
+                "custom_tool_call"
+            } else {
+                "function_call"
+            }
+            .into(),
+        );
+        item.insert("id".into(), self.id.into());
+        item.insert("status".into(), status(done).into());
+        item.insert("call_id".into(), self.call_id.into());
+        item.insert("name".into(), name.into());
+        if let Some(namespace) = target.and_then(|t| t.namespace.as_deref()) {
+            item.insert("namespace".into(), namespace.into());
+        }
+        let body = if !done {
+            String::new()
+        } else if custom {
+            custom_input(self.arguments)
+        } else {
+            self.arguments.to_owned()
+        };
+        item.insert(
+            if custom { "input" } else { "arguments" }.into(),
+            body.into(),
+        );
+        Value::Object(item)
+    }
+}
+
+/// The raw input of a custom tool call from the `{"input": "…"}` arguments
+/// the model produced. An object with one other string field gives that
+/// string; arguments of another shape (the raw text itself, as a model that
+/// read "freeform" may send) are passed on as they are.
+pub(crate) fn custom_input(arguments: &str) -> String {
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(Value::Object(map)) => match (map.get("input"), map.len()) {
+            (Some(Value::String(input)), _) => input.clone(),
+            (None, 1) => match map.values().next() {
+                Some(Value::String(only)) => only.clone(),
+                _ => arguments.to_owned(),
+            },
+            _ => arguments.to_owned(),
+        },
+        Ok(Value::String(input)) => input,
+        _ => arguments.to_owned(),
+    }
+}
+
+fn status(done: bool) -> &'static str {
+    if done { "completed" } else { "in_progress" }
+}
+
+/// Token counts, in the Responses shape.
+pub(crate) fn usage_json(usage: &super::Usage, reasoning_tokens: Option<u64>) -> Value {
+    let mut out = json!({
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+    });
+    if let Some(cached) = usage.cached_tokens {
+        out["input_tokens_details"] = json!({"cached_tokens": cached});
+    }
+    if let Some(reasoning) = reasoning_tokens {
+        out["output_tokens_details"] = json!({"reasoning_tokens": reasoning});
+    }
+    out
+}
+
+/// Reads chat `usage` (`prompt_tokens`, `completion_tokens`, …).
+pub(crate) fn parse_usage(usage: &Value) -> Option<(super::Usage, Option<u64>)> {
+    let obj = usage.as_object()?;
+    let num = |v: Option<&Value>| v.and_then(Value::as_u64);
+    let input = num(obj.get("prompt_tokens")).or(num(obj.get("input_tokens")))?;
+    let output = num(obj.get("completion_tokens"))
+        .or(num(obj.get("output_tokens")))
+        .unwrap_or(0);
+    let total = num(obj.get("total_tokens")).unwrap_or(input.saturating_add(output));
+    let cached = num(usage.pointer("/prompt_tokens_details/cached_tokens"))
+        .or(num(usage.pointer("/input_tokens_details/cached_tokens")));
+    let reasoning = num(usage.pointer("/completion_tokens_details/reasoning_tokens"));
+    Some((
+        super::Usage {
+            input_tokens: input,
+            output_tokens: output,
+            total_tokens: total,
+            cached_tokens: cached,
+        },
+        reasoning,
+    ))
+}
+
+/// The `response` object of `response.created`/`completed`/`failed`.
+pub(crate) fn response(id: &str, model: &str, status: &str, output: Vec<Value>) -> Value {
+    json!({
+        "id": id,
+        "object": "response",
+        "status": status,
+        "model": model,
+        "output": output,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::custom_input;
+
+    #[test]
+    fn custom_input_reads_what_models_send() {
+        assert_eq!(
+            custom_input(r#"{"input":"*** Begin Patch\n"}"#),
+            "*** Begin Patch\n"
+        );
+        assert_eq!(custom_input(r#"{"patch":"p"}"#), "p");
+        assert_eq!(
+            custom_input("*** Begin Patch\n*** End Patch"),
+            "*** Begin Patch\n*** End Patch"
+        );
+        assert_eq!(custom_input(r#""quoted""#), "quoted");
+        assert_eq!(custom_input(r#"{"a":"1","b":"2"}"#), r#"{"a":"1","b":"2"}"#);
+        assert_eq!(custom_input(r#"{"input":5}"#), r#"{"input":5}"#);
+    }
+}

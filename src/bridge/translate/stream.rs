@@ -1,0 +1,663 @@
+//! The gateway's chat-completions stream -> the Responses events Codex reads.
+//!
+//! - `response.created` first ([`StreamTranslator::created`]);
+//! - per output item `response.output_item.added`, its deltas, then
+//!   `response.output_item.done` with the complete item (what Codex acts on);
+//! - tool calls are keyed by the chat `index`; the first non-empty `id` and
+//!   `name` stay, later fragments only add arguments; a call without an `id`
+//!   gets `call_<response_id>_<index>`;
+//! - `response.completed` with `usage` only once the gateway finished (a
+//!   `finish_reason`, or `data: [DONE]`);
+//! - anything else (a cut stream, a malformed chunk, an error object) ends in
+//!   `response.failed` naming the cause, and never in `completed`.
+//!
+//! Events are produced per complete upstream SSE event, so the output does not
+//! depend on how the bytes were split.
+
+use serde_json::{Value, json};
+
+use super::chunk::{self, CallPiece, Delta};
+use super::custom_input::InputStream;
+use super::errors::{self, Failure};
+use super::items::{self, Call};
+use super::sse::{self, Frame};
+use super::tools::ToolMap;
+
+/// Token counts of one response, for the request log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub total_tokens: u64,
+    pub cached_tokens: Option<u64>,
+}
+
+/// What is left when the upstream closed.
+#[derive(Debug)]
+pub struct Finish {
+    /// The remaining events: `.done` items and `response.completed`, or
+    /// `response.failed` when the upstream did not finish.
+    pub tail: Vec<u8>,
+    /// True when `response.completed` was emitted (now or earlier).
+    pub completed: bool,
+    pub usage: Option<Usage>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading chunks.
+    Streaming,
+    /// `finish_reason` seen: items are closed, waiting for usage and `[DONE]`.
+    Finished,
+    /// `response.completed` sent.
+    Completed,
+    /// `response.failed` sent.
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpenKind {
+    Text,
+    Reasoning,
+}
+
+/// The text or reasoning item being streamed.
+#[derive(Debug)]
+struct Open {
+    kind: OpenKind,
+    output_index: usize,
+    id: String,
+    text: String,
+}
+
+/// One tool call being accumulated.
+#[derive(Debug)]
+struct CallState {
+    /// The chat `index` it is keyed by.
+    index: u64,
+    upstream_id: String,
+    chat_name: String,
+    arguments: String,
+    /// Set once `output_item.added` was sent (needs a name).
+    added: Option<Added>,
+    input: InputStream,
+}
+
+#[derive(Debug)]
+struct Added {
+    output_index: usize,
+    id: String,
+    call_id: String,
+    custom: bool,
+}
+
+/// Translates one upstream chat stream into Responses SSE bytes.
+#[derive(Debug)]
+pub struct StreamTranslator {
+    tools: ToolMap,
+    model: String,
+    response_id: String,
+    decoder: sse::Decoder,
+    phase: Phase,
+    sequence: u64,
+    next_output: usize,
+    open: Option<Open>,
+    calls: Vec<CallState>,
+    output: Vec<Value>,
+    usage: Option<(Usage, Option<u64>)>,
+    incomplete: Option<&'static str>,
+    bytes_seen: usize,
+    events_seen: usize,
+}
+
+impl StreamTranslator {
+    pub fn new(tools: ToolMap, model: &str, response_id: &str) -> Self {
+        StreamTranslator {
+            tools,
+            model: model.to_owned(),
+            response_id: response_id.to_owned(),
+            decoder: sse::Decoder::default(),
+            phase: Phase::Streaming,
+            sequence: 0,
+            next_output: 0,
+            open: None,
+            calls: Vec::new(),
+            output: Vec::new(),
+            usage: None,
+            incomplete: None,
+            bytes_seen: 0,
+            events_seen: 0,
+        }
+    }
+
+    /// The SSE bytes of `response.created`; send them first.
+    pub fn created(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let response = items::response(&self.response_id, &self.model, "in_progress", Vec::new());
+        self.emit(
+            &mut out,
+            json!({"type": "response.created", "response": response}),
+        );
+        out
+    }
+
+    /// Feeds upstream bytes (split anywhere); returns the events they complete.
+    pub fn push(&mut self, upstream: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        if self.is_over() {
+            return out;
+        }
+        self.bytes_seen = self.bytes_seen.saturating_add(upstream.len());
+        let mut frames = Vec::new();
+        self.decoder.push(upstream, &mut frames);
+        self.frames(frames, &mut out);
+        out
+    }
+
+    /// The upstream closed: completes the response if the gateway finished,
+    /// else fails it.
+    pub fn finish(mut self) -> Finish {
+        let mut tail = Vec::new();
+        if !self.is_over() {
+            let mut frames = Vec::new();
+            self.decoder.finish(&mut frames);
+            // An event the stream did not terminate counts only when whole
+            // (`data: [DONE]` right before closing); a partial one was cut.
+            let (whole, cut): (Vec<_>, Vec<_>) = frames.into_iter().partition(|f| match f {
+                Frame::Data(data) => {
+                    let data = data.trim();
+                    data == "[DONE]" || serde_json::from_str::<Value>(data).is_ok()
+                }
+                Frame::Overflow => true,
+            });
+            self.frames(whole, &mut tail);
+            if !cut.is_empty() && !self.is_over() {
+                let message = format!(
+                    "the gateway's stream ended in the middle of an event after {} bytes",
+                    self.bytes_seen
+                );
+                self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
+            }
+        }
+        if self.phase == Phase::Streaming {
+            let message = if self.bytes_seen == 0 {
+                "the gateway closed the stream without sending anything".to_owned()
+            } else if self.events_seen == 0 {
+                format!(
+                    "the gateway's answer is not an event stream ({} bytes without a `data:` event)",
+                    self.bytes_seen
+                )
+            } else {
+                format!(
+                    "the gateway's stream ended before the answer finished (no finish_reason, no [DONE]) after {} bytes",
+                    self.bytes_seen
+                )
+            };
+            self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
+        }
+        self.end(tail)
+    }
+
+    /// Reading the upstream failed (`cause`: a timeout, a reset): completes
+    /// the response if the gateway had already finished, else fails it with
+    /// the cause. A partial event left in the buffer is dropped.
+    pub fn interrupted(mut self, cause: &str) -> Finish {
+        let mut tail = Vec::new();
+        if self.phase == Phase::Streaming {
+            let message = format!(
+                "reading the gateway's stream failed after {} bytes: {cause}",
+                self.bytes_seen
+            );
+            self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
+        }
+        self.end(tail)
+    }
+
+    /// Completes a finished answer and reports the outcome.
+    fn end(mut self, mut tail: Vec<u8>) -> Finish {
+        if self.phase == Phase::Finished {
+            self.complete(&mut tail);
+        }
+        Finish {
+            tail,
+            completed: self.phase == Phase::Completed,
+            usage: self.usage.map(|(u, _)| u),
+        }
+    }
+
+    fn is_over(&self) -> bool {
+        matches!(self.phase, Phase::Completed | Phase::Failed)
+    }
+
+    fn frames(&mut self, frames: Vec<Frame>, out: &mut Vec<u8>) {
+        for frame in frames {
+            if self.is_over() {
+                return;
+            }
+            match frame {
+                Frame::Overflow => self.fail(
+                    out,
+                    &Failure::new(
+                        errors::MALFORMED,
+                        format!(
+                            "the gateway sent an event larger than {} bytes",
+                            sse::MAX_EVENT_BYTES
+                        ),
+                    ),
+                ),
+                Frame::Data(data) => self.data(&data, out),
+            }
+        }
+    }
+
+    fn data(&mut self, data: &str, out: &mut Vec<u8>) {
+        self.events_seen += 1;
+        let trimmed = data.trim();
+        if trimmed.is_empty() {
+            return;
+        }
+        if trimmed == "[DONE]" {
+            if self.phase == Phase::Streaming {
+                self.close_items(out);
+            }
+            if self.phase == Phase::Finished {
+                self.complete(out);
+            }
+            return;
+        }
+        let chunk = match chunk::parse(trimmed) {
+            Ok(chunk) => chunk,
+            Err(err) => {
+                let shown: String = trimmed.chars().take(200).collect();
+                return self.fail(
+                    out,
+                    &Failure::new(
+                        errors::MALFORMED,
+                        format!("the gateway sent a malformed stream chunk ({err}): {shown}"),
+                    ),
+                );
+            }
+        };
+        if let Some(error) = &chunk.error {
+            return self.fail(out, &errors::classify(error, None));
+        }
+        if let Some(usage) = chunk.usage.as_ref().and_then(items::parse_usage) {
+            self.usage = Some(usage);
+        }
+        let Some(choice) = chunk.choice else { return };
+        if self.phase != Phase::Streaming {
+            return;
+        }
+        if let Some(delta) = choice.delta() {
+            self.delta(delta, out);
+            if self.is_over() {
+                return;
+            }
+        }
+        if let Some(reason) = choice.finish_reason.as_deref() {
+            if reason == "error" {
+                let message = "the gateway ended the answer with finish_reason \"error\"";
+                return self.fail(out, &Failure::new(errors::UPSTREAM, message));
+            }
+            self.incomplete = match reason {
+                "length" => Some("max_output_tokens"),
+                "content_filter" => Some("content_filter"),
+                _ => None,
+            };
+            self.close_items(out);
+        }
+    }
+
+    fn delta(&mut self, delta: &Delta<'_>, out: &mut Vec<u8>) {
+        if let Some(text) = delta.reasoning().filter(|s| !s.is_empty()) {
+            self.text_delta(OpenKind::Reasoning, text, out);
+        }
+        if let Some(text) = delta.text().filter(|s| !s.is_empty()) {
+            self.text_delta(OpenKind::Text, text, out);
+        }
+        for (position, call) in delta.calls().iter().enumerate() {
+            self.call_delta(call, position, out);
+        }
+    }
+
+    fn text_delta(&mut self, kind: OpenKind, text: &str, out: &mut Vec<u8>) {
+        if self.open.as_ref().is_some_and(|o| o.kind != kind) {
+            self.close_open(out);
+        }
+        if self.open.is_none() {
+            let output_index = self.take_output_index();
+            let (prefix, item) = match kind {
+                OpenKind::Text => ("msg", items::message as fn(&str, &str, bool) -> Value),
+                OpenKind::Reasoning => ("rs", items::reasoning as fn(&str, &str, bool) -> Value),
+            };
+            let id = format!("{prefix}_{}_{output_index}", self.response_id);
+            let added = item(&id, "", false);
+            self.emit(
+                out,
+                json!({"type": "response.output_item.added", "output_index": output_index, "item": added}),
+            );
+            self.open = Some(Open {
+                kind,
+                output_index,
+                id,
+                text: String::new(),
+            });
+        }
+        let Some(open) = self.open.as_mut() else {
+            return;
+        };
+        open.text.push_str(text);
+        let kind_name = match kind {
+            OpenKind::Text => "response.output_text.delta",
+            OpenKind::Reasoning => "response.reasoning_text.delta",
+        };
+        let delta = sse::DeltaEvent {
+            kind: kind_name,
+            sequence: self.sequence,
+            item_id: &open.id,
+            output_index: open.output_index,
+            content_index: Some(0),
+            delta: text,
+        };
+        delta.write(out);
+        self.sequence += 1;
+    }
+
+    fn call_delta(&mut self, call: &CallPiece<'_>, position: usize, out: &mut Vec<u8>) {
+        self.close_open(out);
+        let id = call.id.as_deref().unwrap_or("");
+        let function = call.function.as_ref();
+        let name = function.and_then(|f| f.name.as_deref()).unwrap_or("");
+        let arguments = function.and_then(|f| f.arguments.as_deref()).unwrap_or("");
+        let index = match call.index {
+            Some(index) => index,
+            // Without `index`: a new id starts a new call, else the last one
+            // (or the position in this chunk) continues.
+            None => match self
+                .calls
+                .iter()
+                .find(|c| !id.is_empty() && c.upstream_id == id)
+            {
+                Some(c) => c.index,
+                None if !id.is_empty() || self.calls.is_empty() => self
+                    .calls
+                    .iter()
+                    .map(|c| c.index + 1)
+                    .max()
+                    .unwrap_or(position as u64),
+                None => self.calls.last().map_or(0, |c| c.index),
+            },
+        };
+        let slot = match self.calls.iter().position(|c| c.index == index) {
+            Some(slot) => slot,
+            None => {
+                self.calls.push(CallState {
+                    index,
+                    upstream_id: String::new(),
+                    chat_name: String::new(),
+                    arguments: String::new(),
+                    added: None,
+                    input: InputStream::default(),
+                });
+                self.calls.len() - 1
+            }
+        };
+        let state = &mut self.calls[slot];
+        if state.upstream_id.is_empty() {
+            state.upstream_id = id.to_owned();
+        }
+        if state.chat_name.is_empty() {
+            state.chat_name = name.to_owned();
+        }
+        state.arguments.push_str(arguments);
+        if state.added.is_none() {
+            if state.chat_name.is_empty() {
+                return;
+            }
+            self.add_call(slot, out);
+            // Everything buffered so far goes out as the first delta.
+            self.call_progress(slot, None, out);
+        } else {
+            self.call_progress(slot, Some(arguments), out);
+        }
+    }
+
+    /// Sends `output_item.added` for a call whose name is known.
+    fn add_call(&mut self, slot: usize, out: &mut Vec<u8>) {
+        let output_index = self.take_output_index();
+        let state = &self.calls[slot];
+        let call_id = if state.upstream_id.is_empty() {
+            format!("call_{}_{}", self.response_id, state.index)
+        } else {
+            state.upstream_id.clone()
+        };
+        let custom_probe = Call {
+            id: "",
+            call_id: "",
+            chat_name: &state.chat_name,
+            arguments: "",
+        };
+        let custom = custom_probe.is_custom(&self.tools);
+        let id = format!(
+            "{}_{}_{output_index}",
+            if custom { "ctc" } else { "fc" },
+            self.response_id
+        );
+        let item = Call {
+            id: &id,
+            call_id: &call_id,
+            chat_name: &state.chat_name,
+            arguments: "",
+        }
+        .item(&self.tools, false);
+        self.emit(
+            out,
+            json!({"type": "response.output_item.added", "output_index": output_index, "item": item}),
+        );
+        self.calls[slot].added = Some(Added {
+            output_index,
+            id,
+            call_id,
+            custom,
+        });
+    }
+
+    /// The delta event for newly arrived arguments of an added call
+    /// (`None`: all arguments so far).
+    fn call_progress(&mut self, slot: usize, new_arguments: Option<&str>, out: &mut Vec<u8>) {
+        let state = &mut self.calls[slot];
+        let Some(added) = &state.added else { return };
+        let decoded;
+        let (kind, delta) = if added.custom {
+            decoded = state.input.advance(&state.arguments);
+            ("response.custom_tool_call_input.delta", decoded.as_str())
+        } else {
+            let new = new_arguments.unwrap_or(&state.arguments);
+            ("response.function_call_arguments.delta", new)
+        };
+        if delta.is_empty() {
+            return;
+        }
+        let event = sse::DeltaEvent {
+            kind,
+            sequence: self.sequence,
+            item_id: &added.id,
+            output_index: added.output_index,
+            content_index: None,
+            delta,
+        };
+        event.write(out);
+        self.sequence += 1;
+    }
+
+    fn close_open(&mut self, out: &mut Vec<u8>) {
+        let Some(open) = self.open.take() else { return };
+        let item = match open.kind {
+            OpenKind::Text => items::message(&open.id, &open.text, true),
+            OpenKind::Reasoning => items::reasoning(&open.id, &open.text, true),
+        };
+        self.done(open.output_index, item, out);
+    }
+
+    fn done(&mut self, output_index: usize, item: Value, out: &mut Vec<u8>) {
+        self.emit(
+            out,
+            json!({"type": "response.output_item.done", "output_index": output_index, "item": item}),
+        );
+        self.output.push(item);
+    }
+
+    /// The gateway finished: every item gets its `.done`.
+    fn close_items(&mut self, out: &mut Vec<u8>) {
+        self.close_open(out);
+        if let Some(call) = self.calls.iter().find(|c| c.added.is_none()) {
+            let message = format!(
+                "the gateway sent tool call #{} without a function name",
+                call.index
+            );
+            return self.fail(out, &Failure::new(errors::MALFORMED, message));
+        }
+        let mut calls = std::mem::take(&mut self.calls);
+        calls.sort_by_key(|c| c.added.as_ref().map_or(0, |a| a.output_index));
+        for call in &mut calls {
+            let Some(added) = &call.added else { continue };
+            if added.custom {
+                let input = items::custom_input(&call.arguments);
+                if let Some(rest) = input
+                    .strip_prefix(call.input.emitted.as_str())
+                    .filter(|r| !r.is_empty())
+                {
+                    let event = json!({
+                        "type": "response.custom_tool_call_input.delta",
+                        "item_id": added.id,
+                        "output_index": added.output_index,
+                        "delta": rest,
+                    });
+                    self.emit(out, event);
+                }
+            }
+            let item = Call {
+                id: &added.id,
+                call_id: &added.call_id,
+                chat_name: &call.chat_name,
+                arguments: &call.arguments,
+            }
+            .item(&self.tools, true);
+            self.done(added.output_index, item, out);
+        }
+        self.phase = Phase::Finished;
+    }
+
+    fn complete(&mut self, out: &mut Vec<u8>) {
+        let status = if self.incomplete.is_some() {
+            "incomplete"
+        } else {
+            "completed"
+        };
+        let output = std::mem::take(&mut self.output);
+        let mut response = items::response(&self.response_id, &self.model, status, output);
+        if let Some(reason) = self.incomplete {
+            response["incomplete_details"] = json!({"reason": reason});
+        }
+        if let Some((usage, reasoning)) = &self.usage {
+            response["usage"] = items::usage_json(usage, *reasoning);
+        }
+        self.emit(
+            out,
+            json!({"type": "response.completed", "response": response}),
+        );
+        self.phase = Phase::Completed;
+    }
+
+    fn fail(&mut self, out: &mut Vec<u8>, failure: &Failure) {
+        let event = errors::failed_json(&self.response_id, &self.model, failure);
+        self.emit(out, event);
+        self.phase = Phase::Failed;
+        self.open = None;
+        self.calls.clear();
+    }
+
+    fn take_output_index(&mut self) -> usize {
+        let index = self.next_output;
+        self.next_output += 1;
+        index
+    }
+
+    /// Writes one event with the next `sequence_number`.
+    fn emit(&mut self, out: &mut Vec<u8>, mut event: Value) {
+        if let Some(map) = event.as_object_mut() {
+            map.insert("sequence_number".into(), self.sequence.into());
+        }
+        self.sequence += 1;
+        sse::write_event(out, &event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &[u8] = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n";
+    const STOP: &[u8] =
+        b"data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+
+    fn translator() -> StreamTranslator {
+        let mut t = StreamTranslator::new(ToolMap::default(), "m", "resp_1");
+        t.created();
+        t
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn interrupted_before_the_end_fails_with_the_cause() {
+        let mut t = translator();
+        t.push(TEXT);
+        let finish = t.interrupted("no data for 300 s (stream_idle_timeout_ms)");
+        assert!(!finish.completed);
+        let tail = text(&finish.tail);
+        assert!(tail.contains("response.failed"), "{tail}");
+        assert!(tail.contains("no data for 300 s"), "{tail}");
+        assert!(!tail.contains("output_item.done"), "{tail}");
+    }
+
+    #[test]
+    fn interrupted_after_finish_reason_completes() {
+        let mut t = translator();
+        t.push(TEXT);
+        let events = text(&t.push(STOP));
+        assert!(events.contains("response.output_item.done"), "{events}");
+        let finish = t.interrupted("connection reset");
+        assert!(finish.completed);
+        assert!(text(&finish.tail).contains("response.completed"));
+    }
+
+    #[test]
+    fn done_completes_during_push_and_later_bytes_are_ignored() {
+        let mut t = translator();
+        t.push(TEXT);
+        let events = text(&t.push(b"data: [DONE]\n\n"));
+        assert!(events.contains("response.completed"), "{events}");
+        assert!(t.push(TEXT).is_empty());
+        let finish = t.finish();
+        assert!(finish.completed);
+        assert!(finish.tail.is_empty());
+    }
+
+    #[test]
+    fn failed_event_is_one_parseable_event() {
+        let bytes = errors::failed_event("context_length_exceeded", "too long");
+        let text = text(&bytes);
+        let data = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+        let value: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(value["type"], "response.failed");
+        assert_eq!(
+            value["response"]["error"]["code"],
+            "context_length_exceeded"
+        );
+        assert_eq!(value["response"]["error"]["message"], "too long");
+        assert!(text.ends_with("\n\n"));
+    }
+}

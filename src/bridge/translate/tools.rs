@@ -1,0 +1,379 @@
+//! Tools: Responses tool declarations -> chat `function` tools, and the
+//! [`ToolMap`] that maps a chat function name back to the tool Codex declared.
+//!
+//! - `function` tools are rewrapped as they are.
+//! - A `custom` (freeform) tool becomes a function with one string parameter
+//!   `input`; its grammar goes into the description.
+//! - A `namespace` tool's functions are flattened to `NAMESPACE__NAME`; the
+//!   namespace `functions` (Codex's `additional_tools` item puts top-level
+//!   tools there) adds no prefix, and its calls come back without one.
+//! - Hosted tools (`web_search`, `tool_search`, `image_generation`, …) are
+//!   dropped: a chat gateway cannot run them.
+//!
+//! Chat names must match `^[a-zA-Z0-9_-]{1,64}$`. Other characters become `_`;
+//! a name that is too long, or taken by an earlier tool, is cut and given a
+//! hash suffix of the full original, so the same tool list always yields the
+//! same names and the way back is exact.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+/// The longest chat function name gateways accept.
+pub(crate) const MAX_NAME: usize = 64;
+
+/// How a tool's calls come back to Codex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    /// `function_call` with JSON `arguments`.
+    Function,
+    /// `custom_tool_call` with the raw `input`.
+    Custom,
+}
+
+/// The Responses tool behind one chat function name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolTarget {
+    pub kind: ToolKind,
+    /// The tool's own name, as Codex declared it.
+    pub name: String,
+    /// The `namespace` tool it belongs to, if any.
+    pub namespace: Option<String>,
+}
+
+/// Chat function name <-> Responses tool, for one request.
+#[derive(Debug, Clone, Default)]
+pub struct ToolMap {
+    by_chat: HashMap<String, ToolTarget>,
+    by_origin: HashMap<(Option<String>, String), String>,
+}
+
+impl ToolMap {
+    /// The tool a chat function name stands for, if it was declared.
+    pub fn lookup(&self, chat_name: &str) -> Option<&ToolTarget> {
+        self.by_chat.get(chat_name)
+    }
+
+    /// The chat name of a declared tool; for a tool not declared in this
+    /// request (an old call in the history), its sanitized name.
+    pub fn chat_name(&self, namespace: Option<&str>, name: &str) -> String {
+        let namespace = namespace.filter(|ns| *ns != TOP_LEVEL_NAMESPACE);
+        self.by_origin
+            .get(&(namespace.map(str::to_owned), name.to_owned()))
+            .cloned()
+            .unwrap_or_else(|| flat_name(namespace, name))
+    }
+
+    /// How many chat functions the request declares.
+    pub fn len(&self) -> usize {
+        self.by_chat.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_chat.is_empty()
+    }
+
+    /// Registers a tool and returns its unique chat name; `None` when the
+    /// same tool was declared already.
+    fn insert(&mut self, target: ToolTarget) -> Option<String> {
+        let key = (target.namespace.clone(), target.name.clone());
+        if self.by_origin.contains_key(&key) {
+            return None;
+        }
+        let mut chat = flat_name(target.namespace.as_deref(), &target.name);
+        let mut round = 0u32;
+        while self.by_chat.contains_key(&chat) {
+            chat = hashed_name(&chat, &key, round);
+            round += 1;
+        }
+        self.by_chat.insert(chat.clone(), target);
+        self.by_origin.insert(key, chat.clone());
+        Some(chat)
+    }
+}
+
+/// The chat tools of a request, what they map back to, and what was dropped.
+pub(crate) struct ChatTools {
+    pub tools: Vec<Value>,
+    pub map: ToolMap,
+    /// `tool TYPE[:NAME]` for every declaration that was not translated.
+    pub dropped: Vec<String>,
+}
+
+/// The namespace that stands for top-level tools.
+const TOP_LEVEL_NAMESPACE: &str = "functions";
+
+/// Translates the tool declarations of a Responses request (its `tools`, then
+/// those of `additional_tools` items).
+pub(crate) fn translate_tools<'a>(tools: impl IntoIterator<Item = &'a Value>) -> ChatTools {
+    let mut out = ChatTools {
+        tools: Vec::new(),
+        map: ToolMap::default(),
+        dropped: Vec::new(),
+    };
+    for tool in tools {
+        add_tool(&mut out, tool, None);
+    }
+    out
+}
+
+fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
+    let kind = tool.get("type").and_then(Value::as_str).unwrap_or("");
+    let name = tool.get("name").and_then(Value::as_str).unwrap_or("");
+    match kind {
+        "function" | "custom" if !name.is_empty() => {
+            let custom = kind == "custom";
+            let target = ToolTarget {
+                kind: if custom {
+                    ToolKind::Custom
+                } else {
+                    ToolKind::Function
+                },
+                name: name.to_owned(),
+                namespace: namespace.map(str::to_owned),
+            };
+            let Some(chat) = out.map.insert(target) else {
+                // Gateways refuse two functions of one name; the first stays.
+                out.dropped
+                    .push(format!("tool {kind}:{name} (declared twice)"));
+                return;
+            };
+            let mut function = Map::new();
+            function.insert("name".into(), Value::String(chat));
+            let description = if custom {
+                custom_description(tool)
+            } else {
+                string_field(tool, "description")
+            };
+            if !description.is_empty() {
+                function.insert("description".into(), Value::String(description));
+            }
+            let parameters = if custom {
+                json!({
+                    "type": "object",
+                    "properties": {"input": {
+                        "type": "string",
+                        "description": "The raw input of the tool, exactly as its description specifies."
+                    }},
+                    "required": ["input"],
+                    "additionalProperties": false
+                })
+            } else {
+                match tool.get("parameters") {
+                    Some(p) if p.is_object() => p.clone(),
+                    _ => json!({"type": "object", "properties": {}}),
+                }
+            };
+            function.insert("parameters".into(), parameters);
+            out.tools
+                .push(json!({"type": "function", "function": Value::Object(function)}));
+        }
+        "namespace" if !name.is_empty() && namespace.is_none() => {
+            let inner_namespace = (name != TOP_LEVEL_NAMESPACE).then_some(name);
+            for inner in tool
+                .get("tools")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                add_tool(out, inner, inner_namespace);
+            }
+        }
+        _ => out.dropped.push(if name.is_empty() {
+            format!("tool {kind}")
+        } else {
+            format!("tool {kind}:{name}")
+        }),
+    }
+}
+
+/// How a freeform tool is called through chat, for its description.
+const CALL_AS_FUNCTION: &str = "Here it is called as a function: put the raw input, exactly as it would be written freeform, in its one string parameter `input`.";
+
+/// A custom tool's description, with its input format spelled out.
+fn custom_description(tool: &Value) -> String {
+    let mut text = string_field(tool, "description");
+    let format = tool.get("format");
+    let definition = format
+        .and_then(|f| f.get("definition"))
+        .and_then(Value::as_str);
+    if let Some(definition) = definition {
+        let syntax = format
+            .and_then(|f| f.get("syntax"))
+            .and_then(Value::as_str)
+            .unwrap_or("grammar");
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str(&format!(
+            "{CALL_AS_FUNCTION} It must match this {syntax} grammar:\n```\n{definition}\n```"
+        ));
+    } else {
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str(CALL_AS_FUNCTION);
+    }
+    text
+}
+
+fn string_field(value: &Value, key: &str) -> String {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// `NAME` or `NAMESPACE__NAME`, made valid; cut with a hash when too long.
+pub(crate) fn flat_name(namespace: Option<&str>, name: &str) -> String {
+    let joined = match namespace {
+        Some(ns) => format!("{ns}__{name}"),
+        None => name.to_owned(),
+    };
+    let clean: String = joined
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if clean.is_empty() {
+        return "tool".to_owned();
+    }
+    if clean.len() > MAX_NAME || clean != joined {
+        // Two different originals must not meet in one sanitized name: a
+        // changed or cut name carries a hash of the original.
+        let key = (namespace.map(str::to_owned), name.to_owned());
+        return hashed_name(&clean, &key, 0);
+    }
+    clean
+}
+
+/// `base` cut to leave room for `_` and 8 hex digits of a hash of the
+/// original (and of `round`, to step past a taken name).
+fn hashed_name(base: &str, key: &(Option<String>, String), round: u32) -> String {
+    let mut hash = Fnv::default();
+    if let Some(ns) = &key.0 {
+        hash.write(ns.as_bytes());
+    }
+    hash.write(&[0]);
+    hash.write(key.1.as_bytes());
+    hash.write(&round.to_le_bytes());
+    let suffix = format!("_{:08x}", hash.finish());
+    // `base` is ASCII here, so any byte index is a char boundary.
+    let keep = base.len().min(MAX_NAME - suffix.len());
+    format!("{}{suffix}", &base[..keep])
+}
+
+/// FNV-1a, 32 bits: stable across runs and platforms, unlike `DefaultHasher`.
+struct Fnv(u32);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0x811c_9dc5)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u32::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0193);
+        }
+    }
+
+    fn finish(&self) -> u32 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid(name: &str) -> bool {
+        (1..=MAX_NAME).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    }
+
+    #[test]
+    fn names_are_valid_and_map_back_exactly() {
+        let long = "x".repeat(100);
+        let tools = json!([
+            {"type": "function", "name": "exec_command", "parameters": {"type": "object"}},
+            {"type": "function", "name": "mcp.server/tool name"},
+            {"type": "function", "name": long},
+            {"type": "namespace", "name": "multi_agent_v1", "tools": [
+                {"type": "function", "name": "spawn_agent"},
+                {"type": "function", "name": "close_agent"}
+            ]},
+            {"type": "function", "name": "multi_agent_v1__spawn_agent"},
+            {"type": "custom", "name": "apply_patch"},
+            {"type": "web_search"},
+            {"type": "tool_search", "name": "tool_search"},
+            {"type": "function", "name": "exec_command", "description": "again"}
+        ]);
+        let out = translate_tools(tools.as_array().unwrap());
+        assert_eq!(out.tools.len(), 7);
+        assert_eq!(
+            out.dropped,
+            vec![
+                "tool web_search",
+                "tool tool_search:tool_search",
+                "tool function:exec_command (declared twice)"
+            ]
+        );
+        let names: Vec<&str> = out
+            .tools
+            .iter()
+            .map(|t| t["function"]["name"].as_str().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| valid(n)), "{names:?}");
+        let mut unique = names.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        assert_eq!(names[0], "exec_command");
+        assert_eq!(names[3], "multi_agent_v1__spawn_agent");
+        assert_eq!(
+            out.map.chat_name(Some("functions"), "exec_command"),
+            "exec_command"
+        );
+        let back = out.map.lookup(names[3]).unwrap();
+        assert_eq!(back.namespace.as_deref(), Some("multi_agent_v1"));
+        assert_eq!(back.name, "spawn_agent");
+        let back = out.map.lookup(names[5]).unwrap();
+        assert_eq!(
+            (back.namespace.as_deref(), back.name.as_str()),
+            (None, "multi_agent_v1__spawn_agent")
+        );
+        assert_eq!(out.map.lookup(names[2]).unwrap().name, long);
+        assert_eq!(
+            out.map.lookup(names[1]).unwrap().name,
+            "mcp.server/tool name"
+        );
+        assert_eq!(out.map.lookup(names[6]).unwrap().kind, ToolKind::Custom);
+        // The same list gives the same names.
+        let again = translate_tools(tools.as_array().unwrap());
+        assert_eq!(again.tools, out.tools);
+    }
+
+    #[test]
+    fn flat_name_is_valid_for_odd_input() {
+        for (ns, name) in [
+            (None, ""),
+            (None, "é"),
+            (Some(""), ""),
+            (Some("a.b"), "c d"),
+        ] {
+            let flat = flat_name(ns, name);
+            assert!(valid(&flat), "{flat}");
+        }
+    }
+}
