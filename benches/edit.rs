@@ -49,7 +49,7 @@ fn install(text_in: &str) -> (String, Option<String>, Option<String>) {
     let files = Files::in_memory(Some(text_in), None, None);
     let mut work = files.open().expect("config parses");
     install::plan(&mut work.docs, &options()).expect("install plans");
-    let [record, config, profile] = work.changes(RecordOrder::First);
+    let [_, record, config, profile] = work.changes(RecordOrder::First);
     (
         text(&config).expect("config"),
         text(&profile),
@@ -61,10 +61,10 @@ fn install(text_in: &str) -> (String, Option<String>, Option<String>) {
 fn uninstall(config: &str, profile: &str, state: &str) -> String {
     let files = Files::in_memory(Some(config), Some(profile), Some(state));
     let mut work = files.open().expect("config parses");
-    uninstall::plan(&mut work.docs, false)
+    uninstall::plan(&mut work.docs, false, &[])
         .expect("no shape error")
         .expect("uninstall is not refused");
-    let [config, _, _] = work.changes(RecordOrder::Last);
+    let [_, config, _, _] = work.changes(RecordOrder::Last);
     text(&config).expect("config")
 }
 

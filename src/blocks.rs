@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike, Value};
+use toml_edit::{DocumentMut, InlineTable, Item, Key, Table, TableLike, Value};
 
 /// Where a block lives: `parent.name`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -379,11 +379,7 @@ fn has_content(doc: &DocumentMut, trailing: &str) -> bool {
 /// never written out (implicit or dotted). A block that [`ensure_block`]
 /// created with the same `comment` gives the document back the trailing
 /// text it took. Returns whether anything went.
-pub fn remove_block(
-    doc: &mut DocumentMut,
-    at: BlockPath,
-    comment: &str,
-) -> Result<bool, EditError> {
+fn remove_block(doc: &mut DocumentMut, at: BlockPath, comment: &str) -> Result<bool, EditError> {
     let root = doc.as_table_mut();
     let Some(parent) = sub_table_mut(root, at.parent, at.parent)? else {
         return Ok(false);
@@ -411,15 +407,367 @@ pub fn remove_block(
     Ok(true)
 }
 
-/// Undo an [`ensure_block`] that updated an existing block.
-pub fn restore_block(
+/// The lines of a table's or key's prefix: `(kept, attached)`. The comment
+/// lines right above the header or key (no blank line between) belong to
+/// it and go with it; the blank line above them separated it from what
+/// comes before and goes too; everything above that stays.
+fn split_prefix(prefix: &str) -> (&str, &str) {
+    let mut blank = None;
+    let mut at = 0;
+    for line in prefix.split_inclusive('\n') {
+        if line.trim().is_empty() && line.ends_with('\n') {
+            blank = Some((at, at + line.len()));
+        }
+        at += line.len();
+    }
+    match blank {
+        Some((start, end)) => (&prefix[..start], &prefix[end..]),
+        None => ("", prefix),
+    }
+}
+
+/// The `# …` comments in decor text, one per line, trimmed.
+fn comments(text: &str) -> Vec<Addition> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('#'))
+        .map(|l| Addition::Comment(l.to_string()))
+        .collect()
+}
+
+/// The text of a decor part (empty when unset).
+fn text_of(raw: Option<&toml_edit::RawString>) -> &str {
+    raw.and_then(|r| r.as_str()).unwrap_or_default()
+}
+
+/// What a user added inside an OminiGate block: keys install does not
+/// write, sub-tables and comments. Named, never with values (a value may
+/// be a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Addition {
+    Key(String),
+    SubTable(String),
+    Comment(String),
+}
+
+impl fmt::Display for Addition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addition::Key(k) => write!(f, "extra key `{k}`"),
+            Addition::SubTable(t) => write!(f, "sub-table [{t}]"),
+            Addition::Comment(c) => write!(f, "comment `{c}`"),
+        }
+    }
+}
+
+/// Everything in `block` that is not one of `known` keys: extra keys,
+/// sub-tables (as `{path}.key`) and every comment but install's `# {marker}`,
+/// in file order.
+pub fn additions(block: &dyn TableLike, path: &str, known: &[&str], marker: &str) -> Vec<Addition> {
+    let mut found = Vec::new();
+    for (key, item) in block.iter() {
+        if let Some(k) = block.key(key) {
+            found.extend(comments(split_prefix(text_of(k.leaf_decor().prefix())).1));
+        }
+        match item {
+            Item::Table(t) if !t.is_dotted() => {
+                found.push(Addition::SubTable(match path {
+                    "" => key.to_string(),
+                    _ => format!("{path}.{key}"),
+                }));
+                continue;
+            }
+            Item::Value(v) => {
+                found.extend(comments(text_of(v.decor().suffix())));
+            }
+            _ => {}
+        }
+        if !known.contains(&key) {
+            found.push(Addition::Key(key.to_string()));
+        }
+    }
+    let marker = format!("# {marker}");
+    found.retain(|a| !matches!(a, Addition::Comment(c) if *c == marker));
+    found
+}
+
+/// The additions in the block at `at`, the comments around a `[table]`'s
+/// header included.
+fn block_additions(
+    doc: &DocumentMut,
+    at: BlockPath,
+    known: &[&str],
+    marker: &str,
+) -> Result<Vec<Addition>, EditError> {
+    let Some(block) = get_block(doc, at)? else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    let table = doc
+        .as_table()
+        .get(at.parent)
+        .and_then(Item::as_table_like)
+        .and_then(|p| p.get(at.name))
+        .and_then(Item::as_table)
+        .filter(|t| !t.is_dotted());
+    if let Some(t) = table {
+        found.extend(comments(split_prefix(text_of(t.decor().prefix())).1));
+        found.extend(comments(text_of(t.decor().suffix())));
+    }
+    found.extend(additions(block, &at.to_string(), known, marker));
+    let marker = format!("# {marker}");
+    found.retain(|a| !matches!(a, Addition::Comment(c) if *c == marker));
+    Ok(found)
+}
+
+/// Positions of the tables whose headers are written out (not the root,
+/// not implicit or dotted ones).
+fn header_positions(table: &Table, out: &mut Vec<isize>) {
+    for (_, item) in table.iter() {
+        let mut visit = |t: &Table| {
+            if let (Some(p), false) = (t.position(), t.is_implicit() || t.is_dotted()) {
+                out.push(p);
+            }
+            header_positions(t, out);
+        };
+        match item {
+            Item::Table(t) => visit(t),
+            Item::ArrayOfTables(a) => a.iter().for_each(visit),
+            _ => {}
+        }
+    }
+}
+
+/// Prepend `text` to the prefix of the table written at `position`.
+fn prepend_at(table: &mut Table, position: isize, text: &str) -> bool {
+    for (_, item) in table.iter_mut() {
+        let visit = |t: &mut Table| {
+            if t.position() == Some(position) && !t.is_implicit() && !t.is_dotted() {
+                let old = t.decor().prefix().and_then(|p| p.as_str()).unwrap_or("\n");
+                let new = format!("{text}{old}");
+                t.decor_mut().set_prefix(new);
+                return true;
+            }
+            prepend_at(t, position, text)
+        };
+        let done = match item {
+            Item::Table(t) => visit(t),
+            Item::ArrayOfTables(a) => a.iter_mut().any(visit),
+            _ => false,
+        };
+        if done {
+            return true;
+        }
+    }
+    false
+}
+
+/// Put `text` (whole lines) where the removed item at `position` was: in
+/// front of the next table header after it, else at the end of the file.
+fn keep_text(doc: &mut DocumentMut, position: Option<isize>, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let mut positions = Vec::new();
+    header_positions(doc.as_table(), &mut positions);
+    let after = position.unwrap_or(isize::MIN);
+    let next = positions.into_iter().filter(|p| *p > after).min();
+    if let Some(p) = next
+        && prepend_at(doc.as_table_mut(), p, text)
+    {
+        return;
+    }
+    let rest = doc.trailing().as_str().unwrap_or_default().to_string();
+    doc.set_trailing(format!("{text}{rest}"));
+}
+
+/// Remove the block at `at` whatever wrote it, with everything in it, and
+/// return what the user had added to it (beyond `known` keys). The lines
+/// above it that belong to what comes before (see [`split_prefix`]) stay;
+/// a block [`ensure_block`] created with `comment` gives back the trailing
+/// text it took. `None` when there is no block.
+pub fn drop_block(
     doc: &mut DocumentMut,
     at: BlockPath,
-    previous: &Previous,
-) -> Result<bool, EditError> {
-    match get_block_mut(doc, at)? {
-        Some(block) => restore_keys(block, previous).map(|()| true),
-        None => Ok(false),
+    known: &[&str],
+    comment: &str,
+) -> Result<Option<Vec<Addition>>, EditError> {
+    if get_block(doc, at)?.is_none() {
+        return Ok(None);
+    }
+    let found = block_additions(doc, at, known, comment)?;
+    // What stays of the lines above the block: a standard table's prefix,
+    // or each dotted key's.
+    let mut kept = String::new();
+    let mut position = None;
+    let mut next_line = None;
+    if let Some(item) = doc
+        .as_table()
+        .get(at.parent)
+        .and_then(Item::as_table_like)
+        .and_then(|p| p.get(at.name))
+    {
+        match item {
+            Item::Table(t) if t.is_dotted() => {
+                next_line = line_after(doc, &[at.parent, at.name]);
+                for (k, _) in t.iter() {
+                    if let Some(p) = t
+                        .key(k)
+                        .and_then(|k| k.leaf_decor().prefix())
+                        .and_then(|p| p.as_str())
+                    {
+                        kept.push_str(split_prefix(p).0);
+                    }
+                }
+            }
+            Item::Table(t) => {
+                position = t.position();
+                let prefix = t
+                    .decor()
+                    .prefix()
+                    .and_then(|p| p.as_str())
+                    .unwrap_or_default();
+                if !prefix.ends_with(&format!("# {comment}\n")) {
+                    kept.push_str(split_prefix(prefix).0);
+                }
+            }
+            _ => {}
+        }
+    }
+    remove_block(doc, at, comment)?;
+    match next_line {
+        Some(line) => keep_before_line(doc, &line, &kept),
+        None => keep_text(doc, position, &kept),
+    }
+    Ok(Some(found))
+}
+
+/// A block's content for another file: the comment lines that go first,
+/// and its items with their keys' decor.
+pub type Moved = (String, Vec<(Key, Item)>);
+
+/// The block at `at` as items for another file, keeping everything the
+/// user typed: each key with its decor (comments above it, after its
+/// value); for dotted keys only the comment lines attached to them (see
+/// [`split_prefix`]). The comments of a `[table]` header, above it and
+/// after it, cannot move with a header and come first, as lines
+/// (`# {marker}`, install's own, left out). `None` when there is no block.
+pub fn block_items(
+    doc: &DocumentMut,
+    at: BlockPath,
+    marker: &str,
+) -> Result<Option<Moved>, EditError> {
+    let Some(block) = get_block(doc, at)? else {
+        return Ok(None);
+    };
+    let item = doc
+        .as_table()
+        .get(at.parent)
+        .and_then(Item::as_table_like)
+        .and_then(|p| p.get(at.name));
+    let marker = format!("# {marker}");
+    let mut above = String::new();
+    let (dotted, inline) = match item {
+        Some(Item::Table(t)) if t.is_dotted() => (true, false),
+        Some(Item::Table(t)) => {
+            let attached = split_prefix(text_of(t.decor().prefix())).1;
+            for line in attached.split_inclusive('\n') {
+                if line.trim() != marker {
+                    above.push_str(line);
+                }
+            }
+            for c in comments(text_of(t.decor().suffix())) {
+                if let Addition::Comment(c) = c {
+                    above.push_str(&format!("{c}\n"));
+                }
+            }
+            (false, false)
+        }
+        _ => (false, true),
+    };
+    let mut items = Vec::new();
+    for (k, item) in block.iter() {
+        let Some(key) = block.key(k) else { continue };
+        let mut key = key.clone();
+        let mut item = item.clone();
+        if dotted {
+            let attached = split_prefix(text_of(key.leaf_decor().prefix()))
+                .1
+                .to_string();
+            key.leaf_decor_mut().set_prefix(attached);
+        }
+        if inline {
+            key.leaf_decor_mut().clear();
+            if let Some(v) = item.as_value_mut() {
+                v.decor_mut().clear();
+            }
+        }
+        key.dotted_decor_mut().clear();
+        items.push((key, item));
+    }
+    Ok(Some((above, items)))
+}
+
+/// Remove the top-level `key`, keeping the comment lines above it that
+/// belong to what comes before (see [`split_prefix`]); returns the
+/// comments that went with it, `None` when it was not there.
+pub fn drop_root_key(doc: &mut DocumentMut, key: &str) -> Option<Vec<Addition>> {
+    let prefix = text_of(doc.as_table().key(key)?.leaf_decor().prefix()).to_string();
+    let (kept, attached) = split_prefix(&prefix);
+    let found = comments(attached);
+    let next = line_after(doc, &[key]);
+    doc.as_table_mut().remove(key);
+    keep_before_line(doc, &next.unwrap_or_default(), kept);
+    Some(found)
+}
+
+/// The key paths of the lines written at the top of the file, before any
+/// header, in file order: root values and the leaves of dotted tables.
+fn root_lines(table: &dyn TableLike, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    for (k, item) in table.iter() {
+        path.push(k.to_string());
+        match item {
+            Item::Value(_) => out.push(path.clone()),
+            Item::Table(t) if t.is_dotted() => root_lines(t, path, out),
+            _ => {}
+        }
+        path.pop();
+    }
+}
+
+/// The first top-of-file line after every line under `under`.
+fn line_after(doc: &DocumentMut, under: &[&str]) -> Option<Vec<String>> {
+    let mut lines = Vec::new();
+    root_lines(doc.as_table(), &mut Vec::new(), &mut lines);
+    let inside =
+        |l: &Vec<String>| l.len() >= under.len() && l.iter().zip(under).all(|(a, b)| a == b);
+    let last = lines.iter().rposition(inside)?;
+    lines.get(last + 1).cloned()
+}
+
+/// Put `text` (whole lines) in front of the top-of-file line at `line`;
+/// with no such line, in front of the first header (the top-of-file lines
+/// come before every header), else at the end of the file.
+fn keep_before_line(doc: &mut DocumentMut, line: &[String], text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let Some((last, parents)) = line.split_last() else {
+        return keep_text(doc, None, text);
+    };
+    let mut table: &mut dyn TableLike = doc.as_table_mut();
+    for p in parents {
+        match table.get_mut(p).and_then(Item::as_table_like_mut) {
+            Some(t) => table = t,
+            None => return keep_text(doc, None, text),
+        }
+    }
+    match table.key_mut(last) {
+        Some(mut key) => {
+            let old = text_of(key.leaf_decor().prefix()).to_string();
+            key.leaf_decor_mut().set_prefix(format!("{text}{old}"));
+        }
+        None => keep_text(doc, None, text),
     }
 }
 
@@ -486,6 +834,12 @@ mod tests {
 
     fn doc(s: &str) -> DocumentMut {
         s.parse().expect("test input parses")
+    }
+
+    /// Undo an [`ensure_block`] that updated an existing block.
+    fn restore_block(doc: &mut DocumentMut, at: BlockPath, previous: &Previous) {
+        let block = get_block_mut(doc, at).unwrap().expect("block present");
+        restore_keys(block, previous).unwrap();
     }
 
     fn entries() -> Vec<(&'static str, Value)> {
@@ -566,7 +920,7 @@ mod tests {
             Some(&Some("\"chat\"".to_string()))
         );
         assert_eq!(previous.get("request_max_retries"), Some(&None));
-        restore_block(&mut d, PROVIDER, &previous).unwrap();
+        restore_block(&mut d, PROVIDER, &previous);
         assert_eq!(d.to_string(), input);
     }
 
@@ -597,7 +951,7 @@ mod tests {
             out.contains("model_providers.ominigate.request_max_retries = 4"),
             "{out}"
         );
-        restore_block(&mut d, PROVIDER, &prev).unwrap();
+        restore_block(&mut d, PROVIDER, &prev);
         assert_eq!(d.to_string(), dotted);
 
         let inline =
@@ -608,7 +962,7 @@ mod tests {
         };
         let out = d.to_string();
         assert!(out.contains("wire_api = \"responses\""), "{out}");
-        restore_block(&mut d, PROVIDER, &prev).unwrap();
+        restore_block(&mut d, PROVIDER, &prev);
         assert_eq!(d.to_string(), inline);
     }
 
@@ -698,6 +1052,69 @@ mod tests {
         );
         restore_keys(d.as_table_mut(), &prev).unwrap();
         assert_eq!(d.to_string(), input);
+    }
+
+    #[test]
+    fn a_prefix_splits_at_its_last_blank_line() {
+        assert_eq!(split_prefix(""), ("", ""));
+        assert_eq!(split_prefix("# a\n"), ("", "# a\n"));
+        assert_eq!(split_prefix("\n# a\n"), ("", "# a\n"));
+        assert_eq!(split_prefix("# x\n\n# a\n"), ("# x\n", "# a\n"));
+        assert_eq!(split_prefix("\n\n"), ("\n", ""));
+    }
+
+    #[test]
+    fn drop_block_removes_a_users_block_whole_naming_what_was_added() {
+        let input = "a = 1\n\n# about a\n\n# mine\n[model_providers.ominigate] # hdr\nname = \"x\"\n# why\nextra = 2 # two\n[model_providers.ominigate.q]\nv = 1\n\n[t]\nb = 2\n";
+        let mut d = doc(input);
+        let found = drop_block(&mut d, PROVIDER, &["name"], "c")
+            .unwrap()
+            .unwrap();
+        assert_eq!(d.to_string(), "a = 1\n\n# about a\n\n[t]\nb = 2\n");
+        let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "comment `# mine`",
+                "comment `# hdr`",
+                "comment `# why`",
+                "comment `# two`",
+                "extra key `extra`",
+                "sub-table [model_providers.ominigate.q]",
+            ]
+        );
+        assert_eq!(drop_block(&mut d, PROVIDER, &[], "c").unwrap(), None);
+    }
+
+    #[test]
+    fn drop_block_and_drop_root_key_keep_the_lines_before_in_place() {
+        let mut d = doc("# top\n\nprofiles.ominigate.model = \"m\"\nb = 1\n[t]\n");
+        drop_block(&mut d, PROFILE, &[], "c").unwrap();
+        assert_eq!(d.to_string(), "# top\nb = 1\n[t]\n");
+        let mut d = doc("a = 1\n# keep\n\n# sel\nprofile = \"ominigate\"\nb = 2\n");
+        let found = drop_root_key(&mut d, "profile").unwrap();
+        assert_eq!(d.to_string(), "a = 1\n# keep\nb = 2\n");
+        assert_eq!(found, [Addition::Comment("# sel".into())]);
+        assert_eq!(drop_root_key(&mut d, "profile"), None);
+    }
+
+    #[test]
+    fn block_items_carry_every_comment() {
+        let d = doc("[profiles.ominigate] # hdr\n# above\nmodel = \"m\" # after\nx = 1\n");
+        let (above, items) = block_items(&d, PROFILE, "c").unwrap().unwrap();
+        assert_eq!(above, "# hdr\n");
+        let mut out = DocumentMut::new();
+        for (k, item) in items {
+            out.as_table_mut().insert_formatted(&k, item);
+        }
+        assert_eq!(out.to_string(), "# above\nmodel = \"m\" # after\nx = 1\n");
+        let d = doc("a = 1\n\n# profile\nprofiles.ominigate.model = \"m\" # after\n");
+        let (above, items) = block_items(&d, PROFILE, "c").unwrap().unwrap();
+        assert_eq!(above, "");
+        assert_eq!(
+            items[0].0.leaf_decor().prefix().and_then(|p| p.as_str()),
+            Some("# profile\n")
+        );
     }
 
     #[test]

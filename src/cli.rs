@@ -55,7 +55,7 @@ Examples:
   ominigate-codex --codex-home /tmp/codex install --base-url http://127.0.0.1:8080/v1")]
     Install(InstallArgs),
 
-    /// Remove exactly what install added, restoring the previous values
+    /// Remove OminiGate from Codex's config, putting back what --default replaced
     #[command(after_help = "\
 Examples:
   ominigate-codex uninstall --dry-run
@@ -237,7 +237,7 @@ pub struct InstallArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Write even what this Codex is known to refuse (e.g. --wire-api chat on 0.95+)
+    /// Write even what this Codex is known to refuse (e.g. --wire-api chat on 0.95+), and break a hard link to a file it changes
     #[arg(long)]
     pub force: bool,
 }
@@ -248,7 +248,7 @@ pub struct UninstallArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Also remove OminiGate blocks install did not write, and dangling references
+    /// Also remove OminiGate blocks install did not write, and dangling references; break a hard link to a file it changes
     #[arg(long)]
     pub force: bool,
 }
@@ -320,6 +320,10 @@ pub struct UseArgs {
     /// Print a unified diff of every file that would change; write nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Break a hard link to a file it changes (the other names keep the old content)
+    #[arg(long)]
+    pub force: bool,
 
     #[command(flatten)]
     pub net: NetArgs,

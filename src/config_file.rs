@@ -2,6 +2,7 @@
 //! and committing a set of changes atomically under a lock, with a backup,
 //! refusing when a file changed on disk since it was read.
 
+use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -10,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use toml_edit::{Document, DocumentMut};
+use xattr::FileExt as _;
 
-use crate::error::{Failure, invalid, refused};
+use crate::error::{Failure, Kind, invalid, refused};
 use crate::paths::backup_of;
 use crate::style::Styled;
 
@@ -24,7 +26,7 @@ pub const NEW_FILE_MODE: u32 = 0o600;
 pub const NEW_DIR_MODE: u32 = 0o700;
 
 /// A file as read: the path the user knows, the file it really is, its bytes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub path: PathBuf,
     /// `path` with every symlink followed; writes go here.
@@ -33,7 +35,73 @@ pub struct Snapshot {
     pub bytes: Option<Vec<u8>>,
     pub mode: Option<u32>,
     pub owner: Option<(u32, u32)>,
+    /// Which file it was and when it last changed (`None`: no file).
+    pub stamp: Option<Stamp>,
+    /// Its extended attributes, POSIX ACLs (`system.posix_acl_access`)
+    /// included: what replaces the file gets them all.
+    pub xattrs: Vec<(OsString, Vec<u8>)>,
+    /// Why the extended attributes could not be read: the file is not
+    /// replaced, or they would be lost.
+    pub xattr_error: Option<String>,
 }
+
+/// What tells a file apart from its next version without reading it: the
+/// same name may be a new file (inode), or the same file grown or touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stamp {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime: (i64, i64),
+    /// Names of the file (hard links).
+    pub nlink: u64,
+}
+
+impl Stamp {
+    fn of(m: &fs::Metadata) -> Stamp {
+        Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            nlink: m.nlink(),
+        }
+    }
+
+    /// The same file with the same size and modification time.
+    fn same_version(&self, other: &Stamp) -> bool {
+        (self.dev, self.ino, self.size, self.mtime)
+            == (other.dev, other.ino, other.size, other.mtime)
+    }
+}
+
+type Xattrs = Vec<(OsString, Vec<u8>)>;
+
+/// Every extended attribute of `f` this process can see (a file system
+/// without them has none).
+fn read_xattrs(f: &File) -> io::Result<Xattrs> {
+    let names = match f.list_xattr() {
+        Ok(names) => names,
+        Err(e) if unsupported(&e) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for name in names {
+        if let Some(value) = f.get_xattr(&name)? {
+            out.push((name, value));
+        }
+    }
+    Ok(out)
+}
+
+fn unsupported(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Unsupported
+        || e.raw_os_error() == Some(rustix::io::Errno::OPNOTSUPP.raw_os_error())
+}
+
+/// The ACL xattr: removed from a replacement that inherited one from the
+/// directory's default ACL when the file it replaces had none.
+const ACL_ACCESS: &str = "system.posix_acl_access";
 
 /// Follow `path`'s symlink chain to the file it names (which may not exist).
 pub fn resolve_links(path: &Path) -> Result<PathBuf> {
@@ -74,9 +142,7 @@ pub fn read(path: &Path) -> Result<Snapshot> {
             return Ok(Snapshot {
                 path: path.to_path_buf(),
                 target,
-                bytes: None,
-                mode: None,
-                owner: None,
+                ..Snapshot::default()
             });
         }
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
@@ -101,15 +167,27 @@ pub fn read(path: &Path) -> Result<Snapshot> {
         .into());
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    File::open(&target)
-        .and_then(|f| f.take(MAX_SIZE + 1).read_to_end(&mut bytes))
+    let file = File::open(&target).with_context(|| format!("cannot read {}", path.display()))?;
+    (&file)
+        .take(MAX_SIZE + 1)
+        .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read {}", path.display()))?;
+    // Taken after the bytes: a change during the read shows as a newer
+    // stamp or, with the same stamp, as different bytes (see `still_as_read`).
+    let stamp = file.metadata().map(|m| Stamp::of(&m)).unwrap_or_default();
+    let (xattrs, xattr_error) = match read_xattrs(&file) {
+        Ok(x) => (x, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
     Ok(Snapshot {
         path: path.to_path_buf(),
         target,
         bytes: Some(bytes),
         mode: Some(meta.permissions().mode() & 0o7777),
         owner: Some((meta.uid(), meta.gid())),
+        stamp: Some(stamp),
+        xattrs,
+        xattr_error,
     })
 }
 
@@ -319,23 +397,50 @@ fn temp_prefix(name: &str) -> String {
     format!(".{name}.ominigate-tmp.")
 }
 
-/// Remove the temporary files a crashed run left for `name` in `dir`. A run
-/// holds a lock on its temporary file while it writes it, so a file whose
-/// lock can be taken belongs to a process that is gone. This also frees the
-/// name when a crashed run's pid comes round again.
-fn remove_stale_temps(dir: &Path, name: &str) {
+/// Remove the temporary files a crashed run left for `name` in `dir`, and
+/// return them. A run holds a lock on its temporary file while it writes
+/// it, so a file whose lock can be taken belongs to a process that is gone.
+/// This also frees the name when a crashed run's pid comes round again.
+fn remove_stale_temps(dir: &Path, name: &str) -> Vec<PathBuf> {
     let prefix = temp_prefix(name);
     let Ok(entries) = fs::read_dir(dir) else {
-        return;
+        return Vec::new();
     };
+    let mut removed = Vec::new();
     for entry in entries.flatten() {
         let stale = entry.file_name().to_string_lossy().starts_with(&prefix)
             && entry.file_type().is_ok_and(|t| t.is_file())
             && File::open(entry.path()).is_ok_and(|f| f.try_lock().is_ok());
-        if stale {
-            let _ = fs::remove_file(entry.path());
+        if stale && fs::remove_file(entry.path()).is_ok() {
+            removed.push(entry.path());
         }
     }
+    removed
+}
+
+/// Remove what crashed runs left beside each of `files` (and beside the
+/// file each symlink names): their temporary files, whose run is gone.
+/// Returns what was removed, for the report.
+pub fn remove_stale_temps_of(files: &[&Path]) -> Vec<PathBuf> {
+    let mut places: Vec<(PathBuf, String)> = Vec::new();
+    for file in files {
+        let target = resolve_links(file).unwrap_or_else(|_| file.to_path_buf());
+        for p in [file.to_path_buf(), target] {
+            if let Some(name) = p.file_name() {
+                let place = (
+                    parent_dir(&p).to_path_buf(),
+                    name.to_string_lossy().into_owned(),
+                );
+                if !places.contains(&place) {
+                    places.push(place);
+                }
+            }
+        }
+    }
+    places
+        .iter()
+        .flat_map(|(dir, name)| remove_stale_temps(dir, name))
+        .collect()
 }
 
 /// The directory that holds `path` (`.` for a bare file name).
@@ -350,6 +455,40 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// What a file written by [`replace`] carries besides its bytes.
+#[derive(Debug, Clone, Copy)]
+struct Meta<'a> {
+    mode: u32,
+    /// Owner and group; `None`: whoever runs the tool.
+    owner: Option<(u32, u32)>,
+    /// Every extended attribute, ACLs included.
+    xattrs: &'a [(OsString, Vec<u8>)],
+    /// `xattrs` are all the file has (it replaces an existing file): an ACL
+    /// inherited from the directory's default ACL is dropped. A new file
+    /// keeps what it inherits, like any file created there.
+    exact: bool,
+}
+
+impl<'a> Meta<'a> {
+    /// What replaces the file `before` (or creates it): the same mode,
+    /// owner and extended attributes; a new file is 0600 and, when root
+    /// writes it, belongs to the owner of its directory (the user whose
+    /// Codex home it is), not to root.
+    fn of(before: &'a Snapshot) -> Meta<'a> {
+        let owner = before.owner.or_else(|| {
+            let root = rustix::process::geteuid().is_root();
+            let dir = fs::metadata(parent_dir(&before.target)).ok()?;
+            root.then(|| (dir.uid(), dir.gid()))
+        });
+        Meta {
+            mode: before.mode.unwrap_or(NEW_FILE_MODE),
+            owner,
+            xattrs: &before.xattrs,
+            exact: before.bytes.is_some(),
+        }
+    }
+}
+
 /// Write `bytes` to `target` atomically and durably: [`replace`] it, then
 /// fsync the directory.
 pub fn write_atomic(
@@ -357,17 +496,52 @@ pub fn write_atomic(
     bytes: &[u8],
     mode: u32,
     owner: Option<(u32, u32)>,
-) -> io::Result<()> {
-    replace(target, bytes, mode, owner)?;
+) -> Result<()> {
+    let meta = Meta {
+        mode,
+        owner,
+        xattrs: &[],
+        exact: false,
+    };
+    replace(target, bytes, meta, &|| Ok(()))?;
     sync_dir(parent_dir(target))
+        .with_context(|| format!("cannot sync the directory of {}", target.display()))
 }
 
 /// Replace `target` by `bytes` atomically: a temporary file in the same
-/// directory, fsync, rename over the target. At any instant the target is
-/// the old content or the new one; the rename is durable once the directory
-/// is synced. The temporary file is removed on any error; one left by a
-/// crash is removed by the next write of the same file.
-fn replace(target: &Path, bytes: &[u8], mode: u32, owner: Option<(u32, u32)>) -> io::Result<()> {
+/// directory (see [`create_temp`]), the bytes, fsync; `last_check`; rename
+/// over the target. At any instant the target is the old content or the
+/// new one; the rename is durable once the directory is synced. The
+/// temporary file is removed on any error; one left by a crash is removed
+/// by the next run.
+fn replace(
+    target: &Path,
+    bytes: &[u8],
+    meta: Meta,
+    last_check: &dyn Fn() -> Result<()>,
+) -> Result<()> {
+    let (mut f, tmp) = create_temp(target, &meta)?;
+    let result = (|| -> Result<()> {
+        let io = |e: io::Error| {
+            anyhow::Error::from(e).context(format!("cannot write {}", tmp.display()))
+        };
+        f.write_all(bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        failpoint("before-rename", target);
+        last_check()?;
+        fs::rename(&tmp, target).map_err(io)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The temporary file for `target`, empty, locked, with `meta` applied:
+/// created owner-only, then given the owner, the extended attributes (ACLs)
+/// and the mode, so it is never readable by more than the file it replaces.
+/// Removed again on any error.
+fn create_temp(target: &Path, meta: &Meta) -> Result<(File, PathBuf)> {
     let dir = parent_dir(target);
     let name = target
         .file_name()
@@ -375,31 +549,85 @@ fn replace(target: &Path, bytes: &[u8], mode: u32, owner: Option<(u32, u32)>) ->
         .unwrap_or_default();
     remove_stale_temps(dir, &name);
     let tmp = dir.join(format!("{}{}", temp_prefix(&name), std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
+    let io =
+        |e: io::Error| anyhow::Error::from(e).context(format!("cannot write {}", tmp.display()));
+    let f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(NEW_FILE_MODE)
+        .open(&tmp)
+        .map_err(io)?;
+    let result = (|| -> Result<()> {
         // Held until `f` is closed: marks the file as in use (see above).
         // A file system without locks only means no cleanup.
         let _ = f.lock();
-        f.set_permissions(fs::Permissions::from_mode(mode))?;
-        if let Some((uid, gid)) = owner {
-            let m = f.metadata()?;
+        if let Some((uid, gid)) = meta.owner {
+            let m = f.metadata().map_err(io)?;
             if (m.uid(), m.gid()) != (uid, gid) {
-                std::os::unix::fs::fchown(&f, Some(uid), Some(gid))?;
+                std::os::unix::fs::fchown(&f, Some(uid), Some(gid)).map_err(|e| {
+                    refused(format!(
+                        "cannot give the new {} its owner {uid}:{gid} ({e})",
+                        target.display()
+                    ))
+                    .help("run as that user (or as root); nothing was written")
+                })?;
             }
         }
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        failpoint("before-rename", target);
-        fs::rename(&tmp, target)
+        copy_xattrs(&f, meta, target)?;
+        f.set_permissions(fs::Permissions::from_mode(meta.mode))
+            .map_err(io)
     })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    match result {
+        Ok(()) => Ok((f, tmp)),
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(e)
+        }
     }
-    result
+}
+
+/// Whether a replacement of `target` can be given `meta` (owner, extended
+/// attributes, mode): a trial temporary file, removed at once. Only tried
+/// where the attributes must be copied; nothing of the user's is touched.
+fn try_meta(target: &Path, meta: &Meta) -> Result<()> {
+    if meta.xattrs.is_empty() {
+        return Ok(());
+    }
+    let (f, tmp) = create_temp(target, meta)?;
+    drop(f);
+    let _ = fs::remove_file(&tmp);
+    Ok(())
+}
+
+/// Give `f` the extended attributes of `meta` (ACLs included): set every
+/// one and, when it replaces a file, drop an ACL it inherited from its
+/// directory that the file did not have. Any failure refuses: the file
+/// would lose them.
+fn copy_xattrs(f: &File, meta: &Meta, target: &Path) -> Result<()> {
+    for (name, value) in meta.xattrs {
+        f.set_xattr(name, value).map_err(|e| {
+            refused(format!(
+                "cannot copy the extended attribute {} of {} to its replacement ({e})",
+                name.to_string_lossy(),
+                target.display()
+            ))
+            .help("the file would lose it (an ACL: access could widen); run as the file's owner or root, or remove the attribute; nothing was written")
+        })?;
+    }
+    if meta.exact && !meta.xattrs.iter().any(|(n, _)| n == ACL_ACCESS) {
+        match f.remove_xattr(ACL_ACCESS) {
+            Ok(()) => {}
+            Err(e)
+                if unsupported(&e)
+                    || e.raw_os_error() == Some(rustix::io::Errno::NODATA.raw_os_error()) => {}
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot drop the inherited ACL of {}", target.display())
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What [`commit`] did, for the report.
@@ -408,34 +636,53 @@ pub struct Committed {
     pub written: Vec<PathBuf>,
     pub deleted: Vec<PathBuf>,
     pub backups: Vec<PathBuf>,
+    /// Files that had other names (hard links), replaced anyway (`--force`):
+    /// the other names keep the old content.
+    pub broken_links: Vec<(PathBuf, u64)>,
 }
 
 /// Apply `changes` (the caller holds the lock). Every file is checked
-/// against what was read before anything is written, and again right
-/// before it is written (Codex may write config.toml at any time); an
+/// before anything is written: unchanged since it was read, writable by
+/// this user (read-only files are refused, to root too), not a hard link
+/// (unless `force`), its extended attributes readable, its owner one this
+/// user can give the replacement, and the result within [`MAX_SIZE`]. An
 /// existing file that changes gets a backup first, durable before the file
-/// changes; if any step fails, files already written are put back. The
-/// directories are synced once at the end, so every change is durable when
-/// this returns Ok.
-pub fn commit(changes: &[Change]) -> Result<Committed> {
+/// changes. The last check that a file is as read comes after its
+/// replacement is written and synced, right before the rename. If any step
+/// fails, files and backups already written are put back. The directories
+/// are synced once at the end, so every change is durable when this
+/// returns Ok.
+pub fn commit(changes: &[Change], force: bool) -> Result<Committed> {
     failpoint("before-commit", Path::new(""));
     let changes: Vec<&Change> = changes.iter().filter(|c| !c.is_noop()).collect();
+    let mut done = Committed::default();
     for change in &changes {
         ensure_unchanged(change.before)?;
-        ensure_writable(change.before)?;
+        if change.before.bytes.is_some() {
+            ensure_writable(change.before)?;
+        }
     }
-    let undo = |applied: &[&Change]| {
-        for change in applied.iter().rev() {
-            let _ = rollback(change);
+    for change in &changes {
+        if let Some(links) = preflight(change, force)? {
+            done.broken_links.push((change.before.path.clone(), links));
+        }
+    }
+    let mut applied: Vec<&Change> = Vec::new();
+    // Backups as they were before this run wrote them.
+    let mut backups: Vec<Snapshot> = Vec::new();
+    let undo = |applied: &[&Change], backups: &[Snapshot]| {
+        // The files first, then their backups.
+        let files = applied.iter().rev().map(|c| c.before);
+        for before in files.chain(backups.iter().rev()) {
+            let _ = restore(before);
         }
     };
-    let mut done = Committed::default();
-    let mut applied: Vec<&Change> = Vec::new();
     for change in &changes {
-        let result = ensure_unchanged(change.before).and_then(|()| apply(change, &mut done));
+        let result =
+            ensure_unchanged(change.before).and_then(|()| apply(change, &mut done, &mut backups));
         failpoint("between-files", &change.before.path);
         if let Err(e) = result {
-            undo(&applied);
+            undo(&applied, &backups);
             return Err(e);
         }
         applied.push(change);
@@ -452,21 +699,169 @@ pub fn commit(changes: &[Change]) -> Result<Committed> {
     dirs.dedup();
     for dir in dirs {
         if let Err(e) = sync_dir(dir) {
-            undo(&applied);
+            undo(&applied, &backups);
             return Err(e).with_context(|| format!("cannot sync the directory {}", dir.display()));
         }
     }
     Ok(done)
 }
 
+fn changed_on_disk(before: &Snapshot) -> anyhow::Error {
+    refused(format!(
+        "{} changed on disk while ominigate-codex was working (Codex itself may have written it)",
+        before.path.display()
+    ))
+    .help("nothing was written; run the command again")
+    .into()
+}
+
 fn ensure_unchanged(before: &Snapshot) -> Result<()> {
     let now = read(&before.path)?;
     if now.bytes != before.bytes || now.target != before.target {
+        return Err(changed_on_disk(before));
+    }
+    Ok(())
+}
+
+/// The last check, right before the rename: `before`'s path still names
+/// the same file (inode), with the same size and modification time, and,
+/// when those match, the same bytes (an edit within one timestamp tick).
+fn still_as_read(before: &Snapshot) -> Result<()> {
+    let target = resolve_links(&before.path)?;
+    if target != before.target {
+        return Err(changed_on_disk(before));
+    }
+    let meta = match fs::metadata(&target) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound && before.bytes.is_none() => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(changed_on_disk(before)),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot inspect {}", before.path.display()));
+        }
+    };
+    let same = match (&before.stamp, &before.bytes) {
+        (Some(stamp), Some(bytes)) if stamp.same_version(&Stamp::of(&meta)) => {
+            let mut now = Vec::with_capacity(bytes.len());
+            File::open(&target)
+                .and_then(|f| f.take(MAX_SIZE + 1).read_to_end(&mut now))
+                .with_context(|| format!("cannot read {}", before.path.display()))?;
+            &now == bytes
+        }
+        _ => false,
+    };
+    if !same {
+        return Err(changed_on_disk(before));
+    }
+    Ok(())
+}
+
+/// Whether `change` can be made without losing anything, checked before
+/// anything is written. Returns the number of names of a hard-linked file
+/// replaced under `force`.
+fn preflight(change: &Change, force: bool) -> Result<Option<u64>> {
+    let before = change.before;
+    let shown = before.path.display();
+    if let Some(after) = &change.after
+        && after.len() as u64 > MAX_SIZE
+    {
         return Err(refused(format!(
-            "{} changed on disk while ominigate-codex was working (Codex itself may have written it)",
-            before.path.display()
+            "{shown} would grow to {} bytes, over the {} MiB this tool edits: it could not be undone (uninstall and Codex would refuse it)",
+            after.len(),
+            MAX_SIZE >> 20
         ))
-        .help("nothing was written; run the command again")
+        .help("make the file smaller (it is mostly something else) and run again; nothing was written")
+        .into());
+    }
+    let written = match change.after {
+        Some(_) => &before.target,
+        None => &before.path,
+    };
+    ensure_dir_writable(&before.path, parent_dir(written))?;
+    if change.backup && before.bytes.is_some() {
+        let backup = backup_of(&before.path);
+        ensure_dir_writable(&backup, parent_dir(&backup))?;
+    }
+    if before.bytes.is_none() || change.after.is_none() {
+        return Ok(None);
+    }
+    if let Some(e) = &before.xattr_error {
+        return Err(refused(format!(
+            "cannot read the extended attributes (ACLs) of {shown} ({e}), so its replacement would lose them"
+        ))
+        .help("run as the file's owner, or remove those attributes; nothing was written")
+        .into());
+    }
+    ensure_owner_kept(before)?;
+    // Where the attributes go: beside the file, and beside its backup
+    // (another directory, maybe another file system, for a symlink).
+    try_meta(&before.target, &Meta::of(before))?;
+    if change.backup {
+        try_meta(&backup_of(&before.path), &Meta::of(before))?;
+    }
+    let links = before.stamp.map_or(1, |s| s.nlink);
+    if links > 1 {
+        if !force {
+            return Err(refused(format!(
+                "{shown} has {links} names (hard links): writing it replaces this name with a new file, and the other names would keep the old content"
+            ))
+            .help("replace the hard link by a symlink (ln -sf) so that every name sees the change, or pass --force to break the link; nothing was written")
+            .into());
+        }
+        return Ok(Some(links));
+    }
+    Ok(None)
+}
+
+/// The directory a new file goes into must take one: a read-only directory
+/// or mount, or a missing one, is found before anything is written, not
+/// after the backup.
+fn ensure_dir_writable(file: &Path, dir: &Path) -> Result<()> {
+    use rustix::fs::{Access, access};
+    match access(dir, Access::WRITE_OK | Access::EXEC_OK) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(Failure::new(
+            Kind::Failure,
+            format!(
+                "cannot write {}: cannot create files in {} ({})",
+                file.display(),
+                dir.display(),
+                io::Error::from(e)
+            ),
+        )
+        .help("make the directory writable (or remount it read-write), or point --codex-home elsewhere; nothing was written")
+        .into()),
+    }
+}
+
+/// A replacement must keep the file's owner and group; only root may give
+/// a file away, and a user may only give it a group they are in. Checked
+/// before anything is written.
+fn ensure_owner_kept(before: &Snapshot) -> Result<()> {
+    use rustix::process::{Gid, getegid, geteuid, getgroups};
+    let Some((uid, gid)) = before.owner else {
+        return Ok(());
+    };
+    let euid = geteuid();
+    if euid.is_root() {
+        return Ok(());
+    }
+    let shown = before.path.display();
+    if uid != euid.as_raw() {
+        return Err(refused(format!(
+            "{shown} belongs to user {uid}, not to you: its replacement would belong to you"
+        ))
+        .help("run as its owner (or with sudo, which keeps the owner); nothing was written")
+        .into());
+    }
+    let in_group =
+        gid == getegid().as_raw() || getgroups().is_ok_and(|g| g.contains(&Gid::from_raw(gid)));
+    if !in_group {
+        return Err(refused(format!(
+            "{shown} has the group {gid}, which you are not in: its replacement could not keep that group"
+        ))
+        .help(format!(
+            "change its group to one of yours (chgrp $(id -g) {shown}), or run with sudo, which keeps owner and group; nothing was written"
+        ))
         .into());
     }
     Ok(())
@@ -475,12 +870,21 @@ fn ensure_unchanged(before: &Snapshot) -> Result<()> {
 /// An existing file must be writable by this user. The atomic write renames
 /// a new file over it, which only needs the directory: without this check a
 /// read-only `config.toml` (a deliberate "do not touch", or a link into a
-/// read-only mount) would be replaced all the same. Opening it for writing
-/// asks the kernel, so root, ACLs and read-only mounts are handled as
-/// everywhere else; nothing is written.
+/// read-only mount) would be replaced all the same. A file without any
+/// write bit is refused to root too; otherwise opening it for writing asks
+/// the kernel, so ACLs and read-only mounts are handled as everywhere
+/// else; nothing is written.
 fn ensure_writable(before: &Snapshot) -> Result<()> {
-    if before.bytes.is_none() {
-        return Ok(());
+    let read_only = |why: String| -> anyhow::Error {
+        refused(format!("{} is read-only ({why})", before.path.display()))
+            .help("make it writable (chmod u+w) if ominigate-codex may change it; nothing was written")
+            .into()
+    };
+    if before.mode.is_some_and(|m| m & 0o222 == 0) {
+        return Err(read_only(format!(
+            "mode {:o}, no write permission for anyone",
+            before.mode.unwrap_or_default()
+        )));
     }
     match OpenOptions::new().write(true).open(&before.target) {
         Ok(_) => Ok(()),
@@ -490,30 +894,37 @@ fn ensure_writable(before: &Snapshot) -> Result<()> {
                 io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
             ) =>
         {
-            Err(refused(format!("{} is read-only ({e})", before.path.display()))
-                .help("make it writable (chmod u+w) if ominigate-codex may change it; nothing was written")
-                .into())
+            Err(read_only(e.to_string()))
         }
         Err(e) => Err(e).with_context(|| format!("cannot write {}", before.path.display())),
     }
 }
 
-fn apply(change: &Change, done: &mut Committed) -> Result<()> {
+fn apply(change: &Change, done: &mut Committed, backups: &mut Vec<Snapshot>) -> Result<()> {
     let before = change.before;
     if let (Some(old), true) = (&before.bytes, change.backup) {
         let backup = backup_of(&before.path);
-        write_atomic(&backup, old, before.mode.unwrap_or(NEW_FILE_MODE), None)
+        // A previous backup is put back whole (bytes, mode, owner, xattrs)
+        // if the run fails.
+        backups.push(read(&backup).unwrap_or_else(|_| Snapshot {
+            path: backup.clone(),
+            target: backup.clone(),
+            ..Snapshot::default()
+        }));
+        // The backup holds what the file held: no wider access than it had.
+        replace(&backup, old, Meta::of(before), &|| Ok(()))
+            .and_then(|()| {
+                sync_dir(parent_dir(&backup))
+                    .with_context(|| format!("cannot sync the directory of {}", backup.display()))
+            })
             .with_context(|| format!("cannot write the backup {}", backup.display()))?;
         done.backups.push(backup);
     }
     match &change.after {
         Some(bytes) => {
-            replace(
-                &before.target,
-                bytes,
-                before.mode.unwrap_or(NEW_FILE_MODE),
-                before.owner,
-            )
+            replace(&before.target, bytes, Meta::of(before), &|| {
+                still_as_read(before)
+            })
             .with_context(|| format!("cannot write {}", before.path.display()))?;
             done.written.push(before.path.clone());
         }
@@ -526,16 +937,16 @@ fn apply(change: &Change, done: &mut Committed) -> Result<()> {
     Ok(())
 }
 
-fn rollback(change: &Change) -> io::Result<()> {
-    let before = change.before;
+/// Put `before` back as it was read: its bytes, mode, owner and extended
+/// attributes, or no file at all.
+fn restore(before: &Snapshot) -> Result<()> {
     match &before.bytes {
-        Some(bytes) => write_atomic(
-            &before.target,
-            bytes,
-            before.mode.unwrap_or(NEW_FILE_MODE),
-            before.owner,
-        ),
-        None => fs::remove_file(&before.target),
+        Some(bytes) => {
+            replace(&before.target, bytes, Meta::of(before), &|| Ok(()))?;
+            sync_dir(parent_dir(&before.target))?;
+            Ok(())
+        }
+        None => Ok(fs::remove_file(&before.target)?),
     }
 }
 
@@ -588,7 +999,10 @@ mod tests {
         }
         let held = File::open(&in_use).unwrap();
         held.lock().unwrap();
-        remove_stale_temps(dir.path(), "c.toml");
+        assert_eq!(
+            remove_stale_temps(dir.path(), "c.toml"),
+            vec![stale.clone()]
+        );
         assert!(in_use.exists() && !stale.exists() && other.exists());
         drop(held);
         remove_stale_temps(dir.path(), "c.toml");

@@ -105,6 +105,12 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 const ERROR: anstyle::Style = anstyle::AnsiColor::Red.on_default().bold();
 const HELP: anstyle::Style = anstyle::AnsiColor::Cyan.on_default().bold();
 
+/// An error's text as it may be shown: secrets masked, unsafe characters
+/// escaped (line breaks kept: parse errors quote the line below).
+fn shown(text: &str) -> String {
+    crate::shown::text(&crate::shown::redact(text)).into_owned()
+}
+
 /// The exit code and the text (`error: …`, `help: …`, styled; print it
 /// through `anstream`, which drops the colour for pipes and `NO_COLOR`).
 pub fn render(err: &anyhow::Error) -> (i32, String) {
@@ -114,21 +120,28 @@ pub fn render(err: &anyhow::Error) -> (i32, String) {
             return (f.kind.exit_code(), String::new());
         }
         Some(f) => {
-            out.push_str(&format!("{}\n", f.message));
+            out.push_str(&format!("{}\n", shown(&f.message)));
             if let Some(help) = &f.help {
-                out.push_str(&format!("{HELP}help:{HELP:#} {help}\n"));
+                out.push_str(&format!("{HELP}help:{HELP:#} {}\n", shown(help)));
             }
             f.kind.exit_code()
         }
         None => {
-            out.push_str(&format!("{err}\n"));
+            out.push_str(&format!("{}\n", shown(&err.to_string())));
             for cause in err.chain().skip(1) {
-                out.push_str(&format!("  caused by: {cause}\n"));
+                out.push_str(&format!("  caused by: {}\n", shown(&cause.to_string())));
             }
             exit::FAILURE
         }
     };
     (code, out)
+}
+
+/// A bad command line as clap words it, styled, with any secret the user
+/// pasted into an argument masked (clap quotes the offending value).
+pub fn render_usage(err: &clap::Error) -> String {
+    crate::shown::protect_defaults();
+    crate::shown::redact(&err.render().ansi().to_string()).into_owned()
 }
 
 #[cfg(test)]

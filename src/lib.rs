@@ -14,6 +14,7 @@ pub mod error;
 pub mod net;
 pub mod paths;
 pub mod report;
+pub mod shown;
 pub mod spec;
 pub mod state;
 pub mod style;
@@ -30,17 +31,24 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         (_, true) => report::Level::Verbose,
         _ => report::Level::Normal,
     };
-    let ui = &mut report::Ui::new(out, level);
-    match &cli.command {
-        Command::Install(args) => commands::install::run(&home()?, args, ui),
-        Command::Uninstall(args) => commands::uninstall::run(&home()?, args, ui),
-        Command::Completions { shell } => commands::generate::completions(*shell, out),
-        Command::Man => commands::generate::man(out),
-        Command::Doctor(args) => commands::doctor::run(&home()?, args, ui),
-        Command::Status(args) => commands::status::run(&home()?, args, ui),
-        Command::Models(args) => commands::models::run(&home()?, args, ui),
-        Command::Use(args) => commands::use_model::run(&home()?, args, ui),
-        Command::Bridge(args) => commands::bridge::run(&home()?, args, ui),
-        Command::Codex(args) => commands::codex::run(&home()?, cli.codex_home.is_some(), args, ui),
-    }
+    shown::protect_defaults();
+    let mut ui = report::Ui::new(out, level);
+    let result = match &cli.command {
+        Command::Install(args) => commands::install::run(&home()?, args, &mut ui),
+        Command::Uninstall(args) => commands::uninstall::run(&home()?, args, &mut ui),
+        Command::Completions { shell } => commands::generate::completions(*shell, ui.out_styled()),
+        Command::Man => commands::generate::man(ui.out_styled()),
+        Command::Doctor(args) => commands::doctor::run(&home()?, args, &mut ui),
+        Command::Status(args) => commands::status::run(&home()?, args, &mut ui),
+        Command::Models(args) => commands::models::run(&home()?, args, &mut ui),
+        Command::Use(args) => commands::use_model::run(&home()?, args, &mut ui),
+        Command::Bridge(args) => commands::bridge::run(&home()?, args, &mut ui),
+        Command::Codex(args) => {
+            commands::codex::run(&home()?, cli.codex_home.is_some(), args, &mut ui)
+        }
+    };
+    // What was printed goes out before the error is reported.
+    let flushed = ui.finish();
+    result?;
+    Ok(flushed?)
 }

@@ -1,11 +1,19 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 use ominigate_codex::{cli::Cli, error, run};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version: clap prints them to stdout.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let _ = anstream::stderr().write_all(error::render_usage(&e).as_bytes());
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = run(&cli, &mut out);

@@ -9,6 +9,9 @@ pub const CONFIG: &str = "config.toml";
 pub const PROFILE_FILE: &str = "ominigate.config.toml";
 pub const STATE_FILE: &str = "ominigate-codex.state.json";
 pub const BACKUP_SUFFIX: &str = ".ominigate.bak";
+/// The copy of `config.toml` from before the first install that found
+/// OminiGate blocks already there (uninstall removes them).
+pub const PRE_INSTALL_SUFFIX: &str = ".pre-ominigate.bak";
 
 /// The Codex home directory and the files this tool reads and writes in it.
 #[derive(Debug, Clone)]
@@ -70,8 +73,17 @@ impl CodexHome {
 
 /// `config.toml` → `config.toml.ominigate.bak`, beside the path as given.
 pub fn backup_of(path: &Path) -> PathBuf {
+    with_suffix(path, BACKUP_SUFFIX)
+}
+
+/// `config.toml` → `config.toml.pre-ominigate.bak`, beside the path as given.
+pub fn pre_install_of(path: &Path) -> PathBuf {
+    with_suffix(path, PRE_INSTALL_SUFFIX)
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().map(OsString::from).unwrap_or_default();
-    name.push(BACKUP_SUFFIX);
+    name.push(suffix);
     path.with_file_name(name)
 }
 

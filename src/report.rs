@@ -6,6 +6,8 @@ use std::path::Path;
 
 use similar::TextDiff;
 
+use crate::shown;
+
 /// How much to say: `--quiet`, default, `--verbose`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -17,19 +19,38 @@ pub enum Level {
 /// Where a command writes what it has to say. The result (a diff, a
 /// report, JSON, a script) always goes out; progress lines are dropped by
 /// `--quiet`; details are shown only with `--verbose`.
+///
+/// Everything goes out through [`shown`], line by line: secrets masked and
+/// unsafe characters escaped, whatever the command put in it.
 pub struct Ui<'a> {
-    out: &'a mut dyn Write,
+    out: Sink<'a>,
     pub level: Level,
 }
 
 impl<'a> Ui<'a> {
     pub fn new(out: &'a mut dyn Write, level: Level) -> Self {
-        Ui { out, level }
+        Ui {
+            out: Sink {
+                out,
+                pending: Vec::new(),
+                escape: true,
+            },
+            level,
+        }
     }
 
     /// The command's result: always written.
     pub fn out(&mut self) -> &mut dyn Write {
-        self.out
+        self.out.set_escape(true);
+        &mut self.out
+    }
+
+    /// The command's result with the styles (colours) the command put in
+    /// it: secrets are still masked, but control characters are the
+    /// command's to escape (doctor escapes every value it shows).
+    pub fn out_styled(&mut self) -> &mut dyn Write {
+        self.out.set_escape(false);
+        &mut self.out
     }
 
     /// A progress line: not with `--quiet`.
@@ -42,11 +63,17 @@ impl<'a> Ui<'a> {
         self.line(Level::Verbose, line)
     }
 
+    /// Write out what is left of an unfinished line and flush. Errors say
+    /// they are stdout's.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     /// A progress line or detail. A closed stdout (`… | head -1`) does not
     /// stop the command half-way: only the result's own writes report it.
     fn line(&mut self, at: Level, line: impl Display) -> io::Result<()> {
         if self.level >= at {
-            match writeln!(self.out, "{line}") {
+            match writeln!(self.out(), "{line}") {
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
                 other => other?,
             }
@@ -55,11 +82,77 @@ impl<'a> Ui<'a> {
     }
 }
 
+/// stdout behind [`Ui`]: whole lines, passed through [`shown`].
+struct Sink<'a> {
+    out: &'a mut dyn Write,
+    /// An unfinished line: a secret may continue in the next write.
+    pending: Vec<u8>,
+    escape: bool,
+}
+
+impl Sink<'_> {
+    fn set_escape(&mut self, escape: bool) {
+        if self.escape != escape {
+            let _ = self.emit_pending();
+            self.escape = escape;
+        }
+    }
+
+    fn emit(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let text = String::from_utf8_lossy(bytes);
+        let redacted = shown::redact(&text);
+        let safe = match self.escape {
+            true => shown::text(&redacted),
+            false => redacted,
+        };
+        self.out.write_all(safe.as_bytes()).map_err(stdout_error)
+    }
+
+    fn emit_pending(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        self.emit(&pending)
+    }
+}
+
+impl Write for Sink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if let Some(end) = self.pending.iter().rposition(|&b| b == b'\n') {
+            let rest = self.pending.split_off(end + 1);
+            let lines = std::mem::replace(&mut self.pending, rest);
+            self.emit(&lines)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.emit_pending()?;
+        self.out.flush().map_err(stdout_error)
+    }
+}
+
+impl Drop for Sink<'_> {
+    fn drop(&mut self) {
+        let _ = self.emit_pending();
+    }
+}
+
+/// An error writing stdout that says so (`/dev/full`, a closed pipe); the
+/// kind is kept, so a closed pipe is still recognised as one.
+fn stdout_error(e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot write to stdout: {e}"))
+}
+
 const WARNING: anstyle::Style = anstyle::AnsiColor::Yellow.on_default().bold();
 
 /// `warning: …` on stderr, styled like `error:` (no colour for pipes and
 /// `NO_COLOR`). Shown with `--quiet` too, as cargo does.
 pub fn warning(text: &str) {
+    let text = shown::redact(text);
+    let text = shown::text(&text);
     let _ = writeln!(anstream::stderr(), "{WARNING}warning:{WARNING:#} {text}");
 }
 

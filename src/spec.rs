@@ -2,6 +2,7 @@
 //! may override: base URL, env var name, model.
 
 use crate::error::{Failure, usage};
+use crate::shown;
 
 pub const PROVIDER_NAME: &str = "OminiGate";
 pub const BASE_URL: &str = "https://api.ominigate.ai/v1";
@@ -196,7 +197,22 @@ pub fn bridge_upstream(
     Ok(parsed.url)
 }
 
+/// Whether a value given where a variable *name* belongs looks like the key
+/// itself: one of the secrets this run knows (or a run of one), an `sk-`
+/// prefix, or a long token of letters and digits.
+pub fn looks_like_key(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    lower.starts_with("sk-")
+        || lower.starts_with("sk_")
+        || shown::redact(value) != value
+        || (value.chars().count() >= 20
+            && !value.contains(char::is_whitespace)
+            && value.contains(|c: char| c.is_ascii_digit())
+            && value.contains(|c: char| c.is_ascii_alphabetic()))
+}
+
 /// An environment variable name Codex can read: `[A-Za-z_][A-Za-z0-9_]*`.
+/// A value that looks like a key pasted in its place is not repeated.
 pub fn check_env_key(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let ok = chars
@@ -206,24 +222,35 @@ pub fn check_env_key(name: &str) -> Result<(), String> {
         && name.len() <= 128;
     if ok {
         Ok(())
+    } else if looks_like_key(name) {
+        Err(format!(
+            "the value ({} characters, not shown) is not an environment variable name: it looks like an API key. \
+             Give the name of the variable that holds the key (e.g. {ENV_KEY}), never the key itself",
+            name.chars().count()
+        ))
     } else {
         Err(format!(
             "`{}` is not an environment variable name (letters, digits and _, not starting with a digit)",
-            name.escape_debug()
+            shown::cut(&name.escape_debug().to_string(), ECHO_WIDTH)
         ))
     }
 }
 
-/// A model id: printable, one line, at most 200 characters.
+/// Characters of a rejected value repeated in its error.
+pub const ECHO_WIDTH: usize = 80;
+
+/// A model id: printable, one line, at most 200 characters, nothing
+/// invisible (bidi overrides, zero-width characters, line separators).
+/// A rejected value is repeated escaped and cut to [`ECHO_WIDTH`].
 pub fn check_model(model: &str) -> Result<(), String> {
     if model.trim().is_empty()
         || model.trim() != model
         || model.len() > 200
-        || model.chars().any(char::is_control)
+        || model.chars().any(shown::is_unsafe)
     {
         Err(format!(
-            "`{}` is not a model id (one line, no surrounding spaces, at most 200 characters)",
-            model.escape_debug()
+            "`{}` is not a model id (one line of visible characters, no surrounding spaces, at most 200 characters)",
+            shown::cut(&shown::value(model), ECHO_WIDTH)
         ))
     } else {
         Ok(())
@@ -347,8 +374,30 @@ mod tests {
             assert!(check_env_key(bad).is_err(), "{bad:?}");
         }
         assert!(check_model("anthropic/claude-opus-4.6").is_ok());
-        for bad in ["", " x", "a\nb", &"m".repeat(201)] {
-            assert!(check_model(bad).is_err(), "{bad:?}");
+        for bad in [
+            "",
+            " x",
+            "a\nb",
+            &"m".repeat(201),
+            "a\u{2028}b",
+            "a\u{2029}b",
+            "gpt\u{202e}orp",
+            "gpt\u{2066}x",
+            "g\u{200b}pt",
+            "g\u{feff}pt",
+            "a\u{1b}]0;x\u{7}",
+        ] {
+            let err = check_model(bad).unwrap_err();
+            assert!(!err.chars().any(shown::is_unsafe), "{err:?}");
+            assert!(err.chars().count() < 200, "{err}");
         }
+        let err = check_env_key("sk-omg-CANARY-7f3a9c2e1d").unwrap_err();
+        assert!(
+            !err.contains("CANARY") && err.contains("not an environment variable name"),
+            "{err}"
+        );
+        let err = check_env_key("Abcdef0123456789abcdef-x").unwrap_err();
+        assert!(!err.contains("Abcdef"), "{err}");
+        assert!(check_env_key("A-B").unwrap_err().contains("`A-B`"));
     }
 }

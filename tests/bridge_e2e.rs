@@ -69,6 +69,7 @@ fn v(c: &Codex) -> String {
         major,
         minor,
         patch,
+        ..
     } = c.version;
     format!("{major}.{minor}.{patch}")
 }

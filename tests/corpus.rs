@@ -107,6 +107,7 @@ fn corpus_round_trips_in_every_era() {
                 mtime
             );
             sb.uninstall();
+            support::assert_no_ominigate(&sb, &file.display().to_string());
             assert!(
                 sb.read_config() == original,
                 "{} ({era}): uninstall did not give the original back byte for byte",
@@ -115,6 +116,34 @@ fn corpus_round_trips_in_every_era() {
             assert!(!sb.profile_file().exists());
             assert!(!sb.codex_home().join("ominigate-codex.state.json").exists());
             sb.assert_no_canary_in_files();
+        }
+    }
+}
+
+#[test]
+fn legacy_shapes_leave_no_ominigate_in_every_era() {
+    for (name, input, clean) in support::legacy_shapes() {
+        for era in ERAS {
+            for default in [false, true] {
+                let sb = Sandbox::new();
+                sb.write_config(&input);
+                let mut args = vec!["install", "--codex-version", era];
+                if default {
+                    args.push("--default");
+                }
+                sb.run(&args, 0);
+                check_blocks(&sb, era, Path::new(name));
+                let again = sb.run(&args, 0);
+                assert!(again.contains("already installed"), "{name}: {again}");
+                sb.uninstall();
+                let what = format!("{name} on {era} (--default: {default})");
+                support::assert_no_ominigate(&sb, &what);
+                assert!(
+                    sb.read_config() == clean.as_bytes(),
+                    "{what}: not the clean file"
+                );
+                sb.assert_no_canary_in_files();
+            }
         }
     }
 }

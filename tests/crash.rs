@@ -6,7 +6,7 @@
 
 mod harness;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use harness::*;
@@ -17,15 +17,6 @@ const BACKUP: &str = "config.toml.ominigate.bak";
 
 fn install_args(era: &str) -> Vec<&str> {
     vec!["install", "--codex-version", era]
-}
-
-/// What Codex does to config.toml while it runs: trusts a project.
-const CODEX_EDIT: &str = "\n[projects.\"/home/u/new\"]\ntrust_level = \"trusted\"\n";
-
-fn append(path: &Path, text: &str) {
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
-    f.write_all(text.as_bytes()).unwrap();
 }
 
 // --- the file changes on disk between read and write -------------------------

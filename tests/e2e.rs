@@ -97,17 +97,10 @@ struct Run {
 /// Run real Codex in the sandbox: its Codex home, a private HOME and
 /// working directory, our test key, plain `codex` pointed at `openai`.
 fn codex(sb: &Sandbox, c: &Codex, args: &[&str], openai: &Server, key: bool) -> Run {
-    let work = sb.dir.path().join("work");
-    std::fs::create_dir_all(&work).expect("work dir");
-    let mut cmd = Command::new(&c.path);
-    cmd.env_clear()
-        .env("HOME", sb.dir.path().join("home"))
-        .env("CODEX_HOME", sb.codex_home())
-        .env("PATH", "/usr/bin:/bin")
-        // Plain `codex`: 0.94 reads OPENAI_BASE_URL, later releases `-c openai_base_url`.
-        .env("OPENAI_BASE_URL", openai.base_url())
+    let mut cmd = codex_cmd(sb, c);
+    // Plain `codex`: 0.94 reads OPENAI_BASE_URL, later releases `-c openai_base_url`.
+    cmd.env("OPENAI_BASE_URL", openai.base_url())
         .env("OPENAI_API_KEY", "sk-openai-e2e")
-        .current_dir(&work)
         .arg("exec")
         .arg("-c")
         .arg(format!("openai_base_url=\"{}\"", openai.base_url()));
@@ -120,6 +113,23 @@ fn codex(sb: &Sandbox, c: &Codex, args: &[&str], openai: &Server, key: bool) -> 
     if key {
         cmd.env("OMINIGATE_API_KEY", KEY);
     }
+    run(cmd, c, args)
+}
+
+/// Real Codex with the sandbox's Codex home, a private HOME and working
+/// directory, and nothing else from this environment.
+fn codex_cmd(sb: &Sandbox, c: &Codex) -> Command {
+    let mut cmd = Command::new(&c.path);
+    cmd.env_clear()
+        .env("HOME", sb.dir.path().join("home"))
+        .env("CODEX_HOME", sb.codex_home())
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir(sb.work_dir());
+    cmd
+}
+
+/// Run `cmd` (real Codex `c` with `args`) under a time limit.
+fn run(mut cmd: Command, c: &Codex, args: &[&str]) -> Run {
     let out = run_with_timeout(&mut cmd, Duration::from_secs(90))
         .unwrap_or_else(|e| panic!("codex {} {args:?}: {e}", c.version));
     Run {
@@ -175,11 +185,12 @@ fn assert_reached(gw: &Server, c: &Codex, run: &Run, model: &str, before: usize)
 }
 
 /// `ominigate-codex install` for `c`, pointed at the gateway, plus `extra`.
-fn install(sb: &Sandbox, c: &Codex, gw: &Server, extra: &[&str]) {
+/// Returns what it printed.
+fn install(sb: &Sandbox, c: &Codex, gw: &Server, extra: &[&str]) -> String {
     let (codex, url) = (codex_arg(c), gw.base_url());
     let mut args = vec!["install", "--codex", &codex, "--base-url", &url];
     args.extend_from_slice(extra);
-    sb.run(&args, 0);
+    sb.run(&args, 0)
 }
 
 fn seed(name: &str) -> Vec<u8> {
@@ -200,7 +211,9 @@ fn install_routes_the_profile_to_the_gateway_and_uninstall_restores() {
             let sb = Sandbox::new();
             let original = seed(name);
             sb.write_config(&original);
-            install(&sb, c, &gw, &[]);
+            let out = install(&sb, c, &gw, &[]);
+            // Healthy: install's own check (real Codex on 0.133+) is quiet.
+            assert!(!out.contains("warning:"), "{} / {name}: {out}", c.version);
 
             assert_reached(&gw, c, &exec_profile(&sb, c, &openai, &[]), MODEL, 0);
             let other = "anthropic/claude-opus-4.6";
@@ -408,7 +421,16 @@ fn a_deliberately_broken_install_is_caught() {
     for c in all.iter().filter(|c| !c.chat()) {
         let (gw, openai) = (gateway(), gateway());
         let sb = Sandbox::new();
-        install(&sb, c, &gw, &["--wire-api", "chat", "--force"]);
+        let out = install(&sb, c, &gw, &["--wire-api", "chat", "--force"]);
+        // Install itself says so: Codex's own verdict among its warnings.
+        if c.version >= PROMPT_INPUT {
+            assert!(
+                out.contains("warning: codex.accepts_config: Codex"),
+                "{}: {out}",
+                c.version
+            );
+        }
+        assert!(out.contains("1. Run `ominigate-codex doctor`"), "{out}");
         let run = exec_profile(&sb, c, &openai, &[]);
         assert_ne!(run.code, Some(0), "{}: chat must be refused", c.version);
         assert!(
@@ -422,5 +444,57 @@ fn a_deliberately_broken_install_is_caught() {
             "{}",
             c.version
         );
+    }
+}
+
+/// Real Codex loads the config in `sb` with plain `codex`: `debug
+/// prompt-input` from 0.133 on (nothing is sent), else one `exec` against
+/// the mock OpenAI.
+fn accepts_plain(sb: &Sandbox, c: &Codex, openai: &Server) -> Run {
+    if c.version < PROMPT_INPUT {
+        return codex(sb, c, &["hi"], openai, true);
+    }
+    let args = ["debug", "prompt-input"];
+    let mut cmd = codex_cmd(sb, c);
+    cmd.args(args);
+    run(cmd, c, &args)
+}
+
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn legacy_shapes_round_trip_to_a_config_real_codex_accepts() {
+    let all = binaries();
+    for c in &all {
+        for (name, input, clean) in support::legacy_shapes() {
+            let (gw, openai) = (gateway(), gateway());
+            let sb = Sandbox::new();
+            sb.write_config(&input);
+            install(&sb, c, &gw, &[]);
+            assert_reached(
+                &gw,
+                c,
+                &exec_profile(&sb, c, &openai, &[]),
+                &model_of(&input),
+                0,
+            );
+            sb.uninstall();
+            assert!(
+                sb.read_config() == clean.as_bytes(),
+                "{} / {name}: not the clean file",
+                c.version
+            );
+            assert!(!sb.profile_file().exists());
+            let run = accepts_plain(&sb, c, &openai);
+            assert_eq!(run.code, Some(0), "{} / {name}: {}", c.version, run.out);
+        }
+    }
+}
+
+/// The profile model a legacy shape sets.
+fn model_of(input: &str) -> String {
+    if input.contains("anthropic/claude-opus-4.6") {
+        "anthropic/claude-opus-4.6".into()
+    } else {
+        MODEL.into()
     }
 }

@@ -167,21 +167,41 @@ fn legacy_guide_block_is_migrated_keeping_the_users_model() {
         "{out}"
     );
 
-    // The user's block was not created by install: uninstall puts back its
-    // previous values, and leaves the (repaired) profile move in place.
-    sb.uninstall();
-    let text = String::from_utf8(sb.read_config()).unwrap();
-    assert!(text.contains("wire_api = \"chat\""), "{text}");
+    // The user's blocks were there before install: uninstall removes them
+    // whole (their old `wire_api = "chat"` is what Codex 0.95+ refuses),
+    // and the selector with them; the rest is as it was.
+    let out = sb.uninstall();
+    assert_eq!(
+        String::from_utf8(sb.read_config()).unwrap(),
+        "model = \"gpt-5\"\n"
+    );
     assert!(!sb.profile_file().exists());
+    assert!(
+        out.contains("  extra key `model_reasoning_effort`"),
+        "{out}"
+    );
+    assert!(out.contains("  comment `# my pick`"), "{out}");
 }
 
 #[test]
-fn existing_block_in_any_shape_is_updated_in_place_and_restored() {
-    for input in [
-        "[model_providers.ominigate]\nname = \"Mine\" # keep\nbase_url = \"https://eu.ominigate.ai/v1\"\nwire_api = \"chat\"\nextra = 1\n",
-        "model_providers.ominigate.base_url = \"https://eu.ominigate.ai/v1\"\nmodel_providers.ominigate.wire_api = \"chat\"\n[tui]\nx = 1\n",
-        "model_providers = { ominigate = { base_url = \"https://eu.ominigate.ai/v1\", wire_api = \"chat\" }, other = { name = \"o\" } }\n",
-        "[model_providers]\nominigate = { base_url = \"https://eu.ominigate.ai/v1\", wire_api = \"chat\" }\n",
+fn existing_block_in_any_shape_is_updated_in_place_and_removed_whole() {
+    for (input, clean) in [
+        (
+            "[model_providers.ominigate]\nname = \"Mine\" # keep\nbase_url = \"https://eu.ominigate.ai/v1\"\nwire_api = \"chat\"\nextra = 1\n",
+            "",
+        ),
+        (
+            "model_providers.ominigate.base_url = \"https://eu.ominigate.ai/v1\"\nmodel_providers.ominigate.wire_api = \"chat\"\n[tui]\nx = 1\n",
+            "[tui]\nx = 1\n",
+        ),
+        (
+            "model_providers = { ominigate = { base_url = \"https://eu.ominigate.ai/v1\", wire_api = \"chat\" }, other = { name = \"o\" } }\n",
+            "model_providers = { other = { name = \"o\" } }\n",
+        ),
+        (
+            "[model_providers]\nominigate = { base_url = \"https://eu.ominigate.ai/v1\", wire_api = \"chat\" }\n",
+            "[model_providers]\n",
+        ),
     ] {
         let sb = Sandbox::new();
         sb.write_config(input);
@@ -204,8 +224,9 @@ fn existing_block_in_any_shape_is_updated_in_place_and_restored() {
             !text.contains("# OminiGate provider, added"),
             "no second block: {text}"
         );
-        sb.uninstall();
-        assert_eq!(String::from_utf8(sb.read_config()).unwrap(), input);
+        let out = sb.uninstall();
+        assert_eq!(String::from_utf8(sb.read_config()).unwrap(), clean, "{out}");
+        assert!(out.contains("which you had before install"), "{out}");
     }
 }
 
@@ -542,7 +563,7 @@ fn uninstall_without_the_state_file_recognises_its_own_blocks() {
 fn codex_version_comes_from_the_binary_on_path_or_is_assumed() {
     let sb = Sandbox::new();
     let out = sb.run(&["install", "--dry-run"], 0);
-    assert!(out.contains("no Codex found on PATH"), "{out}");
+    assert!(out.contains("No Codex found on PATH"), "{out}");
     let fake = sb.dir.path().join("bin/codex");
     std::fs::write(&fake, "#!/bin/sh\necho 'codex-cli 0.94.0'\n").unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -727,6 +748,201 @@ fn a_key_pasted_as_env_key_is_refused_and_never_copied() {
     );
 }
 
+// --- issue 11: legacy shapes, adopted blocks, install checking its result ---
+
+#[test]
+fn legacy_shapes_uninstall_to_a_config_without_ominigate_in_every_era() {
+    for (name, input, clean) in support::legacy_shapes() {
+        for era in ERAS {
+            let sb = Sandbox::new();
+            sb.write_config(&input);
+            sb.install(era);
+            let out = sb.uninstall();
+            assert_eq!(
+                String::from_utf8(sb.read_config()).unwrap(),
+                clean,
+                "{name} on {era}:\n{out}"
+            );
+            assert!(!sb.profile_file().exists(), "{name} on {era}");
+            assert!(
+                !sb.codex_home().join("ominigate-codex.state.json").exists(),
+                "{name} on {era}"
+            );
+            // The pre-install file is kept whole, and uninstall says where.
+            let kept = sb.codex_home().join("config.toml.pre-ominigate.bak");
+            assert_eq!(
+                std::fs::read(&kept).unwrap(),
+                input.as_bytes(),
+                "{name} on {era}"
+            );
+            assert!(
+                out.contains(&kept.display().to_string()),
+                "{name} on {era}:\n{out}"
+            );
+            assert!(
+                out.contains("which you had before install"),
+                "{name} on {era}:\n{out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn migration_carries_every_comment_and_key_into_the_profile_file() {
+    let shapes = support::legacy_shapes();
+    for (name, input, _) in &shapes {
+        let sb = Sandbox::new();
+        sb.write_config(input);
+        sb.install("0.169.0");
+        let profile = std::fs::read_to_string(sb.profile_file()).unwrap();
+        let config = String::from_utf8(sb.read_config()).unwrap();
+        assert!(!config.contains("profiles"), "{name}: {config}");
+        if name.starts_with("legacy table") {
+            let header = profile.find("# from the guide").expect(&profile);
+            let above = profile
+                .find(
+                    "# I prefer opus for refactors\nmodel = \"anthropic/claude-opus-4.6\" # opus\n",
+                )
+                .expect(&profile);
+            assert!(header < above, "{profile}");
+            assert!(
+                profile.contains("model_reasoning_effort = \"high\""),
+                "{profile}"
+            );
+        }
+        if name.starts_with("dotted") {
+            assert!(profile.contains("# my profile\nmodel = "), "{profile}");
+            assert!(
+                profile.contains("model_provider = \"ominigate\" # the gateway"),
+                "{profile}"
+            );
+        }
+    }
+}
+
+#[test]
+fn uninstall_names_what_the_user_added_inside_the_blocks() {
+    let sb = Sandbox::new();
+    sb.write_config("a = 1\n");
+    sb.install("0.133.0");
+    let mut text = String::from_utf8(sb.read_config()).unwrap();
+    text = text.replace(
+        "request_max_retries = 4\n",
+        "request_max_retries = 4\n# my note\nextra_header = \"x\"\n",
+    );
+    text.push_str("\n[model_providers.ominigate.query_params]\napi-version = \"2025-01-01\"\n");
+    sb.write_config(&text);
+    let out = sb.uninstall();
+    assert_eq!(sb.read_config(), b"a = 1\n", "{out}");
+    for line in [
+        "    extra key `extra_header`",
+        "    comment `# my note`",
+        "    sub-table [model_providers.ominigate.query_params]",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line:?} in:\n{out}");
+    }
+    let backup = sb.codex_home().join("config.toml.ominigate.bak");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), text);
+    assert!(
+        out.contains(&format!(
+            "the file as it was before this uninstall, with them, is in {}",
+            backup.display()
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn install_warns_about_what_codex_will_refuse_and_still_exits_0() {
+    let sb = Sandbox::new();
+    sb.write_config("[model_providers.openai]\nname = \"OpenAI\"\nwire_api = \"chat\"\n");
+    let out = sb.exec(&["install", "--codex-version", "0.169.0"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("warning: "), "{out:?}");
+    assert!(out.stderr.contains("config.toml:3"), "{out:?}");
+    assert!(out.stderr.contains("is no longer supported"), "{out:?}");
+    assert!(out.stderr.contains("fix: "), "{out:?}");
+    let steps = &out.stdout[out.stdout.find("Next steps:").expect("next steps")..];
+    assert!(
+        steps.starts_with("Next steps:\n  1. Run `ominigate-codex doctor`"),
+        "{steps}"
+    );
+    assert!(!steps.contains("Start Codex"), "{steps}");
+
+    let healthy = Sandbox::new();
+    healthy.write_config("a = 1\n");
+    let out = healthy.exec(&["install", "--codex-version", "0.169.0"], &[]);
+    assert_eq!(out.code, 0);
+    assert!(!out.stderr.contains("warning"), "{out:?}");
+    assert!(out.stdout.contains("Start Codex 0.169.0"), "{out:?}");
+}
+
+#[test]
+fn install_without_codex_says_so_first_and_how_to_get_it() {
+    let sb = Sandbox::new();
+    let out = sb.exec(&["install"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.starts_with(
+            "No Codex found on PATH; writing the layout for the newest Codex known (0.169.0)\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("Writing for no Codex"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("Next steps:\n  1. Install Codex: npm i -g @openai/codex\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn uninstall_refuses_when_another_file_codex_reads_selects_the_provider() {
+    let sb = Sandbox::new();
+    let work = sb.work_dir();
+    let user = format!(
+        "[projects.{:?}]\ntrust_level = \"trusted\"\n",
+        work.display().to_string()
+    );
+    sb.write_config(&user);
+    sb.install("0.169.0");
+    let installed = sb.read_config();
+
+    let profile = sb.codex_home().join("work.config.toml");
+    std::fs::write(&profile, "model = \"m\"\nmodel_provider = \"ominigate\"\n").unwrap();
+    let out = sb.run(&["uninstall"], 4);
+    assert!(out.contains(&format!("{}:2", profile.display())), "{out}");
+    assert_eq!(sb.read_config(), installed);
+    std::fs::remove_file(&profile).unwrap();
+
+    let project = work.join(".codex/config.toml");
+    std::fs::create_dir_all(project.parent().unwrap()).unwrap();
+    std::fs::write(&project, "# team\nmodel_provider = \"ominigate\"\n").unwrap();
+    let out = sb.run(&["uninstall"], 4);
+    assert!(out.contains(&format!("{}:2", project.display())), "{out}");
+    assert_eq!(sb.read_config(), installed);
+    sb.run(&["uninstall", "--force"], 0);
+    assert_eq!(String::from_utf8(sb.read_config()).unwrap(), user);
+}
+
+#[test]
+fn a_key_in_a_removed_comment_is_not_printed() {
+    let sb = Sandbox::new();
+    sb.write_config(format!(
+        "[model_providers.ominigate]\n# key was {CANARY}\nwire_api = \"chat\"\n"
+    ));
+    sb.install("0.169.0");
+    let out = sb.uninstall();
+    assert!(out.contains("    comment `# key was sk-o…"), "{out}");
+    assert_eq!(sb.read_config(), b"");
+}
+
 // ---------------------------------------------------------------- --bridge
 
 fn state_json(sb: &Sandbox) -> serde_json::Value {
@@ -791,7 +1007,8 @@ fn bridge_switches_back_and_forth_and_uninstall_removes_it_all() {
         );
         assert!(state_json(&sb).get("bridge_upstream").is_none());
 
-        // Bridge on another port, then uninstall: the input, byte for byte.
+        // Bridge on another port, then uninstall: the user's block was
+        // there before install, so it goes whole; the rest as it was.
         sb.run(
             &[
                 "install",
@@ -809,8 +1026,12 @@ fn bridge_switches_back_and_forth_and_uninstall_removes_it_all() {
                 .contains("\"http://127.0.0.1:9999/v1\"")
         );
         sb.uninstall();
-        assert_eq!(String::from_utf8(sb.read_config()).unwrap(), input, "{era}");
-        assert!(!sb.codex_home().join("ominigate-codex.state.json").exists());
+        assert_eq!(
+            String::from_utf8(sb.read_config()).unwrap(),
+            "model = \"gpt-5\"\n",
+            "{era}"
+        );
+        support::assert_no_ominigate(&sb, era);
         sb.assert_no_canary_in_files();
     }
 }
@@ -938,4 +1159,50 @@ fn bridge_refuses_to_forward_to_itself_and_chat() {
     assert!(out.contains("the provider's base_url"), "{out}");
     assert!(out.contains("--base-url"), "{out}");
     assert_eq!(sb.read_config(), input.as_bytes());
+}
+
+#[test]
+fn use_checks_its_result_too() {
+    let sb = Sandbox::new();
+    sb.write_config("a = 1\n");
+    sb.install("0.169.0");
+    let mut text = String::from_utf8(sb.read_config()).unwrap();
+    text.push_str("\n[model_providers.other]\nname = \"o\"\nwire_api = \"chat\"\n");
+    sb.write_config(&text);
+    let args = [
+        "use",
+        "anthropic/claude-opus-4.6",
+        "--offline",
+        "--codex-version",
+        "0.169.0",
+    ];
+    let out = sb.exec(&args, &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("warning: provider.fields"), "{out:?}");
+    assert!(out.stderr.contains("wire_api = \"chat\""), "{out:?}");
+}
+
+#[test]
+fn use_names_other_files_that_select_the_provider() {
+    let sb = Sandbox::new();
+    sb.install("0.169.0");
+    let work = sb.codex_home().join("work.config.toml");
+    std::fs::write(&work, "model_provider = \"ominigate\"\nmodel = \"m\"\n").unwrap();
+    let out = sb.run(
+        &[
+            "use",
+            "openai/gpt-5.3-codex",
+            "--offline",
+            "--codex-version",
+            "0.169.0",
+        ],
+        0,
+    );
+    assert!(
+        out.contains(&format!(
+            "note: {}:1 (`model_provider = \"ominigate\"`) also selects the ominigate provider",
+            work.display()
+        )),
+        "{out}"
+    );
 }

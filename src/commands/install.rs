@@ -5,14 +5,15 @@ use std::time::Duration;
 use anyhow::Result;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
+use super::doctor::{self, codex::CodexInfo};
 use super::{Docs, Files, RecordOrder, finish};
 use crate::blocks::{self, BlockPath, Change, EditError, PROFILE, PROVIDER};
 use crate::cli::{CodexSelect, InstallArgs, WireApi};
-use crate::codex_version::{self, Detected, Layout, ProfileLayout};
+use crate::codex_version::{self, Detected, Layout, ProfileLayout, Source};
 use crate::config_file;
 use crate::error::{Failure, Kind, refused, usage};
 use crate::paths::{CodexHome, PROFILE_FILE};
-use crate::report::{Ui, shell_setup};
+use crate::report::{Ui, shell_setup, warning};
 use crate::spec::{self, bad_flag};
 use crate::state::{Record, State};
 
@@ -24,6 +25,21 @@ pub const PROFILE_COMMENT: &str =
     "OminiGate profile: `codex --profile ominigate` (added by ominigate-codex)";
 pub const PROFILE_FILE_COMMENT: &str =
     "OminiGate profile for Codex 0.134+: `codex --profile ominigate` (written by ominigate-codex)";
+
+/// The keys install writes in `[model_providers.ominigate]` (see
+/// [`provider_entries`]) and in the profile; anything else in those blocks
+/// is the user's.
+pub const PROVIDER_KEYS: [&str; 8] = [
+    "name",
+    "base_url",
+    "env_key",
+    "wire_api",
+    "requires_openai_auth",
+    "request_max_retries",
+    "stream_max_retries",
+    "stream_idle_timeout_ms",
+];
+pub const PROFILE_KEYS: [&str; 2] = ["model", "model_provider"];
 
 /// Codex's own words when it refuses `wire_api = "chat"` (0.95.0 on).
 pub const CODEX_CHAT_ERROR: &str = "`wire_api = \"chat\"` is no longer supported. How to fix: set `wire_api = \"responses\"` in your provider config.";
@@ -174,6 +190,7 @@ fn str_of<'a>(t: Option<&'a dyn TableLike>, key: &str) -> Option<&'a str> {
 /// Edit `docs` for `opts`. Pure: no IO.
 pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
     let mut out = Outcome::default();
+    docs.keep_pre_install = docs.state.is_empty() && had_ominigate(&docs.config)?;
 
     let existing = blocks::get_block(&docs.config, PROVIDER)?;
     // Replacing a pasted key would copy it into the record and the diff.
@@ -264,20 +281,6 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
         }
         ProfileLayout::File => {
             let model = profile_model(opts, &[file_model.as_deref(), table_model.as_deref()]);
-            let carried = migrate_legacy(docs, &mut out)?;
-            let mut entries: Vec<(&str, Value)> = Vec::new();
-            let file_has = |k: &str| {
-                docs.profile
-                    .as_ref()
-                    .is_some_and(|d| d.as_table().contains_key(k))
-            };
-            for (k, v) in &carried {
-                if !file_has(k) && k != "model" && k != "model_provider" {
-                    entries.push((k.as_str(), v.clone()));
-                }
-            }
-            entries.push(("model", Value::from(model.as_str())));
-            entries.push(("model_provider", Value::from(spec::PROVIDER_ID)));
             let recorded = match docs.state.profile_file.take() {
                 None if docs
                     .profile
@@ -288,25 +291,47 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
                 }
                 recorded => recorded,
             };
-            let change = match &mut docs.profile {
-                Some(doc) => {
-                    blocks::check_shapes(doc)?;
-                    match blocks::ensure_keys(doc.as_table_mut(), &entries) {
-                        p if p.is_empty() => Change::Unchanged,
-                        p => Change::Updated(p),
-                    }
+            let (above, carried) = migrate_legacy(docs, &mut out)?;
+            let created = docs.profile.is_none();
+            let doc = docs.profile.get_or_insert_with(DocumentMut::new);
+            blocks::check_shapes(doc)?;
+            // The legacy table's keys, comments and all. The file's own
+            // value of a key wins; the table's line comes along commented
+            // out, so that nothing the user typed is left only in a backup.
+            let mut previous = blocks::Previous::new();
+            let mut above = above;
+            for (key, item) in carried {
+                if doc.as_table().contains_key(key.get()) {
+                    above.push_str(&commented_out(&key, &item));
+                } else {
+                    previous.insert(key.get().to_string(), None);
+                    doc.as_table_mut().insert_formatted(&key, item);
                 }
-                None => {
-                    let mut doc = DocumentMut::new();
-                    blocks::ensure_keys(doc.as_table_mut(), &entries);
-                    if let Some(mut first) = doc.as_table_mut().iter_mut().next().map(|(k, _)| k) {
-                        first
-                            .leaf_decor_mut()
-                            .set_prefix(format!("# {PROFILE_FILE_COMMENT}\n"));
-                    }
-                    docs.profile = Some(doc);
-                    Change::Created
-                }
+            }
+            let entries = [
+                ("model", Value::from(model.as_str())),
+                ("model_provider", Value::from(spec::PROVIDER_ID)),
+            ];
+            for (k, v) in blocks::ensure_keys(doc.as_table_mut(), &entries) {
+                previous.entry(k).or_insert(v);
+            }
+            let header = match created {
+                true => format!("# {PROFILE_FILE_COMMENT}\n{above}"),
+                false => above,
+            };
+            if let Some(mut first) = doc.as_table_mut().iter_mut().next().map(|(k, _)| k) {
+                let own = first
+                    .leaf_decor()
+                    .prefix()
+                    .and_then(|p| p.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                first.leaf_decor_mut().set_prefix(format!("{header}{own}"));
+            }
+            let change = match (created, previous.is_empty()) {
+                (true, _) => Change::Created,
+                (false, true) => Change::Unchanged,
+                (false, false) => Change::Updated(previous),
             };
             note_change(&mut out, PROFILE_FILE, &change);
             docs.state.profile_file = Record::merge(recorded, change);
@@ -344,31 +369,62 @@ pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
 }
 
 /// Codex 0.134+ refuses `[profiles.ominigate]` and `profile = "ominigate"`
-/// in config.toml: remove them, returning the legacy table's values.
-fn migrate_legacy(docs: &mut Docs, out: &mut Outcome) -> Result<Vec<(String, Value)>, EditError> {
-    let mut carried = Vec::new();
-    if let Some(table) = blocks::get_block(&docs.config, PROFILE)? {
-        for (k, item) in table.iter() {
-            if let Item::Value(v) = item {
-                let mut v = v.clone();
-                v.decor_mut().clear();
-                carried.push((k.to_string(), v));
-            }
-        }
-        blocks::remove_block(&mut docs.config, PROFILE, PROFILE_COMMENT)?;
+/// in config.toml: remove them, returning the legacy block's comments that
+/// belonged to its header (as lines) and its items, decor and all, for the
+/// profile file.
+fn migrate_legacy(docs: &mut Docs, out: &mut Outcome) -> Result<blocks::Moved, EditError> {
+    let moved = blocks::block_items(&docs.config, PROFILE, PROFILE_COMMENT)?;
+    if moved.is_some() {
+        blocks::drop_block(&mut docs.config, PROFILE, &[], PROFILE_COMMENT)?;
         docs.state.profile_table = None;
         out.notes.push(format!(
-            "moved [profiles.ominigate] out of config.toml into {PROFILE_FILE}: Codex 0.134+ refuses to start with it"
+            "moved [profiles.ominigate] out of config.toml into {PROFILE_FILE}, comments and all: Codex 0.134+ refuses to start with it"
         ));
     }
     if blocks::get_str(docs.config.as_table(), "profile") == Some(spec::PROFILE_NAME) {
-        docs.config.as_table_mut().remove("profile");
+        blocks::drop_root_key(&mut docs.config, "profile");
         out.notes.push(
             "removed top-level `profile = \"ominigate\"`: Codex 0.134+ refuses every run with it (use --default to make OminiGate the default)"
                 .into(),
         );
     }
-    Ok(carried)
+    Ok(moved.unwrap_or_default())
+}
+
+/// A legacy profile line whose key the profile file already sets, as
+/// comment lines: its own comments, then `# key = value # comment`.
+fn commented_out(key: &toml_edit::Key, item: &Item) -> String {
+    let own = key
+        .leaf_decor()
+        .prefix()
+        .and_then(|p| p.as_str())
+        .unwrap_or_default();
+    let mut text: String = own
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("{}\n", l.trim()))
+        .collect();
+    text.push_str("# (from [profiles.ominigate] in config.toml; this file's value is used)\n");
+    let line = format!("{} = {}", key.display_repr(), item.to_string().trim());
+    for l in line.lines() {
+        text.push_str(&format!("# {l}\n"));
+    }
+    text
+}
+
+/// Whether config.toml holds OminiGate that install did not write (no
+/// marker): uninstall removes it with install's, so the first install
+/// keeps a copy of the file as it was.
+fn had_ominigate(doc: &DocumentMut) -> Result<bool, EditError> {
+    let root = doc.as_table();
+    let adopted = |at, comment| -> Result<bool, EditError> {
+        Ok(blocks::get_block(doc, at)?.is_some()
+            && record_or_marker(doc, at, comment, &None).is_none())
+    };
+    Ok(adopted(PROVIDER, PROVIDER_COMMENT)?
+        || adopted(PROFILE, PROFILE_COMMENT)?
+        || blocks::get_str(root, "profile") == Some(spec::PROFILE_NAME)
+        || blocks::get_str(root, "model_provider") == Some(spec::PROVIDER_ID))
 }
 
 /// The block's record, or `Created` if it carries install's comment.
@@ -445,6 +501,7 @@ pub fn options(args: &InstallArgs, detected: &Detected) -> Result<Options, Failu
     };
     if let Some(k) = &args.env_key {
         spec::check_env_key(k).map_err(|m| bad_flag("--env-key", m))?;
+        crate::shown::protect_env(k);
     }
     if let Some(m) = &args.model {
         spec::check_model(m).map_err(|m| bad_flag("--model", m))?;
@@ -507,12 +564,12 @@ pub fn detect(select: &CodexSelect) -> Result<Detected, Failure> {
 pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     let detected = detect(&args.codex)?;
     let opts = options(args, &detected)?;
+    ui.info(detected.headline())?;
     ui.info(format_args!(
         "Codex home: {} ({})",
         home.dir.display(),
         home.source
     ))?;
-    ui.info(format_args!("Writing for {}", detected.describe()))?;
     ui.detail(format_args!(
         "layout: profile {}, wire_api = \"{}\"",
         match opts.layout.profile {
@@ -550,7 +607,7 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     // for the user's own and uninstall leaves them in (uninstall removes
     // the record last for the same reason).
     let changes = work.changes(RecordOrder::First);
-    if !finish(&changes, &outcome.notes, args.dry_run, ui)? {
+    if !finish(&changes, &outcome.notes, args.dry_run, args.force, ui)? {
         match &outcome.upstream {
             Some(u) if recorded_upstream.as_ref() != Some(u) => ui.info(format_args!(
                 "already installed; the bridge now forwards to {} (restart it to pick this up)",
@@ -560,50 +617,83 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
         }
     }
     if !args.dry_run {
-        ui.info(next_steps(home, &detected, &outcome))?;
+        let problems = check_result(home, &detected);
+        ui.info(next_steps(home, &detected, &outcome, !problems.is_empty()))?;
     }
     Ok(())
 }
 
-/// The commands the user runs next. Never prints the key, only whether it is set.
-fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome) -> String {
+/// Run doctor's offline checks on what install (or `use`) just wrote and
+/// print a `warning:` for each failing one, as doctor words it; the
+/// failures, for the next steps. The run itself still succeeds: it did its
+/// part.
+pub fn check_result(home: &CodexHome, detected: &Detected) -> Vec<String> {
+    let problems = doctor::check_written(
+        home,
+        CodexInfo::from_detected(detected),
+        Duration::from_secs(30),
+    );
+    for p in &problems {
+        warning(p);
+    }
+    problems
+}
+
+/// The commands the user runs next. Never prints the key, only whether it
+/// is set. With no Codex found, installing it comes first; with problems
+/// found, doctor comes before starting Codex (which would stop on them).
+fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome, problems: bool) -> String {
     let (rc, export) = shell_setup(std::env::var("SHELL").ok().as_deref(), &o.env_key);
     let set = std::env::var_os(&o.env_key).is_some_and(|v| !v.is_empty());
-    let mut text = format!(
-        "\nNext steps:\n  1. Put your OminiGate key in {rc}:\n       {export}\n     {} is set in this shell: {}\n",
+    let mut steps: Vec<String> = Vec::new();
+    if detected.source == Source::Assumed {
+        steps.push("Install Codex: npm i -g @openai/codex".into());
+    }
+    if problems {
+        steps.push(
+            "Run `ominigate-codex doctor`: Codex will stop on what the warnings above name; each comes with its fix"
+                .into(),
+        );
+    }
+    steps.push(format!(
+        "Put your OminiGate key in {rc}:\n       {export}\n     {} is set in this shell: {}",
         o.env_key,
         if set { "yes" } else { "no" }
-    );
+    ));
     let conflicts: Vec<&str> = ["OPENAI_API_KEY", "OPENAI_BASE_URL"]
         .into_iter()
         .filter(|k| std::env::var_os(k).is_some())
         .collect();
-    let mut n = 2;
     if !conflicts.is_empty() {
-        text.push_str(&format!(
-            "  {n}. These can clash with the profile; run:\n       unset {}\n",
+        steps.push(format!(
+            "These can clash with the profile; run:\n       unset {}",
             conflicts.join(" ")
         ));
-        n += 1;
     }
     if let Some(upstream) = &o.upstream {
         let port = spec::loopback_port(&o.base_url).unwrap_or(spec::BRIDGE_PORT);
         let bridge = bridge_command(home, port);
-        text.push_str(&format!(
-            "  {n}. Keep the bridge running (it listens on {} and forwards to {}), in a terminal of its own:\n       {bridge}\n     or as a service that starts it at login (this prints it and how to enable it):\n       {bridge} --print-service {}\n     Or skip this and run Codex through a private bridge: {} codex\n",
+        steps.push(format!(
+            "Keep the bridge running (it listens on {} and forwards to {}), in a terminal of its own:\n       {bridge}\n     or as a service that starts it at login (this prints it and how to enable it):\n       {bridge} --print-service {}\n     Or skip this and run Codex through a private bridge: {} codex",
             o.base_url,
             spec::redact_url(upstream),
             service_manager(),
             ominigate_codex(home),
         ));
-        n += 1;
     }
-    // `exec --profile` is the order every release honours (0.94 ignores
-    // a --profile placed before exec).
-    text.push_str(&format!(
-        "  {n}. Start Codex {} on OminiGate ({}):\n       codex --profile ominigate\n       codex exec --profile ominigate \"hello\"\n  Check everything with: ominigate-codex doctor",
-        detected.version, o.model
-    ));
+    if !problems {
+        // `exec --profile` is the order every release honours (0.94 ignores
+        // a --profile placed before exec).
+        steps.push(format!(
+            "Start Codex {} on OminiGate ({}):\n       codex --profile ominigate\n       codex exec --profile ominigate \"hello\"",
+            detected.version, o.model
+        ));
+    }
+    let mut text = String::from("\nNext steps:\n");
+    for (n, step) in steps.iter().enumerate() {
+        text.push_str(&format!("  {}. {step}\n", n + 1));
+    }
+    text.push_str("  Check everything with: ominigate-codex doctor");
     text
 }
 

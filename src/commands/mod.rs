@@ -20,7 +20,7 @@ use crate::blocks::{self, EditError};
 use crate::config_file::{self, Change, Parsed, Snapshot};
 use crate::error::{Failure, invalid, refused};
 use crate::paths::{self, CodexHome};
-use crate::report::{Ui, unified_diff};
+use crate::report::{Ui, unified_diff, warning};
 use crate::state::State;
 
 /// A file read from disk, checked to be UTF-8.
@@ -45,8 +45,7 @@ impl Loaded {
                 path: path.to_path_buf(),
                 target: path.to_path_buf(),
                 bytes: text.map(|t| t.as_bytes().to_vec()),
-                mode: None,
-                owner: None,
+                ..Snapshot::default()
             },
         }
     }
@@ -105,6 +104,9 @@ pub struct Docs {
     /// `ominigate.config.toml`; `None` when it does not (or will not) exist.
     pub profile: Option<DocumentMut>,
     pub state: State,
+    /// Keep a copy of config.toml as it was before install (see
+    /// [`paths::PRE_INSTALL_SUFFIX`]), unless one is kept already.
+    pub keep_pre_install: bool,
 }
 
 impl Docs {
@@ -138,11 +140,13 @@ impl Docs {
     }
 }
 
-/// The files a run reads: config.toml, the profile file, the state file.
+/// The files a run reads: config.toml, the profile file, the state file,
+/// and the copy of config.toml from before install.
 pub struct Files {
     pub config: Loaded,
     pub profile: Loaded,
     pub state: Loaded,
+    pub pre_install: Loaded,
 }
 
 impl Files {
@@ -153,6 +157,7 @@ impl Files {
             config: Loaded::in_memory(Path::new(paths::CONFIG), config),
             profile: Loaded::in_memory(Path::new(paths::PROFILE_FILE), profile),
             state: Loaded::in_memory(Path::new(paths::STATE_FILE), state),
+            pre_install: Loaded::in_memory(&paths::pre_install_of(Path::new(paths::CONFIG)), None),
         }
     }
 
@@ -161,6 +166,10 @@ impl Files {
             config: Loaded::read(&home.config())?,
             profile: Loaded::read(&home.profile_file())?,
             state: Loaded::read(&home.state_file())?,
+            // Only ever copied whole: not parsed, not checked.
+            pre_install: Loaded {
+                snapshot: config_file::read(&paths::pre_install_of(&home.config()))?,
+            },
         })
     }
 
@@ -185,10 +194,24 @@ impl Files {
             true => Some(parse_checked(&self.profile)?),
             false => None,
         };
+        // The key the provider names may be in these files (a bearer token
+        // beside it, a comment): no diff or message may show it.
+        if let Some(name) = blocks::get_block(&config.doc, blocks::PROVIDER)
+            .ok()
+            .flatten()
+            .and_then(|b| blocks::get_str(b, "env_key"))
+        {
+            match crate::spec::check_env_key(name) {
+                Ok(()) => crate::shown::protect_env(name),
+                // The key itself pasted in place of the name.
+                Err(_) => crate::shown::protect(name),
+            }
+        }
         let docs = Docs {
             config: std::mem::take(&mut config.doc),
             profile: profile.as_mut().map(|p| std::mem::take(&mut p.doc)),
             state,
+            keep_pre_install: false,
         };
         Ok(Workspace {
             files: self,
@@ -225,8 +248,10 @@ impl<'a> Workspace<'a> {
 
     /// Render the edited documents in each file's own style: the changes to
     /// commit in that order (no-ops where nothing changed), the record
-    /// first or last as `order` says.
-    pub fn changes(self, order: RecordOrder) -> [Change<'a>; 3] {
+    /// first or last as `order` says, the pre-install copy first of all (a
+    /// run killed after it leaves only a copy; one killed before the
+    /// record has changed nothing, so the next run writes the copy).
+    pub fn changes(self, order: RecordOrder) -> [Change<'a>; 4] {
         let Workspace {
             files,
             mut config,
@@ -244,6 +269,15 @@ impl<'a> Workspace<'a> {
             }
             None => doc.to_string(),
         });
+        // Written once, never changed or removed afterwards.
+        let copy = Change {
+            before: &files.pre_install.snapshot,
+            after: match (docs.keep_pre_install, files.pre_install.exists()) {
+                (true, false) => files.config.snapshot.bytes.clone(),
+                _ => files.pre_install.snapshot.bytes.clone(),
+            },
+            backup: false,
+        };
         let config = files.config.change(config_after, true);
         let profile = files.profile.change(profile_after, true);
         let record = files.state.change(
@@ -251,15 +285,37 @@ impl<'a> Workspace<'a> {
             false,
         );
         match order {
-            RecordOrder::First => [record, config, profile],
-            RecordOrder::Last => [config, profile, record],
+            RecordOrder::First => [copy, record, config, profile],
+            RecordOrder::Last => [copy, config, profile, record],
         }
     }
 }
 
 /// Say what the run does (`notes`), then print diffs (dry run) or commit
-/// the changes. Returns whether any user-visible file changed.
-pub fn finish(changes: &[Change], notes: &[String], dry_run: bool, ui: &mut Ui) -> Result<bool> {
+/// the changes (`force`: break hard links, see [`config_file::commit`]).
+/// A real run first removes what crashed runs left beside every file it
+/// manages. Returns whether any user-visible file changed.
+pub fn finish(
+    changes: &[Change],
+    notes: &[String],
+    dry_run: bool,
+    force: bool,
+    ui: &mut Ui,
+) -> Result<bool> {
+    if !dry_run {
+        let mut managed: Vec<PathBuf> = Vec::new();
+        for c in changes {
+            managed.push(c.before.path.clone());
+            managed.push(paths::backup_of(&c.before.path));
+        }
+        let managed: Vec<&Path> = managed.iter().map(PathBuf::as_path).collect();
+        for p in config_file::remove_stale_temps_of(&managed) {
+            ui.info(format_args!(
+                "removed {}, left by an interrupted run",
+                p.display()
+            ))?;
+        }
+    }
     let visible: Vec<&Change> = changes
         .iter()
         .filter(|c| !c.is_noop() && c.backup)
@@ -293,7 +349,13 @@ pub fn finish(changes: &[Change], notes: &[String], dry_run: bool, ui: &mut Ui) 
         }
         return Ok(!visible.is_empty());
     }
-    let done = config_file::commit(changes)?;
+    let done = config_file::commit(changes, force)?;
+    for (p, names) in &done.broken_links {
+        warning(&format!(
+            "{} had {names} names (hard links); --force broke the link: this name has the new content, the other names keep the old one",
+            p.display()
+        ));
+    }
     let shown = |p: &PathBuf| visible.iter().any(|c| &c.before.path == p);
     for p in done.written.iter().filter(|p| shown(p)) {
         ui.info(format_args!("wrote {}", p.display()))?;
@@ -313,7 +375,14 @@ pub fn finish(changes: &[Change], notes: &[String], dry_run: bool, ui: &mut Ui) 
         .chain(&done.deleted)
         .filter(|p| !shown(p))
     {
-        ui.detail(format_args!("updated the record {}", p.display()))?;
+        if p.file_name().is_some_and(|n| n == paths::STATE_FILE) {
+            ui.detail(format_args!("updated the record {}", p.display()))?;
+        } else {
+            ui.info(format_args!(
+                "kept a copy of the file as it was before install: {}",
+                p.display()
+            ))?;
+        }
     }
     Ok(!visible.is_empty())
 }

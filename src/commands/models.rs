@@ -14,7 +14,6 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::doctor::check::redact;
 use super::doctor::endpoint::{model_ids, server_message};
 use super::doctor::http::{self, Method};
 use super::doctor::inputs::Inputs;
@@ -25,6 +24,7 @@ use crate::cli::ModelsArgs;
 use crate::error::{Failure, Kind};
 use crate::paths::CodexHome;
 use crate::report::Ui;
+use crate::shown::{self, Secrets};
 use crate::spec::{self, RECOMMENDED_MODELS};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -36,6 +36,8 @@ pub struct Gateway {
     pub base_url: String,
     pub key_name: String,
     key: Option<String>,
+    /// What the gateway must not be quoted saying (see [`doctor::secrets`]).
+    secrets: Secrets,
     /// A config file that does not load: the gateway is not asked.
     broken: Option<PathBuf>,
 }
@@ -54,6 +56,7 @@ impl Gateway {
             base_url,
             key_name,
             key,
+            secrets: doctor::secrets(inp),
             broken: inp.broken().first().map(|(s, _)| s.path.clone()),
         }
     }
@@ -104,12 +107,12 @@ fn fetch(gw: &Gateway, key: &str, limit: Duration) -> Result<Vec<String>, String
     let shown = gw.models_url();
     let r = http::send(Method::Get, &url, key, None, limit)
         .map_err(|e| format!("cannot reach {shown}: {e}"))?;
-    let says = match server_message(&r.body) {
+    let says = match server_message(&r.body, &gw.secrets) {
         m if m.is_empty() => String::new(),
         m => format!(": {m}"),
     };
     match r.status {
-        200..=299 => model_ids(&r.body).ok_or_else(|| {
+        200..=299 => model_ids(&r.body, &gw.secrets).ok_or_else(|| {
             format!(
                 "{shown} answered {} but not with a model list (base_url should be the API root, like {})",
                 r.status,
@@ -151,10 +154,11 @@ pub struct InUse {
 impl InUse {
     pub fn of(inp: &Inputs) -> InUse {
         let view = inp.view();
+        // Shown as they may be: a config value cannot drive the terminal.
         let model = |run| {
             let r = resolve(&view, run);
             match r.uses_ominigate() {
-                true => r.model.map(|m| m.value),
+                true => r.model.map(|m| shown::value(&m.value).into_owned()),
                 false => None,
             }
         };
@@ -368,16 +372,17 @@ pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
         in_use: InUse::of(&inp),
         live: live(&gw, args.net.offline, Duration::from_secs(args.net.timeout)),
     };
-    let secrets = doctor::secrets(&inp);
+    // Secrets are masked and unsafe characters escaped on the way out (see
+    // `shown`); what came from the gateway already was, before being cut.
     let text = match args.json {
         true => format!("{}\n", json(&report)),
         false => human(&report),
     };
-    write!(ui.out(), "{}", redact(&text, &secrets))?;
+    write!(ui.out(), "{text}")?;
     match &report.live {
         Live::Skipped(why) | Live::Failed(why) if args.live => Err(Failure::new(
             Kind::Failure,
-            redact(&format!("the live model list is not available: {why}"), &secrets),
+            format!("the live model list is not available: {why}"),
         )
         .help(format!(
             "set {} to your OminiGate key, check base_url with `ominigate-codex doctor`, or drop --live",

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::doctor::check::{self, Check, Status, redact};
+use super::doctor::check::{self, Check, Status};
 use super::doctor::inputs::Inputs;
 use super::doctor::provider::env_key_name;
 use super::doctor::resolution::{Run, lookup, resolve};
@@ -21,6 +21,7 @@ use super::models::InUse;
 use crate::cli::StatusArgs;
 use crate::codex_version::ProfileLayout;
 use crate::paths::{CodexHome, PROFILE_FILE};
+use crate::shown;
 use crate::spec;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -144,7 +145,7 @@ fn provider(inp: &Inputs) -> Option<Provider> {
     Some(Provider {
         place: file.place(&BLOCK).to_string(),
         shape: file.shape_of(&BLOCK),
-        base_url,
+        base_url: base_url.map(|u| shown::value(&u).into_owned()),
         bridge_upstream,
     })
 }
@@ -241,8 +242,8 @@ pub fn summarise(inp: &Inputs, list: &[Check], recorded: bool) -> Summary {
             provider: plain
                 .refusal
                 .is_none()
-                .then(|| plain.provider.value.clone()),
-            model: plain.model.map(|m| m.value),
+                .then(|| shown::value(&plain.provider.value).into_owned()),
+            model: plain.model.map(|m| shown::value(&m.value).into_owned()),
             recorded,
         },
         key: Key {
@@ -380,7 +381,7 @@ pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> R
     let inp = read_inputs(home, detect_codex(&args.codex));
     let secrets = doctor::secrets(&inp);
     let mut list = run_checks(&inp, true, CODEX_LIMIT);
-    check::redact_all(&mut list, &secrets);
+    check::sanitize_all(&mut list, &secrets);
     let summary = summarise(&inp, &list, default_recorded(&inp));
     let text = match args.json {
         true => format!(
@@ -389,6 +390,6 @@ pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> R
         ),
         false => human(&summary),
     };
-    write!(ui.out(), "{}", redact(&text, &secrets))?;
+    write!(ui.out(), "{text}")?;
     Ok(())
 }

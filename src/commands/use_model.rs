@@ -12,10 +12,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::doctor::check::redact;
 use super::doctor::codex::CodexInfo;
 use super::doctor::endpoint::close_matches;
-use super::doctor::{self, read_inputs};
+use super::doctor::read_inputs;
 use super::install::{self, Options, Route, plan};
 use super::models::{Gateway, Live, live};
 use super::{Docs, Files, RecordOrder, finish};
@@ -76,13 +75,7 @@ fn not_installed(home: &CodexHome, why: &str, model: &str) -> anyhow::Error {
 
 /// Say whether OminiGate's live list has `model`: a warning when it is
 /// reachable and does not. Never stops the switch.
-fn check_listed(
-    model: &str,
-    found: Live,
-    gw: &Gateway,
-    secrets: &[String],
-    ui: &mut Ui,
-) -> Result<()> {
+fn check_listed(model: &str, found: Live, gw: &Gateway, ui: &mut Ui) -> Result<()> {
     match found {
         Live::Listed(ids) if ids.iter().any(|id| id == model) => {
             ui.detail(format_args!("{model} is in OminiGate's live list"))?;
@@ -101,7 +94,7 @@ fn check_listed(
                 text.push_str(&format!("\n  listed and close: {}", close.join(", ")));
             }
             text.push_str("\n  see them all: ominigate-codex models");
-            warning(&redact(&text, secrets));
+            warning(&text);
         }
         Live::Skipped(why) => {
             ui.detail(format_args!(
@@ -109,9 +102,8 @@ fn check_listed(
             ))?;
         }
         Live::Failed(why) => {
-            ui.info(redact(
-                &format!("could not check {model} against the live list: {why}"),
-                secrets,
+            ui.info(format_args!(
+                "could not check {model} against the live list: {why}"
             ))?;
         }
     }
@@ -159,13 +151,14 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     let inp = read_inputs(home, CodexInfo::from_detected(&detected));
     let gw = Gateway::of(&inp);
     let found = live(&gw, args.net.offline, Duration::from_secs(args.net.timeout));
-    check_listed(model, found, &gw, &doctor::secrets(&inp), ui)?;
+    check_listed(model, found, &gw, ui)?;
 
     // Like install: the record first (see install::run).
     let changed = finish(
         &work.changes(RecordOrder::First),
         &outcome.notes,
         args.dry_run,
+        args.force,
         ui,
     )?;
     let who = match follows {
@@ -182,6 +175,16 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
             if follows { "" } else { "s" }
         ))?,
         (true, true) => {}
+    }
+    // Doctor's walk of the other files Codex reads: what selects the
+    // provider there keeps its own model.
+    for place in super::doctor::inputs::provider_references(&inp, spec::PROVIDER_ID) {
+        ui.info(format_args!(
+            "note: {place} also selects the ominigate provider; `use` does not change the model there"
+        ))?;
+    }
+    if !args.dry_run {
+        install::check_result(home, &detected);
     }
     Ok(())
 }

@@ -437,6 +437,8 @@ pub enum Node {
         owner: (u32, u32),
         ino: u64,
         mtime: (i64, i64),
+        /// Extended attributes, POSIX ACLs (`system.posix_acl_access`) included.
+        xattrs: Xattrs,
     },
     Dir {
         mode: u32,
@@ -454,11 +456,12 @@ impl fmt::Debug for Node {
                 owner,
                 ino,
                 mtime,
+                xattrs,
             } => {
                 let shown: String = String::from_utf8_lossy(bytes).chars().take(80).collect();
                 write!(
                     f,
-                    "File({} bytes {shown:?}, mode {mode:o}, owner {owner:?}, ino {ino}, mtime {mtime:?})",
+                    "File({} bytes {shown:?}, mode {mode:o}, owner {owner:?}, ino {ino}, mtime {mtime:?}, xattrs {xattrs:?})",
                     bytes.len()
                 )
             }
@@ -470,6 +473,26 @@ impl fmt::Debug for Node {
 }
 
 pub type Tree = BTreeMap<PathBuf, Node>;
+
+/// Extended attributes of a file, sorted by name.
+pub type Xattrs = Vec<(String, Vec<u8>)>;
+
+/// Every extended attribute of `path` (not following a symlink), ACLs
+/// included; none on a file system without them.
+pub fn xattrs(path: &Path) -> Xattrs {
+    let mut out: Xattrs = xattr::list(path)
+        .map(|names| {
+            names
+                .filter_map(|n| {
+                    let v = xattr::get(path, &n).ok()??;
+                    Some((n.to_string_lossy().into_owned(), v))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
 
 /// Snapshot of everything under `root` (symlinks not followed), except the
 /// lock file, which every run may create.
@@ -501,6 +524,7 @@ fn walk(root: &Path, path: &Path, out: &mut Tree) {
                 owner: (meta.uid(), meta.gid()),
                 ino: meta.ino(),
                 mtime: (meta.mtime(), meta.mtime_nsec()),
+                xattrs: xattrs(&path),
             }
         } else {
             Node::Other
@@ -630,6 +654,24 @@ event = "stop"
 run = "echo bye" # last line
 "#;
 
+/// What Codex does to config.toml while it runs: trusts a project.
+pub const CODEX_EDIT: &str = "\n[projects.\"/home/u/new\"]\ntrust_level = \"trusted\"\n";
+
+/// Append `text` to the file at `path`, in place (same inode), as Codex does.
+pub fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// The permission bits of `path` (through symlinks).
+pub fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
 /// Files as the library sees them: config text, profile text (`None`:
 /// no such file), the state record.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -676,13 +718,14 @@ fn loaded(files: &Files) -> commands::Files {
 }
 
 /// What the changes leave, as [`Files`].
-fn after(changes: [Change; 3]) -> Files {
+fn after(changes: [Change; 4]) -> Files {
     let mut out = Files::default();
     for c in changes {
         let text = c.after.map(|b| String::from_utf8(b).expect("utf-8"));
         match c.before.path.to_str() {
             Some("config.toml") => out.config = text,
             Some("ominigate.config.toml") => out.profile = text,
+            Some("config.toml.pre-ominigate.bak") => {}
             _ => out.state = text.map_or_else(State::default, |t| State::parse(&t).expect("state")),
         }
     }
@@ -719,7 +762,7 @@ pub fn lib_install_bridge(
 pub fn lib_uninstall(files: &Files, force: bool) -> Result<Files, String> {
     let loaded = loaded(files);
     let mut work = loaded.open().map_err(|e| e.to_string())?;
-    uninstall::plan(&mut work.docs, force)
+    uninstall::plan(&mut work.docs, force, &[])
         .map_err(|e| e.to_string())?
         .map_err(|r| format!("{r:?}"))?;
     Ok(after(work.changes(RecordOrder::Last)))

@@ -194,7 +194,8 @@ fn through(inp: &Inputs, local: &Local, upstream: &str, limit: Duration) -> Chec
             .fix("restart the bridge; if that does not help, check its log lines on stderr");
         }
     };
-    let says = match server_message(&r.body) {
+    let secrets = super::secrets(inp);
+    let says = match server_message(&r.body, &secrets) {
         m if m.is_empty() => String::new(),
         m => format!("the bridge says: {m}"),
     };
@@ -203,7 +204,7 @@ fn through(inp: &Inputs, local: &Local, upstream: &str, limit: Duration) -> Chec
         ominigate_codex(&inp.home)
     );
     let c = match r.status {
-        200..=299 => match model_ids(&r.body) {
+        200..=299 => match model_ids(&r.body, &secrets) {
             Some(ids) => Check::ok(
                 REACHABLE,
                 format!(

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::shown::{self, Secrets};
+
 /// A check's outcome. `Skip` means it could not or need not run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -126,37 +128,21 @@ pub fn counts(checks: &[Check]) -> (usize, usize, usize, usize) {
     )
 }
 
-/// A secret shown safely: its first 4 and last 4 characters (`sk-o…1234`),
-/// or only `…` with its length when it is too short to hide most of it.
-pub fn mask(secret: &str) -> String {
-    let chars: Vec<char> = secret.chars().collect();
-    if chars.len() < 20 {
-        return format!("…({} characters)", chars.len());
-    }
-    let head: String = chars[..4].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}…{tail}")
-}
-
-/// Replace every occurrence of each secret in `text` by its masked form.
-/// Secrets shorter than 4 characters are too common to replace blindly
-/// and are never printed by the checks in the first place.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.chars().count() >= 4) {
-        if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), &mask(s));
-        }
-    }
-    out
-}
-
-/// Apply [`redact`] to every string of every check.
-pub fn redact_all(checks: &mut [Check], secrets: &[String]) {
+/// Every string of every check as it may be shown: secrets masked, then
+/// unsafe characters escaped (a detail of several lines becomes several
+/// details, so that no value can forge a line of its own).
+pub fn sanitize_all(checks: &mut [Check], secrets: &Secrets) {
+    let clean = |s: &str| shown::value(&secrets.redact(s)).into_owned();
     for c in checks {
-        c.summary = redact(&c.summary, secrets);
-        for line in c.details.iter_mut().chain(c.remediation.iter_mut()) {
-            *line = redact(line, secrets);
+        c.summary = clean(&c.summary);
+        c.details = c
+            .details
+            .iter()
+            .flat_map(|d| d.split('\n'))
+            .map(clean)
+            .collect();
+        for line in c.remediation.iter_mut() {
+            *line = clean(line);
         }
     }
 }
@@ -185,29 +171,17 @@ mod tests {
     }
 
     #[test]
-    fn mask_shows_at_most_eight_characters_of_a_long_key() {
-        assert_eq!(mask("sk-omg-CANARY-7f3a9c2e1d"), "sk-o…2e1d");
-        assert_eq!(mask("short-key"), "…(9 characters)");
-        assert_eq!(mask(""), "…(0 characters)");
-        // Characters, not bytes: no panic in the middle of a code point.
-        assert_eq!(mask(&"é".repeat(20)), "éééé…éééé");
-    }
-
-    #[test]
-    fn redact_replaces_every_occurrence() {
-        let secrets = vec!["sk-omg-CANARY-7f3a9c2e1d".to_string(), "ab".to_string()];
-        let text = "key sk-omg-CANARY-7f3a9c2e1d and again sk-omg-CANARY-7f3a9c2e1d; ab";
-        let out = redact(text, &secrets);
-        assert!(!out.contains("CANARY"), "{out}");
-        assert_eq!(out.matches("sk-o…2e1d").count(), 2);
-        assert!(out.ends_with("; ab"));
+    fn sanitize_masks_and_escapes_every_string() {
+        let secrets = Secrets::new(["sk-omg-CANARY-7f3a9c2e1d"]);
         let mut checks = vec![
-            Check::fail("x", "sk-omg-CANARY-7f3a9c2e1d")
-                .detail("d sk-omg-CANARY-7f3a9c2e1d")
-                .fix("f sk-omg-CANARY-7f3a9c2e1d"),
+            Check::fail("x", "sk-omg-CANARY-7f3a9c2e1d \u{1b}]0;t\u{7}")
+                .detail("d SK-OMG-CANARY-7F3A9C2E1\nsecond line")
+                .fix("f omg-CANARY-7f3"),
         ];
-        redact_all(&mut checks, &secrets);
+        sanitize_all(&mut checks, &secrets);
         let json = serde_json::to_string(&checks).unwrap();
-        assert!(!json.contains("CANARY"), "{json}");
+        assert!(!json.to_lowercase().contains("canary"), "{json}");
+        assert_eq!(checks[0].summary, "sk-o…2e1d \\u{1b}]0;t\\u{7}");
+        assert_eq!(checks[0].details, ["d sk-o…2e1d", "second line"]);
     }
 }

@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::check::{Check, mask};
+use super::check::Check;
 use super::http::{self, Method, Reply};
 use super::inputs::Inputs;
 use super::provider::{env_key_name, env_key_value};
 use super::resolution::{Run, lookup, resolve};
 use crate::codex_version::Version;
+use crate::shown::{self, Secrets, mask};
 use crate::spec;
 
 pub const MODELS: &str = "endpoint.models";
@@ -37,6 +38,8 @@ pub struct Target {
     /// `base_url` is the bridge `install --bridge` set up on this machine.
     pub bridge: bool,
     pub limit: Duration,
+    /// What the gateway must not be quoted saying (see [`super::secrets`]).
+    pub secrets: Secrets,
 }
 
 /// The target, or why the network checks cannot run.
@@ -93,6 +96,7 @@ pub fn target(inp: &Inputs, limit: Duration) -> Result<Target, String> {
         chat_supported: layout.chat_supported,
         bridge: super::bridge::local(inp).is_ok_and(|l| l.expected()),
         limit,
+        secrets: super::secrets(inp),
     })
 }
 
@@ -124,9 +128,13 @@ pub fn checks(inp: &Inputs, offline: bool, limit: Duration) -> [Check; 2] {
     })
 }
 
+/// Characters of a server's message shown.
+pub const MESSAGE_WIDTH: usize = 200;
+
 /// The server's own message: `error.message` of a JSON body, else the body's
-/// first line, at most 200 characters.
-pub fn server_message(body: &str) -> String {
+/// first line; secrets masked first, then unsafe characters escaped, then
+/// cut to [`MESSAGE_WIDTH`] characters.
+pub fn server_message(body: &str, secrets: &Secrets) -> String {
     let from_json = serde_json::from_str::<Value>(body).ok().and_then(|v| {
         let e = v.get("error")?;
         e.get("message")
@@ -135,17 +143,19 @@ pub fn server_message(body: &str) -> String {
             .map(str::to_string)
     });
     let text = from_json.unwrap_or_else(|| body.lines().next().unwrap_or_default().to_string());
-    text.chars().take(200).collect()
+    shown::untrusted(secrets, &text, MESSAGE_WIDTH)
 }
 
 /// The ids of an OpenAI-style model list, `{"data": [{"id": …}, …]}`, in
-/// the server's order; `None` when the body is not such a list.
-pub fn model_ids(body: &str) -> Option<Vec<String>> {
+/// the server's order, as they may be shown (see [`server_message`]);
+/// `None` when the body is not such a list.
+pub fn model_ids(body: &str, secrets: &Secrets) -> Option<Vec<String>> {
     let v = serde_json::from_str::<Value>(body).ok()?;
     let list = v.get("data")?.as_array()?;
     Some(
         list.iter()
-            .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_string))
+            .filter_map(|m| m.get("id").and_then(Value::as_str))
+            .map(|id| shown::untrusted(secrets, id, MESSAGE_WIDTH))
             .collect(),
     )
 }
@@ -201,7 +211,7 @@ fn redirect(id: &'static str, t: &Target, url: &str, r: &Reply) -> Check {
 }
 
 fn auth_failure(id: &'static str, t: &Target, url: &str, r: &Reply) -> Check {
-    let msg = server_message(&r.body);
+    let msg = server_message(&r.body, &t.secrets);
     let c = if r.status == 401 {
         Check::fail(id, format!("OminiGate rejected the key ({} answered 401)", url))
             .detail(format!(
@@ -227,7 +237,7 @@ fn auth_failure(id: &'static str, t: &Target, url: &str, r: &Reply) -> Check {
 
 /// What every status but success means; `None` for 2xx.
 fn common(id: &'static str, t: &Target, url: &str, r: &Reply) -> Option<Check> {
-    let msg = server_message(&r.body);
+    let msg = server_message(&r.body, &t.secrets);
     let with_msg = |c: Check| {
         if msg.is_empty() {
             c
@@ -290,7 +300,7 @@ pub fn models_check(t: &Target) -> Check {
     if let Some(c) = common(MODELS, t, &url, &r) {
         return c;
     }
-    let Some(ids) = model_ids(&r.body) else {
+    let Some(ids) = model_ids(&r.body, &t.secrets) else {
         return Check::warn(
             MODELS,
             format!("{url} answered {} but not with a model list", r.status),
@@ -377,7 +387,7 @@ pub fn wire_check(t: &Target) -> Check {
     let c = match r.status {
         404 | 405 => not_found(t, &url, &r),
         400 | 422 => {
-            let msg = server_message(&r.body);
+            let msg = server_message(&r.body, &t.secrets);
             let c = Check::ok(
                 WIRE,
                 format!("{url} exists (it answered {} to the probe)", r.status),
@@ -409,7 +419,7 @@ fn endpoint_exists(r: &Result<Reply, String>) -> bool {
 /// this Codex: a wrong base_url, the wrong wire, or a gateway that serves
 /// chat completions only while this Codex speaks only Responses.
 fn not_found(t: &Target, url: &str, r: &Reply) -> Check {
-    let msg = server_message(&r.body);
+    let msg = server_message(&r.body, &t.secrets);
     if r.status == 404 && msg.to_ascii_lowercase().contains("model") {
         let c = Check::fail(
             WIRE,
@@ -489,25 +499,39 @@ mod tests {
 
     #[test]
     fn server_messages_are_short_single_lines() {
+        let none = Secrets::default();
         assert_eq!(
-            server_message("{\"error\": {\"message\": \"bad key\"}}"),
+            server_message("{\"error\": {\"message\": \"bad key\"}}", &none),
             "bad key"
         );
-        assert_eq!(server_message("{\"error\": \"nope\"}"), "nope");
-        assert_eq!(server_message("plain\nsecond"), "plain");
-        assert_eq!(server_message(&"x".repeat(500)).len(), 200);
-        assert_eq!(server_message(""), "");
+        assert_eq!(server_message("{\"error\": \"nope\"}", &none), "nope");
+        assert_eq!(server_message("plain\nsecond", &none), "plain");
+        assert_eq!(
+            server_message(&"x".repeat(500), &none).chars().count(),
+            MESSAGE_WIDTH + 1
+        );
+        assert_eq!(server_message("", &none), "");
+        assert_eq!(
+            server_message("{\"error\": \"a\\nb\\u001b[2J\"}", &none),
+            "a\\nb\\u{1b}[2J"
+        );
     }
 
     #[test]
     fn model_lists_are_read_in_the_servers_order() {
+        let none = Secrets::default();
         assert_eq!(
-            model_ids(r#"{"data": [{"id": "b"}, {"id": "a"}, {"x": 1}]}"#),
+            model_ids(r#"{"data": [{"id": "b"}, {"id": "a"}, {"x": 1}]}"#, &none),
             Some(vec!["b".to_string(), "a".to_string()])
         );
-        assert_eq!(model_ids(r#"{"data": []}"#), Some(vec![]));
-        assert_eq!(model_ids(r#"{"models": []}"#), None);
-        assert_eq!(model_ids("<html>"), None);
+        assert_eq!(model_ids(r#"{"data": []}"#, &none), Some(vec![]));
+        assert_eq!(model_ids(r#"{"models": []}"#, &none), None);
+        assert_eq!(model_ids("<html>", &none), None);
+        let key = Secrets::new(["sk-omg-CANARY-7f3a9c2e1d"]);
+        assert_eq!(
+            model_ids(r#"{"data": [{"id": "x/SK-OMG-CANARY-7F3A9C2E1"}]}"#, &key),
+            Some(vec!["x/sk-o…2e1d".to_string()])
+        );
     }
 
     #[test]

@@ -3,13 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use super::check::{Check, mask};
+use super::check::Check;
 use super::diagnose;
 use super::inputs::Inputs;
 use super::provider::env_key_name;
 use crate::codex_version::PROMPT_INPUT;
 use crate::config_file;
 use crate::report::shell_setup;
+use crate::shown::mask;
 
 pub const KEY: &str = "env.key";
 pub const CONFLICT: &str = "env.openai_conflict";

@@ -68,6 +68,9 @@ pub struct Inputs {
     pub profile: Source,
     /// `/etc/codex/config.toml`.
     pub system: Source,
+    /// The other profiles in the Codex home, `NAME.config.toml` (0.134+
+    /// reads one with `--profile NAME`), by name.
+    pub profiles: Vec<Source>,
     /// From the filesystem root down to the current directory.
     pub projects: Vec<Project>,
     pub env: Env,
@@ -87,6 +90,7 @@ impl Inputs {
                 .unwrap_or(SYSTEM_CONFIG),
         ));
         let projects = find_projects(cwd, &home.dir, user.parsed());
+        let profiles = find_profiles(&home.dir);
         let state = std::fs::read_to_string(home.state_file())
             .ok()
             .and_then(|text| State::parse(&text).ok());
@@ -96,6 +100,7 @@ impl Inputs {
             user,
             profile,
             system,
+            profiles,
             projects,
             env,
             state,
@@ -183,6 +188,48 @@ impl Inputs {
         }
         list
     }
+}
+
+/// Every setting that selects `provider` in the files this Codex reads
+/// besides `config.toml` and the ominigate profile: the other profiles
+/// (0.134+), trusted project configs and the system config; each as
+/// ``file:line (`line`)``.
+pub fn provider_references(inp: &Inputs, provider: &str) -> Vec<String> {
+    let mut files: Vec<&ConfigFile> = Vec::new();
+    if inp.file_era() {
+        files.extend(inp.profiles.iter().filter_map(Source::parsed));
+    }
+    let view = inp.view();
+    files.extend(view.projects.iter().copied());
+    files.extend(view.system);
+    files
+        .into_iter()
+        .flat_map(|f| {
+            crate::blocks::references(&f.doc, provider)
+                .into_iter()
+                .map(move |r| f.quote(&r.split('.').collect::<Vec<_>>()))
+        })
+        .collect()
+}
+
+/// `NAME.config.toml` in the Codex home, but `ominigate.config.toml`, by name.
+fn find_profiles(home: &Path) -> Vec<Source> {
+    let Ok(entries) = std::fs::read_dir(home) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.len() > ".config.toml".len()
+                    && n.ends_with(".config.toml")
+                    && n != crate::paths::PROFILE_FILE
+            })
+        })
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| Source::read(p)).collect()
 }
 
 /// The trust the user config gives `dir`: the entry of the closest of

@@ -5,9 +5,10 @@
 //! `codex.accepts_config` (runs the user's Codex against a scratch copy of
 //! the config), `bridge.reachable` (asks a bridge on this machine) and the
 //! two `endpoint.*` checks (ask the gateway). Those run in threads at the
-//! same time. Every string of the report is
-//! passed through [`check::redact`] before it is printed, so the key never
-//! appears, whatever a server or Codex echoed.
+//! same time. Every string of the report is passed through
+//! [`check::sanitize_all`] before it is printed (secrets masked, unsafe
+//! characters escaped), so the key never appears and no value drives the
+//! terminal, whatever a config, a server or Codex said.
 
 pub mod bridge;
 pub mod check;
@@ -33,6 +34,7 @@ use crate::cli::{CodexSelect, DoctorArgs};
 use crate::error::{Failure, Kind};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui};
+use crate::shown::{self, Secrets};
 use crate::spec;
 use check::{Check, Status};
 use codex::CodexInfo;
@@ -49,8 +51,22 @@ pub fn run_checks(inp: &Inputs, offline: bool, limit: Duration) -> Vec<Check> {
         let bridge = bridge.join().unwrap_or_else(|_| stopped(bridge::REACHABLE));
         (accepts, bridge, network)
     });
+    let mut checks = vec![codex::binary_check(&inp.codex)];
+    checks.extend(file_checks(inp, accepts));
+    checks.extend([
+        env::key_check(inp),
+        env::conflict_check(inp),
+        bridge,
+        models,
+        wire,
+    ]);
+    checks
+}
+
+/// The checks of the config files themselves, `codex.accepts_config`'s
+/// result first: no network, no environment.
+fn file_checks(inp: &Inputs, accepts: Check) -> Vec<Check> {
     vec![
-        codex::binary_check(&inp.codex),
         accepts,
         provider::parse_check(inp),
         provider::present_check(inp),
@@ -58,35 +74,41 @@ pub fn run_checks(inp: &Inputs, offline: bool, limit: Duration) -> Vec<Check> {
         profile::location_check(inp),
         profile::fields_check(inp),
         profile::resolution_check(inp),
-        env::key_check(inp),
-        env::conflict_check(inp),
-        bridge,
-        models,
-        wire,
     ]
 }
 
+/// What `install` and `use` run on the files they just wrote: doctor's
+/// offline checks of the config files (with Codex 0.133+ known by its
+/// binary, Codex's own `codex.accepts_config`), redacted; the failing ones,
+/// each as doctor words it (see [`render::finding`]).
+pub fn check_written(home: &CodexHome, codex: CodexInfo, limit: Duration) -> Vec<String> {
+    let inp = read_inputs(home, codex);
+    let accepts = codex::accepts_config(&inp.codex, &inp.home, limit);
+    let mut checks = file_checks(&inp, accepts);
+    check::sanitize_all(&mut checks, &secrets(&inp));
+    checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(render::finding)
+        .collect()
+}
+
 /// Values that must never be printed: the key (by the configured name and
-/// the default one) and OPENAI_API_KEY. Every subcommand that shows what
-/// a config or a server said passes it through [`check::redact`] with these.
-pub fn secrets(inp: &Inputs) -> Vec<String> {
-    let mut names = vec![
+/// the default one) and OPENAI_API_KEY, as this run's environment has them.
+/// Registered with [`shown::protect`] too, so that every output path masks
+/// them; returned for what must be masked before it is cut (a server's
+/// message) or compared (model ids).
+pub fn secrets(inp: &Inputs) -> Secrets {
+    let names = [
         provider::env_key_name(inp),
         spec::ENV_KEY.to_string(),
         "OPENAI_API_KEY".to_string(),
     ];
-    names.dedup();
-    let mut values = Vec::new();
-    for n in names {
-        if let Some(v) = inp.env.get(&n) {
-            values.push(v.to_string());
-            values.push(v.trim().to_string());
-        }
+    let values: Vec<&str> = names.iter().filter_map(|n| inp.env.get(n)).collect();
+    for v in &values {
+        shown::protect(v);
     }
-    // Longest first, so that a value containing another is masked whole.
-    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    values.dedup();
-    values
+    Secrets::new(values)
 }
 
 /// The Codex named by `--codex-version` / `--codex`, else `codex` on PATH.
@@ -108,19 +130,20 @@ pub fn read_inputs(home: &CodexHome, codex: CodexInfo) -> Inputs {
 
 pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
     let inp = read_inputs(home, detect_codex(&args.codex));
+    let secrets = secrets(&inp);
     let mut checks = run_checks(
         &inp,
         args.net.offline,
         Duration::from_secs(args.net.timeout),
     );
-    check::redact_all(&mut checks, &secrets(&inp));
+    check::sanitize_all(&mut checks, &secrets);
     let report = render::Report {
-        home: format!("{} ({})", home.dir.display(), home.source),
+        home: shown::value(&format!("{} ({})", home.dir.display(), home.source)).into_owned(),
         codex_version: inp.codex.version.map(|v| v.to_string()),
         checks,
     };
     if args.json {
-        writeln!(ui.out(), "{}", render::json(&report))?;
+        writeln!(ui.out_styled(), "{}", render::json(&report))?;
     } else {
         let style = render::Style {
             verbose: ui.level >= Level::Verbose,
@@ -129,7 +152,7 @@ pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
                 std::env::var("NO_COLOR").ok().as_deref(),
             )
         };
-        write!(ui.out(), "{}", render::human(&report, style))?;
+        write!(ui.out_styled(), "{}", render::human(&report, style))?;
     }
     if check::overall(&report.checks) == Status::Fail {
         return Err(Failure::silent(Kind::Failure).into());

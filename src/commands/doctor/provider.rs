@@ -2,12 +2,13 @@
 
 use toml_edit::Item;
 
-use super::check::{Check, Status, mask};
+use super::check::{Check, Status};
 use super::diagnose;
 use super::files::ConfigFile;
 use super::inputs::Inputs;
 use super::resolution::lookup;
 use crate::paths::PROFILE_FILE;
+use crate::shown::mask;
 use crate::spec;
 
 pub const PARSE: &str = "config.parse";

@@ -75,6 +75,25 @@ fn group(id: &str) -> &'static str {
     }
 }
 
+/// A check's details, then its fixes as `fix: …`: the lines under its row.
+fn body(c: &Check) -> impl Iterator<Item = String> + '_ {
+    c.details
+        .iter()
+        .cloned()
+        .chain(c.remediation.iter().map(|f| format!("fix: {f}")))
+}
+
+/// One failing check as other commands print it, in doctor's words:
+/// `id: summary`, then the lines doctor shows under its row, indented.
+pub fn finding(c: &Check) -> String {
+    let mut text = format!("{}: {}", c.id, c.summary);
+    for line in body(c) {
+        text.push_str("\n  ");
+        text.push_str(&line);
+    }
+    text
+}
+
 pub fn human(report: &Report, style: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Codex home: {}", report.home);
@@ -96,11 +115,8 @@ pub fn human(report: &Report, style: Style) -> String {
             style.text(&c.summary)
         );
         if style.verbose || matches!(c.status, Status::Warn | Status::Fail) {
-            for d in &c.details {
-                let _ = writeln!(out, "{pad}{}", style.text(d));
-            }
-            for f in &c.remediation {
-                let _ = writeln!(out, "{pad}fix: {}", style.text(f));
+            for line in body(c) {
+                let _ = writeln!(out, "{pad}{}", style.text(&line));
             }
         }
     }
