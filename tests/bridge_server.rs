@@ -443,6 +443,25 @@ fn stream_false_gets_a_response_object() {
 }
 
 #[test]
+fn the_log_masks_the_key_and_escapes_control_characters_whatever_the_client_sends() {
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(1),
+        delay: Duration::ZERO,
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let model = format!("x/{CANARY}\u{1b}[2J");
+    let mut body: serde_json::Value = serde_json::from_str(&responses_request()).unwrap();
+    body["model"] = serde_json::json!(model);
+    let (status, _) = post(&bridge, body.to_string(), None);
+    assert_eq!(status, 200);
+    let log = bridge.log();
+    assert!(log.contains("POST /v1/responses model=x/"), "{log}");
+    assert!(!log.contains('\u{1b}'), "{log:?}");
+    assert_clean(&bridge, &[]);
+}
+
+#[test]
 fn a_rejected_key_comes_back_at_once_in_the_form_codex_shows() {
     let gateway = Server::start(|_: &Request| {
         reply(

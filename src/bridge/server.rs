@@ -34,6 +34,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{responses, upstream};
+use crate::shown;
 use crate::spec::{self, BaseUrl};
 
 /// The largest request body accepted (Codex sends the whole history each
@@ -342,9 +343,13 @@ pub fn is_loopback_host_header(host: &str) -> bool {
 }
 
 /// The request log: one line per request on stderr, unless `-q`. Holds
-/// only what the caller passes: never a header, never message content.
+/// only what the caller passes: never a header, never message content;
+/// and like every output, it goes through [`shown`] (secrets masked,
+/// control characters escaped).
 pub(super) fn log_line(shared: &Shared, line: std::fmt::Arguments<'_>) {
     if shared.config.log {
+        let line = line.to_string();
+        let line = shown::text(&shown::redact(&line)).into_owned();
         let _ = writeln!(io::stderr().lock(), "bridge: {line}");
     }
 }

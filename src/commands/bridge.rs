@@ -54,9 +54,11 @@ pub fn settings(
     .and_then(|(item, _)| item.as_integer())
     .filter(|ms| *ms > 0)
     .unwrap_or(spec::STREAM_IDLE_TIMEOUT_MS);
+    let env_key = env_key_name(inp);
+    crate::shown::protect_env(&env_key);
     Ok(Config {
         upstream,
-        env_key: env_key_name(inp),
+        env_key,
         idle_timeout: Duration::from_millis(idle_ms.unsigned_abs()),
         log: level > Level::Quiet,
         verbose: level >= Level::Verbose,
