@@ -237,9 +237,18 @@ def report(directory, out_path):
         add(f.read().rstrip())
     add("")
     text = "\n".join(lines)
+    # bench/bridge.sh owns the section from its marker on: keep it.
+    marker = "## Bridge (bench/bridge.sh)"
+    kept = ""
+    if os.path.exists(out_path):
+        with open(out_path) as f:
+            old = f.read()
+        if marker in old:
+            kept = "\n" + marker + old.split(marker, 1)[1]
     with open(out_path, "w") as f:
         f.write("# Benchmark results\n\nWritten by `bench/run.sh`; see the README's Performance section.\n\n")
         f.write(text)
+        f.write(kept)
     print(text)
 
 

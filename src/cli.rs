@@ -1,5 +1,6 @@
 //! The command line (clap derive). No logic here.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -17,6 +18,8 @@ Examples:
   ominigate-codex status                       # what is installed, which model, default or not
   ominigate-codex models                       # recommended and live models
   ominigate-codex use openai/gpt-5.3-codex     # switch the profile's model
+  ominigate-codex codex exec \"hi\"              # Codex through a private bridge (chat-only gateway)
+  ominigate-codex bridge                       # the bridge as a server, for a long-running setup
 
 Never prompts: every choice is a flag.";
 
@@ -104,6 +107,41 @@ Examples:
 The same as `install --model MODEL` with everything else kept; plain `codex`
 follows too when `install --default` made OminiGate its default.")]
     Use(UseArgs),
+
+    /// Run Codex through a private bridge to a chat-completions-only gateway
+    #[command(after_help = "\
+Examples:
+  ominigate-codex codex                        # the TUI
+  ominigate-codex codex exec \"fix the tests\"
+  ominigate-codex codex --model anthropic/claude-opus-4.6
+  ominigate-codex codex -- --help              # Codex's own help
+
+Starts the bridge on 127.0.0.1 (a free port) and runs
+`codex --profile ominigate -c model_providers.ominigate.base_url=\"http://127.0.0.1:PORT/v1\" ARGS…`
+(after a leading `exec`, when ARGS start with one) with the terminal handed
+over. Ctrl-C is Codex's to handle. The bridge stops when Codex exits. Codex
+0.94 and older speak chat themselves: they are run directly, without the
+bridge.
+
+Exit status: Codex's own; 1 when Codex cannot be started, 2 on a usage error.")]
+    Codex(CodexArgs),
+
+    /// Serve Codex on this machine, translated to a chat-completions-only gateway
+    #[command(after_help = "\
+Examples:
+  ominigate-codex bridge                       # on the port install --bridge set up
+  ominigate-codex bridge --listen 127.0.0.1:0  # any free port (printed)
+  ominigate-codex bridge --upstream https://api.ominigate.ai/v1
+  ominigate-codex bridge --print-service systemd  # a unit that runs it at login
+
+The first line printed is `listening on http://127.0.0.1:PORT/v1`; then one
+line per request on stderr (model, item and tool counts, status, time,
+tokens; never the key, never content), unless -q. It keeps no key: Codex
+sends it with every request. SIGINT or SIGTERM stops it; running streams get
+a few seconds to finish.
+
+Exit status: 0 when stopped by a signal, 1 when it cannot listen, 2 on a usage error.")]
+    Bridge(BridgeArgs),
 
     /// Print a shell completion script
     #[command(after_help = "\
@@ -292,4 +330,43 @@ pub struct UseArgs {
 
     #[command(flatten)]
     pub codex: CodexSelect,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BridgeArgs {
+    /// Address to listen on, on this machine only [default: 127.0.0.1:8741, or the port install --bridge set]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// The gateway to forward to [default: what install --bridge recorded, else the provider's base_url, else https://api.ominigate.ai/v1]
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+
+    /// Print a service definition that runs the bridge at login, with instructions, and exit
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub print_service: Option<ServiceKind>,
+}
+
+/// A service manager `--print-service` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceKind {
+    /// A systemd user unit (Linux)
+    Systemd,
+    /// A launchd agent (macOS)
+    Launchd,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CodexArgs {
+    /// The Codex binary to run [default: `codex` on PATH]
+    #[arg(long, value_name = "PATH")]
+    pub codex: Option<PathBuf>,
+
+    /// Arguments for Codex, after `--profile ominigate` (put `--` first to pass ones this tool also knows)
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<OsString>,
 }

@@ -26,6 +26,8 @@ pub enum Kind {
     Usage,
     InvalidConfig,
     Refused,
+    /// Another program's exit status, passed on (`ominigate-codex codex`).
+    Exit(u8),
 }
 
 impl Kind {
@@ -35,6 +37,7 @@ impl Kind {
             Kind::Usage => exit::USAGE,
             Kind::InvalidConfig => exit::INVALID_CONFIG,
             Kind::Refused => exit::REFUSED,
+            Kind::Exit(code) => i32::from(code),
         }
     }
 }

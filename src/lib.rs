@@ -11,6 +11,7 @@ pub mod codex_version;
 pub mod commands;
 pub mod config_file;
 pub mod error;
+pub mod net;
 pub mod paths;
 pub mod report;
 pub mod shown;
@@ -41,6 +42,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Status(args) => commands::status::run(&home()?, args, &mut ui),
         Command::Models(args) => commands::models::run(&home()?, args, &mut ui),
         Command::Use(args) => commands::use_model::run(&home()?, args, &mut ui),
+        Command::Bridge(args) => commands::bridge::run(&home()?, args, &mut ui),
+        Command::Codex(args) => {
+            commands::codex::run(&home()?, cli.codex_home.is_some(), args, &mut ui)
+        }
     };
     // What was printed goes out before the error is reported.
     let flushed = ui.finish();

@@ -48,6 +48,8 @@ fn cmd_cases_are_exact_and_hermetic() {
                 assert!(out.exists(), "{} has no expected output", path.display());
             }
             Some("stdout" | "stderr") => {
+                // clap's own mark for an argument taken many times is not an elision.
+                let text = text.replace("]...", "]");
                 assert!(!text.contains("..."), "{}: no elision", path.display());
                 assert!(!text.contains("[..]"), "{}: no elision", path.display());
             }

@@ -346,22 +346,28 @@ fn accepts_config_skips_without_a_binary_old_codex_or_a_flag() {
     assert_eq!(codex_log(&sb), "", "0.94 was not asked");
 }
 
-/// With the real Codex binaries (scripts/fetch-codex.sh), when present.
+/// With the real Codex binaries that scripts/fetch-codex.sh caches (in
+/// `$OMINIGATE_CODEX_CACHE`, else `~/.cache/ominigate-codex/codex`).
+/// `codex debug prompt-input` makes no network request.
 #[test]
-fn real_codex_binaries_when_present() {
+#[ignore = "needs real Codex 0.133.0 and 0.169.0 cached by scripts/fetch-codex.sh; run with --ignored"]
+fn real_codex_binaries() {
     let cache = std::env::var_os("OMINIGATE_CODEX_CACHE")
         .map(std::path::PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME")
                 .map(|h| std::path::Path::new(&h).join(".cache/ominigate-codex/codex"))
         });
-    let Some(cache) = cache else { return };
+    let cache = support::needs(cache, "OMINIGATE_CODEX_CACHE or HOME");
     for era in ["0.133.0", "0.169.0"] {
         let bin = cache.join(era).join("codex");
-        if !bin.is_file() {
-            eprintln!("skipping real Codex {era}: {} not found", bin.display());
-            continue;
-        }
+        let bin = support::needs(
+            bin.is_file().then_some(bin),
+            &format!(
+                "real Codex {era} at {} (bash scripts/fetch-codex.sh {era})",
+                cache.join(era).join("codex").display()
+            ),
+        );
         let sb = Sandbox::new();
         sb.install(era);
         let r = report(&sb, &["--codex", bin.to_str().unwrap()]);

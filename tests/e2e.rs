@@ -9,15 +9,13 @@
 mod doctor_support;
 mod support;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use doctor_support::doctor_env;
-use ominigate_codex::codex_version::{
-    CHAT_REMOVED, PROFILE_FILES, PROMPT_INPUT, Version, query_binary, run_with_timeout,
-};
+use ominigate_codex::codex_version::{PROFILE_FILES, PROMPT_INPUT, run_with_timeout};
 use support::Sandbox;
+use support::real_codex::{Codex, binaries};
 use support::server::{Answer, Request, Server, models_body, reply};
 
 /// The key real Codex sends; distinct from the canary our own runs carry.
@@ -30,69 +28,6 @@ const SEEDS: [&str; 3] = [
     "018-brunolm-dotted-example.toml",
     "022-harusys-no-trailing-newline.toml",
 ];
-/// A real Codex binary and its version.
-struct Codex {
-    path: PathBuf,
-    version: Version,
-}
-
-impl Codex {
-    fn chat(&self) -> bool {
-        self.version < CHAT_REMOVED
-    }
-
-    /// The path Codex posts to for the wire API this release uses.
-    fn wire_path(&self) -> &'static str {
-        if self.chat() {
-            "/v1/chat/completions"
-        } else {
-            "/v1/responses"
-        }
-    }
-}
-
-/// The binaries named by `OMINIGATE_E2E_CODEX`, one per version; `None`
-/// (with a note) when the variable is not set.
-fn binaries() -> Option<Vec<Codex>> {
-    let Some(list) = std::env::var_os("OMINIGATE_E2E_CODEX") else {
-        eprintln!(
-            "note: OMINIGATE_E2E_CODEX is not set; the real-Codex suite did not run (bash .ci/run runs it)"
-        );
-        return None;
-    };
-    assert_isolated();
-    let mut found: Vec<Codex> = Vec::new();
-    for path in list.to_string_lossy().split_whitespace() {
-        let path = PathBuf::from(path);
-        let version = query_binary(&path)
-            .unwrap_or_else(|e| panic!("{} is not a working Codex: {e}", path.display()));
-        if !found.iter().any(|c| c.version == version) {
-            found.push(Codex { path, version });
-        }
-    }
-    assert!(!found.is_empty(), "OMINIGATE_E2E_CODEX names no binary");
-    Some(found)
-}
-
-/// Real Codex phones home (analytics, plugin sync, OpenAI model lists) and
-/// this suite must only ever talk to 127.0.0.1: it runs in a network
-/// namespace of its own whose one interface is loopback.
-fn assert_isolated() {
-    let dev = std::fs::read_to_string("/proc/self/net/dev").expect("/proc/self/net/dev");
-    let others: Vec<&str> = dev
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split(':').next())
-        .map(str::trim)
-        .filter(|name| *name != "lo")
-        .collect();
-    assert!(
-        others.is_empty(),
-        "the real-Codex suite must run where only loopback exists, but this network has {others:?}; \
-         run it as: unshare -rn sh -c 'ip link set lo up && cargo test --test e2e' (as .ci/run does)"
-    );
-}
-
 /// A gateway that answers like OminiGate would: SSE for both wire APIs, a
 /// model list, 426 to WebSocket upgrades (so Codex falls back to HTTP).
 fn gateway() -> Server {
@@ -267,8 +202,9 @@ fn codex_arg(c: &Codex) -> String {
 }
 
 #[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn install_routes_the_profile_to_the_gateway_and_uninstall_restores() {
-    let Some(all) = binaries() else { return };
+    let all = binaries();
     for c in &all {
         for name in SEEDS {
             let (gw, openai) = (gateway(), gateway());
@@ -318,8 +254,9 @@ fn install_routes_the_profile_to_the_gateway_and_uninstall_restores() {
 }
 
 #[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn default_makes_plain_codex_use_the_gateway() {
-    let Some(all) = binaries() else { return };
+    let all = binaries();
     for c in &all {
         let (gw, openai) = (gateway(), gateway());
         let sb = Sandbox::new();
@@ -367,8 +304,9 @@ fn failing(report: &serde_json::Value) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn doctor_agrees_with_real_codex() {
-    let Some(all) = binaries() else { return };
+    let all = binaries();
     for c in &all {
         let gw = gateway();
         let sb = Sandbox::new();
@@ -417,8 +355,9 @@ fn doctor_agrees_with_real_codex() {
 }
 
 #[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn the_guides_block_breaks_new_codex_and_install_repairs_it() {
-    let Some(all) = binaries() else { return };
+    let all = binaries();
     for c in &all {
         let (gw, openai) = (gateway(), gateway());
         let sb = Sandbox::new();
@@ -476,8 +415,9 @@ fn the_guides_block_breaks_new_codex_and_install_repairs_it() {
 }
 
 #[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn a_deliberately_broken_install_is_caught() {
-    let Some(all) = binaries() else { return };
+    let all = binaries();
     for c in all.iter().filter(|c| !c.chat()) {
         let (gw, openai) = (gateway(), gateway());
         let sb = Sandbox::new();
@@ -521,8 +461,9 @@ fn accepts_plain(sb: &Sandbox, c: &Codex, openai: &Server) -> Run {
 }
 
 #[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn legacy_shapes_round_trip_to_a_config_real_codex_accepts() {
-    let Some(all) = binaries() else { return };
+    let all = binaries();
     for c in &all {
         for (name, input, clean) in support::legacy_shapes() {
             let (gw, openai) = (gateway(), gateway());

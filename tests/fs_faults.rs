@@ -322,18 +322,13 @@ fn a_codex_home_that_cannot_be_created_fails_cleanly() {
 }
 
 #[test]
+#[ignore = "needs root that may mount a tmpfs; run as root with --ignored"]
 fn a_config_on_a_read_only_mount_is_refused_even_for_root() {
     // Root ignores mode bits but not a read-only file system: a config.toml
     // symlinked into one (home-manager links it into /nix/store) is refused
     // before anything is written, backup and state included.
-    if euid() != 0 {
-        return; // mounting needs root; the unprivileged tests cover this case
-    }
     let sb = Sandbox::new();
-    let Some(fs) = Tmpfs::mount(&sb.root().join("store"), "size=1m,mode=0755") else {
-        eprintln!("note: cannot mount a tmpfs here; read-only mount not tested");
-        return;
-    };
+    let fs = mount_tmpfs(&sb.root().join("store"), "size=1m,mode=0755");
     std::fs::write(sb.root().join("store/config.toml"), RICH).unwrap();
     fs.remount("ro");
     std::fs::create_dir_all(sb.codex_home()).unwrap();
@@ -346,9 +341,7 @@ fn a_config_on_a_read_only_mount_is_refused_even_for_root() {
     }
     // A read-only Codex home: the files in it are refused as read-only.
     let sb = Sandbox::new();
-    let Some(fs) = Tmpfs::mount(&sb.codex_home(), "size=1m,mode=0700") else {
-        return;
-    };
+    let fs = mount_tmpfs(&sb.codex_home(), "size=1m,mode=0700");
     std::fs::write(sb.config(), RICH).unwrap();
     fs.remount("ro");
     let before = sb.tree();
@@ -390,18 +383,21 @@ fn disk_full_case(sb: &Sandbox, era: &str, run: impl Fn(&Sandbox) -> Out) {
     assert_no_temps(sb.root());
 }
 
+/// A small tmpfs at `dir`, for the tests marked as needing root: asked for
+/// where it cannot be mounted, they fail.
+fn mount_tmpfs(dir: &Path, options: &str) -> Tmpfs {
+    let mounted = (euid() == 0).then(|| Tmpfs::mount(dir, options)).flatten();
+    support::needs(mounted, "root that may mount a tmpfs")
+}
+
 #[test]
+#[ignore = "needs root that may mount a tmpfs; run as root with --ignored"]
 fn a_full_disk_fails_cleanly_tmpfs() {
-    if euid() != 0 {
-        return; // see a_full_disk_fails_cleanly_file_size_limit
-    }
+    // Without root, see a_full_disk_fails_cleanly_file_size_limit.
     let big = format!("{RICH}# {}\n", "x".repeat(40 * 1024));
     for era in ERAS {
         let sb = Sandbox::new();
-        let Some(_fs) = Tmpfs::mount(&sb.codex_home(), "size=256k,mode=0700") else {
-            eprintln!("note: cannot mount a tmpfs here; disk full tested via RLIMIT_FSIZE only");
-            return;
-        };
+        let _fs = mount_tmpfs(&sb.codex_home(), "size=256k,mode=0700");
         sb.write_config(&big);
         std::fs::write(sb.codex_home().join(".ominigate-codex.lock"), "").unwrap();
         // Room for the small state file but not for the backup.
@@ -511,10 +507,12 @@ fn a_new_codex_home_is_0700_and_a_new_config_0600() {
 }
 
 #[test]
+#[ignore = "needs root (to give a file to another user); run as root with --ignored"]
 fn the_owner_is_kept_when_root_edits_a_users_file() {
-    if euid() != 0 {
-        return; // only root can give a file to another user
-    }
+    support::needs(
+        (euid() == 0).then_some(()),
+        "root, to give a file to another user",
+    );
     for era in ERAS {
         let sb = Sandbox::new();
         sb.write_config(RICH);

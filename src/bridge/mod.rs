@@ -2,5 +2,10 @@
 //! a gateway that serves only `POST /v1/chat/completions`.
 //!
 //! [`translate`] is the pure translation layer (no IO, no clock, no threads).
+//! [`server`] serves Codex on loopback; [`responses`] and [`upstream`] talk
+//! to the gateway.
 
+pub mod responses;
+pub mod server;
 pub mod translate;
+pub mod upstream;

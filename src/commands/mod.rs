@@ -1,6 +1,8 @@
 //! One module per subcommand, plus what install and uninstall share:
 //! loading the files, and finishing a run (diff, or commit and report).
 
+pub mod bridge;
+pub mod codex;
 pub mod doctor;
 pub mod generate;
 pub mod install;

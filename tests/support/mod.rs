@@ -2,7 +2,9 @@
 //! the real `~/.codex`, a canary key, and the corpus location.
 #![allow(dead_code)]
 
+pub mod chat_gateway;
 pub mod fake_codex;
+pub mod real_codex;
 pub mod server;
 
 use std::collections::BTreeMap;
@@ -30,6 +32,26 @@ stream_idle_timeout_ms = 300000
 model = "openai/gpt-5.4-pro"
 model_provider = "ominigate"
 "#;
+
+/// For a test marked `#[ignore = "needs …"]`: such a test runs only when
+/// asked for (`cargo test -- --ignored` or `--include-ignored`), and asked
+/// for without what it needs it fails, saying what is missing. Without the
+/// environment it is reported `ignored`, never `passed`.
+#[track_caller]
+pub fn needs<T>(have: Option<T>, what: &str) -> T {
+    match have {
+        Some(t) => t,
+        None => panic!(
+            "this test needs {what}, which is missing here; it is #[ignore]d by default, \
+             so leave out --ignored/--include-ignored where that is expected{}",
+            if std::env::var_os("CI").is_some_and(|v| v == "true") {
+                " (CI=true: the CI environment must provide it)"
+            } else {
+                ""
+            }
+        ),
+    }
+}
 
 /// The three measured Codex eras.
 pub const ERAS: [&str; 3] = ["0.94.0", "0.133.0", "0.169.0"];

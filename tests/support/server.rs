@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -29,6 +29,14 @@ pub enum Answer {
     },
     /// Read the request, then say nothing until the server stops.
     Hang,
+    /// `200 text/event-stream`: each chunk as `data: CHUNK` with `delay`
+    /// before it, the body ending when the connection closes. Stops early
+    /// when the server stops or the client is gone (counted, see
+    /// [`Server::broken_streams`]).
+    Stream {
+        chunks: Vec<String>,
+        delay: Duration,
+    },
 }
 
 pub fn reply(status: u16, body: &str) -> Answer {
@@ -42,11 +50,12 @@ pub fn reply(status: u16, body: &str) -> Answer {
 type Handler = dyn Fn(&Request) -> Answer + Send + Sync;
 
 /// An HTTP/1.1 server on 127.0.0.1 that answers with `handler`. It accepts
-/// at most 32 connections and stops after 60 s or when dropped.
+/// at most 128 connections and stops after 60 s or when dropped.
 pub struct Server {
     pub addr: SocketAddr,
     requests: Arc<Mutex<Vec<Request>>>,
     stop: Arc<AtomicBool>,
+    broken: Arc<AtomicUsize>,
     accept: Option<JoinHandle<()>>,
 }
 
@@ -57,19 +66,21 @@ impl Server {
         let addr = listener.local_addr().expect("addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let broken = Arc::new(AtomicUsize::new(0));
         let handler: Arc<Handler> = Arc::new(handler);
-        let (reqs, stopping) = (requests.clone(), stop.clone());
+        let (reqs, stopping, cut) = (requests.clone(), stop.clone(), broken.clone());
         let accept = std::thread::spawn(move || {
             let deadline = Instant::now() + Duration::from_secs(60);
             let mut workers = Vec::new();
             while !stopping.load(Ordering::SeqCst)
                 && Instant::now() < deadline
-                && workers.len() < 32
+                && workers.len() < 128
             {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let (h, r, s) = (handler.clone(), reqs.clone(), stopping.clone());
-                        workers.push(std::thread::spawn(move || serve(stream, &*h, &r, &s)));
+                        let (h, r, s, c) =
+                            (handler.clone(), reqs.clone(), stopping.clone(), cut.clone());
+                        workers.push(std::thread::spawn(move || serve(stream, &*h, &r, &s, &c)));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -83,6 +94,7 @@ impl Server {
             addr,
             requests,
             stop,
+            broken,
             accept: Some(accept),
         }
     }
@@ -95,6 +107,11 @@ impl Server {
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().map(|r| r.clone()).unwrap_or_default()
     }
+
+    /// How many [`Answer::Stream`]s stopped because the client went away.
+    pub fn broken_streams(&self) -> usize {
+        self.broken.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for Server {
@@ -106,19 +123,17 @@ impl Drop for Server {
     }
 }
 
-fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, stop: &AtomicBool) {
+/// Read one request from `stream` (5 s read timeout; bodies by
+/// `Content-Length` or chunked, up to 64 MiB). `None` when the peer sent
+/// nothing usable.
+pub fn read_request(stream: &TcpStream) -> Option<Request> {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
+    reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
+    let method = parts.next()?.to_string();
     let path = parts.next().unwrap_or_default().to_string();
     let mut headers = BTreeMap::new();
     loop {
@@ -130,17 +145,52 @@ fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, stop: 
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len.min(1 << 20)];
-    let _ = reader.read_exact(&mut body);
-    let request = Request {
+    const LIMIT: usize = 64 << 20;
+    let mut body = Vec::new();
+    let chunked = headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).ok()?;
+            let size = usize::from_str_radix(size.trim().split(';').next()?, 16).ok()?;
+            if size == 0 || body.len() + size > LIMIT {
+                let mut end = String::new();
+                let _ = reader.read_line(&mut end);
+                break;
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            reader.read_exact(&mut body[start..]).ok()?;
+            let mut crlf = [0u8; 2];
+            reader.read_exact(&mut crlf).ok()?;
+        }
+    } else {
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        body = vec![0; len.min(LIMIT)];
+        let _ = reader.read_exact(&mut body);
+    }
+    Some(Request {
         method,
         path,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn serve(
+    stream: TcpStream,
+    handler: &Handler,
+    log: &Mutex<Vec<Request>>,
+    stop: &AtomicBool,
+    broken: &AtomicUsize,
+) {
+    let Some(request) = read_request(&stream) else {
+        return;
     };
     let answer = handler(&request);
     if let Ok(mut l) = log.lock() {
@@ -148,6 +198,24 @@ fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>, stop: 
     }
     let mut stream = stream;
     match answer {
+        Answer::Stream { chunks, delay } => {
+            let head =
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes());
+            for chunk in chunks {
+                std::thread::sleep(delay);
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let sent = stream
+                    .write_all(format!("data: {chunk}\n\n").as_bytes())
+                    .and_then(|()| stream.flush());
+                if sent.is_err() {
+                    broken.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
+            }
+        }
         Answer::Hang => {
             while !stop.load(Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(20));

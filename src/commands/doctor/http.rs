@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::spec;
+use crate::{net, spec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -50,15 +50,10 @@ fn request(
     limit: Duration,
 ) -> Result<Reply, String> {
     let checked = spec::parse_base_url(url).map_err(|e| format!("not sent: {e}"))?;
-    let mut config = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
+    let agent: ureq::Agent = net::agent_config(&checked)
         .timeout_global(Some(limit))
-        .user_agent(concat!("ominigate-codex/", env!("CARGO_PKG_VERSION")));
-    if checked.is_loopback() {
-        config = config.proxy(None);
-    }
-    let agent: ureq::Agent = config.build().into();
+        .build()
+        .into();
     let auth = key.map(|k| format!("Bearer {k}"));
     let result = match method {
         Method::Get => {
@@ -79,8 +74,7 @@ fn request(
             req.send(body.unwrap_or_default())
         }
     };
-    let timeout = || format!("no answer within {} s", limit.as_secs());
-    let mut response = result.map_err(|e| describe(e, &timeout))?;
+    let mut response = result.map_err(|e| net::describe(&e, limit))?;
     let status = response.status().as_u16();
     let location = response
         .headers()
@@ -91,22 +85,12 @@ fn request(
         .with_config()
         .limit(BODY_LIMIT)
         .read_to_vec()
-        .map_err(|e| describe(e, &timeout))?;
+        .map_err(|e| net::describe(&e, limit))?;
     Ok(Reply {
         status,
         location,
         body: String::from_utf8_lossy(&bytes).into_owned(),
     })
-}
-
-fn describe(e: ureq::Error, timeout: &dyn Fn() -> String) -> String {
-    match e {
-        ureq::Error::Timeout(_) => timeout(),
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => timeout(),
-        ureq::Error::Io(io) => io.to_string(),
-        ureq::Error::HostNotFound => "host not found (DNS)".into(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

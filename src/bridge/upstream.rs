@@ -1,0 +1,168 @@
+//! The bridge's requests to the gateway, made with the crate's one HTTP
+//! client (ureq) on the runtime's blocking threads.
+//!
+//! Here: the agent, `GET /v1/models` forwarding, and what the
+//! `/v1/responses` exchange ([`super::responses`]) shares with it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+
+use super::server::{Body, Config, Shared, full, json_error, log_line, secs};
+use crate::{net, spec};
+
+/// Upstream answers that are not a stream (errors, the model list, a
+/// `stream: false` completion) are read up to this many bytes.
+pub(super) const REPLY_LIMIT: u64 = 16 << 20;
+/// Bytes ureq buffers per upstream connection, each way.
+const UPSTREAM_BUFFER: usize = 16 * 1024;
+
+/// Time to set up the connection to the gateway (DNS, TCP, TLS).
+const CONNECT_LIMIT: Duration = Duration::from_secs(30);
+
+/// The agent for `config.upstream`: no redirects, the idle limit on every
+/// read, including the wait for the answer's headers.
+pub(super) fn agent(config: &Config) -> ureq::Agent {
+    net::agent_config(&config.upstream)
+        // ureq's 128 KiB buffers each way, times 64 streams, were a third
+        // of the bridge's RSS; SSE lines and the request go through fine
+        // in 16 KiB pieces (the input buffer must hold a header block).
+        .input_buffer_size(UPSTREAM_BUFFER)
+        .output_buffer_size(UPSTREAM_BUFFER)
+        .timeout_connect(Some(CONNECT_LIMIT))
+        .timeout_recv_response(Some(config.idle_timeout))
+        .timeout_per_read(Some(config.idle_timeout))
+        .build()
+        .into()
+}
+
+/// The caller's `Authorization` header, passed on as it came. The bridge
+/// keeps it only for the length of the request.
+pub(super) fn authorization(req: &Request<Incoming>) -> Option<HeaderValue> {
+    req.headers().get(header::AUTHORIZATION).cloned()
+}
+
+/// Blank out the caller's key wherever an upstream answer echoes it, so
+/// that no error the bridge passes on or logs holds it.
+pub(super) fn redact_key(body: Vec<u8>, auth: Option<&HeaderValue>) -> Vec<u8> {
+    let Some(auth) = auth else { return body };
+    let value = auth.as_bytes();
+    let token = value
+        .strip_prefix(b"Bearer ")
+        .or_else(|| value.strip_prefix(b"bearer "))
+        .unwrap_or(value)
+        .trim_ascii();
+    if token.len() < 8 {
+        return body;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut rest = body.as_slice();
+    while let Some(i) = rest.windows(token.len()).position(|w| w == token) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(b"[redacted]");
+        rest = &rest[i + token.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+pub(super) fn upstream_url(shared: &Shared, path: &str) -> String {
+    format!("{}/{path}", shared.config.upstream.url)
+}
+
+/// The gateway could not be reached: 502 naming the gateway (without
+/// credentials) and the cause.
+pub(super) fn unreachable(shared: &Shared, e: &ureq::Error) -> (StatusCode, String) {
+    (
+        StatusCode::BAD_GATEWAY,
+        format!(
+            "the bridge could not reach the gateway {}: {}",
+            spec::redact_url(&shared.config.upstream.url),
+            net::describe(e, shared.config.idle_timeout)
+        ),
+    )
+}
+
+/// `GET /v1/models`: forwarded to `{upstream}/models` with the caller's
+/// `Authorization`, answered with the gateway's status and body.
+pub(super) async fn models(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+    start: Instant,
+) -> Response<Body> {
+    let auth = authorization(&req);
+    let worker = shared.clone();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut request = worker
+            .agent
+            .get(upstream_url(&worker, "models"))
+            .header("Accept", "application/json");
+        if let Some(auth) = &auth {
+            request = request.header("Authorization", auth.as_bytes());
+        }
+        match request.call() {
+            Err(e) => Err(unreachable(&worker, &e)),
+            Ok(mut response) => {
+                let status = response.status().as_u16();
+                let content_type = response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("application/json")
+                    .to_string();
+                let body = response
+                    .body_mut()
+                    .with_config()
+                    .limit(REPLY_LIMIT)
+                    .read_to_vec()
+                    .map_err(|e| unreachable(&worker, &e))?;
+                Ok((status, content_type, redact_key(body, auth.as_ref())))
+            }
+        }
+    })
+    .await;
+    let response = match answer {
+        Ok(Ok((status, content_type, body))) => {
+            let mut r = full(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                "application/json",
+                body,
+            );
+            if let Ok(v) = HeaderValue::from_str(&content_type) {
+                r.headers_mut().insert(header::CONTENT_TYPE, v);
+            }
+            r
+        }
+        Ok(Err((status, message))) => json_error(status, &message),
+        Err(_) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the upstream request stopped",
+        ),
+    };
+    log_line(
+        &shared,
+        format_args!(
+            "GET /v1/models -> {} in {}",
+            response.status().as_u16(),
+            secs(start)
+        ),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_keys_are_blanked() {
+        let auth = HeaderValue::from_static("Bearer sk-omg-secret-123");
+        let body = b"bad key sk-omg-secret-123, try again (sk-omg-secret-123)".to_vec();
+        let out = String::from_utf8(redact_key(body, Some(&auth))).unwrap();
+        assert_eq!(out, "bad key [redacted], try again ([redacted])");
+        assert_eq!(redact_key(b"x".to_vec(), None), b"x");
+    }
+}

@@ -1,0 +1,361 @@
+//! `ominigate-codex bridge`: the bridge as a foreground server, for a
+//! long-running setup (`install --bridge`, the Codex IDE extension), and
+//! what `ominigate-codex codex` shares with it: which gateway, which key
+//! variable, which idle limit ([`settings`]).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::Loaded;
+use super::doctor::inputs::Inputs;
+use super::doctor::provider::env_key_name;
+use super::doctor::resolution::lookup;
+use super::doctor::{detect_codex, read_inputs};
+use crate::bridge::server::{self, Bridge, Config};
+use crate::cli::{BridgeArgs, CodexSelect, ServiceKind};
+use crate::error::{Failure, Kind, refused, usage};
+use crate::paths::CodexHome;
+use crate::report::{Level, Ui};
+use crate::spec;
+use crate::state::State;
+
+/// What the bridge is told, worked out from the config as `codex
+/// --profile ominigate` reads it.
+pub fn settings(
+    home: &CodexHome,
+    inp: &Inputs,
+    upstream_flag: Option<&str>,
+    port: u16,
+    level: Level,
+) -> Result<Config> {
+    let recorded = recorded_upstream(home)?;
+    let current = provider_base_url(inp);
+    let bad = |e: String| match upstream_flag {
+        Some(_) => spec::bad_flag("--upstream", e),
+        None => usage(e).help(
+            "pass the gateway's URL with --upstream URL to `bridge`, or record it with \
+             `ominigate-codex install --bridge --base-url URL`",
+        ),
+    };
+    let url =
+        spec::bridge_upstream(upstream_flag, recorded.as_deref(), current, port).map_err(bad)?;
+    let upstream = spec::parse_base_url(&url).map_err(bad)?;
+    let idle_ms = lookup(
+        &inp.profile_stack(),
+        &[
+            "model_providers",
+            spec::PROVIDER_ID,
+            "stream_idle_timeout_ms",
+        ],
+    )
+    .and_then(|(item, _)| item.as_integer())
+    .filter(|ms| *ms > 0)
+    .unwrap_or(spec::STREAM_IDLE_TIMEOUT_MS);
+    let env_key = env_key_name(inp);
+    crate::shown::protect_env(&env_key);
+    Ok(Config {
+        upstream,
+        env_key,
+        idle_timeout: Duration::from_millis(idle_ms.unsigned_abs()),
+        log: level > Level::Quiet,
+        verbose: level >= Level::Verbose,
+    })
+}
+
+/// The provider's `base_url` as `codex --profile ominigate` sees it.
+pub fn provider_base_url(inp: &Inputs) -> Option<&str> {
+    lookup(
+        &inp.profile_stack(),
+        &["model_providers", spec::PROVIDER_ID, "base_url"],
+    )
+    .and_then(|(item, _)| item.as_str())
+}
+
+/// The gateway `install --bridge` recorded, if any.
+fn recorded_upstream(home: &CodexHome) -> Result<Option<String>> {
+    let file = Loaded::read(&home.state_file())?;
+    if !file.exists() {
+        return Ok(None);
+    }
+    let state = State::parse(file.text()?).map_err(|e| {
+        refused(format!("{} is damaged: {e}", home.state_file().display())).help(
+            "it records what install changed; restore it from its backup, or pass --upstream URL",
+        )
+    })?;
+    Ok(state.bridge_upstream)
+}
+
+/// `--listen`: an address on this machine. `HOST:PORT`, `HOST` (the
+/// default port), `[::1]:PORT`; `localhost` is 127.0.0.1.
+pub fn parse_listen(raw: &str, default_port: u16) -> Result<SocketAddr, String> {
+    let addr = if let Ok(addr) = raw.parse::<SocketAddr>() {
+        addr
+    } else if let Ok(ip) = raw
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        SocketAddr::new(ip, default_port)
+    } else {
+        let (host, port) = match raw.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| format!("`{}` has no valid port", raw.escape_debug()))?,
+            ),
+            None => (raw, default_port),
+        };
+        if !host.eq_ignore_ascii_case("localhost") {
+            return Err(format!(
+                "`{}` is not an address like 127.0.0.1:{default_port}",
+                raw.escape_debug()
+            ));
+        }
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
+    };
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "the bridge listens on this machine only: `{addr}` would let other machines reach it; use 127.0.0.1 (or [::1])"
+        ));
+    }
+    Ok(addr)
+}
+
+/// Where the bridge listens unless `--listen` says: the port `install
+/// --bridge` pointed Codex at, else the default one.
+fn default_listen(home: &CodexHome, inp: &Inputs) -> Result<SocketAddr> {
+    let port = match recorded_upstream(home)? {
+        Some(_) => provider_base_url(inp)
+            .and_then(spec::loopback_port)
+            .unwrap_or(spec::BRIDGE_PORT),
+        None => spec::BRIDGE_PORT,
+    };
+    Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+}
+
+/// Bind, or say why not and what to do.
+pub fn bind(addr: SocketAddr, config: Config) -> Result<Bridge> {
+    Bridge::bind(addr, config).map_err(|e| {
+        let help = if e.kind() == std::io::ErrorKind::AddrInUse {
+            "another program (maybe a bridge already running) uses that port: stop it, or pass --listen 127.0.0.1:PORT"
+        } else {
+            "pass another --listen 127.0.0.1:PORT"
+        };
+        Failure::new(Kind::Failure, format!("cannot listen on {addr}: {e}"))
+            .help(help)
+            .into()
+    })
+}
+
+pub fn run(home: &CodexHome, args: &BridgeArgs, ui: &mut Ui<'_>) -> Result<()> {
+    let inp = read_inputs(home, detect_codex(&CodexSelect::default()));
+    let listen = match &args.listen {
+        Some(raw) => parse_listen(raw, spec::BRIDGE_PORT)
+            .map_err(|e| usage(e).help("fix --listen and run again"))?,
+        None => default_listen(home, &inp)?,
+    };
+    if let Some(kind) = args.print_service {
+        let exe = std::env::current_exe().unwrap_or_else(|_| "ominigate-codex".into());
+        let text = service(kind, &exe, &home.dir, listen, args.upstream.as_deref());
+        write!(ui.out(), "{text}")?;
+        return Ok(());
+    }
+    let log = ui.level > Level::Quiet;
+    let config = settings(
+        home,
+        &inp,
+        args.upstream.as_deref(),
+        listen.port(),
+        ui.level,
+    )?;
+    let upstream = spec::redact_url(&config.upstream.url);
+    let bridge = bind(listen, config)?;
+    let stop = bridge.stop_on_signals()?;
+    writeln!(ui.out(), "listening on {}", bridge.base_url()?)?;
+    ui.out().flush()?;
+    if log {
+        eprintln!("bridge: forwarding to {upstream}; Ctrl-C stops");
+    }
+    bridge.serve(stop, server::GRACE)?;
+    if log {
+        eprintln!("bridge: stopped");
+    }
+    Ok(())
+}
+
+/// `--print-service`: a unit or plist that runs this binary as `bridge` at
+/// login, instructions in its comments, so that it can be redirected
+/// straight into place.
+pub fn service(
+    kind: ServiceKind,
+    exe: &Path,
+    codex_home: &Path,
+    listen: SocketAddr,
+    upstream: Option<&str>,
+) -> String {
+    let mut argv = vec![
+        exe.display().to_string(),
+        "--codex-home".to_string(),
+        codex_home.display().to_string(),
+        "bridge".to_string(),
+        "--listen".to_string(),
+        listen.to_string(),
+    ];
+    if let Some(u) = upstream {
+        argv.extend(["--upstream".to_string(), u.to_string()]);
+    }
+    match kind {
+        ServiceKind::Systemd => {
+            let exec: Vec<String> = argv.iter().map(|a| systemd_quote(a)).collect();
+            format!(
+                "\
+# ominigate-codex bridge as a systemd user service: it starts at login and
+# restarts if it stops. Install it with:
+#
+#   mkdir -p ~/.config/systemd/user
+#   ominigate-codex bridge --print-service systemd > ~/.config/systemd/user/{SYSTEMD_UNIT}
+#   systemctl --user daemon-reload
+#   systemctl --user enable --now {SYSTEMD_UNIT}
+#
+# Check it: `curl http://{listen}/health`; its log (one line per request):
+# `journalctl --user -u {SYSTEMD_UNIT}`. It keeps no key: Codex sends the
+# key with every request.
+[Unit]
+Description=ominigate-codex bridge (Codex Responses API to a chat-completions gateway)
+After=network-online.target
+
+[Service]
+ExecStart={}
+Restart=on-failure
+RestartSec=2
+
+[Install]
+WantedBy=default.target
+",
+                exec.join(" ")
+            )
+        }
+        ServiceKind::Launchd => {
+            let args: String = argv
+                .iter()
+                .map(|a| format!("    <string>{}</string>\n", xml_escape(a)))
+                .collect();
+            let log = codex_home.join("ominigate-codex-bridge.log");
+            format!(
+                "\
+<?xml version=\"1.0\" encoding=\"UTF-8\"?>
+<!--
+  ominigate-codex bridge as a launchd agent: it starts at login and restarts
+  if it stops. Save this text as ~/Library/LaunchAgents/{LAUNCHD_LABEL}.plist
+  and load it with:
+
+    launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/{LAUNCHD_LABEL}.plist
+
+  Check it: `curl http://{listen}/health`; its log (one line per request) is
+  {}. It keeps no key: Codex sends the key with every request.
+  Remove it: launchctl bootout gui/$(id -u)/{LAUNCHD_LABEL}
+-->
+<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" \"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">
+<plist version=\"1.0\">
+<dict>
+  <key>Label</key>
+  <string>{LAUNCHD_LABEL}</string>
+  <key>ProgramArguments</key>
+  <array>
+{args}  </array>
+  <key>RunAtLoad</key>
+  <true/>
+  <key>KeepAlive</key>
+  <true/>
+  <key>StandardErrorPath</key>
+  <string>{}</string>
+</dict>
+</plist>
+",
+                xml_escape(&log.display().to_string()).replace("--", "-&#45;"),
+                xml_escape(&log.display().to_string()),
+            )
+        }
+    }
+}
+
+pub const SYSTEMD_UNIT: &str = "ominigate-codex-bridge.service";
+pub const LAUNCHD_LABEL: &str = "ai.ominigate.codex-bridge";
+
+/// One `ExecStart=` word: double-quoted, with `\`, `"` escaped and `%`
+/// (a specifier to systemd) doubled.
+fn systemd_quote(word: &str) -> String {
+    let inner = word
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('%', "%%");
+    format!("\"{inner}\"")
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        let ok = |raw: &str| parse_listen(raw, 8741).map(|a| a.to_string());
+        assert_eq!(ok("127.0.0.1:0").unwrap(), "127.0.0.1:0");
+        assert_eq!(ok("127.0.0.1").unwrap(), "127.0.0.1:8741");
+        assert_eq!(ok("localhost:9").unwrap(), "127.0.0.1:9");
+        assert_eq!(ok("localhost").unwrap(), "127.0.0.1:8741");
+        assert_eq!(ok("[::1]:9").unwrap(), "[::1]:9");
+        assert_eq!(ok("::1").unwrap(), "[::1]:8741");
+        for bad in [
+            "0.0.0.0:8741",
+            "192.168.1.2:80",
+            "[::]:1",
+            "example.com:80",
+            "localhost:x",
+            "",
+        ] {
+            assert!(ok(bad).is_err(), "{bad}");
+        }
+        assert!(ok("0.0.0.0:1").unwrap_err().contains("this machine only"));
+    }
+
+    #[test]
+    fn services_name_the_binary_home_and_address() {
+        let listen: SocketAddr = "127.0.0.1:8741".parse().unwrap();
+        let unit = service(
+            ServiceKind::Systemd,
+            Path::new("/opt/my bin/ominigate-codex"),
+            Path::new("/home/u/.codex"),
+            listen,
+            Some("https://gw.example/v1"),
+        );
+        assert!(unit.contains(
+            "ExecStart=\"/opt/my bin/ominigate-codex\" \"--codex-home\" \"/home/u/.codex\" \"bridge\" \"--listen\" \"127.0.0.1:8741\" \"--upstream\" \"https://gw.example/v1\"\n"
+        ), "{unit}");
+        assert!(unit.contains("systemctl --user enable --now ominigate-codex-bridge.service"));
+        let plist = service(
+            ServiceKind::Launchd,
+            Path::new("/usr/local/bin/ominigate-codex"),
+            Path::new("/Users/u/.codex"),
+            listen,
+            None,
+        );
+        assert!(
+            plist.contains("    <string>--listen</string>\n    <string>127.0.0.1:8741</string>\n")
+        );
+        assert!(plist.contains("<string>/Users/u/.codex/ominigate-codex-bridge.log</string>"));
+        // An XML comment must not hold `--` except in its delimiters.
+        let comment = &plist[plist.find("<!--").unwrap() + 4..plist.find("-->").unwrap()];
+        assert!(!comment.contains("--"), "{comment}");
+        assert_eq!(systemd_quote("a%b\"c"), "\"a%%b\\\"c\"");
+    }
+}

@@ -1,0 +1,231 @@
+//! `ominigate-codex codex [ARGS…]`: run the real Codex through a private
+//! bridge, the zero-setup path for a chat-completions-only gateway.
+//!
+//! The bridge serves on 127.0.0.1 (a free port) in this process; Codex is
+//! started as `codex --profile ominigate -c
+//! model_providers.ominigate.base_url="http://127.0.0.1:PORT/v1" ARGS…`
+//! (those two after a leading `exec`: [`codex_args`]) with stdin, stdout,
+//! stderr and the terminal inherited. Ctrl-C reaches Codex
+//! (it is in the terminal's foreground group, like this process), which
+//! decides what it means; this process only waits for it, stops the
+//! bridge, and exits with Codex's status.
+
+use std::ffi::OsString;
+use std::process::{Command, ExitStatus};
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use anyhow::Result;
+
+use super::bridge::{bind, settings};
+use super::doctor::codex::CodexInfo;
+use super::doctor::read_inputs;
+use crate::cli::CodexArgs;
+use crate::codex_version::{self, CHAT_REMOVED, Source};
+use crate::error::{Failure, Kind};
+use crate::paths::CodexHome;
+use crate::report::{Level, Ui, warning};
+use crate::spec;
+
+/// `codex_home_flag`: `--codex-home` was given, so Codex gets it as
+/// `CODEX_HOME` and both read the same files.
+pub fn run(
+    home: &CodexHome,
+    codex_home_flag: bool,
+    args: &CodexArgs,
+    ui: &mut Ui<'_>,
+) -> Result<()> {
+    let found = codex_version::detect(
+        None,
+        args.codex.as_deref(),
+        std::env::var_os("PATH").as_deref(),
+    )
+    .map_err(|e| {
+        Failure::new(Kind::Failure, format!("cannot run Codex: {e}"))
+            .help("pass the Codex binary with --codex PATH")
+    })?;
+    let Source::Binary(binary) = &found.source else {
+        return Err(Failure::new(Kind::Failure, "no `codex` found on PATH")
+            .help("install Codex (npm install -g @openai/codex), or pass its binary with --codex PATH")
+            .into());
+    };
+    let mut cmd = Command::new(binary);
+    if codex_home_flag {
+        cmd.env("CODEX_HOME", &home.dir);
+    }
+    let inp = read_inputs(home, CodexInfo::from_detected(&found));
+    let installed = inp
+        .profile_stack()
+        .iter()
+        .any(|f| f.get(&["model_providers", spec::PROVIDER_ID]).is_some());
+    if !installed {
+        return Err(Failure::new(
+            Kind::Failure,
+            format!(
+                "Codex has no `{}` provider in {}",
+                spec::PROVIDER_ID,
+                home.dir.display()
+            ),
+        )
+        .help("run `ominigate-codex install` first")
+        .into());
+    }
+    if found.version < CHAT_REMOVED {
+        // On stderr: stdout is Codex's (`codex exec … > answer.txt`).
+        if ui.level > Level::Quiet {
+            eprintln!(
+                "Codex {} speaks chat completions itself: running it directly, without the bridge",
+                found.version
+            );
+        }
+        cmd.args(codex_args(None, &args.args));
+        let status = run_child(&mut cmd)?;
+        return exit_with(status);
+    }
+    // Log lines would land in Codex's screen: only with --verbose.
+    let level = match ui.level {
+        Level::Verbose => Level::Verbose,
+        _ => Level::Quiet,
+    };
+    let config = settings(home, &inp, None, 0, level)?;
+    let bridge = bind("127.0.0.1:0".parse()?, config)?.spawn()?;
+    cmd.args(codex_args(Some(&bridge.base_url()), &args.args));
+    let status = run_child(&mut cmd);
+    if let Err(e) = bridge.stop() {
+        warning(&format!("the bridge did not stop cleanly: {e}"));
+    }
+    exit_with(status?)
+}
+
+/// Codex's command line: the profile, the bridge's URL (when there is a
+/// bridge), then the user's arguments; after a leading `exec`, on every
+/// release. Codex 0.94 and older read `--profile` only after `exec` (before
+/// it, silently the defaults and api.openai.com), and Codex 0.133 drops
+/// every `-c` given before `exec` when `exec` has a `-c` of its own
+/// (measured: `codex -c base_url=BRIDGE exec -c x=y hi` went straight to
+/// the gateway and looped on `Reconnecting…`). 0.171 takes both orders.
+pub fn codex_args(bridge: Option<&str>, user: &[OsString]) -> Vec<OsString> {
+    let mut out: Vec<OsString> = Vec::new();
+    let mut rest = user;
+    if let Some(first) = user.first()
+        && (first == "exec" || first == "e")
+    {
+        out.push(first.clone());
+        rest = &user[1..];
+    }
+    out.push("--profile".into());
+    out.push(spec::PROFILE_NAME.into());
+    if let Some(url) = bridge {
+        out.push("-c".into());
+        out.push(format!("model_providers.{}.base_url=\"{url}\"", spec::PROVIDER_ID).into());
+    }
+    out.extend(rest.iter().cloned());
+    out
+}
+
+/// The Codex child's pid while it runs, for the signal handler.
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// SIGTERM and SIGHUP sent to this process are passed to Codex, so that it
+/// can restore the terminal; this process goes on until Codex exits.
+extern "C" fn forward(sig: libc::c_int) {
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+/// SIGINT (Ctrl-C) goes to the whole foreground group, Codex included:
+/// Codex decides what it means. This process must not die of it.
+extern "C" fn ignore(_: libc::c_int) {}
+
+/// Run Codex with the terminal, passing it the signals meant for it.
+fn run_child(cmd: &mut Command) -> Result<ExitStatus> {
+    // Handlers, not SIG_IGN: exec(2) resets handlers to the default, so
+    // Codex starts with the dispositions it expects.
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 3] = [
+        (libc::SIGINT, ignore),
+        (libc::SIGTERM, forward),
+        (libc::SIGHUP, forward),
+    ];
+    for (sig, handler) in handlers {
+        // SAFETY: installs a handler that only calls kill(2) or nothing.
+        unsafe {
+            libc::signal(sig, handler as libc::sighandler_t);
+        }
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        Failure::new(
+            Kind::Failure,
+            format!("cannot start {}: {e}", cmd.get_program().to_string_lossy()),
+        )
+    })?;
+    CHILD.store(child.id() as i32, Ordering::SeqCst);
+    let status = child.wait();
+    CHILD.store(0, Ordering::SeqCst);
+    Ok(status?)
+}
+
+/// Exit as Codex did: its code, or 128 + the signal that ended it.
+fn exit_with(status: ExitStatus) -> Result<()> {
+    use std::os::unix::process::ExitStatusExt;
+    let code = match (status.code(), status.signal()) {
+        (Some(0), _) => return Ok(()),
+        (Some(code), _) => code,
+        (None, Some(sig)) => 128 + sig,
+        (None, None) => 1,
+    };
+    Err(Failure::silent(Kind::Exit(u8::try_from(code).unwrap_or(1))).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: Vec<OsString>) -> Vec<String> {
+        v.into_iter()
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn profile_and_bridge_come_first_or_after_a_leading_exec() {
+        let user: Vec<OsString> = ["exec", "-c", "x=1", "hi"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let new = codex_args(Some("http://127.0.0.1:9/v1"), &user);
+        assert_eq!(
+            strings(new),
+            [
+                "exec",
+                "--profile",
+                "ominigate",
+                "-c",
+                "model_providers.ominigate.base_url=\"http://127.0.0.1:9/v1\"",
+                "-c",
+                "x=1",
+                "hi"
+            ]
+        );
+        let old = codex_args(None, &user[..1]);
+        assert_eq!(strings(old), ["exec", "--profile", "ominigate"]);
+        let tui = codex_args(
+            Some("http://127.0.0.1:9/v1"),
+            &[OsString::from("--model"), OsString::from("m")],
+        );
+        assert_eq!(
+            strings(tui),
+            [
+                "--profile",
+                "ominigate",
+                "-c",
+                "model_providers.ominigate.base_url=\"http://127.0.0.1:9/v1\"",
+                "--model",
+                "m"
+            ]
+        );
+    }
+}
