@@ -10,6 +10,7 @@ pub mod codex_version;
 pub mod commands;
 pub mod config_file;
 pub mod error;
+pub mod installed;
 pub mod paths;
 pub mod report;
 pub mod spec;

@@ -178,3 +178,23 @@ fn a_closed_pipe_does_not_stop_install_half_way() {
     assert!(sb.profile_file().exists());
     sb.assert_no_canary_in_files();
 }
+
+/// `--version` (and `-V`) says how the binary was installed: built from
+/// this checkout here, npm when its launcher says so, nothing else from
+/// the variable. (A packaged crate says cargo: tests/npm.rs.)
+#[test]
+fn version_says_how_it_was_installed() {
+    let sb = Sandbox::new();
+    let version = env!("CARGO_PKG_VERSION");
+    for (installer, how) in [
+        (None, "built from source"),
+        (Some("npm"), "installed with npm"),
+        (Some("something else"), "built from source"),
+    ] {
+        for flag in ["--version", "-V"] {
+            let out = sb.exec(&[flag], &[("OMINIGATE_CODEX_INSTALLER", installer)]);
+            assert_eq!(out.code, 0, "{out:?}");
+            assert_eq!(out.stdout, format!("ominigate-codex {version} ({how})\n"));
+        }
+    }
+}
