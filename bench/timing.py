@@ -238,7 +238,7 @@ def report(directory, out_path):
     add("")
     text = "\n".join(lines)
     with open(out_path, "w") as f:
-        f.write("# Benchmark results\n\nWritten by `bench/run.sh`; see the README's Performance section.\n\n")
+        f.write("# Benchmark results\n\nWritten by `bench/run.sh`; see docs/performance.md.\n\n")
         f.write(text)
     print(text)
 

@@ -1,5 +1,5 @@
 //! Conventions every subcommand follows: a quiet exit on a closed pipe,
-//! never a prompt, and the README's deterministic examples (tests/cmd/*.toml,
+//! never a prompt, and the documented deterministic examples (tests/cmd/*.toml,
 //! run by trycmd with an empty environment but for the values below).
 
 mod support;
@@ -57,17 +57,61 @@ fn cmd_cases_are_exact_and_hermetic() {
     assert!(cases >= 13, "{cases} cases");
 }
 
-/// The README shows what the `models --offline` case prints, verbatim.
+/// The command reference shows what the `models --offline` case prints,
+/// verbatim.
 #[test]
-fn readme_examples_are_the_tested_outputs() {
+fn documented_examples_are_the_tested_outputs() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let usage = std::fs::read_to_string(root.join("docs/usage.md")).expect("docs/usage.md");
     let out =
         std::fs::read_to_string(root.join("tests/cmd/models-offline.stdout")).expect("case output");
     assert!(
-        readme.contains(&format!("$ ominigate-codex models --offline\n{out}```")),
-        "README lacks the output of tests/cmd/models-offline:\n{out}"
+        usage.contains(&format!("$ ominigate-codex models --offline\n{out}```")),
+        "docs/usage.md lacks the output of tests/cmd/models-offline:\n{out}"
     );
+}
+
+/// The README opens with the npm line, links every page of docs/, and no
+/// relative link in the README or docs/ points at a missing file.
+#[test]
+fn readme_and_docs_links_resolve() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let first_block = readme.split("```sh\n").nth(1).expect("a sh block");
+    assert!(
+        first_block.starts_with("npx ominigate-codex install "),
+        "{first_block}"
+    );
+    let mut pages = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).expect("docs/") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            readme.contains(&format!("](docs/{name})")),
+            "README does not link docs/{name}"
+        );
+        pages.push(path);
+    }
+    for page in pages {
+        let text = std::fs::read_to_string(&page).expect("page");
+        for link in text.split("](").skip(1) {
+            let target = link.split(')').next().expect("link");
+            if target.contains("://") || target.starts_with('#') {
+                continue;
+            }
+            let file = target.split('#').next().expect("path");
+            let dir = page.parent().expect("dir");
+            assert!(
+                dir.join(file).exists(),
+                "{}: link to missing {target}",
+                page.display()
+            );
+        }
+    }
 }
 
 /// Run `args` with stdin an open pipe nobody writes to: a prompt would
