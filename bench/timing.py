@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+NPM_SECTION = "## npm packages (bench/npm.sh)"
+
 
 def run_loop(args):
     runs, warmup, prepare, out, command, ignore_failure = 10, 0, None, None, None, False
@@ -237,9 +239,17 @@ def report(directory, out_path):
         add(f.read().rstrip())
     add("")
     text = "\n".join(lines)
+    # bench/npm.sh owns the last section; keep it.
+    kept = ""
+    if os.path.exists(out_path):
+        with open(out_path) as f:
+            old = f.read()
+        if NPM_SECTION in old:
+            kept = "\n" + old[old.index(NPM_SECTION) :]
     with open(out_path, "w") as f:
         f.write("# Benchmark results\n\nWritten by `bench/run.sh`; see docs/performance.md.\n\n")
         f.write(text)
+        f.write(kept)
     print(text)
 
 
