@@ -183,31 +183,45 @@ impl Home {
         cmd
     }
 
-    /// Run `program args`: exit code, stdout, stderr, checked for the canary.
+    /// Run `program args`: see [`outcome`].
     fn run(&self, program: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-        let out = self.cmd(program).args(args).output().expect("run");
-        let (stdout, stderr) = (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        );
-        assert_no_canary_in_text(&stdout);
-        assert_no_canary_in_text(&stderr);
-        (out.status.code(), stdout, stderr)
+        outcome(self.cmd(program).args(args))
     }
 }
 
-/// `(path, mode)` of each file in a tarball, and its package.json.
-fn tarball(path: &Path) -> (Vec<(String, u32)>, serde_json::Value) {
+/// Run `cmd`: its exit code, stdout and stderr, checked for the canary.
+fn outcome(cmd: &mut Command) -> (Option<i32>, String, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert_no_canary_in_text(&stdout);
+    assert_no_canary_in_text(&stderr);
+    (out.status.code(), stdout, stderr)
+}
+
+/// Assert that the tarball holds exactly package.json, README.md, LICENSE
+/// and the executable `exe`; its package.json.
+fn assert_package_files(path: &Path, exe: &str) -> serde_json::Value {
     let list = checked(Command::new("tar").arg("tvzf").arg(path));
-    let files = String::from_utf8_lossy(&list.stdout)
+    let mut files: Vec<(String, bool)> = String::from_utf8_lossy(&list.stdout)
         .lines()
         .map(|line| {
             let mode = line.split_whitespace().next().expect("mode");
             let name = line.split_whitespace().last().expect("name");
-            let exec = u32::from(mode.contains('x'));
-            (name.to_owned(), exec)
+            (name.to_owned(), mode.contains('x'))
         })
         .collect();
+    files.sort();
+    let mut want = vec![
+        ("package/LICENSE".to_owned(), false),
+        ("package/README.md".to_owned(), false),
+        (format!("package/{exe}"), true),
+        ("package/package.json".to_owned(), false),
+    ];
+    want.sort();
+    assert_eq!(files, want, "{}", path.display());
     let json = checked(
         Command::new("tar")
             .arg("xzf")
@@ -215,27 +229,14 @@ fn tarball(path: &Path) -> (Vec<(String, u32)>, serde_json::Value) {
             .arg("-O")
             .arg("package/package.json"),
     );
-    (
-        files,
-        serde_json::from_slice(&json.stdout).expect("package.json"),
-    )
+    serde_json::from_slice(&json.stdout).expect("package.json")
 }
 
 #[test]
 #[ignore = "needs node, npm and a release build: cargo test --test npm -- --ignored"]
 fn packages_hold_only_their_files_at_the_cargo_version() {
     let p = packages();
-    let (mut files, main) = tarball(&p.main);
-    files.sort();
-    assert_eq!(
-        files,
-        vec![
-            ("package/LICENSE".to_owned(), 0),
-            ("package/README.md".to_owned(), 0),
-            ("package/bin/ominigate-codex.js".to_owned(), 1),
-            ("package/package.json".to_owned(), 0),
-        ]
-    );
+    let main = assert_package_files(&p.main, "bin/ominigate-codex.js");
     assert_eq!(main["name"], NAME);
     assert_eq!(main["version"], VERSION);
     assert_eq!(main["bin"][NAME], "bin/ominigate-codex.js");
@@ -250,17 +251,7 @@ fn packages_hold_only_their_files_at_the_cargo_version() {
     assert_eq!(names, want);
     assert!(optional.values().all(|v| v == VERSION), "{optional:?}");
 
-    let (mut files, pkg) = tarball(&p.platform);
-    files.sort();
-    assert_eq!(
-        files,
-        vec![
-            ("package/LICENSE".to_owned(), 0),
-            ("package/README.md".to_owned(), 0),
-            ("package/bin/ominigate-codex".to_owned(), 1),
-            ("package/package.json".to_owned(), 0),
-        ]
-    );
+    let pkg = assert_package_files(&p.platform, "bin/ominigate-codex");
     let (os, cpu) = host_platform()
         .split_once('-')
         .map(|(o, c)| (o.to_owned(), c.to_owned()))
@@ -453,27 +444,19 @@ fn npx_runs_the_installed_package() {
     let home = Home::new();
     let bare = home.run(&p.binary(), &["--help"]);
     assert_eq!(bare.0, Some(0));
-    let mut npx = home.cmd(Path::new("npx"));
-    npm_env(&mut npx, &p.dir)
-        .arg("--prefix")
-        .arg(&p.local)
-        .args([NAME, "--help"]);
-    let out = npx.output().expect("npx");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(stdout, bare.1);
-
-    let mut npx = home.cmd(Path::new("npx"));
-    npm_env(&mut npx, &p.dir)
-        .arg("--prefix")
-        .arg(&p.local)
-        .args([NAME, "--no-such-flag"]);
-    assert_eq!(npx.output().expect("npx").status.code(), Some(2));
+    let npx = |args: &[&str]| {
+        let mut npx = home.cmd(Path::new("npx"));
+        npm_env(&mut npx, &p.dir)
+            .arg("--prefix")
+            .arg(&p.local)
+            .arg(NAME)
+            .args(args);
+        outcome(&mut npx)
+    };
+    let (code, out, err) = npx(&["--help"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(out, bare.1);
+    assert_eq!(npx(&["--no-such-flag"]).0, Some(2));
 }
 
 /// Run the installed launcher with node told it is on `platform`.
@@ -495,18 +478,12 @@ fn launcher_on(platform: &str) -> (Option<i32>, String, String) {
         .join("lib/node_modules")
         .join(NAME)
         .join("bin/ominigate-codex.js");
-    let out = home
-        .cmd(Path::new("node"))
-        .arg("--require")
-        .arg(&preload)
-        .arg(launcher)
-        .arg("--version")
-        .output()
-        .expect("node");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    outcome(
+        home.cmd(Path::new("node"))
+            .arg("--require")
+            .arg(&preload)
+            .arg(launcher)
+            .arg("--version"),
     )
 }
 
