@@ -71,8 +71,35 @@ fn documented_examples_are_the_tested_outputs() {
     );
 }
 
+/// The GitHub anchor of a Markdown heading: lower case, letters, digits,
+/// `-` and `_` kept, spaces to `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The anchors of a Markdown page's headings (outside code blocks).
+fn anchors(text: &str) -> Vec<String> {
+    let mut fence = false;
+    let mut found = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fence = !fence;
+        } else if !fence && line.starts_with('#') {
+            found.push(anchor(line.trim_start_matches('#')));
+        }
+    }
+    found
+}
+
 /// The README opens with the npm line, links every page of docs/, and no
-/// relative link in the README or docs/ points at a missing file.
+/// relative link in the README or docs/ points at a missing file or
+/// heading.
 #[test]
 fn readme_and_docs_links_resolve() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -96,20 +123,35 @@ fn readme_and_docs_links_resolve() {
         );
         pages.push(path);
     }
+    assert_eq!(
+        anchor("Why not just paste the guide's block?"),
+        "why-not-just-paste-the-guides-block"
+    );
     for page in pages {
         let text = std::fs::read_to_string(&page).expect("page");
         for link in text.split("](").skip(1) {
             let target = link.split(')').next().expect("link");
-            if target.contains("://") || target.starts_with('#') {
+            if target.contains("://") {
                 continue;
             }
-            let file = target.split('#').next().expect("path");
-            let dir = page.parent().expect("dir");
+            let (file, heading) = target.split_once('#').unwrap_or((target, ""));
+            let file = match file {
+                "" => page.clone(),
+                file => page.parent().expect("dir").join(file),
+            };
             assert!(
-                dir.join(file).exists(),
+                file.exists(),
                 "{}: link to missing {target}",
                 page.display()
             );
+            if !heading.is_empty() {
+                let there = std::fs::read_to_string(&file).expect("linked page");
+                assert!(
+                    anchors(&there).iter().any(|a| a == heading),
+                    "{}: link to missing heading {target}",
+                    page.display()
+                );
+            }
         }
     }
 }
