@@ -8,7 +8,7 @@
 pub const INSTALLER_VAR: &str = "OMINIGATE_CODEX_INSTALLER";
 
 /// What build.rs recorded: `crate`, `release` or `source`.
-const BUILT_AS: &str = env!("OMINIGATE_CODEX_BUILT_AS");
+const BUILT_AS: &str = env!("OMINIGATE_CODEX_BUILD_KIND");
 
 /// `0.1.0 (installed with npm)`: what `--version` prints after the name.
 pub fn version() -> String {

@@ -109,7 +109,7 @@ fn packages() -> &'static Packages {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("npm-home")).expect("npm home");
         let out = checked(
-            Command::new("bash")
+            without_build_kind(Command::new("bash"))
                 .arg(root().join("scripts/npm-pack.sh"))
                 .arg("--out")
                 .arg(dir.join("tgz")),
@@ -457,6 +457,16 @@ fn npx_runs_the_installed_package() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(out, bare.1);
     assert_eq!(npx(&["--no-such-flag"]).0, Some(2));
+
+    // After `npm i -g` (a global prefix set in npm's config, not --prefix,
+    // which npx takes for a project), npx finds the global command.
+    let mut global = home.cmd(Path::new("npx"));
+    npm_env(&mut global, &p.dir)
+        .env("npm_config_prefix", &p.global)
+        .args([NAME, "--version"]);
+    let (code, out, err) = outcome(&mut global);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(out, format!("{NAME} {VERSION} (installed with npm)\n"));
 }
 
 /// Run the installed launcher with node told it is on `platform`.
@@ -542,8 +552,18 @@ fn denied(path: &str) -> bool {
         || path.ends_with("RESULTS.md")
 }
 
+/// `cargo test` gives the tests build.rs's `OMINIGATE_CODEX_BUILD_KIND`;
+/// a build the tests start must not inherit it (a stale build script
+/// would then go unnoticed, the value coming from the environment).
+fn without_build_kind(mut cmd: Command) -> Command {
+    cmd.env_remove("OMINIGATE_CODEX_BUILD_KIND");
+    cmd
+}
+
 fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+    without_build_kind(Command::new(
+        std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
+    ))
 }
 
 #[test]
@@ -617,6 +637,13 @@ fn the_packaged_crate_installs_offline_and_says_cargo() {
     for file in ["Cargo.toml.orig", "src/main.rs"] {
         assert!(unpacked.join(file).exists(), "{file} not in the .crate");
     }
+    // A .crate holds every file with one fixed old mtime; here, as in the
+    // fresh directory `cargo install` builds in, it must all count as new.
+    checked(
+        Command::new("find")
+            .arg(&unpacked)
+            .args(["-exec", "touch", "{}", "+"]),
+    );
     // A target dir of its own, kept between runs: in the checkout's, cargo
     // would take the unpacked crate (same package, same relative path) for
     // the checkout and reuse the checkout's build and its build.rs output.
