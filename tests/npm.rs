@@ -109,7 +109,7 @@ fn packages() -> &'static Packages {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("npm-home")).expect("npm home");
         let out = checked(
-            without_build_kind(Command::new("bash"))
+            for_a_build(Command::new("bash"))
                 .arg(root().join("scripts/npm-pack.sh"))
                 .arg("--out")
                 .arg(dir.join("tgz")),
@@ -552,16 +552,35 @@ fn denied(path: &str) -> bool {
         || path.ends_with("RESULTS.md")
 }
 
-/// `cargo test` gives the tests build.rs's `OMINIGATE_CODEX_BUILD_KIND`;
-/// a build the tests start must not inherit it (a stale build script
-/// would then go unnoticed, the value coming from the environment).
-fn without_build_kind(mut cmd: Command) -> Command {
-    cmd.env_remove("OMINIGATE_CODEX_BUILD_KIND");
+/// A command for a build the tests start, without what `cargo test` put in
+/// the tests' environment: build.rs's `OMINIGATE_CODEX_BUILD_KIND` (a stale
+/// build script would go unnoticed, the value coming from here) and the
+/// package's `CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, … (dependencies' build
+/// scripts watch some of them, and every build would start over).
+fn for_a_build(mut cmd: Command) -> Command {
+    cmd.env_remove("OMINIGATE_CODEX_BUILD_KIND")
+        .env_remove("OUT_DIR");
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let from_test = [
+            "CARGO_MANIFEST_",
+            "CARGO_PKG_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+            "CARGO_TARGET_TMPDIR",
+            "CARGO_PRIMARY_PACKAGE",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p));
+        if from_test {
+            cmd.env_remove(&*name);
+        }
+    }
     cmd
 }
 
 fn cargo() -> Command {
-    without_build_kind(Command::new(
+    for_a_build(Command::new(
         std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
     ))
 }
