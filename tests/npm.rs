@@ -630,7 +630,18 @@ fn the_packaged_crate_installs_offline_and_says_cargo() {
     checked(
         cargo()
             .current_dir(root())
-            .args(["package", "--allow-dirty", "--offline", "--quiet"]),
+            // No verify build: it would build the packaged crate in this
+            // checkout's target dir, where cargo takes it for the checkout
+            // (same package, same relative path) and the checkout's next
+            // build says `installed with cargo`. The install below, in a
+            // target dir of its own, is the verification.
+            .args([
+                "package",
+                "--no-verify",
+                "--allow-dirty",
+                "--offline",
+                "--quiet",
+            ]),
     );
     let meta = checked(cargo().current_dir(root()).args([
         "metadata",
