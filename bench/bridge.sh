@@ -349,7 +349,11 @@ print(section)
 
 marker = "## Bridge (bench/bridge.sh)"
 text = open(out_path).read() if os.path.exists(out_path) else "# Benchmark results\n\n"
-head = text.split(marker)[0].rstrip("\n") + "\n\n"
-open(out_path, "w").write(head + section)
+head, _, rest = text.partition(marker)
+head = head.rstrip("\n") + "\n\n"
+# Sections other scripts own (bench/npm.sh's) follow this one: keep them.
+after = rest.find("\n## ")
+tail = "\n" + rest[after + 1 :] if after >= 0 else ""
+open(out_path, "w").write(head + section + tail)
 print(f"written to {out_path}")
 PY

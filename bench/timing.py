@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+NPM_SECTION = "## npm packages (bench/npm.sh)"
+
 
 def run_loop(args):
     runs, warmup, prepare, out, command, ignore_failure = 10, 0, None, None, None, False
@@ -237,16 +239,18 @@ def report(directory, out_path):
         add(f.read().rstrip())
     add("")
     text = "\n".join(lines)
-    # bench/bridge.sh owns the section from its marker on: keep it.
-    marker = "## Bridge (bench/bridge.sh)"
+    # bench/bridge.sh and bench/npm.sh own the sections from their markers
+    # on (whichever comes first): keep them.
+    markers = ["## Bridge (bench/bridge.sh)", NPM_SECTION]
     kept = ""
     if os.path.exists(out_path):
         with open(out_path) as f:
             old = f.read()
-        if marker in old:
-            kept = "\n" + marker + old.split(marker, 1)[1]
+        starts = [old.index(m) for m in markers if m in old]
+        if starts:
+            kept = "\n" + old[min(starts) :]
     with open(out_path, "w") as f:
-        f.write("# Benchmark results\n\nWritten by `bench/run.sh`; see the README's Performance section.\n\n")
+        f.write("# Benchmark results\n\nWritten by `bench/run.sh`; see docs/performance.md.\n\n")
         f.write(text)
         f.write(kept)
     print(text)

@@ -24,7 +24,7 @@ Examples:
 Never prompts: every choice is a flag.";
 
 #[derive(Debug, Parser)]
-#[command(name = "ominigate-codex", version, about = ABOUT, after_help = EXAMPLES)]
+#[command(name = "ominigate-codex", version = crate::installed::version(), about = ABOUT, after_help = EXAMPLES)]
 pub struct Cli {
     /// Codex home directory [default: $CODEX_HOME, else ~/.codex]
     #[arg(long, global = true, value_name = "DIR")]

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-/// Named exit codes (documented in the README).
+/// Named exit codes (documented in docs/usage.md).
 pub mod exit {
     /// Done, or nothing to do.
     pub const OK: i32 = 0;

@@ -11,6 +11,7 @@ pub mod codex_version;
 pub mod commands;
 pub mod config_file;
 pub mod error;
+pub mod installed;
 pub mod net;
 pub mod paths;
 pub mod report;

@@ -1,5 +1,5 @@
 //! Conventions every subcommand follows: a quiet exit on a closed pipe,
-//! never a prompt, and the README's deterministic examples (tests/cmd/*.toml,
+//! never a prompt, and the documented deterministic examples (tests/cmd/*.toml,
 //! run by trycmd with an empty environment but for the values below).
 
 mod support;
@@ -59,17 +59,103 @@ fn cmd_cases_are_exact_and_hermetic() {
     assert!(cases >= 13, "{cases} cases");
 }
 
-/// The README shows what the `models --offline` case prints, verbatim.
+/// The command reference shows what the `models --offline` case prints,
+/// verbatim.
 #[test]
-fn readme_examples_are_the_tested_outputs() {
+fn documented_examples_are_the_tested_outputs() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let usage = std::fs::read_to_string(root.join("docs/usage.md")).expect("docs/usage.md");
     let out =
         std::fs::read_to_string(root.join("tests/cmd/models-offline.stdout")).expect("case output");
     assert!(
-        readme.contains(&format!("$ ominigate-codex models --offline\n{out}```")),
-        "README lacks the output of tests/cmd/models-offline:\n{out}"
+        usage.contains(&format!("$ ominigate-codex models --offline\n{out}```")),
+        "docs/usage.md lacks the output of tests/cmd/models-offline:\n{out}"
     );
+}
+
+/// The GitHub anchor of a Markdown heading: lower case, letters, digits,
+/// `-` and `_` kept, spaces to `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The anchors of a Markdown page's headings (outside code blocks).
+fn anchors(text: &str) -> Vec<String> {
+    let mut fence = false;
+    let mut found = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fence = !fence;
+        } else if !fence && line.starts_with('#') {
+            found.push(anchor(line.trim_start_matches('#')));
+        }
+    }
+    found
+}
+
+/// The README opens with the npm line, links every page of docs/, and no
+/// relative link in the README or docs/ points at a missing file or
+/// heading.
+#[test]
+fn readme_and_docs_links_resolve() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README");
+    let first_block = readme.split("```sh\n").nth(1).expect("a sh block");
+    assert!(
+        first_block.starts_with("npx ominigate-codex install "),
+        "{first_block}"
+    );
+    let mut pages = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).expect("docs/") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            readme.contains(&format!("](docs/{name})")),
+            "README does not link docs/{name}"
+        );
+        pages.push(path);
+    }
+    assert_eq!(
+        anchor("Why not just paste the guide's block?"),
+        "why-not-just-paste-the-guides-block"
+    );
+    for page in pages {
+        let text = std::fs::read_to_string(&page).expect("page");
+        for link in text.split("](").skip(1) {
+            let target = link.split(')').next().expect("link");
+            if target.contains("://") {
+                continue;
+            }
+            let (file, heading) = target.split_once('#').unwrap_or((target, ""));
+            let file = match file {
+                "" => page.clone(),
+                file => page.parent().expect("dir").join(file),
+            };
+            assert!(
+                file.exists(),
+                "{}: link to missing {target}",
+                page.display()
+            );
+            if !heading.is_empty() {
+                let there = std::fs::read_to_string(&file).expect("linked page");
+                assert!(
+                    anchors(&there).iter().any(|a| a == heading),
+                    "{}: link to missing heading {target}",
+                    page.display()
+                );
+            }
+        }
+    }
 }
 
 /// Run `args` with stdin an open pipe nobody writes to: a prompt would
@@ -179,4 +265,24 @@ fn a_closed_pipe_does_not_stop_install_half_way() {
     assert!(config.contains("[model_providers.ominigate]"), "{config}");
     assert!(sb.profile_file().exists());
     sb.assert_no_canary_in_files();
+}
+
+/// `--version` (and `-V`) says how the binary was installed: built from
+/// this checkout here, npm when its launcher says so, nothing else from
+/// the variable. (A packaged crate says cargo: tests/npm.rs.)
+#[test]
+fn version_says_how_it_was_installed() {
+    let sb = Sandbox::new();
+    let version = env!("CARGO_PKG_VERSION");
+    for (installer, how) in [
+        (None, "built from source"),
+        (Some("npm"), "installed with npm"),
+        (Some("something else"), "built from source"),
+    ] {
+        for flag in ["--version", "-V"] {
+            let out = sb.exec(&[flag], &[("OMINIGATE_CODEX_INSTALLER", installer)]);
+            assert_eq!(out.code, 0, "{out:?}");
+            assert_eq!(out.stdout, format!("ominigate-codex {version} ({how})\n"));
+        }
+    }
 }

@@ -22,7 +22,8 @@ pub fn completions(shell: Shell, out: &mut dyn Write) -> Result<()> {
 
 /// Print the man page (roff) of the command and each subcommand.
 pub fn man(out: &mut dyn Write) -> Result<()> {
-    let cmd = Cli::command();
+    // The page names the version alone, not how this copy was installed.
+    let cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));
     clap_mangen::Man::new(cmd.clone()).render(out)?;
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("{BIN}-{}", sub.get_name());
