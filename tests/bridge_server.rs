@@ -567,6 +567,35 @@ fn codex_going_away_cancels_the_upstream_request() {
 }
 
 #[test]
+fn the_answer_ends_when_the_gateway_finished_even_if_its_connection_stays_open() {
+    // `[DONE]`, then keep-alive chunks for 10 s on a connection that stays
+    // open: the answer must end with the `[DONE]`, and the upstream be let go.
+    let mut chunks = chat_chunks(1);
+    chunks.extend((0..200).map(|_| r#"{"choices":[]}"#.to_string()));
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::from_millis(50),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let started = Instant::now();
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("response.completed"), "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the answer stayed open {:?} after the gateway finished",
+        started.elapsed()
+    );
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while gateway.broken_streams() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(gateway.broken_streams(), 1, "the upstream was not let go");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
 fn sixty_four_streams_at_once_all_complete() {
     const N: usize = 64;
     // The gateway holds every answer until all 64 requests are in at

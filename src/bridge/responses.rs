@@ -266,6 +266,12 @@ impl Exchange {
                     if !send(translator.push(&buf[..n])) {
                         return log(format_args!("200 cancelled (client left)"));
                     }
+                    // Completed or failed: whatever the gateway sends after
+                    // (keep-alive comments, a never-closed connection) would
+                    // hold Codex's response open and this thread busy.
+                    if translator.is_over() {
+                        break None;
+                    }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => break Some(read_failure(&e, shared.config.idle_timeout)),

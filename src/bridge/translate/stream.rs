@@ -225,7 +225,10 @@ impl StreamTranslator {
         }
     }
 
-    fn is_over(&self) -> bool {
+    /// Whether the answer has ended (`response.completed` or
+    /// `response.failed` sent): nothing the gateway sends after counts, so
+    /// the caller stops reading it.
+    pub fn is_over(&self) -> bool {
         matches!(self.phase, Phase::Completed | Phase::Failed)
     }
 
