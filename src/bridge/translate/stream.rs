@@ -23,6 +23,10 @@ use super::items::{self, Call};
 use super::sse::{self, Frame};
 use super::tools::ToolMap;
 
+/// At most this many tool calls in one answer; a gateway sending more (an
+/// endless run of new indexes) gets `response.failed`, not unbounded memory.
+pub(crate) const MAX_CALLS: usize = 1024;
+
 /// Token counts of one response, for the request log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
@@ -382,18 +386,27 @@ impl StreamTranslator {
                 .find(|c| !id.is_empty() && c.upstream_id == id)
             {
                 Some(c) => c.index,
-                None if !id.is_empty() || self.calls.is_empty() => self
-                    .calls
-                    .iter()
-                    .map(|c| c.index + 1)
-                    .max()
-                    .unwrap_or(position as u64),
+                None if !id.is_empty() || self.calls.is_empty() => self.fresh_index(position),
                 None => self.calls.last().map_or(0, |c| c.index),
             },
         };
-        let slot = match self.calls.iter().position(|c| c.index == index) {
+        // The latest call with this index. Another id with a name at the
+        // same index is another call: Ollama, and Gemini behind some
+        // converters, stream every parallel call as `index: 0`; merged, two
+        // calls would become one with `{…}{…}` as its arguments.
+        let found = self.calls.iter().rposition(|c| c.index == index);
+        let found = found.filter(|&slot| {
+            let known = &self.calls[slot].upstream_id;
+            id.is_empty() || name.is_empty() || known.is_empty() || known == id
+        });
+        let slot = match found {
             Some(slot) => slot,
             None => {
+                if self.calls.len() >= MAX_CALLS {
+                    let message =
+                        format!("the gateway sent more than {MAX_CALLS} tool calls in one answer");
+                    return self.fail(out, &Failure::new(errors::MALFORMED, message));
+                }
                 self.calls.push(CallState {
                     index,
                     upstream_id: String::new(),
@@ -429,11 +442,24 @@ impl StreamTranslator {
     fn add_call(&mut self, slot: usize, out: &mut Vec<u8>) {
         let output_index = self.take_output_index();
         let state = &self.calls[slot];
-        let call_id = if state.upstream_id.is_empty() {
+        let base = if state.upstream_id.is_empty() {
             format!("call_{}_{}", self.response_id, state.index)
         } else {
             state.upstream_id.clone()
         };
+        // Unique within the answer: two calls under one id would get their
+        // outputs mixed up, and the next request refused by the gateway.
+        let taken = |call_id: &str| {
+            self.calls
+                .iter()
+                .any(|c| c.added.as_ref().is_some_and(|a| a.call_id == call_id))
+        };
+        let mut call_id = base.clone();
+        let mut n = 0;
+        while taken(&call_id) {
+            n += 1;
+            call_id = format!("{base}_{n}");
+        }
         let custom_probe = Call {
             id: "",
             call_id: "",
@@ -580,6 +606,19 @@ impl StreamTranslator {
         self.calls.clear();
     }
 
+    /// A chat index no call has yet, for a call the gateway sent without
+    /// one: after the highest, or (that being `u64::MAX`) the lowest free.
+    fn fresh_index(&self, position: usize) -> u64 {
+        let Some(max) = self.calls.iter().map(|c| c.index).max() else {
+            return position as u64;
+        };
+        max.checked_add(1).unwrap_or_else(|| {
+            (0..u64::MAX)
+                .find(|i| self.calls.iter().all(|c| c.index != *i))
+                .unwrap_or(0)
+        })
+    }
+
     fn take_output_index(&mut self) -> usize {
         let index = self.next_output;
         self.next_output += 1;
@@ -647,6 +686,106 @@ mod tests {
         let finish = t.finish();
         assert!(finish.completed);
         assert!(finish.tail.is_empty());
+    }
+
+    /// The `.done` function calls of a whole stream: (call_id, name, arguments).
+    fn done_calls(stream: &[u8]) -> (Vec<(String, String, String)>, String) {
+        let mut t = translator();
+        let mut events = t.push(stream);
+        events.extend(t.finish().tail);
+        let events = text(&events);
+        let calls = events
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .filter(|v| v["type"] == "response.output_item.done")
+            .map(|v| {
+                let item = &v["item"];
+                let s = |k: &str| item[k].as_str().unwrap_or_default().to_owned();
+                (s("call_id"), s("name"), s("arguments"))
+            })
+            .collect();
+        (calls, events)
+    }
+
+    fn call_chunk(call: &str) -> String {
+        format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{call}]}}}}]}}\n\n")
+    }
+
+    #[test]
+    fn an_index_at_u64_max_then_a_call_without_index_neither_panics_nor_merges() {
+        let mut stream = call_chunk(
+            r#"{"index":18446744073709551615,"id":"a","function":{"name":"f","arguments":"{\"x\":1}"}}"#,
+        );
+        stream += &call_chunk(r#"{"id":"b","function":{"name":"g","arguments":"{\"y\":2}"}}"#);
+        stream += "data: [DONE]\n\n";
+        let (calls, events) = done_calls(stream.as_bytes());
+        assert_eq!(calls.len(), 2, "{events}");
+        assert_eq!(calls[0], ("a".into(), "f".into(), "{\"x\":1}".into()));
+        assert_eq!(calls[1], ("b".into(), "g".into(), "{\"y\":2}".into()));
+    }
+
+    #[test]
+    fn parallel_calls_that_all_say_index_0_stay_apart() {
+        // Ollama, and Gemini behind some converters, stream every parallel
+        // call with `index: 0`, each with its own id.
+        let mut stream = String::new();
+        for (id, city) in [("call_a", "Paris"), ("call_b", "Rome")] {
+            stream += &call_chunk(&format!(
+                r#"{{"index":0,"id":"{id}","type":"function","function":{{"name":"f","arguments":""}}}}"#
+            ));
+            stream += &call_chunk(r#"{"index":0,"function":{"arguments":"{\"city\":"}}"#);
+            stream += &call_chunk(&format!(
+                r#"{{"index":0,"function":{{"arguments":"\"{city}\"}}"}}}}"#
+            ));
+        }
+        stream += "data: [DONE]\n\n";
+        let (calls, events) = done_calls(stream.as_bytes());
+        assert_eq!(
+            calls,
+            vec![
+                ("call_a".into(), "f".into(), "{\"city\":\"Paris\"}".into()),
+                ("call_b".into(), "f".into(), "{\"city\":\"Rome\"}".into()),
+            ],
+            "{events}"
+        );
+    }
+
+    #[test]
+    fn two_calls_with_the_same_upstream_id_get_distinct_call_ids() {
+        let mut stream =
+            call_chunk(r#"{"index":0,"id":"call_1","function":{"name":"f","arguments":"{}"}}"#);
+        stream +=
+            &call_chunk(r#"{"index":1,"id":"call_1","function":{"name":"g","arguments":"{}"}}"#);
+        stream += "data: [DONE]\n\n";
+        let (calls, events) = done_calls(stream.as_bytes());
+        assert_eq!(calls.len(), 2, "{events}");
+        assert_eq!(calls[0].0, "call_1");
+        assert!(!calls[1].0.is_empty() && calls[1].0 != "call_1", "{events}");
+    }
+
+    #[test]
+    fn endless_tool_indexes_end_in_failed() {
+        let mut t = translator();
+        let mut events = Vec::new();
+        for i in 0..(MAX_CALLS as u64 + 10) {
+            events.extend(
+                t.push(
+                    call_chunk(&format!(
+                        r#"{{"index":{i},"function":{{"name":"f","arguments":"{{}}"}}}}"#
+                    ))
+                    .as_bytes(),
+                ),
+            );
+        }
+        let events = text(&events);
+        assert!(t.is_over());
+        assert!(events.contains("response.failed"));
+        assert!(events.contains(&format!("more than {MAX_CALLS} tool calls")));
+        assert_eq!(
+            events.matches("event: response.output_item.added").count(),
+            MAX_CALLS
+        );
     }
 
     #[test]
