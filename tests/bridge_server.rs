@@ -414,6 +414,45 @@ fn a_text_stream_is_translated_and_logged_without_content() {
 }
 
 #[test]
+fn a_key_the_gateway_echoes_with_status_200_never_reaches_codex() {
+    // An error object inside a 200 stream, a chunk that is not JSON, and a
+    // 200 `stream: false` answer holding an error: each repeats the key.
+    let gateway = Server::start(|req: &Request| {
+        let chat: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();
+        let said = |text: &str| req.body.contains(text);
+        let echo = format!("invalid api key {CANARY}");
+        if chat["stream"] == false {
+            let body = serde_json::json!({"error": {"message": echo}}).to_string();
+            return reply(200, &body);
+        }
+        let chunk = if said("\"broken\"") {
+            format!("<html>{echo}</html>")
+        } else {
+            serde_json::json!({"error": {"message": echo, "code": "invalid_api_key"}}).to_string()
+        };
+        Answer::Stream {
+            chunks: vec![chunk],
+            delay: Duration::ZERO,
+        }
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (_, in_stream) = post_responses(&bridge);
+    assert!(in_stream.contains("response.failed"), "{in_stream}");
+    assert!(
+        in_stream.contains("invalid api key [redacted]"),
+        "{in_stream}"
+    );
+    let broken = responses_request().replace("\"hi\"", "\"broken\"");
+    let (_, not_json) = post(&bridge, broken, Some(CANARY));
+    assert!(not_json.contains("malformed"), "{not_json}");
+    let whole = responses_request().replace("\"stream\":true", "\"stream\":false");
+    let (_, complete) = post(&bridge, whole, Some(CANARY));
+    assert!(complete.contains("invalid api key"), "{complete}");
+    assert_clean(&bridge, &[&in_stream, &not_json, &complete]);
+}
+
+#[test]
 fn stream_false_gets_a_response_object() {
     let gateway = Server::start(|req: &Request| {
         let chat: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();

@@ -24,7 +24,9 @@ use super::server::{
     read_error, secs,
 };
 use super::translate::{self, UpstreamError};
-use super::upstream::{REPLY_LIMIT, authorization, redact_key, unreachable, upstream_url};
+use super::upstream::{
+    REPLY_LIMIT, authorization, caller_key, redact_key, unreachable, upstream_url,
+};
 use crate::net;
 
 /// How many translated chunks may wait for a slow client before the
@@ -219,9 +221,10 @@ impl Exchange {
                 .with_config()
                 .limit(REPLY_LIMIT)
                 .read_to_vec();
+            // Whatever the gateway answers, an echoed key goes no further.
+            let body = body.map(|body| redact_key(body, auth.as_ref()));
             let full = match body {
                 Ok(body) if !(200..300).contains(&status) => {
-                    let body = redact_key(body, auth.as_ref());
                     match translate::upstream_error(status, &body, &shared.config.env_key) {
                         UpstreamError::Http { status, body } => Head::json(
                             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
@@ -250,6 +253,9 @@ impl Exchange {
         }
         let mut translator =
             translate::StreamTranslator::new(translated.tools.clone(), &summary.model, &id);
+        if let Some(key) = auth.as_ref().and_then(caller_key) {
+            translator.hide(&String::from_utf8_lossy(key));
+        }
         let send =
             |bytes: Vec<u8>| bytes.is_empty() || tx.blocking_send(Bytes::from(bytes)).is_ok();
         // `response.created` is queued before the response starts, so that

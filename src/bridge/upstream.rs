@@ -48,16 +48,9 @@ pub(super) fn authorization(req: &Request<Incoming>) -> Option<HeaderValue> {
 /// Blank out the caller's key wherever an upstream answer echoes it, so
 /// that no error the bridge passes on or logs holds it.
 pub(super) fn redact_key(body: Vec<u8>, auth: Option<&HeaderValue>) -> Vec<u8> {
-    let Some(auth) = auth else { return body };
-    let value = auth.as_bytes();
-    let token = value
-        .strip_prefix(b"Bearer ")
-        .or_else(|| value.strip_prefix(b"bearer "))
-        .unwrap_or(value)
-        .trim_ascii();
-    if token.len() < 8 {
+    let Some(token) = auth.and_then(caller_key) else {
         return body;
-    }
+    };
     let mut out = Vec::with_capacity(body.len());
     let mut rest = body.as_slice();
     while let Some(i) = rest.windows(token.len()).position(|w| w == token) {
@@ -67,6 +60,19 @@ pub(super) fn redact_key(body: Vec<u8>, auth: Option<&HeaderValue>) -> Vec<u8> {
     }
     out.extend_from_slice(rest);
     out
+}
+
+/// The key in the caller's `Authorization` header (after `Bearer `), for
+/// blanking it out; `None` when too short to search for without blanking
+/// ordinary words.
+pub(super) fn caller_key(auth: &HeaderValue) -> Option<&[u8]> {
+    let value = auth.as_bytes();
+    let token = value
+        .strip_prefix(b"Bearer ")
+        .or_else(|| value.strip_prefix(b"bearer "))
+        .unwrap_or(value)
+        .trim_ascii();
+    (token.len() >= 8).then_some(token)
 }
 
 pub(super) fn upstream_url(shared: &Shared, path: &str) -> String {

@@ -112,6 +112,8 @@ pub struct StreamTranslator {
     incomplete: Option<&'static str>,
     bytes_seen: usize,
     events_seen: usize,
+    /// Blanked out of every failure message (the gateway's words).
+    secret: Option<String>,
 }
 
 impl StreamTranslator {
@@ -131,7 +133,14 @@ impl StreamTranslator {
             incomplete: None,
             bytes_seen: 0,
             events_seen: 0,
+            secret: None,
         }
+    }
+
+    /// Never repeat `secret` (the caller's key) in a failure: a gateway's
+    /// error may echo it, and Codex shows and logs what it gets.
+    pub fn hide(&mut self, secret: &str) {
+        self.secret = Some(secret.to_owned()).filter(|s| !s.is_empty());
     }
 
     /// The SSE bytes of `response.created`; send them first.
@@ -599,6 +608,17 @@ impl StreamTranslator {
     }
 
     fn fail(&mut self, out: &mut Vec<u8>, failure: &Failure) {
+        let hidden;
+        let failure = match &self.secret {
+            Some(secret) if failure.message.contains(secret.as_str()) => {
+                hidden = Failure {
+                    code: failure.code.clone(),
+                    message: failure.message.replace(secret.as_str(), "[redacted]"),
+                };
+                &hidden
+            }
+            _ => failure,
+        };
         let event = errors::failed_json(&self.response_id, &self.model, failure);
         self.emit(out, event);
         self.phase = Phase::Failed;
