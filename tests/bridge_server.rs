@@ -241,6 +241,30 @@ fn never_forwards_to_itself() {
 }
 
 #[test]
+fn a_damaged_state_file_stops_only_what_needs_it() {
+    let sb = Sandbox::new();
+    sb.write_config("[model_providers.ominigate]\nbase_url = \"http://127.0.0.1:8741/v1\"\n");
+    let state = sb.codex_home().join("ominigate-codex.state.json");
+    std::fs::write(&state, "{\"schema\": 1, \"bridge_upstream\": ").unwrap();
+    // Without --upstream the recorded gateway is needed: say which file.
+    let out = sb.exec(&["bridge"], &[]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("ominigate-codex.state.json is damaged"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("--upstream URL"), "{out:?}");
+    // With it, as that message advises, the state does not matter.
+    let gateway = Server::start(|_: &Request| reply(200, &models_body(&["m"])));
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    assert!(bridge.first_line.starts_with("listening on"));
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "{\"schema\": 1, \"bridge_upstream\": "
+    );
+}
+
+#[test]
 fn refuses_foreign_host_names_and_sends_no_cors_headers() {
     let sb = Sandbox::new();
     let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
