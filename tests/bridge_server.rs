@@ -566,6 +566,12 @@ fn a_silent_gateway_is_given_up_after_stream_idle_timeout_ms() {
     let (status, body) = post_responses(&bridge);
     assert_eq!(status, 200, "{body}");
     assert!(!body.contains("response.completed"), "{body}");
+    // Codex shows the failure while it reconnects: the cause, not a guess.
+    assert!(body.contains("response.failed"), "{body}");
+    assert!(
+        body.contains("no data for 300 ms (stream_idle_timeout_ms)"),
+        "{body}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "{:?}",

@@ -284,7 +284,12 @@ impl Exchange {
             }
         };
         drop(reader);
-        let finish = translator.finish();
+        // A failed read is not the gateway closing: the answer names the
+        // cause (a timeout, a reset), and a partial event is dropped.
+        let finish = match &cut {
+            None => translator.finish(),
+            Some(cause) => translator.interrupted(cause),
+        };
         let delivered = send(finish.tail);
         let tokens = match &finish.usage {
             Some(u) => format!(
