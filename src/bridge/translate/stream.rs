@@ -304,7 +304,11 @@ impl StreamTranslator {
         if self.phase != Phase::Streaming {
             return;
         }
-        if let Some(delta) = choice.delta() {
+        // A whole `message` after deltas repeats what they said (some
+        // gateways end a stream so): its text and calls would come twice.
+        let repeated =
+            choice.is_whole_message() && (self.next_output > 0 || !self.calls.is_empty());
+        if let Some(delta) = choice.delta().filter(|_| !repeated) {
             self.delta(delta, out);
             if self.is_over() {
                 return;
@@ -806,6 +810,29 @@ mod tests {
             events.matches("event: response.output_item.added").count(),
             MAX_CALLS
         );
+    }
+
+    #[test]
+    fn a_whole_message_after_the_deltas_does_not_repeat_them() {
+        let mut t = translator();
+        let mut events = t.push(TEXT);
+        events.extend(t.push(
+            b"data: {\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+        ));
+        let events = text(&events);
+        assert_eq!(
+            events.matches("event: response.output_text.delta").count(),
+            1,
+            "{events}"
+        );
+        assert!(events.contains("\"text\":\"Hi\""), "{events}");
+        assert!(!events.contains("HiHi"), "{events}");
+        // A stream that is one whole message still gets its text.
+        let mut t = translator();
+        let events = text(&t.push(
+            b"data: {\"choices\":[{\"index\":0,\"message\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n",
+        ));
+        assert!(events.contains("\"text\":\"Hi\""), "{events}");
     }
 
     #[test]
