@@ -346,6 +346,35 @@ fn a_body_that_is_not_a_responses_request_gets_400_and_no_upstream_request() {
 }
 
 #[test]
+fn a_gateway_cannot_serve_a_web_page_from_the_bridges_address() {
+    // A page served from 127.0.0.1:PORT could script the bridge as its own
+    // origin, so the model list always goes out as JSON, never sniffed.
+    let gateway = Server::start(|_: &Request| Answer::Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        body: "<script>fetch('/v1/models')</script>".into(),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let answer = raw(
+        bridge.port,
+        &format!(
+            "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            bridge.port
+        ),
+    );
+    let head = answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{answer}");
+    assert!(head.contains("content-type: application/json"), "{answer}");
+    assert!(!head.contains("text/html"), "{answer}");
+    assert!(head.contains("x-content-type-options: nosniff"), "{answer}");
+}
+
+#[test]
 fn models_are_forwarded_with_the_callers_key_which_is_never_shown() {
     let gateway = Server::start(|req: &Request| match req.path.as_str() {
         "/v1/models"

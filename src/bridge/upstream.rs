@@ -93,7 +93,7 @@ pub(super) fn unreachable(shared: &Shared, e: &ureq::Error) -> (StatusCode, Stri
 }
 
 /// `GET /v1/models`: forwarded to `{upstream}/models` with the caller's
-/// `Authorization`, answered with the gateway's status and body.
+/// `Authorization`, answered with the gateway's status and body, as JSON.
 pub(super) async fn models(
     req: Request<Incoming>,
     shared: Arc<Shared>,
@@ -113,35 +113,25 @@ pub(super) async fn models(
             Err(e) => Err(unreachable(&worker, &e)),
             Ok(mut response) => {
                 let status = response.status().as_u16();
-                let content_type = response
-                    .headers()
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("application/json")
-                    .to_string();
                 let body = response
                     .body_mut()
                     .with_config()
                     .limit(REPLY_LIMIT)
                     .read_to_vec()
                     .map_err(|e| unreachable(&worker, &e))?;
-                Ok((status, content_type, redact_key(body, auth.as_ref())))
+                Ok((status, redact_key(body, auth.as_ref())))
             }
         }
     })
     .await;
     let response = match answer {
-        Ok(Ok((status, content_type, body))) => {
-            let mut r = full(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-                "application/json",
-                body,
-            );
-            if let Ok(v) = HeaderValue::from_str(&content_type) {
-                r.headers_mut().insert(header::CONTENT_TYPE, v);
-            }
-            r
-        }
+        // Always JSON, whatever type the gateway named: with its type, a
+        // gateway could serve a web page from the bridge's own address.
+        Ok(Ok((status, body))) => full(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            "application/json",
+            body,
+        ),
         Ok(Err((status, message))) => json_error(status, &message),
         Err(_) => json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
