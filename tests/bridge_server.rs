@@ -30,11 +30,21 @@ struct Bridge {
 
 impl Bridge {
     fn start(sb: &Sandbox, upstream: &str, extra: &[&str]) -> Bridge {
+        Bridge::start_with_env(sb, upstream, extra, &[])
+    }
+
+    fn start_with_env(
+        sb: &Sandbox,
+        upstream: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Bridge {
         let stderr = sb.dir.path().join("bridge-stderr");
         let mut child = sb
             .std_cmd()
             .args(["bridge", "--listen", "127.0.0.1:0", "--upstream", upstream])
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -691,6 +701,30 @@ fn the_answer_ends_when_the_gateway_finished_even_if_its_connection_stays_open()
     }
     assert_eq!(gateway.broken_streams(), 1, "the upstream was not let go");
     assert_clean(&bridge, &[&body]);
+}
+
+#[test]
+fn a_bug_in_a_worker_ends_that_answer_in_failed_and_the_bridge_goes_on() {
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(3),
+        delay: Duration::from_millis(30),
+    });
+    let sb = Sandbox::new();
+    let env = [("OMINIGATE_CODEX_FAILPOINT", "bridge-panic")];
+    let bridge = Bridge::start_with_env(&sb, &gateway.base_url(), &[], &env);
+    for _ in 0..2 {
+        let (status, body) = post_responses(&bridge);
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("response.created"), "{body}");
+        assert!(body.contains("response.failed"), "{body}");
+        assert!(body.contains("internal error"), "{body}");
+        assert!(!body.contains("response.completed"), "{body}");
+        assert_clean(&bridge, &[&body]);
+    }
+    let health = agent().get(bridge.url("/health")).call().expect("health");
+    assert_eq!(health.status().as_u16(), 200);
+    let log = bridge.log();
+    assert_eq!(log.matches("-> 200 internal error").count(), 2, "{log}");
 }
 
 #[test]
