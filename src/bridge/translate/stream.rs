@@ -27,6 +27,11 @@ use super::tools::ToolMap;
 /// endless run of new indexes) gets `response.failed`, not unbounded memory.
 pub(crate) const MAX_CALLS: usize = 1024;
 
+/// The most bytes read from one upstream stream. Codex's longest answers
+/// are a few MB of SSE; beyond this the gateway is not answering, and the
+/// text and items held for the `.done` events would grow without bound.
+pub(crate) const MAX_STREAM_BYTES: usize = 256 << 20;
+
 /// Token counts of one response, for the request log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
@@ -114,6 +119,8 @@ pub struct StreamTranslator {
     events_seen: usize,
     /// Blanked out of every failure message (the gateway's words).
     secret: Option<String>,
+    /// [`MAX_STREAM_BYTES`], smaller in tests.
+    limit: usize,
 }
 
 impl StreamTranslator {
@@ -134,6 +141,7 @@ impl StreamTranslator {
             bytes_seen: 0,
             events_seen: 0,
             secret: None,
+            limit: MAX_STREAM_BYTES,
         }
     }
 
@@ -161,6 +169,14 @@ impl StreamTranslator {
             return out;
         }
         self.bytes_seen = self.bytes_seen.saturating_add(upstream.len());
+        if self.bytes_seen > self.limit {
+            let message = format!(
+                "the gateway's answer went on beyond {} MiB",
+                self.limit >> 20
+            );
+            self.fail(&mut out, &Failure::new(errors::MALFORMED, message));
+            return out;
+        }
         let mut frames = Vec::new();
         self.decoder.push(upstream, &mut frames);
         self.frames(frames, &mut out);
@@ -833,6 +849,23 @@ mod tests {
             b"data: {\"choices\":[{\"index\":0,\"message\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n",
         ));
         assert!(events.contains("\"text\":\"Hi\""), "{events}");
+    }
+
+    #[test]
+    fn an_endless_answer_ends_in_failed_at_the_limit() {
+        let mut t = translator();
+        t.limit = 4 << 20;
+        let mut events = Vec::new();
+        let mut pushed = 0;
+        while !t.is_over() && pushed < 8 << 20 {
+            events.extend(t.push(TEXT));
+            pushed += TEXT.len();
+        }
+        assert!(t.is_over(), "still reading after {pushed} bytes");
+        assert!(pushed <= (4 << 20) + TEXT.len());
+        let finish = t.finish();
+        assert!(!finish.completed);
+        assert!(text(&events).contains("went on beyond 4 MiB"));
     }
 
     #[test]
