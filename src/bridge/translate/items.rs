@@ -124,6 +124,19 @@ pub(crate) fn usage_json(usage: &super::Usage, reasoning_tokens: Option<u64>) ->
     out
 }
 
+/// `base`, or `base_1`, `base_2`, … when `taken`: a call id unique within
+/// the answer. Two calls under one id would get their outputs mixed up,
+/// and the next request refused by the gateway.
+pub(crate) fn unique_call_id(base: String, taken: impl Fn(&str) -> bool) -> String {
+    let mut call_id = base.clone();
+    let mut n = 0u32;
+    while taken(&call_id) {
+        n += 1;
+        call_id = format!("{base}_{n}");
+    }
+    call_id
+}
+
 /// Reads chat `usage` (`prompt_tokens`, `completion_tokens`, …).
 pub(crate) fn parse_usage(usage: &Value) -> Option<(super::Usage, Option<u64>)> {
     let obj = usage.as_object()?;

@@ -476,19 +476,11 @@ impl StreamTranslator {
         } else {
             state.upstream_id.clone()
         };
-        // Unique within the answer: two calls under one id would get their
-        // outputs mixed up, and the next request refused by the gateway.
-        let taken = |call_id: &str| {
+        let call_id = items::unique_call_id(base, |call_id| {
             self.calls
                 .iter()
                 .any(|c| c.added.as_ref().is_some_and(|a| a.call_id == call_id))
-        };
-        let mut call_id = base.clone();
-        let mut n = 0;
-        while taken(&call_id) {
-            n += 1;
-            call_id = format!("{base}_{n}");
-        }
+        });
         let custom_probe = Call {
             id: "",
             call_id: "",
