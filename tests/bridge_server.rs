@@ -385,6 +385,36 @@ fn a_gateway_cannot_serve_a_web_page_from_the_bridges_address() {
 }
 
 #[test]
+fn a_redirect_from_the_gateway_is_never_followed() {
+    let elsewhere = Server::start(|_: &Request| reply(200, &models_body(&["m"])));
+    let target = elsewhere.base_url();
+    let gateway = Server::start(move |req: &Request| Answer::Reply {
+        status: 307,
+        headers: vec![("Location".into(), format!("{target}{}", &req.path[3..]))],
+        body: String::new(),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("redirect (HTTP 307)"), "{body}");
+    let mut models = agent()
+        .get(bridge.url("/v1/models"))
+        .header("Authorization", format!("Bearer {CANARY}"))
+        .call()
+        .expect("models");
+    assert_eq!(models.status().as_u16(), 502);
+    let listed = models.body_mut().read_to_string().unwrap_or_default();
+    assert!(listed.contains("never follows one"), "{listed}");
+    assert_eq!(gateway.requests().len(), 2);
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the key went to the redirect target"
+    );
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
 fn models_are_forwarded_with_the_callers_key_which_is_never_shown() {
     let gateway = Server::start(|req: &Request| match req.path.as_str() {
         "/v1/models"

@@ -25,7 +25,7 @@ use super::server::{
 };
 use super::translate::{self, UpstreamError};
 use super::upstream::{
-    REPLY_LIMIT, authorization, caller_key, redact_key, unreachable, upstream_url,
+    REPLY_LIMIT, authorization, caller_key, redact_key, redirected, unreachable, upstream_url,
 };
 use crate::net;
 
@@ -224,6 +224,15 @@ impl Exchange {
         drop(chat);
         let status = response.status().as_u16();
         let upstream = format!("upstream {status}");
+        if (300..400).contains(&status) {
+            let (status, message) = redirected(&shared, status);
+            let error = Head::error(status, &message);
+            return answer(
+                head,
+                error,
+                &format!("{upstream}, a redirect, not followed"),
+            );
+        }
         let id = response_id();
         if !(200..300).contains(&status) || !summary.stream {
             let body = response

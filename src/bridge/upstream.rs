@@ -92,6 +92,19 @@ pub(super) fn unreachable(shared: &Shared, e: &ureq::Error) -> (StatusCode, Stri
     )
 }
 
+/// The gateway answered a redirect (`status`, 3xx): 502 with this message,
+/// saying it was not followed (the key would go wherever it points) and
+/// what to fix.
+pub(super) fn redirected(shared: &Shared, status: u16) -> (StatusCode, String) {
+    (
+        StatusCode::BAD_GATEWAY,
+        format!(
+            "the gateway {} answered a redirect (HTTP {status}); the bridge never follows one, since the key would go with it: set the upstream to the URL it redirects to",
+            spec::redact_url(&shared.config.upstream.url)
+        ),
+    )
+}
+
 /// `GET /v1/models`: forwarded to `{upstream}/models` with the caller's
 /// `Authorization`, answered with the gateway's status and body, as JSON.
 pub(super) async fn models(
@@ -127,6 +140,10 @@ pub(super) async fn models(
     let response = match answer {
         // Always JSON, whatever type the gateway named: with its type, a
         // gateway could serve a web page from the bridge's own address.
+        Ok(Ok((status, _))) if (300..400).contains(&status) => {
+            let (status, message) = redirected(&shared, status);
+            json_error(status, &message)
+        }
         Ok(Ok((status, body))) => full(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
             "application/json",
