@@ -264,6 +264,11 @@ fn a_damaged_state_file_stops_only_what_needs_it() {
         "{out:?}"
     );
     assert!(out.stderr.contains("--upstream URL"), "{out:?}");
+    // `codex` has no --upstream: the message names what works for it too.
+    assert!(
+        out.stderr.contains("install --bridge --base-url URL"),
+        "{out:?}"
+    );
     // With it, as that message advises, the state does not matter.
     let gateway = Server::start(|_: &Request| reply(200, &models_body(&["m"])));
     let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);

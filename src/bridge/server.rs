@@ -544,6 +544,8 @@ mod tests {
             "[::1]",
             "[::1]:9",
             "127.1.2.3:80",
+            "LocalHost:8741",
+            "[::1]:8741",
         ] {
             assert!(is_loopback_host_header(ok), "{ok}");
         }
@@ -558,6 +560,13 @@ mod tests {
             "10.0.0.1",
             "0.0.0.0:1",
             ":80",
+            // Not what Codex sends; a name with a trailing dot is resolved
+            // by DNS rules of its own, so refusing it costs nothing.
+            "localhost.",
+            "localhost.:8741",
+            "127.0.0.1.",
+            "[::ffff:127.0.0.1]",
+            "[::1]x",
         ] {
             assert!(!is_loopback_host_header(bad), "{bad}");
         }

@@ -36,7 +36,9 @@ pub fn settings(
         Some(_) => None,
         None => inp.bridge_upstream().map_err(|why| {
             refused(why.to_string()).help(
-                "it records what install changed; restore it from its backup, or pass --upstream URL",
+                "it records what install changed; restore it from its backup, or delete it and \
+                 record the gateway again with `ominigate-codex install --bridge --base-url URL` \
+                 (`bridge` also takes --upstream URL)",
             )
         })?,
     };
