@@ -551,6 +551,33 @@ fn a_key_the_gateway_echoes_with_status_200_never_reaches_codex() {
 }
 
 #[test]
+fn a_gateway_that_ignores_stream_true_still_gets_its_answer_through() {
+    // Asked for a stream, it answers one JSON completion.
+    let gateway = Server::start(|_: &Request| {
+        reply(
+            200,
+            &serde_json::to_string_pretty(&serde_json::json!({
+                "id": "c1", "object": "chat.completion",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+            }))
+            .unwrap(),
+        )
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("event: response.created"), "{body}");
+    assert!(body.contains("\"delta\":\"Hello\""), "{body}");
+    assert!(body.contains("event: response.completed"), "{body}");
+    assert!(body.contains("\"total_tokens\":4"), "{body}");
+    let log = bridge.log();
+    assert!(log.contains("one JSON completion for a stream"), "{log}");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
 fn stream_false_gets_a_response_object() {
     let gateway = Server::start(|req: &Request| {
         let chat: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();

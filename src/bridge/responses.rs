@@ -234,7 +234,27 @@ impl Exchange {
             );
         }
         let id = response_id();
-        if !(200..300).contains(&status) || !summary.stream {
+        let stream_translator = || {
+            let mut translator =
+                translate::StreamTranslator::new(translated.tools.clone(), &summary.model, &id);
+            if let Some(key) = auth.as_ref().and_then(caller_key) {
+                translator.hide(&String::from_utf8_lossy(key));
+            }
+            translator
+        };
+        // A gateway that ignores `stream: true` answers one JSON completion.
+        let whole = summary.stream
+            && (200..300).contains(&status)
+            && response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| {
+                    t.trim_start()
+                        .to_ascii_lowercase()
+                        .starts_with("application/json")
+                });
+        if !(200..300).contains(&status) || !summary.stream || whole {
             let body = response
                 .body_mut()
                 .with_config()
@@ -256,6 +276,17 @@ impl Exchange {
                         },
                     }
                 }
+                Ok(body) if whole => {
+                    let mut translator = stream_translator();
+                    let mut events = translator.created();
+                    events.extend(translator.push_completion(&body));
+                    events.extend(translator.finish().tail);
+                    Head::Full {
+                        status: StatusCode::OK,
+                        content_type: "text/event-stream",
+                        body: events,
+                    }
+                }
                 Ok(body) => match translate::chat_to_response(&body, &translated.tools, &id) {
                     Ok(value) => Head::json(StatusCode::OK, value.to_string().into_bytes()),
                     Err(e) => Head::error(
@@ -268,13 +299,13 @@ impl Exchange {
                     Head::error(status, &message)
                 }
             };
-            return answer(head, full, &upstream);
+            let why = match whole {
+                true => format!("{upstream}, one JSON completion for a stream"),
+                false => upstream,
+            };
+            return answer(head, full, &why);
         }
-        let mut translator =
-            translate::StreamTranslator::new(translated.tools.clone(), &summary.model, &id);
-        if let Some(key) = auth.as_ref().and_then(caller_key) {
-            translator.hide(&String::from_utf8_lossy(key));
-        }
+        let mut translator = stream_translator();
         let send =
             |bytes: Vec<u8>| bytes.is_empty() || tx.blocking_send(Bytes::from(bytes)).is_ok();
         // `response.created` is queued before the response starts, so that

@@ -183,6 +183,21 @@ impl StreamTranslator {
         out
     }
 
+    /// The gateway answered the stream request with one JSON completion
+    /// (it ignores `stream: true`): read as a stream of that one chunk (its
+    /// `message` is the whole answer), then `[DONE]`. Call
+    /// [`StreamTranslator::finish`] after it, as after a stream.
+    pub fn push_completion(&mut self, body: &[u8]) -> Vec<u8> {
+        // One `data:` line: compact JSON has no line break.
+        let line = match serde_json::from_slice::<Value>(body) {
+            Ok(value) => value.to_string(),
+            Err(_) => String::from_utf8_lossy(body).replace(['\r', '\n'], " "),
+        };
+        let mut out = self.push(format!("data: {line}\n\n").as_bytes());
+        out.extend(self.push(b"data: [DONE]\n\n"));
+        out
+    }
+
     /// The upstream closed: completes the response if the gateway finished,
     /// else fails it.
     pub fn finish(mut self) -> Finish {
@@ -325,7 +340,7 @@ impl StreamTranslator {
         let repeated =
             choice.is_whole_message() && (self.next_output > 0 || !self.calls.is_empty());
         if let Some(delta) = choice.delta().filter(|_| !repeated) {
-            self.delta(delta, out);
+            self.delta(delta, choice.is_whole_message(), out);
             if self.is_over() {
                 return;
             }
@@ -344,15 +359,20 @@ impl StreamTranslator {
         }
     }
 
-    fn delta(&mut self, delta: &Delta<'_>, out: &mut Vec<u8>) {
+    /// `whole`: a whole message, whose calls are whole too: each one is its
+    /// own call even without `index` or `id`.
+    fn delta(&mut self, delta: &Delta<'_>, whole: bool, out: &mut Vec<u8>) {
         if let Some(text) = delta.reasoning().filter(|s| !s.is_empty()) {
             self.text_delta(OpenKind::Reasoning, text, out);
         }
         if let Some(text) = delta.text().filter(|s| !s.is_empty()) {
             self.text_delta(OpenKind::Text, text, out);
         }
-        for (position, call) in delta.calls().iter().enumerate() {
-            self.call_delta(call, position, out);
+        for (position, mut call) in delta.calls().into_iter().enumerate() {
+            if whole && call.index.is_none() {
+                call.index = Some(position as u64);
+            }
+            self.call_delta(&call, position, out);
         }
     }
 
@@ -858,6 +878,43 @@ mod tests {
         let finish = t.finish();
         assert!(!finish.completed);
         assert!(text(&events).contains("went on beyond 4 MiB"));
+    }
+
+    #[test]
+    fn a_whole_completion_reads_as_a_stream() {
+        let completion = br#"{
+  "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+    "role": "assistant", "content": "Hi",
+    "tool_calls": [
+      {"type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}},
+      {"type": "function", "function": {"name": "g", "arguments": "{\"b\":2}"}}
+    ]}}],
+  "usage": {"prompt_tokens": 3, "completion_tokens": 2}
+}"#;
+        let mut t = translator();
+        let mut events = t.push_completion(completion);
+        let finish = t.finish();
+        assert!(finish.completed);
+        events.extend(finish.tail);
+        let events = text(&events);
+        assert!(
+            events.contains("event: response.output_text.delta"),
+            "{events}"
+        );
+        assert!(events.contains("\"text\":\"Hi\""), "{events}");
+        assert!(events.contains("\"total_tokens\":5"), "{events}");
+        let (calls, _) = done_calls(completion_as_stream(completion).as_bytes());
+        assert_eq!(calls.len(), 3, "{calls:?}");
+        assert_eq!(calls[1].1, "f");
+        assert_eq!(calls[1].2, "{\"a\":1}");
+        assert_eq!(calls[2].1, "g");
+        assert_eq!(calls[2].2, "{\"b\":2}");
+        assert_ne!(calls[1].0, calls[2].0);
+    }
+
+    fn completion_as_stream(body: &[u8]) -> String {
+        let value: Value = serde_json::from_slice(body).unwrap();
+        format!("data: {value}\n\ndata: [DONE]\n\n")
     }
 
     #[test]
