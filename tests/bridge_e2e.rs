@@ -519,6 +519,24 @@ fn a_plain_answer() {
 
 #[test]
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn a_gateway_that_ignores_stream_true_is_answered_all_the_same() {
+    for c in releases() {
+        let completion = serde_json::json!({
+            "id": "chatcmpl-whole", "object": "chat.completion",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": REPLY}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13}
+        });
+        let (_, log) = session(&c, vec![Turn::completion(completion)], "say hi", REPLY, 1);
+        assert!(
+            log.contains("one JSON completion for a stream"),
+            "codex {}: bridge log:\n{log}",
+            v(&c)
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn a_command_call_in_fragments_runs_and_its_output_comes_back() {
     for c in releases() {
         session(

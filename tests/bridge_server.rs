@@ -30,11 +30,21 @@ struct Bridge {
 
 impl Bridge {
     fn start(sb: &Sandbox, upstream: &str, extra: &[&str]) -> Bridge {
+        Bridge::start_with_env(sb, upstream, extra, &[])
+    }
+
+    fn start_with_env(
+        sb: &Sandbox,
+        upstream: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Bridge {
         let stderr = sb.dir.path().join("bridge-stderr");
         let mut child = sb
             .std_cmd()
             .args(["bridge", "--listen", "127.0.0.1:0", "--upstream", upstream])
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -241,6 +251,35 @@ fn never_forwards_to_itself() {
 }
 
 #[test]
+fn a_damaged_state_file_stops_only_what_needs_it() {
+    let sb = Sandbox::new();
+    sb.write_config("[model_providers.ominigate]\nbase_url = \"http://127.0.0.1:8741/v1\"\n");
+    let state = sb.codex_home().join("ominigate-codex.state.json");
+    std::fs::write(&state, "{\"schema\": 1, \"bridge_upstream\": ").unwrap();
+    // Without --upstream the recorded gateway is needed: say which file.
+    let out = sb.exec(&["bridge"], &[]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("ominigate-codex.state.json is damaged"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("--upstream URL"), "{out:?}");
+    // `codex` has no --upstream: the message names what works for it too.
+    assert!(
+        out.stderr.contains("install --bridge --base-url URL"),
+        "{out:?}"
+    );
+    // With it, as that message advises, the state does not matter.
+    let gateway = Server::start(|_: &Request| reply(200, &models_body(&["m"])));
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    assert!(bridge.first_line.starts_with("listening on"));
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "{\"schema\": 1, \"bridge_upstream\": "
+    );
+}
+
+#[test]
 fn refuses_foreign_host_names_and_sends_no_cors_headers() {
     let sb = Sandbox::new();
     let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
@@ -319,6 +358,65 @@ fn a_body_that_is_not_a_responses_request_gets_400_and_no_upstream_request() {
     assert!(gateway.requests().is_empty());
     let log = bridge.log();
     assert!(log.contains("-> 400 (not a Responses request)"), "{log}");
+}
+
+#[test]
+fn a_gateway_cannot_serve_a_web_page_from_the_bridges_address() {
+    // A page served from 127.0.0.1:PORT could script the bridge as its own
+    // origin, so the model list always goes out as JSON, never sniffed.
+    let gateway = Server::start(|_: &Request| Answer::Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        body: "<script>fetch('/v1/models')</script>".into(),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let answer = raw(
+        bridge.port,
+        &format!(
+            "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            bridge.port
+        ),
+    );
+    let head = answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{answer}");
+    assert!(head.contains("content-type: application/json"), "{answer}");
+    assert!(!head.contains("text/html"), "{answer}");
+    assert!(head.contains("x-content-type-options: nosniff"), "{answer}");
+}
+
+#[test]
+fn a_redirect_from_the_gateway_is_never_followed() {
+    let elsewhere = Server::start(|_: &Request| reply(200, &models_body(&["m"])));
+    let target = elsewhere.base_url();
+    let gateway = Server::start(move |req: &Request| Answer::Reply {
+        status: 307,
+        headers: vec![("Location".into(), format!("{target}{}", &req.path[3..]))],
+        body: String::new(),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("redirect (HTTP 307)"), "{body}");
+    let mut models = agent()
+        .get(bridge.url("/v1/models"))
+        .header("Authorization", format!("Bearer {CANARY}"))
+        .call()
+        .expect("models");
+    assert_eq!(models.status().as_u16(), 502);
+    let listed = models.body_mut().read_to_string().unwrap_or_default();
+    assert!(listed.contains("never follows one"), "{listed}");
+    assert_eq!(gateway.requests().len(), 2);
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the key went to the redirect target"
+    );
+    assert_clean(&bridge, &[&body]);
 }
 
 #[test]
@@ -414,6 +512,72 @@ fn a_text_stream_is_translated_and_logged_without_content() {
 }
 
 #[test]
+fn a_key_the_gateway_echoes_with_status_200_never_reaches_codex() {
+    // An error object inside a 200 stream, a chunk that is not JSON, and a
+    // 200 `stream: false` answer holding an error: each repeats the key.
+    let gateway = Server::start(|req: &Request| {
+        let chat: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();
+        let said = |text: &str| req.body.contains(text);
+        let echo = format!("invalid api key {CANARY}");
+        if chat["stream"] == false {
+            let body = serde_json::json!({"error": {"message": echo}}).to_string();
+            return reply(200, &body);
+        }
+        let chunk = if said("\"broken\"") {
+            format!("<html>{echo}</html>")
+        } else {
+            serde_json::json!({"error": {"message": echo, "code": "invalid_api_key"}}).to_string()
+        };
+        Answer::Stream {
+            chunks: vec![chunk],
+            delay: Duration::ZERO,
+        }
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (_, in_stream) = post_responses(&bridge);
+    assert!(in_stream.contains("response.failed"), "{in_stream}");
+    assert!(
+        in_stream.contains("invalid api key [redacted]"),
+        "{in_stream}"
+    );
+    let broken = responses_request().replace("\"hi\"", "\"broken\"");
+    let (_, not_json) = post(&bridge, broken, Some(CANARY));
+    assert!(not_json.contains("malformed"), "{not_json}");
+    let whole = responses_request().replace("\"stream\":true", "\"stream\":false");
+    let (_, complete) = post(&bridge, whole, Some(CANARY));
+    assert!(complete.contains("invalid api key"), "{complete}");
+    assert_clean(&bridge, &[&in_stream, &not_json, &complete]);
+}
+
+#[test]
+fn a_gateway_that_ignores_stream_true_still_gets_its_answer_through() {
+    // Asked for a stream, it answers one JSON completion.
+    let gateway = Server::start(|_: &Request| {
+        reply(
+            200,
+            &serde_json::to_string_pretty(&serde_json::json!({
+                "id": "c1", "object": "chat.completion",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+            }))
+            .unwrap(),
+        )
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("event: response.created"), "{body}");
+    assert!(body.contains("\"delta\":\"Hello\""), "{body}");
+    assert!(body.contains("event: response.completed"), "{body}");
+    assert!(body.contains("\"total_tokens\":4"), "{body}");
+    let log = bridge.log();
+    assert!(log.contains("one JSON completion for a stream"), "{log}");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
 fn stream_false_gets_a_response_object() {
     let gateway = Server::start(|req: &Request| {
         let chat: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();
@@ -503,6 +667,12 @@ fn a_silent_gateway_is_given_up_after_stream_idle_timeout_ms() {
     let (status, body) = post_responses(&bridge);
     assert_eq!(status, 200, "{body}");
     assert!(!body.contains("response.completed"), "{body}");
+    // Codex shows the failure while it reconnects: the cause, not a guess.
+    assert!(body.contains("response.failed"), "{body}");
+    assert!(
+        body.contains("no data for 300 ms (stream_idle_timeout_ms)"),
+        "{body}"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "{:?}",
@@ -564,6 +734,59 @@ fn codex_going_away_cancels_the_upstream_request() {
     }
     let log = bridge.log();
     assert!(log.contains("cancelled (client left)"), "{log}");
+}
+
+#[test]
+fn the_answer_ends_when_the_gateway_finished_even_if_its_connection_stays_open() {
+    // `[DONE]`, then keep-alive chunks for 10 s on a connection that stays
+    // open: the answer must end with the `[DONE]`, and the upstream be let go.
+    let mut chunks = chat_chunks(1);
+    chunks.extend((0..200).map(|_| r#"{"choices":[]}"#.to_string()));
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::from_millis(50),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let started = Instant::now();
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("response.completed"), "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the answer stayed open {:?} after the gateway finished",
+        started.elapsed()
+    );
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while gateway.broken_streams() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(gateway.broken_streams(), 1, "the upstream was not let go");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
+fn a_bug_in_a_worker_ends_that_answer_in_failed_and_the_bridge_goes_on() {
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(3),
+        delay: Duration::from_millis(30),
+    });
+    let sb = Sandbox::new();
+    let env = [("OMINIGATE_CODEX_FAILPOINT", "bridge-panic")];
+    let bridge = Bridge::start_with_env(&sb, &gateway.base_url(), &[], &env);
+    for _ in 0..2 {
+        let (status, body) = post_responses(&bridge);
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("response.created"), "{body}");
+        assert!(body.contains("response.failed"), "{body}");
+        assert!(body.contains("internal error"), "{body}");
+        assert!(!body.contains("response.completed"), "{body}");
+        assert_clean(&bridge, &[&body]);
+    }
+    let health = agent().get(bridge.url("/health")).call().expect("health");
+    assert_eq!(health.status().as_u16(), 200);
+    let log = bridge.log();
+    assert_eq!(log.matches("-> 200 internal error").count(), 2, "{log}");
 }
 
 #[test]

@@ -419,6 +419,7 @@ fn leaf() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(|n| json!(n)),
         Just(json!(0)),
         Just(json!(1)),
+        Just(json!(u64::MAX)),
         Just(json!(1.5)),
         prop::sample::select(vec![
             "",
@@ -489,6 +490,7 @@ proptest! {
         }
         let out = translate_stream(translated.tools.clone(), "m", &[stream.as_bytes()]);
         let text = String::from_utf8(out).expect("events are UTF-8");
+        let mut call_ids = std::collections::HashSet::new();
         for event in text.split_terminator("\n\n") {
             let data = event.lines().find_map(|l| l.strip_prefix("data: ")).expect("data line");
             let value: Value = serde_json::from_str(data).expect("event data is JSON");
@@ -498,6 +500,8 @@ proptest! {
                 if item["type"] != "message" && item["type"] != "reasoning" {
                     prop_assert!(!item["call_id"].as_str().unwrap_or("").is_empty(), "empty call_id: {item}");
                     prop_assert!(!item["name"].as_str().unwrap_or("").is_empty(), "empty name: {item}");
+                    let call_id = item["call_id"].as_str().unwrap_or("").to_owned();
+                    prop_assert!(call_ids.insert(call_id), "call_id used twice: {item}");
                 }
             }
         }

@@ -24,7 +24,9 @@ use super::server::{
     read_error, secs,
 };
 use super::translate::{self, UpstreamError};
-use super::upstream::{REPLY_LIMIT, authorization, redact_key, unreachable, upstream_url};
+use super::upstream::{
+    REPLY_LIMIT, authorization, caller_key, redact_key, redirected, unreachable, upstream_url,
+};
 use crate::net;
 
 /// How many translated chunks may wait for a slow client before the
@@ -98,10 +100,20 @@ pub(super) async fn handle(
             content_type,
             body,
         }) => full(status, content_type, body),
-        Err(_) => json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the upstream request stopped",
-        ),
+        // The exchange ended without a word: a panic before the stream.
+        Err(_) => {
+            log_line(
+                &shared,
+                format_args!(
+                    "POST /v1/responses -> 500 internal error in {}",
+                    secs(start)
+                ),
+            );
+            json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the bridge hit an internal error with this request (a bug: please report it with the bridge log)",
+            )
+        }
     }
 }
 
@@ -212,16 +224,46 @@ impl Exchange {
         drop(chat);
         let status = response.status().as_u16();
         let upstream = format!("upstream {status}");
+        if (300..400).contains(&status) {
+            let (status, message) = redirected(&shared, status);
+            let error = Head::error(status, &message);
+            return answer(
+                head,
+                error,
+                &format!("{upstream}, a redirect, not followed"),
+            );
+        }
         let id = response_id();
-        if !(200..300).contains(&status) || !summary.stream {
+        let stream_translator = || {
+            let mut translator =
+                translate::StreamTranslator::new(translated.tools.clone(), &summary.model, &id);
+            if let Some(key) = auth.as_ref().and_then(caller_key) {
+                translator.hide(&String::from_utf8_lossy(key));
+            }
+            translator
+        };
+        // A gateway that ignores `stream: true` answers one JSON completion.
+        let whole = summary.stream
+            && (200..300).contains(&status)
+            && response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| {
+                    t.trim_start()
+                        .to_ascii_lowercase()
+                        .starts_with("application/json")
+                });
+        if !(200..300).contains(&status) || !summary.stream || whole {
             let body = response
                 .body_mut()
                 .with_config()
                 .limit(REPLY_LIMIT)
                 .read_to_vec();
+            // Whatever the gateway answers, an echoed key goes no further.
+            let body = body.map(|body| redact_key(body, auth.as_ref()));
             let full = match body {
                 Ok(body) if !(200..300).contains(&status) => {
-                    let body = redact_key(body, auth.as_ref());
                     match translate::upstream_error(status, &body, &shared.config.env_key) {
                         UpstreamError::Http { status, body } => Head::json(
                             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
@@ -232,6 +274,17 @@ impl Exchange {
                             content_type: "text/event-stream",
                             body: sse,
                         },
+                    }
+                }
+                Ok(body) if whole => {
+                    let mut translator = stream_translator();
+                    let mut events = translator.created();
+                    events.extend(translator.push_completion(&body));
+                    events.extend(translator.finish().tail);
+                    Head::Full {
+                        status: StatusCode::OK,
+                        content_type: "text/event-stream",
+                        body: events,
                     }
                 }
                 Ok(body) => match translate::chat_to_response(&body, &translated.tools, &id) {
@@ -246,10 +299,13 @@ impl Exchange {
                     Head::error(status, &message)
                 }
             };
-            return answer(head, full, &upstream);
+            let why = match whole {
+                true => format!("{upstream}, one JSON completion for a stream"),
+                false => upstream,
+            };
+            return answer(head, full, &why);
         }
-        let mut translator =
-            translate::StreamTranslator::new(translated.tools.clone(), &summary.model, &id);
+        let mut translator = stream_translator();
         let send =
             |bytes: Vec<u8>| bytes.is_empty() || tx.blocking_send(Bytes::from(bytes)).is_ok();
         // `response.created` is queued before the response starts, so that
@@ -257,43 +313,77 @@ impl Exchange {
         if !send(translator.created()) || head.send(Head::Stream).is_err() {
             return log(format_args!("cancelled (client left)"));
         }
-        let mut reader = response.into_body().into_reader();
-        let mut buf = vec![0; 16 << 10];
-        let cut = loop {
-            match reader.read(&mut buf) {
-                Ok(0) => break None,
-                Ok(n) => {
-                    if !send(translator.push(&buf[..n])) {
-                        return log(format_args!("200 cancelled (client left)"));
+        // A bug here (a panic) must not leave Codex a stream that just
+        // stops, nor go unlogged: the answer ends in response.failed,
+        // which Codex shows and retries, and the bridge goes on.
+        let panic_here = failpoint_panic();
+        let streamed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut reader = response.into_body().into_reader();
+            let mut buf = vec![0; 16 << 10];
+            let cut = loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break None,
+                    Ok(n) => {
+                        if !send(translator.push(&buf[..n])) {
+                            return log(format_args!("200 cancelled (client left)"));
+                        }
+                        if panic_here {
+                            panic!("failpoint bridge-panic");
+                        }
+                        // Completed or failed: whatever the gateway sends after
+                        // (keep-alive comments, a never-closed connection) would
+                        // hold Codex's response open and this thread busy.
+                        if translator.is_over() {
+                            break None;
+                        }
                     }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => break Some(read_failure(&e, shared.config.idle_timeout)),
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => break Some(read_failure(&e, shared.config.idle_timeout)),
-            }
-        };
-        drop(reader);
-        let finish = translator.finish();
-        let delivered = send(finish.tail);
-        let tokens = match &finish.usage {
-            Some(u) => format!(
-                " tokens in={} out={} total={}{}",
-                u.input_tokens,
-                u.output_tokens,
-                u.total_tokens,
-                u.cached_tokens
-                    .map(|c| format!(" cached={c}"))
-                    .unwrap_or_default()
-            ),
-            None => String::new(),
-        };
-        let ending = match (&cut, finish.completed, delivered) {
-            (_, _, false) => "cancelled (client left)".to_string(),
-            (None, true, true) => "completed".to_string(),
-            (None, false, true) => "upstream ended without finishing".to_string(),
-            (Some(cause), _, true) => format!("upstream stream cut: {cause}"),
-        };
-        log(format_args!("200 {ending}{tokens}"));
+            };
+            drop(reader);
+            // A failed read is not the gateway closing: the answer names the
+            // cause (a timeout, a reset), and a partial event is dropped.
+            let finish = match &cut {
+                None => translator.finish(),
+                Some(cause) => translator.interrupted(cause),
+            };
+            let delivered = send(finish.tail);
+            let tokens = match &finish.usage {
+                Some(u) => format!(
+                    " tokens in={} out={} total={}{}",
+                    u.input_tokens,
+                    u.output_tokens,
+                    u.total_tokens,
+                    u.cached_tokens
+                        .map(|c| format!(" cached={c}"))
+                        .unwrap_or_default()
+                ),
+                None => String::new(),
+            };
+            let ending = match (&cut, finish.completed, delivered) {
+                (_, _, false) => "cancelled (client left)".to_string(),
+                (None, true, true) => "completed".to_string(),
+                (None, false, true) => "upstream ended without finishing".to_string(),
+                (Some(cause), _, true) => format!("upstream stream cut: {cause}"),
+            };
+            log(format_args!("200 {ending}{tokens}"));
+        }));
+        if streamed.is_err() {
+            let message = "the bridge hit an internal error translating this answer (a bug: please report it with the bridge log)";
+            send(translate::failed_event("bridge_internal_error", message));
+            log(format_args!(
+                "200 internal error (the answer ends in response.failed)"
+            ));
+        }
     }
+}
+
+/// Test hook, inert unless `OMINIGATE_CODEX_FAILPOINT=bridge-panic`: the
+/// stream reader panics after its first translated read, so that a test
+/// can show what a bug there does (tests/bridge_server.rs).
+fn failpoint_panic() -> bool {
+    std::env::var_os("OMINIGATE_CODEX_FAILPOINT").is_some_and(|v| v == "bridge-panic")
 }
 
 /// A failed read from the gateway, for the log (no header, no content).

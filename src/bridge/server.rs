@@ -298,9 +298,12 @@ pub fn full(
 ) -> Response<Body> {
     let mut response = Response::new(Body::Full(Some(body.into())));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -325,6 +328,10 @@ pub fn event_stream(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
         HeaderValue::from_static("text/event-stream"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -537,6 +544,8 @@ mod tests {
             "[::1]",
             "[::1]:9",
             "127.1.2.3:80",
+            "LocalHost:8741",
+            "[::1]:8741",
         ] {
             assert!(is_loopback_host_header(ok), "{ok}");
         }
@@ -551,6 +560,13 @@ mod tests {
             "10.0.0.1",
             "0.0.0.0:1",
             ":80",
+            // Not what Codex sends; a name with a trailing dot is resolved
+            // by DNS rules of its own, so refusing it costs nothing.
+            "localhost.",
+            "localhost.:8741",
+            "127.0.0.1.",
+            "[::ffff:127.0.0.1]",
+            "[::1]x",
         ] {
             assert!(!is_loopback_host_header(bad), "{bad}");
         }

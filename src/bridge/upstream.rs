@@ -48,16 +48,9 @@ pub(super) fn authorization(req: &Request<Incoming>) -> Option<HeaderValue> {
 /// Blank out the caller's key wherever an upstream answer echoes it, so
 /// that no error the bridge passes on or logs holds it.
 pub(super) fn redact_key(body: Vec<u8>, auth: Option<&HeaderValue>) -> Vec<u8> {
-    let Some(auth) = auth else { return body };
-    let value = auth.as_bytes();
-    let token = value
-        .strip_prefix(b"Bearer ")
-        .or_else(|| value.strip_prefix(b"bearer "))
-        .unwrap_or(value)
-        .trim_ascii();
-    if token.len() < 8 {
+    let Some(token) = auth.and_then(caller_key) else {
         return body;
-    }
+    };
     let mut out = Vec::with_capacity(body.len());
     let mut rest = body.as_slice();
     while let Some(i) = rest.windows(token.len()).position(|w| w == token) {
@@ -67,6 +60,19 @@ pub(super) fn redact_key(body: Vec<u8>, auth: Option<&HeaderValue>) -> Vec<u8> {
     }
     out.extend_from_slice(rest);
     out
+}
+
+/// The key in the caller's `Authorization` header (after `Bearer `), for
+/// blanking it out; `None` when too short to search for without blanking
+/// ordinary words.
+pub(super) fn caller_key(auth: &HeaderValue) -> Option<&[u8]> {
+    let value = auth.as_bytes();
+    let token = value
+        .strip_prefix(b"Bearer ")
+        .or_else(|| value.strip_prefix(b"bearer "))
+        .unwrap_or(value)
+        .trim_ascii();
+    (token.len() >= 8).then_some(token)
 }
 
 pub(super) fn upstream_url(shared: &Shared, path: &str) -> String {
@@ -86,8 +92,21 @@ pub(super) fn unreachable(shared: &Shared, e: &ureq::Error) -> (StatusCode, Stri
     )
 }
 
+/// The gateway answered a redirect (`status`, 3xx): 502 with this message,
+/// saying it was not followed (the key would go wherever it points) and
+/// what to fix.
+pub(super) fn redirected(shared: &Shared, status: u16) -> (StatusCode, String) {
+    (
+        StatusCode::BAD_GATEWAY,
+        format!(
+            "the gateway {} answered a redirect (HTTP {status}); the bridge never follows one, since the key would go with it: set the upstream to the URL it redirects to",
+            spec::redact_url(&shared.config.upstream.url)
+        ),
+    )
+}
+
 /// `GET /v1/models`: forwarded to `{upstream}/models` with the caller's
-/// `Authorization`, answered with the gateway's status and body.
+/// `Authorization`, answered with the gateway's status and body, as JSON.
 pub(super) async fn models(
     req: Request<Incoming>,
     shared: Arc<Shared>,
@@ -107,35 +126,29 @@ pub(super) async fn models(
             Err(e) => Err(unreachable(&worker, &e)),
             Ok(mut response) => {
                 let status = response.status().as_u16();
-                let content_type = response
-                    .headers()
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("application/json")
-                    .to_string();
                 let body = response
                     .body_mut()
                     .with_config()
                     .limit(REPLY_LIMIT)
                     .read_to_vec()
                     .map_err(|e| unreachable(&worker, &e))?;
-                Ok((status, content_type, redact_key(body, auth.as_ref())))
+                Ok((status, redact_key(body, auth.as_ref())))
             }
         }
     })
     .await;
     let response = match answer {
-        Ok(Ok((status, content_type, body))) => {
-            let mut r = full(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-                "application/json",
-                body,
-            );
-            if let Ok(v) = HeaderValue::from_str(&content_type) {
-                r.headers_mut().insert(header::CONTENT_TYPE, v);
-            }
-            r
+        // Always JSON, whatever type the gateway named: with its type, a
+        // gateway could serve a web page from the bridge's own address.
+        Ok(Ok((status, _))) if (300..400).contains(&status) => {
+            let (status, message) = redirected(&shared, status);
+            json_error(status, &message)
         }
+        Ok(Ok((status, body))) => full(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            "application/json",
+            body,
+        ),
         Ok(Err((status, message))) => json_error(status, &message),
         Err(_) => json_error(
             StatusCode::INTERNAL_SERVER_ERROR,

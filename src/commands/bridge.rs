@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::Loaded;
+use super::doctor::bridge::local;
 use super::doctor::inputs::Inputs;
 use super::doctor::provider::env_key_name;
 use super::doctor::resolution::lookup;
@@ -20,19 +20,29 @@ use crate::error::{Failure, Kind, refused, usage};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui};
 use crate::spec;
-use crate::state::State;
 
 /// What the bridge is told, worked out from the config as `codex
 /// --profile ominigate` reads it.
 pub fn settings(
-    home: &CodexHome,
     inp: &Inputs,
     upstream_flag: Option<&str>,
     port: u16,
     level: Level,
 ) -> Result<Config> {
-    let recorded = recorded_upstream(home)?;
-    let current = provider_base_url(inp);
+    // The recorded gateway only matters without --upstream: a damaged
+    // state file must not stop `bridge --upstream URL`, which its own
+    // message advises.
+    let recorded = match upstream_flag {
+        Some(_) => None,
+        None => inp.bridge_upstream().map_err(|why| {
+            refused(why.to_string()).help(
+                "it records what install changed; restore it from its backup, or delete it and \
+                 record the gateway again with `ominigate-codex install --bridge --base-url URL` \
+                 (`bridge` also takes --upstream URL)",
+            )
+        })?,
+    };
+    let current = inp.provider_base_url();
     let bad = |e: String| match upstream_flag {
         Some(_) => spec::bad_flag("--upstream", e),
         None => usage(e).help(
@@ -40,8 +50,7 @@ pub fn settings(
              `ominigate-codex install --bridge --base-url URL`",
         ),
     };
-    let url =
-        spec::bridge_upstream(upstream_flag, recorded.as_deref(), current, port).map_err(bad)?;
+    let url = spec::bridge_upstream(upstream_flag, recorded, current, port).map_err(bad)?;
     let upstream = spec::parse_base_url(&url).map_err(bad)?;
     let idle_ms = lookup(
         &inp.profile_stack(),
@@ -63,29 +72,6 @@ pub fn settings(
         log: level > Level::Quiet,
         verbose: level >= Level::Verbose,
     })
-}
-
-/// The provider's `base_url` as `codex --profile ominigate` sees it.
-pub fn provider_base_url(inp: &Inputs) -> Option<&str> {
-    lookup(
-        &inp.profile_stack(),
-        &["model_providers", spec::PROVIDER_ID, "base_url"],
-    )
-    .and_then(|(item, _)| item.as_str())
-}
-
-/// The gateway `install --bridge` recorded, if any.
-fn recorded_upstream(home: &CodexHome) -> Result<Option<String>> {
-    let file = Loaded::read(&home.state_file())?;
-    if !file.exists() {
-        return Ok(None);
-    }
-    let state = State::parse(file.text()?).map_err(|e| {
-        refused(format!("{} is damaged: {e}", home.state_file().display())).help(
-            "it records what install changed; restore it from its backup, or pass --upstream URL",
-        )
-    })?;
-    Ok(state.bridge_upstream)
 }
 
 /// `--listen`: an address on this machine. `HOST:PORT`, `HOST` (the
@@ -126,14 +112,15 @@ pub fn parse_listen(raw: &str, default_port: u16) -> Result<SocketAddr, String> 
 
 /// Where the bridge listens unless `--listen` says: the port `install
 /// --bridge` pointed Codex at, else the default one.
-fn default_listen(home: &CodexHome, inp: &Inputs) -> Result<SocketAddr> {
-    let port = match recorded_upstream(home)? {
-        Some(_) => provider_base_url(inp)
-            .and_then(spec::loopback_port)
-            .unwrap_or(spec::BRIDGE_PORT),
-        None => spec::BRIDGE_PORT,
+/// (A damaged state file counts as a recorded bridge here: install wrote
+/// it, most likely with `--bridge`, and the provider's loopback port is
+/// where Codex looks.)
+fn default_listen(inp: &Inputs) -> SocketAddr {
+    let port = match (inp.bridge_upstream(), local(inp)) {
+        (Ok(None), _) | (_, Err(_)) => spec::BRIDGE_PORT,
+        (_, Ok(local)) => local.port,
     };
-    Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
 }
 
 /// Bind, or say why not and what to do.
@@ -155,7 +142,7 @@ pub fn run(home: &CodexHome, args: &BridgeArgs, ui: &mut Ui<'_>) -> Result<()> {
     let listen = match &args.listen {
         Some(raw) => parse_listen(raw, spec::BRIDGE_PORT)
             .map_err(|e| usage(e).help("fix --listen and run again"))?,
-        None => default_listen(home, &inp)?,
+        None => default_listen(&inp),
     };
     if let Some(kind) = args.print_service {
         let exe = std::env::current_exe().unwrap_or_else(|_| "ominigate-codex".into());
@@ -164,13 +151,7 @@ pub fn run(home: &CodexHome, args: &BridgeArgs, ui: &mut Ui<'_>) -> Result<()> {
         return Ok(());
     }
     let log = ui.level > Level::Quiet;
-    let config = settings(
-        home,
-        &inp,
-        args.upstream.as_deref(),
-        listen.port(),
-        ui.level,
-    )?;
+    let config = settings(&inp, args.upstream.as_deref(), listen.port(), ui.level)?;
     let upstream = spec::redact_url(&config.upstream.url);
     let bridge = bind(listen, config)?;
     let stop = bridge.stop_on_signals()?;

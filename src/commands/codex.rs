@@ -86,7 +86,7 @@ pub fn run(
         Level::Verbose => Level::Verbose,
         _ => Level::Quiet,
     };
-    let config = settings(home, &inp, None, 0, level)?;
+    let config = settings(&inp, None, 0, level)?;
     let bridge = bind("127.0.0.1:0".parse()?, config)?.spawn()?;
     cmd.args(codex_args(Some(&bridge.base_url()), &args.args));
     let status = run_child(&mut cmd);

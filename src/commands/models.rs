@@ -18,7 +18,7 @@ use super::doctor::endpoint::{model_ids, server_message};
 use super::doctor::http::{self, Method};
 use super::doctor::inputs::Inputs;
 use super::doctor::provider::{env_key_name, env_key_value};
-use super::doctor::resolution::{Run, lookup, resolve};
+use super::doctor::resolution::{Run, resolve};
 use super::doctor::{self, detect_codex, read_inputs};
 use crate::cli::ModelsArgs;
 use crate::error::{Failure, Kind};
@@ -44,9 +44,8 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn of(inp: &Inputs) -> Gateway {
-        let keys = ["model_providers", spec::PROVIDER_ID, "base_url"];
-        let base_url = lookup(&inp.profile_stack(), &keys)
-            .and_then(|(item, _)| item.as_str())
+        let base_url = inp
+            .provider_base_url()
             .unwrap_or(spec::BASE_URL)
             .trim_end_matches('/')
             .to_string();

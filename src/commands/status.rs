@@ -135,9 +135,7 @@ fn codex(inp: &Inputs) -> Codex {
 fn provider(inp: &Inputs) -> Option<Provider> {
     let stack = inp.profile_stack();
     let (_, file) = lookup(&stack, &BLOCK)?;
-    let base_url = lookup(&stack, &["model_providers", spec::PROVIDER_ID, "base_url"])
-        .and_then(|(item, _)| item.as_str())
-        .map(spec::redact_url);
+    let base_url = inp.provider_base_url().map(spec::redact_url);
     let bridge_upstream = super::doctor::bridge::local(inp)
         .ok()
         .and_then(|l| l.recorded)

@@ -59,6 +59,18 @@ impl Turn {
         }
     }
 
+    /// `200 application/json`: one whole completion, as a gateway that
+    /// ignores `stream: true` answers.
+    pub fn completion(body: Value) -> Turn {
+        Turn {
+            checks: Vec::new(),
+            reply: Reply::Error {
+                status: 200,
+                body: body.to_string(),
+            },
+        }
+    }
+
     pub fn cut(pieces: Vec<String>) -> Turn {
         Turn {
             checks: Vec::new(),

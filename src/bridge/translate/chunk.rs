@@ -40,6 +40,11 @@ impl<'a> Choice<'a> {
     pub(crate) fn delta(&self) -> Option<&Delta<'a>> {
         self.delta.as_ref().or(self.message.as_deref())
     }
+
+    /// Whether this choice is a whole `message` rather than a delta.
+    pub(crate) fn is_whole_message(&self) -> bool {
+        self.delta.is_none() && self.message.is_some()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -124,15 +124,31 @@ pub(crate) fn usage_json(usage: &super::Usage, reasoning_tokens: Option<u64>) ->
     out
 }
 
+/// `base`, or `base_1`, `base_2`, … when `taken`: a call id unique within
+/// the answer. Two calls under one id would get their outputs mixed up,
+/// and the next request refused by the gateway.
+pub(crate) fn unique_call_id(base: String, taken: impl Fn(&str) -> bool) -> String {
+    let mut call_id = base.clone();
+    let mut n = 0u32;
+    while taken(&call_id) {
+        n += 1;
+        call_id = format!("{base}_{n}");
+    }
+    call_id
+}
+
 /// Reads chat `usage` (`prompt_tokens`, `completion_tokens`, …).
 pub(crate) fn parse_usage(usage: &Value) -> Option<(super::Usage, Option<u64>)> {
     let obj = usage.as_object()?;
-    let num = |v: Option<&Value>| v.and_then(Value::as_u64);
+    // Codex reads the counts as i64: a larger one (a gateway's -1 cast to
+    // u64, say) would make response.completed unreadable, and Codex retry.
+    let num = |v: Option<&Value>| v.and_then(Value::as_u64).map(|n| n.min(i64::MAX as u64));
     let input = num(obj.get("prompt_tokens")).or(num(obj.get("input_tokens")))?;
     let output = num(obj.get("completion_tokens"))
         .or(num(obj.get("output_tokens")))
         .unwrap_or(0);
-    let total = num(obj.get("total_tokens")).unwrap_or(input.saturating_add(output));
+    let total =
+        num(obj.get("total_tokens")).unwrap_or(input.saturating_add(output).min(i64::MAX as u64));
     let cached = num(usage.pointer("/prompt_tokens_details/cached_tokens"))
         .or(num(usage.pointer("/input_tokens_details/cached_tokens")));
     let reasoning = num(usage.pointer("/completion_tokens_details/reasoning_tokens"));
@@ -160,7 +176,17 @@ pub(crate) fn response(id: &str, model: &str, status: &str, output: Vec<Value>) 
 
 #[cfg(test)]
 mod tests {
-    use super::custom_input;
+    use super::{custom_input, parse_usage};
+
+    #[test]
+    fn usage_counts_fit_codexs_i64() {
+        let usage = serde_json::json!({"prompt_tokens": 5, "completion_tokens": u64::MAX, "total_tokens": u64::MAX});
+        let (usage, _) = parse_usage(&usage).unwrap();
+        assert_eq!(usage.output_tokens, i64::MAX as u64);
+        assert_eq!(usage.total_tokens, i64::MAX as u64);
+        let usage = serde_json::json!({"prompt_tokens": i64::MAX, "completion_tokens": 9});
+        assert_eq!(parse_usage(&usage).unwrap().0.total_tokens, i64::MAX as u64);
+    }
 
     #[test]
     fn custom_input_reads_what_models_send() {

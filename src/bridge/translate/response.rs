@@ -63,10 +63,15 @@ pub fn chat_to_response(
             Some(Value::Null) | None => "{}".to_owned(),
             Some(other) => other.to_string(),
         };
-        let call_id = match call.get("id").and_then(Value::as_str) {
+        let base = match call.get("id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => id.to_owned(),
             _ => format!("call_{response_id}_{position}"),
         };
+        let call_id = items::unique_call_id(base, |id| {
+            output
+                .iter()
+                .any(|item| item["call_id"].as_str() == Some(id))
+        });
         let probe = Call {
             id: "",
             call_id: "",
@@ -111,4 +116,26 @@ fn first_text<'a>(message: &'a Value, keys: &[&str]) -> Option<&'a str> {
     keys.iter()
         .filter_map(|key| message.get(*key).and_then(Value::as_str))
         .find(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_calls_with_the_same_id_get_distinct_call_ids() {
+        let body = json!({"choices": [{"index": 0, "message": {"tool_calls": [
+            {"id": "call_1", "function": {"name": "f", "arguments": "{}"}},
+            {"id": "call_1", "function": {"name": "g", "arguments": "{}"}}
+        ]}, "finish_reason": "tool_calls"}]});
+        let response =
+            chat_to_response(body.to_string().as_bytes(), &ToolMap::default(), "resp_1").unwrap();
+        let ids: Vec<&str> = response["output"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|item| item["call_id"].as_str())
+            .collect();
+        assert_eq!(ids, ["call_1", "call_1_1"]);
+    }
 }

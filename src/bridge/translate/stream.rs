@@ -23,6 +23,15 @@ use super::items::{self, Call};
 use super::sse::{self, Frame};
 use super::tools::ToolMap;
 
+/// At most this many tool calls in one answer; a gateway sending more (an
+/// endless run of new indexes) gets `response.failed`, not unbounded memory.
+pub(crate) const MAX_CALLS: usize = 1024;
+
+/// The most bytes read from one upstream stream. Codex's longest answers
+/// are a few MB of SSE; beyond this the gateway is not answering, and the
+/// text and items held for the `.done` events would grow without bound.
+pub(crate) const MAX_STREAM_BYTES: usize = 256 << 20;
+
 /// Token counts of one response, for the request log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Usage {
@@ -108,6 +117,10 @@ pub struct StreamTranslator {
     incomplete: Option<&'static str>,
     bytes_seen: usize,
     events_seen: usize,
+    /// Blanked out of every failure message (the gateway's words).
+    secret: Option<String>,
+    /// [`MAX_STREAM_BYTES`], smaller in tests.
+    limit: usize,
 }
 
 impl StreamTranslator {
@@ -127,7 +140,15 @@ impl StreamTranslator {
             incomplete: None,
             bytes_seen: 0,
             events_seen: 0,
+            secret: None,
+            limit: MAX_STREAM_BYTES,
         }
+    }
+
+    /// Never repeat `secret` (the caller's key) in a failure: a gateway's
+    /// error may echo it, and Codex shows and logs what it gets.
+    pub fn hide(&mut self, secret: &str) {
+        self.secret = Some(secret.to_owned()).filter(|s| !s.is_empty());
     }
 
     /// The SSE bytes of `response.created`; send them first.
@@ -148,9 +169,32 @@ impl StreamTranslator {
             return out;
         }
         self.bytes_seen = self.bytes_seen.saturating_add(upstream.len());
+        if self.bytes_seen > self.limit {
+            let message = format!(
+                "the gateway's answer went on beyond {} MiB",
+                self.limit >> 20
+            );
+            self.fail(&mut out, &Failure::new(errors::MALFORMED, message));
+            return out;
+        }
         let mut frames = Vec::new();
         self.decoder.push(upstream, &mut frames);
         self.frames(frames, &mut out);
+        out
+    }
+
+    /// The gateway answered the stream request with one JSON completion
+    /// (it ignores `stream: true`): read as a stream of that one chunk (its
+    /// `message` is the whole answer), then `[DONE]`. Call
+    /// [`StreamTranslator::finish`] after it, as after a stream.
+    pub fn push_completion(&mut self, body: &[u8]) -> Vec<u8> {
+        // One `data:` line: compact JSON has no line break.
+        let line = match serde_json::from_slice::<Value>(body) {
+            Ok(value) => value.to_string(),
+            Err(_) => String::from_utf8_lossy(body).replace(['\r', '\n'], " "),
+        };
+        let mut out = self.push(format!("data: {line}\n\n").as_bytes());
+        out.extend(self.push(b"data: [DONE]\n\n"));
         out
     }
 
@@ -225,7 +269,10 @@ impl StreamTranslator {
         }
     }
 
-    fn is_over(&self) -> bool {
+    /// Whether the answer has ended (`response.completed` or
+    /// `response.failed` sent): nothing the gateway sends after counts, so
+    /// the caller stops reading it.
+    pub fn is_over(&self) -> bool {
         matches!(self.phase, Phase::Completed | Phase::Failed)
     }
 
@@ -288,8 +335,12 @@ impl StreamTranslator {
         if self.phase != Phase::Streaming {
             return;
         }
-        if let Some(delta) = choice.delta() {
-            self.delta(delta, out);
+        // A whole `message` after deltas repeats what they said (some
+        // gateways end a stream so): its text and calls would come twice.
+        let repeated =
+            choice.is_whole_message() && (self.next_output > 0 || !self.calls.is_empty());
+        if let Some(delta) = choice.delta().filter(|_| !repeated) {
+            self.delta(delta, choice.is_whole_message(), out);
             if self.is_over() {
                 return;
             }
@@ -308,15 +359,20 @@ impl StreamTranslator {
         }
     }
 
-    fn delta(&mut self, delta: &Delta<'_>, out: &mut Vec<u8>) {
+    /// `whole`: a whole message, whose calls are whole too: each one is its
+    /// own call even without `index` or `id`.
+    fn delta(&mut self, delta: &Delta<'_>, whole: bool, out: &mut Vec<u8>) {
         if let Some(text) = delta.reasoning().filter(|s| !s.is_empty()) {
             self.text_delta(OpenKind::Reasoning, text, out);
         }
         if let Some(text) = delta.text().filter(|s| !s.is_empty()) {
             self.text_delta(OpenKind::Text, text, out);
         }
-        for (position, call) in delta.calls().iter().enumerate() {
-            self.call_delta(call, position, out);
+        for (position, mut call) in delta.calls().into_iter().enumerate() {
+            if whole && call.index.is_none() {
+                call.index = Some(position as u64);
+            }
+            self.call_delta(&call, position, out);
         }
     }
 
@@ -379,18 +435,27 @@ impl StreamTranslator {
                 .find(|c| !id.is_empty() && c.upstream_id == id)
             {
                 Some(c) => c.index,
-                None if !id.is_empty() || self.calls.is_empty() => self
-                    .calls
-                    .iter()
-                    .map(|c| c.index + 1)
-                    .max()
-                    .unwrap_or(position as u64),
+                None if !id.is_empty() || self.calls.is_empty() => self.fresh_index(position),
                 None => self.calls.last().map_or(0, |c| c.index),
             },
         };
-        let slot = match self.calls.iter().position(|c| c.index == index) {
+        // The latest call with this index. Another id with a name at the
+        // same index is another call: Ollama, and Gemini behind some
+        // converters, stream every parallel call as `index: 0`; merged, two
+        // calls would become one with `{…}{…}` as its arguments.
+        let found = self.calls.iter().rposition(|c| c.index == index);
+        let found = found.filter(|&slot| {
+            let known = &self.calls[slot].upstream_id;
+            id.is_empty() || name.is_empty() || known.is_empty() || known == id
+        });
+        let slot = match found {
             Some(slot) => slot,
             None => {
+                if self.calls.len() >= MAX_CALLS {
+                    let message =
+                        format!("the gateway sent more than {MAX_CALLS} tool calls in one answer");
+                    return self.fail(out, &Failure::new(errors::MALFORMED, message));
+                }
                 self.calls.push(CallState {
                     index,
                     upstream_id: String::new(),
@@ -426,11 +491,16 @@ impl StreamTranslator {
     fn add_call(&mut self, slot: usize, out: &mut Vec<u8>) {
         let output_index = self.take_output_index();
         let state = &self.calls[slot];
-        let call_id = if state.upstream_id.is_empty() {
+        let base = if state.upstream_id.is_empty() {
             format!("call_{}_{}", self.response_id, state.index)
         } else {
             state.upstream_id.clone()
         };
+        let call_id = items::unique_call_id(base, |call_id| {
+            self.calls
+                .iter()
+                .any(|c| c.added.as_ref().is_some_and(|a| a.call_id == call_id))
+        });
         let custom_probe = Call {
             id: "",
             call_id: "",
@@ -570,11 +640,35 @@ impl StreamTranslator {
     }
 
     fn fail(&mut self, out: &mut Vec<u8>, failure: &Failure) {
+        let hidden;
+        let failure = match &self.secret {
+            Some(secret) if failure.message.contains(secret.as_str()) => {
+                hidden = Failure {
+                    code: failure.code.clone(),
+                    message: failure.message.replace(secret.as_str(), "[redacted]"),
+                };
+                &hidden
+            }
+            _ => failure,
+        };
         let event = errors::failed_json(&self.response_id, &self.model, failure);
         self.emit(out, event);
         self.phase = Phase::Failed;
         self.open = None;
         self.calls.clear();
+    }
+
+    /// A chat index no call has yet, for a call the gateway sent without
+    /// one: after the highest, or (that being `u64::MAX`) the lowest free.
+    fn fresh_index(&self, position: usize) -> u64 {
+        let Some(max) = self.calls.iter().map(|c| c.index).max() else {
+            return position as u64;
+        };
+        max.checked_add(1).unwrap_or_else(|| {
+            (0..u64::MAX)
+                .find(|i| self.calls.iter().all(|c| c.index != *i))
+                .unwrap_or(0)
+        })
     }
 
     fn take_output_index(&mut self) -> usize {
@@ -644,6 +738,183 @@ mod tests {
         let finish = t.finish();
         assert!(finish.completed);
         assert!(finish.tail.is_empty());
+    }
+
+    /// The `.done` function calls of a whole stream: (call_id, name, arguments).
+    fn done_calls(stream: &[u8]) -> (Vec<(String, String, String)>, String) {
+        let mut t = translator();
+        let mut events = t.push(stream);
+        events.extend(t.finish().tail);
+        let events = text(&events);
+        let calls = events
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+            .filter(|v| v["type"] == "response.output_item.done")
+            .map(|v| {
+                let item = &v["item"];
+                let s = |k: &str| item[k].as_str().unwrap_or_default().to_owned();
+                (s("call_id"), s("name"), s("arguments"))
+            })
+            .collect();
+        (calls, events)
+    }
+
+    fn call_chunk(call: &str) -> String {
+        format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{call}]}}}}]}}\n\n")
+    }
+
+    #[test]
+    fn an_index_at_u64_max_then_a_call_without_index_neither_panics_nor_merges() {
+        let mut stream = call_chunk(
+            r#"{"index":18446744073709551615,"id":"a","function":{"name":"f","arguments":"{\"x\":1}"}}"#,
+        );
+        stream += &call_chunk(r#"{"id":"b","function":{"name":"g","arguments":"{\"y\":2}"}}"#);
+        stream += "data: [DONE]\n\n";
+        let (calls, events) = done_calls(stream.as_bytes());
+        assert_eq!(calls.len(), 2, "{events}");
+        assert_eq!(calls[0], ("a".into(), "f".into(), "{\"x\":1}".into()));
+        assert_eq!(calls[1], ("b".into(), "g".into(), "{\"y\":2}".into()));
+    }
+
+    #[test]
+    fn parallel_calls_that_all_say_index_0_stay_apart() {
+        // Ollama, and Gemini behind some converters, stream every parallel
+        // call with `index: 0`, each with its own id.
+        let mut stream = String::new();
+        for (id, city) in [("call_a", "Paris"), ("call_b", "Rome")] {
+            stream += &call_chunk(&format!(
+                r#"{{"index":0,"id":"{id}","type":"function","function":{{"name":"f","arguments":""}}}}"#
+            ));
+            stream += &call_chunk(r#"{"index":0,"function":{"arguments":"{\"city\":"}}"#);
+            stream += &call_chunk(&format!(
+                r#"{{"index":0,"function":{{"arguments":"\"{city}\"}}"}}}}"#
+            ));
+        }
+        stream += "data: [DONE]\n\n";
+        let (calls, events) = done_calls(stream.as_bytes());
+        assert_eq!(
+            calls,
+            vec![
+                ("call_a".into(), "f".into(), "{\"city\":\"Paris\"}".into()),
+                ("call_b".into(), "f".into(), "{\"city\":\"Rome\"}".into()),
+            ],
+            "{events}"
+        );
+    }
+
+    #[test]
+    fn two_calls_with_the_same_upstream_id_get_distinct_call_ids() {
+        let mut stream =
+            call_chunk(r#"{"index":0,"id":"call_1","function":{"name":"f","arguments":"{}"}}"#);
+        stream +=
+            &call_chunk(r#"{"index":1,"id":"call_1","function":{"name":"g","arguments":"{}"}}"#);
+        stream += "data: [DONE]\n\n";
+        let (calls, events) = done_calls(stream.as_bytes());
+        assert_eq!(calls.len(), 2, "{events}");
+        assert_eq!(calls[0].0, "call_1");
+        assert!(!calls[1].0.is_empty() && calls[1].0 != "call_1", "{events}");
+    }
+
+    #[test]
+    fn endless_tool_indexes_end_in_failed() {
+        let mut t = translator();
+        let mut events = Vec::new();
+        for i in 0..(MAX_CALLS as u64 + 10) {
+            events.extend(
+                t.push(
+                    call_chunk(&format!(
+                        r#"{{"index":{i},"function":{{"name":"f","arguments":"{{}}"}}}}"#
+                    ))
+                    .as_bytes(),
+                ),
+            );
+        }
+        let events = text(&events);
+        assert!(t.is_over());
+        assert!(events.contains("response.failed"));
+        assert!(events.contains(&format!("more than {MAX_CALLS} tool calls")));
+        assert_eq!(
+            events.matches("event: response.output_item.added").count(),
+            MAX_CALLS
+        );
+    }
+
+    #[test]
+    fn a_whole_message_after_the_deltas_does_not_repeat_them() {
+        let mut t = translator();
+        let mut events = t.push(TEXT);
+        events.extend(t.push(
+            b"data: {\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+        ));
+        let events = text(&events);
+        assert_eq!(
+            events.matches("event: response.output_text.delta").count(),
+            1,
+            "{events}"
+        );
+        assert!(events.contains("\"text\":\"Hi\""), "{events}");
+        assert!(!events.contains("HiHi"), "{events}");
+        // A stream that is one whole message still gets its text.
+        let mut t = translator();
+        let events = text(&t.push(
+            b"data: {\"choices\":[{\"index\":0,\"message\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n",
+        ));
+        assert!(events.contains("\"text\":\"Hi\""), "{events}");
+    }
+
+    #[test]
+    fn an_endless_answer_ends_in_failed_at_the_limit() {
+        let mut t = translator();
+        t.limit = 4 << 20;
+        let mut events = Vec::new();
+        let mut pushed = 0;
+        while !t.is_over() && pushed < 8 << 20 {
+            events.extend(t.push(TEXT));
+            pushed += TEXT.len();
+        }
+        assert!(t.is_over(), "still reading after {pushed} bytes");
+        assert!(pushed <= (4 << 20) + TEXT.len());
+        let finish = t.finish();
+        assert!(!finish.completed);
+        assert!(text(&events).contains("went on beyond 4 MiB"));
+    }
+
+    #[test]
+    fn a_whole_completion_reads_as_a_stream() {
+        let completion = br#"{
+  "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+    "role": "assistant", "content": "Hi",
+    "tool_calls": [
+      {"type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}},
+      {"type": "function", "function": {"name": "g", "arguments": "{\"b\":2}"}}
+    ]}}],
+  "usage": {"prompt_tokens": 3, "completion_tokens": 2}
+}"#;
+        let mut t = translator();
+        let mut events = t.push_completion(completion);
+        let finish = t.finish();
+        assert!(finish.completed);
+        events.extend(finish.tail);
+        let events = text(&events);
+        assert!(
+            events.contains("event: response.output_text.delta"),
+            "{events}"
+        );
+        assert!(events.contains("\"text\":\"Hi\""), "{events}");
+        assert!(events.contains("\"total_tokens\":5"), "{events}");
+        let (calls, _) = done_calls(completion_as_stream(completion).as_bytes());
+        assert_eq!(calls.len(), 3, "{calls:?}");
+        assert_eq!(calls[1].1, "f");
+        assert_eq!(calls[1].2, "{\"a\":1}");
+        assert_eq!(calls[2].1, "g");
+        assert_eq!(calls[2].2, "{\"b\":2}");
+        assert_ne!(calls[1].0, calls[2].0);
+    }
+
+    fn completion_as_stream(body: &[u8]) -> String {
+        let value: Value = serde_json::from_slice(body).unwrap();
+        format!("data: {value}\n\ndata: [DONE]\n\n")
     }
 
     #[test]

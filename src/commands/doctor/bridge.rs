@@ -14,7 +14,6 @@ use super::endpoint::{model_ids, server_message};
 use super::http::{self, Method, Reply};
 use super::inputs::Inputs;
 use super::provider::{env_key_name, env_key_value};
-use super::resolution::lookup;
 use crate::commands::install::{bridge_command, ominigate_codex, service_manager};
 use crate::spec;
 
@@ -54,8 +53,7 @@ pub fn local(inp: &Inputs) -> Result<Local, String> {
             source.path.display()
         ));
     }
-    let keys = ["model_providers", spec::PROVIDER_ID, "base_url"];
-    let Some(raw) = lookup(&inp.profile_stack(), &keys).and_then(|(i, _)| i.as_str()) else {
+    let Some(raw) = inp.provider_base_url() else {
         return Err("no bridge: the provider has no base_url (see provider.fields)".into());
     };
     let Some(port) = spec::loopback_port(raw) else {
@@ -67,7 +65,9 @@ pub fn local(inp: &Inputs) -> Result<Local, String> {
     Ok(Local {
         base_url: raw.trim_end_matches('/').to_string(),
         port,
-        recorded: inp.bridge_upstream().map(str::to_string),
+        // A damaged state file names no gateway; doctor reports on the
+        // bridge as if install recorded none (doctor never fails on it).
+        recorded: inp.bridge_upstream().ok().flatten().map(str::to_string),
     })
 }
 

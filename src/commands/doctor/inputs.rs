@@ -8,9 +8,10 @@ use toml_edit::Item;
 
 use super::codex::CodexInfo;
 use super::files::{ConfigFile, Source};
-use super::resolution::View;
+use super::resolution::{View, lookup};
 use crate::codex_version::{Layout, ProfileLayout};
 use crate::paths::CodexHome;
+use crate::spec;
 use crate::state::State;
 
 /// Where Codex reads its system-wide config; tests point it elsewhere.
@@ -77,6 +78,8 @@ pub struct Inputs {
     /// What install recorded (`ominigate-codex.state.json`); `None` when
     /// there is none or it cannot be read (doctor never fails on it).
     pub state: Option<State>,
+    /// Why the state file is there but could not be read, naming it.
+    pub state_damaged: Option<String>,
 }
 
 impl Inputs {
@@ -91,9 +94,16 @@ impl Inputs {
         ));
         let projects = find_projects(cwd, &home.dir, user.parsed());
         let profiles = find_profiles(&home.dir);
-        let state = std::fs::read_to_string(home.state_file())
-            .ok()
-            .and_then(|text| State::parse(&text).ok());
+        let path = home.state_file();
+        let read = match std::fs::read_to_string(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+            Ok(text) => State::parse(&text).map(Some),
+        };
+        let (state, state_damaged) = match read {
+            Ok(state) => (state, None),
+            Err(e) => (None, Some(format!("{} is damaged: {e}", path.display()))),
+        };
         Inputs {
             home,
             codex,
@@ -104,12 +114,31 @@ impl Inputs {
             projects,
             env,
             state,
+            state_damaged,
         }
     }
 
-    /// The gateway `install --bridge` recorded for the bridge to forward to.
-    pub fn bridge_upstream(&self) -> Option<&str> {
-        self.state.as_ref()?.bridge_upstream.as_deref()
+    /// The gateway `install --bridge` recorded for the bridge to forward
+    /// to: `Ok(None)` when none was, `Err` (naming the file) when the
+    /// state file cannot be read, so that nobody takes a damaged record for
+    /// "no bridge" and forwards somewhere the user never chose.
+    pub fn bridge_upstream(&self) -> Result<Option<&str>, &str> {
+        match &self.state_damaged {
+            Some(why) => Err(why),
+            None => Ok(self
+                .state
+                .as_ref()
+                .and_then(|s| s.bridge_upstream.as_deref())),
+        }
+    }
+
+    /// The provider's `base_url` as `codex --profile ominigate` reads it.
+    pub fn provider_base_url(&self) -> Option<&str> {
+        lookup(
+            &self.profile_stack(),
+            &["model_providers", spec::PROVIDER_ID, "base_url"],
+        )
+        .and_then(|(item, _)| item.as_str())
     }
 
     pub fn layout(&self) -> Layout {
