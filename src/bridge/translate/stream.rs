@@ -14,6 +14,8 @@
 //! Events are produced per complete upstream SSE event, so the output does not
 //! depend on how the bytes were split.
 
+use std::borrow::Cow;
+
 use serde_json::{Value, json};
 
 use super::chunk::{self, CallPiece, Delta};
@@ -22,6 +24,7 @@ use super::errors::{self, Failure};
 use super::items::{self, Call};
 use super::sse::{self, Frame};
 use super::tools::ToolMap;
+use crate::shown::Secrets;
 
 /// At most this many tool calls in one answer; a gateway sending more (an
 /// endless run of new indexes) gets `response.failed`, not unbounded memory.
@@ -118,7 +121,7 @@ pub struct StreamTranslator {
     bytes_seen: usize,
     events_seen: usize,
     /// Blanked out of every failure message (the gateway's words).
-    secret: Option<String>,
+    secret: Secrets,
     /// [`MAX_STREAM_BYTES`], smaller in tests.
     limit: usize,
 }
@@ -140,7 +143,7 @@ impl StreamTranslator {
             incomplete: None,
             bytes_seen: 0,
             events_seen: 0,
-            secret: None,
+            secret: Secrets::default(),
             limit: MAX_STREAM_BYTES,
         }
     }
@@ -148,7 +151,7 @@ impl StreamTranslator {
     /// Never repeat `secret` (the caller's key) in a failure: a gateway's
     /// error may echo it, and Codex shows and logs what it gets.
     pub fn hide(&mut self, secret: &str) {
-        self.secret = Some(secret.to_owned()).filter(|s| !s.is_empty());
+        self.secret = Secrets::new([secret]);
     }
 
     /// The SSE bytes of `response.created`; send them first.
@@ -640,16 +643,19 @@ impl StreamTranslator {
     }
 
     fn fail(&mut self, out: &mut Vec<u8>, failure: &Failure) {
+        // The one key filter (`shown`): the key whole, or any run of 8 or
+        // more of its characters in any case, so a message cut mid-key
+        // still hides what is left of it.
         let hidden;
-        let failure = match &self.secret {
-            Some(secret) if failure.message.contains(secret.as_str()) => {
+        let failure = match self.secret.redact(&failure.message) {
+            Cow::Owned(message) => {
                 hidden = Failure {
                     code: failure.code.clone(),
-                    message: failure.message.replace(secret.as_str(), "[redacted]"),
+                    message,
                 };
                 &hidden
             }
-            _ => failure,
+            Cow::Borrowed(_) => failure,
         };
         let event = errors::failed_json(&self.response_id, &self.model, failure);
         self.emit(out, event);
@@ -715,6 +721,30 @@ mod tests {
         assert!(tail.contains("response.failed"), "{tail}");
         assert!(tail.contains("no data for 300 s"), "{tail}");
         assert!(!tail.contains("output_item.done"), "{tail}");
+    }
+
+    /// A malformed chunk is quoted cut at 200 characters: the key crossing
+    /// the cut must not leave its first characters in the failure, in any
+    /// case (issue 15's rule: redact runs of 8+, whatever the cut).
+    #[test]
+    fn a_key_cut_by_the_quote_or_upper_cased_is_still_hidden() {
+        const KEY: &str = "sk-omg-CANARY-5e1f0c9a7b3d";
+        for (filler, key) in [(177, KEY.to_string()), (10, KEY.to_uppercase())] {
+            let mut t = translator();
+            t.hide(KEY);
+            let chunk = format!("data: {{not json {} {key}}}\n\n", "x".repeat(filler));
+            let events = text(&t.push(chunk.as_bytes()));
+            assert!(events.contains("response.failed"), "{events}");
+            assert!(
+                events.contains("sk-o"),
+                "the cut keeps part of the key, masked: {events}"
+            );
+            let lower = events.to_lowercase();
+            for run in KEY.to_lowercase().as_bytes().windows(8) {
+                let run = std::str::from_utf8(run).unwrap();
+                assert!(!lower.contains(run), "{run:?} of the key in {events}");
+            }
+        }
     }
 
     #[test]
