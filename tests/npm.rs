@@ -683,7 +683,9 @@ fn the_packaged_crate_installs_offline_and_says_cargo() {
             .arg("install")
             .arg("--path")
             .arg(&unpacked)
-            .args(["--offline", "--locked", "--quiet", "--root"])
+            // --debug: the proof is that it builds offline and runs; the
+            // release profile (fat LTO) would add minutes to every CI run.
+            .args(["--offline", "--locked", "--debug", "--quiet", "--root"])
             .arg(tmp.path().join("root")),
     );
     let bin = tmp.path().join("root/bin").join(NAME);
