@@ -340,7 +340,7 @@ impl Case {
                 "the bridge sent Responses on; {ctx}"
             );
         }
-        self.sb.assert_no_canary_in_files();
+        self.sb.assert_no_canary_in_files_but_codex_snapshots();
         (bodies, self.log)
     }
 }
@@ -810,7 +810,7 @@ fn the_same_session_through_ominigate_codex_codex() {
         assert_ok(&c, &run, FINAL);
         assert_eq!(gw.failures(), Vec::<String>::new(), "{}", run.all());
         assert_eq!(gw.chat_bodies().len(), 2, "{}", run.all());
-        sb.assert_no_canary_in_files();
+        sb.assert_no_canary_in_files_but_codex_snapshots();
     }
 }
 
@@ -844,7 +844,7 @@ fn install_bridge_then_bridge_then_codex_profile() {
         assert_ok(&c, &run, FINAL);
         assert_eq!(gw.failures(), Vec::<String>::new(), "{}\n{log}", run.all());
         assert_eq!(gw.chat_bodies().len(), 2, "{}\n{log}", run.all());
-        sb.assert_no_canary_in_files();
+        sb.assert_no_canary_in_files_but_codex_snapshots();
         // And back to direct, exactly.
         sb.run(
             &[

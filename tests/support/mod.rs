@@ -191,6 +191,14 @@ impl Sandbox {
     pub fn assert_no_canary_in_files(&self) {
         assert_no_canary_under(self.dir.path());
     }
+
+    /// The same after real Codex ran in the sandbox, but for the files Codex
+    /// itself writes from its environment: `CODEX_HOME/shell_snapshots/`
+    /// holds the exported environment of the shell Codex starts tools in
+    /// (the key's variable included). Codex's file, not this tool's.
+    pub fn assert_no_canary_in_files_but_codex_snapshots(&self) {
+        assert_no_canary_under_but(self.dir.path(), &["shell_snapshots"]);
+    }
 }
 
 /// What one run printed, and its exit code.
@@ -220,6 +228,11 @@ pub fn assert_no_canary_in_text(text: &str) {
 /// not opened; unreadable entries are skipped).
 #[track_caller]
 pub fn assert_no_canary_under(dir: &Path) {
+    assert_no_canary_under_but(dir, &[]);
+}
+
+/// [`assert_no_canary_under`], passing over directories named in `skip`.
+pub fn assert_no_canary_under_but(dir: &Path, skip: &[&str]) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -229,7 +242,9 @@ pub fn assert_no_canary_under(dir: &Path) {
             continue;
         };
         if meta.is_dir() {
-            assert_no_canary_under(&path);
+            if !skip.iter().any(|name| entry.file_name() == *name) {
+                assert_no_canary_under_but(&path, skip);
+            }
         } else if meta.is_file() {
             let bytes = std::fs::read(&path).unwrap_or_default();
             let hit = bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes());
