@@ -456,7 +456,10 @@ fn models_are_forwarded_with_the_callers_key_which_is_never_shown() {
     assert!(body.contains("\"m2\""), "{body}");
     let (status, refused) = models(&format!("{CANARY}-old"));
     assert_eq!(status, 401);
-    assert!(refused.contains("bad key Bearer [redacted]"), "{refused}");
+    assert!(
+        refused.contains("bad key Bearer sk-o\u{2026}-old"),
+        "{refused}"
+    );
 
     let seen = gateway.requests();
     assert_eq!(seen.len(), 2);
@@ -538,7 +541,7 @@ fn a_key_the_gateway_echoes_with_status_200_never_reaches_codex() {
     let (_, in_stream) = post_responses(&bridge);
     assert!(in_stream.contains("response.failed"), "{in_stream}");
     assert!(
-        in_stream.contains("invalid api key [redacted]"),
+        in_stream.contains("invalid api key sk-o\u{2026}7b3d"),
         "{in_stream}"
     );
     let broken = responses_request().replace("\"hi\"", "\"broken\"");

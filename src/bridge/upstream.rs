@@ -4,6 +4,7 @@
 //! Here: the agent, `GET /v1/models` forwarding, and what the
 //! `/v1/responses` exchange ([`super::responses`]) shares with it.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 
 use super::server::{Body, Config, Shared, full, json_error, log_line, secs};
+use crate::shown::Secrets;
 use crate::{net, spec};
 
 /// Upstream answers that are not a stream (errors, the model list, a
@@ -45,21 +47,21 @@ pub(super) fn authorization(req: &Request<Incoming>) -> Option<HeaderValue> {
     req.headers().get(header::AUTHORIZATION).cloned()
 }
 
-/// Blank out the caller's key wherever an upstream answer echoes it, so
-/// that no error the bridge passes on or logs holds it.
+/// Mask the caller's key wherever an upstream answer echoes it, so that no
+/// error the bridge passes on or logs holds it: the one key filter
+/// ([`Secrets::redact`]: the key whole, or any run of 8 or more of its
+/// characters in any case). A body that is not UTF-8 comes out with its
+/// invalid bytes replaced, which an error body can spare.
 pub(super) fn redact_key(body: Vec<u8>, auth: Option<&HeaderValue>) -> Vec<u8> {
     let Some(token) = auth.and_then(caller_key) else {
         return body;
     };
-    let mut out = Vec::with_capacity(body.len());
-    let mut rest = body.as_slice();
-    while let Some(i) = rest.windows(token.len()).position(|w| w == token) {
-        out.extend_from_slice(&rest[..i]);
-        out.extend_from_slice(b"[redacted]");
-        rest = &rest[i + token.len()..];
+    let secrets = Secrets::new([String::from_utf8_lossy(token)]);
+    let text = String::from_utf8_lossy(&body);
+    match secrets.redact(&text) {
+        Cow::Owned(masked) => masked.into_bytes(),
+        Cow::Borrowed(_) => body,
     }
-    out.extend_from_slice(rest);
-    out
 }
 
 /// The key in the caller's `Authorization` header (after `Bearer `), for
@@ -173,9 +175,12 @@ mod tests {
     #[test]
     fn echoed_keys_are_blanked() {
         let auth = HeaderValue::from_static("Bearer sk-omg-secret-123");
-        let body = b"bad key sk-omg-secret-123, try again (sk-omg-secret-123)".to_vec();
+        let body = b"bad key sk-omg-secret-123, try again (SK-OMG-SECRET-12)".to_vec();
         let out = String::from_utf8(redact_key(body, Some(&auth))).unwrap();
-        assert_eq!(out, "bad key [redacted], try again ([redacted])");
+        assert_eq!(
+            out,
+            "bad key \u{2026}(17 characters), try again (\u{2026}(17 characters))"
+        );
         assert_eq!(redact_key(b"x".to_vec(), None), b"x");
     }
 }
