@@ -98,14 +98,6 @@ impl ConfigFile {
         }
     }
 
-    /// The file's whole place (no line).
-    pub fn file_place(&self) -> Place {
-        Place {
-            path: self.path.clone(),
-            line: None,
-        }
-    }
-
     /// The text of a 1-based line, trimmed.
     pub fn line_text(&self, line: usize) -> &str {
         self.spanned
