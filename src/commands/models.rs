@@ -23,11 +23,9 @@ use super::doctor::{self, detect_codex, read_inputs};
 use crate::cli::ModelsArgs;
 use crate::error::{Failure, Kind};
 use crate::paths::CodexHome;
-use crate::report::Ui;
+use crate::report::{SCHEMA_VERSION, Ui};
 use crate::shown::{self, Secrets};
 use crate::spec::{self, RECOMMENDED_MODELS};
-
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// Where the live list comes from: the provider as `codex --profile
 /// ominigate` sees it (its `base_url`, else the guide's; its `env_key`).
