@@ -42,7 +42,7 @@ impl CodexInfo {
             Ok(found) => CodexInfo::from_detected(&found),
             Err(e) => CodexInfo {
                 binary: Some(e.binary),
-                problem: Some(e.reason),
+                problem: Some(e.reason.to_string()),
                 ..CodexInfo::default()
             },
         }
