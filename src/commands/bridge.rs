@@ -43,9 +43,9 @@ pub fn settings(
         })?,
     };
     let current = inp.provider_base_url();
-    let bad = |e: String| match upstream_flag {
+    let bad = |e: spec::Invalid| match upstream_flag {
         Some(_) => spec::bad_flag("--upstream", e),
-        None => usage(e).help(
+        None => usage(e.to_string()).help(
             "pass the gateway's URL with --upstream URL to `bridge`, or record it with \
              `ominigate-codex install --bridge --base-url URL`",
         ),
