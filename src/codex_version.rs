@@ -297,7 +297,7 @@ fn is_executable(p: &Path) -> bool {
 pub fn run_with_timeout(
     cmd: &mut Command,
     limit: Duration,
-) -> Result<std::process::Output, String> {
+) -> Result<std::process::Output, RunError> {
     use std::io::Read;
     fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
         std::thread::spawn(move || {
@@ -313,7 +313,7 @@ pub fn run_with_timeout(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| RunError::Start(e.to_string()))?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let start = Instant::now();
@@ -330,26 +330,70 @@ pub fn run_with_timeout(
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("no answer within {} s", limit.as_secs()));
+                return Err(RunError::Timeout(limit));
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(RunError::Wait(e.to_string())),
         }
     }
 }
 
+/// Why [`run_with_timeout`] has no output: the OS's words for a failed
+/// start or wait, or the time limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunError {
+    Start(String),
+    Wait(String),
+    Timeout(Duration),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Start(e) | RunError::Wait(e) => f.write_str(e),
+            RunError::Timeout(limit) => write!(f, "no answer within {} s", limit.as_secs()),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Why `<codex> --version` gave no version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryError {
+    Run(RunError),
+    /// It ran but printed something else (`printed` is its trimmed stdout).
+    Unparsed {
+        binary: PathBuf,
+        printed: String,
+    },
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::Run(e) => e.fmt(f),
+            QueryError::Unparsed { binary, printed } => write!(
+                f,
+                "`{} --version` printed {printed:?}, not `codex-cli X.Y.Z`",
+                binary.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for QueryError {}
+
 /// `<codex> --version`, parsed.
-pub fn query_binary(codex: &Path) -> Result<Version, String> {
+pub fn query_binary(codex: &Path) -> Result<Version, QueryError> {
     let out = run_with_timeout(
         Command::new(codex).arg("--version"),
         Duration::from_secs(10),
-    )?;
+    )
+    .map_err(QueryError::Run)?;
     let text = String::from_utf8_lossy(&out.stdout);
-    parse_version_output(&text).ok_or_else(|| {
-        format!(
-            "`{} --version` printed {:?}, not `codex-cli X.Y.Z`",
-            codex.display(),
-            text.trim()
-        )
+    parse_version_output(&text).ok_or_else(|| QueryError::Unparsed {
+        binary: codex.to_path_buf(),
+        printed: text.trim().to_string(),
     })
 }
 
@@ -357,7 +401,7 @@ pub fn query_binary(codex: &Path) -> Result<Version, String> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DetectError {
     pub binary: PathBuf,
-    pub reason: String,
+    pub reason: QueryError,
 }
 
 impl fmt::Display for DetectError {
@@ -444,7 +488,8 @@ mod tests {
             Duration::from_secs(1),
         )
         .unwrap_err();
-        assert_eq!(err, "no answer within 1 s");
+        assert_eq!(err, RunError::Timeout(Duration::from_secs(1)));
+        assert_eq!(err.to_string(), "no answer within 1 s");
         assert!(start.elapsed() < Duration::from_secs(10));
     }
 

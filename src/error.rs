@@ -59,12 +59,6 @@ impl Failure {
         }
     }
 
-    /// A failure whose report is already printed: only the exit code is left
-    /// (`doctor` with a failing check). [`render`] prints nothing for it.
-    pub fn silent(kind: Kind) -> Self {
-        Failure::new(kind, "")
-    }
-
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
@@ -78,6 +72,20 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+/// A failure whose report is already printed, so only the exit code is left
+/// (`doctor` with a failing check, Codex's own status passed on). [`render`]
+/// prints nothing for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Silent(pub Kind);
+
+impl fmt::Display for Silent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "exit status {}", self.0.exit_code())
+    }
+}
+
+impl std::error::Error for Silent {}
 
 /// Shorthands for the common kinds.
 pub fn usage(message: impl Into<String>) -> Failure {
@@ -114,11 +122,11 @@ fn shown(text: &str) -> String {
 /// The exit code and the text (`error: …`, `help: …`, styled; print it
 /// through `anstream`, which drops the colour for pipes and `NO_COLOR`).
 pub fn render(err: &anyhow::Error) -> (i32, String) {
+    if let Some(Silent(kind)) = err.downcast_ref::<Silent>() {
+        return (kind.exit_code(), String::new());
+    }
     let mut out = format!("{ERROR}error:{ERROR:#} ");
     let code = match err.downcast_ref::<Failure>() {
-        Some(f) if f.message.is_empty() && f.help.is_none() => {
-            return (f.kind.exit_code(), String::new());
-        }
         Some(f) => {
             out.push_str(&format!("{}\n", shown(&f.message)));
             if let Some(help) = &f.help {
@@ -162,8 +170,10 @@ mod tests {
 
     #[test]
     fn silent_failure_keeps_the_code_and_prints_nothing() {
-        let err: anyhow::Error = Failure::silent(Kind::Failure).into();
+        let err: anyhow::Error = Silent(Kind::Failure).into();
         assert_eq!(render(&err), (exit::FAILURE, String::new()));
+        let err: anyhow::Error = Silent(Kind::Exit(130)).into();
+        assert_eq!(render(&err), (130, String::new()));
         let err: anyhow::Error = usage("bad").help("fix it").into();
         let (code, text) = render(&err);
         assert_eq!(code, exit::USAGE);

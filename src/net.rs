@@ -30,13 +30,21 @@ pub fn agent_config(url: &BaseUrl) -> ConfigBuilder<AgentScope> {
 
 /// A ureq error as one line for the user (never holds a header value).
 pub fn describe(e: &ureq::Error, limit: Duration) -> String {
-    let timeout = || format!("no answer within {}", seconds(limit));
     match e {
-        ureq::Error::Timeout(_) => timeout(),
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => timeout(),
+        _ if is_timeout(e) => format!("no answer within {}", seconds(limit)),
         ureq::Error::Io(io) => io.to_string(),
         ureq::Error::HostNotFound => "host not found (DNS)".into(),
         other => other.to_string(),
+    }
+}
+
+/// Whether `e` is the time limit running out (ureq's own timer or the
+/// socket's).
+pub fn is_timeout(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Timeout(_) => true,
+        ureq::Error::Io(io) => io.kind() == std::io::ErrorKind::TimedOut,
+        _ => false,
     }
 }
 

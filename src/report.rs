@@ -8,6 +8,10 @@ use similar::TextDiff;
 
 use crate::shown;
 
+/// The version of every `--json` report (`doctor`, `status`, `models`):
+/// bumped when a field changes meaning or goes away, never for a new field.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// How much to say: `--quiet`, default, `--verbose`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {

@@ -1,6 +1,8 @@
 //! The values install writes (the guide's), and validation of what the user
 //! may override: base URL, env var name, model.
 
+use std::fmt;
+
 use crate::error::{Failure, usage};
 use crate::shown;
 
@@ -76,19 +78,106 @@ pub fn redact_url(raw: &str) -> String {
     format!("{scheme}{userinfo}{rest}{cut}")
 }
 
+/// Why a value the user gave (a base URL, an `env_key` name, a model id) is
+/// refused. Every URL in it is already passed through [`redact_url`]; every
+/// other value is escaped and cut to [`ECHO_WIDTH`] (or, when it looks like
+/// the key, only counted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    UrlEmpty,
+    UrlWhiteSpace(String),
+    UrlScheme(String),
+    UrlUserInfo(String),
+    UrlQuery(String),
+    UrlIpv6(String),
+    UrlNoHost(String),
+    UrlPort {
+        url: String,
+        port: String,
+    },
+    UrlPlainHttp(String),
+    /// The bridge's upstream (from `from`) is not a valid base URL.
+    Upstream {
+        from: &'static str,
+        error: Box<Invalid>,
+    },
+    /// The bridge's upstream is the bridge itself.
+    UpstreamIsBridge {
+        from: &'static str,
+        url: String,
+        port: u16,
+    },
+    /// An `env_key` that looks like the key itself (`chars` long).
+    EnvKeyIsKey {
+        chars: usize,
+    },
+    EnvKeyName(String),
+    Model(String),
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Invalid::UrlEmpty => f.write_str("the base URL is empty"),
+            Invalid::UrlWhiteSpace(url) => write!(
+                f,
+                "the base URL {url:?} contains white space or control characters"
+            ),
+            Invalid::UrlScheme(url) => write!(
+                f,
+                "the base URL `{url}` must start with https:// (or http:// for a server on this machine)"
+            ),
+            Invalid::UrlUserInfo(url) => write!(
+                f,
+                "the base URL `{url}` must not contain a user name or password; the key goes in the environment"
+            ),
+            Invalid::UrlQuery(url) => {
+                write!(f, "the base URL `{url}` must not have a query or fragment")
+            }
+            Invalid::UrlIpv6(url) => write!(f, "the base URL `{url}` has a malformed IPv6 host"),
+            Invalid::UrlNoHost(url) => write!(f, "the base URL `{url}` has no host"),
+            Invalid::UrlPort { url, port } => {
+                write!(f, "the base URL `{url}` has an invalid port `{port}`")
+            }
+            Invalid::UrlPlainHttp(url) => write!(
+                f,
+                "the base URL `{url}` is plain http to another machine: the API key would cross the network unencrypted; use https://"
+            ),
+            Invalid::Upstream { from, error } => write!(f, "{from}: {error}"),
+            Invalid::UpstreamIsBridge { from, url, port } => write!(
+                f,
+                "{from} `{url}` is the bridge itself (port {port} on this machine): the bridge needs the gateway's URL to forward to"
+            ),
+            Invalid::EnvKeyIsKey { chars } => write!(
+                f,
+                "the value ({chars} characters, not shown) is not an environment variable name: it looks like an API key. \
+                 Give the name of the variable that holds the key (e.g. {ENV_KEY}), never the key itself"
+            ),
+            Invalid::EnvKeyName(name) => write!(
+                f,
+                "`{name}` is not an environment variable name (letters, digits and _, not starting with a digit)"
+            ),
+            Invalid::Model(model) => write!(
+                f,
+                "`{model}` is not a model id (one line of visible characters, no surrounding spaces, at most 200 characters)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Invalid {}
+
 /// Check a base URL: http(s), a host, no user info, query, fragment or white
 /// space; plain http only to a loopback host. A trailing `/` is dropped
 /// (Codex appends `/responses` to it). Messages show the URL through
 /// [`redact_url`], never as given.
-pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
+pub fn parse_base_url(raw: &str) -> Result<BaseUrl, Invalid> {
     if raw.is_empty() {
-        return Err("the base URL is empty".into());
+        return Err(Invalid::UrlEmpty);
     }
     let shown = redact_url(raw);
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "the base URL {shown:?} contains white space or control characters"
-        ));
+        return Err(Invalid::UrlWhiteSpace(shown));
     }
     let lower = raw.to_ascii_lowercase();
     let (https, rest) = if lower.starts_with("https://") {
@@ -96,40 +185,35 @@ pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
     } else if lower.starts_with("http://") {
         (false, &raw["http://".len()..])
     } else {
-        return Err(format!(
-            "the base URL `{shown}` must start with https:// (or http:// for a server on this machine)"
-        ));
+        return Err(Invalid::UrlScheme(shown));
     };
     // Anywhere, not only in the authority: `https://u:a/b@host` hides a
     // password that holds a `/`.
     if rest.contains('@') {
-        return Err(format!(
-            "the base URL `{shown}` must not contain a user name or password; the key goes in the environment"
-        ));
+        return Err(Invalid::UrlUserInfo(shown));
     }
     if rest.contains(['?', '#']) {
-        return Err(format!(
-            "the base URL `{shown}` must not have a query or fragment"
-        ));
+        return Err(Invalid::UrlQuery(shown));
     }
     let authority = rest.split('/').next().unwrap_or_default();
     let host = match authority.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
             Some((h, port)) if port.is_empty() || port.starts_with(':') => format!("[{h}]"),
-            _ => return Err(format!("the base URL `{shown}` has a malformed IPv6 host")),
+            _ => return Err(Invalid::UrlIpv6(shown)),
         },
         None => authority.split(':').next().unwrap_or_default().to_string(),
     };
     let port = authority[host.len()..].strip_prefix(':');
     if host.is_empty() || host == "[]" {
-        return Err(format!("the base URL `{shown}` has no host"));
+        return Err(Invalid::UrlNoHost(shown));
     }
     if let Some(port) = port
         && port.parse::<u16>().map_or(true, |p| p == 0)
     {
-        return Err(format!(
-            "the base URL `{shown}` has an invalid port `{port}`"
-        ));
+        return Err(Invalid::UrlPort {
+            url: shown,
+            port: port.to_string(),
+        });
     }
     let url = BaseUrl {
         url: raw.trim_end_matches('/').to_string(),
@@ -137,9 +221,7 @@ pub fn parse_base_url(raw: &str) -> Result<BaseUrl, String> {
         host,
     };
     if !https && !url.is_loopback() {
-        return Err(format!(
-            "the base URL `{shown}` is plain http to another machine: the API key would cross the network unencrypted; use https://"
-        ));
+        return Err(Invalid::UrlPlainHttp(shown));
     }
     Ok(url)
 }
@@ -180,19 +262,23 @@ pub fn bridge_upstream(
     recorded: Option<&str>,
     current: Option<&str>,
     port: u16,
-) -> Result<String, String> {
+) -> Result<String, Invalid> {
     let (url, from) = match (flag, recorded, current) {
         (Some(u), _, _) => (u, "--base-url"),
         (None, Some(u), _) => (u, "the recorded upstream"),
         (None, None, Some(u)) => (u, "the provider's base_url"),
         (None, None, None) => (BASE_URL, "the guide's URL"),
     };
-    let parsed = parse_base_url(url).map_err(|e| format!("{from}: {e}"))?;
+    let parsed = parse_base_url(url).map_err(|e| Invalid::Upstream {
+        from,
+        error: Box::new(e),
+    })?;
     if loopback_port(&parsed.url) == Some(port) {
-        return Err(format!(
-            "{from} `{}` is the bridge itself (port {port} on this machine): the bridge needs the gateway's URL to forward to",
-            redact_url(&parsed.url)
-        ));
+        return Err(Invalid::UpstreamIsBridge {
+            from,
+            url: redact_url(&parsed.url),
+            port,
+        });
     }
     Ok(parsed.url)
 }
@@ -213,7 +299,7 @@ pub fn looks_like_key(value: &str) -> bool {
 
 /// An environment variable name Codex can read: `[A-Za-z_][A-Za-z0-9_]*`.
 /// A value that looks like a key pasted in its place is not repeated.
-pub fn check_env_key(name: &str) -> Result<(), String> {
+pub fn check_env_key(name: &str) -> Result<(), Invalid> {
     let mut chars = name.chars();
     let ok = chars
         .next()
@@ -223,15 +309,12 @@ pub fn check_env_key(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else if looks_like_key(name) {
-        Err(format!(
-            "the value ({} characters, not shown) is not an environment variable name: it looks like an API key. \
-             Give the name of the variable that holds the key (e.g. {ENV_KEY}), never the key itself",
-            name.chars().count()
-        ))
+        Err(Invalid::EnvKeyIsKey {
+            chars: name.chars().count(),
+        })
     } else {
-        Err(format!(
-            "`{}` is not an environment variable name (letters, digits and _, not starting with a digit)",
-            shown::cut(&name.escape_debug().to_string(), ECHO_WIDTH)
+        Err(Invalid::EnvKeyName(
+            shown::cut(&name.escape_debug().to_string(), ECHO_WIDTH).to_string(),
         ))
     }
 }
@@ -242,15 +325,14 @@ pub const ECHO_WIDTH: usize = 80;
 /// A model id: printable, one line, at most 200 characters, nothing
 /// invisible (bidi overrides, zero-width characters, line separators).
 /// A rejected value is repeated escaped and cut to [`ECHO_WIDTH`].
-pub fn check_model(model: &str) -> Result<(), String> {
+pub fn check_model(model: &str) -> Result<(), Invalid> {
     if model.trim().is_empty()
         || model.trim() != model
         || model.len() > 200
         || model.chars().any(shown::is_unsafe)
     {
-        Err(format!(
-            "`{}` is not a model id (one line of visible characters, no surrounding spaces, at most 200 characters)",
-            shown::cut(&shown::value(model), ECHO_WIDTH)
+        Err(Invalid::Model(
+            shown::cut(&shown::value(model), ECHO_WIDTH).to_string(),
         ))
     } else {
         Ok(())
@@ -258,8 +340,8 @@ pub fn check_model(model: &str) -> Result<(), String> {
 }
 
 /// Turn a validation message into a usage error with a hint.
-pub fn bad_flag(flag: &str, message: String) -> Failure {
-    usage(message).help(format!("fix {flag} and run again; nothing was written"))
+pub fn bad_flag(flag: &str, message: impl fmt::Display) -> Failure {
+    usage(message.to_string()).help(format!("fix {flag} and run again; nothing was written"))
 }
 
 #[cfg(test)]
@@ -312,7 +394,7 @@ mod tests {
             "https://host/v1?key=s3cret",
             "https://host/v1#s3cret",
         ] {
-            let err = parse_base_url(bad).unwrap_err();
+            let err = parse_base_url(bad).unwrap_err().to_string();
             assert!(!err.contains("s3cret"), "{bad}: {err}");
             assert!(!err.contains("user:"), "{bad}: {err}");
         }
@@ -359,7 +441,7 @@ mod tests {
             "http://127.0.0.1:9000/v1"
         );
         for itself in ["http://127.0.0.1:8741/v1", "http://localhost:8741/v1"] {
-            let err = up(Some(itself), None, None).unwrap_err();
+            let err = up(Some(itself), None, None).unwrap_err().to_string();
             assert!(err.contains("is the bridge itself"), "{err}");
             assert!(up(None, None, Some(itself)).is_err());
         }
@@ -387,17 +469,26 @@ mod tests {
             "g\u{feff}pt",
             "a\u{1b}]0;x\u{7}",
         ] {
-            let err = check_model(bad).unwrap_err();
+            let err = check_model(bad).unwrap_err().to_string();
             assert!(!err.chars().any(shown::is_unsafe), "{err:?}");
             assert!(err.chars().count() < 200, "{err}");
         }
-        let err = check_env_key("sk-omg-CANARY-7f3a9c2e1d").unwrap_err();
+        let err = check_env_key("sk-omg-CANARY-7f3a9c2e1d")
+            .unwrap_err()
+            .to_string();
         assert!(
             !err.contains("CANARY") && err.contains("not an environment variable name"),
             "{err}"
         );
-        let err = check_env_key("Abcdef0123456789abcdef-x").unwrap_err();
+        let err = check_env_key("Abcdef0123456789abcdef-x")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("Abcdef"), "{err}");
-        assert!(check_env_key("A-B").unwrap_err().contains("`A-B`"));
+        assert!(
+            check_env_key("A-B")
+                .unwrap_err()
+                .to_string()
+                .contains("`A-B`")
+        );
     }
 }

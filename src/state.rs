@@ -4,11 +4,31 @@
 //! the API key: only which blocks were created and the previous text of the
 //! keys that were changed.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use crate::blocks::{Change, Previous};
 
 pub const SCHEMA: u32 = 1;
+
+/// Why a state file cannot be read: not this JSON, or another schema.
+#[derive(Debug)]
+pub enum Damaged {
+    Json(serde_json::Error),
+    Schema(u32),
+}
+
+impl fmt::Display for Damaged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Damaged::Json(e) => e.fmt(f),
+            Damaged::Schema(found) => write!(f, "schema {found} is not {SCHEMA}"),
+        }
+    }
+}
+
+impl std::error::Error for Damaged {}
 
 /// How one block or file came to be as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,10 +93,10 @@ impl State {
             && self.bridge_upstream.is_none()
     }
 
-    pub fn parse(text: &str) -> Result<State, String> {
-        let state: State = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<State, Damaged> {
+        let state: State = serde_json::from_str(text).map_err(Damaged::Json)?;
         if state.schema != SCHEMA {
-            return Err(format!("schema {} is not {SCHEMA}", state.schema));
+            return Err(Damaged::Schema(state.schema));
         }
         Ok(state)
     }
@@ -125,12 +145,15 @@ mod tests {
             bridge_upstream: Some("https://api.ominigate.ai/v1".to_string()),
             ..State::default()
         };
-        assert_eq!(State::parse(&state.to_json()), Ok(state));
-        assert!(State::parse("{\"schema\": 9}").is_err());
+        assert_eq!(State::parse(&state.to_json()).ok(), Some(state));
+        let err = State::parse("{\"schema\": 9}").unwrap_err();
+        assert_eq!(err.to_string(), "schema 9 is not 1");
         // A record from before the bridge reads as direct.
         assert_eq!(
-            State::parse("{\"schema\": 1}").map(|s| s.bridge_upstream),
-            Ok(None)
+            State::parse("{\"schema\": 1}")
+                .ok()
+                .map(|s| s.bridge_upstream),
+            Some(None)
         );
         assert!(
             !State {

@@ -67,14 +67,6 @@ impl<'a> Styled<'a> {
         &self.normalized
     }
 
-    pub fn has_bom(&self) -> bool {
-        self.bom
-    }
-
-    pub fn eol(&self) -> &'static str {
-        self.eol
-    }
-
     /// True when the text is empty or ends with a line terminator.
     pub fn has_final_newline(&self) -> bool {
         self.body.is_empty() || self.body.ends_with('\n')

@@ -3,6 +3,7 @@
 //! what `ominigate-codex codex` shares with it: which gateway, which key
 //! variable, which idle limit ([`settings`]).
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
@@ -43,9 +44,9 @@ pub fn settings(
         })?,
     };
     let current = inp.provider_base_url();
-    let bad = |e: String| match upstream_flag {
+    let bad = |e: spec::Invalid| match upstream_flag {
         Some(_) => spec::bad_flag("--upstream", e),
-        None => usage(e).help(
+        None => usage(e.to_string()).help(
             "pass the gateway's URL with --upstream URL to `bridge`, or record it with \
              `ominigate-codex install --bridge --base-url URL`",
         ),
@@ -74,9 +75,34 @@ pub fn settings(
     })
 }
 
+/// Why a `--listen` value is refused (`raw` is the value, escaped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadListen {
+    Port { raw: String },
+    NotAddress { raw: String, default_port: u16 },
+    NotLoopback(SocketAddr),
+}
+
+impl fmt::Display for BadListen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadListen::Port { raw } => write!(f, "`{raw}` has no valid port"),
+            BadListen::NotAddress { raw, default_port } => {
+                write!(f, "`{raw}` is not an address like 127.0.0.1:{default_port}")
+            }
+            BadListen::NotLoopback(addr) => write!(
+                f,
+                "the bridge listens on this machine only: `{addr}` would let other machines reach it; use 127.0.0.1 (or [::1])"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BadListen {}
+
 /// `--listen`: an address on this machine. `HOST:PORT`, `HOST` (the
 /// default port), `[::1]:PORT`; `localhost` is 127.0.0.1.
-pub fn parse_listen(raw: &str, default_port: u16) -> Result<SocketAddr, String> {
+pub fn parse_listen(raw: &str, default_port: u16) -> Result<SocketAddr, BadListen> {
     let addr = if let Ok(addr) = raw.parse::<SocketAddr>() {
         addr
     } else if let Ok(ip) = raw
@@ -89,23 +115,22 @@ pub fn parse_listen(raw: &str, default_port: u16) -> Result<SocketAddr, String> 
         let (host, port) = match raw.rsplit_once(':') {
             Some((h, p)) => (
                 h,
-                p.parse::<u16>()
-                    .map_err(|_| format!("`{}` has no valid port", raw.escape_debug()))?,
+                p.parse::<u16>().map_err(|_| BadListen::Port {
+                    raw: raw.escape_debug().to_string(),
+                })?,
             ),
             None => (raw, default_port),
         };
         if !host.eq_ignore_ascii_case("localhost") {
-            return Err(format!(
-                "`{}` is not an address like 127.0.0.1:{default_port}",
-                raw.escape_debug()
-            ));
+            return Err(BadListen::NotAddress {
+                raw: raw.escape_debug().to_string(),
+                default_port,
+            });
         }
         SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
     };
     if !addr.ip().is_loopback() {
-        return Err(format!(
-            "the bridge listens on this machine only: `{addr}` would let other machines reach it; use 127.0.0.1 (or [::1])"
-        ));
+        return Err(BadListen::NotLoopback(addr));
     }
     Ok(addr)
 }
@@ -141,7 +166,7 @@ pub fn run(home: &CodexHome, args: &BridgeArgs, ui: &mut Ui<'_>) -> Result<()> {
     let inp = read_inputs(home, detect_codex(&CodexSelect::default()));
     let listen = match &args.listen {
         Some(raw) => parse_listen(raw, spec::BRIDGE_PORT)
-            .map_err(|e| usage(e).help("fix --listen and run again"))?,
+            .map_err(|e| usage(e.to_string()).help("fix --listen and run again"))?,
         None => default_listen(&inp),
     };
     if let Some(kind) = args.print_service {
@@ -306,7 +331,8 @@ mod tests {
         ] {
             assert!(ok(bad).is_err(), "{bad}");
         }
-        assert!(ok("0.0.0.0:1").unwrap_err().contains("this machine only"));
+        let err = parse_listen("0.0.0.0:1", 8741).unwrap_err();
+        assert!(err.to_string().contains("this machine only"), "{err}");
     }
 
     #[test]

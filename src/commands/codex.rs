@@ -21,7 +21,7 @@ use super::doctor::codex::CodexInfo;
 use super::doctor::read_inputs;
 use crate::cli::CodexArgs;
 use crate::codex_version::{self, CHAT_REMOVED, Source};
-use crate::error::{Failure, Kind};
+use crate::error::{Failure, Kind, Silent};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui, warning};
 use crate::spec;
@@ -177,7 +177,7 @@ fn exit_with(status: ExitStatus) -> Result<()> {
         (None, Some(sig)) => 128 + sig,
         (None, None) => 1,
     };
-    Err(Failure::silent(Kind::Exit(u8::try_from(code).unwrap_or(1))).into())
+    Err(Silent(Kind::Exit(u8::try_from(code).unwrap_or(1))).into())
 }
 
 #[cfg(test)]

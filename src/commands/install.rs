@@ -537,8 +537,8 @@ pub fn bridge_route(docs: &Docs, flag: Option<&str>, port: u16) -> Result<Route,
     .map_err(|m| {
         let help = "pass the gateway's URL with --base-url (e.g. --base-url https://api.ominigate.ai/v1), or another --bridge-port; nothing was written";
         match flag {
-            Some(_) => usage(m).help(help),
-            None => refused(m).help(help),
+            Some(_) => usage(m.to_string()).help(help),
+            None => refused(m.to_string()).help(help),
         }
     })?;
     Ok(Route::Bridge { port, upstream })

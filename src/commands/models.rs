@@ -7,7 +7,7 @@
 //! http to this machine), a time limit, no redirect followed. `use` checks
 //! a model against the same list ([`Gateway`], [`live`]).
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::doctor::endpoint::{model_ids, server_message};
-use super::doctor::http::{self, Method};
+use super::doctor::http::{self, Method, SendError};
 use super::doctor::inputs::Inputs;
 use super::doctor::provider::{env_key_name, env_key_value};
 use super::doctor::resolution::{Run, resolve};
@@ -23,11 +23,9 @@ use super::doctor::{self, detect_codex, read_inputs};
 use crate::cli::ModelsArgs;
 use crate::error::{Failure, Kind};
 use crate::paths::CodexHome;
-use crate::report::Ui;
+use crate::report::{SCHEMA_VERSION, Ui};
 use crate::shown::{self, Secrets};
 use crate::spec::{self, RECOMMENDED_MODELS};
-
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// Where the live list comes from: the provider as `codex --profile
 /// ominigate` sees it (its `base_url`, else the guide's; its `env_key`).
@@ -97,47 +95,132 @@ pub fn live(gw: &Gateway, offline: bool, limit: Duration) -> Live {
             ids.dedup();
             Live::Listed(ids)
         }
-        Err(e) => Live::Failed(e),
+        Err(e) => Live::Failed(e.to_string()),
     }
 }
 
-fn fetch(gw: &Gateway, key: &str, limit: Duration) -> Result<Vec<String>, String> {
+/// Why `GET {base_url}/models` gave no list. `url` is that URL as it may
+/// be shown; `says` is the gateway's message (`: …`), or empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FetchError {
+    Unreachable {
+        url: String,
+        error: SendError,
+    },
+    NotAList {
+        url: String,
+        status: u16,
+    },
+    /// `location` already redacted, or `None` without a `Location` header.
+    Redirect {
+        url: String,
+        status: u16,
+        location: Option<String>,
+    },
+    KeyRejected {
+        url: String,
+        key_name: String,
+        says: String,
+    },
+    KeyForbidden {
+        url: String,
+        key_name: String,
+        says: String,
+    },
+    NotFound {
+        url: String,
+    },
+    Status {
+        url: String,
+        status: u16,
+        says: String,
+    },
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::Unreachable { url, error } => write!(f, "cannot reach {url}: {error}"),
+            FetchError::NotAList { url, status } => write!(
+                f,
+                "{url} answered {status} but not with a model list (base_url should be the API root, like {})",
+                spec::BASE_URL
+            ),
+            FetchError::Redirect {
+                url,
+                status,
+                location,
+            } => write!(
+                f,
+                "{url} redirects ({status}) to {}; not followed, so the key went nowhere else",
+                location.as_deref().unwrap_or("(no Location header)")
+            ),
+            FetchError::KeyRejected {
+                url,
+                key_name,
+                says,
+            } => write!(
+                f,
+                "OminiGate rejected the key in {key_name} ({url} answered 401{says})"
+            ),
+            FetchError::KeyForbidden {
+                url,
+                key_name,
+                says,
+            } => write!(
+                f,
+                "the key in {key_name} may not list models ({url} answered 403{says})"
+            ),
+            FetchError::NotFound { url } => write!(
+                f,
+                "{url} answered 404: base_url is probably wrong (OminiGate's is {})",
+                spec::BASE_URL
+            ),
+            FetchError::Status { url, status, says } => write!(f, "{url} answered {status}{says}"),
+        }
+    }
+}
+
+fn fetch(gw: &Gateway, key: &str, limit: Duration) -> Result<Vec<String>, FetchError> {
     let url = format!("{}/models", gw.base_url);
     let shown = gw.models_url();
-    let r = http::send(Method::Get, &url, key, None, limit)
-        .map_err(|e| format!("cannot reach {shown}: {e}"))?;
+    let r = http::send(Method::Get, &url, key, None, limit).map_err(|error| {
+        FetchError::Unreachable {
+            url: shown.clone(),
+            error,
+        }
+    })?;
     let says = match server_message(&r.body, &gw.secrets) {
         m if m.is_empty() => String::new(),
         m => format!(": {m}"),
     };
-    match r.status {
-        200..=299 => model_ids(&r.body, &gw.secrets).ok_or_else(|| {
-            format!(
-                "{shown} answered {} but not with a model list (base_url should be the API root, like {})",
-                r.status,
-                spec::BASE_URL
-            )
+    let key_name = gw.key_name.clone();
+    let status = r.status;
+    match status {
+        200..=299 => {
+            model_ids(&r.body, &gw.secrets).ok_or(FetchError::NotAList { url: shown, status })
+        }
+        300..=399 => Err(FetchError::Redirect {
+            url: shown,
+            status,
+            location: r.location.as_deref().map(spec::redact_url),
         }),
-        300..=399 => Err(format!(
-            "{shown} redirects ({}) to {}; not followed, so the key went nowhere else",
-            r.status,
-            r.location
-                .as_deref()
-                .map_or_else(|| "(no Location header)".into(), spec::redact_url)
-        )),
-        401 => Err(format!(
-            "OminiGate rejected the key in {} ({shown} answered 401{says})",
-            gw.key_name
-        )),
-        403 => Err(format!(
-            "the key in {} may not list models ({shown} answered 403{says})",
-            gw.key_name
-        )),
-        404 => Err(format!(
-            "{shown} answered 404: base_url is probably wrong (OminiGate's is {})",
-            spec::BASE_URL
-        )),
-        s => Err(format!("{shown} answered {s}{says}")),
+        401 => Err(FetchError::KeyRejected {
+            url: shown,
+            key_name,
+            says,
+        }),
+        403 => Err(FetchError::KeyForbidden {
+            url: shown,
+            key_name,
+            says,
+        }),
+        404 => Err(FetchError::NotFound { url: shown }),
+        _ => Err(FetchError::Status {
+            url: shown,
+            status,
+            says,
+        }),
     }
 }
 

@@ -21,10 +21,9 @@ use super::models::InUse;
 use crate::cli::StatusArgs;
 use crate::codex_version::ProfileLayout;
 use crate::paths::{CodexHome, PROFILE_FILE};
+use crate::report::SCHEMA_VERSION;
 use crate::shown;
 use crate::spec;
-
-pub const SCHEMA_VERSION: u32 = 1;
 
 /// Time limit for running Codex in the `codex.accepts_config` check.
 const CODEX_LIMIT: Duration = Duration::from_secs(5);

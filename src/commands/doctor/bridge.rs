@@ -5,6 +5,8 @@
 //! [`spec::BRIDGE_SERVICE`]; `GET {base_url}/models` goes through it to the
 //! gateway, with the key, like `endpoint.models`.
 
+use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -45,22 +47,46 @@ impl Local {
     }
 }
 
+/// Why the provider's `base_url` is not a bridge to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoBridge {
+    /// This config file does not load.
+    Broken(PathBuf),
+    NoBaseUrl,
+    /// The provider calls this URL (redacted) directly.
+    Direct(String),
+}
+
+impl fmt::Display for NoBridge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NoBridge::Broken(path) => write!(
+                f,
+                "cannot check: {} does not load (see config.parse)",
+                path.display()
+            ),
+            NoBridge::NoBaseUrl => {
+                f.write_str("no bridge: the provider has no base_url (see provider.fields)")
+            }
+            NoBridge::Direct(url) => write!(f, "no bridge: the provider calls {url} directly"),
+        }
+    }
+}
+
+impl std::error::Error for NoBridge {}
+
 /// The provider's loopback `base_url`, or why this is not about a bridge.
-pub fn local(inp: &Inputs) -> Result<Local, String> {
+pub fn local(inp: &Inputs) -> Result<Local, NoBridge> {
     if let Some((source, _)) = inp.broken().first() {
-        return Err(format!(
-            "cannot check: {} does not load (see config.parse)",
-            source.path.display()
-        ));
+        return Err(NoBridge::Broken(source.path.clone()));
     }
     let Some(raw) = inp.provider_base_url() else {
-        return Err("no bridge: the provider has no base_url (see provider.fields)".into());
+        return Err(NoBridge::NoBaseUrl);
     };
     let Some(port) = spec::loopback_port(raw) else {
-        return Err(format!(
-            "no bridge: the provider calls {} directly",
-            spec::redact_url(raw.trim_end_matches('/'))
-        ));
+        return Err(NoBridge::Direct(spec::redact_url(
+            raw.trim_end_matches('/'),
+        )));
     };
     Ok(Local {
         base_url: raw.trim_end_matches('/').to_string(),
@@ -107,7 +133,7 @@ fn start_fixes(inp: &Inputs, port: u16) -> Vec<String> {
 pub fn check(inp: &Inputs, offline: bool, limit: Duration) -> Check {
     let local = match local(inp) {
         Ok(l) => l,
-        Err(why) => return Check::skip(REACHABLE, why),
+        Err(why) => return Check::skip(REACHABLE, why.to_string()),
     };
     // Another server on this machine (a local gateway) is asked nothing
     // it did not expect.

@@ -2,6 +2,7 @@
 //! whether that Codex itself loads the config.
 
 use std::ffi::OsStr;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -42,7 +43,7 @@ impl CodexInfo {
             Ok(found) => CodexInfo::from_detected(&found),
             Err(e) => CodexInfo {
                 binary: Some(e.binary),
-                problem: Some(e.reason),
+                problem: Some(e.reason.to_string()),
                 ..CodexInfo::default()
             },
         }
@@ -162,7 +163,7 @@ pub fn accepts_config(info: &CodexInfo, home: &CodexHome, limit: Duration) -> Ch
                 ACCEPTS,
                 "could not prepare a scratch copy of the Codex home",
             )
-            .detail(e)
+            .detail(e.to_string())
             .fix("make the temporary directory writable (TMPDIR) and run doctor again");
         }
     };
@@ -213,6 +214,26 @@ pub fn accepts_config(info: &CodexInfo, home: &CodexHome, limit: Duration) -> Ch
     }
 }
 
+/// Why there is no [`Scratch`].
+#[derive(Debug)]
+enum ScratchError {
+    Create(PathBuf, std::io::Error),
+    NoName,
+    List(PathBuf, std::io::Error),
+    Copy(PathBuf, anyhow::Error),
+}
+
+impl fmt::Display for ScratchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScratchError::Create(dir, e) => write!(f, "cannot create {}: {e}", dir.display()),
+            ScratchError::NoName => f.write_str("no free scratch directory name"),
+            ScratchError::List(home, e) => write!(f, "cannot list {}: {e}", home.display()),
+            ScratchError::Copy(path, e) => write!(f, "cannot copy {}: {e}", path.display()),
+        }
+    }
+}
+
 /// A private copy of the Codex home's top-level `*.toml` files in the
 /// temporary directory, removed on drop.
 struct Scratch {
@@ -220,7 +241,7 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn copy_of(home: &Path) -> Result<Scratch, String> {
+    fn copy_of(home: &Path) -> Result<Scratch, ScratchError> {
         use std::os::unix::fs::DirBuilderExt;
         let base = std::env::temp_dir();
         let mut made = None;
@@ -232,16 +253,16 @@ impl Scratch {
                     break;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(format!("cannot create {}: {e}", dir.display())),
+                Err(e) => return Err(ScratchError::Create(dir, e)),
             }
         }
         let scratch = Scratch {
-            dir: made.ok_or("no free scratch directory name")?,
+            dir: made.ok_or(ScratchError::NoName)?,
         };
         let entries = match std::fs::read_dir(home) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(scratch),
-            Err(e) => return Err(format!("cannot list {}: {e}", home.display())),
+            Err(e) => return Err(ScratchError::List(home.to_path_buf(), e)),
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
@@ -255,7 +276,7 @@ impl Scratch {
             };
             if let Some(bytes) = snap.bytes {
                 config_file::write_atomic(&scratch.dir.join(&name), &bytes, 0o600, None)
-                    .map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
+                    .map_err(|e| ScratchError::Copy(path, e))?;
             }
         }
         Ok(scratch)

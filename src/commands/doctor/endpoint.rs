@@ -1,12 +1,14 @@
 //! `endpoint.models` and `endpoint.wire`: ask the gateway itself, with the
 //! key, the way Codex will. Both run at once, each under the time limit.
 
+use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::check::Check;
-use super::http::{self, Method, Reply};
+use super::http::{self, Method, Reply, SendError};
 use super::inputs::Inputs;
 use super::provider::{env_key_name, env_key_value};
 use super::resolution::{Run, lookup, resolve};
@@ -42,28 +44,54 @@ pub struct Target {
     pub secrets: Secrets,
 }
 
+/// Why the network checks cannot run (each names the check that says more).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoTarget {
+    /// This config file does not load.
+    Broken(PathBuf),
+    NoBaseUrl,
+    BaseUrlNotString,
+    UnsafeBaseUrl,
+    /// The variable `env_key` names is not set.
+    KeyNotSet(String),
+}
+
+impl fmt::Display for NoTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NoTarget::Broken(path) => {
+                write!(f, "{} does not load (see config.parse)", path.display())
+            }
+            NoTarget::NoBaseUrl => f.write_str(
+                "no base_url for the ominigate provider (see provider.present and provider.fields)",
+            ),
+            NoTarget::BaseUrlNotString => {
+                f.write_str("base_url is not a string (see provider.fields)")
+            }
+            NoTarget::UnsafeBaseUrl => f.write_str(
+                "not sending the key: base_url is not a safe https URL (see provider.fields)",
+            ),
+            NoTarget::KeyNotSet(name) => write!(f, "{name} is not set (see env.key)"),
+        }
+    }
+}
+
+impl std::error::Error for NoTarget {}
+
 /// The target, or why the network checks cannot run.
-pub fn target(inp: &Inputs, limit: Duration) -> Result<Target, String> {
+pub fn target(inp: &Inputs, limit: Duration) -> Result<Target, NoTarget> {
     if let Some((source, _)) = inp.broken().first() {
-        return Err(format!(
-            "{} does not load (see config.parse)",
-            source.path.display()
-        ));
+        return Err(NoTarget::Broken(source.path.clone()));
     }
     let stack = inp.profile_stack();
     let keys = |k: &'static str| ["model_providers", spec::PROVIDER_ID, k];
-    let (url_item, url_file) = lookup(&stack, &keys("base_url")).ok_or(
-        "no base_url for the ominigate provider (see provider.present and provider.fields)",
-    )?;
-    let raw = url_item
-        .as_str()
-        .ok_or("base_url is not a string (see provider.fields)")?;
-    let url = spec::parse_base_url(raw).map_err(
-        |_| "not sending the key: base_url is not a safe https URL (see provider.fields)",
-    )?;
+    let (url_item, url_file) = lookup(&stack, &keys("base_url")).ok_or(NoTarget::NoBaseUrl)?;
+    let raw = url_item.as_str().ok_or(NoTarget::BaseUrlNotString)?;
+    let url = spec::parse_base_url(raw).map_err(|_| NoTarget::UnsafeBaseUrl)?;
     let key_name = env_key_name(inp);
-    let key = env_key_value(inp, &key_name)
-        .ok_or_else(|| format!("{key_name} is not set (see env.key)"))?;
+    let Some(key) = env_key_value(inp, &key_name) else {
+        return Err(NoTarget::KeyNotSet(key_name));
+    };
     let layout = inp.layout();
     let configured = lookup(&stack, &keys("wire_api"));
     let configured_wire = configured.and_then(|(i, _)| i.as_str());
@@ -264,7 +292,7 @@ fn common(id: &'static str, t: &Target, url: &str, r: &Reply) -> Option<Check> {
     }
 }
 
-fn unreachable(id: &'static str, t: &Target, url: &str, e: &str) -> Check {
+fn unreachable(id: &'static str, t: &Target, url: &str, e: &SendError) -> Check {
     let c = Check::fail(id, format!("cannot reach {url}: {e}"));
     if t.bridge {
         c.detail("base_url is the bridge on this machine")
@@ -272,7 +300,7 @@ fn unreachable(id: &'static str, t: &Target, url: &str, e: &str) -> Check {
                 "get the bridge running (see {})",
                 super::bridge::REACHABLE
             ))
-    } else if e.starts_with("no answer within") {
+    } else if matches!(e, SendError::TimedOut(_)) {
         c.fix("check your network or proxy; raise the limit with --timeout SECS")
     } else {
         c.fix("check your network, proxy and base_url (see provider.fields)")
@@ -360,7 +388,7 @@ fn probe_body(wire: &str, model: &str) -> String {
     body.to_string()
 }
 
-fn post(t: &Target, wire: &str) -> (String, Result<Reply, String>) {
+fn post(t: &Target, wire: &str) -> (String, Result<Reply, SendError>) {
     let url = format!("{}{}", t.base_url, path_of(wire));
     let r = http::send(
         Method::Post,
@@ -410,7 +438,7 @@ pub fn wire_check(t: &Target) -> Check {
 /// Whether a probe's answer shows an endpoint there: it took the request
 /// (2xx), judged it (400, 422), or judged the key (401, 403, 429). A 404
 /// or 405, a 5xx or no answer is "nothing there".
-fn endpoint_exists(r: &Result<Reply, String>) -> bool {
+fn endpoint_exists(r: &Result<Reply, SendError>) -> bool {
     r.as_ref()
         .is_ok_and(|o| matches!(o.status, 200..=299 | 400 | 401 | 403 | 422 | 429))
 }

@@ -8,6 +8,7 @@ use toml_edit::{Document, DocumentMut, Item, TableLike, Value};
 
 use crate::blocks;
 use crate::config_file::{self, line_col};
+use crate::error::Failure;
 use crate::style::Styled;
 
 /// A parsed config file.
@@ -47,10 +48,9 @@ pub fn walk<'a>(root: &'a dyn TableLike, keys: &[&str]) -> Option<&'a Item> {
 impl ConfigFile {
     /// Parse `text` (a BOM and CRLF line endings are fine); the error is
     /// `path:line:col: message` with the line quoted.
-    pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, String> {
+    pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, Failure> {
         let styled = Styled::new(text);
-        let spanned =
-            config_file::parse_spanned(path, styled.normalized()).map_err(|f| f.message)?;
+        let spanned = config_file::parse_spanned(path, styled.normalized())?;
         let doc = spanned.clone().into_mut();
         Ok(ConfigFile {
             path: path.to_path_buf(),
@@ -95,14 +95,6 @@ impl ConfigFile {
         Place {
             path: self.path.clone(),
             line: self.line_of(keys),
-        }
-    }
-
-    /// The file's whole place (no line).
-    pub fn file_place(&self) -> Place {
-        Place {
-            path: self.path.clone(),
-            line: None,
         }
     }
 
@@ -193,7 +185,7 @@ impl Source {
                 Some(bytes) => match config_file::as_text(path, &bytes) {
                     Err(f) => Load::Invalid(f.message),
                     Ok(text) => match ConfigFile::parse(path, text) {
-                        Err(m) => Load::Invalid(m),
+                        Err(f) => Load::Invalid(f.message),
                         Ok(file) => match file.shape_errors() {
                             errors if errors.is_empty() => Load::Parsed(Box::new(file)),
                             errors => Load::Invalid(errors.join("\n")),
@@ -228,7 +220,7 @@ impl Source {
 }
 
 fn error_text(e: &anyhow::Error) -> String {
-    match e.downcast_ref::<crate::error::Failure>() {
+    match e.downcast_ref::<Failure>() {
         Some(f) => f.message.clone(),
         None => format!("{e:#}"),
     }

@@ -1,6 +1,7 @@
 //! One HTTP request with the API key, safely: https (or plain http to this
 //! machine only), a time limit, and no redirect followed.
 
+use std::fmt;
 use std::time::Duration;
 
 use crate::{net, spec};
@@ -23,6 +24,41 @@ pub struct Reply {
 
 pub const BODY_LIMIT: u64 = 1 << 20;
 
+/// Why there is no [`Reply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// The URL is not safe to send the key to: nothing went out.
+    NotSent(spec::Invalid),
+    /// No answer within the limit.
+    TimedOut(Duration),
+    /// A broken answer or connection (in [`net::describe`]'s words).
+    Failed(String),
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::NotSent(e) => write!(f, "not sent: {e}"),
+            SendError::TimedOut(limit) => {
+                write!(f, "no answer within {}", net::seconds(*limit))
+            }
+            SendError::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+impl SendError {
+    fn new(e: &ureq::Error, limit: Duration) -> Self {
+        if net::is_timeout(e) {
+            SendError::TimedOut(limit)
+        } else {
+            SendError::Failed(net::describe(e, limit))
+        }
+    }
+}
+
 /// Send `method url` with `Authorization: Bearer <key>`. Refuses, without
 /// sending anything, a URL that is not https unless its host is loopback.
 /// Redirects are returned as they are, not followed, so the key never goes
@@ -33,12 +69,12 @@ pub fn send(
     key: &str,
     body: Option<&str>,
     limit: Duration,
-) -> Result<Reply, String> {
+) -> Result<Reply, SendError> {
     request(method, url, Some(key), body, limit)
 }
 
 /// `GET url` without any key: for a bridge's `/health`, which needs none.
-pub fn get_without_key(url: &str, limit: Duration) -> Result<Reply, String> {
+pub fn get_without_key(url: &str, limit: Duration) -> Result<Reply, SendError> {
     request(Method::Get, url, None, None, limit)
 }
 
@@ -48,8 +84,8 @@ fn request(
     key: Option<&str>,
     body: Option<&str>,
     limit: Duration,
-) -> Result<Reply, String> {
-    let checked = spec::parse_base_url(url).map_err(|e| format!("not sent: {e}"))?;
+) -> Result<Reply, SendError> {
+    let checked = spec::parse_base_url(url).map_err(SendError::NotSent)?;
     let agent: ureq::Agent = net::agent_config(&checked)
         .timeout_global(Some(limit))
         .build()
@@ -74,7 +110,7 @@ fn request(
             req.send(body.unwrap_or_default())
         }
     };
-    let mut response = result.map_err(|e| net::describe(&e, limit))?;
+    let mut response = result.map_err(|e| SendError::new(&e, limit))?;
     let status = response.status().as_u16();
     let location = response
         .headers()
@@ -85,7 +121,7 @@ fn request(
         .with_config()
         .limit(BODY_LIMIT)
         .read_to_vec()
-        .map_err(|e| net::describe(&e, limit))?;
+        .map_err(|e| SendError::new(&e, limit))?;
     Ok(Reply {
         status,
         location,
@@ -106,7 +142,8 @@ mod tests {
             None,
             Duration::from_secs(1),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("not sent:"), "{err}");
         assert!(!err.contains("sk-secret"));
     }

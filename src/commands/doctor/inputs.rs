@@ -98,7 +98,7 @@ impl Inputs {
         let read = match std::fs::read_to_string(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.to_string()),
-            Ok(text) => State::parse(&text).map(Some),
+            Ok(text) => State::parse(&text).map(Some).map_err(|e| e.to_string()),
         };
         let (state, state_damaged) = match read {
             Ok(state) => (state, None),

@@ -31,7 +31,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::{CodexSelect, DoctorArgs};
-use crate::error::{Failure, Kind};
+use crate::error::{Kind, Silent};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui};
 use crate::shown::{self, Secrets};
@@ -155,7 +155,7 @@ pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
         write!(ui.out_styled(), "{}", render::human(&report, style))?;
     }
     if check::overall(&report.checks) == Status::Fail {
-        return Err(Failure::silent(Kind::Failure).into());
+        return Err(Silent(Kind::Failure).into());
     }
     Ok(())
 }

@@ -231,14 +231,16 @@ pub fn fields_check(inp: &Inputs) -> Check {
 
     let model = match p.get("model") {
         Some(item) => match item.as_str() {
-            Some(m) if spec::check_model(m).is_ok() => Some(m.to_string()),
-            Some(m) => {
-                c = c
-                    .at_least(Status::Fail)
-                    .detail(spec::check_model(m).err().unwrap_or_default())
-                    .fix(p.change("model", &model_value));
-                None
-            }
+            Some(m) => match spec::check_model(m) {
+                Ok(()) => Some(m.to_string()),
+                Err(e) => {
+                    c = c
+                        .at_least(Status::Fail)
+                        .detail(e.to_string())
+                        .fix(p.change("model", &model_value));
+                    None
+                }
+            },
             None => {
                 c = c
                     .at_least(Status::Fail)

@@ -230,7 +230,7 @@ fn check_base_url(b: &Block<'_>, out: &mut Vec<Finding>) {
             Some(raw) => match spec::parse_base_url(raw) {
                 Err(m) => out.push(finding(
                     Status::Fail,
-                    m,
+                    m.to_string(),
                     Some(b.change(f, "base_url", &format!("\"{}\"", spec::BASE_URL))),
                 )),
                 Ok(u) if u.url != spec::BASE_URL => out.push(finding(

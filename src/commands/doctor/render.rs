@@ -6,8 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::check::{Check, Status, counts, overall};
-
-pub const SCHEMA_VERSION: u32 = 1;
+use crate::report::SCHEMA_VERSION;
 
 #[derive(Debug, Clone)]
 pub struct Report {
