@@ -128,7 +128,7 @@ pub const CHAT_REMOVED: Version = Version::new(0, 95, 0);
 /// The first release that reads `--profile NAME` from `NAME.config.toml`.
 pub const PROFILE_FILES: Version = Version::new(0, 134, 0);
 /// The newest release this tool was measured against.
-pub const NEWEST_KNOWN: Version = Version::new(0, 169, 0);
+pub const NEWEST_KNOWN: Version = Version::new(0, 171, 0);
 /// The first release with `codex debug prompt-input`.
 pub const PROMPT_INPUT: Version = Version::new(0, 133, 0);
 

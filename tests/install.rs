@@ -883,9 +883,10 @@ fn install_without_codex_says_so_first_and_how_to_get_it() {
     let out = sb.exec(&["install"], &[]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
-        out.stdout.starts_with(
-            "No Codex found on PATH; writing the layout for the newest Codex known (0.169.0)\n"
-        ),
+        out.stdout.starts_with(&format!(
+            "No Codex found on PATH; writing the layout for the newest Codex known ({})\n",
+            ominigate_codex::codex_version::NEWEST_KNOWN
+        )),
         "{}",
         out.stdout
     );
