@@ -739,7 +739,16 @@ proptest! {
         let again = lib_install_bridge(&bridged, &opts, 8741).map_err(TestCaseError::fail)?;
         prop_assert_eq!(&again, &bridged, "second install --bridge changed something\n{:?}", text);
         let removed = lib_uninstall(&bridged, false).map_err(TestCaseError::fail)?;
-        prop_assert_eq!(&removed.config, &uninstalled, "uninstall after --bridge\n{:?}", bridged_config);
+        // Exact, but for the known limit of `Styled` (see
+        // kept_lines_survive_a_removal): after removing adopted blocks from a
+        // file with mixed endings, a kept blank line may take the ending of
+        // another, differently for the two installed files.
+        let lenient = adopted && mixed_endings(&raw);
+        let as_compared = |c: &Option<String>| match lenient {
+            true => c.as_ref().map(|t| t.replace("\r\n", "\n")),
+            false => c.clone(),
+        };
+        prop_assert_eq!(as_compared(&removed.config), as_compared(&uninstalled), "uninstall after --bridge\n{:?}", bridged_config);
         prop_assert_eq!(&removed.profile, &profile_left);
         prop_assert!(removed.state.is_empty(), "state left: {:?}", removed.state);
 
@@ -762,10 +771,7 @@ proptest! {
 /// their CR. And a file that ends without a newline keeps that style, so
 /// blank lines after the last kept text may go with the block.
 fn kept_lines_survive_a_removal(raw: &[(String, bool)], out: &str) -> Result<(), String> {
-    let mixed = raw.iter().any(|(l, _)| l.ends_with("\r\n"))
-        && raw
-            .iter()
-            .any(|(l, _)| l.ends_with('\n') && !l.ends_with("\r\n"));
+    let mixed = mixed_endings(raw);
     let blank_lf = |t: &str| -> String {
         t.trim_start_matches('\u{feff}')
             .split_inclusive('\n')
@@ -782,6 +788,14 @@ fn kept_lines_survive_a_removal(raw: &[(String, bool)], out: &str) -> Result<(),
         .map(|(i, (l, k))| (blank_lf(l), *k && last_text.is_some_and(|t| i <= t)))
         .collect();
     kept_lines_survive(&raw_lf, &blank_lf(out))
+}
+
+/// The generated file has both CRLF and LF line endings.
+fn mixed_endings(raw: &[(String, bool)]) -> bool {
+    raw.iter().any(|(l, _)| l.ends_with("\r\n"))
+        && raw
+            .iter()
+            .any(|(l, _)| l.ends_with('\n') && !l.ends_with("\r\n"))
 }
 
 /// No provider, no profile, no selector, no top-level provider choice of
