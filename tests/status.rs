@@ -23,7 +23,10 @@ fn nothing_installed() {
     let t = &out.stdout;
     assert_eq!(
         line(t, "Codex:"),
-        "Codex:      none found on PATH; using the rules of 0.169.0, the newest known"
+        format!(
+            "Codex:      none found on PATH; using the rules of {}, the newest known",
+            ominigate_codex::codex_version::NEWEST_KNOWN
+        )
     );
     assert_eq!(
         line(t, "Installed:"),
