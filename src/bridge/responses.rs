@@ -391,7 +391,7 @@ fn read_failure(e: &std::io::Error, idle: Duration) -> String {
     let timed_out = e.kind() == std::io::ErrorKind::TimedOut
         || e.get_ref()
             .and_then(|inner| inner.downcast_ref::<ureq::Error>())
-            .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
+            .is_some_and(net::is_timeout);
     if timed_out {
         format!(
             "no data for {} (stream_idle_timeout_ms)",
