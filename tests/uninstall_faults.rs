@@ -83,3 +83,43 @@ fn additions_are_named(era: &str) {
         sb.backup().display()
     ));
 }
+
+/// Item 6 and item 2 together: a comment holding the key, inside a block
+/// uninstall removes, is named masked. The key here is the value of the
+/// variable the provider names (not the default one), and appears in none
+/// of the output, whole or as a run of 8 of its characters.
+#[test]
+fn a_removed_comment_holding_the_key_is_named_masked() {
+    const KEY: &str = "sk-omg-MINE-3b8e1f6a2c9d";
+    let sb = Sandbox::new();
+    sb.write_config("a = 1\n");
+    sb.expect(
+        &[
+            "install",
+            "--codex-version",
+            "0.133.0",
+            "--env-key",
+            "MY_GATEWAY_KEY",
+        ],
+        OK,
+    );
+    let installed = String::from_utf8(sb.read_config()).unwrap();
+    let edited = installed.replace(
+        "[profiles.ominigate]\n",
+        &format!("[profiles.ominigate]\n# my key is {KEY}\n"),
+    );
+    assert_ne!(edited, installed);
+    std::fs::write(sb.config(), &edited).unwrap();
+    let out = sb.run_env(&["uninstall"], &[("MY_GATEWAY_KEY", KEY)]);
+    out.assert_code(OK);
+    out.assert_stdout_has("    comment `# my key is sk-o\u{2026}2c9d`");
+    let text = out.text().to_lowercase();
+    for run in KEY.to_lowercase().as_bytes().windows(8) {
+        let run = std::str::from_utf8(run).unwrap();
+        assert!(
+            !text.contains(run),
+            "{run:?} of the key in:\n{}",
+            out.text()
+        );
+    }
+}

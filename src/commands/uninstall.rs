@@ -241,17 +241,14 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, ui: &mut Ui) -> Result<()> {
     let undone = plan(&mut work.docs, args.force, &elsewhere)
         .map_err(|e| work.shape_error(e))?
         .map_err(refusal_error)?;
-    // Comments are the user's words: a pasted key must not reach the screen.
-    let secrets = doctor::secrets(&inp);
-    let notes: Vec<String> = undone
-        .notes
-        .iter()
-        .map(|n| secrets.redact(n).into_owned())
-        .collect();
+    // Comments are the user's words: a pasted key must not reach the
+    // screen. Registering the key of the provider doctor resolves is
+    // enough: every line `finish` prints goes through the one filter.
+    doctor::secrets(&inp);
     // The record goes last (see install).
     if !finish(
         &work.changes(RecordOrder::Last),
-        &notes,
+        &undone.notes,
         args.dry_run,
         args.force,
         ui,
