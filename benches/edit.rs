@@ -20,7 +20,7 @@ use std::time::Duration;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use ominigate_codex::codex_version::{Layout, Version};
 use ominigate_codex::commands::{Files, RecordOrder, install, uninstall};
-use ominigate_codex::config_file::Change;
+use ominigate_codex::fs::Change;
 
 fn options() -> install::Options {
     install::Options {

@@ -1,24 +1,26 @@
 //! ominigate-codex: make the OpenAI Codex CLI talk to the OminiGate gateway.
 //!
 //! The binary's `main` only wires [`cli`] to [`run`]; each subcommand is one
-//! module under [`commands`]. The edit layer ([`blocks`], [`style`]) is pure
-//! and does no IO; [`config_file`] does all file IO.
+//! thin module under [`commands`], over [`setup`] (what is installed where,
+//! read once), [`codex`] (which Codex), [`gateway`] (HTTP to the gateway)
+//! and the edit layer: [`toml`] (pure toml_edit edits and text style) and
+//! [`fs`] (all file IO).
 
-pub mod blocks;
 pub mod bridge;
 pub mod cli;
 pub mod codex_version;
 pub mod commands;
-pub mod config_file;
 pub mod error;
+pub mod fs;
+pub mod gateway;
 pub mod installed;
-pub mod net;
 pub mod paths;
 pub mod report;
+pub mod setup;
 pub mod shown;
 pub mod spec;
 pub mod state;
-pub mod style;
+pub mod toml;
 
 use std::io::Write;
 

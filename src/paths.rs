@@ -69,6 +69,25 @@ impl CodexHome {
     pub fn state_file(&self) -> PathBuf {
         self.dir.join(STATE_FILE)
     }
+
+    /// This tool as the user runs it: with `--codex-home` when that chose
+    /// the home, so that the bridge and `codex` find the same files.
+    pub fn ominigate_codex(&self) -> String {
+        match self.source {
+            "--codex-home" => format!("ominigate-codex --codex-home {}", shell_word(&self.dir)),
+            _ => "ominigate-codex".to_string(),
+        }
+    }
+
+    /// The command that runs the bridge `install --bridge` set up on `port`.
+    pub fn bridge_command(&self, port: u16) -> String {
+        let me = self.ominigate_codex();
+        if port == crate::spec::BRIDGE_PORT {
+            format!("{me} bridge")
+        } else {
+            format!("{me} bridge --listen 127.0.0.1:{port}")
+        }
+    }
 }
 
 /// `config.toml` → `config.toml.ominigate.bak`, beside the path as given.
@@ -85,6 +104,21 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().map(OsString::from).unwrap_or_default();
     name.push(suffix);
     path.with_file_name(name)
+}
+
+/// A path as one word for a POSIX shell: as it is when that is safe,
+/// else in single quotes.
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c));
+    if plain {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 #[cfg(test)]
@@ -116,5 +150,12 @@ mod tests {
             backup_of(Path::new("/h/config.toml")),
             PathBuf::from("/h/config.toml.ominigate.bak")
         );
+    }
+
+    #[test]
+    fn paths_are_quoted_for_the_shell_only_when_needed() {
+        assert_eq!(shell_word(Path::new("/home/u/.codex")), "/home/u/.codex");
+        assert_eq!(shell_word(Path::new("/a b/c")), "'/a b/c'");
+        assert_eq!(shell_word(Path::new("/it's")), "'/it'\\''s'");
     }
 }

@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::blocks::{Change, Previous};
+use crate::toml::blocks::{Change, Previous};
 
 pub const SCHEMA: u32 = 1;
 

@@ -25,7 +25,7 @@ use std::fmt::Write as _;
 
 use harness::*;
 use ominigate_codex::commands::install;
-use ominigate_codex::config_file;
+use ominigate_codex::fs;
 use ominigate_codex::spec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
@@ -686,7 +686,7 @@ proptest! {
         let installed = lib_install(&original, &opts)
             .map_err(|e| TestCaseError::fail(format!("install refused a valid file: {e}\n{text:?}")))?;
         let config = installed.config.clone().unwrap_or_default();
-        config_file::parse(std::path::Path::new("config.toml"), &config)
+        fs::parse(std::path::Path::new("config.toml"), &config)
             .map_err(|e| TestCaseError::fail(format!("install wrote invalid TOML: {}\n{config}", e.message)))?;
         match migrated {
             true => kept_lines_survive_a_removal(&raw, &config),
@@ -842,7 +842,7 @@ fn carried_comments(input: &str, installed: &Files) -> Result<(), String> {
 /// panics are not.
 fn never_panics(bytes: &[u8]) {
     let path = std::path::Path::new("config.toml");
-    let Ok(text) = config_file::as_text(path, bytes) else {
+    let Ok(text) = fs::as_text(path, bytes) else {
         return;
     };
     let files = Files::config(text);

@@ -2,9 +2,11 @@
 //! a gateway that serves only `POST /v1/chat/completions`.
 //!
 //! [`translate`] is the pure translation layer (no IO, no clock, no threads).
-//! [`server`] serves Codex on loopback; [`responses`] and [`upstream`] talk
+//! [`server`] serves Codex on loopback ([`launch`]: set up as the user's
+//! config asks); [`responses`] and [`upstream`] talk
 //! to the gateway.
 
+pub mod launch;
 pub mod responses;
 pub mod server;
 pub mod translate;

@@ -27,7 +27,7 @@ use super::translate::{self, UpstreamError};
 use super::upstream::{
     REPLY_LIMIT, authorization, caller_key, redact_key, redirected, unreachable, upstream_url,
 };
-use crate::net;
+use crate::gateway;
 
 /// How many translated chunks may wait for a slow client before the
 /// upstream reader waits too. A chunk is what one read of up to 16 KiB
@@ -391,11 +391,11 @@ fn read_failure(e: &std::io::Error, idle: Duration) -> String {
     let timed_out = e.kind() == std::io::ErrorKind::TimedOut
         || e.get_ref()
             .and_then(|inner| inner.downcast_ref::<ureq::Error>())
-            .is_some_and(net::is_timeout);
+            .is_some_and(gateway::is_timeout);
     if timed_out {
         format!(
             "no data for {} (stream_idle_timeout_ms)",
-            net::seconds(idle)
+            gateway::seconds(idle)
         )
     } else {
         e.to_string()

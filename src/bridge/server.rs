@@ -3,7 +3,7 @@
 //!
 //! hyper 1 (HTTP/1.1 only: Codex's HTTP client uses it) on a
 //! current-thread tokio runtime. The upstream requests run with the crate's
-//! one HTTP client (ureq, [`crate::net`]) on the runtime's blocking threads,
+//! one HTTP client (ureq, [`crate::gateway`]) on the runtime's blocking threads,
 //! each feeding its answer through a bounded channel into the streamed
 //! response body; see [`super::upstream`].
 //!

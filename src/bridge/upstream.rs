@@ -14,7 +14,7 @@ use hyper::{Request, Response, StatusCode};
 
 use super::server::{Body, Config, Shared, full, json_error, log_line, secs};
 use crate::shown::Secrets;
-use crate::{net, spec};
+use crate::{gateway, spec};
 
 /// Upstream answers that are not a stream (errors, the model list, a
 /// `stream: false` completion) are read up to this many bytes.
@@ -28,7 +28,7 @@ const CONNECT_LIMIT: Duration = Duration::from_secs(30);
 /// The agent for `config.upstream`: no redirects, the idle limit on every
 /// read, including the wait for the answer's headers.
 pub(super) fn agent(config: &Config) -> ureq::Agent {
-    net::agent_config(&config.upstream)
+    gateway::agent_config(&config.upstream)
         // ureq's 128 KiB buffers each way, times 64 streams, were a third
         // of the bridge's RSS; SSE lines and the request go through fine
         // in 16 KiB pieces (the input buffer must hold a header block).
@@ -89,7 +89,7 @@ pub(super) fn unreachable(shared: &Shared, e: &ureq::Error) -> (StatusCode, Stri
         format!(
             "the bridge could not reach the gateway {}: {}",
             spec::redact_url(&shared.config.upstream.url),
-            net::describe(e, shared.config.idle_timeout)
+            gateway::describe(e, shared.config.idle_timeout)
         ),
     )
 }

@@ -6,74 +6,18 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Result;
 
-use super::doctor::bridge::local;
-use super::doctor::inputs::Inputs;
-use super::doctor::provider::env_key_name;
-use super::doctor::resolution::lookup;
-use super::doctor::{detect_codex, read_inputs};
-use crate::bridge::server::{self, Bridge, Config};
+use super::doctor::detect_codex;
+use crate::bridge::launch::{bind, settings};
 use crate::cli::{BridgeArgs, CodexSelect, ServiceKind};
-use crate::error::{Failure, Kind, refused, usage};
+use crate::error::usage;
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui};
+use crate::setup::Setup;
+use crate::setup::bridge::local;
 use crate::spec;
-
-/// What the bridge is told, worked out from the config as `codex
-/// --profile ominigate` reads it.
-pub fn settings(
-    inp: &Inputs,
-    upstream_flag: Option<&str>,
-    port: u16,
-    level: Level,
-) -> Result<Config> {
-    // The recorded gateway only matters without --upstream: a damaged
-    // state file must not stop `bridge --upstream URL`, which its own
-    // message advises.
-    let recorded = match upstream_flag {
-        Some(_) => None,
-        None => inp.bridge_upstream().map_err(|why| {
-            refused(why.to_string()).help(
-                "it records what install changed; restore it from its backup, or delete it and \
-                 record the gateway again with `ominigate-codex install --bridge --base-url URL` \
-                 (`bridge` also takes --upstream URL)",
-            )
-        })?,
-    };
-    let current = inp.provider_base_url();
-    let bad = |e: spec::Invalid| match upstream_flag {
-        Some(_) => spec::bad_flag("--upstream", e),
-        None => usage(e.to_string()).help(
-            "pass the gateway's URL with --upstream URL to `bridge`, or record it with \
-             `ominigate-codex install --bridge --base-url URL`",
-        ),
-    };
-    let url = spec::bridge_upstream(upstream_flag, recorded, current, port).map_err(bad)?;
-    let upstream = spec::parse_base_url(&url).map_err(bad)?;
-    let idle_ms = lookup(
-        &inp.profile_stack(),
-        &[
-            "model_providers",
-            spec::PROVIDER_ID,
-            "stream_idle_timeout_ms",
-        ],
-    )
-    .and_then(|(item, _)| item.as_integer())
-    .filter(|ms| *ms > 0)
-    .unwrap_or(spec::STREAM_IDLE_TIMEOUT_MS);
-    let env_key = env_key_name(inp);
-    crate::shown::protect_env(&env_key);
-    Ok(Config {
-        upstream,
-        env_key,
-        idle_timeout: Duration::from_millis(idle_ms.unsigned_abs()),
-        log: level > Level::Quiet,
-        verbose: level >= Level::Verbose,
-    })
-}
 
 /// Why a `--listen` value is refused (`raw` is the value, escaped).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,7 +84,7 @@ pub fn parse_listen(raw: &str, default_port: u16) -> Result<SocketAddr, BadListe
 /// (A damaged state file counts as a recorded bridge here: install wrote
 /// it, most likely with `--bridge`, and the provider's loopback port is
 /// where Codex looks.)
-fn default_listen(inp: &Inputs) -> SocketAddr {
+fn default_listen(inp: &Setup) -> SocketAddr {
     let port = match (inp.bridge_upstream(), local(inp)) {
         (Ok(None), _) | (_, Err(_)) => spec::BRIDGE_PORT,
         (_, Ok(local)) => local.port,
@@ -148,22 +92,8 @@ fn default_listen(inp: &Inputs) -> SocketAddr {
     SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
 }
 
-/// Bind, or say why not and what to do.
-pub fn bind(addr: SocketAddr, config: Config) -> Result<Bridge> {
-    Bridge::bind(addr, config).map_err(|e| {
-        let help = if e.kind() == std::io::ErrorKind::AddrInUse {
-            "another program (maybe a bridge already running) uses that port: stop it, or pass --listen 127.0.0.1:PORT"
-        } else {
-            "pass another --listen 127.0.0.1:PORT"
-        };
-        Failure::new(Kind::Failure, format!("cannot listen on {addr}: {e}"))
-            .help(help)
-            .into()
-    })
-}
-
 pub fn run(home: &CodexHome, args: &BridgeArgs, ui: &mut Ui<'_>) -> Result<()> {
-    let inp = read_inputs(home, detect_codex(&CodexSelect::default()));
+    let inp = Setup::of_process(home, detect_codex(&CodexSelect::default()));
     let listen = match &args.listen {
         Some(raw) => parse_listen(raw, spec::BRIDGE_PORT)
             .map_err(|e| usage(e.to_string()).help("fix --listen and run again"))?,
@@ -185,7 +115,7 @@ pub fn run(home: &CodexHome, args: &BridgeArgs, ui: &mut Ui<'_>) -> Result<()> {
     if log {
         eprintln!("bridge: forwarding to {upstream}; Ctrl-C stops");
     }
-    bridge.serve(stop, server::GRACE)?;
+    bridge.serve(stop, crate::bridge::server::GRACE)?;
     if log {
         eprintln!("bridge: stopped");
     }

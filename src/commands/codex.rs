@@ -16,14 +16,14 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::Result;
 
-use super::bridge::{bind, settings};
 use super::doctor::codex::CodexInfo;
-use super::doctor::read_inputs;
+use crate::bridge::launch::{bind, settings};
 use crate::cli::CodexArgs;
 use crate::codex_version::{self, CHAT_REMOVED, Source};
 use crate::error::{Failure, Kind, Silent};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui, warning};
+use crate::setup::Setup;
 use crate::spec;
 
 /// `codex_home_flag`: `--codex-home` was given, so Codex gets it as
@@ -52,7 +52,7 @@ pub fn run(
     if codex_home_flag {
         cmd.env("CODEX_HOME", &home.dir);
     }
-    let inp = read_inputs(home, CodexInfo::from_detected(&found));
+    let inp = Setup::of_process(home, CodexInfo::from_detected(&found));
     let installed = inp
         .profile_stack()
         .iter()

@@ -7,15 +7,18 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use super::doctor::{self, codex::CodexInfo};
 use super::{Docs, Files, RecordOrder, finish};
-use crate::blocks::{self, BlockPath, Change, EditError, PROFILE, PROVIDER};
+use crate::bridge::launch::service_manager;
 use crate::cli::{CodexSelect, InstallArgs, WireApi};
 use crate::codex_version::{self, Detected, Layout, ProfileLayout, Source};
-use crate::config_file;
 use crate::error::{Failure, Kind, refused, usage};
+use crate::fs;
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::report::{Ui, shell_setup, warning};
+use crate::setup::Env;
+use crate::setup::facts;
 use crate::spec::{self, bad_flag};
 use crate::state::{Record, State};
+use crate::toml::blocks::{self, BlockPath, Change, EditError, PROFILE, PROVIDER};
 
 /// The comment above the blocks install creates; also how a block is
 /// recognised as ours when the state file is missing.
@@ -582,8 +585,8 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     let _lock = if args.dry_run {
         None
     } else {
-        config_file::ensure_dir(&home.dir)?;
-        Some(config_file::lock(&home.dir, Duration::from_secs(10))?)
+        fs::ensure_dir(&home.dir)?;
+        Some(fs::lock(&home.dir, Duration::from_secs(10))?)
     };
     let files = Files::read(home)?;
     let mut work = files.open()?;
@@ -644,7 +647,7 @@ pub fn check_result(home: &CodexHome, detected: &Detected) -> Vec<String> {
 /// found, doctor comes before starting Codex (which would stop on them).
 fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome, problems: bool) -> String {
     let (rc, export) = shell_setup(std::env::var("SHELL").ok().as_deref(), &o.env_key);
-    let set = std::env::var_os(&o.env_key).is_some_and(|v| !v.is_empty());
+    let set = facts::key(&Env::from_process(), &o.env_key).is_set();
     let mut steps: Vec<String> = Vec::new();
     if detected.source == Source::Assumed {
         steps.push("Install Codex: npm i -g @openai/codex".into());
@@ -672,13 +675,13 @@ fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome, problems: bool
     }
     if let Some(upstream) = &o.upstream {
         let port = spec::loopback_port(&o.base_url).unwrap_or(spec::BRIDGE_PORT);
-        let bridge = bridge_command(home, port);
+        let bridge = home.bridge_command(port);
         steps.push(format!(
             "Keep the bridge running (it listens on {} and forwards to {}), in a terminal of its own:\n       {bridge}\n     or as a service that starts it at login (this prints it and how to enable it):\n       {bridge} --print-service {}\n     Or skip this and run Codex through a private bridge: {} codex",
             o.base_url,
             spec::redact_url(upstream),
             service_manager(),
-            ominigate_codex(home),
+            home.ominigate_codex(),
         ));
     }
     if !problems {
@@ -695,60 +698,4 @@ fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome, problems: bool
     }
     text.push_str("  Check everything with: ominigate-codex doctor");
     text
-}
-
-/// This tool as the user runs it: with `--codex-home` when that chose the
-/// home, so that the bridge and `codex` find the same files.
-pub fn ominigate_codex(home: &CodexHome) -> String {
-    match home.source {
-        "--codex-home" => format!("ominigate-codex --codex-home {}", shell_word(&home.dir)),
-        _ => "ominigate-codex".to_string(),
-    }
-}
-
-/// The command that runs the bridge `install --bridge` set up on `port`.
-pub fn bridge_command(home: &CodexHome, port: u16) -> String {
-    let me = ominigate_codex(home);
-    if port == spec::BRIDGE_PORT {
-        format!("{me} bridge")
-    } else {
-        format!("{me} bridge --listen 127.0.0.1:{port}")
-    }
-}
-
-/// What `bridge --print-service` should print for this system.
-pub fn service_manager() -> &'static str {
-    if cfg!(target_os = "macos") {
-        "launchd"
-    } else {
-        "systemd"
-    }
-}
-
-/// A path as one word for a POSIX shell: as it is when that is safe,
-/// else in single quotes.
-fn shell_word(path: &std::path::Path) -> String {
-    let text = path.display().to_string();
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%=,".contains(c));
-    if plain {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_are_quoted_for_the_shell_only_when_needed() {
-        use std::path::Path;
-        assert_eq!(shell_word(Path::new("/home/u/.codex")), "/home/u/.codex");
-        assert_eq!(shell_word(Path::new("/a b/c")), "'/a b/c'");
-        assert_eq!(shell_word(Path::new("/it's")), "'/it'\\''s'");
-    }
 }

@@ -16,12 +16,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use toml_edit::DocumentMut;
 
-use crate::blocks::{self, EditError};
-use crate::config_file::{self, Change, Parsed, Snapshot};
 use crate::error::{Failure, invalid, refused};
+use crate::fs::{self, Change, Parsed, Snapshot};
 use crate::paths::{self, CodexHome};
 use crate::report::{Ui, unified_diff, warning};
 use crate::state::State;
+use crate::toml::blocks::{self, EditError};
 
 /// A file read from disk, checked to be UTF-8.
 pub struct Loaded {
@@ -31,7 +31,7 @@ pub struct Loaded {
 impl Loaded {
     pub fn read(path: &Path) -> Result<Loaded> {
         let loaded = Loaded {
-            snapshot: config_file::read(path)?,
+            snapshot: fs::read(path)?,
         };
         loaded.text()?;
         Ok(loaded)
@@ -54,7 +54,7 @@ impl Loaded {
     /// snapshot, so a file is held in memory once.
     pub fn text(&self) -> Result<&str, Failure> {
         match &self.snapshot.bytes {
-            Some(b) => config_file::as_text(&self.snapshot.path, b),
+            Some(b) => fs::as_text(&self.snapshot.path, b),
             None => Ok(""),
         }
     }
@@ -93,7 +93,7 @@ pub fn shape_error(path: &Path, e: EditError) -> anyhow::Error {
 
 /// Parse a loaded config and check the keys this tool touches have the right types.
 pub fn parse_checked<'a>(loaded: &'a Loaded) -> Result<Parsed<'a>> {
-    let parsed = config_file::parse(&loaded.snapshot.path, loaded.text()?)?;
+    let parsed = fs::parse(&loaded.snapshot.path, loaded.text()?)?;
     blocks::check_shapes(&parsed.doc).map_err(|e| shape_error(&loaded.snapshot.path, e))?;
     Ok(parsed)
 }
@@ -168,7 +168,7 @@ impl Files {
             state: Loaded::read(&home.state_file())?,
             // Only ever copied whole: not parsed, not checked.
             pre_install: Loaded {
-                snapshot: config_file::read(&paths::pre_install_of(&home.config()))?,
+                snapshot: fs::read(&paths::pre_install_of(&home.config()))?,
             },
         })
     }
@@ -292,7 +292,7 @@ impl<'a> Workspace<'a> {
 }
 
 /// Say what the run does (`notes`), then print diffs (dry run) or commit
-/// the changes (`force`: break hard links, see [`config_file::commit`]).
+/// the changes (`force`: break hard links, see [`fs::commit`]).
 /// A real run first removes what crashed runs left beside every file it
 /// manages. Returns whether any user-visible file changed.
 pub fn finish(
@@ -309,7 +309,7 @@ pub fn finish(
             managed.push(paths::backup_of(&c.before.path));
         }
         let managed: Vec<&Path> = managed.iter().map(PathBuf::as_path).collect();
-        for p in config_file::remove_stale_temps_of(&managed) {
+        for p in fs::remove_stale_temps_of(&managed) {
             ui.info(format_args!(
                 "removed {}, left by an interrupted run",
                 p.display()
@@ -349,7 +349,7 @@ pub fn finish(
         }
         return Ok(!visible.is_empty());
     }
-    let done = config_file::commit(changes, force)?;
+    let done = fs::commit(changes, force)?;
     for (p, names) in &done.broken_links {
         warning(&format!(
             "{} had {names} names (hard links); --force broke the link: this name has the new content, the other names keep the old one",

@@ -7,260 +7,21 @@
 //! http to this machine), a time limit, no redirect followed. `use` checks
 //! a model against the same list ([`Gateway`], [`live`]).
 
-use std::fmt::{self, Write as _};
-use std::path::PathBuf;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use super::doctor::endpoint::{model_ids, server_message};
-use super::doctor::http::{self, Method, SendError};
-use super::doctor::inputs::Inputs;
-use super::doctor::provider::{env_key_name, env_key_value};
-use super::doctor::resolution::{Run, resolve};
-use super::doctor::{self, detect_codex, read_inputs};
+use super::doctor::detect_codex;
 use crate::cli::ModelsArgs;
 use crate::error::{Failure, Kind};
+use crate::gateway::models::{Gateway, Live, live};
 use crate::paths::CodexHome;
 use crate::report::{SCHEMA_VERSION, Ui};
-use crate::shown::{self, Secrets};
-use crate::spec::{self, RECOMMENDED_MODELS};
-
-/// Where the live list comes from: the provider as `codex --profile
-/// ominigate` sees it (its `base_url`, else the guide's; its `env_key`).
-#[derive(Debug, Clone)]
-pub struct Gateway {
-    pub base_url: String,
-    pub key_name: String,
-    key: Option<String>,
-    /// What the gateway must not be quoted saying (see [`doctor::secrets`]).
-    secrets: Secrets,
-    /// A config file that does not load: the gateway is not asked.
-    broken: Option<PathBuf>,
-}
-
-impl Gateway {
-    pub fn of(inp: &Inputs) -> Gateway {
-        let base_url = inp
-            .provider_base_url()
-            .unwrap_or(spec::BASE_URL)
-            .trim_end_matches('/')
-            .to_string();
-        let key_name = env_key_name(inp);
-        let key = env_key_value(inp, &key_name);
-        Gateway {
-            base_url,
-            key_name,
-            key,
-            secrets: doctor::secrets(inp),
-            broken: inp.broken().first().map(|(s, _)| s.path.clone()),
-        }
-    }
-
-    /// `{base_url}/models`, safe to show.
-    pub fn models_url(&self) -> String {
-        spec::redact_url(&format!("{}/models", self.base_url))
-    }
-}
-
-/// The live list, or why there is none.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Live {
-    /// The ids OminiGate lists, sorted.
-    Listed(Vec<String>),
-    /// Not asked: `--offline`, no key, a config that does not load.
-    Skipped(String),
-    /// Asked, and no list came back.
-    Failed(String),
-}
-
-/// Ask the gateway for its models, unless `offline` or it cannot be done.
-pub fn live(gw: &Gateway, offline: bool, limit: Duration) -> Live {
-    if offline {
-        return Live::Skipped("--offline".into());
-    }
-    if let Some(path) = &gw.broken {
-        return Live::Skipped(format!(
-            "{} does not load (see `ominigate-codex doctor`)",
-            path.display()
-        ));
-    }
-    let Some(key) = &gw.key else {
-        return Live::Skipped(format!("{} is not set", gw.key_name));
-    };
-    match fetch(gw, key, limit) {
-        Ok(mut ids) => {
-            ids.sort();
-            ids.dedup();
-            Live::Listed(ids)
-        }
-        Err(e) => Live::Failed(e.to_string()),
-    }
-}
-
-/// Why `GET {base_url}/models` gave no list. `url` is that URL as it may
-/// be shown; `says` is the gateway's message (`: …`), or empty.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum FetchError {
-    Unreachable {
-        url: String,
-        error: SendError,
-    },
-    NotAList {
-        url: String,
-        status: u16,
-    },
-    /// `location` already redacted, or `None` without a `Location` header.
-    Redirect {
-        url: String,
-        status: u16,
-        location: Option<String>,
-    },
-    KeyRejected {
-        url: String,
-        key_name: String,
-        says: String,
-    },
-    KeyForbidden {
-        url: String,
-        key_name: String,
-        says: String,
-    },
-    NotFound {
-        url: String,
-    },
-    Status {
-        url: String,
-        status: u16,
-        says: String,
-    },
-}
-
-impl fmt::Display for FetchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FetchError::Unreachable { url, error } => write!(f, "cannot reach {url}: {error}"),
-            FetchError::NotAList { url, status } => write!(
-                f,
-                "{url} answered {status} but not with a model list (base_url should be the API root, like {})",
-                spec::BASE_URL
-            ),
-            FetchError::Redirect {
-                url,
-                status,
-                location,
-            } => write!(
-                f,
-                "{url} redirects ({status}) to {}; not followed, so the key went nowhere else",
-                location.as_deref().unwrap_or("(no Location header)")
-            ),
-            FetchError::KeyRejected {
-                url,
-                key_name,
-                says,
-            } => write!(
-                f,
-                "OminiGate rejected the key in {key_name} ({url} answered 401{says})"
-            ),
-            FetchError::KeyForbidden {
-                url,
-                key_name,
-                says,
-            } => write!(
-                f,
-                "the key in {key_name} may not list models ({url} answered 403{says})"
-            ),
-            FetchError::NotFound { url } => write!(
-                f,
-                "{url} answered 404: base_url is probably wrong (OminiGate's is {})",
-                spec::BASE_URL
-            ),
-            FetchError::Status { url, status, says } => write!(f, "{url} answered {status}{says}"),
-        }
-    }
-}
-
-fn fetch(gw: &Gateway, key: &str, limit: Duration) -> Result<Vec<String>, FetchError> {
-    let url = format!("{}/models", gw.base_url);
-    let shown = gw.models_url();
-    let r = http::send(Method::Get, &url, key, None, limit).map_err(|error| {
-        FetchError::Unreachable {
-            url: shown.clone(),
-            error,
-        }
-    })?;
-    let says = match server_message(&r.body, &gw.secrets) {
-        m if m.is_empty() => String::new(),
-        m => format!(": {m}"),
-    };
-    let key_name = gw.key_name.clone();
-    let status = r.status;
-    match status {
-        200..=299 => {
-            model_ids(&r.body, &gw.secrets).ok_or(FetchError::NotAList { url: shown, status })
-        }
-        300..=399 => Err(FetchError::Redirect {
-            url: shown,
-            status,
-            location: r.location.as_deref().map(spec::redact_url),
-        }),
-        401 => Err(FetchError::KeyRejected {
-            url: shown,
-            key_name,
-            says,
-        }),
-        403 => Err(FetchError::KeyForbidden {
-            url: shown,
-            key_name,
-            says,
-        }),
-        404 => Err(FetchError::NotFound { url: shown }),
-        _ => Err(FetchError::Status {
-            url: shown,
-            status,
-            says,
-        }),
-    }
-}
-
-/// The models Codex uses with OminiGate now.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct InUse {
-    /// `codex --profile ominigate`'s model, when that run uses OminiGate.
-    pub profile: Option<String>,
-    /// Plain `codex`'s model, when it uses OminiGate (`install --default`).
-    pub default: Option<String>,
-}
-
-impl InUse {
-    pub fn of(inp: &Inputs) -> InUse {
-        let view = inp.view();
-        // Shown as they may be: a config value cannot drive the terminal.
-        let model = |run| {
-            let r = resolve(&view, run);
-            match r.uses_ominigate() {
-                true => r.model.map(|m| shown::value(&m.value).into_owned()),
-                false => None,
-            }
-        };
-        InUse {
-            profile: model(Run::Profile),
-            default: model(Run::Plain),
-        }
-    }
-
-    fn tags(&self, id: &str) -> Vec<&'static str> {
-        let mut tags = Vec::new();
-        if self.profile.as_deref() == Some(id) {
-            tags.push("profile");
-        }
-        if self.default.as_deref() == Some(id) {
-            tags.push("default");
-        }
-        tags
-    }
-}
+use crate::setup::Setup;
+use crate::setup::facts::InUse;
+use crate::spec::RECOMMENDED_MODELS;
 
 fn is_recommended(id: &str) -> bool {
     RECOMMENDED_MODELS.iter().any(|(r, _)| *r == id)
@@ -447,7 +208,7 @@ pub fn json(r: &Report) -> String {
 }
 
 pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
-    let inp = read_inputs(home, detect_codex(&args.codex));
+    let inp = Setup::of_process(home, detect_codex(&args.codex));
     let gw = Gateway::of(&inp);
     let report = Report {
         models_url: gw.models_url(),

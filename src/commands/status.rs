@@ -2,7 +2,7 @@
 //! which Codex, with which model, whether OminiGate is the default for
 //! plain `codex`, and whether the key is set (yes or no, nothing more).
 //!
-//! Everything comes from doctor's reading of the setup ([`Inputs`], the
+//! Everything comes from doctor's reading of the setup ([`Setup`], the
 //! precedence walk in `resolution`) and its checks run `--offline`, so
 //! status and doctor never disagree. Writes nothing.
 
@@ -13,15 +13,14 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::doctor::check::{self, Check, Status};
-use super::doctor::inputs::Inputs;
-use super::doctor::provider::env_key_name;
-use super::doctor::resolution::{Run, lookup, resolve};
-use super::doctor::{self, detect_codex, diagnose, read_inputs, run_checks};
-use super::models::InUse;
+use super::doctor::{detect_codex, run_checks};
 use crate::cli::StatusArgs;
 use crate::codex_version::ProfileLayout;
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::report::SCHEMA_VERSION;
+use crate::setup::facts::{self, InUse, env_key_name};
+use crate::setup::resolve::{Run, lookup, resolve};
+use crate::setup::{Setup, diagnose};
 use crate::shown;
 use crate::spec;
 
@@ -117,7 +116,7 @@ pub struct Summary {
     pub checks: Checks,
 }
 
-fn codex(inp: &Inputs) -> Codex {
+fn codex(inp: &Setup) -> Codex {
     let info = &inp.codex;
     Codex {
         version: info.version.map(|v| v.to_string()),
@@ -131,11 +130,11 @@ fn codex(inp: &Inputs) -> Codex {
     }
 }
 
-fn provider(inp: &Inputs) -> Option<Provider> {
+fn provider(inp: &Setup) -> Option<Provider> {
     let stack = inp.profile_stack();
     let (_, file) = lookup(&stack, &BLOCK)?;
     let base_url = inp.provider_base_url().map(spec::redact_url);
-    let bridge_upstream = super::doctor::bridge::local(inp)
+    let bridge_upstream = crate::setup::bridge::local(inp)
         .ok()
         .and_then(|l| l.recorded)
         .map(|u| spec::redact_url(&u));
@@ -149,7 +148,7 @@ fn provider(inp: &Inputs) -> Option<Provider> {
 
 /// The profile where this Codex reads it, and a note when something
 /// there stops `codex --profile ominigate`.
-fn profile(inp: &Inputs) -> (Option<Profile>, Option<String>) {
+fn profile(inp: &Setup) -> (Option<Profile>, Option<String>) {
     let v = inp.codex.effective();
     let view = inp.view();
     match inp.layout().profile {
@@ -189,7 +188,7 @@ fn profile(inp: &Inputs) -> (Option<Profile>, Option<String>) {
 
 /// Whether `install --default` is on record (a damaged or unreadable
 /// record counts as none: status never fails on it).
-fn default_recorded(inp: &Inputs) -> bool {
+fn default_recorded(inp: &Setup) -> bool {
     inp.state.as_ref().is_some_and(|s| s.defaults.is_some())
 }
 
@@ -214,7 +213,7 @@ fn checks(list: &[Check]) -> Checks {
 }
 
 /// Put the status together from what doctor read and its offline checks.
-pub fn summarise(inp: &Inputs, list: &[Check], recorded: bool) -> Summary {
+pub fn summarise(inp: &Setup, list: &[Check], recorded: bool) -> Summary {
     let view = inp.view();
     let provider = provider(inp);
     let (profile, profile_note) = profile(inp);
@@ -222,7 +221,7 @@ pub fn summarise(inp: &Inputs, list: &[Check], recorded: bool) -> Summary {
     let with_profile = resolve(&view, Run::Profile);
     let in_use = InUse::of(inp);
     let key_name = env_key_name(inp);
-    let set = inp.env.get(&key_name).is_some_and(|k| !k.trim().is_empty());
+    let set = facts::key(&inp.env, &key_name).is_set();
     Summary {
         schema_version: SCHEMA_VERSION,
         codex_home: inp.home.dir.display().to_string(),
@@ -375,8 +374,8 @@ pub fn human(s: &Summary) -> String {
 }
 
 pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> Result<()> {
-    let inp = read_inputs(home, detect_codex(&args.codex));
-    let secrets = doctor::secrets(&inp);
+    let inp = Setup::of_process(home, detect_codex(&args.codex));
+    let secrets = inp.secrets();
     let mut list = run_checks(&inp, true, CODEX_LIMIT);
     check::sanitize_all(&mut list, &secrets);
     let summary = summarise(&inp, &list, default_recorded(&inp));

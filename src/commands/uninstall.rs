@@ -12,20 +12,21 @@ use std::time::Duration;
 use anyhow::Result;
 use toml_edit::DocumentMut;
 
-use super::doctor::{self, detect_codex, read_inputs};
+use super::doctor::detect_codex;
 use super::install::{
     PROFILE_COMMENT, PROFILE_FILE_COMMENT, PROFILE_KEYS, PROVIDER_COMMENT, PROVIDER_KEYS,
     profile_file_is_ours, record_or_marker,
 };
 use super::{Docs, Files, RecordOrder, finish};
-use crate::blocks::{self, Addition, BlockPath, EditError, PROFILE, PROVIDER};
 use crate::cli::{CodexSelect, UninstallArgs};
-use crate::config_file;
 use crate::error::refused;
+use crate::fs;
 use crate::paths::{self, CONFIG, CodexHome, PROFILE_FILE};
 use crate::report::Ui;
+use crate::setup::{self, Setup};
 use crate::spec;
 use crate::state::Record;
+use crate::toml::blocks::{self, Addition, BlockPath, EditError, PROFILE, PROVIDER};
 
 /// Why uninstall will not go on without `--force`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,20 +232,20 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, ui: &mut Ui) -> Result<()> {
         return Ok(());
     }
     let _lock = (!args.dry_run)
-        .then(|| config_file::lock(&home.dir, Duration::from_secs(10)))
+        .then(|| fs::lock(&home.dir, Duration::from_secs(10)))
         .transpose()?;
     let files = Files::read(home)?;
     let mut work = files.open()?;
     // Doctor's walk of the files Codex reads, for the Codex on PATH.
-    let inp = read_inputs(home, detect_codex(&CodexSelect::default()));
-    let elsewhere = doctor::inputs::provider_references(&inp, spec::PROVIDER_ID);
+    let inp = Setup::of_process(home, detect_codex(&CodexSelect::default()));
+    let elsewhere = setup::provider_references(&inp, spec::PROVIDER_ID);
     let undone = plan(&mut work.docs, args.force, &elsewhere)
         .map_err(|e| work.shape_error(e))?
         .map_err(refusal_error)?;
     // Comments are the user's words: a pasted key must not reach the
     // screen. Registering the key of the provider doctor resolves is
     // enough: every line `finish` prints goes through the one filter.
-    doctor::secrets(&inp);
+    inp.secrets();
     // The record goes last (see install).
     if !finish(
         &work.changes(RecordOrder::Last),

@@ -13,19 +13,18 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::doctor::codex::CodexInfo;
-use super::doctor::endpoint::close_matches;
-use super::doctor::read_inputs;
 use super::install::{self, Options, Route, plan};
-use super::models::{Gateway, Live, live};
 use super::{Docs, Files, RecordOrder, finish};
-use crate::blocks::{self, EditError, PROFILE, PROVIDER};
 use crate::cli::UseArgs;
 use crate::codex_version::Layout;
-use crate::config_file;
 use crate::error::{Failure, Kind};
+use crate::fs;
+use crate::gateway::models::{Gateway, Live, close_matches, live};
 use crate::paths::CodexHome;
 use crate::report::{Ui, warning};
+use crate::setup::Setup;
 use crate::spec::{self, bad_flag};
+use crate::toml::blocks::{self, EditError, PROFILE, PROVIDER};
 
 /// What is missing for OminiGate to count as installed, if anything.
 fn missing(docs: &Docs) -> Result<Option<&'static str>, EditError> {
@@ -127,7 +126,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         return Err(not_installed(home, "the directory does not exist", model));
     }
     let _lock = (!args.dry_run)
-        .then(|| config_file::lock(&home.dir, Duration::from_secs(10)))
+        .then(|| fs::lock(&home.dir, Duration::from_secs(10)))
         .transpose()?;
     let files = Files::read(home)?;
     let mut work = files.open()?;
@@ -148,7 +147,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
     let follows = default_follows(&work.docs);
 
-    let inp = read_inputs(home, CodexInfo::from_detected(&detected));
+    let inp = Setup::of_process(home, CodexInfo::from_detected(&detected));
     let gw = Gateway::of(&inp);
     let found = live(&gw, args.net.offline, Duration::from_secs(args.net.timeout));
     check_listed(model, found, &gw, ui)?;
@@ -178,7 +177,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     }
     // Doctor's walk of the other files Codex reads: what selects the
     // provider there keeps its own model.
-    for place in super::doctor::inputs::provider_references(&inp, spec::PROVIDER_ID) {
+    for place in crate::setup::provider_references(&inp, spec::PROVIDER_ID) {
         ui.info(format_args!(
             "note: {place} also selects the ominigate provider; `use` does not change the model there"
         ))?;

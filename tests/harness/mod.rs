@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use ominigate_codex::codex_version::{Layout, Version};
 use ominigate_codex::commands::{self, RecordOrder, install, uninstall};
-use ominigate_codex::config_file::Change;
+use ominigate_codex::fs::Change;
 use ominigate_codex::paths::BACKUP_SUFFIX;
 use ominigate_codex::state::State;
 use tempfile::TempDir;

@@ -5,97 +5,20 @@
 //! [`spec::BRIDGE_SERVICE`]; `GET {base_url}/models` goes through it to the
 //! gateway, with the key, like `endpoint.models`.
 
-use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::check::Check;
-use super::endpoint::{model_ids, server_message};
-use super::http::{self, Method, Reply};
-use super::inputs::Inputs;
-use super::provider::{env_key_name, env_key_value};
-use crate::commands::install::{bridge_command, ominigate_codex, service_manager};
+use crate::bridge::launch::service_manager;
+use crate::gateway::models::model_ids;
+use crate::gateway::{self, Method, Reply, server_message};
+use crate::setup::Setup;
+use crate::setup::bridge::{Local, local};
+use crate::setup::facts::{self, env_key_name};
 use crate::spec;
 
 pub const REACHABLE: &str = "bridge.reachable";
-
-/// The provider's `base_url` when it is plain http to a port on this
-/// machine: where a bridge would listen.
-#[derive(Debug, Clone)]
-pub struct Local {
-    /// `http://127.0.0.1:PORT/v1`, as configured (without a trailing `/`).
-    pub base_url: String,
-    pub port: u16,
-    /// What `install --bridge` recorded as the gateway.
-    pub recorded: Option<String>,
-}
-
-impl Local {
-    /// `http://HOST:PORT/health`.
-    pub fn health_url(&self) -> String {
-        let rest = self.base_url.split_once("://").map_or("", |(_, r)| r);
-        let authority = rest.split('/').next().unwrap_or_default();
-        format!("http://{authority}/health")
-    }
-
-    /// Whether this is a bridge: install recorded one, or the URL is the
-    /// bridge's default.
-    pub fn expected(&self) -> bool {
-        self.recorded.is_some() || self.port == spec::BRIDGE_PORT
-    }
-}
-
-/// Why the provider's `base_url` is not a bridge to check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NoBridge {
-    /// This config file does not load.
-    Broken(PathBuf),
-    NoBaseUrl,
-    /// The provider calls this URL (redacted) directly.
-    Direct(String),
-}
-
-impl fmt::Display for NoBridge {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NoBridge::Broken(path) => write!(
-                f,
-                "cannot check: {} does not load (see config.parse)",
-                path.display()
-            ),
-            NoBridge::NoBaseUrl => {
-                f.write_str("no bridge: the provider has no base_url (see provider.fields)")
-            }
-            NoBridge::Direct(url) => write!(f, "no bridge: the provider calls {url} directly"),
-        }
-    }
-}
-
-impl std::error::Error for NoBridge {}
-
-/// The provider's loopback `base_url`, or why this is not about a bridge.
-pub fn local(inp: &Inputs) -> Result<Local, NoBridge> {
-    if let Some((source, _)) = inp.broken().first() {
-        return Err(NoBridge::Broken(source.path.clone()));
-    }
-    let Some(raw) = inp.provider_base_url() else {
-        return Err(NoBridge::NoBaseUrl);
-    };
-    let Some(port) = spec::loopback_port(raw) else {
-        return Err(NoBridge::Direct(spec::redact_url(
-            raw.trim_end_matches('/'),
-        )));
-    };
-    Ok(Local {
-        base_url: raw.trim_end_matches('/').to_string(),
-        port,
-        // A damaged state file names no gateway; doctor reports on the
-        // bridge as if install recorded none (doctor never fails on it).
-        recorded: inp.bridge_upstream().ok().flatten().map(str::to_string),
-    })
-}
 
 /// What a bridge's `/health` says: `Some(upstream)` when it is one.
 fn bridge_health(r: &Reply) -> Option<String> {
@@ -115,8 +38,8 @@ fn bridge_health(r: &Reply) -> Option<String> {
 }
 
 /// How to get a bridge running on `port`, as fix lines.
-fn start_fixes(inp: &Inputs, port: u16) -> Vec<String> {
-    let bridge = bridge_command(&inp.home, port);
+fn start_fixes(inp: &Setup, port: u16) -> Vec<String> {
+    let bridge = inp.home.bridge_command(port);
     vec![
         format!("start it in a terminal and leave it running: `{bridge}`"),
         format!(
@@ -125,12 +48,12 @@ fn start_fixes(inp: &Inputs, port: u16) -> Vec<String> {
         ),
         format!(
             "or skip the installed bridge: `{} codex` runs Codex through a private one",
-            ominigate_codex(&inp.home)
+            inp.home.ominigate_codex()
         ),
     ]
 }
 
-pub fn check(inp: &Inputs, offline: bool, limit: Duration) -> Check {
+pub fn check(inp: &Setup, offline: bool, limit: Duration) -> Check {
     let local = match local(inp) {
         Ok(l) => l,
         Err(why) => return Check::skip(REACHABLE, why.to_string()),
@@ -151,7 +74,7 @@ pub fn check(inp: &Inputs, offline: bool, limit: Duration) -> Check {
     }
     let at = format!("127.0.0.1:{}", local.port);
     let health_url = local.health_url();
-    let health = http::get_without_key(&health_url, limit);
+    let health = gateway::get_without_key(&health_url, limit);
     let upstream = match &health {
         Ok(r) => bridge_health(r),
         Err(_) => None,
@@ -176,7 +99,7 @@ pub fn check(inp: &Inputs, offline: bool, limit: Duration) -> Check {
             )
             .fix(format!(
                 "stop what listens on {at}, or move the bridge: `{} install --bridge --bridge-port <free port>`",
-                ominigate_codex(&inp.home)
+                inp.home.ominigate_codex()
             )),
         };
     };
@@ -197,20 +120,20 @@ pub fn check(inp: &Inputs, offline: bool, limit: Duration) -> Check {
 }
 
 /// The bridge answers: ask the gateway's model list through it.
-fn through(inp: &Inputs, local: &Local, upstream: &str, limit: Duration) -> Check {
+fn through(inp: &Setup, local: &Local, upstream: &str, limit: Duration) -> Check {
     let up = format!(
         "the bridge on 127.0.0.1:{} is up (forwarding to {upstream})",
         local.port
     );
     let key_name = env_key_name(inp);
-    let Some(key) = env_key_value(inp, &key_name) else {
+    let Some(key) = facts::key(&inp.env, &key_name).value() else {
         return Check::ok(
             REACHABLE,
             format!("{up}; its upstream not checked: {key_name} is not set (see env.key)"),
         );
     };
     let url = format!("{}/models", local.base_url);
-    let r = match http::send(Method::Get, &url, &key, None, limit) {
+    let r = match gateway::send(Method::Get, &url, key, None, limit) {
         Ok(r) => r,
         Err(e) => {
             return Check::fail(
@@ -220,14 +143,14 @@ fn through(inp: &Inputs, local: &Local, upstream: &str, limit: Duration) -> Chec
             .fix("restart the bridge; if that does not help, check its log lines on stderr");
         }
     };
-    let secrets = super::secrets(inp);
+    let secrets = inp.secrets();
     let says = match server_message(&r.body, &secrets) {
         m if m.is_empty() => String::new(),
         m => format!("the bridge says: {m}"),
     };
     let elsewhere = format!(
         "to forward to another gateway: `{} install --bridge --base-url <gateway URL>`, then restart the bridge",
-        ominigate_codex(&inp.home)
+        inp.home.ominigate_codex()
     );
     let c = match r.status {
         200..=299 => match model_ids(&r.body, &secrets) {

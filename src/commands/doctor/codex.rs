@@ -8,12 +8,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::check::Check;
-use super::diagnose;
 use crate::codex_version::{
     self, CHAT_REMOVED, Layout, NEWEST_KNOWN, PROFILE_FILES, PROMPT_INPUT, ProfileLayout, Version,
 };
-use crate::config_file;
+use crate::fs;
 use crate::paths::CodexHome;
+use crate::setup::diagnose;
 
 pub const BINARY: &str = "codex.binary";
 pub const ACCEPTS: &str = "codex.accepts_config";
@@ -271,11 +271,11 @@ impl Scratch {
             }
             let path = entry.path();
             // Same safe read as everywhere: no FIFOs, no huge files.
-            let Ok(snap) = config_file::read(&path) else {
+            let Ok(snap) = fs::read(&path) else {
                 continue;
             };
             if let Some(bytes) = snap.bytes {
-                config_file::write_atomic(&scratch.dir.join(&name), &bytes, 0o600, None)
+                fs::write_atomic(&scratch.dir.join(&name), &bytes, 0o600, None)
                     .map_err(|e| ScratchError::Copy(path, e))?;
             }
         }

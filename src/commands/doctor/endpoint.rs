@@ -5,15 +5,16 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::check::Check;
-use super::http::{self, Method, Reply, SendError};
-use super::inputs::Inputs;
-use super::provider::{env_key_name, env_key_value};
-use super::resolution::{Run, lookup, resolve};
 use crate::codex_version::Version;
-use crate::shown::{self, Secrets, mask};
+use crate::gateway::models::{close_matches, model_ids};
+use crate::gateway::{self, Method, Reply, SendError, server_message};
+use crate::setup::Setup;
+use crate::setup::facts::{self, env_key_name};
+use crate::setup::resolve::{Run, lookup, resolve};
+use crate::shown::{Secrets, mask};
 use crate::spec;
 
 pub const MODELS: &str = "endpoint.models";
@@ -79,7 +80,7 @@ impl fmt::Display for NoTarget {
 impl std::error::Error for NoTarget {}
 
 /// The target, or why the network checks cannot run.
-pub fn target(inp: &Inputs, limit: Duration) -> Result<Target, NoTarget> {
+pub fn target(inp: &Setup, limit: Duration) -> Result<Target, NoTarget> {
     if let Some((source, _)) = inp.broken().first() {
         return Err(NoTarget::Broken(source.path.clone()));
     }
@@ -89,7 +90,7 @@ pub fn target(inp: &Inputs, limit: Duration) -> Result<Target, NoTarget> {
     let raw = url_item.as_str().ok_or(NoTarget::BaseUrlNotString)?;
     let url = spec::parse_base_url(raw).map_err(|_| NoTarget::UnsafeBaseUrl)?;
     let key_name = env_key_name(inp);
-    let Some(key) = env_key_value(inp, &key_name) else {
+    let Some(key) = facts::key(&inp.env, &key_name).value() else {
         return Err(NoTarget::KeyNotSet(key_name));
     };
     let layout = inp.layout();
@@ -112,7 +113,7 @@ pub fn target(inp: &Inputs, limit: Duration) -> Result<Target, NoTarget> {
     };
     Ok(Target {
         base_url: url.url,
-        key,
+        key: key.to_string(),
         key_name,
         model,
         model_place,
@@ -122,14 +123,14 @@ pub fn target(inp: &Inputs, limit: Duration) -> Result<Target, NoTarget> {
         wire_refused,
         version: inp.codex.effective(),
         chat_supported: layout.chat_supported,
-        bridge: super::bridge::local(inp).is_ok_and(|l| l.expected()),
+        bridge: crate::setup::bridge::local(inp).is_ok_and(|l| l.expected()),
         limit,
-        secrets: super::secrets(inp),
+        secrets: inp.secrets(),
     })
 }
 
 /// Both network checks, run at once; `skip` for both when offline or not possible.
-pub fn checks(inp: &Inputs, offline: bool, limit: Duration) -> [Check; 2] {
+pub fn checks(inp: &Setup, offline: bool, limit: Duration) -> [Check; 2] {
     if offline {
         return [
             Check::skip(MODELS, "skipped: --offline"),
@@ -154,60 +155,6 @@ pub fn checks(inp: &Inputs, offline: bool, limit: Duration) -> [Check; 2] {
             wire.join().unwrap_or_else(|_| failed(WIRE)),
         ]
     })
-}
-
-/// Characters of a server's message shown.
-pub const MESSAGE_WIDTH: usize = 200;
-
-/// The server's own message: `error.message` of a JSON body, else the body's
-/// first line; secrets masked first, then unsafe characters escaped, then
-/// cut to [`MESSAGE_WIDTH`] characters.
-pub fn server_message(body: &str, secrets: &Secrets) -> String {
-    let from_json = serde_json::from_str::<Value>(body).ok().and_then(|v| {
-        let e = v.get("error")?;
-        e.get("message")
-            .and_then(Value::as_str)
-            .or_else(|| e.as_str())
-            .map(str::to_string)
-    });
-    let text = from_json.unwrap_or_else(|| body.lines().next().unwrap_or_default().to_string());
-    shown::untrusted(secrets, &text, MESSAGE_WIDTH)
-}
-
-/// The ids of an OpenAI-style model list, `{"data": [{"id": …}, …]}`, in
-/// the server's order, as they may be shown (see [`server_message`]);
-/// `None` when the body is not such a list.
-pub fn model_ids(body: &str, secrets: &Secrets) -> Option<Vec<String>> {
-    let v = serde_json::from_str::<Value>(body).ok()?;
-    let list = v.get("data")?.as_array()?;
-    Some(
-        list.iter()
-            .filter_map(|m| m.get("id").and_then(Value::as_str))
-            .map(|id| shown::untrusted(secrets, id, MESSAGE_WIDTH))
-            .collect(),
-    )
-}
-
-/// Up to five listed ids close to `model` (holding its name after the
-/// last `/`), else the listed recommended ones: what to suggest instead.
-pub fn close_matches<'a>(model: &str, ids: &'a [String]) -> Vec<&'a String> {
-    let tail = model
-        .rsplit('/')
-        .next()
-        .unwrap_or(model)
-        .to_ascii_lowercase();
-    let close: Vec<&String> = ids
-        .iter()
-        .filter(|id| id.to_ascii_lowercase().contains(&tail))
-        .take(5)
-        .collect();
-    if !close.is_empty() {
-        return close;
-    }
-    ids.iter()
-        .filter(|id| spec::RECOMMENDED_MODELS.iter().any(|(m, _)| m == id))
-        .take(5)
-        .collect()
 }
 
 /// The authority (host and port) of an absolute URL, lower-cased.
@@ -309,7 +256,7 @@ fn unreachable(id: &'static str, t: &Target, url: &str, e: &SendError) -> Check 
 
 pub fn models_check(t: &Target) -> Check {
     let url = format!("{}/models", t.base_url);
-    let r = match http::send(Method::Get, &url, &t.key, None, t.limit) {
+    let r = match gateway::send(Method::Get, &url, &t.key, None, t.limit) {
         Ok(r) => r,
         Err(e) => return unreachable(MODELS, t, &url, &e),
     };
@@ -390,7 +337,7 @@ fn probe_body(wire: &str, model: &str) -> String {
 
 fn post(t: &Target, wire: &str) -> (String, Result<Reply, SendError>) {
     let url = format!("{}{}", t.base_url, path_of(wire));
-    let r = http::send(
+    let r = gateway::send(
         Method::Post,
         &url,
         &t.key,
@@ -516,7 +463,7 @@ fn not_found(t: &Target, url: &str, r: &Reply) -> Check {
     .fix("run Codex through a private bridge: `ominigate-codex codex` (takes codex's arguments, e.g. `ominigate-codex codex exec \"hello\"`)")
     .fix(format!(
         "or keep one running for every `codex --profile ominigate`: `ominigate-codex install --bridge`, then `ominigate-codex bridge` (or `ominigate-codex bridge --print-service {}` to start it at login)",
-        crate::commands::install::service_manager()
+        crate::bridge::launch::service_manager()
     ))
     .fix("or pin Codex 0.94.0, the last release with chat completions: `npm i -g @openai/codex@0.94.0`, then `ominigate-codex install --codex-version 0.94.0` (writes wire_api = \"chat\")")
 }
@@ -524,53 +471,7 @@ fn not_found(t: &Target, url: &str, r: &Reply) -> Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn server_messages_are_short_single_lines() {
-        let none = Secrets::default();
-        assert_eq!(
-            server_message("{\"error\": {\"message\": \"bad key\"}}", &none),
-            "bad key"
-        );
-        assert_eq!(server_message("{\"error\": \"nope\"}", &none), "nope");
-        assert_eq!(server_message("plain\nsecond", &none), "plain");
-        assert_eq!(
-            server_message(&"x".repeat(500), &none).chars().count(),
-            MESSAGE_WIDTH + 1
-        );
-        assert_eq!(server_message("", &none), "");
-        assert_eq!(
-            server_message("{\"error\": \"a\\nb\\u001b[2J\"}", &none),
-            "a\\nb\\u{1b}[2J"
-        );
-    }
-
-    #[test]
-    fn model_lists_are_read_in_the_servers_order() {
-        let none = Secrets::default();
-        assert_eq!(
-            model_ids(r#"{"data": [{"id": "b"}, {"id": "a"}, {"x": 1}]}"#, &none),
-            Some(vec!["b".to_string(), "a".to_string()])
-        );
-        assert_eq!(model_ids(r#"{"data": []}"#, &none), Some(vec![]));
-        assert_eq!(model_ids(r#"{"models": []}"#, &none), None);
-        assert_eq!(model_ids("<html>", &none), None);
-        let key = Secrets::new(["sk-omg-CANARY-7f3a9c2e1d"]);
-        assert_eq!(
-            model_ids(r#"{"data": [{"id": "x/SK-OMG-CANARY-7F3A9C2E1"}]}"#, &key),
-            Some(vec!["x/sk-o…2e1d".to_string()])
-        );
-    }
-
-    #[test]
-    fn close_matches_prefer_the_same_name_then_the_recommended() {
-        let ids: Vec<String> = ["x/gpt-5.4-pro", "openai/gpt-5.3-codex", "y/z"]
-            .map(String::from)
-            .to_vec();
-        assert_eq!(close_matches("openai/GPT-5.4-pro", &ids), [&ids[0]]);
-        assert_eq!(close_matches("nope/nothing", &ids), [&ids[1]]);
-        assert!(close_matches("nope", &[]).is_empty());
-    }
+    use serde_json::Value;
 
     #[test]
     fn authorities_compare_host_and_port() {

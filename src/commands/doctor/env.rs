@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use super::check::Check;
-use super::diagnose;
-use super::inputs::Inputs;
-use super::provider::env_key_name;
 use crate::codex_version::PROMPT_INPUT;
-use crate::config_file;
+use crate::fs;
 use crate::report::shell_setup;
+use crate::setup::Setup;
+use crate::setup::diagnose;
+use crate::setup::facts::{self, Key, env_key_name};
 use crate::shown::mask;
 
 pub const KEY: &str = "env.key";
@@ -26,9 +26,6 @@ const RC_FILES: [&str; 8] = [
     ".zprofile",
     ".config/fish/config.fish",
 ];
-
-/// The guide's example value, which people paste unchanged.
-const PLACEHOLDERS: [&str; 2] = ["sk-omg-your-api-key", "sk-omg-…"];
 
 /// 1-based lines of `text` that set `name`: `export NAME=…`, `NAME=…`,
 /// or fish's `set -gx NAME …`. Comments are ignored.
@@ -62,7 +59,7 @@ pub fn find_exports(home: Option<&Path>, name: &str) -> Vec<String> {
     let mut found = Vec::new();
     for rel in RC_FILES {
         let path: PathBuf = home.join(rel);
-        let Ok(snap) = config_file::read(&path) else {
+        let Ok(snap) = fs::read(&path) else {
             continue;
         };
         let Some(bytes) = snap.bytes else { continue };
@@ -74,11 +71,11 @@ pub fn find_exports(home: Option<&Path>, name: &str) -> Vec<String> {
     found
 }
 
-pub fn key_check(inp: &Inputs) -> Check {
+pub fn key_check(inp: &Setup) -> Check {
     let name = env_key_name(inp);
     let home = inp.env.get("HOME").filter(|h| !h.is_empty()).map(Path::new);
-    match inp.env.get(&name) {
-        Some(v) if PLACEHOLDERS.iter().any(|p| v.trim() == *p) => Check::fail(
+    match facts::key(&inp.env, &name) {
+        Key::Placeholder(v) => Check::fail(
             KEY,
             format!("{name} is still the guide's placeholder ({})", mask(v)),
         )
@@ -86,15 +83,15 @@ pub fn key_check(inp: &Inputs) -> Check {
         .fix(format!(
             "put your real key in it: create one in the OminiGate dashboard, then `export {name}=\"<your key>\"`"
         )),
-        Some(v) if !v.is_empty() && v.trim() != v => Check::warn(
+        Key::Padded(v) => Check::warn(
             KEY,
             format!("{name} is set ({}) but has spaces or a line break around it", mask(v.trim())),
         )
         .detail("the gateway compares the key exactly and will likely answer 401")
         .fix(format!("set it again without the white space: `export {name}=\"<your key>\"`")),
-        Some(v) if !v.is_empty() => Check::ok(KEY, format!("{name} is set ({})", mask(v))),
-        set => {
-            let what = if set.is_some() { "set but empty" } else { "not set" };
+        Key::Set(v) => Check::ok(KEY, format!("{name} is set ({})", mask(v))),
+        state => {
+            let what = if state == Key::Blank { "set but empty" } else { "not set" };
             let mut c = Check::fail(KEY, format!("{name} is {what} in this shell")).detail(
                 format!("Codex says: {}", diagnose::missing_env(&name)),
             );
@@ -121,7 +118,7 @@ pub fn key_check(inp: &Inputs) -> Check {
     }
 }
 
-pub fn conflict_check(inp: &Inputs) -> Check {
+pub fn conflict_check(inp: &Setup) -> Check {
     let key_name = env_key_name(inp);
     let set: Vec<&str> = ["OPENAI_API_KEY", "OPENAI_BASE_URL"]
         .into_iter()

@@ -1,7 +1,7 @@
 //! `ominigate-codex doctor`: find out why Codex does or does not reach
 //! OminiGate, and print the fix. Reads everything, writes nothing.
 //!
-//! Each check is a function of [`inputs::Inputs`] (read once), except
+//! Each check is a function of [`inputs::Setup`] (read once), except
 //! `codex.accepts_config` (runs the user's Codex against a scratch copy of
 //! the config), `bridge.reachable` (asks a bridge on this machine) and the
 //! two `endpoint.*` checks (ask the gateway). Those run in threads at the
@@ -13,19 +13,13 @@
 pub mod bridge;
 pub mod check;
 pub mod codex;
-pub mod diagnose;
 pub mod endpoint;
 pub mod env;
-pub mod files;
-pub mod http;
-pub mod inputs;
 pub mod profile;
 pub mod provider;
 pub mod render;
-pub mod resolution;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -34,14 +28,13 @@ use crate::cli::{CodexSelect, DoctorArgs};
 use crate::error::{Kind, Silent};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui};
-use crate::shown::{self, Secrets};
-use crate::spec;
+use crate::setup::Setup;
+use crate::shown;
 use check::{Check, Status};
 use codex::CodexInfo;
-use inputs::{Env, Inputs};
 
 /// Every check, in report order.
-pub fn run_checks(inp: &Inputs, offline: bool, limit: Duration) -> Vec<Check> {
+pub fn run_checks(inp: &Setup, offline: bool, limit: Duration) -> Vec<Check> {
     let stopped = |id| Check::fail(id, "the check stopped unexpectedly");
     let (accepts, bridge, [models, wire]) = std::thread::scope(|s| {
         let accepts = s.spawn(|| codex::accepts_config(&inp.codex, &inp.home, limit));
@@ -65,7 +58,7 @@ pub fn run_checks(inp: &Inputs, offline: bool, limit: Duration) -> Vec<Check> {
 
 /// The checks of the config files themselves, `codex.accepts_config`'s
 /// result first: no network, no environment.
-fn file_checks(inp: &Inputs, accepts: Check) -> Vec<Check> {
+fn file_checks(inp: &Setup, accepts: Check) -> Vec<Check> {
     vec![
         accepts,
         provider::parse_check(inp),
@@ -82,33 +75,15 @@ fn file_checks(inp: &Inputs, accepts: Check) -> Vec<Check> {
 /// binary, Codex's own `codex.accepts_config`), redacted; the failing ones,
 /// each as doctor words it (see [`render::finding`]).
 pub fn check_written(home: &CodexHome, codex: CodexInfo, limit: Duration) -> Vec<String> {
-    let inp = read_inputs(home, codex);
+    let inp = Setup::of_process(home, codex);
     let accepts = codex::accepts_config(&inp.codex, &inp.home, limit);
     let mut checks = file_checks(&inp, accepts);
-    check::sanitize_all(&mut checks, &secrets(&inp));
+    check::sanitize_all(&mut checks, &inp.secrets());
     checks
         .iter()
         .filter(|c| c.status == Status::Fail)
         .map(render::finding)
         .collect()
-}
-
-/// Values that must never be printed: the key (by the configured name and
-/// the default one) and OPENAI_API_KEY, as this run's environment has them.
-/// Registered with [`shown::protect`] too, so that every output path masks
-/// them; returned for what must be masked before it is cut (a server's
-/// message) or compared (model ids).
-pub fn secrets(inp: &Inputs) -> Secrets {
-    let names = [
-        provider::env_key_name(inp),
-        spec::ENV_KEY.to_string(),
-        "OPENAI_API_KEY".to_string(),
-    ];
-    let values: Vec<&str> = names.iter().filter_map(|n| inp.env.get(n)).collect();
-    for v in &values {
-        shown::protect(v);
-    }
-    Secrets::new(values)
 }
 
 /// The Codex named by `--codex-version` / `--codex`, else `codex` on PATH.
@@ -120,17 +95,9 @@ pub fn detect_codex(select: &CodexSelect) -> CodexInfo {
     )
 }
 
-/// Everything doctor reads, from this process: its environment and
-/// current directory, for `codex`. `status`, `models` and `use` read the
-/// setup through this too.
-pub fn read_inputs(home: &CodexHome, codex: CodexInfo) -> Inputs {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    Inputs::read(home.clone(), codex, Env::from_process(), &cwd)
-}
-
 pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
-    let inp = read_inputs(home, detect_codex(&args.codex));
-    let secrets = secrets(&inp);
+    let inp = Setup::of_process(home, detect_codex(&args.codex));
+    let secrets = inp.secrets();
     let mut checks = run_checks(
         &inp,
         args.net.offline,

@@ -3,12 +3,12 @@
 use toml_edit::Item;
 
 use super::check::{Check, Status};
-use super::diagnose;
-use super::files::ConfigFile;
-use super::inputs::Inputs;
 use super::provider::skip_if_broken;
-use super::resolution::{Resolved, Run, lookup, origin, resolve};
 use crate::codex_version::PROMPT_INPUT;
+use crate::setup::Setup;
+use crate::setup::diagnose;
+use crate::setup::files::ConfigFile;
+use crate::setup::resolve::{Resolved, Run, lookup, origin, resolve};
 use crate::spec;
 
 pub const LOCATION: &str = "profile.location";
@@ -18,7 +18,7 @@ pub const RESOLUTION: &str = "resolution";
 const GUIDE_OPENAI: &str =
     "the guide's \"Codex keeps calling api.openai.com instead of OminiGate\"";
 
-pub fn location_check(inp: &Inputs) -> Check {
+pub fn location_check(inp: &Setup) -> Check {
     if let Some(skip) = skip_if_broken(inp, LOCATION) {
         return skip;
     }
@@ -162,7 +162,7 @@ impl Profile<'_> {
     }
 }
 
-fn find_profile(inp: &Inputs) -> Option<Profile<'_>> {
+fn find_profile(inp: &Setup) -> Option<Profile<'_>> {
     if inp.file_era() {
         return inp.view().profile_file.map(|file| Profile {
             file,
@@ -176,7 +176,7 @@ fn find_profile(inp: &Inputs) -> Option<Profile<'_>> {
     })
 }
 
-pub fn fields_check(inp: &Inputs) -> Check {
+pub fn fields_check(inp: &Setup) -> Check {
     if let Some(skip) = skip_if_broken(inp, FIELDS) {
         return skip;
     }
@@ -198,7 +198,7 @@ pub fn fields_check(inp: &Inputs) -> Check {
         Some(item) if item.as_str() == Some(spec::PROVIDER_ID) => {}
         Some(item) => {
             let shown = item.as_str().map_or_else(
-                || crate::blocks::type_name(item).to_string(),
+                || crate::toml::blocks::type_name(item).to_string(),
                 |s| format!("\"{s}\""),
             );
             c = c
@@ -246,7 +246,7 @@ pub fn fields_check(inp: &Inputs) -> Check {
                     .at_least(Status::Fail)
                     .detail(format!(
                         "model is {}, not a string",
-                        crate::blocks::type_name(item)
+                        crate::toml::blocks::type_name(item)
                     ))
                     .fix(p.change("model", &model_value));
                 None
@@ -290,7 +290,7 @@ pub fn fields_check(inp: &Inputs) -> Check {
     c
 }
 
-fn describe(inp: &Inputs, r: &Resolved) -> Vec<String> {
+fn describe(inp: &Setup, r: &Resolved) -> Vec<String> {
     let cmd = r.run.command();
     if let Some(refusal) = &r.refusal {
         return vec![format!(
@@ -323,7 +323,7 @@ fn describe(inp: &Inputs, r: &Resolved) -> Vec<String> {
     lines
 }
 
-pub fn resolution_check(inp: &Inputs) -> Check {
+pub fn resolution_check(inp: &Setup) -> Check {
     if let Some(skip) = skip_if_broken(inp, RESOLUTION) {
         return skip;
     }

@@ -3,11 +3,11 @@
 use toml_edit::Item;
 
 use super::check::{Check, Status};
-use super::diagnose;
-use super::files::ConfigFile;
-use super::inputs::Inputs;
-use super::resolution::lookup;
 use crate::paths::PROFILE_FILE;
+use crate::setup::Setup;
+use crate::setup::diagnose;
+use crate::setup::files::ConfigFile;
+use crate::setup::resolve::lookup;
 use crate::shown::mask;
 use crate::spec;
 
@@ -18,7 +18,7 @@ pub const FIELDS: &str = "provider.fields";
 const BLOCK: [&str; 2] = ["model_providers", spec::PROVIDER_ID];
 
 /// Skip a check because a config file does not load.
-pub fn skip_if_broken(inp: &Inputs, id: &'static str) -> Option<Check> {
+pub fn skip_if_broken(inp: &Setup, id: &'static str) -> Option<Check> {
     let broken = inp.broken();
     let (first, _) = broken.first()?;
     Some(Check::skip(
@@ -30,13 +30,13 @@ pub fn skip_if_broken(inp: &Inputs, id: &'static str) -> Option<Check> {
     ))
 }
 
-pub fn parse_check(inp: &Inputs) -> Check {
+pub fn parse_check(inp: &Setup) -> Check {
     let broken = inp.broken();
     let mut read = Vec::new();
     for s in inp.sources() {
         let state = match (&s.load, s.parsed()) {
             (_, Some(_)) => "parses",
-            (super::files::Load::Missing, _) => "does not exist",
+            (crate::setup::files::Load::Missing, _) => "does not exist",
             _ => "does not load",
         };
         read.push(format!("{}: {state}", s.path.display()));
@@ -97,7 +97,7 @@ pub fn parse_check(inp: &Inputs) -> Check {
 }
 
 /// The `[model_providers.ominigate]` block to add, for a remediation.
-fn block_lines(inp: &Inputs) -> String {
+fn block_lines(inp: &Setup) -> String {
     format!(
         "[model_providers.ominigate] with name = \"{}\", base_url = \"{}\", env_key = \"{}\", wire_api = \"{}\"",
         spec::PROVIDER_NAME,
@@ -107,7 +107,7 @@ fn block_lines(inp: &Inputs) -> String {
     )
 }
 
-pub fn present_check(inp: &Inputs) -> Check {
+pub fn present_check(inp: &Setup) -> Check {
     if let Some(skip) = skip_if_broken(inp, PRESENT) {
         return skip;
     }
@@ -122,7 +122,7 @@ pub fn present_check(inp: &Inputs) -> Check {
         let references: Vec<String> = stack
             .iter()
             .flat_map(|f| {
-                crate::blocks::references(&f.doc, spec::PROVIDER_ID)
+                crate::toml::blocks::references(&f.doc, spec::PROVIDER_ID)
                     .into_iter()
                     .map(move |r| {
                         let keys: Vec<&str> = r.split('.').collect();
@@ -223,7 +223,7 @@ fn check_base_url(b: &Block<'_>, out: &mut Vec<Finding>) {
                 Status::Fail,
                 format!(
                     "base_url is {}, not a string",
-                    crate::blocks::type_name(item)
+                    crate::toml::blocks::type_name(item)
                 ),
                 Some(b.change(f, "base_url", &format!("\"{}\"", spec::BASE_URL))),
             )),
@@ -261,7 +261,7 @@ fn check_env_key(b: &Block<'_>, out: &mut Vec<Finding>) {
                 Status::Fail,
                 format!(
                     "env_key is {}, not a string",
-                    crate::blocks::type_name(item)
+                    crate::toml::blocks::type_name(item)
                 ),
                 Some(b.change(f, "env_key", &fix_value)),
             )),
@@ -309,7 +309,7 @@ fn check_name(b: &Block<'_>, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_wire_api(inp: &Inputs, b: &Block<'_>, out: &mut Vec<Finding>) {
+fn check_wire_api(inp: &Setup, b: &Block<'_>, out: &mut Vec<Finding>) {
     let layout = inp.layout();
     let v = inp.codex.effective();
     let want = format!("\"{}\"", layout.default_wire_api());
@@ -346,7 +346,7 @@ fn check_wire_api(inp: &Inputs, b: &Block<'_>, out: &mut Vec<Finding>) {
                 } else {
                     "`responses`"
                 };
-                let shown = other.map_or_else(|| crate::blocks::type_name(item).to_string(), |s| format!("`{s}`"));
+                let shown = other.map_or_else(|| crate::toml::blocks::type_name(item).to_string(), |s| format!("`{s}`"));
                 out.push(finding(
                     Status::Fail,
                     format!("wire_api is {shown}; Codex expects {expected} and refuses the config"),
@@ -378,7 +378,7 @@ fn check_numbers(b: &Block<'_>, out: &mut Vec<Finding>) {
                 Status::Fail,
                 format!(
                     "{key} is {}; Codex needs a whole number and refuses the config",
-                    crate::blocks::type_name(item)
+                    crate::toml::blocks::type_name(item)
                 ),
                 fix,
             ));
@@ -419,14 +419,14 @@ fn check_numbers(b: &Block<'_>, out: &mut Vec<Finding>) {
         )),
         Some((item, f)) if item.as_bool().is_none() => out.push(finding(
             Status::Fail,
-            format!("requires_openai_auth is {}, not true or false", crate::blocks::type_name(item)),
+            format!("requires_openai_auth is {}, not true or false", crate::toml::blocks::type_name(item)),
             Some(b.change(f, "requires_openai_auth", "false")),
         )),
         _ => {}
     }
 }
 
-pub fn fields_check(inp: &Inputs) -> Check {
+pub fn fields_check(inp: &Setup) -> Check {
     if let Some(skip) = skip_if_broken(inp, FIELDS) {
         return skip;
     }
@@ -499,26 +499,4 @@ pub fn fields_check(inp: &Inputs) -> Check {
         );
     }
     c
-}
-
-/// The `env_key` the `--profile ominigate` run uses, if valid; else the default.
-/// The key itself, from the variable `env_key` names: `None` when unset or
-/// blank. Only ever sent to the gateway or masked; never printed.
-pub fn env_key_value(inp: &Inputs, name: &str) -> Option<String> {
-    inp.env
-        .get(name)
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(str::to_string)
-}
-
-pub fn env_key_name(inp: &Inputs) -> String {
-    lookup(
-        &inp.profile_stack(),
-        &["model_providers", spec::PROVIDER_ID, "env_key"],
-    )
-    .and_then(|(item, _)| item.as_str())
-    .filter(|n| spec::check_env_key(n).is_ok())
-    .unwrap_or(spec::ENV_KEY)
-    .to_string()
 }

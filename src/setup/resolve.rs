@@ -6,10 +6,10 @@ use std::path::Path;
 
 use toml_edit::Item;
 
-use super::diagnose::{self, BUILTIN_PROVIDERS};
-use super::files::{ConfigFile, Place};
 use crate::codex_version::{Layout, ProfileLayout};
 use crate::paths::PROFILE_FILE;
+use crate::setup::diagnose::{self, BUILTIN_PROVIDERS};
+use crate::setup::files::{ConfigFile, Place};
 use crate::spec;
 
 /// The files one Codex invocation reads, highest precedence first.

@@ -1,18 +1,31 @@
-//! Everything doctor looks at, read once: the config files in Codex's
-//! precedence order, the environment, and the Codex release.
+//! The one read model of the user's setup: the config files in Codex's
+//! precedence order, the environment and the Codex release, read once by
+//! [`Setup::read`]. Every command asks its questions of a [`Setup`]: which
+//! files Codex merges ([`resolve`]), whether the key is set and which
+//! variable holds it, where the profile is and which model is in use
+//! ([`facts`]), whether the provider points at a local bridge ([`bridge`]).
+//! Codex's own messages about a setup, and their fixes, are in
+//! [`diagnose`]. Reads only; never writes.
+
+pub mod bridge;
+pub mod diagnose;
+pub mod facts;
+pub mod files;
+pub mod resolve;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use toml_edit::Item;
 
-use super::codex::CodexInfo;
-use super::files::{ConfigFile, Source};
-use super::resolution::{View, lookup};
 use crate::codex_version::{Layout, ProfileLayout};
+use crate::commands::doctor::codex::CodexInfo;
 use crate::paths::CodexHome;
+use crate::shown::{self, Secrets};
 use crate::spec;
 use crate::state::State;
+use files::{ConfigFile, Source};
+use resolve::{View, lookup};
 
 /// Where Codex reads its system-wide config; tests point it elsewhere.
 pub const SYSTEM_CONFIG: &str = "/etc/codex/config.toml";
@@ -60,7 +73,7 @@ pub struct Project {
 }
 
 #[derive(Debug, Clone)]
-pub struct Inputs {
+pub struct Setup {
     pub home: CodexHome,
     pub codex: CodexInfo,
     /// `$CODEX_HOME/config.toml`.
@@ -82,9 +95,34 @@ pub struct Inputs {
     pub state_damaged: Option<String>,
 }
 
-impl Inputs {
+impl Setup {
+    /// Read the files for `home` with this process's environment, seen
+    /// from its current directory: what every command reads.
+    pub fn of_process(home: &CodexHome, codex: CodexInfo) -> Setup {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        Setup::read(home.clone(), codex, Env::from_process(), &cwd)
+    }
+
+    /// Values that must never be printed: the key (by the configured name
+    /// and the default one) and OPENAI_API_KEY, as this environment has
+    /// them. Registered with [`shown::protect`] too, so that every output
+    /// path masks them; returned for what must be masked before it is cut
+    /// (a server's message) or compared (model ids).
+    pub fn secrets(&self) -> Secrets {
+        let names = [
+            facts::env_key_name(self),
+            spec::ENV_KEY.to_string(),
+            "OPENAI_API_KEY".to_string(),
+        ];
+        let values: Vec<&str> = names.iter().filter_map(|n| self.env.get(n)).collect();
+        for v in &values {
+            shown::protect(v);
+        }
+        Secrets::new(values)
+    }
+
     /// Read the files for `home`, seen from `cwd`.
-    pub fn read(home: CodexHome, codex: CodexInfo, env: Env, cwd: &Path) -> Inputs {
+    pub fn read(home: CodexHome, codex: CodexInfo, env: Env, cwd: &Path) -> Setup {
         let user = Source::read(&home.config());
         let profile = Source::read(&home.profile_file());
         let system = Source::read(Path::new(
@@ -104,7 +142,7 @@ impl Inputs {
             Ok(state) => (state, None),
             Err(e) => (None, Some(format!("{} is damaged: {e}", path.display()))),
         };
-        Inputs {
+        Setup {
             home,
             codex,
             user,
@@ -149,7 +187,7 @@ impl Inputs {
         self.layout().profile == ProfileLayout::File
     }
 
-    /// The files Codex merges, for [`resolution`](super::resolution).
+    /// The files Codex merges, for [`resolve`].
     /// Missing and invalid files are left out, and so are untrusted project
     /// configs and, before 0.134, the profile file.
     pub fn view(&self) -> View<'_> {
@@ -223,7 +261,7 @@ impl Inputs {
 /// besides `config.toml` and the ominigate profile: the other profiles
 /// (0.134+), trusted project configs and the system config; each as
 /// ``file:line (`line`)``.
-pub fn provider_references(inp: &Inputs, provider: &str) -> Vec<String> {
+pub fn provider_references(inp: &Setup, provider: &str) -> Vec<String> {
     let mut files: Vec<&ConfigFile> = Vec::new();
     if inp.file_era() {
         files.extend(inp.profiles.iter().filter_map(Source::parsed));
@@ -234,7 +272,7 @@ pub fn provider_references(inp: &Inputs, provider: &str) -> Vec<String> {
     files
         .into_iter()
         .flat_map(|f| {
-            crate::blocks::references(&f.doc, provider)
+            crate::toml::blocks::references(&f.doc, provider)
                 .into_iter()
                 .map(move |r| f.quote(&r.split('.').collect::<Vec<_>>()))
         })

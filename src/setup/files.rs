@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{Document, DocumentMut, Item, TableLike, Value};
 
-use crate::blocks;
-use crate::config_file::{self, line_col};
 use crate::error::Failure;
-use crate::style::Styled;
+use crate::fs::{self, line_col};
+use crate::toml::blocks;
+use crate::toml::style::Styled;
 
 /// A parsed config file.
 #[derive(Debug, Clone)]
@@ -50,7 +50,7 @@ impl ConfigFile {
     /// `path:line:col: message` with the line quoted.
     pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, Failure> {
         let styled = Styled::new(text);
-        let spanned = config_file::parse_spanned(path, styled.normalized())?;
+        let spanned = fs::parse_spanned(path, styled.normalized())?;
         let doc = spanned.clone().into_mut();
         Ok(ConfigFile {
             path: path.to_path_buf(),
@@ -176,13 +176,13 @@ pub struct Source {
 
 impl Source {
     /// Read and parse `path`. Never writes, never blocks on a FIFO (see
-    /// [`config_file::read`]), never panics on the file's content.
+    /// [`fs::read`]), never panics on the file's content.
     pub fn read(path: &Path) -> Source {
-        let load = match config_file::read(path) {
+        let load = match fs::read(path) {
             Err(e) => Load::Invalid(error_text(&e)),
             Ok(snap) => match snap.bytes {
                 None => Load::Missing,
-                Some(bytes) => match config_file::as_text(path, &bytes) {
+                Some(bytes) => match fs::as_text(path, &bytes) {
                     Err(f) => Load::Invalid(f.message),
                     Ok(text) => match ConfigFile::parse(path, text) {
                         Err(f) => Load::Invalid(f.message),

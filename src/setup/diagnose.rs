@@ -5,9 +5,9 @@ use std::path::Path;
 
 use toml_edit::Item;
 
-use super::files::{ConfigFile, Place};
 use crate::commands::install::CODEX_CHAT_ERROR;
 use crate::paths::PROFILE_FILE;
+use crate::setup::files::{ConfigFile, Place};
 use crate::spec;
 
 /// The first sentence of Codex's refusal of `wire_api = "chat"` (0.95.0+).

@@ -15,7 +15,7 @@ use xattr::FileExt as _;
 
 use crate::error::{Failure, Kind, invalid, refused};
 use crate::paths::backup_of;
-use crate::style::Styled;
+use crate::toml::style::Styled;
 
 /// Files larger than this are refused: no Codex config is anywhere near it.
 pub const MAX_SIZE: u64 = 16 * 1024 * 1024;

@@ -1,10 +1,69 @@
-//! One HTTP request with the API key, safely: https (or plain http to this
-//! machine only), a time limit, and no redirect followed.
+//! The one HTTP client (ureq) for everything that talks to a gateway with
+//! the user's key: doctor, models, use and the bridge's upstream requests.
+//! [`send`] makes one request with the key; [`models`] asks for the model
+//! list.
+//!
+//! The URL is checked first ([`spec::parse_base_url`]: https, or plain http
+//! to this machine only), redirects are never followed (the key would go to
+//! whatever address a redirect names), and a loopback gateway is reached
+//! directly, never through a proxy from the environment.
+
+pub mod models;
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::{net, spec};
+use ureq::config::ConfigBuilder;
+use ureq::typestate::AgentScope;
+
+use serde_json::Value;
+
+use crate::shown::{self, Secrets};
+use crate::spec::{self, BaseUrl};
+
+pub const USER_AGENT: &str = concat!("ominigate-codex/", env!("CARGO_PKG_VERSION"));
+
+/// The agent settings every gateway request shares; callers add time limits.
+pub fn agent_config(url: &BaseUrl) -> ConfigBuilder<AgentScope> {
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(USER_AGENT);
+    if url.is_loopback() {
+        config.proxy(None)
+    } else {
+        config
+    }
+}
+
+/// A ureq error as one line for the user (never holds a header value).
+pub fn describe(e: &ureq::Error, limit: Duration) -> String {
+    match e {
+        _ if is_timeout(e) => format!("no answer within {}", seconds(limit)),
+        ureq::Error::Io(io) => io.to_string(),
+        ureq::Error::HostNotFound => "host not found (DNS)".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether `e` is the time limit running out (ureq's own timer or the
+/// socket's).
+pub fn is_timeout(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Timeout(_) => true,
+        ureq::Error::Io(io) => io.kind() == std::io::ErrorKind::TimedOut,
+        _ => false,
+    }
+}
+
+/// `5 s`, or `300 ms` for a limit that is not whole seconds.
+pub fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -31,7 +90,7 @@ pub enum SendError {
     NotSent(spec::Invalid),
     /// No answer within the limit.
     TimedOut(Duration),
-    /// A broken answer or connection (in [`net::describe`]'s words).
+    /// A broken answer or connection (in [`describe`]'s words).
     Failed(String),
 }
 
@@ -40,7 +99,7 @@ impl fmt::Display for SendError {
         match self {
             SendError::NotSent(e) => write!(f, "not sent: {e}"),
             SendError::TimedOut(limit) => {
-                write!(f, "no answer within {}", net::seconds(*limit))
+                write!(f, "no answer within {}", seconds(*limit))
             }
             SendError::Failed(e) => f.write_str(e),
         }
@@ -51,10 +110,10 @@ impl std::error::Error for SendError {}
 
 impl SendError {
     fn new(e: &ureq::Error, limit: Duration) -> Self {
-        if net::is_timeout(e) {
+        if is_timeout(e) {
             SendError::TimedOut(limit)
         } else {
-            SendError::Failed(net::describe(e, limit))
+            SendError::Failed(describe(e, limit))
         }
     }
 }
@@ -86,7 +145,7 @@ fn request(
     limit: Duration,
 ) -> Result<Reply, SendError> {
     let checked = spec::parse_base_url(url).map_err(SendError::NotSent)?;
-    let agent: ureq::Agent = net::agent_config(&checked)
+    let agent: ureq::Agent = agent_config(&checked)
         .timeout_global(Some(limit))
         .build()
         .into();
@@ -129,6 +188,24 @@ fn request(
     })
 }
 
+/// Characters of a server's message shown.
+pub const MESSAGE_WIDTH: usize = 200;
+
+/// The server's own message: `error.message` of a JSON body, else the body's
+/// first line; secrets masked first, then unsafe characters escaped, then
+/// cut to [`MESSAGE_WIDTH`] characters.
+pub fn server_message(body: &str, secrets: &Secrets) -> String {
+    let from_json = serde_json::from_str::<Value>(body).ok().and_then(|v| {
+        let e = v.get("error")?;
+        e.get("message")
+            .and_then(Value::as_str)
+            .or_else(|| e.as_str())
+            .map(str::to_string)
+    });
+    let text = from_json.unwrap_or_else(|| body.lines().next().unwrap_or_default().to_string());
+    shown::untrusted(secrets, &text, MESSAGE_WIDTH)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +223,25 @@ mod tests {
         .to_string();
         assert!(err.starts_with("not sent:"), "{err}");
         assert!(!err.contains("sk-secret"));
+    }
+
+    #[test]
+    fn server_messages_are_short_single_lines() {
+        let none = Secrets::default();
+        assert_eq!(
+            server_message("{\"error\": {\"message\": \"bad key\"}}", &none),
+            "bad key"
+        );
+        assert_eq!(server_message("{\"error\": \"nope\"}", &none), "nope");
+        assert_eq!(server_message("plain\nsecond", &none), "plain");
+        assert_eq!(
+            server_message(&"x".repeat(500), &none).chars().count(),
+            MESSAGE_WIDTH + 1
+        );
+        assert_eq!(server_message("", &none), "");
+        assert_eq!(
+            server_message("{\"error\": \"a\\nb\\u001b[2J\"}", &none),
+            "a\\nb\\u{1b}[2J"
+        );
     }
 }

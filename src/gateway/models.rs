@@ -1,0 +1,278 @@
+//! The gateway's model list, `GET {base_url}/models`: asked by `models`
+//! (shown) and `use` (a model checked against it), parsed here for doctor's
+//! `endpoint.models` and the bridge check too.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{MESSAGE_WIDTH, Method, SendError, send, server_message};
+use crate::setup::Setup;
+use crate::setup::facts;
+use crate::shown::{self, Secrets};
+use crate::spec;
+
+/// Where the live list comes from: the provider as `codex --profile
+/// ominigate` sees it (its `base_url`, else the guide's; its `env_key`).
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    pub base_url: String,
+    pub key_name: String,
+    key: Option<String>,
+    /// What the gateway must not be quoted saying (see [`Setup::secrets`]).
+    secrets: Secrets,
+    /// A config file that does not load: the gateway is not asked.
+    broken: Option<PathBuf>,
+}
+
+impl Gateway {
+    pub fn of(inp: &Setup) -> Gateway {
+        let base_url = inp
+            .provider_base_url()
+            .unwrap_or(spec::BASE_URL)
+            .trim_end_matches('/')
+            .to_string();
+        let key_name = facts::env_key_name(inp);
+        let key = facts::key(&inp.env, &key_name).value().map(str::to_string);
+        Gateway {
+            base_url,
+            key_name,
+            key,
+            secrets: inp.secrets(),
+            broken: inp.broken().first().map(|(s, _)| s.path.clone()),
+        }
+    }
+
+    /// `{base_url}/models`, safe to show.
+    pub fn models_url(&self) -> String {
+        spec::redact_url(&format!("{}/models", self.base_url))
+    }
+}
+
+/// The live list, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Live {
+    /// The ids OminiGate lists, sorted.
+    Listed(Vec<String>),
+    /// Not asked: `--offline`, no key, a config that does not load.
+    Skipped(String),
+    /// Asked, and no list came back.
+    Failed(String),
+}
+
+/// Ask the gateway for its models, unless `offline` or it cannot be done.
+pub fn live(gw: &Gateway, offline: bool, limit: Duration) -> Live {
+    if offline {
+        return Live::Skipped("--offline".into());
+    }
+    if let Some(path) = &gw.broken {
+        return Live::Skipped(format!(
+            "{} does not load (see `ominigate-codex doctor`)",
+            path.display()
+        ));
+    }
+    let Some(key) = &gw.key else {
+        return Live::Skipped(format!("{} is not set", gw.key_name));
+    };
+    match fetch(gw, key, limit) {
+        Ok(mut ids) => {
+            ids.sort();
+            ids.dedup();
+            Live::Listed(ids)
+        }
+        Err(e) => Live::Failed(e.to_string()),
+    }
+}
+
+/// Why `GET {base_url}/models` gave no list. `url` is that URL as it may
+/// be shown; `says` is the gateway's message (`: …`), or empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FetchError {
+    Unreachable {
+        url: String,
+        error: SendError,
+    },
+    NotAList {
+        url: String,
+        status: u16,
+    },
+    /// `location` already redacted, or `None` without a `Location` header.
+    Redirect {
+        url: String,
+        status: u16,
+        location: Option<String>,
+    },
+    KeyRejected {
+        url: String,
+        key_name: String,
+        says: String,
+    },
+    KeyForbidden {
+        url: String,
+        key_name: String,
+        says: String,
+    },
+    NotFound {
+        url: String,
+    },
+    Status {
+        url: String,
+        status: u16,
+        says: String,
+    },
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::Unreachable { url, error } => write!(f, "cannot reach {url}: {error}"),
+            FetchError::NotAList { url, status } => write!(
+                f,
+                "{url} answered {status} but not with a model list (base_url should be the API root, like {})",
+                spec::BASE_URL
+            ),
+            FetchError::Redirect {
+                url,
+                status,
+                location,
+            } => write!(
+                f,
+                "{url} redirects ({status}) to {}; not followed, so the key went nowhere else",
+                location.as_deref().unwrap_or("(no Location header)")
+            ),
+            FetchError::KeyRejected {
+                url,
+                key_name,
+                says,
+            } => write!(
+                f,
+                "OminiGate rejected the key in {key_name} ({url} answered 401{says})"
+            ),
+            FetchError::KeyForbidden {
+                url,
+                key_name,
+                says,
+            } => write!(
+                f,
+                "the key in {key_name} may not list models ({url} answered 403{says})"
+            ),
+            FetchError::NotFound { url } => write!(
+                f,
+                "{url} answered 404: base_url is probably wrong (OminiGate's is {})",
+                spec::BASE_URL
+            ),
+            FetchError::Status { url, status, says } => write!(f, "{url} answered {status}{says}"),
+        }
+    }
+}
+
+fn fetch(gw: &Gateway, key: &str, limit: Duration) -> Result<Vec<String>, FetchError> {
+    let url = format!("{}/models", gw.base_url);
+    let shown = gw.models_url();
+    let r = send(Method::Get, &url, key, None, limit).map_err(|error| FetchError::Unreachable {
+        url: shown.clone(),
+        error,
+    })?;
+    let says = match server_message(&r.body, &gw.secrets) {
+        m if m.is_empty() => String::new(),
+        m => format!(": {m}"),
+    };
+    let key_name = gw.key_name.clone();
+    let status = r.status;
+    match status {
+        200..=299 => {
+            model_ids(&r.body, &gw.secrets).ok_or(FetchError::NotAList { url: shown, status })
+        }
+        300..=399 => Err(FetchError::Redirect {
+            url: shown,
+            status,
+            location: r.location.as_deref().map(spec::redact_url),
+        }),
+        401 => Err(FetchError::KeyRejected {
+            url: shown,
+            key_name,
+            says,
+        }),
+        403 => Err(FetchError::KeyForbidden {
+            url: shown,
+            key_name,
+            says,
+        }),
+        404 => Err(FetchError::NotFound { url: shown }),
+        _ => Err(FetchError::Status {
+            url: shown,
+            status,
+            says,
+        }),
+    }
+}
+
+/// The ids of an OpenAI-style model list, `{"data": [{"id": …}, …]}`, in
+/// the server's order, as they may be shown (see [`server_message`]);
+/// `None` when the body is not such a list.
+pub fn model_ids(body: &str, secrets: &Secrets) -> Option<Vec<String>> {
+    let v = serde_json::from_str::<Value>(body).ok()?;
+    let list = v.get("data")?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|m| m.get("id").and_then(Value::as_str))
+            .map(|id| shown::untrusted(secrets, id, MESSAGE_WIDTH))
+            .collect(),
+    )
+}
+
+/// Up to five listed ids close to `model` (holding its name after the
+/// last `/`), else the listed recommended ones: what to suggest instead.
+pub fn close_matches<'a>(model: &str, ids: &'a [String]) -> Vec<&'a String> {
+    let tail = model
+        .rsplit('/')
+        .next()
+        .unwrap_or(model)
+        .to_ascii_lowercase();
+    let close: Vec<&String> = ids
+        .iter()
+        .filter(|id| id.to_ascii_lowercase().contains(&tail))
+        .take(5)
+        .collect();
+    if !close.is_empty() {
+        return close;
+    }
+    ids.iter()
+        .filter(|id| spec::RECOMMENDED_MODELS.iter().any(|(m, _)| m == id))
+        .take(5)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_lists_are_read_in_the_servers_order() {
+        let none = Secrets::default();
+        assert_eq!(
+            model_ids(r#"{"data": [{"id": "b"}, {"id": "a"}, {"x": 1}]}"#, &none),
+            Some(vec!["b".to_string(), "a".to_string()])
+        );
+        assert_eq!(model_ids(r#"{"data": []}"#, &none), Some(vec![]));
+        assert_eq!(model_ids(r#"{"models": []}"#, &none), None);
+        assert_eq!(model_ids("<html>", &none), None);
+        let key = Secrets::new(["sk-omg-CANARY-7f3a9c2e1d"]);
+        assert_eq!(
+            model_ids(r#"{"data": [{"id": "x/SK-OMG-CANARY-7F3A9C2E1"}]}"#, &key),
+            Some(vec!["x/sk-o…2e1d".to_string()])
+        );
+    }
+
+    #[test]
+    fn close_matches_prefer_the_same_name_then_the_recommended() {
+        let ids: Vec<String> = ["x/gpt-5.4-pro", "openai/gpt-5.3-codex", "y/z"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(close_matches("openai/GPT-5.4-pro", &ids), [&ids[0]]);
+        assert_eq!(close_matches("nope/nothing", &ids), [&ids[1]]);
+        assert!(close_matches("nope", &[]).is_empty());
+    }
+}

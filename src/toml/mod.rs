@@ -1,0 +1,6 @@
+//! The pure edit layer: toml_edit edits of the OminiGate blocks
+//! ([`blocks`]) and the file's text style kept through them ([`style`]). No
+//! IO here; [`crate::fs`] reads and writes.
+
+pub mod blocks;
+pub mod style;
