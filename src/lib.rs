@@ -7,7 +7,7 @@
 pub mod blocks;
 pub mod bridge;
 pub mod cli;
-pub mod codex_version;
+pub mod codex;
 pub mod commands;
 pub mod config_file;
 pub mod error;

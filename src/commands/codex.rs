@@ -20,7 +20,8 @@ use super::bridge::{bind, settings};
 use super::doctor::codex::CodexInfo;
 use super::doctor::read_inputs;
 use crate::cli::CodexArgs;
-use crate::codex_version::{self, CHAT_REMOVED, Source};
+use crate::codex::binary::{self, Source};
+use crate::codex::version::CHAT_REMOVED;
 use crate::error::{Failure, Kind, Silent};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui, warning};
@@ -34,7 +35,7 @@ pub fn run(
     args: &CodexArgs,
     ui: &mut Ui<'_>,
 ) -> Result<()> {
-    let found = codex_version::detect(
+    let found = binary::detect(
         None,
         args.codex.as_deref(),
         std::env::var_os("PATH").as_deref(),

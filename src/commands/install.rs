@@ -9,7 +9,8 @@ use super::doctor::{self, codex::CodexInfo};
 use super::{Docs, Files, RecordOrder, finish};
 use crate::blocks::{self, BlockPath, Change, EditError, PROFILE, PROVIDER};
 use crate::cli::{CodexSelect, InstallArgs, WireApi};
-use crate::codex_version::{self, Detected, Layout, ProfileLayout, Source};
+use crate::codex::binary::{self, Detected, Source};
+use crate::codex::version::{Layout, ProfileLayout};
 use crate::config_file;
 use crate::error::{Failure, Kind, refused, usage};
 use crate::paths::{CodexHome, PROFILE_FILE};
@@ -547,7 +548,7 @@ pub fn bridge_route(docs: &Docs, flag: Option<&str>, port: u16) -> Result<Route,
 /// The Codex to write for: `--codex-version`, else `--codex PATH` or
 /// `codex` on PATH asked for its version, else the newest known layout.
 pub fn detect(select: &CodexSelect) -> Result<Detected, Failure> {
-    codex_version::detect(
+    binary::detect(
         select.codex_version,
         select.codex.as_deref(),
         std::env::var_os("PATH").as_deref(),

@@ -19,7 +19,7 @@ use super::doctor::resolution::{Run, lookup, resolve};
 use super::doctor::{self, detect_codex, diagnose, read_inputs, run_checks};
 use super::models::InUse;
 use crate::cli::StatusArgs;
-use crate::codex_version::ProfileLayout;
+use crate::codex::version::ProfileLayout;
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::report::SCHEMA_VERSION;
 use crate::shown;

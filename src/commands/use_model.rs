@@ -20,7 +20,7 @@ use super::models::{Gateway, Live, live};
 use super::{Docs, Files, RecordOrder, finish};
 use crate::blocks::{self, EditError, PROFILE, PROVIDER};
 use crate::cli::UseArgs;
-use crate::codex_version::Layout;
+use crate::codex::version::Layout;
 use crate::config_file;
 use crate::error::{Failure, Kind};
 use crate::paths::CodexHome;

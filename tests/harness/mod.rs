@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use ominigate_codex::codex_version::{Layout, Version};
+use ominigate_codex::codex::version::{Layout, Version};
 use ominigate_codex::commands::{self, RecordOrder, install, uninstall};
 use ominigate_codex::config_file::Change;
 use ominigate_codex::paths::BACKUP_SUFFIX;

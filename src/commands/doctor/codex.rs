@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use super::check::Check;
 use super::diagnose;
-use crate::codex_version::{
-    self, CHAT_REMOVED, Layout, NEWEST_KNOWN, PROFILE_FILES, PROMPT_INPUT, ProfileLayout, Version,
+use crate::codex::binary;
+use crate::codex::version::{
+    CHAT_REMOVED, Layout, NEWEST_KNOWN, PROFILE_FILES, PROMPT_INPUT, ProfileLayout, Version,
 };
 use crate::config_file;
 use crate::paths::CodexHome;
@@ -39,7 +40,7 @@ impl CodexInfo {
         flag_binary: Option<&Path>,
         path_var: Option<&OsStr>,
     ) -> CodexInfo {
-        match codex_version::detect(flag_version, flag_binary, path_var) {
+        match binary::detect(flag_version, flag_binary, path_var) {
             Ok(found) => CodexInfo::from_detected(&found),
             Err(e) => CodexInfo {
                 binary: Some(e.binary),
@@ -51,19 +52,19 @@ impl CodexInfo {
 
     /// What install's detection found, for the commands that edit the
     /// config and then look at it the way doctor does.
-    pub fn from_detected(d: &codex_version::Detected) -> CodexInfo {
+    pub fn from_detected(d: &binary::Detected) -> CodexInfo {
         match &d.source {
-            codex_version::Source::Flag => CodexInfo {
+            binary::Source::Flag => CodexInfo {
                 version: Some(d.version),
                 from_flag: true,
                 ..CodexInfo::default()
             },
-            codex_version::Source::Binary(path) => CodexInfo {
+            binary::Source::Binary(path) => CodexInfo {
                 version: Some(d.version),
                 binary: Some(path.clone()),
                 ..CodexInfo::default()
             },
-            codex_version::Source::Assumed => CodexInfo::default(),
+            binary::Source::Assumed => CodexInfo::default(),
         }
     }
 
@@ -176,7 +177,7 @@ pub fn accepts_config(info: &CodexInfo, home: &CodexHome, limit: Duration) -> Ch
         "`{} --profile ominigate debug prompt-input`",
         binary.display()
     );
-    let ran = codex_version::run_with_timeout(&mut cmd, limit);
+    let ran = binary::run_with_timeout(&mut cmd, limit);
     let scratch_dir = scratch.dir.clone();
     drop(scratch);
     let note = "run with CODEX_HOME set to a scratch copy of the config files, so Codex writes nothing in yours";

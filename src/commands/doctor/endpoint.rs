@@ -12,7 +12,7 @@ use super::http::{self, Method, Reply, SendError};
 use super::inputs::Inputs;
 use super::provider::{env_key_name, env_key_value};
 use super::resolution::{Run, lookup, resolve};
-use crate::codex_version::Version;
+use crate::codex::version::Version;
 use crate::shown::{self, Secrets, mask};
 use crate::spec;
 

@@ -7,7 +7,7 @@ use super::check::Check;
 use super::diagnose;
 use super::inputs::Inputs;
 use super::provider::env_key_name;
-use crate::codex_version::PROMPT_INPUT;
+use crate::codex::version::PROMPT_INPUT;
 use crate::config_file;
 use crate::report::shell_setup;
 use crate::shown::mask;

@@ -9,7 +9,7 @@ use toml_edit::Item;
 use super::codex::CodexInfo;
 use super::files::{ConfigFile, Source};
 use super::resolution::{View, lookup};
-use crate::codex_version::{Layout, ProfileLayout};
+use crate::codex::version::{Layout, ProfileLayout};
 use crate::paths::CodexHome;
 use crate::spec;
 use crate::state::State;

@@ -8,7 +8,7 @@ use super::files::ConfigFile;
 use super::inputs::Inputs;
 use super::provider::skip_if_broken;
 use super::resolution::{Resolved, Run, lookup, origin, resolve};
-use crate::codex_version::PROMPT_INPUT;
+use crate::codex::version::PROMPT_INPUT;
 use crate::spec;
 
 pub const LOCATION: &str = "profile.location";

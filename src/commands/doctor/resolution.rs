@@ -8,7 +8,7 @@ use toml_edit::Item;
 
 use super::diagnose::{self, BUILTIN_PROVIDERS};
 use super::files::{ConfigFile, Place};
-use crate::codex_version::{Layout, ProfileLayout};
+use crate::codex::version::{Layout, ProfileLayout};
 use crate::paths::PROFILE_FILE;
 use crate::spec;
 
@@ -260,7 +260,7 @@ pub fn origin(s: &Setting) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codex_version::Version;
+    use crate::codex::version::Version;
 
     fn file(path: &str, text: &str) -> ConfigFile {
         ConfigFile::parse(Path::new(path), text).expect("parses")
