@@ -6,6 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::version::{Layout, NEWEST_KNOWN, Version};
+use crate::error::{Failure, Kind};
 
 /// Parse `codex --version` output: `codex-cli 0.169.0`.
 pub fn parse_version_output(out: &str) -> Option<Version> {
@@ -18,48 +19,136 @@ pub fn parse_version_output(out: &str) -> Option<Version> {
     })
 }
 
-/// How the version was found, for the user and for `doctor`.
+/// Which Codex the user has: the one answer every command uses (install
+/// and `use` write for it, doctor and status report it, `codex` runs it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    /// `--codex-version`.
-    Flag,
-    /// `<path> --version`.
-    Binary(PathBuf),
-    /// No Codex found: the newest known layout is assumed.
+pub enum Codex {
+    /// `--codex-version X.Y.Z`: that release's rules; no binary is asked.
+    Named(Version),
+    /// `--codex PATH`, else `codex` on `$PATH`, and what `PATH --version`
+    /// answered: the release, or why it gave none (an error for the
+    /// commands that write, a finding for doctor).
+    Binary {
+        path: PathBuf,
+        answer: Result<Version, QueryError>,
+    },
+    /// No Codex found: the newest known release's rules apply.
     Assumed,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Detected {
-    pub version: Version,
-    pub source: Source,
-}
+impl Codex {
+    /// `--codex-version`, else `--codex PATH` asked for its version, else
+    /// `codex` on this process's `$PATH` asked, else none.
+    pub fn detect(flag_version: Option<Version>, flag_binary: Option<&Path>) -> Codex {
+        Codex::find(
+            flag_version,
+            flag_binary,
+            std::env::var_os("PATH").as_deref(),
+        )
+    }
 
-impl Detected {
+    /// [`Codex::detect`] with `path_var` as the value of `$PATH`.
+    fn find(
+        flag_version: Option<Version>,
+        flag_binary: Option<&Path>,
+        path_var: Option<&std::ffi::OsStr>,
+    ) -> Codex {
+        if let Some(version) = flag_version {
+            return Codex::Named(version);
+        }
+        let binary = match flag_binary {
+            Some(p) => Some(p.to_path_buf()),
+            None => find_on_path(path_var),
+        };
+        match binary {
+            Some(path) => {
+                let answer = query_binary(&path);
+                Codex::Binary { path, answer }
+            }
+            None => Codex::Assumed,
+        }
+    }
+
+    /// The release, when it is known: named by the flag, or said by the
+    /// binary.
+    pub fn version(&self) -> Option<Version> {
+        match self {
+            Codex::Named(v) | Codex::Binary { answer: Ok(v), .. } => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// The binary, whether or not it said its version.
+    pub fn binary(&self) -> Option<&Path> {
+        match self {
+            Codex::Binary { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// Why the binary gave no version.
+    pub fn problem(&self) -> Option<&QueryError> {
+        match self {
+            Codex::Binary { answer: Err(e), .. } => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The release whose rules apply: the known one, else the newest known.
+    pub fn effective(&self) -> Version {
+        self.version().unwrap_or(NEWEST_KNOWN)
+    }
+
     pub fn layout(&self) -> Layout {
-        Layout::for_version(self.version)
+        Layout::for_version(self.effective())
+    }
+
+    /// This Codex, for the commands that write for it (install, `use`): a
+    /// binary that would not say its version is an error there, not a
+    /// guess.
+    pub fn require_version(self) -> Result<Codex, Failure> {
+        match &self {
+            Codex::Binary {
+                path,
+                answer: Err(reason),
+            } => Err(Failure::new(
+                Kind::Failure,
+                format!(
+                    "cannot tell which Codex you have: {}: {reason}",
+                    path.display()
+                ),
+            )
+            .help("pass --codex-version X.Y.Z (see `codex --version`)")),
+            _ => Ok(self),
+        }
     }
 
     /// The line install starts with: which Codex it writes for.
     pub fn headline(&self) -> String {
-        match self.source {
-            Source::Assumed => format!(
-                "No Codex found on PATH; writing the layout for the newest Codex known ({})",
-                self.version
+        match self {
+            Codex::Assumed => format!(
+                "No Codex found on PATH; writing the layout for the newest Codex known ({NEWEST_KNOWN})"
             ),
             _ => format!("Writing for {}", self.describe()),
         }
     }
 
     pub fn describe(&self) -> String {
-        match &self.source {
-            Source::Flag => format!("Codex {} (from --codex-version)", self.version),
-            Source::Binary(p) => {
-                format!("Codex {} (from `{} --version`)", self.version, p.display())
-            }
-            Source::Assumed => format!(
-                "no Codex found on PATH; assuming the newest known layout (Codex {})",
-                self.version
+        match self {
+            Codex::Named(v) => format!("Codex {v} (from --codex-version)"),
+            Codex::Binary {
+                path,
+                answer: Ok(v),
+            } => format!("Codex {v} (from `{} --version`)", path.display()),
+            Codex::Binary {
+                path,
+                answer: Err(_),
+            } => format!(
+                "an unknown Codex at {}; assuming the newest known layout (Codex {NEWEST_KNOWN})",
+                path.display()
+            ),
+            Codex::Assumed => format!(
+                "no Codex found on PATH; assuming the newest known layout (Codex {NEWEST_KNOWN})"
             ),
         }
     }
@@ -186,57 +275,78 @@ pub fn query_binary(codex: &Path) -> Result<Version, QueryError> {
     })
 }
 
-/// A Codex binary that did not say its version.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DetectError {
-    pub binary: PathBuf,
-    pub reason: QueryError,
-}
-
-impl fmt::Display for DetectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.binary.display(), self.reason)
-    }
-}
-
-/// The version to write for: `--codex-version`, else `--codex PATH --version`,
-/// else `codex` on `$PATH`, else the newest known layout.
-pub fn detect(
-    flag_version: Option<Version>,
-    flag_binary: Option<&Path>,
-    path_var: Option<&std::ffi::OsStr>,
-) -> Result<Detected, DetectError> {
-    if let Some(version) = flag_version {
-        return Ok(Detected {
-            version,
-            source: Source::Flag,
-        });
-    }
-    let binary = match flag_binary {
-        Some(p) => Some(p.to_path_buf()),
-        None => find_on_path(path_var),
-    };
-    match binary {
-        Some(path) => match query_binary(&path) {
-            Ok(version) => Ok(Detected {
-                version,
-                source: Source::Binary(path),
-            }),
-            Err(reason) => Err(DetectError {
-                binary: path,
-                reason,
-            }),
-        },
-        None => Ok(Detected {
-            version: NEWEST_KNOWN,
-            source: Source::Assumed,
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A directory holding an executable `codex` that prints `said`.
+    fn fake_codex(said: &str) -> tempfile::TempDir {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("codex");
+        std::fs::write(&path, format!("#!/bin/sh\necho '{said}'\n")).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        dir
+    }
+
+    #[test]
+    fn one_detection_for_every_command() {
+        let good = fake_codex("codex-cli 0.94.0");
+        let path_var = Some(good.path().as_os_str());
+        let found = Codex::find(None, None, path_var);
+        let binary = good.path().join("codex");
+        assert_eq!(
+            found,
+            Codex::Binary {
+                path: binary.clone(),
+                answer: Ok(Version::new(0, 94, 0))
+            }
+        );
+        assert_eq!(found.version(), Some(Version::new(0, 94, 0)));
+        assert_eq!(found.layout().default_wire_api(), "chat");
+        assert_eq!(
+            found.headline(),
+            format!(
+                "Writing for Codex 0.94.0 (from `{} --version`)",
+                binary.display()
+            )
+        );
+        assert_eq!(found.clone().require_version().ok(), Some(found.clone()));
+
+        // The flag wins over any binary; no binary is asked.
+        let named = Codex::find(Some(Version::new(0, 169, 0)), Some(&binary), path_var);
+        assert_eq!(named, Codex::Named(Version::new(0, 169, 0)));
+        assert_eq!(named.binary(), None);
+        assert_eq!(named.describe(), "Codex 0.169.0 (from --codex-version)");
+
+        // Nothing on PATH: the newest known rules, no version.
+        let none = Codex::find(None, None, None);
+        assert_eq!(none, Codex::Assumed);
+        assert_eq!((none.version(), none.effective()), (None, NEWEST_KNOWN));
+        assert!(none.headline().starts_with("No Codex found on PATH"));
+
+        // A binary that does not say its version: a finding, and install's error.
+        let bad = fake_codex("node v20");
+        let broken = Codex::find(None, Some(&bad.path().join("codex")), None);
+        assert_eq!(broken.version(), None);
+        assert_eq!(broken.effective(), NEWEST_KNOWN);
+        assert!(matches!(
+            broken.problem(),
+            Some(QueryError::Unparsed { .. })
+        ));
+        let err = broken.require_version().unwrap_err();
+        assert_eq!(
+            err.message,
+            format!(
+                "cannot tell which Codex you have: {0}: `{0} --version` printed \"node v20\", not `codex-cli X.Y.Z`",
+                bad.path().join("codex").display()
+            )
+        );
+        assert_eq!(
+            err.help.as_deref(),
+            Some("pass --codex-version X.Y.Z (see `codex --version`)")
+        );
+    }
 
     #[test]
     fn parses_version_output() {

@@ -13,10 +13,11 @@ use anyhow::Result;
 use super::doctor::bridge::local;
 use super::doctor::inputs::Inputs;
 use super::doctor::provider::env_key_name;
+use super::doctor::read_inputs;
 use super::doctor::resolution::lookup;
-use super::doctor::{detect_codex, read_inputs};
 use crate::bridge::server::{self, Bridge, Config};
-use crate::cli::{BridgeArgs, CodexSelect, ServiceKind};
+use crate::cli::{BridgeArgs, ServiceKind};
+use crate::codex::binary::Codex;
 use crate::error::{Failure, Kind, refused, usage};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui};
@@ -163,7 +164,7 @@ pub fn bind(addr: SocketAddr, config: Config) -> Result<Bridge> {
 }
 
 pub fn run(home: &CodexHome, args: &BridgeArgs, ui: &mut Ui<'_>) -> Result<()> {
-    let inp = read_inputs(home, detect_codex(&CodexSelect::default()));
+    let inp = read_inputs(home, Codex::detect(None, None));
     let listen = match &args.listen {
         Some(raw) => parse_listen(raw, spec::BRIDGE_PORT)
             .map_err(|e| usage(e.to_string()).help("fix --listen and run again"))?,

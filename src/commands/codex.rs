@@ -17,10 +17,9 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use anyhow::Result;
 
 use super::bridge::{bind, settings};
-use super::doctor::codex::CodexInfo;
 use super::doctor::read_inputs;
 use crate::cli::CodexArgs;
-use crate::codex::binary::{self, Source};
+use crate::codex::binary::Codex;
 use crate::codex::version::CHAT_REMOVED;
 use crate::error::{Failure, Kind, Silent};
 use crate::paths::CodexHome;
@@ -35,25 +34,34 @@ pub fn run(
     args: &CodexArgs,
     ui: &mut Ui<'_>,
 ) -> Result<()> {
-    let found = binary::detect(
-        None,
-        args.codex.as_deref(),
-        std::env::var_os("PATH").as_deref(),
-    )
-    .map_err(|e| {
-        Failure::new(Kind::Failure, format!("cannot run Codex: {e}"))
+    let codex = Codex::detect(None, args.codex.as_deref());
+    let (binary, version) = match &codex {
+        Codex::Binary {
+            path,
+            answer: Ok(v),
+        } => (path, *v),
+        Codex::Binary {
+            path,
+            answer: Err(e),
+        } => {
+            return Err(Failure::new(
+                Kind::Failure,
+                format!("cannot run Codex: {}: {e}", path.display()),
+            )
             .help("pass the Codex binary with --codex PATH")
-    })?;
-    let Source::Binary(binary) = &found.source else {
-        return Err(Failure::new(Kind::Failure, "no `codex` found on PATH")
-            .help("install Codex (npm install -g @openai/codex), or pass its binary with --codex PATH")
             .into());
+        }
+        Codex::Named(_) | Codex::Assumed => {
+            return Err(Failure::new(Kind::Failure, "no `codex` found on PATH")
+                .help("install Codex (npm install -g @openai/codex), or pass its binary with --codex PATH")
+                .into());
+        }
     };
     let mut cmd = Command::new(binary);
     if codex_home_flag {
         cmd.env("CODEX_HOME", &home.dir);
     }
-    let inp = read_inputs(home, CodexInfo::from_detected(&found));
+    let inp = read_inputs(home, codex.clone());
     let installed = inp
         .profile_stack()
         .iter()
@@ -70,12 +78,11 @@ pub fn run(
         .help("run `ominigate-codex install` first")
         .into());
     }
-    if found.version < CHAT_REMOVED {
+    if version < CHAT_REMOVED {
         // On stderr: stdout is Codex's (`codex exec … > answer.txt`).
         if ui.level > Level::Quiet {
             eprintln!(
-                "Codex {} speaks chat completions itself: running it directly, without the bridge",
-                found.version
+                "Codex {version} speaks chat completions itself: running it directly, without the bridge"
             );
         }
         cmd.args(codex_args(None, &args.args));

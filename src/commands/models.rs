@@ -19,8 +19,9 @@ use super::doctor::http::{self, Method, SendError};
 use super::doctor::inputs::Inputs;
 use super::doctor::provider::{env_key_name, env_key_value};
 use super::doctor::resolution::{Run, resolve};
-use super::doctor::{self, detect_codex, read_inputs};
+use super::doctor::{self, read_inputs};
 use crate::cli::ModelsArgs;
+use crate::codex::binary::Codex;
 use crate::error::{Failure, Kind};
 use crate::paths::CodexHome;
 use crate::report::{SCHEMA_VERSION, Ui};
@@ -447,7 +448,10 @@ pub fn json(r: &Report) -> String {
 }
 
 pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
-    let inp = read_inputs(home, detect_codex(&args.codex));
+    let inp = read_inputs(
+        home,
+        Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()),
+    );
     let gw = Gateway::of(&inp);
     let report = Report {
         models_url: gw.models_url(),

@@ -16,9 +16,10 @@ use super::doctor::check::{self, Check, Status};
 use super::doctor::inputs::Inputs;
 use super::doctor::provider::env_key_name;
 use super::doctor::resolution::{Run, lookup, resolve};
-use super::doctor::{self, detect_codex, diagnose, read_inputs, run_checks};
+use super::doctor::{self, diagnose, read_inputs, run_checks};
 use super::models::InUse;
 use crate::cli::StatusArgs;
+use crate::codex::binary;
 use crate::codex::version::ProfileLayout;
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::report::SCHEMA_VERSION;
@@ -120,14 +121,14 @@ pub struct Summary {
 fn codex(inp: &Inputs) -> Codex {
     let info = &inp.codex;
     Codex {
-        version: info.version.map(|v| v.to_string()),
+        version: info.version().map(|v| v.to_string()),
         rules: info.effective().to_string(),
-        source: match (&info.binary, info.from_flag) {
-            (_, true) => "flag",
-            (Some(_), _) => "binary",
-            (None, _) => "none",
+        source: match info {
+            binary::Codex::Named(_) => "flag",
+            binary::Codex::Binary { .. } => "binary",
+            binary::Codex::Assumed => "none",
         },
-        binary: info.binary.as_ref().map(|p| p.display().to_string()),
+        binary: info.binary().map(|p| p.display().to_string()),
     }
 }
 
@@ -375,7 +376,10 @@ pub fn human(s: &Summary) -> String {
 }
 
 pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> Result<()> {
-    let inp = read_inputs(home, detect_codex(&args.codex));
+    let inp = read_inputs(
+        home,
+        binary::Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()),
+    );
     let secrets = doctor::secrets(&inp);
     let mut list = run_checks(&inp, true, CODEX_LIMIT);
     check::sanitize_all(&mut list, &secrets);

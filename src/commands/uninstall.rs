@@ -12,14 +12,15 @@ use std::time::Duration;
 use anyhow::Result;
 use toml_edit::DocumentMut;
 
-use super::doctor::{self, detect_codex, read_inputs};
+use super::doctor::{self, read_inputs};
 use super::install::{
     PROFILE_COMMENT, PROFILE_FILE_COMMENT, PROFILE_KEYS, PROVIDER_COMMENT, PROVIDER_KEYS,
     profile_file_is_ours, record_or_marker,
 };
 use super::{Docs, Files, RecordOrder, finish};
 use crate::blocks::{self, Addition, BlockPath, EditError, PROFILE, PROVIDER};
-use crate::cli::{CodexSelect, UninstallArgs};
+use crate::cli::UninstallArgs;
+use crate::codex::binary::Codex;
 use crate::config_file;
 use crate::error::refused;
 use crate::paths::{self, CONFIG, CodexHome, PROFILE_FILE};
@@ -236,7 +237,7 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, ui: &mut Ui) -> Result<()> {
     let files = Files::read(home)?;
     let mut work = files.open()?;
     // Doctor's walk of the files Codex reads, for the Codex on PATH.
-    let inp = read_inputs(home, detect_codex(&CodexSelect::default()));
+    let inp = read_inputs(home, Codex::detect(None, None));
     let elsewhere = doctor::inputs::provider_references(&inp, spec::PROVIDER_ID);
     let undone = plan(&mut work.docs, args.force, &elsewhere)
         .map_err(|e| work.shape_error(e))?

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::Item;
 
-use super::codex::CodexInfo;
 use super::files::{ConfigFile, Source};
 use super::resolution::{View, lookup};
+use crate::codex::binary::Codex;
 use crate::codex::version::{Layout, ProfileLayout};
 use crate::paths::CodexHome;
 use crate::spec;
@@ -62,7 +62,7 @@ pub struct Project {
 #[derive(Debug, Clone)]
 pub struct Inputs {
     pub home: CodexHome,
-    pub codex: CodexInfo,
+    pub codex: Codex,
     /// `$CODEX_HOME/config.toml`.
     pub user: Source,
     /// `$CODEX_HOME/ominigate.config.toml`.
@@ -84,7 +84,7 @@ pub struct Inputs {
 
 impl Inputs {
     /// Read the files for `home`, seen from `cwd`.
-    pub fn read(home: CodexHome, codex: CodexInfo, env: Env, cwd: &Path) -> Inputs {
+    pub fn read(home: CodexHome, codex: Codex, env: Env, cwd: &Path) -> Inputs {
         let user = Source::read(&home.config());
         let profile = Source::read(&home.profile_file());
         let system = Source::read(Path::new(

@@ -30,14 +30,14 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{CodexSelect, DoctorArgs};
+use crate::cli::DoctorArgs;
+use crate::codex::binary::Codex;
 use crate::error::{Kind, Silent};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui};
 use crate::shown::{self, Secrets};
 use crate::spec;
 use check::{Check, Status};
-use codex::CodexInfo;
 use inputs::{Env, Inputs};
 
 /// Every check, in report order.
@@ -81,7 +81,7 @@ fn file_checks(inp: &Inputs, accepts: Check) -> Vec<Check> {
 /// offline checks of the config files (with Codex 0.133+ known by its
 /// binary, Codex's own `codex.accepts_config`), redacted; the failing ones,
 /// each as doctor words it (see [`render::finding`]).
-pub fn check_written(home: &CodexHome, codex: CodexInfo, limit: Duration) -> Vec<String> {
+pub fn check_written(home: &CodexHome, codex: Codex, limit: Duration) -> Vec<String> {
     let inp = read_inputs(home, codex);
     let accepts = codex::accepts_config(&inp.codex, &inp.home, limit);
     let mut checks = file_checks(&inp, accepts);
@@ -111,25 +111,19 @@ pub fn secrets(inp: &Inputs) -> Secrets {
     Secrets::new(values)
 }
 
-/// The Codex named by `--codex-version` / `--codex`, else `codex` on PATH.
-pub fn detect_codex(select: &CodexSelect) -> CodexInfo {
-    CodexInfo::detect(
-        select.codex_version,
-        select.codex.as_deref(),
-        std::env::var_os("PATH").as_deref(),
-    )
-}
-
 /// Everything doctor reads, from this process: its environment and
 /// current directory, for `codex`. `status`, `models` and `use` read the
 /// setup through this too.
-pub fn read_inputs(home: &CodexHome, codex: CodexInfo) -> Inputs {
+pub fn read_inputs(home: &CodexHome, codex: Codex) -> Inputs {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     Inputs::read(home.clone(), codex, Env::from_process(), &cwd)
 }
 
 pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
-    let inp = read_inputs(home, detect_codex(&args.codex));
+    let inp = read_inputs(
+        home,
+        Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()),
+    );
     let secrets = secrets(&inp);
     let mut checks = run_checks(
         &inp,
@@ -139,7 +133,7 @@ pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
     check::sanitize_all(&mut checks, &secrets);
     let report = render::Report {
         home: shown::value(&format!("{} ({})", home.dir.display(), home.source)).into_owned(),
-        codex_version: inp.codex.version.map(|v| v.to_string()),
+        codex_version: inp.codex.version().map(|v| v.to_string()),
         checks,
     };
     if args.json {
