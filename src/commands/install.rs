@@ -10,6 +10,7 @@ use super::{Docs, Files, RecordOrder, finish};
 use crate::blocks::{self, BlockPath, Change, EditError, PROFILE, PROVIDER};
 use crate::cli::{InstallArgs, WireApi};
 use crate::codex::binary::Codex;
+use crate::codex::messages::CODEX_CHAT_ERROR;
 use crate::codex::version::{Layout, ProfileLayout};
 use crate::config_file;
 use crate::error::{Failure, refused, usage};
@@ -41,9 +42,6 @@ pub const PROVIDER_KEYS: [&str; 8] = [
     "stream_idle_timeout_ms",
 ];
 pub const PROFILE_KEYS: [&str; 2] = ["model", "model_provider"];
-
-/// Codex's own words when it refuses `wire_api = "chat"` (0.95.0 on).
-pub const CODEX_CHAT_ERROR: &str = "`wire_api = \"chat\"` is no longer supported. How to fix: set `wire_api = \"responses\"` in your provider config.";
 
 /// Where the provider sends Codex's requests.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::check::Check;
 use super::diagnose;
 use crate::codex::binary::{self, Codex};
+use crate::codex::messages::CHAT_REMOVED_MSG;
 use crate::codex::version::{
     CHAT_REMOVED, Layout, NEWEST_KNOWN, PROFILE_FILES, PROMPT_INPUT, ProfileLayout, Version,
 };
@@ -149,7 +150,7 @@ pub fn accepts_config(codex: &Codex, home: &CodexHome, limit: Duration) -> Check
             .details(lines)
             .detail(note);
             c = c.fixes(diagnose::fixes_for_codex_output(&stderr));
-            if v >= CHAT_REMOVED && stderr.contains(diagnose::CHAT_REMOVED_MSG) {
+            if v >= CHAT_REMOVED && stderr.contains(CHAT_REMOVED_MSG) {
                 c = c.fix("or keep chat completions by pinning Codex 0.94.0: `npm i -g @openai/codex@0.94.0`");
             }
             c

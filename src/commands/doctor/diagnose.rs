@@ -6,12 +6,9 @@ use std::path::Path;
 use toml_edit::Item;
 
 use super::files::{ConfigFile, Place};
-use crate::commands::install::CODEX_CHAT_ERROR;
+use crate::codex::messages::{CHAT_REMOVED_MSG, CODEX_CHAT_ERROR};
 use crate::paths::PROFILE_FILE;
 use crate::spec;
-
-/// The first sentence of Codex's refusal of `wire_api = "chat"` (0.95.0+).
-pub const CHAT_REMOVED_MSG: &str = "`wire_api = \"chat\"` is no longer supported.";
 
 pub fn chat_refused() -> String {
     CODEX_CHAT_ERROR.to_string()
