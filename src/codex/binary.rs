@@ -2,11 +2,13 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::version::{Layout, NEWEST_KNOWN, Version};
 use crate::error::{Failure, Kind};
+use crate::spec;
 
 /// Parse `codex --version` output: `codex-cli 0.169.0`.
 pub fn parse_version_output(out: &str) -> Option<Version> {
@@ -275,6 +277,66 @@ pub fn query_binary(codex: &Path) -> Result<Version, QueryError> {
     })
 }
 
+/// Codex's arguments for loading the config as `codex --profile ominigate`
+/// does, printing the prompt instead of calling a model (Codex
+/// [`PROMPT_INPUT`](super::version::PROMPT_INPUT) on).
+pub const PROMPT_INPUT_ARGS: [&str; 4] = ["--profile", spec::PROFILE_NAME, "debug", "prompt-input"];
+
+/// `binary --profile ominigate debug prompt-input` with `CODEX_HOME` set
+/// to `codex_home` and no backtraces, within `limit`: does this Codex
+/// accept the config files there.
+pub fn prompt_input(binary: &Path, codex_home: &Path, limit: Duration) -> Result<Output, RunError> {
+    let mut cmd = Command::new(binary);
+    cmd.args(PROMPT_INPUT_ARGS)
+        .env("CODEX_HOME", codex_home)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
+    run_with_timeout(&mut cmd, limit)
+}
+
+/// The Codex child's pid while it runs, for the signal handler.
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// SIGTERM and SIGHUP sent to this process are passed to Codex, so that it
+/// can restore the terminal; this process goes on until Codex exits.
+extern "C" fn forward(sig: libc::c_int) {
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) is async-signal-safe.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+/// SIGINT (Ctrl-C) goes to the whole foreground group, Codex included:
+/// Codex decides what it means. This process must not die of it.
+extern "C" fn ignore(_: libc::c_int) {}
+
+/// Run a command with the terminal (stdin, stdout, stderr inherited) until
+/// it exits, passing it the signals meant for it: Ctrl-C is the child's to
+/// handle, SIGTERM and SIGHUP are forwarded. For `ominigate-codex codex`.
+pub fn run_attached(cmd: &mut Command) -> Result<ExitStatus, RunError> {
+    // Handlers, not SIG_IGN: exec(2) resets handlers to the default, so
+    // Codex starts with the dispositions it expects.
+    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 3] = [
+        (libc::SIGINT, ignore),
+        (libc::SIGTERM, forward),
+        (libc::SIGHUP, forward),
+    ];
+    for (sig, handler) in handlers {
+        // SAFETY: installs a handler that only calls kill(2) or nothing.
+        unsafe {
+            libc::signal(sig, handler as libc::sighandler_t);
+        }
+    }
+    let mut child = cmd.spawn().map_err(|e| RunError::Start(e.to_string()))?;
+    CHILD.store(child.id() as i32, Ordering::SeqCst);
+    let status = child.wait();
+    CHILD.store(0, Ordering::SeqCst);
+    status.map_err(|e| RunError::Wait(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +407,23 @@ mod tests {
         assert_eq!(
             err.help.as_deref(),
             Some("pass --codex-version X.Y.Z (see `codex --version`)")
+        );
+    }
+
+    #[test]
+    fn prompt_input_asks_codex_with_the_profile_and_the_given_home() {
+        let dir = fake_codex("unused");
+        let script = dir.path().join("codex");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\necho \"$*|$CODEX_HOME|${RUST_BACKTRACE-unset}\"\n",
+        )
+        .expect("write");
+        let out = prompt_input(&script, Path::new("/scratch/home"), Duration::from_secs(20))
+            .expect("runs");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "--profile ominigate debug prompt-input|/scratch/home|unset\n"
         );
     }
 

@@ -12,14 +12,13 @@
 
 use std::ffi::OsString;
 use std::process::{Command, ExitStatus};
-use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::Result;
 
 use super::bridge::{bind, settings};
 use super::doctor::read_inputs;
 use crate::cli::CodexArgs;
-use crate::codex::binary::Codex;
+use crate::codex::binary::{self, Codex, RunError};
 use crate::codex::version::CHAT_REMOVED;
 use crate::error::{Failure, Kind, Silent};
 use crate::paths::CodexHome;
@@ -130,50 +129,17 @@ pub fn codex_args(bridge: Option<&str>, user: &[OsString]) -> Vec<OsString> {
     out
 }
 
-/// The Codex child's pid while it runs, for the signal handler.
-static CHILD: AtomicI32 = AtomicI32::new(0);
-
-/// SIGTERM and SIGHUP sent to this process are passed to Codex, so that it
-/// can restore the terminal; this process goes on until Codex exits.
-extern "C" fn forward(sig: libc::c_int) {
-    let pid = CHILD.load(Ordering::SeqCst);
-    if pid > 0 {
-        // SAFETY: kill(2) is async-signal-safe.
-        unsafe {
-            libc::kill(pid, sig);
-        }
-    }
-}
-
-/// SIGINT (Ctrl-C) goes to the whole foreground group, Codex included:
-/// Codex decides what it means. This process must not die of it.
-extern "C" fn ignore(_: libc::c_int) {}
-
-/// Run Codex with the terminal, passing it the signals meant for it.
+/// Run Codex with the terminal ([`binary::run_attached`]); this command's
+/// words when it does not start.
 fn run_child(cmd: &mut Command) -> Result<ExitStatus> {
-    // Handlers, not SIG_IGN: exec(2) resets handlers to the default, so
-    // Codex starts with the dispositions it expects.
-    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 3] = [
-        (libc::SIGINT, ignore),
-        (libc::SIGTERM, forward),
-        (libc::SIGHUP, forward),
-    ];
-    for (sig, handler) in handlers {
-        // SAFETY: installs a handler that only calls kill(2) or nothing.
-        unsafe {
-            libc::signal(sig, handler as libc::sighandler_t);
-        }
-    }
-    let mut child = cmd.spawn().map_err(|e| {
-        Failure::new(
+    binary::run_attached(cmd).map_err(|e| match e {
+        RunError::Start(e) => Failure::new(
             Kind::Failure,
             format!("cannot start {}: {e}", cmd.get_program().to_string_lossy()),
         )
-    })?;
-    CHILD.store(child.id() as i32, Ordering::SeqCst);
-    let status = child.wait();
-    CHILD.store(0, Ordering::SeqCst);
-    Ok(status?)
+        .into(),
+        e => e.into(),
+    })
 }
 
 /// Exit as Codex did: its code, or 128 + the signal that ended it.

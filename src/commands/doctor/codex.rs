@@ -3,12 +3,11 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use super::check::Check;
 use super::diagnose;
-use crate::codex::binary::{self, Codex};
+use crate::codex::binary::{self, Codex, PROMPT_INPUT_ARGS};
 use crate::codex::messages::CHAT_REMOVED_MSG;
 use crate::codex::version::{
     CHAT_REMOVED, Layout, NEWEST_KNOWN, PROFILE_FILES, PROMPT_INPUT, ProfileLayout, Version,
@@ -111,16 +110,8 @@ pub fn accepts_config(codex: &Codex, home: &CodexHome, limit: Duration) -> Check
             .fix("make the temporary directory writable (TMPDIR) and run doctor again");
         }
     };
-    let mut cmd = Command::new(binary);
-    cmd.args(["--profile", "ominigate", "debug", "prompt-input"])
-        .env("CODEX_HOME", &scratch.dir)
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE");
-    let shown = format!(
-        "`{} --profile ominigate debug prompt-input`",
-        binary.display()
-    );
-    let ran = binary::run_with_timeout(&mut cmd, limit);
+    let shown = format!("`{} {}`", binary.display(), PROMPT_INPUT_ARGS.join(" "));
+    let ran = binary::prompt_input(binary, &scratch.dir, limit);
     let scratch_dir = scratch.dir.clone();
     drop(scratch);
     let note = "run with CODEX_HOME set to a scratch copy of the config files, so Codex writes nothing in yours";
