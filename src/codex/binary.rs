@@ -26,7 +26,7 @@ pub fn parse_version_output(out: &str) -> Option<Version> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Codex {
     /// `--codex-version X.Y.Z`: that release's rules; no binary is asked.
-    Named(Version),
+    Flag(Version),
     /// `--codex PATH`, else `codex` on `$PATH`, and what `PATH --version`
     /// answered: the release, or why it gave none (an error for the
     /// commands that write, a finding for doctor).
@@ -56,7 +56,7 @@ impl Codex {
         path_var: Option<&std::ffi::OsStr>,
     ) -> Codex {
         if let Some(version) = flag_version {
-            return Codex::Named(version);
+            return Codex::Flag(version);
         }
         let binary = match flag_binary {
             Some(p) => Some(p.to_path_buf()),
@@ -75,7 +75,7 @@ impl Codex {
     /// binary.
     pub fn version(&self) -> Option<Version> {
         match self {
-            Codex::Named(v) | Codex::Binary { answer: Ok(v), .. } => Some(*v),
+            Codex::Flag(v) | Codex::Binary { answer: Ok(v), .. } => Some(*v),
             _ => None,
         }
     }
@@ -137,7 +137,7 @@ impl Codex {
 
     pub fn describe(&self) -> String {
         match self {
-            Codex::Named(v) => format!("Codex {v} (from --codex-version)"),
+            Codex::Flag(v) => format!("Codex {v} (from --codex-version)"),
             Codex::Binary {
                 path,
                 answer: Ok(v),
@@ -174,10 +174,7 @@ fn is_executable(p: &Path) -> bool {
 /// more than a pipe holds does not stall until the limit. On timeout the
 /// child is killed and the readers are left to finish on their own (a
 /// grandchild may still hold the pipes open).
-pub fn run_with_timeout(
-    cmd: &mut Command,
-    limit: Duration,
-) -> Result<std::process::Output, RunError> {
+pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Result<Output, RunError> {
     use std::io::Read;
     fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
         std::thread::spawn(move || {
@@ -200,7 +197,7 @@ pub fn run_with_timeout(
     loop {
         match child.try_wait() {
             Ok(Some(status)) => {
-                return Ok(std::process::Output {
+                return Ok(Output {
                     status,
                     stdout: stdout.join().unwrap_or_default(),
                     stderr: stderr.join().unwrap_or_default(),
@@ -217,8 +214,8 @@ pub fn run_with_timeout(
     }
 }
 
-/// Why [`run_with_timeout`] has no output: the OS's words for a failed
-/// start or wait, or the time limit.
+/// Why a run ([`run_with_timeout`], [`run_attached`]) has no result: the
+/// OS's words for a failed start or wait, or the time limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunError {
     Start(String),
@@ -377,7 +374,7 @@ mod tests {
 
         // The flag wins over any binary; no binary is asked.
         let named = Codex::find(Some(Version::new(0, 169, 0)), Some(&binary), path_var);
-        assert_eq!(named, Codex::Named(Version::new(0, 169, 0)));
+        assert_eq!(named, Codex::Flag(Version::new(0, 169, 0)));
         assert_eq!(named.binary(), None);
         assert_eq!(named.describe(), "Codex 0.169.0 (from --codex-version)");
 

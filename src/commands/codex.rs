@@ -50,7 +50,7 @@ pub fn run(
             .help("pass the Codex binary with --codex PATH")
             .into());
         }
-        Codex::Named(_) | Codex::Assumed => {
+        Codex::Flag(_) | Codex::Assumed => {
             return Err(Failure::new(Kind::Failure, "no `codex` found on PATH")
                 .help("install Codex (npm install -g @openai/codex), or pass its binary with --codex PATH")
                 .into());

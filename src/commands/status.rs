@@ -124,7 +124,7 @@ fn codex(inp: &Inputs) -> Codex {
         version: info.version().map(|v| v.to_string()),
         rules: info.effective().to_string(),
         source: match info {
-            binary::Codex::Named(_) => "flag",
+            binary::Codex::Flag(_) => "flag",
             binary::Codex::Binary { .. } => "binary",
             binary::Codex::Assumed => "none",
         },

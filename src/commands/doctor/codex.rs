@@ -37,7 +37,7 @@ pub fn era(v: Version) -> String {
 
 pub fn binary_check(codex: &Codex) -> Check {
     match codex {
-        Codex::Named(v) => Check::skip(
+        Codex::Flag(v) => Check::skip(
             BINARY,
             format!("Codex {v} given by --codex-version; no binary asked"),
         )
@@ -84,7 +84,7 @@ fn quoted(stderr: &str, scratch: &Path, home: &Path) -> Vec<String> {
 
 pub fn accepts_config(codex: &Codex, home: &CodexHome, limit: Duration) -> Check {
     let (binary, v) = match codex {
-        Codex::Named(_) => {
+        Codex::Flag(_) => {
             return Check::skip(ACCEPTS, "--codex-version given: no Codex binary to ask");
         }
         Codex::Binary {
@@ -234,7 +234,7 @@ mod tests {
     fn binary_states() {
         let none = binary_check(&Codex::Assumed);
         assert_eq!(none.status, Status::Warn);
-        let flag = binary_check(&Codex::Named(Version::new(0, 94, 0)));
+        let flag = binary_check(&Codex::Flag(Version::new(0, 94, 0)));
         assert_eq!(flag.status, Status::Skip);
         assert!(flag.details[0].contains("speaks chat completions"));
         let broken = binary_check(&Codex::Binary {
