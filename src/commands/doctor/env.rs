@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use super::check::Check;
-use super::diagnose;
 use super::inputs::Inputs;
 use super::provider::env_key_name;
+use crate::codex::messages;
 use crate::codex::version::PROMPT_INPUT;
 use crate::config_file;
 use crate::report::shell_setup;
@@ -96,7 +96,7 @@ pub fn key_check(inp: &Inputs) -> Check {
         set => {
             let what = if set.is_some() { "set but empty" } else { "not set" };
             let mut c = Check::fail(KEY, format!("{name} is {what} in this shell")).detail(
-                format!("Codex says: {}", diagnose::missing_env(&name)),
+                format!("Codex says: {}", messages::missing_env(&name)),
             );
             let found = find_exports(home, &name);
             if found.is_empty() {

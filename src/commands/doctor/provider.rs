@@ -7,6 +7,7 @@ use super::diagnose;
 use super::files::ConfigFile;
 use super::inputs::Inputs;
 use super::resolution::lookup;
+use crate::codex::messages;
 use crate::paths::PROFILE_FILE;
 use crate::shown::mask;
 use crate::spec;
@@ -134,7 +135,7 @@ pub fn present_check(inp: &Inputs) -> Check {
             c = c
                 .detail(format!(
                     "Codex says: {}",
-                    diagnose::provider_not_found(spec::PROVIDER_ID)
+                    messages::provider_not_found(spec::PROVIDER_ID)
                 ))
                 .details(references);
         }
