@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use ominigate_codex::codex_version::{Layout, Version};
+use ominigate_codex::codex::version::{Layout, Version};
 use ominigate_codex::commands::{Files, RecordOrder, install, uninstall};
 use ominigate_codex::fs::Change;
 

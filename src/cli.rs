@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::codex_version::Version;
+use crate::codex::version::Version;
 
 const ABOUT: &str = "Make the OpenAI Codex CLI talk to the OminiGate model gateway.";
 

@@ -8,7 +8,7 @@
 
 pub mod bridge;
 pub mod cli;
-pub mod codex_version;
+pub mod codex;
 pub mod commands;
 pub mod error;
 pub mod fs;

@@ -23,7 +23,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ominigate_codex::codex_version::{PROFILE_FILES, Version, run_with_timeout};
+use ominigate_codex::codex::binary::run_with_timeout;
+use ominigate_codex::codex::version::{PROFILE_FILES, Version};
 use serde_json::{Value, json};
 use support::chat_gateway::{
     Call, ChatGateway, Turn, messages, reasoning_then_text, split_lines, text_stream,

@@ -1,6 +1,6 @@
 //! Issue 6, the rows about time: the file changing on disk while the tool
 //! works, two runs at once, and the process killed at every point of the
-//! write. Made deterministic with the failpoints in `src/config_file.rs`:
+//! write. Made deterministic with the failpoints in `src/fs.rs`:
 //! `OMINIGATE_CODEX_FAILPOINT=<point>[:<file>]` aborts the process there,
 //! `pause:<point>[:<file>]` stops it there until the test lets it go on.
 

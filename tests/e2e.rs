@@ -13,7 +13,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use doctor_support::doctor_env;
-use ominigate_codex::codex_version::{PROFILE_FILES, PROMPT_INPUT, run_with_timeout};
+use ominigate_codex::codex::binary::run_with_timeout;
+use ominigate_codex::codex::version::{PROFILE_FILES, PROMPT_INPUT};
 use support::Sandbox;
 use support::real_codex::{Codex, binaries};
 use support::server::{Answer, Request, Server, models_body, reply};

@@ -885,7 +885,7 @@ fn install_without_codex_says_so_first_and_how_to_get_it() {
     assert!(
         out.stdout.starts_with(&format!(
             "No Codex found on PATH; writing the layout for the newest Codex known ({})\n",
-            ominigate_codex::codex_version::NEWEST_KNOWN
+            ominigate_codex::codex::version::NEWEST_KNOWN
         )),
         "{}",
         out.stdout

@@ -25,7 +25,7 @@ fn nothing_installed() {
         line(t, "Codex:"),
         format!(
             "Codex:      none found on PATH; using the rules of {}, the newest known",
-            ominigate_codex::codex_version::NEWEST_KNOWN
+            ominigate_codex::codex::version::NEWEST_KNOWN
         )
     );
     assert_eq!(

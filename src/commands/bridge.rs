@@ -9,9 +9,9 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::doctor::detect_codex;
 use crate::bridge::launch::{bind, settings};
-use crate::cli::{BridgeArgs, CodexSelect, ServiceKind};
+use crate::cli::{BridgeArgs, ServiceKind};
+use crate::codex::binary::Codex;
 use crate::error::usage;
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui};
@@ -93,7 +93,7 @@ fn default_listen(inp: &Setup) -> SocketAddr {
 }
 
 pub fn run(home: &CodexHome, args: &BridgeArgs, ui: &mut Ui<'_>) -> Result<()> {
-    let inp = Setup::of_process(home, detect_codex(&CodexSelect::default()));
+    let inp = Setup::of_process(home, Codex::detect(None, None));
     let listen = match &args.listen {
         Some(raw) => parse_listen(raw, spec::BRIDGE_PORT)
             .map_err(|e| usage(e.to_string()).help("fix --listen and run again"))?,

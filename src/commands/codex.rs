@@ -12,14 +12,13 @@
 
 use std::ffi::OsString;
 use std::process::{Command, ExitStatus};
-use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::Result;
 
-use super::doctor::codex::CodexInfo;
 use crate::bridge::launch::{bind, settings};
 use crate::cli::CodexArgs;
-use crate::codex_version::{self, CHAT_REMOVED, Source};
+use crate::codex::binary::{self, Codex, RunError};
+use crate::codex::version::CHAT_REMOVED;
 use crate::error::{Failure, Kind, Silent};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui, warning};
@@ -34,25 +33,34 @@ pub fn run(
     args: &CodexArgs,
     ui: &mut Ui<'_>,
 ) -> Result<()> {
-    let found = codex_version::detect(
-        None,
-        args.codex.as_deref(),
-        std::env::var_os("PATH").as_deref(),
-    )
-    .map_err(|e| {
-        Failure::new(Kind::Failure, format!("cannot run Codex: {e}"))
+    let codex = Codex::detect(None, args.codex.as_deref());
+    let (binary, version) = match &codex {
+        Codex::Binary {
+            path,
+            answer: Ok(v),
+        } => (path, *v),
+        Codex::Binary {
+            path,
+            answer: Err(e),
+        } => {
+            return Err(Failure::new(
+                Kind::Failure,
+                format!("cannot run Codex: {}: {e}", path.display()),
+            )
             .help("pass the Codex binary with --codex PATH")
-    })?;
-    let Source::Binary(binary) = &found.source else {
-        return Err(Failure::new(Kind::Failure, "no `codex` found on PATH")
-            .help("install Codex (npm install -g @openai/codex), or pass its binary with --codex PATH")
             .into());
+        }
+        Codex::Flag(_) | Codex::Assumed => {
+            return Err(Failure::new(Kind::Failure, "no `codex` found on PATH")
+                .help("install Codex (npm install -g @openai/codex), or pass its binary with --codex PATH")
+                .into());
+        }
     };
     let mut cmd = Command::new(binary);
     if codex_home_flag {
         cmd.env("CODEX_HOME", &home.dir);
     }
-    let inp = Setup::of_process(home, CodexInfo::from_detected(&found));
+    let inp = Setup::of_process(home, codex.clone());
     let installed = inp
         .profile_stack()
         .iter()
@@ -69,12 +77,11 @@ pub fn run(
         .help("run `ominigate-codex install` first")
         .into());
     }
-    if found.version < CHAT_REMOVED {
+    if version < CHAT_REMOVED {
         // On stderr: stdout is Codex's (`codex exec … > answer.txt`).
         if ui.level > Level::Quiet {
             eprintln!(
-                "Codex {} speaks chat completions itself: running it directly, without the bridge",
-                found.version
+                "Codex {version} speaks chat completions itself: running it directly, without the bridge"
             );
         }
         cmd.args(codex_args(None, &args.args));
@@ -122,50 +129,17 @@ pub fn codex_args(bridge: Option<&str>, user: &[OsString]) -> Vec<OsString> {
     out
 }
 
-/// The Codex child's pid while it runs, for the signal handler.
-static CHILD: AtomicI32 = AtomicI32::new(0);
-
-/// SIGTERM and SIGHUP sent to this process are passed to Codex, so that it
-/// can restore the terminal; this process goes on until Codex exits.
-extern "C" fn forward(sig: libc::c_int) {
-    let pid = CHILD.load(Ordering::SeqCst);
-    if pid > 0 {
-        // SAFETY: kill(2) is async-signal-safe.
-        unsafe {
-            libc::kill(pid, sig);
-        }
-    }
-}
-
-/// SIGINT (Ctrl-C) goes to the whole foreground group, Codex included:
-/// Codex decides what it means. This process must not die of it.
-extern "C" fn ignore(_: libc::c_int) {}
-
-/// Run Codex with the terminal, passing it the signals meant for it.
+/// Run Codex with the terminal ([`binary::run_attached`]); this command's
+/// words when it does not start.
 fn run_child(cmd: &mut Command) -> Result<ExitStatus> {
-    // Handlers, not SIG_IGN: exec(2) resets handlers to the default, so
-    // Codex starts with the dispositions it expects.
-    let handlers: [(libc::c_int, extern "C" fn(libc::c_int)); 3] = [
-        (libc::SIGINT, ignore),
-        (libc::SIGTERM, forward),
-        (libc::SIGHUP, forward),
-    ];
-    for (sig, handler) in handlers {
-        // SAFETY: installs a handler that only calls kill(2) or nothing.
-        unsafe {
-            libc::signal(sig, handler as libc::sighandler_t);
-        }
-    }
-    let mut child = cmd.spawn().map_err(|e| {
-        Failure::new(
+    binary::run_attached(cmd).map_err(|e| match e {
+        RunError::Start(e) => Failure::new(
             Kind::Failure,
             format!("cannot start {}: {e}", cmd.get_program().to_string_lossy()),
         )
-    })?;
-    CHILD.store(child.id() as i32, Ordering::SeqCst);
-    let status = child.wait();
-    CHILD.store(0, Ordering::SeqCst);
-    Ok(status?)
+        .into(),
+        e => e.into(),
+    })
 }
 
 /// Exit as Codex did: its code, or 128 + the signal that ended it.

@@ -5,12 +5,14 @@ use std::time::Duration;
 use anyhow::Result;
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
-use super::doctor::{self, codex::CodexInfo};
+use super::doctor;
 use super::{Docs, Files, RecordOrder, finish};
 use crate::bridge::launch::service_manager;
-use crate::cli::{CodexSelect, InstallArgs, WireApi};
-use crate::codex_version::{self, Detected, Layout, ProfileLayout, Source};
-use crate::error::{Failure, Kind, refused, usage};
+use crate::cli::{InstallArgs, WireApi};
+use crate::codex::binary::Codex;
+use crate::codex::messages::CODEX_CHAT_ERROR;
+use crate::codex::version::{Layout, ProfileLayout};
+use crate::error::{Failure, refused, usage};
 use crate::fs;
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::report::{Ui, shell_setup, warning};
@@ -43,9 +45,6 @@ pub const PROVIDER_KEYS: [&str; 8] = [
     "stream_idle_timeout_ms",
 ];
 pub const PROFILE_KEYS: [&str; 2] = ["model", "model_provider"];
-
-/// Codex's own words when it refuses `wire_api = "chat"` (0.95.0 on).
-pub const CODEX_CHAT_ERROR: &str = "`wire_api = \"chat\"` is no longer supported. How to fix: set `wire_api = \"responses\"` in your provider config.";
 
 /// Where the provider sends Codex's requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -474,8 +473,8 @@ fn note_change(out: &mut Outcome, what: &str, change: &Change) {
 }
 
 /// Validate the flags against the detected Codex.
-pub fn options(args: &InstallArgs, detected: &Detected) -> Result<Options, Failure> {
-    let layout = detected.layout();
+pub fn options(args: &InstallArgs, codex: &Codex) -> Result<Options, Failure> {
+    let layout = codex.layout();
     if args.bridge && args.wire_api == Some(WireApi::Chat) {
         return Err(usage(
             "--bridge serves the Responses API to Codex, so it needs wire_api = \"responses\"",
@@ -490,7 +489,7 @@ pub fn options(args: &InstallArgs, detected: &Detected) -> Result<Options, Failu
     if wire_api == "chat" && !layout.chat_supported && !args.force {
         return Err(usage(format!(
             "Codex {} refuses `wire_api = \"chat\"`; it says: {CODEX_CHAT_ERROR}",
-            detected.version
+            codex.effective()
         ))
         .help("drop --wire-api (install picks \"responses\"), pin Codex 0.94.0 (`npm i -g @openai/codex@0.94.0`), or pass --force to write it anyway"));
     }
@@ -547,27 +546,11 @@ pub fn bridge_route(docs: &Docs, flag: Option<&str>, port: u16) -> Result<Route,
     Ok(Route::Bridge { port, upstream })
 }
 
-/// The Codex to write for: `--codex-version`, else `--codex PATH` or
-/// `codex` on PATH asked for its version, else the newest known layout.
-pub fn detect(select: &CodexSelect) -> Result<Detected, Failure> {
-    codex_version::detect(
-        select.codex_version,
-        select.codex.as_deref(),
-        std::env::var_os("PATH").as_deref(),
-    )
-    .map_err(|e| {
-        Failure::new(
-            Kind::Failure,
-            format!("cannot tell which Codex you have: {e}"),
-        )
-        .help("pass --codex-version X.Y.Z (see `codex --version`)")
-    })
-}
-
 pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
-    let detected = detect(&args.codex)?;
-    let opts = options(args, &detected)?;
-    ui.info(detected.headline())?;
+    let codex =
+        Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()).require_version()?;
+    let opts = options(args, &codex)?;
+    ui.info(codex.headline())?;
     ui.info(format_args!(
         "Codex home: {} ({})",
         home.dir.display(),
@@ -620,8 +603,8 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
         }
     }
     if !args.dry_run {
-        let problems = check_result(home, &detected);
-        ui.info(next_steps(home, &detected, &outcome, !problems.is_empty()))?;
+        let problems = check_result(home, &codex);
+        ui.info(next_steps(home, &codex, &outcome, !problems.is_empty()))?;
     }
     Ok(())
 }
@@ -630,12 +613,8 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
 /// print a `warning:` for each failing one, as doctor words it; the
 /// failures, for the next steps. The run itself still succeeds: it did its
 /// part.
-pub fn check_result(home: &CodexHome, detected: &Detected) -> Vec<String> {
-    let problems = doctor::check_written(
-        home,
-        CodexInfo::from_detected(detected),
-        Duration::from_secs(30),
-    );
+pub fn check_result(home: &CodexHome, codex: &Codex) -> Vec<String> {
+    let problems = doctor::check_written(home, codex.clone(), Duration::from_secs(30));
     for p in &problems {
         warning(p);
     }
@@ -645,11 +624,11 @@ pub fn check_result(home: &CodexHome, detected: &Detected) -> Vec<String> {
 /// The commands the user runs next. Never prints the key, only whether it
 /// is set. With no Codex found, installing it comes first; with problems
 /// found, doctor comes before starting Codex (which would stop on them).
-fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome, problems: bool) -> String {
+fn next_steps(home: &CodexHome, codex: &Codex, o: &Outcome, problems: bool) -> String {
     let (rc, export) = shell_setup(std::env::var("SHELL").ok().as_deref(), &o.env_key);
     let set = facts::key(&Env::from_process(), &o.env_key).is_set();
     let mut steps: Vec<String> = Vec::new();
-    if detected.source == Source::Assumed {
+    if *codex == Codex::Assumed {
         steps.push("Install Codex: npm i -g @openai/codex".into());
     }
     if problems {
@@ -689,7 +668,7 @@ fn next_steps(home: &CodexHome, detected: &Detected, o: &Outcome, problems: bool
         // a --profile placed before exec).
         steps.push(format!(
             "Start Codex {} on OminiGate ({}):\n       codex --profile ominigate\n       codex exec --profile ominigate \"hello\"",
-            detected.version, o.model
+            codex.effective(), o.model
         ));
     }
     let mut text = String::from("\nNext steps:\n");

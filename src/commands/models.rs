@@ -13,8 +13,8 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::doctor::detect_codex;
 use crate::cli::ModelsArgs;
+use crate::codex::binary::Codex;
 use crate::error::{Failure, Kind};
 use crate::gateway::models::{Gateway, Live, live};
 use crate::paths::CodexHome;
@@ -208,7 +208,10 @@ pub fn json(r: &Report) -> String {
 }
 
 pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
-    let inp = Setup::of_process(home, detect_codex(&args.codex));
+    let inp = Setup::of_process(
+        home,
+        Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()),
+    );
     let gw = Gateway::of(&inp);
     let report = Report {
         models_url: gw.models_url(),

@@ -13,9 +13,10 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::doctor::check::{self, Check, Status};
-use super::doctor::{detect_codex, run_checks};
+use super::doctor::run_checks;
 use crate::cli::StatusArgs;
-use crate::codex_version::ProfileLayout;
+use crate::codex::binary;
+use crate::codex::version::ProfileLayout;
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::report::SCHEMA_VERSION;
 use crate::setup::facts::{self, InUse, env_key_name};
@@ -119,14 +120,14 @@ pub struct Summary {
 fn codex(inp: &Setup) -> Codex {
     let info = &inp.codex;
     Codex {
-        version: info.version.map(|v| v.to_string()),
+        version: info.version().map(|v| v.to_string()),
         rules: info.effective().to_string(),
-        source: match (&info.binary, info.from_flag) {
-            (_, true) => "flag",
-            (Some(_), _) => "binary",
-            (None, _) => "none",
+        source: match info {
+            binary::Codex::Flag(_) => "flag",
+            binary::Codex::Binary { .. } => "binary",
+            binary::Codex::Assumed => "none",
         },
-        binary: info.binary.as_ref().map(|p| p.display().to_string()),
+        binary: info.binary().map(|p| p.display().to_string()),
     }
 }
 
@@ -374,7 +375,10 @@ pub fn human(s: &Summary) -> String {
 }
 
 pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> Result<()> {
-    let inp = Setup::of_process(home, detect_codex(&args.codex));
+    let inp = Setup::of_process(
+        home,
+        binary::Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()),
+    );
     let secrets = inp.secrets();
     let mut list = run_checks(&inp, true, CODEX_LIMIT);
     check::sanitize_all(&mut list, &secrets);

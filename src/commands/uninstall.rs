@@ -12,13 +12,13 @@ use std::time::Duration;
 use anyhow::Result;
 use toml_edit::DocumentMut;
 
-use super::doctor::detect_codex;
 use super::install::{
     PROFILE_COMMENT, PROFILE_FILE_COMMENT, PROFILE_KEYS, PROVIDER_COMMENT, PROVIDER_KEYS,
     profile_file_is_ours, record_or_marker,
 };
 use super::{Docs, Files, RecordOrder, finish};
-use crate::cli::{CodexSelect, UninstallArgs};
+use crate::cli::UninstallArgs;
+use crate::codex::binary::Codex;
 use crate::error::refused;
 use crate::fs;
 use crate::paths::{self, CONFIG, CodexHome, PROFILE_FILE};
@@ -112,7 +112,7 @@ fn drop_selector(doc: &mut DocumentMut, (key, value): (&str, &str), why: &str, o
 
 /// Edit `docs` to undo install. Pure: no IO. `elsewhere` are the settings
 /// in the other files Codex reads that select the provider (see
-/// [`doctor::inputs::provider_references`]).
+/// [`setup::provider_references`]).
 pub fn plan(
     docs: &mut Docs,
     force: bool,
@@ -237,7 +237,7 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, ui: &mut Ui) -> Result<()> {
     let files = Files::read(home)?;
     let mut work = files.open()?;
     // Doctor's walk of the files Codex reads, for the Codex on PATH.
-    let inp = Setup::of_process(home, detect_codex(&CodexSelect::default()));
+    let inp = Setup::of_process(home, Codex::detect(None, None));
     let elsewhere = setup::provider_references(&inp, spec::PROVIDER_ID);
     let undone = plan(&mut work.docs, args.force, &elsewhere)
         .map_err(|e| work.shape_error(e))?

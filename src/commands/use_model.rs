@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::doctor::codex::CodexInfo;
 use super::install::{self, Options, Route, plan};
 use super::{Docs, Files, RecordOrder, finish};
 use crate::cli::UseArgs;
-use crate::codex_version::Layout;
+use crate::codex::binary::Codex;
+use crate::codex::version::Layout;
 use crate::error::{Failure, Kind};
 use crate::fs;
 use crate::gateway::models::{Gateway, Live, close_matches, live};
@@ -112,7 +112,8 @@ fn check_listed(model: &str, found: Live, gw: &Gateway, ui: &mut Ui) -> Result<(
 pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     let model = args.model.as_str();
     spec::check_model(model).map_err(|m| bad_flag("MODEL", m))?;
-    let detected = install::detect(&args.codex)?;
+    let codex =
+        Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()).require_version()?;
     ui.info(format_args!(
         "Codex home: {} ({})",
         home.dir.display(),
@@ -120,7 +121,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     ))?;
     ui.info(format_args!(
         "Switching the ominigate profile to {model}: {}",
-        detected.describe()
+        codex.describe()
     ))?;
     if !home.dir.is_dir() {
         return Err(not_installed(home, "the directory does not exist", model));
@@ -133,7 +134,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     if let Some(why) = missing(&work.docs).map_err(|e| work.shape_error(e))? {
         return Err(not_installed(home, why, model));
     }
-    let layout = detected.layout();
+    let layout = codex.layout();
     let opts = Options {
         layout,
         wire_api: kept_wire_api(&work.docs, layout).map_err(|e| work.shape_error(e))?,
@@ -147,7 +148,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
     let follows = default_follows(&work.docs);
 
-    let inp = Setup::of_process(home, CodexInfo::from_detected(&detected));
+    let inp = Setup::of_process(home, codex.clone());
     let gw = Gateway::of(&inp);
     let found = live(&gw, args.net.offline, Duration::from_secs(args.net.timeout));
     check_listed(model, found, &gw, ui)?;
@@ -183,7 +184,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         ))?;
     }
     if !args.dry_run {
-        install::check_result(home, &detected);
+        install::check_result(home, &codex);
     }
     Ok(())
 }

@@ -1,48 +1,17 @@
-//! Codex's own error messages (measured, see codex-compat.md), the config
-//! findings that cause them, and the fix for each.
+//! The config findings that cause Codex's own error messages (its words are
+//! in [`crate::codex::messages`]), and the fix for each.
 
 use std::path::Path;
 
 use toml_edit::Item;
 
-use crate::commands::install::CODEX_CHAT_ERROR;
+use crate::codex::messages::{CHAT_REMOVED_MSG, CODEX_CHAT_ERROR};
 use crate::paths::PROFILE_FILE;
 use crate::setup::files::{ConfigFile, Place};
 use crate::spec;
 
-/// The first sentence of Codex's refusal of `wire_api = "chat"` (0.95.0+).
-pub const CHAT_REMOVED_MSG: &str = "`wire_api = \"chat\"` is no longer supported.";
-
 pub fn chat_refused() -> String {
     CODEX_CHAT_ERROR.to_string()
-}
-
-/// Codex 0.134+ with a top-level `profile = "NAME"`, on every run.
-pub fn legacy_selector(name: &str) -> String {
-    format!(
-        "legacy `profile = \"{name}\"` config is no longer supported; use `--profile {name}` with `{name}.config.toml` instead"
-    )
-}
-
-/// Codex 0.134+ with `--profile ominigate` and the legacy table or selector.
-pub fn legacy_profile(config: &Path, home: &Path) -> String {
-    format!(
-        "--profile `ominigate` cannot be used while {} contains legacy `profile = \"ominigate\"` or `[profiles.ominigate]` config; move those settings into {} and remove the legacy profile selector/table.",
-        config.display(),
-        home.join(PROFILE_FILE).display()
-    )
-}
-
-pub fn provider_not_found(id: &str) -> String {
-    format!("Model provider `{id}` not found")
-}
-
-pub fn profile_not_found(name: &str) -> String {
-    format!("config profile `{name}` not found")
-}
-
-pub fn missing_env(name: &str) -> String {
-    format!("Missing environment variable: `{name}`.")
 }
 
 /// Providers Codex knows without a `[model_providers.*]` block.

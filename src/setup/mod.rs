@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::Item;
 
-use crate::codex_version::{Layout, ProfileLayout};
-use crate::commands::doctor::codex::CodexInfo;
+use crate::codex::binary::Codex;
+use crate::codex::version::{Layout, ProfileLayout};
 use crate::paths::CodexHome;
 use crate::shown::{self, Secrets};
 use crate::spec;
@@ -75,7 +75,7 @@ pub struct Project {
 #[derive(Debug, Clone)]
 pub struct Setup {
     pub home: CodexHome,
-    pub codex: CodexInfo,
+    pub codex: Codex,
     /// `$CODEX_HOME/config.toml`.
     pub user: Source,
     /// `$CODEX_HOME/ominigate.config.toml`.
@@ -98,7 +98,7 @@ pub struct Setup {
 impl Setup {
     /// Read the files for `home` with this process's environment, seen
     /// from its current directory: what every command reads.
-    pub fn of_process(home: &CodexHome, codex: CodexInfo) -> Setup {
+    pub fn of_process(home: &CodexHome, codex: Codex) -> Setup {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         Setup::read(home.clone(), codex, Env::from_process(), &cwd)
     }
@@ -122,7 +122,7 @@ impl Setup {
     }
 
     /// Read the files for `home`, seen from `cwd`.
-    pub fn read(home: CodexHome, codex: CodexInfo, env: Env, cwd: &Path) -> Setup {
+    pub fn read(home: CodexHome, codex: Codex, env: Env, cwd: &Path) -> Setup {
         let user = Source::read(&home.config());
         let profile = Source::read(&home.profile_file());
         let system = Source::read(Path::new(

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use toml_edit::Item;
 
-use crate::codex_version::{Layout, ProfileLayout};
+use crate::codex::messages;
+use crate::codex::version::{Layout, ProfileLayout};
 use crate::paths::PROFILE_FILE;
 use crate::setup::diagnose::{self, BUILTIN_PROVIDERS};
 use crate::setup::files::{ConfigFile, Place};
@@ -113,7 +114,7 @@ pub fn resolve(view: &View<'_>, run: Run) -> Resolved {
                     fixes.extend(diagnose::selector_fixes(name, place));
                 }
                 refusals.push(Refusal {
-                    codex_says: diagnose::legacy_profile(&user.path, view.home),
+                    codex_says: messages::legacy_profile(&user.path, view.home),
                     fixes,
                 });
             }
@@ -121,7 +122,7 @@ pub fn resolve(view: &View<'_>, run: Run) -> Resolved {
         for f in &view.base() {
             if let Some((name, place)) = diagnose::selector(f) {
                 refusals.push(Refusal {
-                    codex_says: diagnose::legacy_selector(&name),
+                    codex_says: messages::legacy_selector(&name),
                     fixes: diagnose::selector_fixes(&name, &place),
                 });
             }
@@ -163,7 +164,7 @@ pub fn resolve(view: &View<'_>, run: Run) -> Resolved {
         && lookup(&stack, &["profiles", name]).is_none()
     {
         refusals.push(Refusal {
-            codex_says: diagnose::profile_not_found(name),
+            codex_says: messages::profile_not_found(name),
             fixes: vec![format!(
                 "run `ominigate-codex install`, or add [profiles.{name}] with {} to {}",
                 diagnose::profile_lines(spec::MODEL),
@@ -188,7 +189,7 @@ pub fn resolve(view: &View<'_>, run: Run) -> Resolved {
         && lookup(&stack, &["model_providers", &provider.value]).is_none()
     {
         refusals.push(Refusal {
-            codex_says: diagnose::provider_not_found(&provider.value),
+            codex_says: messages::provider_not_found(&provider.value),
             fixes: vec![if provider.value == spec::PROVIDER_ID {
                 format!(
                     "run `ominigate-codex install`: it adds [model_providers.ominigate] to {}",
@@ -260,7 +261,7 @@ pub fn origin(s: &Setting) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codex_version::Version;
+    use crate::codex::version::Version;
 
     fn file(path: &str, text: &str) -> ConfigFile {
         ConfigFile::parse(Path::new(path), text).expect("parses")

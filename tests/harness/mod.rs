@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use ominigate_codex::codex_version::{Layout, Version};
+use ominigate_codex::codex::version::{Layout, Version};
 use ominigate_codex::commands::{self, RecordOrder, install, uninstall};
 use ominigate_codex::fs::Change;
 use ominigate_codex::paths::BACKUP_SUFFIX;
@@ -276,7 +276,7 @@ impl Sandbox {
     }
 
     /// Start a run that stops at failpoint `point` (see `failpoint` in
-    /// `src/config_file.rs`) and wait until it says it is paused there.
+    /// `src/fs.rs`) and wait until it says it is paused there.
     pub fn spawn_paused(&self, args: &[&str], point: &str) -> Paused {
         let mut cmd = self.std_cmd();
         cmd.args(args)

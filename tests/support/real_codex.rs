@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use ominigate_codex::codex_version::{CHAT_REMOVED, Version, query_binary};
+use ominigate_codex::codex::binary::query_binary;
+use ominigate_codex::codex::version::{CHAT_REMOVED, Version};
 
 /// A real Codex binary and its version.
 pub struct Codex {

@@ -1,15 +1,15 @@
 //! `codex.binary` and `codex.accepts_config`: which Codex the user has, and
 //! whether that Codex itself loads the config.
 
-use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use super::check::Check;
-use crate::codex_version::{
-    self, CHAT_REMOVED, Layout, NEWEST_KNOWN, PROFILE_FILES, PROMPT_INPUT, ProfileLayout, Version,
+use crate::codex::binary::{self, Codex, PROMPT_INPUT_ARGS};
+use crate::codex::messages::CHAT_REMOVED_MSG;
+use crate::codex::version::{
+    CHAT_REMOVED, Layout, NEWEST_KNOWN, PROFILE_FILES, PROMPT_INPUT, ProfileLayout, Version,
 };
 use crate::fs;
 use crate::paths::CodexHome;
@@ -17,65 +17,6 @@ use crate::setup::diagnose;
 
 pub const BINARY: &str = "codex.binary";
 pub const ACCEPTS: &str = "codex.accepts_config";
-
-/// The Codex doctor checks against.
-#[derive(Debug, Clone, Default)]
-pub struct CodexInfo {
-    /// `None` when no version could be had: the newest known rules apply.
-    pub version: Option<Version>,
-    pub binary: Option<PathBuf>,
-    /// The version came from `--codex-version`.
-    pub from_flag: bool,
-    /// Why the binary's version could not be had.
-    pub problem: Option<String>,
-}
-
-impl CodexInfo {
-    /// `--codex-version`, else `--codex PATH`, else `codex` on `$PATH`
-    /// (install's detection), keeping a binary that would not say its
-    /// version as a finding instead of an error.
-    pub fn detect(
-        flag_version: Option<Version>,
-        flag_binary: Option<&Path>,
-        path_var: Option<&OsStr>,
-    ) -> CodexInfo {
-        match codex_version::detect(flag_version, flag_binary, path_var) {
-            Ok(found) => CodexInfo::from_detected(&found),
-            Err(e) => CodexInfo {
-                binary: Some(e.binary),
-                problem: Some(e.reason.to_string()),
-                ..CodexInfo::default()
-            },
-        }
-    }
-
-    /// What install's detection found, for the commands that edit the
-    /// config and then look at it the way doctor does.
-    pub fn from_detected(d: &codex_version::Detected) -> CodexInfo {
-        match &d.source {
-            codex_version::Source::Flag => CodexInfo {
-                version: Some(d.version),
-                from_flag: true,
-                ..CodexInfo::default()
-            },
-            codex_version::Source::Binary(path) => CodexInfo {
-                version: Some(d.version),
-                binary: Some(path.clone()),
-                ..CodexInfo::default()
-            },
-            codex_version::Source::Assumed => CodexInfo::default(),
-        }
-    }
-
-    /// The version whose rules apply.
-    pub fn effective(&self) -> Version {
-        self.version.unwrap_or(NEWEST_KNOWN)
-    }
-
-    pub fn layout(&self) -> Layout {
-        Layout::for_version(self.effective())
-    }
-}
 
 /// What a release accepts, in one line.
 pub fn era(v: Version) -> String {
@@ -94,32 +35,31 @@ pub fn era(v: Version) -> String {
     format!("Codex {v} {profile} and {wire}")
 }
 
-pub fn binary_check(info: &CodexInfo) -> Check {
-    let v = info.effective();
-    match (&info.binary, info.version, &info.problem) {
-        _ if info.from_flag => Check::skip(
+pub fn binary_check(codex: &Codex) -> Check {
+    match codex {
+        Codex::Flag(v) => Check::skip(
             BINARY,
             format!("Codex {v} given by --codex-version; no binary asked"),
         )
-        .detail(era(v)),
-        (Some(path), Some(v), _) => {
-            let mut c = Check::ok(BINARY, format!("Codex {v} at {}", path.display())).detail(era(v));
-            if v > NEWEST_KNOWN {
+        .detail(era(*v)),
+        Codex::Binary { path, answer: Ok(v) } => {
+            let mut c = Check::ok(BINARY, format!("Codex {v} at {}", path.display())).detail(era(*v));
+            if *v > NEWEST_KNOWN {
                 c = c.detail(format!(
                     "newer than {NEWEST_KNOWN}, the newest release this tool was measured against; checking with the {PROFILE_FILES}+ rules"
                 ));
             }
             c
         }
-        (Some(path), _, problem) => Check::fail(
+        Codex::Binary { path, answer: Err(problem) } => Check::fail(
             BINARY,
             format!("{} does not answer `--version` like Codex", path.display()),
         )
-        .detail(problem.clone().unwrap_or_default())
+        .detail(problem.to_string())
         .detail(format!("checking with the rules of Codex {NEWEST_KNOWN}, the newest known"))
         .fix("reinstall Codex: `npm i -g @openai/codex`")
         .fix("or name the release: `ominigate-codex doctor --codex-version X.Y.Z` (see `codex --version`)"),
-        (None, _, _) => Check::warn(BINARY, "no `codex` found on PATH")
+        Codex::Assumed => Check::warn(BINARY, "no `codex` found on PATH")
             .detail(format!(
                 "checking with the rules of Codex {NEWEST_KNOWN}, the newest known: {}",
                 era(NEWEST_KNOWN)
@@ -142,12 +82,15 @@ fn quoted(stderr: &str, scratch: &Path, home: &Path) -> Vec<String> {
         .collect()
 }
 
-pub fn accepts_config(info: &CodexInfo, home: &CodexHome, limit: Duration) -> Check {
-    let (binary, v) = match (&info.binary, info.version) {
-        _ if info.from_flag => {
+pub fn accepts_config(codex: &Codex, home: &CodexHome, limit: Duration) -> Check {
+    let (binary, v) = match codex {
+        Codex::Flag(_) => {
             return Check::skip(ACCEPTS, "--codex-version given: no Codex binary to ask");
         }
-        (Some(b), Some(v)) => (b, v),
+        Codex::Binary {
+            path,
+            answer: Ok(v),
+        } => (path, *v),
         _ => return Check::skip(ACCEPTS, "no working Codex binary to ask (see codex.binary)"),
     };
     if v < PROMPT_INPUT {
@@ -167,16 +110,8 @@ pub fn accepts_config(info: &CodexInfo, home: &CodexHome, limit: Duration) -> Ch
             .fix("make the temporary directory writable (TMPDIR) and run doctor again");
         }
     };
-    let mut cmd = Command::new(binary);
-    cmd.args(["--profile", "ominigate", "debug", "prompt-input"])
-        .env("CODEX_HOME", &scratch.dir)
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE");
-    let shown = format!(
-        "`{} --profile ominigate debug prompt-input`",
-        binary.display()
-    );
-    let ran = codex_version::run_with_timeout(&mut cmd, limit);
+    let shown = format!("`{} {}`", binary.display(), PROMPT_INPUT_ARGS.join(" "));
+    let ran = binary::prompt_input(binary, &scratch.dir, limit);
     let scratch_dir = scratch.dir.clone();
     drop(scratch);
     let note = "run with CODEX_HOME set to a scratch copy of the config files, so Codex writes nothing in yours";
@@ -206,7 +141,7 @@ pub fn accepts_config(info: &CodexInfo, home: &CodexHome, limit: Duration) -> Ch
             .details(lines)
             .detail(note);
             c = c.fixes(diagnose::fixes_for_codex_output(&stderr));
-            if v >= CHAT_REMOVED && stderr.contains(diagnose::CHAT_REMOVED_MSG) {
+            if v >= CHAT_REMOVED && stderr.contains(CHAT_REMOVED_MSG) {
                 c = c.fix("or keep chat completions by pinning Codex 0.94.0: `npm i -g @openai/codex@0.94.0`");
             }
             c
@@ -292,29 +227,25 @@ impl Drop for Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codex::binary::{QueryError, RunError};
     use crate::commands::doctor::check::Status;
 
     #[test]
     fn binary_states() {
-        let none = binary_check(&CodexInfo::default());
+        let none = binary_check(&Codex::Assumed);
         assert_eq!(none.status, Status::Warn);
-        let flag = binary_check(&CodexInfo {
-            version: Some(Version::new(0, 94, 0)),
-            from_flag: true,
-            ..CodexInfo::default()
-        });
+        let flag = binary_check(&Codex::Flag(Version::new(0, 94, 0)));
         assert_eq!(flag.status, Status::Skip);
         assert!(flag.details[0].contains("speaks chat completions"));
-        let broken = binary_check(&CodexInfo {
-            binary: Some(PathBuf::from("/x/codex")),
-            problem: Some("boom".into()),
-            ..CodexInfo::default()
+        let broken = binary_check(&Codex::Binary {
+            path: PathBuf::from("/x/codex"),
+            answer: Err(QueryError::Run(RunError::Start("boom".into()))),
         });
         assert_eq!(broken.status, Status::Fail);
-        let newer = binary_check(&CodexInfo {
-            version: Some(Version::new(0, 200, 0)),
-            binary: Some(PathBuf::from("/x/codex")),
-            ..CodexInfo::default()
+        assert_eq!(broken.details[0], "boom");
+        let newer = binary_check(&Codex::Binary {
+            path: PathBuf::from("/x/codex"),
+            answer: Ok(Version::new(0, 200, 0)),
         });
         assert_eq!(newer.status, Status::Ok);
         assert!(newer.details.iter().any(|d| d.contains("newer than")));

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::check::Check;
-use crate::codex_version::Version;
+use crate::codex::version::Version;
 use crate::gateway::models::{close_matches, model_ids};
 use crate::gateway::{self, Method, Reply, SendError, server_message};
 use crate::setup::Setup;

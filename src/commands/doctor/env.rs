@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use super::check::Check;
-use crate::codex_version::PROMPT_INPUT;
+use crate::codex::messages;
+use crate::codex::version::PROMPT_INPUT;
 use crate::fs;
 use crate::report::shell_setup;
 use crate::setup::Setup;
-use crate::setup::diagnose;
 use crate::setup::facts::{self, Key, env_key_name};
 use crate::shown::mask;
 
@@ -93,7 +93,7 @@ pub fn key_check(inp: &Setup) -> Check {
         state => {
             let what = if state == Key::Blank { "set but empty" } else { "not set" };
             let mut c = Check::fail(KEY, format!("{name} is {what} in this shell")).detail(
-                format!("Codex says: {}", diagnose::missing_env(&name)),
+                format!("Codex says: {}", messages::missing_env(&name)),
             );
             let found = find_exports(home, &name);
             if found.is_empty() {

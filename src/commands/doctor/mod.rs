@@ -24,14 +24,14 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{CodexSelect, DoctorArgs};
+use crate::cli::DoctorArgs;
+use crate::codex::binary::Codex;
 use crate::error::{Kind, Silent};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui};
 use crate::setup::Setup;
 use crate::shown;
 use check::{Check, Status};
-use codex::CodexInfo;
 
 /// Every check, in report order.
 pub fn run_checks(inp: &Setup, offline: bool, limit: Duration) -> Vec<Check> {
@@ -74,7 +74,7 @@ fn file_checks(inp: &Setup, accepts: Check) -> Vec<Check> {
 /// offline checks of the config files (with Codex 0.133+ known by its
 /// binary, Codex's own `codex.accepts_config`), redacted; the failing ones,
 /// each as doctor words it (see [`render::finding`]).
-pub fn check_written(home: &CodexHome, codex: CodexInfo, limit: Duration) -> Vec<String> {
+pub fn check_written(home: &CodexHome, codex: Codex, limit: Duration) -> Vec<String> {
     let inp = Setup::of_process(home, codex);
     let accepts = codex::accepts_config(&inp.codex, &inp.home, limit);
     let mut checks = file_checks(&inp, accepts);
@@ -86,17 +86,11 @@ pub fn check_written(home: &CodexHome, codex: CodexInfo, limit: Duration) -> Vec
         .collect()
 }
 
-/// The Codex named by `--codex-version` / `--codex`, else `codex` on PATH.
-pub fn detect_codex(select: &CodexSelect) -> CodexInfo {
-    CodexInfo::detect(
-        select.codex_version,
-        select.codex.as_deref(),
-        std::env::var_os("PATH").as_deref(),
-    )
-}
-
 pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
-    let inp = Setup::of_process(home, detect_codex(&args.codex));
+    let inp = Setup::of_process(
+        home,
+        Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()),
+    );
     let secrets = inp.secrets();
     let mut checks = run_checks(
         &inp,
@@ -106,7 +100,7 @@ pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
     check::sanitize_all(&mut checks, &secrets);
     let report = render::Report {
         home: shown::value(&format!("{} ({})", home.dir.display(), home.source)).into_owned(),
-        codex_version: inp.codex.version.map(|v| v.to_string()),
+        codex_version: inp.codex.version().map(|v| v.to_string()),
         checks,
     };
     if args.json {

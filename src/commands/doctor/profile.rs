@@ -4,7 +4,8 @@ use toml_edit::Item;
 
 use super::check::{Check, Status};
 use super::provider::skip_if_broken;
-use crate::codex_version::PROMPT_INPUT;
+use crate::codex::messages;
+use crate::codex::version::PROMPT_INPUT;
 use crate::setup::Setup;
 use crate::setup::diagnose;
 use crate::setup::files::ConfigFile;
@@ -51,7 +52,7 @@ pub fn location_check(inp: &Setup) -> Check {
                 )
                 .detail(format!(
                     "`codex exec --profile ominigate` stops with: {}",
-                    diagnose::profile_not_found(spec::PROFILE_NAME)
+                    messages::profile_not_found(spec::PROFILE_NAME)
                 ));
                 if inp.profile.exists() {
                     c = c.detail(format!(
@@ -85,7 +86,7 @@ pub fn location_check(inp: &Setup) -> Check {
                 .detail(format!(
                     "{place}: `profile = \"{name}\"` makes Codex {v} refuse every run, with or without --profile"
                 ))
-                .detail(format!("Codex says: {}", diagnose::legacy_selector(&name)))
+                .detail(format!("Codex says: {}", messages::legacy_selector(&name)))
                 .fixes(diagnose::selector_fixes(&name, &place));
         }
     }
@@ -100,7 +101,7 @@ pub fn location_check(inp: &Setup) -> Check {
             ))
             .detail(format!(
                 "Codex says: {}",
-                diagnose::legacy_profile(&user.path, &inp.home.dir)
+                messages::legacy_profile(&user.path, &inp.home.dir)
             ))
             .fixes(diagnose::legacy_table_fixes(place, &inp.home.dir));
     }

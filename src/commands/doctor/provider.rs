@@ -3,6 +3,7 @@
 use toml_edit::Item;
 
 use super::check::{Check, Status};
+use crate::codex::messages;
 use crate::paths::PROFILE_FILE;
 use crate::setup::Setup;
 use crate::setup::diagnose;
@@ -134,7 +135,7 @@ pub fn present_check(inp: &Setup) -> Check {
             c = c
                 .detail(format!(
                     "Codex says: {}",
-                    diagnose::provider_not_found(spec::PROVIDER_ID)
+                    messages::provider_not_found(spec::PROVIDER_ID)
                 ))
                 .details(references);
         }

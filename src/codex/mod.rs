@@ -1,0 +1,9 @@
+//! Which Codex the user has, and what that release accepts.
+//!
+//! [`version`]: release numbers and the config layout of each era;
+//! [`binary`]: finding the binary, asking its version, running it;
+//! [`messages`]: Codex's own refusal texts.
+
+pub mod binary;
+pub mod messages;
+pub mod version;
