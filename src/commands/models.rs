@@ -3,7 +3,7 @@
 //! `{base_url}/models`, marking the model the profile (and plain `codex`)
 //! uses. Writes nothing.
 //!
-//! The request goes through doctor's [`http`] module: https only (or plain
+//! The request goes through [`crate::gateway`]: https only (or plain
 //! http to this machine), a time limit, no redirect followed. `use` checks
 //! a model against the same list ([`Gateway`], [`live`]).
 

@@ -41,7 +41,7 @@ pub struct Target {
     /// `base_url` is the bridge `install --bridge` set up on this machine.
     pub bridge: bool,
     pub limit: Duration,
-    /// What the gateway must not be quoted saying (see [`super::secrets`]).
+    /// What the gateway must not be quoted saying (see [`Setup::secrets`]).
     pub secrets: Secrets,
 }
 
