@@ -173,6 +173,14 @@ pub struct CodexSelect {
     pub codex_version: Option<Version>,
 }
 
+impl CodexSelect {
+    /// The Codex these flags name: the one lookup
+    /// ([`Codex::detect`](crate::codex::binary::Codex::detect)).
+    pub fn detect(&self) -> crate::codex::binary::Codex {
+        crate::codex::binary::Codex::detect(self.codex_version, self.codex.as_deref())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum WireApi {
     /// OpenAI chat completions (Codex up to 0.94 only)

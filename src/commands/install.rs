@@ -547,8 +547,7 @@ pub fn bridge_route(docs: &Docs, flag: Option<&str>, port: u16) -> Result<Route,
 }
 
 pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
-    let codex =
-        Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()).require_version()?;
+    let codex = args.codex.detect().require_version()?;
     let opts = options(args, &codex)?;
     ui.info(codex.headline())?;
     ui.info(format_args!(

@@ -14,7 +14,6 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::ModelsArgs;
-use crate::codex::binary::Codex;
 use crate::error::{Failure, Kind};
 use crate::gateway::models::{Gateway, Live, live};
 use crate::paths::CodexHome;
@@ -208,10 +207,7 @@ pub fn json(r: &Report) -> String {
 }
 
 pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
-    let inp = Setup::of_process(
-        home,
-        Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()),
-    );
+    let inp = Setup::of_process(home, args.codex.detect());
     let gw = Gateway::of(&inp);
     let report = Report {
         models_url: gw.models_url(),

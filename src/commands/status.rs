@@ -375,10 +375,7 @@ pub fn human(s: &Summary) -> String {
 }
 
 pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> Result<()> {
-    let inp = Setup::of_process(
-        home,
-        binary::Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()),
-    );
+    let inp = Setup::of_process(home, args.codex.detect());
     let secrets = inp.secrets();
     let mut list = run_checks(&inp, true, CODEX_LIMIT);
     check::sanitize_all(&mut list, &secrets);

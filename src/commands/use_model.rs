@@ -15,7 +15,6 @@ use anyhow::Result;
 use super::install::{self, Options, Route, plan};
 use super::{Docs, Files, RecordOrder, finish};
 use crate::cli::UseArgs;
-use crate::codex::binary::Codex;
 use crate::codex::version::Layout;
 use crate::error::{Failure, Kind};
 use crate::fs;
@@ -112,8 +111,7 @@ fn check_listed(model: &str, found: Live, gw: &Gateway, ui: &mut Ui) -> Result<(
 pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     let model = args.model.as_str();
     spec::check_model(model).map_err(|m| bad_flag("MODEL", m))?;
-    let codex =
-        Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()).require_version()?;
+    let codex = args.codex.detect().require_version()?;
     ui.info(format_args!(
         "Codex home: {} ({})",
         home.dir.display(),

@@ -87,10 +87,7 @@ pub fn check_written(home: &CodexHome, codex: Codex, limit: Duration) -> Vec<Str
 }
 
 pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
-    let inp = Setup::of_process(
-        home,
-        Codex::detect(args.codex.codex_version, args.codex.codex.as_deref()),
-    );
+    let inp = Setup::of_process(home, args.codex.detect());
     let secrets = inp.secrets();
     let mut checks = run_checks(
         &inp,
