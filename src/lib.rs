@@ -1,8 +1,9 @@
 //! ominigate-codex: make the OpenAI Codex CLI talk to the OminiGate gateway.
 //!
 //! The binary's `main` only wires [`cli`] to [`run`]; each subcommand is one
-//! module under [`commands`]. The edit layer ([`blocks`], [`style`]) is pure
-//! and does no IO; [`config_file`] does all file IO.
+//! module under [`commands`]. The TOML edits ([`blocks`], [`style`]) are
+//! pure and do no IO; [`config_file`] does all file IO; [`edit`] is the
+//! files a command changes.
 
 pub mod blocks;
 pub mod bridge;
@@ -10,6 +11,7 @@ pub mod cli;
 pub mod codex_version;
 pub mod commands;
 pub mod config_file;
+pub mod edit;
 pub mod error;
 pub mod installed;
 pub mod net;
@@ -17,7 +19,6 @@ pub mod paths;
 pub mod report;
 pub mod shown;
 pub mod spec;
-pub mod state;
 pub mod style;
 
 use std::io::Write;

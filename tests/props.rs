@@ -24,8 +24,8 @@ mod harness;
 use std::fmt::Write as _;
 
 use harness::*;
-use ominigate_codex::commands::install;
 use ominigate_codex::config_file;
+use ominigate_codex::edit::install;
 use ominigate_codex::spec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};

@@ -3,7 +3,7 @@
 //! `ominigate.config.toml`), and the top-level `model` too when
 //! `install --default` made OminiGate the default.
 //!
-//! It is install's [`plan`] with `--model MODEL` and everything else kept
+//! It is install's edit ([`plan`]) with `--model MODEL` and everything else kept
 //! (base URL, env var, retries, `--default`, and the wire protocol the
 //! config has when this Codex accepts it), so comments and formatting stay
 //! and `uninstall` still gives back the original file.
@@ -15,13 +15,14 @@ use anyhow::Result;
 use super::doctor::codex::CodexInfo;
 use super::doctor::endpoint::close_matches;
 use super::doctor::read_inputs;
-use super::install::{self, Options, Route, plan};
+use super::install;
 use super::models::{Gateway, Live, live};
-use super::{Docs, Files, RecordOrder, finish};
 use crate::blocks::{self, EditError, PROFILE, PROVIDER};
 use crate::cli::UseArgs;
 use crate::codex_version::Layout;
 use crate::config_file;
+use crate::edit::install::{Options, Route, plan};
+use crate::edit::{Docs, Files, RecordOrder, finish};
 use crate::error::{Failure, Kind};
 use crate::paths::CodexHome;
 use crate::report::{Ui, warning};

@@ -10,9 +10,9 @@ use super::codex::CodexInfo;
 use super::files::{ConfigFile, Source};
 use super::resolution::{View, lookup};
 use crate::codex_version::{Layout, ProfileLayout};
+use crate::edit::state::State;
 use crate::paths::CodexHome;
 use crate::spec;
-use crate::state::State;
 
 /// Where Codex reads its system-wide config; tests point it elsewhere.
 pub const SYSTEM_CONFIG: &str = "/etc/codex/config.toml";
