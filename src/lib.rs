@@ -17,6 +17,7 @@ pub mod installed;
 pub mod net;
 pub mod paths;
 pub mod report;
+pub mod setup;
 pub mod shown;
 pub mod spec;
 pub mod style;

@@ -13,15 +13,16 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::doctor::check::{self, Check, Status};
+use super::doctor::files::ConfigFile;
 use super::doctor::inputs::Inputs;
 use super::doctor::provider::env_key_name;
 use super::doctor::resolution::{Run, lookup, resolve};
-use super::doctor::{self, detect_codex, diagnose, read_inputs, run_checks};
+use super::doctor::{self, detect_codex, read_inputs, run_checks};
 use super::models::InUse;
 use crate::cli::StatusArgs;
-use crate::codex_version::ProfileLayout;
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::report::SCHEMA_VERSION;
+use crate::setup::facts::{ProfileLocation, profile_location};
 use crate::shown;
 use crate::spec;
 
@@ -151,39 +152,41 @@ fn provider(inp: &Inputs) -> Option<Provider> {
 /// there stops `codex --profile ominigate`.
 fn profile(inp: &Inputs) -> (Option<Profile>, Option<String>) {
     let v = inp.codex.effective();
-    let view = inp.view();
-    match inp.layout().profile {
-        ProfileLayout::Table => {
-            let found =
-                lookup(&view.base(), &["profiles", spec::PROFILE_NAME]).map(|(_, f)| Profile {
-                    layout: "table",
-                    place: f.place(&["profiles", spec::PROFILE_NAME]).to_string(),
-                });
-            let note = found
-                .is_none()
-                .then(|| format!("no [profiles.ominigate], where Codex {v} reads the profile"));
-            (found, note)
-        }
-        ProfileLayout::File => {
-            let found = view.profile_file.map(|f| Profile {
-                layout: "file",
-                place: f.path.display().to_string(),
-            });
-            let legacy = view.user.and_then(diagnose::legacy_table);
-            let note = match (&found, legacy) {
-                (_, Some(place)) => Some(format!(
-                    "legacy [profiles.ominigate] at {place}: Codex {v} refuses `--profile ominigate` while it is there (`ominigate-codex install` moves it)"
-                )),
-                (None, None) if inp.profile.exists() => {
-                    Some(format!("{} does not load", inp.profile.path.display()))
-                }
-                (None, None) => Some(format!(
-                    "no {PROFILE_FILE}, where Codex {v} reads the profile"
-                )),
-                (Some(_), None) => None,
-            };
-            (found, note)
-        }
+    let in_file = |f: &ConfigFile| Profile {
+        layout: "file",
+        place: f.path.display().to_string(),
+    };
+    match profile_location(inp) {
+        ProfileLocation::Table { at, .. } => (
+            Some(Profile {
+                layout: "table",
+                place: at.to_string(),
+            }),
+            None,
+        ),
+        ProfileLocation::File(f) => (Some(in_file(f)), None),
+        ProfileLocation::Legacy { at, file } => (
+            file.map(in_file),
+            Some(format!(
+                "legacy [profiles.ominigate] at {at}: Codex {v} refuses `--profile ominigate` while it is there (`ominigate-codex install` moves it)"
+            )),
+        ),
+        ProfileLocation::Unloadable => (
+            None,
+            Some(format!("{} does not load", inp.profile.path.display())),
+        ),
+        ProfileLocation::Missing if inp.file_era() => (
+            None,
+            Some(format!(
+                "no {PROFILE_FILE}, where Codex {v} reads the profile"
+            )),
+        ),
+        ProfileLocation::Missing => (
+            None,
+            Some(format!(
+                "no [profiles.ominigate], where Codex {v} reads the profile"
+            )),
+        ),
     }
 }
 

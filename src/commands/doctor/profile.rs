@@ -9,6 +9,7 @@ use super::inputs::Inputs;
 use super::provider::skip_if_broken;
 use super::resolution::{Resolved, Run, lookup, origin, resolve};
 use crate::codex_version::PROMPT_INPUT;
+use crate::setup::facts::{ProfileLocation, profile_location};
 use crate::spec;
 
 pub const LOCATION: &str = "profile.location";
@@ -22,55 +23,62 @@ pub fn location_check(inp: &Inputs) -> Check {
     if let Some(skip) = skip_if_broken(inp, LOCATION) {
         return skip;
     }
+    let location = profile_location(inp);
+    if inp.file_era() {
+        profile_file_location(inp, &location)
+    } else {
+        table_location(inp, &location)
+    }
+}
+
+/// Up to Codex 0.133: `[profiles.ominigate]` in the configs it merges.
+fn table_location(inp: &Inputs, location: &ProfileLocation) -> Check {
     let v = inp.codex.effective();
-    let view = inp.view();
     let profile_path = inp.home.profile_file();
-    if !inp.file_era() {
-        let found = lookup(&view.base(), &["profiles", spec::PROFILE_NAME]);
-        return match found {
-            Some((_, f)) => {
-                let mut c = Check::ok(
-                    LOCATION,
-                    format!(
-                        "[profiles.ominigate] at {}, where Codex {v} reads it",
-                        f.place(&["profiles", spec::PROFILE_NAME])
-                    ),
-                );
-                if inp.profile.exists() {
-                    c = c.detail(format!(
-                        "{} is ignored by Codex {v} (profile files came in 0.134.0)",
-                        profile_path.display()
-                    ));
-                }
-                c
-            }
-            None => {
-                let mut c = Check::fail(
-                    LOCATION,
-                    format!("no [profiles.ominigate] where Codex {v} reads the profile"),
-                )
-                .detail(format!(
-                    "`codex exec --profile ominigate` stops with: {}",
-                    diagnose::profile_not_found(spec::PROFILE_NAME)
+    match location {
+        ProfileLocation::Table { at, .. } => {
+            let mut c = Check::ok(
+                LOCATION,
+                format!("[profiles.ominigate] at {at}, where Codex {v} reads it"),
+            );
+            if inp.profile.exists() {
+                c = c.detail(format!(
+                    "{} is ignored by Codex {v} (profile files came in 0.134.0)",
+                    profile_path.display()
                 ));
-                if inp.profile.exists() {
-                    c = c.detail(format!(
-                        "{} exists, but it is for Codex 0.134+; Codex {v} does not read it",
-                        profile_path.display()
-                    ));
-                }
-                c.fix(
-                    "run `ominigate-codex install`: it writes [profiles.ominigate] for this Codex",
-                )
+            }
+            c
+        }
+        _ => {
+            let mut c = Check::fail(
+                LOCATION,
+                format!("no [profiles.ominigate] where Codex {v} reads the profile"),
+            )
+            .detail(format!(
+                "`codex exec --profile ominigate` stops with: {}",
+                diagnose::profile_not_found(spec::PROFILE_NAME)
+            ));
+            if inp.profile.exists() {
+                c = c.detail(format!(
+                    "{} exists, but it is for Codex 0.134+; Codex {v} does not read it",
+                    profile_path.display()
+                ));
+            }
+            c.fix("run `ominigate-codex install`: it writes [profiles.ominigate] for this Codex")
                 .fix(format!(
                     "or add [profiles.ominigate] with {} to {}",
                     diagnose::profile_lines(spec::MODEL),
                     inp.home.config().display()
                 ))
-            }
-        };
+        }
     }
+}
 
+/// Codex 0.134+: the profile file, with nothing in config.toml that makes
+/// Codex refuse it.
+fn profile_file_location(inp: &Inputs, location: &ProfileLocation) -> Check {
+    let v = inp.codex.effective();
+    let profile_path = inp.home.profile_file();
     let mut c = Check::ok(
         LOCATION,
         format!(
@@ -78,7 +86,49 @@ pub fn location_check(inp: &Inputs) -> Check {
             profile_path.display()
         ),
     );
-    for f in view.base() {
+    c = refused_selectors(inp, c);
+    match location {
+        ProfileLocation::Legacy { at, .. } => {
+            c = c
+                .at_least(Status::Fail)
+                .detail(format!(
+                    "{at}: legacy [profiles.ominigate]; Codex {v} refuses `--profile ominigate` while it is there"
+                ))
+                .detail(format!(
+                    "Codex says: {}",
+                    diagnose::legacy_profile(&at.path, &inp.home.dir)
+                ))
+                .fixes(diagnose::legacy_table_fixes(at, &inp.home.dir));
+        }
+        // With the legacy table, Codex refuses before it could fall back,
+        // and moving the table (the fix above) creates the file.
+        ProfileLocation::Missing => {
+            c = c
+                .at_least(Status::Fail)
+                .detail(format!(
+                    "{} does not exist: `codex --profile ominigate` silently runs on the defaults (the OpenAI provider), {GUIDE_OPENAI}",
+                    profile_path.display()
+                ))
+                .fix("run `ominigate-codex install`")
+                .fix(format!(
+                    "or create {} with {}",
+                    profile_path.display(),
+                    diagnose::profile_lines(spec::MODEL)
+                ));
+        }
+        _ => {}
+    }
+    if c.status == Status::Fail {
+        c.summary = format!("the profile is not where Codex {v} reads it, or Codex {v} refuses it");
+    }
+    c
+}
+
+/// A top-level `profile = "NAME"` in the configs Codex merges, which
+/// Codex 0.134+ refuses on every run.
+fn refused_selectors(inp: &Inputs, mut c: Check) -> Check {
+    let v = inp.codex.effective();
+    for f in inp.view().base() {
         if let Some((name, place)) = diagnose::selector(f) {
             c = c
                 .at_least(Status::Fail)
@@ -88,40 +138,6 @@ pub fn location_check(inp: &Inputs) -> Check {
                 .detail(format!("Codex says: {}", diagnose::legacy_selector(&name)))
                 .fixes(diagnose::selector_fixes(&name, &place));
         }
-    }
-    let legacy = view
-        .user
-        .and_then(|u| diagnose::legacy_table(u).map(|p| (u, p)));
-    if let Some((user, place)) = &legacy {
-        c = c
-            .at_least(Status::Fail)
-            .detail(format!(
-                "{place}: legacy [profiles.ominigate]; Codex {v} refuses `--profile ominigate` while it is there"
-            ))
-            .detail(format!(
-                "Codex says: {}",
-                diagnose::legacy_profile(&user.path, &inp.home.dir)
-            ))
-            .fixes(diagnose::legacy_table_fixes(place, &inp.home.dir));
-    }
-    // With the legacy table, Codex refuses before it could fall back, and
-    // moving the table (the fix above) creates the file.
-    if !inp.profile.exists() && legacy.is_none() {
-        c = c
-            .at_least(Status::Fail)
-            .detail(format!(
-                "{} does not exist: `codex --profile ominigate` silently runs on the defaults (the OpenAI provider), {GUIDE_OPENAI}",
-                profile_path.display()
-            ))
-            .fix("run `ominigate-codex install`")
-            .fix(format!(
-                "or create {} with {}",
-                profile_path.display(),
-                diagnose::profile_lines(spec::MODEL)
-            ));
-    }
-    if c.status == Status::Fail {
-        c.summary = format!("the profile is not where Codex {v} reads it, or Codex {v} refuses it");
     }
     c
 }

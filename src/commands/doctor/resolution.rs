@@ -10,6 +10,7 @@ use super::diagnose::{self, BUILTIN_PROVIDERS};
 use super::files::{ConfigFile, Place};
 use crate::codex_version::{Layout, ProfileLayout};
 use crate::paths::PROFILE_FILE;
+use crate::setup::facts;
 use crate::spec;
 
 /// The files one Codex invocation reads, highest precedence first.
@@ -102,7 +103,7 @@ pub fn resolve(view: &View<'_>, run: Run) -> Resolved {
         if run == Run::Profile
             && let Some(user) = view.user
         {
-            let table = diagnose::legacy_table(user);
+            let table = facts::legacy_table(user);
             let selects = diagnose::selector(user).filter(|(n, _)| n == spec::PROFILE_NAME);
             if table.is_some() || selects.is_some() {
                 let mut fixes = Vec::new();
