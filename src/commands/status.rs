@@ -267,114 +267,119 @@ pub fn human(s: &Summary) -> String {
         "Codex home",
         &format!("{} ({})", s.codex_home, s.codex_home_source),
     );
-    let c = &s.codex;
-    row(
-        "Codex",
-        &match (c.source, &c.version, &c.binary) {
-            ("flag", Some(v), _) => format!("{v} (from --codex-version)"),
-            (_, Some(v), Some(b)) => format!("{v} (`{b} --version`)"),
-            (_, _, Some(b)) => format!(
-                "unknown: `{b} --version` does not answer like Codex; using the rules of {}, the newest known",
-                c.rules
-            ),
-            _ => format!(
-                "none found on PATH; using the rules of {}, the newest known",
-                c.rules
-            ),
-        },
-    );
-    row(
-        "Installed",
-        match (s.installed, &s.provider, &s.profile) {
-            (true, _, _) => "yes",
-            (false, None, None) => "no: run `ominigate-codex install`",
-            _ => "partly: run `ominigate-codex install` to complete it",
-        },
-    );
-    row(
-        "  provider",
-        &match &s.provider {
-            Some(p) => format!(
-                "[model_providers.ominigate] at {} ({}), base_url {}{}",
-                p.place,
-                p.shape,
-                p.base_url.as_deref().unwrap_or("not set"),
-                match &p.bridge_upstream {
-                    Some(u) => format!(" (the bridge, forwarding to {u})"),
-                    None => String::new(),
-                }
-            ),
-            None => "no [model_providers.ominigate] in the files Codex reads".into(),
-        },
-    );
-    let v = &c.rules;
-    row(
-        "  profile",
-        &match (&s.profile, &s.profile_note) {
-            (Some(p), None) => format!("{}, where Codex {v} reads it", p.place),
-            (Some(p), Some(note)) => format!("{}; {note}", p.place),
-            (None, Some(note)) => note.clone(),
-            (None, None) => "none".into(),
-        },
-    );
-    row(
-        "Model",
-        &match (&s.model, &s.refused) {
-            (_, Some(why)) => format!("none: `codex --profile ominigate` stops: {why}"),
-            (Some(m), None) => format!("{m} (`codex --profile ominigate`)"),
-            (None, None) => "none: `codex --profile ominigate` does not use OminiGate".into(),
-        },
-    );
-    let d = &s.default;
-    row(
-        "Default",
-        &match (d.ominigate, &d.provider) {
-            (true, _) if d.recorded => format!(
-                "yes: plain `codex` uses OminiGate ({}); `ominigate-codex install --no-default` puts back your previous settings",
-                d.model
-                    .as_deref()
-                    .unwrap_or("Codex's built-in default model")
-            ),
-            (true, _) => format!(
-                "yes: plain `codex` uses OminiGate ({}), set in config.toml by hand",
-                d.model
-                    .as_deref()
-                    .unwrap_or("Codex's built-in default model")
-            ),
-            (false, Some(p)) => {
-                format!("no: plain `codex` uses {p}; `ominigate-codex install --default` to change")
-            }
-            (false, None) => {
-                "no: plain `codex` refuses to start (see `ominigate-codex doctor`)".into()
-            }
-        },
-    );
+    row("Codex", &codex_line(&s.codex));
+    row("Installed", installed_line(s));
+    row("  provider", &provider_line(s.provider.as_ref()));
+    row("  profile", &profile_line(s));
+    row("Model", &model_line(s));
+    row("Default", &default_line(&s.default));
     row(
         "API key",
         &format!("{} is set: {}", s.key.name, yes_no(s.key.set)),
     );
-    let k = &s.checks;
-    row(
-        "Checks",
-        &format!(
-            "{} ok, {} warning{}, {} failed, {} skipped (doctor --offline{})",
-            k.ok,
-            k.warn,
-            if k.warn == 1 { "" } else { "s" },
-            k.fail,
-            k.skip,
-            if k.problems.is_empty() {
-                ""
-            } else {
-                "; `ominigate-codex doctor` shows the fixes"
-            }
-        ),
-    );
-    for p in &k.problems {
+    row("Checks", &checks_line(&s.checks));
+    for p in &s.checks.problems {
         let summary = p.summary.replace('→', "->");
         let _ = writeln!(out, "  {:<4}  {}: {summary}", p.status.as_str(), p.id);
     }
     out
+}
+
+/// Which Codex, and how status knows.
+fn codex_line(c: &Codex) -> String {
+    match (c.source, &c.version, &c.binary) {
+        ("flag", Some(v), _) => format!("{v} (from --codex-version)"),
+        (_, Some(v), Some(b)) => format!("{v} (`{b} --version`)"),
+        (_, _, Some(b)) => format!(
+            "unknown: `{b} --version` does not answer like Codex; using the rules of {}, the newest known",
+            c.rules
+        ),
+        _ => format!(
+            "none found on PATH; using the rules of {}, the newest known",
+            c.rules
+        ),
+    }
+}
+
+fn installed_line(s: &Summary) -> &'static str {
+    match (s.installed, &s.provider, &s.profile) {
+        (true, _, _) => "yes",
+        (false, None, None) => "no: run `ominigate-codex install`",
+        _ => "partly: run `ominigate-codex install` to complete it",
+    }
+}
+
+fn provider_line(provider: Option<&Provider>) -> String {
+    match provider {
+        Some(p) => format!(
+            "[model_providers.ominigate] at {} ({}), base_url {}{}",
+            p.place,
+            p.shape,
+            p.base_url.as_deref().unwrap_or("not set"),
+            match &p.bridge_upstream {
+                Some(u) => format!(" (the bridge, forwarding to {u})"),
+                None => String::new(),
+            }
+        ),
+        None => "no [model_providers.ominigate] in the files Codex reads".into(),
+    }
+}
+
+fn profile_line(s: &Summary) -> String {
+    let v = &s.codex.rules;
+    match (&s.profile, &s.profile_note) {
+        (Some(p), None) => format!("{}, where Codex {v} reads it", p.place),
+        (Some(p), Some(note)) => format!("{}; {note}", p.place),
+        (None, Some(note)) => note.clone(),
+        (None, None) => "none".into(),
+    }
+}
+
+fn model_line(s: &Summary) -> String {
+    match (&s.model, &s.refused) {
+        (_, Some(why)) => format!("none: `codex --profile ominigate` stops: {why}"),
+        (Some(m), None) => format!("{m} (`codex --profile ominigate`)"),
+        (None, None) => "none: `codex --profile ominigate` does not use OminiGate".into(),
+    }
+}
+
+/// Whether plain `codex` uses OminiGate, and how to change that.
+fn default_line(d: &PlainCodex) -> String {
+    match (d.ominigate, &d.provider) {
+        (true, _) if d.recorded => format!(
+            "yes: plain `codex` uses OminiGate ({}); `ominigate-codex install --no-default` puts back your previous settings",
+            d.model
+                .as_deref()
+                .unwrap_or("Codex's built-in default model")
+        ),
+        (true, _) => format!(
+            "yes: plain `codex` uses OminiGate ({}), set in config.toml by hand",
+            d.model
+                .as_deref()
+                .unwrap_or("Codex's built-in default model")
+        ),
+        (false, Some(p)) => {
+            format!("no: plain `codex` uses {p}; `ominigate-codex install --default` to change")
+        }
+        (false, None) => "no: plain `codex` refuses to start (see `ominigate-codex doctor`)".into(),
+    }
+}
+
+/// The counts of doctor's offline checks.
+fn checks_line(k: &Checks) -> String {
+    format!(
+        "{} ok, {} warning{}, {} failed, {} skipped (doctor --offline{})",
+        k.ok,
+        k.warn,
+        if k.warn == 1 { "" } else { "s" },
+        k.fail,
+        k.skip,
+        if k.problems.is_empty() {
+            ""
+        } else {
+            "; `ominigate-codex doctor` shows the fixes"
+        }
+    )
 }
 
 pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> Result<()> {
