@@ -206,87 +206,8 @@ pub fn fields_check(inp: &Inputs) -> Check {
         );
     };
     let resolved = resolve(&inp.view(), Run::Profile);
-    let provider_value = format!("\"{}\"", spec::PROVIDER_ID);
-    let model_value = format!("\"{}\"", spec::MODEL);
-    let mut c = Check::ok(FIELDS, "");
-
-    match p.get("model_provider") {
-        Some(item) if item.as_str() == Some(spec::PROVIDER_ID) => {}
-        Some(item) => {
-            let shown = item.as_str().map_or_else(
-                || crate::blocks::type_name(item).to_string(),
-                |s| format!("\"{s}\""),
-            );
-            c = c
-                .at_least(Status::Fail)
-                .detail(format!(
-                    "model_provider is {shown}: `codex --profile ominigate` does not use OminiGate"
-                ))
-                .fix(p.change("model_provider", &provider_value));
-        }
-        None if resolved.provider.value == spec::PROVIDER_ID => {
-            c = c
-                .at_least(Status::Warn)
-                .detail(format!(
-                    "model_provider is not set in the profile; it is inherited ({})",
-                    origin(&resolved.provider)
-                ))
-                .fix(p.add("model_provider", &provider_value));
-        }
-        None => {
-            c = c
-                .at_least(Status::Fail)
-                .detail(format!(
-                    "model_provider is not set: `codex --profile ominigate` uses {} ({}), {GUIDE_OPENAI}",
-                    resolved.provider.value,
-                    origin(&resolved.provider)
-                ))
-                .fix(p.add("model_provider", &provider_value));
-        }
-    }
-
-    let model = match p.get("model") {
-        Some(item) => match item.as_str() {
-            Some(m) => match spec::check_model(m) {
-                Ok(()) => Some(m.to_string()),
-                Err(e) => {
-                    c = c
-                        .at_least(Status::Fail)
-                        .detail(e.to_string())
-                        .fix(p.change("model", &model_value));
-                    None
-                }
-            },
-            None => {
-                c = c
-                    .at_least(Status::Fail)
-                    .detail(format!(
-                        "model is {}, not a string",
-                        crate::blocks::type_name(item)
-                    ))
-                    .fix(p.change("model", &model_value));
-                None
-            }
-        },
-        None => {
-            match &resolved.model {
-                Some(inherited) => {
-                    c = c.at_least(Status::Warn).detail(format!(
-                        "model is not set in the profile; \"{}\" is inherited ({})",
-                        inherited.value,
-                        origin(inherited)
-                    ));
-                }
-                None => {
-                    c = c.at_least(Status::Fail).detail(
-                        "model is not set: Codex would ask OminiGate for its own built-in default model name, which is not an OminiGate model id",
-                    );
-                }
-            }
-            c = c.fix(p.add("model", &model_value));
-            None
-        }
-    };
+    let c = provider_field(Check::ok(FIELDS, ""), &p, &resolved);
+    let (mut c, model) = model_field(c, &p, &resolved);
     if let Some(m) = &model
         && !spec::RECOMMENDED_MODELS.iter().any(|(r, _)| r == m)
     {
@@ -304,6 +225,78 @@ pub fn fields_check(inp: &Inputs) -> Check {
         _ => "the profile does not fully select OminiGate".to_string(),
     };
     c
+}
+
+/// The profile's `model_provider`: set to OminiGate, another, or inherited.
+fn provider_field(c: Check, p: &Profile, resolved: &Resolved) -> Check {
+    let provider_value = format!("\"{}\"", spec::PROVIDER_ID);
+    match p.get("model_provider") {
+        Some(item) if item.as_str() == Some(spec::PROVIDER_ID) => c,
+        Some(item) => {
+            let shown = item.as_str().map_or_else(
+                || crate::blocks::type_name(item).to_string(),
+                |s| format!("\"{s}\""),
+            );
+            c.at_least(Status::Fail)
+                .detail(format!(
+                    "model_provider is {shown}: `codex --profile ominigate` does not use OminiGate"
+                ))
+                .fix(p.change("model_provider", &provider_value))
+        }
+        None if resolved.provider.value == spec::PROVIDER_ID => c
+            .at_least(Status::Warn)
+            .detail(format!(
+                "model_provider is not set in the profile; it is inherited ({})",
+                origin(&resolved.provider)
+            ))
+            .fix(p.add("model_provider", &provider_value)),
+        None => c
+            .at_least(Status::Fail)
+            .detail(format!(
+                "model_provider is not set: `codex --profile ominigate` uses {} ({}), {GUIDE_OPENAI}",
+                resolved.provider.value,
+                origin(&resolved.provider)
+            ))
+            .fix(p.add("model_provider", &provider_value)),
+    }
+}
+
+/// The profile's `model`, when it is a valid model id set in the profile.
+fn model_field(c: Check, p: &Profile, resolved: &Resolved) -> (Check, Option<String>) {
+    let model_value = format!("\"{}\"", spec::MODEL);
+    let Some(item) = p.get("model") else {
+        let c = match &resolved.model {
+            Some(inherited) => c.at_least(Status::Warn).detail(format!(
+                "model is not set in the profile; \"{}\" is inherited ({})",
+                inherited.value,
+                origin(inherited)
+            )),
+            None => c.at_least(Status::Fail).detail(
+                "model is not set: Codex would ask OminiGate for its own built-in default model name, which is not an OminiGate model id",
+            ),
+        };
+        return (c.fix(p.add("model", &model_value)), None);
+    };
+    match item.as_str() {
+        Some(m) => match spec::check_model(m) {
+            Ok(()) => (c, Some(m.to_string())),
+            Err(e) => (
+                c.at_least(Status::Fail)
+                    .detail(e.to_string())
+                    .fix(p.change("model", &model_value)),
+                None,
+            ),
+        },
+        None => (
+            c.at_least(Status::Fail)
+                .detail(format!(
+                    "model is {}, not a string",
+                    crate::blocks::type_name(item)
+                ))
+                .fix(p.change("model", &model_value)),
+            None,
+        ),
+    }
 }
 
 fn describe(inp: &Inputs, r: &Resolved) -> Vec<String> {
