@@ -21,18 +21,7 @@ pub fn finish(
     ui: &mut Ui,
 ) -> Result<bool> {
     if !dry_run {
-        let mut managed: Vec<PathBuf> = Vec::new();
-        for c in changes {
-            managed.push(c.before.path.clone());
-            managed.push(paths::backup_of(&c.before.path));
-        }
-        let managed: Vec<&Path> = managed.iter().map(PathBuf::as_path).collect();
-        for p in config_file::remove_stale_temps_of(&managed) {
-            ui.info(format_args!(
-                "removed {}, left by an interrupted run",
-                p.display()
-            ))?;
-        }
+        remove_stale_temps(changes, ui)?;
     }
     let visible: Vec<&Change> = changes
         .iter()
@@ -54,19 +43,50 @@ pub fn finish(
         ))?;
     }
     if dry_run {
-        for c in changes.iter().filter(|c| !c.is_noop()) {
-            let diff = unified_diff(
-                &c.before.path,
-                c.before.bytes.as_deref(),
-                c.after.as_deref(),
-            );
-            write!(ui.out(), "{diff}")?;
-        }
-        if !visible.is_empty() {
-            ui.info("dry run: nothing was written")?;
-        }
-        return Ok(!visible.is_empty());
+        show_diffs(changes, !visible.is_empty(), ui)?;
+    } else {
+        commit(changes, &visible, force, ui)?;
     }
+    Ok(!visible.is_empty())
+}
+
+/// Remove what crashed runs left beside every file the run manages.
+fn remove_stale_temps(changes: &[Change], ui: &mut Ui) -> Result<()> {
+    let mut managed: Vec<PathBuf> = Vec::new();
+    for c in changes {
+        managed.push(c.before.path.clone());
+        managed.push(paths::backup_of(&c.before.path));
+    }
+    let managed: Vec<&Path> = managed.iter().map(PathBuf::as_path).collect();
+    for p in config_file::remove_stale_temps_of(&managed) {
+        ui.info(format_args!(
+            "removed {}, left by an interrupted run",
+            p.display()
+        ))?;
+    }
+    Ok(())
+}
+
+/// A dry run: the diff of each change; `visible`: a user-visible file
+/// would change.
+fn show_diffs(changes: &[Change], visible: bool, ui: &mut Ui) -> Result<()> {
+    for c in changes.iter().filter(|c| !c.is_noop()) {
+        let diff = unified_diff(
+            &c.before.path,
+            c.before.bytes.as_deref(),
+            c.after.as_deref(),
+        );
+        write!(ui.out(), "{diff}")?;
+    }
+    if visible {
+        ui.info("dry run: nothing was written")?;
+    }
+    Ok(())
+}
+
+/// Commit the changes and name what was written, removed and kept; the
+/// record and the pre-install copy (not in `visible`) quietly.
+fn commit(changes: &[Change], visible: &[&Change], force: bool, ui: &mut Ui) -> Result<()> {
     let done = config_file::commit(changes, force)?;
     for (p, names) in &done.broken_links {
         warning(&format!(
@@ -102,5 +122,5 @@ pub fn finish(
             ))?;
         }
     }
-    Ok(!visible.is_empty())
+    Ok(())
 }
