@@ -10,7 +10,7 @@ use super::marks::{
     PROFILE_COMMENT, PROFILE_FILE_COMMENT, PROVIDER_COMMENT, profile_file_is_ours, record_or_marker,
 };
 use super::state::Record;
-use crate::blocks::{self, Change, EditError, PROFILE, PROVIDER, Previous};
+use crate::blocks::{self, BlockPath, Change, EditError, PROFILE, PROVIDER, Previous};
 use crate::codex_version::{Layout, ProfileLayout};
 use crate::paths::PROFILE_FILE;
 use crate::spec;
@@ -198,23 +198,32 @@ fn provider(docs: &mut Docs, opts: &Options, out: &mut Outcome) -> Result<(), Ed
     let keys = ProviderKeys::choose(existing, opts, routed_base_url(docs, opts, current));
     out.base_url = keys.base_url.as_str().unwrap_or_default().to_string();
     out.env_key = keys.env_key.clone();
-    // Without a record (the state file lost, config.toml synced from another
-    // machine), a block with install's comment is still install's.
-    let recorded = record_or_marker(
-        &docs.config,
-        PROVIDER,
-        PROVIDER_COMMENT,
-        &docs.state.provider,
-    );
-    let change = blocks::ensure_block(
+    ensure_recorded(
         &mut docs.config,
-        PROVIDER,
+        (PROVIDER, PROVIDER_COMMENT),
         &keys.entries(),
-        PROVIDER_COMMENT,
+        &mut docs.state.provider,
+        out,
     )?;
-    note_change(out, "[model_providers.ominigate] in config.toml", &change);
-    docs.state.provider = Record::merge(recorded, change);
     route(docs, opts, out);
+    Ok(())
+}
+
+/// Write the block at `at` in config.toml, with install's `comment` above
+/// it when it creates it, say so, and fold the change into its `record`.
+/// Without a record (the state file lost, config.toml synced from another
+/// machine), a block with install's comment is still install's.
+fn ensure_recorded(
+    config: &mut DocumentMut,
+    (at, comment): (BlockPath, &str),
+    entries: &[(&str, Value)],
+    record: &mut Option<Record>,
+    out: &mut Outcome,
+) -> Result<(), EditError> {
+    let recorded = record_or_marker(config, at, comment, record);
+    let change = blocks::ensure_block(config, at, entries, comment)?;
+    note_change(out, &format!("[{at}] in config.toml"), &change);
+    *record = Record::merge(recorded, change);
     Ok(())
 }
 
@@ -291,20 +300,13 @@ fn profile_table(docs: &mut Docs, opts: &Options, out: &mut Outcome) -> Result<S
             "removed {PROFILE_FILE}: this Codex reads the profile from config.toml"
         ));
     }
-    let recorded = record_or_marker(
-        &docs.config,
-        PROFILE,
-        PROFILE_COMMENT,
-        &docs.state.profile_table,
-    );
-    let change = blocks::ensure_block(
+    ensure_recorded(
         &mut docs.config,
-        PROFILE,
+        (PROFILE, PROFILE_COMMENT),
         &profile_entries(&model),
-        PROFILE_COMMENT,
+        &mut docs.state.profile_table,
+        out,
     )?;
-    note_change(out, "[profiles.ominigate] in config.toml", &change);
-    docs.state.profile_table = Record::merge(recorded, change);
     Ok(model)
 }
 
