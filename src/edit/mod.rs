@@ -18,4 +18,4 @@ pub mod uninstall;
 pub mod workspace;
 
 pub use finish::finish;
-pub use workspace::{Docs, Files, Loaded, RecordOrder, Workspace, parse_checked, shape_error};
+pub use workspace::{Docs, Files, Loaded, RecordOrder, Workspace};
