@@ -24,8 +24,8 @@ pub enum Route {
     /// up is switched back to the upstream it recorded, and the record goes.
     Direct,
     /// Through the bridge on 127.0.0.1:`port`, which forwards to
-    /// `upstream` (`install --bridge`; see
-    /// [`crate::commands::install::bridge_route`]).
+    /// `upstream` (`install --bridge`, which decides them from the files
+    /// read: the install command's `bridge_route`).
     Bridge { port: u16, upstream: String },
 }
 

@@ -8,7 +8,7 @@
 //!   named steps.
 //! - [`marks`]: how a block or file is recognised as install's.
 //! - [`state`]: install's record of what it did.
-//! - [`finish`]: print the diffs or commit, and report.
+//! - [`finish()`]: print the diffs or commit, and report.
 
 pub mod finish;
 pub mod install;

@@ -111,8 +111,8 @@ fn drop_selector(doc: &mut DocumentMut, (key, value): (&str, &str), why: &str, o
 }
 
 /// Edit `docs` to undo install. Pure: no IO. `elsewhere` are the settings
-/// in the other files Codex reads that select the provider (see
-/// [`crate::commands::doctor::inputs::provider_references`]).
+/// in the other files Codex reads that select the provider (the caller
+/// finds them: doctor's `provider_references`).
 pub fn plan(docs: &mut Docs, force: bool, elsewhere: &[String]) -> Result<Undone, UndoError> {
     let mut out = Undone::default();
     let provider = record_or_marker(
