@@ -178,18 +178,24 @@ impl Profile<'_> {
     }
 }
 
+/// The profile's keys where this Codex reads them (see [`profile_location`]).
 fn find_profile(inp: &Inputs) -> Option<Profile<'_>> {
-    if inp.file_era() {
-        return inp.view().profile_file.map(|file| Profile {
+    match profile_location(inp) {
+        ProfileLocation::Table { file, .. } => Some(Profile {
+            file,
+            prefix: vec!["profiles", spec::PROFILE_NAME],
+        }),
+        ProfileLocation::File(file)
+        | ProfileLocation::Legacy {
+            file: Some(file), ..
+        } => Some(Profile {
             file,
             prefix: Vec::new(),
-        });
+        }),
+        ProfileLocation::Legacy { file: None, .. }
+        | ProfileLocation::Unloadable
+        | ProfileLocation::Missing => None,
     }
-    let (_, file) = lookup(&inp.view().base(), &["profiles", spec::PROFILE_NAME])?;
-    Some(Profile {
-        file,
-        prefix: vec!["profiles", spec::PROFILE_NAME],
-    })
 }
 
 pub fn fields_check(inp: &Inputs) -> Check {
