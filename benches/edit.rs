@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use ominigate_codex::codex::version::{Layout, Version};
-use ominigate_codex::commands::{Files, RecordOrder, install, uninstall};
+use ominigate_codex::edit::{Files, RecordOrder, install, uninstall};
 use ominigate_codex::fs::Change;
 
 fn options() -> install::Options {
@@ -61,9 +61,7 @@ fn install(text_in: &str) -> (String, Option<String>, Option<String>) {
 fn uninstall(config: &str, profile: &str, state: &str) -> String {
     let files = Files::in_memory(Some(config), Some(profile), Some(state));
     let mut work = files.open().expect("config parses");
-    uninstall::plan(&mut work.docs, false, &[])
-        .expect("no shape error")
-        .expect("uninstall is not refused");
+    uninstall::plan(&mut work.docs, false, &[]).expect("no shape error, not refused");
     let [_, config, _, _] = work.changes(RecordOrder::Last);
     text(&config).expect("config")
 }

@@ -3,13 +3,14 @@
 //! The binary's `main` only wires [`cli`] to [`run`]; each subcommand is one
 //! thin module under [`commands`], over [`setup`] (what is installed where,
 //! read once), [`codex`] (which Codex), [`gateway`] (HTTP to the gateway)
-//! and the edit layer: [`toml`] (pure toml_edit edits and text style) and
-//! [`fs`] (all file IO).
+//! and [`edit`] (the files a command changes), itself over [`toml`] (pure
+//! toml_edit edits and text style) and [`fs`] (all file IO).
 
 pub mod bridge;
 pub mod cli;
 pub mod codex;
 pub mod commands;
+pub mod edit;
 pub mod error;
 pub mod fs;
 pub mod gateway;
@@ -19,7 +20,6 @@ pub mod report;
 pub mod setup;
 pub mod shown;
 pub mod spec;
-pub mod state;
 pub mod toml;
 
 use std::io::Write;

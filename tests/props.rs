@@ -24,7 +24,7 @@ mod harness;
 use std::fmt::Write as _;
 
 use harness::*;
-use ominigate_codex::commands::install;
+use ominigate_codex::edit::install;
 use ominigate_codex::fs;
 use ominigate_codex::spec;
 use proptest::prelude::*;

@@ -16,12 +16,13 @@ use super::doctor::check::{self, Check, Status};
 use super::doctor::run_checks;
 use crate::cli::StatusArgs;
 use crate::codex::binary;
-use crate::codex::version::ProfileLayout;
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::report::SCHEMA_VERSION;
+use crate::setup::Setup;
 use crate::setup::facts::{self, InUse, env_key_name};
+use crate::setup::facts::{ProfileLocation, profile_location};
+use crate::setup::files::ConfigFile;
 use crate::setup::resolve::{Run, lookup, resolve};
-use crate::setup::{Setup, diagnose};
 use crate::shown;
 use crate::spec;
 
@@ -151,39 +152,41 @@ fn provider(inp: &Setup) -> Option<Provider> {
 /// there stops `codex --profile ominigate`.
 fn profile(inp: &Setup) -> (Option<Profile>, Option<String>) {
     let v = inp.codex.effective();
-    let view = inp.view();
-    match inp.layout().profile {
-        ProfileLayout::Table => {
-            let found =
-                lookup(&view.base(), &["profiles", spec::PROFILE_NAME]).map(|(_, f)| Profile {
-                    layout: "table",
-                    place: f.place(&["profiles", spec::PROFILE_NAME]).to_string(),
-                });
-            let note = found
-                .is_none()
-                .then(|| format!("no [profiles.ominigate], where Codex {v} reads the profile"));
-            (found, note)
-        }
-        ProfileLayout::File => {
-            let found = view.profile_file.map(|f| Profile {
-                layout: "file",
-                place: f.path.display().to_string(),
-            });
-            let legacy = view.user.and_then(diagnose::legacy_table);
-            let note = match (&found, legacy) {
-                (_, Some(place)) => Some(format!(
-                    "legacy [profiles.ominigate] at {place}: Codex {v} refuses `--profile ominigate` while it is there (`ominigate-codex install` moves it)"
-                )),
-                (None, None) if inp.profile.exists() => {
-                    Some(format!("{} does not load", inp.profile.path.display()))
-                }
-                (None, None) => Some(format!(
-                    "no {PROFILE_FILE}, where Codex {v} reads the profile"
-                )),
-                (Some(_), None) => None,
-            };
-            (found, note)
-        }
+    let in_file = |f: &ConfigFile| Profile {
+        layout: "file",
+        place: f.path.display().to_string(),
+    };
+    match profile_location(inp) {
+        ProfileLocation::Table { at, .. } => (
+            Some(Profile {
+                layout: "table",
+                place: at.to_string(),
+            }),
+            None,
+        ),
+        ProfileLocation::File(f) => (Some(in_file(f)), None),
+        ProfileLocation::Legacy { at, file } => (
+            file.map(in_file),
+            Some(format!(
+                "legacy [profiles.ominigate] at {at}: Codex {v} refuses `--profile ominigate` while it is there (`ominigate-codex install` moves it)"
+            )),
+        ),
+        ProfileLocation::Unloadable => (
+            None,
+            Some(format!("{} does not load", inp.profile.path.display())),
+        ),
+        ProfileLocation::Missing if inp.file_era() => (
+            None,
+            Some(format!(
+                "no {PROFILE_FILE}, where Codex {v} reads the profile"
+            )),
+        ),
+        ProfileLocation::Missing => (
+            None,
+            Some(format!(
+                "no [profiles.ominigate], where Codex {v} reads the profile"
+            )),
+        ),
     }
 }
 
@@ -264,114 +267,119 @@ pub fn human(s: &Summary) -> String {
         "Codex home",
         &format!("{} ({})", s.codex_home, s.codex_home_source),
     );
-    let c = &s.codex;
-    row(
-        "Codex",
-        &match (c.source, &c.version, &c.binary) {
-            ("flag", Some(v), _) => format!("{v} (from --codex-version)"),
-            (_, Some(v), Some(b)) => format!("{v} (`{b} --version`)"),
-            (_, _, Some(b)) => format!(
-                "unknown: `{b} --version` does not answer like Codex; using the rules of {}, the newest known",
-                c.rules
-            ),
-            _ => format!(
-                "none found on PATH; using the rules of {}, the newest known",
-                c.rules
-            ),
-        },
-    );
-    row(
-        "Installed",
-        match (s.installed, &s.provider, &s.profile) {
-            (true, _, _) => "yes",
-            (false, None, None) => "no: run `ominigate-codex install`",
-            _ => "partly: run `ominigate-codex install` to complete it",
-        },
-    );
-    row(
-        "  provider",
-        &match &s.provider {
-            Some(p) => format!(
-                "[model_providers.ominigate] at {} ({}), base_url {}{}",
-                p.place,
-                p.shape,
-                p.base_url.as_deref().unwrap_or("not set"),
-                match &p.bridge_upstream {
-                    Some(u) => format!(" (the bridge, forwarding to {u})"),
-                    None => String::new(),
-                }
-            ),
-            None => "no [model_providers.ominigate] in the files Codex reads".into(),
-        },
-    );
-    let v = &c.rules;
-    row(
-        "  profile",
-        &match (&s.profile, &s.profile_note) {
-            (Some(p), None) => format!("{}, where Codex {v} reads it", p.place),
-            (Some(p), Some(note)) => format!("{}; {note}", p.place),
-            (None, Some(note)) => note.clone(),
-            (None, None) => "none".into(),
-        },
-    );
-    row(
-        "Model",
-        &match (&s.model, &s.refused) {
-            (_, Some(why)) => format!("none: `codex --profile ominigate` stops: {why}"),
-            (Some(m), None) => format!("{m} (`codex --profile ominigate`)"),
-            (None, None) => "none: `codex --profile ominigate` does not use OminiGate".into(),
-        },
-    );
-    let d = &s.default;
-    row(
-        "Default",
-        &match (d.ominigate, &d.provider) {
-            (true, _) if d.recorded => format!(
-                "yes: plain `codex` uses OminiGate ({}); `ominigate-codex install --no-default` puts back your previous settings",
-                d.model
-                    .as_deref()
-                    .unwrap_or("Codex's built-in default model")
-            ),
-            (true, _) => format!(
-                "yes: plain `codex` uses OminiGate ({}), set in config.toml by hand",
-                d.model
-                    .as_deref()
-                    .unwrap_or("Codex's built-in default model")
-            ),
-            (false, Some(p)) => {
-                format!("no: plain `codex` uses {p}; `ominigate-codex install --default` to change")
-            }
-            (false, None) => {
-                "no: plain `codex` refuses to start (see `ominigate-codex doctor`)".into()
-            }
-        },
-    );
+    row("Codex", &codex_line(&s.codex));
+    row("Installed", installed_line(s));
+    row("  provider", &provider_line(s.provider.as_ref()));
+    row("  profile", &profile_line(s));
+    row("Model", &model_line(s));
+    row("Default", &default_line(&s.default));
     row(
         "API key",
         &format!("{} is set: {}", s.key.name, yes_no(s.key.set)),
     );
-    let k = &s.checks;
-    row(
-        "Checks",
-        &format!(
-            "{} ok, {} warning{}, {} failed, {} skipped (doctor --offline{})",
-            k.ok,
-            k.warn,
-            if k.warn == 1 { "" } else { "s" },
-            k.fail,
-            k.skip,
-            if k.problems.is_empty() {
-                ""
-            } else {
-                "; `ominigate-codex doctor` shows the fixes"
-            }
-        ),
-    );
-    for p in &k.problems {
+    row("Checks", &checks_line(&s.checks));
+    for p in &s.checks.problems {
         let summary = p.summary.replace('→', "->");
         let _ = writeln!(out, "  {:<4}  {}: {summary}", p.status.as_str(), p.id);
     }
     out
+}
+
+/// Which Codex, and how status knows.
+fn codex_line(c: &Codex) -> String {
+    match (c.source, &c.version, &c.binary) {
+        ("flag", Some(v), _) => format!("{v} (from --codex-version)"),
+        (_, Some(v), Some(b)) => format!("{v} (`{b} --version`)"),
+        (_, _, Some(b)) => format!(
+            "unknown: `{b} --version` does not answer like Codex; using the rules of {}, the newest known",
+            c.rules
+        ),
+        _ => format!(
+            "none found on PATH; using the rules of {}, the newest known",
+            c.rules
+        ),
+    }
+}
+
+fn installed_line(s: &Summary) -> &'static str {
+    match (s.installed, &s.provider, &s.profile) {
+        (true, _, _) => "yes",
+        (false, None, None) => "no: run `ominigate-codex install`",
+        _ => "partly: run `ominigate-codex install` to complete it",
+    }
+}
+
+fn provider_line(provider: Option<&Provider>) -> String {
+    match provider {
+        Some(p) => format!(
+            "[model_providers.ominigate] at {} ({}), base_url {}{}",
+            p.place,
+            p.shape,
+            p.base_url.as_deref().unwrap_or("not set"),
+            match &p.bridge_upstream {
+                Some(u) => format!(" (the bridge, forwarding to {u})"),
+                None => String::new(),
+            }
+        ),
+        None => "no [model_providers.ominigate] in the files Codex reads".into(),
+    }
+}
+
+fn profile_line(s: &Summary) -> String {
+    let v = &s.codex.rules;
+    match (&s.profile, &s.profile_note) {
+        (Some(p), None) => format!("{}, where Codex {v} reads it", p.place),
+        (Some(p), Some(note)) => format!("{}; {note}", p.place),
+        (None, Some(note)) => note.clone(),
+        (None, None) => "none".into(),
+    }
+}
+
+fn model_line(s: &Summary) -> String {
+    match (&s.model, &s.refused) {
+        (_, Some(why)) => format!("none: `codex --profile ominigate` stops: {why}"),
+        (Some(m), None) => format!("{m} (`codex --profile ominigate`)"),
+        (None, None) => "none: `codex --profile ominigate` does not use OminiGate".into(),
+    }
+}
+
+/// Whether plain `codex` uses OminiGate, and how to change that.
+fn default_line(d: &PlainCodex) -> String {
+    match (d.ominigate, &d.provider) {
+        (true, _) if d.recorded => format!(
+            "yes: plain `codex` uses OminiGate ({}); `ominigate-codex install --no-default` puts back your previous settings",
+            d.model
+                .as_deref()
+                .unwrap_or("Codex's built-in default model")
+        ),
+        (true, _) => format!(
+            "yes: plain `codex` uses OminiGate ({}), set in config.toml by hand",
+            d.model
+                .as_deref()
+                .unwrap_or("Codex's built-in default model")
+        ),
+        (false, Some(p)) => {
+            format!("no: plain `codex` uses {p}; `ominigate-codex install --default` to change")
+        }
+        (false, None) => "no: plain `codex` refuses to start (see `ominigate-codex doctor`)".into(),
+    }
+}
+
+/// The counts of doctor's offline checks.
+fn checks_line(k: &Checks) -> String {
+    format!(
+        "{} ok, {} warning{}, {} failed, {} skipped (doctor --offline{})",
+        k.ok,
+        k.warn,
+        if k.warn == 1 { "" } else { "s" },
+        k.fail,
+        k.skip,
+        if k.problems.is_empty() {
+            ""
+        } else {
+            "; `ominigate-codex doctor` shows the fixes"
+        }
+    )
 }
 
 pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> Result<()> {

@@ -3,7 +3,7 @@
 //! `ominigate.config.toml`), and the top-level `model` too when
 //! `install --default` made OminiGate the default.
 //!
-//! It is install's [`plan`] with `--model MODEL` and everything else kept
+//! It is install's edit ([`plan`]) with `--model MODEL` and everything else kept
 //! (base URL, env var, retries, `--default`, and the wire protocol the
 //! config has when this Codex accepts it), so comments and formatting stay
 //! and `uninstall` still gives back the original file.
@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::install::{self, Options, Route, plan};
-use super::{Docs, Files, RecordOrder, finish};
+use super::install;
 use crate::cli::UseArgs;
 use crate::codex::version::Layout;
+use crate::edit::install::{Options, Route, plan};
+use crate::edit::{Docs, Files, RecordOrder, finish};
 use crate::error::{Failure, Kind};
 use crate::fs;
 use crate::gateway::models::{Gateway, Live, close_matches, live};

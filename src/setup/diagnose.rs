@@ -51,13 +51,6 @@ pub fn selector(f: &ConfigFile) -> Option<(String, Place)> {
         .map(|name| (name.to_string(), f.place(&["profile"])))
 }
 
-/// `[profiles.ominigate]` in this file.
-pub fn legacy_table(f: &ConfigFile) -> Option<Place> {
-    f.get(&["profiles", spec::PROFILE_NAME])
-        .is_some()
-        .then(|| f.place(&["profiles", spec::PROFILE_NAME]))
-}
-
 /// The fix for a selector Codex 0.134+ refuses.
 pub fn selector_fixes(name: &str, place: &Place) -> Vec<String> {
     vec![

@@ -20,10 +20,10 @@ use toml_edit::Item;
 
 use crate::codex::binary::Codex;
 use crate::codex::version::{Layout, ProfileLayout};
+use crate::edit::state::State;
 use crate::paths::CodexHome;
 use crate::shown::{self, Secrets};
 use crate::spec;
-use crate::state::State;
 use files::{ConfigFile, Source};
 use resolve::{View, lookup};
 

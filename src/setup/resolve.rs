@@ -10,6 +10,7 @@ use crate::codex::messages;
 use crate::codex::version::{Layout, ProfileLayout};
 use crate::paths::PROFILE_FILE;
 use crate::setup::diagnose::{self, BUILTIN_PROVIDERS};
+use crate::setup::facts;
 use crate::setup::files::{ConfigFile, Place};
 use crate::spec;
 
@@ -96,83 +97,20 @@ fn setting(stack: &[&ConfigFile], keys: &[&str]) -> Option<Setting> {
 pub fn resolve(view: &View<'_>, run: Run) -> Resolved {
     let file_era = view.layout.profile == ProfileLayout::File;
     let mut notes = Vec::new();
-    let mut refusals: Vec<Refusal> = Vec::new();
-
     // 0.134+: the legacy profile table or selector (checked before anything else).
-    if file_era {
-        if run == Run::Profile
-            && let Some(user) = view.user
-        {
-            let table = diagnose::legacy_table(user);
-            let selects = diagnose::selector(user).filter(|(n, _)| n == spec::PROFILE_NAME);
-            if table.is_some() || selects.is_some() {
-                let mut fixes = Vec::new();
-                if let Some(place) = &table {
-                    fixes.extend(diagnose::legacy_table_fixes(place, view.home));
-                }
-                if let Some((name, place)) = &selects {
-                    fixes.extend(diagnose::selector_fixes(name, place));
-                }
-                refusals.push(Refusal {
-                    codex_says: messages::legacy_profile(&user.path, view.home),
-                    fixes,
-                });
-            }
-        }
-        for f in &view.base() {
-            if let Some((name, place)) = diagnose::selector(f) {
-                refusals.push(Refusal {
-                    codex_says: messages::legacy_selector(&name),
-                    fixes: diagnose::selector_fixes(&name, &place),
-                });
-            }
-        }
-    }
-
-    let mut stack: Vec<&ConfigFile> = Vec::new();
-    if file_era && run == Run::Profile {
-        match view.profile_file {
-            Some(p) => stack.push(p),
-            None => notes.push(format!(
-                "{} does not exist: `codex --profile ominigate` silently runs on the defaults",
-                view.home.join(PROFILE_FILE).display()
-            )),
-        }
-    }
-    stack.extend(view.base());
-
+    let mut refusals: Vec<Refusal> = match file_era {
+        true => legacy_refusals(view, run),
+        false => Vec::new(),
+    };
+    let stack = merged(view, run, file_era, &mut notes);
     // 0.95+: `wire_api = "chat"` anywhere stops every run.
     if !view.layout.chat_supported {
-        for (id, quote) in diagnose::chat_blocks(&stack) {
-            refusals.push(Refusal {
-                codex_says: format!("{quote}: {}", diagnose::chat_refused()),
-                fixes: vec![diagnose::chat_fix(&id, &quote)],
-            });
-        }
+        refusals.extend(chat_refusals(&stack));
     }
-
-    // Up to 0.133: the profile is a table; `profile = "NAME"` selects one by default.
-    let profile_name: Option<String> = if file_era {
-        None
-    } else {
-        match run {
-            Run::Profile => Some(spec::PROFILE_NAME.to_string()),
-            Run::Plain => setting(&stack, &["profile"]).map(|s| s.value),
-        }
-    };
-    if let Some(name) = &profile_name
-        && lookup(&stack, &["profiles", name]).is_none()
-    {
-        refusals.push(Refusal {
-            codex_says: messages::profile_not_found(name),
-            fixes: vec![format!(
-                "run `ominigate-codex install`, or add [profiles.{name}] with {} to {}",
-                diagnose::profile_lines(spec::MODEL),
-                view.home.join(crate::paths::CONFIG).display()
-            )],
-        });
+    let profile_name = profile_name(&stack, run, file_era);
+    if let Some(name) = &profile_name {
+        refusals.extend(missing_profile(view, &stack, name));
     }
-
     let get = |key: &str| {
         profile_name
             .as_deref()
@@ -184,35 +122,141 @@ pub fn resolve(view: &View<'_>, run: Run) -> Resolved {
         from: None,
     });
     let model = get("model");
-
-    if !BUILTIN_PROVIDERS.contains(&provider.value.as_str())
-        && lookup(&stack, &["model_providers", &provider.value]).is_none()
-    {
-        refusals.push(Refusal {
-            codex_says: messages::provider_not_found(&provider.value),
-            fixes: vec![if provider.value == spec::PROVIDER_ID {
-                format!(
-                    "run `ominigate-codex install`: it adds [model_providers.ominigate] to {}",
-                    view.home.join(crate::paths::CONFIG).display()
-                )
-            } else {
-                format!(
-                    "define [model_providers.{}] or change model_provider at {}",
-                    provider.value,
-                    provider
-                        .from
-                        .as_ref()
-                        .map_or_else(String::new, ToString::to_string)
-                )
-            }],
-        });
+    refusals.extend(missing_provider(view, &stack, &provider));
+    notes.extend(project_overrides(view, &provider, model.as_ref()));
+    Resolved {
+        run,
+        refusal: refusals.into_iter().next(),
+        provider,
+        model,
+        notes,
     }
+}
 
-    // A trusted project config that overrides the user's settings.
-    for (what, s) in [
-        ("model_provider", Some(&provider)),
-        ("model", model.as_ref()),
-    ] {
+/// Codex 0.134+: a legacy `[profiles.ominigate]` or `profile = "…"`
+/// selector, which it refuses before reading anything else.
+fn legacy_refusals(view: &View<'_>, run: Run) -> Vec<Refusal> {
+    let mut refusals = Vec::new();
+    if run == Run::Profile
+        && let Some(user) = view.user
+    {
+        let table = facts::legacy_table(user);
+        let selects = diagnose::selector(user).filter(|(n, _)| n == spec::PROFILE_NAME);
+        if table.is_some() || selects.is_some() {
+            let mut fixes = Vec::new();
+            if let Some(place) = &table {
+                fixes.extend(diagnose::legacy_table_fixes(place, view.home));
+            }
+            if let Some((name, place)) = &selects {
+                fixes.extend(diagnose::selector_fixes(name, place));
+            }
+            refusals.push(Refusal {
+                codex_says: messages::legacy_profile(&user.path, view.home),
+                fixes,
+            });
+        }
+    }
+    for f in &view.base() {
+        if let Some((name, place)) = diagnose::selector(f) {
+            refusals.push(Refusal {
+                codex_says: messages::legacy_selector(&name),
+                fixes: diagnose::selector_fixes(&name, &place),
+            });
+        }
+    }
+    refusals
+}
+
+/// The files `run` merges, highest first: on 0.134+ with `--profile` the
+/// profile file (noting when it is missing), then the base.
+fn merged<'a>(
+    view: &View<'a>,
+    run: Run,
+    file_era: bool,
+    notes: &mut Vec<String>,
+) -> Vec<&'a ConfigFile> {
+    let mut stack: Vec<&ConfigFile> = Vec::new();
+    if file_era && run == Run::Profile {
+        match view.profile_file {
+            Some(p) => stack.push(p),
+            None => notes.push(format!(
+                "{} does not exist: `codex --profile ominigate` silently runs on the defaults",
+                view.home.join(PROFILE_FILE).display()
+            )),
+        }
+    }
+    stack.extend(view.base());
+    stack
+}
+
+/// Codex 0.95+: `wire_api = "chat"` anywhere stops every run.
+fn chat_refusals(stack: &[&ConfigFile]) -> Vec<Refusal> {
+    diagnose::chat_blocks(stack)
+        .into_iter()
+        .map(|(id, quote)| Refusal {
+            codex_says: format!("{quote}: {}", diagnose::chat_refused()),
+            fixes: vec![diagnose::chat_fix(&id, &quote)],
+        })
+        .collect()
+}
+
+/// The profile table `run` reads, up to 0.133 (`--profile`, or
+/// `profile = "NAME"` for plain `codex`); none on 0.134+.
+fn profile_name(stack: &[&ConfigFile], run: Run, file_era: bool) -> Option<String> {
+    if file_era {
+        return None;
+    }
+    match run {
+        Run::Profile => Some(spec::PROFILE_NAME.to_string()),
+        Run::Plain => setting(stack, &["profile"]).map(|s| s.value),
+    }
+}
+
+/// Codex stops when the selected profile table is nowhere.
+fn missing_profile(view: &View<'_>, stack: &[&ConfigFile], name: &str) -> Option<Refusal> {
+    lookup(stack, &["profiles", name])
+        .is_none()
+        .then(|| Refusal {
+            codex_says: messages::profile_not_found(name),
+            fixes: vec![format!(
+                "run `ominigate-codex install`, or add [profiles.{name}] with {} to {}",
+                diagnose::profile_lines(spec::MODEL),
+                view.home.join(crate::paths::CONFIG).display()
+            )],
+        })
+}
+
+/// Codex stops when the provider is neither built in nor defined.
+fn missing_provider(view: &View<'_>, stack: &[&ConfigFile], provider: &Setting) -> Option<Refusal> {
+    if BUILTIN_PROVIDERS.contains(&provider.value.as_str())
+        || lookup(stack, &["model_providers", &provider.value]).is_some()
+    {
+        return None;
+    }
+    Some(Refusal {
+        codex_says: messages::provider_not_found(&provider.value),
+        fixes: vec![if provider.value == spec::PROVIDER_ID {
+            format!(
+                "run `ominigate-codex install`: it adds [model_providers.ominigate] to {}",
+                view.home.join(crate::paths::CONFIG).display()
+            )
+        } else {
+            format!(
+                "define [model_providers.{}] or change model_provider at {}",
+                provider.value,
+                provider
+                    .from
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string)
+            )
+        }],
+    })
+}
+
+/// A trusted project config that overrides the user's settings.
+fn project_overrides(view: &View<'_>, provider: &Setting, model: Option<&Setting>) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (what, s) in [("model_provider", Some(provider)), ("model", model)] {
         if let Some(Place { path, .. }) = s.and_then(|s| s.from.as_ref())
             && view.projects.iter().any(|f| &f.path == path)
         {
@@ -222,14 +266,7 @@ pub fn resolve(view: &View<'_>, run: Run) -> Resolved {
             ));
         }
     }
-
-    Resolved {
-        run,
-        refusal: refusals.into_iter().next(),
-        provider,
-        model,
-        notes,
-    }
+    notes
 }
 
 impl Resolved {

@@ -15,10 +15,11 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use ominigate_codex::codex::version::{Layout, Version};
-use ominigate_codex::commands::{self, RecordOrder, install, uninstall};
+use ominigate_codex::commands;
+use ominigate_codex::edit::state::State;
+use ominigate_codex::edit::{self, RecordOrder, install, uninstall};
 use ominigate_codex::fs::Change;
 use ominigate_codex::paths::BACKUP_SUFFIX;
-use ominigate_codex::state::State;
 use tempfile::TempDir;
 
 // The canary key, the eras and the canary scan are the CLI tests' own.
@@ -708,9 +709,9 @@ pub fn options(version: &str, default: bool, model: Option<&str>) -> install::Op
 }
 
 /// The library's view of `files`: nothing on disk.
-fn loaded(files: &Files) -> commands::Files {
+fn loaded(files: &Files) -> edit::Files {
     let state = (!files.state.is_empty()).then(|| files.state.to_json());
-    commands::Files::in_memory(
+    edit::Files::in_memory(
         files.config.as_deref(),
         files.profile.as_deref(),
         state.as_deref(),
@@ -752,7 +753,7 @@ pub fn lib_install_bridge(
     let mut work = loaded.open().map_err(|e| e.to_string())?;
     let mut opts = opts.clone();
     opts.wire_api = "responses";
-    opts.route = install::bridge_route(&work.docs, opts.base_url.take().as_deref(), port)
+    opts.route = commands::install::bridge_route(&work.docs, opts.base_url.take().as_deref(), port)
         .map_err(|e| e.to_string())?;
     install::plan(&mut work.docs, &opts).map_err(|e| e.to_string())?;
     Ok(after(work.changes(RecordOrder::First)))
@@ -762,9 +763,7 @@ pub fn lib_install_bridge(
 pub fn lib_uninstall(files: &Files, force: bool) -> Result<Files, String> {
     let loaded = loaded(files);
     let mut work = loaded.open().map_err(|e| e.to_string())?;
-    uninstall::plan(&mut work.docs, force, &[])
-        .map_err(|e| e.to_string())?
-        .map_err(|r| format!("{r:?}"))?;
+    uninstall::plan(&mut work.docs, force, &[]).map_err(|e| format!("{e:?}"))?;
     Ok(after(work.changes(RecordOrder::Last)))
 }
 

@@ -8,6 +8,7 @@ use crate::codex::messages;
 use crate::codex::version::PROMPT_INPUT;
 use crate::setup::Setup;
 use crate::setup::diagnose;
+use crate::setup::facts::{ProfileLocation, profile_location};
 use crate::setup::files::ConfigFile;
 use crate::setup::resolve::{Resolved, Run, lookup, origin, resolve};
 use crate::spec;
@@ -23,55 +24,62 @@ pub fn location_check(inp: &Setup) -> Check {
     if let Some(skip) = skip_if_broken(inp, LOCATION) {
         return skip;
     }
+    let location = profile_location(inp);
+    if inp.file_era() {
+        profile_file_location(inp, &location)
+    } else {
+        table_location(inp, &location)
+    }
+}
+
+/// Up to Codex 0.133: `[profiles.ominigate]` in the configs it merges.
+fn table_location(inp: &Setup, location: &ProfileLocation) -> Check {
     let v = inp.codex.effective();
-    let view = inp.view();
     let profile_path = inp.home.profile_file();
-    if !inp.file_era() {
-        let found = lookup(&view.base(), &["profiles", spec::PROFILE_NAME]);
-        return match found {
-            Some((_, f)) => {
-                let mut c = Check::ok(
-                    LOCATION,
-                    format!(
-                        "[profiles.ominigate] at {}, where Codex {v} reads it",
-                        f.place(&["profiles", spec::PROFILE_NAME])
-                    ),
-                );
-                if inp.profile.exists() {
-                    c = c.detail(format!(
-                        "{} is ignored by Codex {v} (profile files came in 0.134.0)",
-                        profile_path.display()
-                    ));
-                }
-                c
-            }
-            None => {
-                let mut c = Check::fail(
-                    LOCATION,
-                    format!("no [profiles.ominigate] where Codex {v} reads the profile"),
-                )
-                .detail(format!(
-                    "`codex exec --profile ominigate` stops with: {}",
-                    messages::profile_not_found(spec::PROFILE_NAME)
+    match location {
+        ProfileLocation::Table { at, .. } => {
+            let mut c = Check::ok(
+                LOCATION,
+                format!("[profiles.ominigate] at {at}, where Codex {v} reads it"),
+            );
+            if inp.profile.exists() {
+                c = c.detail(format!(
+                    "{} is ignored by Codex {v} (profile files came in 0.134.0)",
+                    profile_path.display()
                 ));
-                if inp.profile.exists() {
-                    c = c.detail(format!(
-                        "{} exists, but it is for Codex 0.134+; Codex {v} does not read it",
-                        profile_path.display()
-                    ));
-                }
-                c.fix(
-                    "run `ominigate-codex install`: it writes [profiles.ominigate] for this Codex",
-                )
+            }
+            c
+        }
+        _ => {
+            let mut c = Check::fail(
+                LOCATION,
+                format!("no [profiles.ominigate] where Codex {v} reads the profile"),
+            )
+            .detail(format!(
+                "`codex exec --profile ominigate` stops with: {}",
+                messages::profile_not_found(spec::PROFILE_NAME)
+            ));
+            if inp.profile.exists() {
+                c = c.detail(format!(
+                    "{} exists, but it is for Codex 0.134+; Codex {v} does not read it",
+                    profile_path.display()
+                ));
+            }
+            c.fix("run `ominigate-codex install`: it writes [profiles.ominigate] for this Codex")
                 .fix(format!(
                     "or add [profiles.ominigate] with {} to {}",
                     diagnose::profile_lines(spec::MODEL),
                     inp.home.config().display()
                 ))
-            }
-        };
+        }
     }
+}
 
+/// Codex 0.134+: the profile file, with nothing in config.toml that makes
+/// Codex refuse it.
+fn profile_file_location(inp: &Setup, location: &ProfileLocation) -> Check {
+    let v = inp.codex.effective();
+    let profile_path = inp.home.profile_file();
     let mut c = Check::ok(
         LOCATION,
         format!(
@@ -79,7 +87,49 @@ pub fn location_check(inp: &Setup) -> Check {
             profile_path.display()
         ),
     );
-    for f in view.base() {
+    c = refused_selectors(inp, c);
+    match location {
+        ProfileLocation::Legacy { at, .. } => {
+            c = c
+                .at_least(Status::Fail)
+                .detail(format!(
+                    "{at}: legacy [profiles.ominigate]; Codex {v} refuses `--profile ominigate` while it is there"
+                ))
+                .detail(format!(
+                    "Codex says: {}",
+                    messages::legacy_profile(&at.path, &inp.home.dir)
+                ))
+                .fixes(diagnose::legacy_table_fixes(at, &inp.home.dir));
+        }
+        // With the legacy table, Codex refuses before it could fall back,
+        // and moving the table (the fix above) creates the file.
+        ProfileLocation::Missing => {
+            c = c
+                .at_least(Status::Fail)
+                .detail(format!(
+                    "{} does not exist: `codex --profile ominigate` silently runs on the defaults (the OpenAI provider), {GUIDE_OPENAI}",
+                    profile_path.display()
+                ))
+                .fix("run `ominigate-codex install`")
+                .fix(format!(
+                    "or create {} with {}",
+                    profile_path.display(),
+                    diagnose::profile_lines(spec::MODEL)
+                ));
+        }
+        _ => {}
+    }
+    if c.status == Status::Fail {
+        c.summary = format!("the profile is not where Codex {v} reads it, or Codex {v} refuses it");
+    }
+    c
+}
+
+/// A top-level `profile = "NAME"` in the configs Codex merges, which
+/// Codex 0.134+ refuses on every run.
+fn refused_selectors(inp: &Setup, mut c: Check) -> Check {
+    let v = inp.codex.effective();
+    for f in inp.view().base() {
         if let Some((name, place)) = diagnose::selector(f) {
             c = c
                 .at_least(Status::Fail)
@@ -89,40 +139,6 @@ pub fn location_check(inp: &Setup) -> Check {
                 .detail(format!("Codex says: {}", messages::legacy_selector(&name)))
                 .fixes(diagnose::selector_fixes(&name, &place));
         }
-    }
-    let legacy = view
-        .user
-        .and_then(|u| diagnose::legacy_table(u).map(|p| (u, p)));
-    if let Some((user, place)) = &legacy {
-        c = c
-            .at_least(Status::Fail)
-            .detail(format!(
-                "{place}: legacy [profiles.ominigate]; Codex {v} refuses `--profile ominigate` while it is there"
-            ))
-            .detail(format!(
-                "Codex says: {}",
-                messages::legacy_profile(&user.path, &inp.home.dir)
-            ))
-            .fixes(diagnose::legacy_table_fixes(place, &inp.home.dir));
-    }
-    // With the legacy table, Codex refuses before it could fall back, and
-    // moving the table (the fix above) creates the file.
-    if !inp.profile.exists() && legacy.is_none() {
-        c = c
-            .at_least(Status::Fail)
-            .detail(format!(
-                "{} does not exist: `codex --profile ominigate` silently runs on the defaults (the OpenAI provider), {GUIDE_OPENAI}",
-                profile_path.display()
-            ))
-            .fix("run `ominigate-codex install`")
-            .fix(format!(
-                "or create {} with {}",
-                profile_path.display(),
-                diagnose::profile_lines(spec::MODEL)
-            ));
-    }
-    if c.status == Status::Fail {
-        c.summary = format!("the profile is not where Codex {v} reads it, or Codex {v} refuses it");
     }
     c
 }
@@ -163,18 +179,24 @@ impl Profile<'_> {
     }
 }
 
+/// The profile's keys where this Codex reads them (see [`profile_location`]).
 fn find_profile(inp: &Setup) -> Option<Profile<'_>> {
-    if inp.file_era() {
-        return inp.view().profile_file.map(|file| Profile {
+    match profile_location(inp) {
+        ProfileLocation::Table { file, .. } => Some(Profile {
+            file,
+            prefix: vec!["profiles", spec::PROFILE_NAME],
+        }),
+        ProfileLocation::File(file)
+        | ProfileLocation::Legacy {
+            file: Some(file), ..
+        } => Some(Profile {
             file,
             prefix: Vec::new(),
-        });
+        }),
+        ProfileLocation::Legacy { file: None, .. }
+        | ProfileLocation::Unloadable
+        | ProfileLocation::Missing => None,
     }
-    let (_, file) = lookup(&inp.view().base(), &["profiles", spec::PROFILE_NAME])?;
-    Some(Profile {
-        file,
-        prefix: vec!["profiles", spec::PROFILE_NAME],
-    })
 }
 
 pub fn fields_check(inp: &Setup) -> Check {
@@ -191,87 +213,8 @@ pub fn fields_check(inp: &Setup) -> Check {
         );
     };
     let resolved = resolve(&inp.view(), Run::Profile);
-    let provider_value = format!("\"{}\"", spec::PROVIDER_ID);
-    let model_value = format!("\"{}\"", spec::MODEL);
-    let mut c = Check::ok(FIELDS, "");
-
-    match p.get("model_provider") {
-        Some(item) if item.as_str() == Some(spec::PROVIDER_ID) => {}
-        Some(item) => {
-            let shown = item.as_str().map_or_else(
-                || crate::toml::blocks::type_name(item).to_string(),
-                |s| format!("\"{s}\""),
-            );
-            c = c
-                .at_least(Status::Fail)
-                .detail(format!(
-                    "model_provider is {shown}: `codex --profile ominigate` does not use OminiGate"
-                ))
-                .fix(p.change("model_provider", &provider_value));
-        }
-        None if resolved.provider.value == spec::PROVIDER_ID => {
-            c = c
-                .at_least(Status::Warn)
-                .detail(format!(
-                    "model_provider is not set in the profile; it is inherited ({})",
-                    origin(&resolved.provider)
-                ))
-                .fix(p.add("model_provider", &provider_value));
-        }
-        None => {
-            c = c
-                .at_least(Status::Fail)
-                .detail(format!(
-                    "model_provider is not set: `codex --profile ominigate` uses {} ({}), {GUIDE_OPENAI}",
-                    resolved.provider.value,
-                    origin(&resolved.provider)
-                ))
-                .fix(p.add("model_provider", &provider_value));
-        }
-    }
-
-    let model = match p.get("model") {
-        Some(item) => match item.as_str() {
-            Some(m) => match spec::check_model(m) {
-                Ok(()) => Some(m.to_string()),
-                Err(e) => {
-                    c = c
-                        .at_least(Status::Fail)
-                        .detail(e.to_string())
-                        .fix(p.change("model", &model_value));
-                    None
-                }
-            },
-            None => {
-                c = c
-                    .at_least(Status::Fail)
-                    .detail(format!(
-                        "model is {}, not a string",
-                        crate::toml::blocks::type_name(item)
-                    ))
-                    .fix(p.change("model", &model_value));
-                None
-            }
-        },
-        None => {
-            match &resolved.model {
-                Some(inherited) => {
-                    c = c.at_least(Status::Warn).detail(format!(
-                        "model is not set in the profile; \"{}\" is inherited ({})",
-                        inherited.value,
-                        origin(inherited)
-                    ));
-                }
-                None => {
-                    c = c.at_least(Status::Fail).detail(
-                        "model is not set: Codex would ask OminiGate for its own built-in default model name, which is not an OminiGate model id",
-                    );
-                }
-            }
-            c = c.fix(p.add("model", &model_value));
-            None
-        }
-    };
+    let c = provider_field(Check::ok(FIELDS, ""), &p, &resolved);
+    let (mut c, model) = model_field(c, &p, &resolved);
     if let Some(m) = &model
         && !spec::RECOMMENDED_MODELS.iter().any(|(r, _)| r == m)
     {
@@ -289,6 +232,78 @@ pub fn fields_check(inp: &Setup) -> Check {
         _ => "the profile does not fully select OminiGate".to_string(),
     };
     c
+}
+
+/// The profile's `model_provider`: set to OminiGate, another, or inherited.
+fn provider_field(c: Check, p: &Profile, resolved: &Resolved) -> Check {
+    let provider_value = format!("\"{}\"", spec::PROVIDER_ID);
+    match p.get("model_provider") {
+        Some(item) if item.as_str() == Some(spec::PROVIDER_ID) => c,
+        Some(item) => {
+            let shown = item.as_str().map_or_else(
+                || crate::toml::blocks::type_name(item).to_string(),
+                |s| format!("\"{s}\""),
+            );
+            c.at_least(Status::Fail)
+                .detail(format!(
+                    "model_provider is {shown}: `codex --profile ominigate` does not use OminiGate"
+                ))
+                .fix(p.change("model_provider", &provider_value))
+        }
+        None if resolved.provider.value == spec::PROVIDER_ID => c
+            .at_least(Status::Warn)
+            .detail(format!(
+                "model_provider is not set in the profile; it is inherited ({})",
+                origin(&resolved.provider)
+            ))
+            .fix(p.add("model_provider", &provider_value)),
+        None => c
+            .at_least(Status::Fail)
+            .detail(format!(
+                "model_provider is not set: `codex --profile ominigate` uses {} ({}), {GUIDE_OPENAI}",
+                resolved.provider.value,
+                origin(&resolved.provider)
+            ))
+            .fix(p.add("model_provider", &provider_value)),
+    }
+}
+
+/// The profile's `model`, when it is a valid model id set in the profile.
+fn model_field(c: Check, p: &Profile, resolved: &Resolved) -> (Check, Option<String>) {
+    let model_value = format!("\"{}\"", spec::MODEL);
+    let Some(item) = p.get("model") else {
+        let c = match &resolved.model {
+            Some(inherited) => c.at_least(Status::Warn).detail(format!(
+                "model is not set in the profile; \"{}\" is inherited ({})",
+                inherited.value,
+                origin(inherited)
+            )),
+            None => c.at_least(Status::Fail).detail(
+                "model is not set: Codex would ask OminiGate for its own built-in default model name, which is not an OminiGate model id",
+            ),
+        };
+        return (c.fix(p.add("model", &model_value)), None);
+    };
+    match item.as_str() {
+        Some(m) => match spec::check_model(m) {
+            Ok(()) => (c, Some(m.to_string())),
+            Err(e) => (
+                c.at_least(Status::Fail)
+                    .detail(e.to_string())
+                    .fix(p.change("model", &model_value)),
+                None,
+            ),
+        },
+        None => (
+            c.at_least(Status::Fail)
+                .detail(format!(
+                    "model is {}, not a string",
+                    crate::toml::blocks::type_name(item)
+                ))
+                .fix(p.change("model", &model_value)),
+            None,
+        ),
+    }
 }
 
 fn describe(inp: &Setup, r: &Resolved) -> Vec<String> {

@@ -1,0 +1,284 @@
+//! The files a run changes, read and parsed once: config.toml, the
+//! profile file, install's record and the copy from before install. Each
+//! is a [`Loaded`] (path and bytes, like cargo's `LocalManifest`); the
+//! [`Workspace`] holds their parsed documents for editing and renders them
+//! back in each file's own style as the [`Change`]s to commit.
+
+use std::path::Path;
+
+use anyhow::Result;
+use toml_edit::DocumentMut;
+
+use super::state::State;
+use crate::error::{Failure, invalid, refused};
+use crate::fs::{self, Change, Parsed, Snapshot};
+use crate::paths::{self, CodexHome};
+use crate::toml::blocks::{self, EditError};
+
+/// A file read from disk, checked to be UTF-8.
+pub struct Loaded {
+    pub snapshot: Snapshot,
+}
+
+impl Loaded {
+    pub fn read(path: &Path) -> Result<Loaded> {
+        let loaded = Loaded {
+            snapshot: fs::read(path)?,
+        };
+        loaded.text()?;
+        Ok(loaded)
+    }
+
+    /// A file that is not on disk: `text` (`None`: absent) under `path`.
+    /// For driving the edit through the library, in tests and benches.
+    pub fn in_memory(path: &Path, text: Option<&str>) -> Loaded {
+        Loaded {
+            snapshot: Snapshot {
+                path: path.to_path_buf(),
+                target: path.to_path_buf(),
+                bytes: text.map(|t| t.as_bytes().to_vec()),
+                ..Snapshot::default()
+            },
+        }
+    }
+
+    /// The file's text, empty when it does not exist. Borrowed from the
+    /// snapshot, so a file is held in memory once.
+    pub fn text(&self) -> Result<&str, Failure> {
+        match &self.snapshot.bytes {
+            Some(b) => fs::as_text(&self.snapshot.path, b),
+            None => Ok(""),
+        }
+    }
+
+    pub fn exists(&self) -> bool {
+        self.snapshot.bytes.is_some()
+    }
+
+    /// A change that writes `after` (`None`: delete), if it differs.
+    pub fn change(&self, after: Option<String>, backup: bool) -> Change<'_> {
+        Change {
+            before: &self.snapshot,
+            after: after.map(String::into_bytes),
+            backup,
+        }
+    }
+}
+
+/// A wrong type in a config file, as the user should read it.
+pub fn shape_error(path: &Path, e: EditError) -> anyhow::Error {
+    let help = match e {
+        EditError::NotAVariableName { .. } => format!(
+            "in {}, set `env_key = \"OMINIGATE_API_KEY\"` and put `export OMINIGATE_API_KEY=\"<your key>\"` \
+             in your shell's startup file, then run again. Nothing was written.",
+            path.display()
+        ),
+        _ => format!(
+            "fix that key in {} and run again. Nothing was written.",
+            path.display()
+        ),
+    };
+    invalid(format!("{}: {e}", path.display()))
+        .help(help)
+        .into()
+}
+
+/// Parse a loaded config and check the keys this tool touches have the right types.
+pub fn parse_checked<'a>(loaded: &'a Loaded) -> Result<Parsed<'a>> {
+    let parsed = fs::parse(&loaded.snapshot.path, loaded.text()?)?;
+    blocks::check_shapes(&parsed.doc).map_err(|e| shape_error(&loaded.snapshot.path, e))?;
+    Ok(parsed)
+}
+
+/// The documents install and uninstall edit, and install's record.
+pub struct Docs {
+    pub config: DocumentMut,
+    /// `ominigate.config.toml`; `None` when it does not (or will not) exist.
+    pub profile: Option<DocumentMut>,
+    pub state: State,
+    /// Keep a copy of config.toml as it was before install (see
+    /// [`paths::PRE_INSTALL_SUFFIX`]), unless one is kept already.
+    pub keep_pre_install: bool,
+}
+
+impl Docs {
+    /// Undo `--default`: put back the top-level `model_provider` and `model`
+    /// install recorded, exactly, and forget the record. Left alone when the
+    /// user has since pointed `model_provider` elsewhere. Returns what was
+    /// done, for the report (`None`: `--default` was not recorded).
+    pub fn restore_defaults(&mut self) -> Result<Option<&'static str>, EditError> {
+        let Some(previous) = self.state.defaults.take() else {
+            return Ok(None);
+        };
+        let root = self.config.as_table_mut();
+        if blocks::get_str(root, "model_provider") == Some(crate::spec::PROVIDER_ID) {
+            blocks::restore_keys(root, &previous)?;
+            Ok(Some(
+                "restored your previous top-level model_provider and model",
+            ))
+        } else {
+            Ok(Some(
+                "left top-level model_provider and model alone: you changed them since install",
+            ))
+        }
+    }
+
+    /// Top-level `model_provider = "ominigate"` that install did not write
+    /// (no `--default` record): nothing says what to put back.
+    pub fn unrecorded_default(&self) -> bool {
+        self.state.defaults.is_none()
+            && blocks::get_str(self.config.as_table(), "model_provider")
+                == Some(crate::spec::PROVIDER_ID)
+    }
+}
+
+/// The files a run reads: config.toml, the profile file, the state file,
+/// and the copy of config.toml from before install.
+pub struct Files {
+    pub config: Loaded,
+    pub profile: Loaded,
+    pub state: Loaded,
+    pub pre_install: Loaded,
+}
+
+impl Files {
+    /// Files that are not on disk (`None`: absent), under their usual names:
+    /// for driving the edit through the library in tests and benches.
+    pub fn in_memory(config: Option<&str>, profile: Option<&str>, state: Option<&str>) -> Files {
+        Files {
+            config: Loaded::in_memory(Path::new(paths::CONFIG), config),
+            profile: Loaded::in_memory(Path::new(paths::PROFILE_FILE), profile),
+            state: Loaded::in_memory(Path::new(paths::STATE_FILE), state),
+            pre_install: Loaded::in_memory(&paths::pre_install_of(Path::new(paths::CONFIG)), None),
+        }
+    }
+
+    pub fn read(home: &CodexHome) -> Result<Files> {
+        Ok(Files {
+            config: Loaded::read(&home.config())?,
+            profile: Loaded::read(&home.profile_file())?,
+            state: Loaded::read(&home.state_file())?,
+            // Only ever copied whole: not parsed, not checked.
+            pre_install: Loaded {
+                snapshot: fs::read(&paths::pre_install_of(&home.config()))?,
+            },
+        })
+    }
+
+    /// Parse all three; edit the returned [`Workspace`]'s `docs`.
+    pub fn open(&self) -> Result<Workspace<'_>> {
+        let state = if self.state.exists() {
+            State::parse(self.state.text()?).map_err(|e| {
+                refused(format!(
+                    "{} is damaged: {e}",
+                    self.state.snapshot.path.display()
+                ))
+                .help(
+                    "it records what install changed; restore it from its backup, or delete it \
+                     (uninstall then recognises install's blocks by their comment)",
+                )
+            })?
+        } else {
+            State::default()
+        };
+        let mut config = parse_checked(&self.config)?;
+        let mut profile = match self.profile.exists() {
+            true => Some(parse_checked(&self.profile)?),
+            false => None,
+        };
+        // The key the provider names may be in these files (a bearer token
+        // beside it, a comment): no diff or message may show it.
+        if let Some(name) = blocks::get_block(&config.doc, blocks::PROVIDER)
+            .ok()
+            .flatten()
+            .and_then(|b| blocks::get_str(b, "env_key"))
+        {
+            match crate::spec::check_env_key(name) {
+                Ok(()) => crate::shown::protect_env(name),
+                // The key itself pasted in place of the name.
+                Err(_) => crate::shown::protect(name),
+            }
+        }
+        let docs = Docs {
+            config: std::mem::take(&mut config.doc),
+            profile: profile.as_mut().map(|p| std::mem::take(&mut p.doc)),
+            state,
+            keep_pre_install: false,
+        };
+        Ok(Workspace {
+            files: self,
+            config,
+            profile,
+            docs,
+        })
+    }
+}
+
+/// When the record of what install did is written, relative to the files
+/// it describes: it must always cover at least what is on disk, so a run
+/// that grows it (install) writes it first and one that shrinks it
+/// (uninstall) writes it last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOrder {
+    First,
+    Last,
+}
+
+/// The parsed files and the documents being edited.
+pub struct Workspace<'a> {
+    files: &'a Files,
+    config: Parsed<'a>,
+    profile: Option<Parsed<'a>>,
+    pub docs: Docs,
+}
+
+impl<'a> Workspace<'a> {
+    /// A wrong type found while editing, reported against config.toml.
+    pub fn shape_error(&self, e: EditError) -> anyhow::Error {
+        shape_error(&self.files.config.snapshot.path, e)
+    }
+
+    /// Render the edited documents in each file's own style: the changes to
+    /// commit in that order (no-ops where nothing changed), the record
+    /// first or last as `order` says, the pre-install copy first of all (a
+    /// run killed after it leaves only a copy; one killed before the
+    /// record has changed nothing, so the next run writes the copy).
+    pub fn changes(self, order: RecordOrder) -> [Change<'a>; 4] {
+        let Workspace {
+            files,
+            mut config,
+            profile,
+            docs,
+        } = self;
+        config.doc = docs.config;
+        let config_text = config.styled.restore(&config.doc.to_string());
+        let config_after =
+            (files.config.exists() || !config_text.is_empty()).then_some(config_text);
+        let profile_after = docs.profile.map(|doc| match profile {
+            Some(mut parsed) => {
+                parsed.doc = doc;
+                parsed.styled.restore(&parsed.doc.to_string())
+            }
+            None => doc.to_string(),
+        });
+        // Written once, never changed or removed afterwards.
+        let copy = Change {
+            before: &files.pre_install.snapshot,
+            after: match (docs.keep_pre_install, files.pre_install.exists()) {
+                (true, false) => files.config.snapshot.bytes.clone(),
+                _ => files.pre_install.snapshot.bytes.clone(),
+            },
+            backup: false,
+        };
+        let config = files.config.change(config_after, true);
+        let profile = files.profile.change(profile_after, true);
+        let record = files.state.change(
+            (!docs.state.is_empty()).then(|| docs.state.to_json()),
+            false,
+        );
+        match order {
+            RecordOrder::First => [copy, record, config, profile],
+            RecordOrder::Last => [copy, config, profile, record],
+        }
+    }
+}
