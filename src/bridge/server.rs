@@ -47,7 +47,7 @@ pub const GRACE: Duration = Duration::from_secs(5);
 pub const MAX_UPSTREAM: usize = 256;
 
 /// What the bridge needs to know; the commands work it out from the
-/// config ([`crate::commands::bridge`]).
+/// config (`ominigate-codex bridge`).
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The gateway's base URL (checked: https, or http to loopback).

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::doctor;
 use crate::bridge::launch::service_manager;
+use crate::checks;
 use crate::cli::{InstallArgs, WireApi};
 use crate::codex::binary::Codex;
 use crate::codex::messages::CODEX_CHAT_ERROR;
@@ -16,7 +16,7 @@ use crate::edit::{Docs, Files, RecordOrder, finish};
 use crate::error::{Failure, refused, usage};
 use crate::fs;
 use crate::paths::CodexHome;
-use crate::report::{Ui, shell_setup, warning};
+use crate::report::{Ui, shell_setup};
 use crate::setup::Env;
 use crate::setup::facts;
 use crate::spec::{self, bad_flag};
@@ -152,22 +152,10 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
         }
     }
     if !args.dry_run {
-        let problems = check_result(home, &codex);
+        let problems = checks::warn_written(home, &codex);
         ui.info(next_steps(home, &codex, &outcome, !problems.is_empty()))?;
     }
     Ok(())
-}
-
-/// Run doctor's offline checks on what install (or `use`) just wrote and
-/// print a `warning:` for each failing one, as doctor words it; the
-/// failures, for the next steps. The run itself still succeeds: it did its
-/// part.
-pub fn check_result(home: &CodexHome, codex: &Codex) -> Vec<String> {
-    let problems = doctor::check_written(home, codex.clone(), Duration::from_secs(30));
-    for p in &problems {
-        warning(p);
-    }
-    problems
 }
 
 /// The commands the user runs next. Never prints the key, only whether it

@@ -12,8 +12,8 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::doctor::check::{self, Check, Status};
-use super::doctor::run_checks;
+use crate::checks::check::{self, Check, Status};
+use crate::checks::run_checks;
 use crate::cli::StatusArgs;
 use crate::codex::binary;
 use crate::paths::{CodexHome, PROFILE_FILE};

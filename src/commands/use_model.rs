@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::install;
+use crate::checks;
 use crate::cli::UseArgs;
 use crate::codex::version::Layout;
 use crate::edit::install::{Options, Route, plan};
@@ -183,7 +183,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         ))?;
     }
     if !args.dry_run {
-        install::check_result(home, &codex);
+        checks::warn_written(home, &codex);
     }
     Ok(())
 }

@@ -1,5 +1,7 @@
-//! `ominigate-codex doctor`: find out why Codex does or does not reach
-//! OminiGate, and print the fix. Reads everything, writes nothing.
+//! Doctor's checks: why Codex does or does not reach OminiGate, each with
+//! its fix. Run whole by `doctor` and `status` ([`run_checks`]), and on
+//! what install and use just wrote ([`warn_written`]). Reads everything,
+//! writes nothing.
 //!
 //! Each check is a function of [`Setup`](crate::setup::Setup) (read once), except
 //! `codex.accepts_config` (runs the user's Codex against a scratch copy of
@@ -19,18 +21,12 @@ pub mod profile;
 pub mod provider;
 pub mod render;
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
-use anyhow::Result;
-
-use crate::cli::DoctorArgs;
 use crate::codex::binary::Codex;
-use crate::error::{Kind, Silent};
 use crate::paths::CodexHome;
-use crate::report::{Level, Ui};
+use crate::report::warning;
 use crate::setup::Setup;
-use crate::shown;
 use check::{Check, Status};
 
 /// Every check, in report order.
@@ -86,34 +82,13 @@ pub fn check_written(home: &CodexHome, codex: Codex, limit: Duration) -> Vec<Str
         .collect()
 }
 
-pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
-    let inp = Setup::of_process(home, args.codex.detect());
-    let secrets = inp.secrets();
-    let mut checks = run_checks(
-        &inp,
-        args.net.offline,
-        Duration::from_secs(args.net.timeout),
-    );
-    check::sanitize_all(&mut checks, &secrets);
-    let report = render::Report {
-        home: shown::value(&format!("{} ({})", home.dir.display(), home.source)).into_owned(),
-        codex_version: inp.codex.version().map(|v| v.to_string()),
-        checks,
-    };
-    if args.json {
-        writeln!(ui.out_styled(), "{}", render::json(&report))?;
-    } else {
-        let style = render::Style {
-            verbose: ui.level >= Level::Verbose,
-            ..render::Style::detect(
-                std::io::stdout().is_terminal(),
-                std::env::var("NO_COLOR").ok().as_deref(),
-            )
-        };
-        write!(ui.out_styled(), "{}", render::human(&report, style))?;
+/// Run the offline checks on what install (or `use`) just wrote and print
+/// a `warning:` for each failing one, as doctor words it; the failures,
+/// for the next steps. The run itself still succeeds: it did its part.
+pub fn warn_written(home: &CodexHome, codex: &Codex) -> Vec<String> {
+    let problems = check_written(home, codex.clone(), Duration::from_secs(30));
+    for p in &problems {
+        warning(p);
     }
-    if check::overall(&report.checks) == Status::Fail {
-        return Err(Silent(Kind::Failure).into());
-    }
-    Ok(())
+    problems
 }

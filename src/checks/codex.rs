@@ -227,8 +227,8 @@ impl Drop for Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::check::Status;
     use crate::codex::binary::{QueryError, RunError};
-    use crate::commands::doctor::check::Status;
 
     #[test]
     fn binary_states() {
