@@ -20,7 +20,7 @@ use std::time::Duration;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use ominigate_codex::codex::version::{Layout, Version};
 use ominigate_codex::edit::{Files, RecordOrder, install, uninstall};
-use ominigate_codex::fs::Change;
+use ominigate_codex::fs::FileWrite;
 
 fn options() -> install::Options {
     install::Options {
@@ -36,7 +36,7 @@ fn options() -> install::Options {
 }
 
 /// The text a change leaves (`None`: the file is gone).
-fn text(change: &Change) -> Option<String> {
+fn text(change: &FileWrite) -> Option<String> {
     change
         .after
         .as_ref()

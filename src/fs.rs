@@ -297,7 +297,7 @@ pub fn parse_spanned(path: &Path, normalized: &str) -> Result<Document<String>, 
 
 /// One file to write (`after: Some`) or delete (`after: None`).
 #[derive(Debug, Clone)]
-pub struct Change<'a> {
+pub struct FileWrite<'a> {
     /// The file as read: the write is refused if it changed since.
     pub before: &'a Snapshot,
     pub after: Option<Vec<u8>>,
@@ -305,7 +305,7 @@ pub struct Change<'a> {
     pub backup: bool,
 }
 
-impl Change<'_> {
+impl FileWrite<'_> {
     pub fn is_noop(&self) -> bool {
         self.before.bytes == self.after
     }
@@ -652,9 +652,9 @@ pub struct Committed {
 /// fails, files and backups already written are put back. The directories
 /// are synced once at the end, so every change is durable when this
 /// returns Ok.
-pub fn commit(changes: &[Change], force: bool) -> Result<Committed> {
+pub fn commit(changes: &[FileWrite], force: bool) -> Result<Committed> {
     failpoint("before-commit", Path::new(""));
-    let changes: Vec<&Change> = changes.iter().filter(|c| !c.is_noop()).collect();
+    let changes: Vec<&FileWrite> = changes.iter().filter(|c| !c.is_noop()).collect();
     let mut done = Committed::default();
     for change in &changes {
         ensure_unchanged(change.before)?;
@@ -667,10 +667,10 @@ pub fn commit(changes: &[Change], force: bool) -> Result<Committed> {
             done.broken_links.push((change.before.path.clone(), links));
         }
     }
-    let mut applied: Vec<&Change> = Vec::new();
+    let mut applied: Vec<&FileWrite> = Vec::new();
     // Backups as they were before this run wrote them.
     let mut backups: Vec<Snapshot> = Vec::new();
-    let undo = |applied: &[&Change], backups: &[Snapshot]| {
+    let undo = |applied: &[&FileWrite], backups: &[Snapshot]| {
         // The files first, then their backups.
         let files = applied.iter().rev().map(|c| c.before);
         for before in files.chain(backups.iter().rev()) {
@@ -758,7 +758,7 @@ fn still_as_read(before: &Snapshot) -> Result<()> {
 /// Whether `change` can be made without losing anything, checked before
 /// anything is written. Returns the number of names of a hard-linked file
 /// replaced under `force`.
-fn preflight(change: &Change, force: bool) -> Result<Option<u64>> {
+fn preflight(change: &FileWrite, force: bool) -> Result<Option<u64>> {
     let before = change.before;
     let shown = before.path.display();
     if let Some(after) = &change.after
@@ -900,7 +900,7 @@ fn ensure_writable(before: &Snapshot) -> Result<()> {
     }
 }
 
-fn apply(change: &Change, done: &mut Committed, backups: &mut Vec<Snapshot>) -> Result<()> {
+fn apply(change: &FileWrite, done: &mut Committed, backups: &mut Vec<Snapshot>) -> Result<()> {
     let before = change.before;
     if let (Some(old), true) = (&before.bytes, change.backup) {
         let backup = backup_of(&before.path);

@@ -425,7 +425,7 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
 
 /// Why a request is turned away before it is looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refusal {
+enum Rejection {
     /// `Host` is not a loopback name: DNS rebinding.
     ForeignHost,
     /// A page in a browser (`Origin` from elsewhere). Codex sends none.
@@ -434,48 +434,48 @@ enum Refusal {
     Encoded,
 }
 
-impl Refusal {
+impl Rejection {
     fn status(self) -> StatusCode {
         match self {
-            Refusal::ForeignHost | Refusal::ForeignOrigin => StatusCode::FORBIDDEN,
-            Refusal::Encoded => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::ForeignHost | Rejection::ForeignOrigin => StatusCode::FORBIDDEN,
+            Rejection::Encoded => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 
     fn message(self) -> &'static str {
         match self {
-            Refusal::ForeignHost => {
+            Rejection::ForeignHost => {
                 "the bridge answers only requests addressed to localhost, 127.0.0.1 or [::1]"
             }
-            Refusal::ForeignOrigin => "the bridge does not answer web pages",
-            Refusal::Encoded => "the bridge reads uncompressed request bodies only",
+            Rejection::ForeignOrigin => "the bridge does not answer web pages",
+            Rejection::Encoded => "the bridge reads uncompressed request bodies only",
         }
     }
 }
 
-impl std::fmt::Display for Refusal {
+impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Refusal::ForeignHost => "Host is not a loopback name",
-            Refusal::ForeignOrigin => "Origin is another site",
-            Refusal::Encoded => "Content-Encoding",
+            Rejection::ForeignHost => "Host is not a loopback name",
+            Rejection::ForeignOrigin => "Origin is another site",
+            Rejection::Encoded => "Content-Encoding",
         })
     }
 }
 
-fn refusal(req: &Request<Incoming>, host: &str) -> Option<Refusal> {
+fn refusal(req: &Request<Incoming>, host: &str) -> Option<Rejection> {
     let header = |name| req.headers().get(name).map(|v| v.to_str().unwrap_or("?"));
     if !is_loopback_host_header(host) {
-        return Some(Refusal::ForeignHost);
+        return Some(Rejection::ForeignHost);
     }
     if let Some(origin) = header(header::ORIGIN) {
         let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
         if !is_loopback_host_header(authority) {
-            return Some(Refusal::ForeignOrigin);
+            return Some(Rejection::ForeignOrigin);
         }
     }
     match header(header::CONTENT_ENCODING) {
-        Some(enc) if !enc.eq_ignore_ascii_case("identity") => Some(Refusal::Encoded),
+        Some(enc) if !enc.eq_ignore_ascii_case("identity") => Some(Rejection::Encoded),
         _ => None,
     }
 }

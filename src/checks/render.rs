@@ -134,7 +134,7 @@ pub fn human(report: &Report, style: Style) -> String {
 }
 
 #[derive(Serialize)]
-struct Json<'a> {
+struct DoctorJson<'a> {
     schema_version: u32,
     overall: Status,
     codex_version: Option<&'a str>,
@@ -142,7 +142,7 @@ struct Json<'a> {
 }
 
 pub fn json(report: &Report) -> String {
-    let doc = Json {
+    let doc = DoctorJson {
         schema_version: SCHEMA_VERSION,
         overall: overall(&report.checks),
         codex_version: report.codex_version.as_deref(),

@@ -28,7 +28,7 @@ fn is_recommended(id: &str) -> bool {
 
 /// Everything the report shows.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub struct ModelList {
     pub models_url: String,
     pub in_use: InUse,
     pub live: Live,
@@ -41,7 +41,7 @@ fn bracketed(tags: &[&str]) -> String {
     }
 }
 
-pub fn human(r: &Report) -> String {
+pub fn human(r: &ModelList) -> String {
     let listed: &[String] = match &r.live {
         Live::Listed(ids) => ids,
         _ => &[],
@@ -127,7 +127,7 @@ pub fn human(r: &Report) -> String {
 }
 
 #[derive(Serialize)]
-struct Json<'a> {
+struct ModelsJson<'a> {
     schema_version: u32,
     profile_model: Option<&'a str>,
     default_model: Option<&'a str>,
@@ -162,7 +162,7 @@ struct LiveModel<'a> {
     default: bool,
 }
 
-pub fn json(r: &Report) -> String {
+pub fn json(r: &ModelList) -> String {
     let listed = match &r.live {
         Live::Listed(ids) => Some(ids),
         _ => None,
@@ -173,7 +173,7 @@ pub fn json(r: &Report) -> String {
         Live::Failed(why) => ("error", Some(why.as_str())),
     };
     let is = |m: &Option<String>, id: &str| m.as_deref() == Some(id);
-    let doc = Json {
+    let doc = ModelsJson {
         schema_version: SCHEMA_VERSION,
         profile_model: r.in_use.profile.as_deref(),
         default_model: r.in_use.default.as_deref(),
@@ -209,7 +209,7 @@ pub fn json(r: &Report) -> String {
 pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
     let inp = Setup::of_process(home, args.codex.detect());
     let gw = Gateway::of(&inp);
-    let report = Report {
+    let report = ModelList {
         models_url: gw.models_url(),
         in_use: InUse::of(&inp),
         live: live(&gw, args.net.offline, Duration::from_secs(args.net.timeout)),
@@ -239,8 +239,8 @@ pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn report(live: Live) -> Report {
-        Report {
+    fn report(live: Live) -> ModelList {
+        ModelList {
             models_url: "https://api.ominigate.ai/v1/models".into(),
             in_use: InUse {
                 profile: Some("openai/gpt-5.3-codex".into()),

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::checks::check::{self, Check, Status};
 use crate::checks::run_checks;
 use crate::cli::StatusArgs;
-use crate::codex::binary;
+use crate::codex::binary::Codex;
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::report::SCHEMA_VERSION;
 use crate::setup::Setup;
@@ -32,7 +32,7 @@ const CODEX_LIMIT: Duration = Duration::from_secs(5);
 const BLOCK: [&str; 2] = ["model_providers", spec::PROVIDER_ID];
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Codex {
+pub struct CodexStatus {
     /// What `codex --version` said (or `--codex-version`); `None` when unknown.
     pub version: Option<String>,
     /// The release whose rules apply.
@@ -55,7 +55,7 @@ pub struct Provider {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Profile {
+pub struct ProfileStatus {
     /// `table` (`[profiles.ominigate]`, Codex up to 0.133) or `file`
     /// (`ominigate.config.toml`, 0.134 on).
     pub layout: &'static str,
@@ -74,7 +74,7 @@ pub struct PlainCodex {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Key {
+pub struct KeyStatus {
     pub name: String,
     pub set: bool,
 }
@@ -102,10 +102,10 @@ pub struct Summary {
     pub schema_version: u32,
     pub codex_home: String,
     pub codex_home_source: &'static str,
-    pub codex: Codex,
+    pub codex: CodexStatus,
     pub installed: bool,
     pub provider: Option<Provider>,
-    pub profile: Option<Profile>,
+    pub profile: Option<ProfileStatus>,
     /// Why the profile is not where this Codex reads it, or is refused.
     pub profile_note: Option<String>,
     /// `codex --profile ominigate`'s model, when that run uses OminiGate.
@@ -113,20 +113,20 @@ pub struct Summary {
     /// Why `codex --profile ominigate` does not start, in Codex's words.
     pub refused: Option<String>,
     pub default: PlainCodex,
-    pub key: Key,
+    pub key: KeyStatus,
     /// doctor's checks, offline.
     pub checks: Checks,
 }
 
-fn codex(inp: &Setup) -> Codex {
+fn codex(inp: &Setup) -> CodexStatus {
     let info = &inp.codex;
-    Codex {
+    CodexStatus {
         version: info.version().map(|v| v.to_string()),
         rules: info.effective().to_string(),
         source: match info {
-            binary::Codex::Flag(_) => "flag",
-            binary::Codex::Binary { .. } => "binary",
-            binary::Codex::Assumed => "none",
+            Codex::Flag(_) => "flag",
+            Codex::Binary { .. } => "binary",
+            Codex::Assumed => "none",
         },
         binary: info.binary().map(|p| p.display().to_string()),
     }
@@ -150,15 +150,15 @@ fn provider(inp: &Setup) -> Option<Provider> {
 
 /// The profile where this Codex reads it, and a note when something
 /// there stops `codex --profile ominigate`.
-fn profile(inp: &Setup) -> (Option<Profile>, Option<String>) {
+fn profile(inp: &Setup) -> (Option<ProfileStatus>, Option<String>) {
     let v = inp.codex.effective();
-    let in_file = |f: &ConfigFile| Profile {
+    let in_file = |f: &ConfigFile| ProfileStatus {
         layout: "file",
         place: f.path.display().to_string(),
     };
     match profile_location(inp) {
         ProfileLocation::Table { at, .. } => (
-            Some(Profile {
+            Some(ProfileStatus {
                 layout: "table",
                 place: at.to_string(),
             }),
@@ -246,7 +246,7 @@ pub fn summarise(inp: &Setup, list: &[Check], recorded: bool) -> Summary {
             model: plain.model.map(|m| shown::value(&m.value).into_owned()),
             recorded,
         },
-        key: Key {
+        key: KeyStatus {
             name: key_name,
             set,
         },
@@ -286,7 +286,7 @@ pub fn human(s: &Summary) -> String {
 }
 
 /// Which Codex, and how status knows.
-fn codex_line(c: &Codex) -> String {
+fn codex_line(c: &CodexStatus) -> String {
     match (c.source, &c.version, &c.binary) {
         ("flag", Some(v), _) => format!("{v} (from --codex-version)"),
         (_, Some(v), Some(b)) => format!("{v} (`{b} --version`)"),

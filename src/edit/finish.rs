@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::fs::{self, Change};
+use crate::fs::{self, FileWrite};
 use crate::paths;
 use crate::report::{Ui, unified_diff, warning};
 
@@ -14,7 +14,7 @@ use crate::report::{Ui, unified_diff, warning};
 /// A real run first removes what crashed runs left beside every file it
 /// manages. Returns whether any user-visible file changed.
 pub fn finish(
-    changes: &[Change],
+    changes: &[FileWrite],
     notes: &[String],
     dry_run: bool,
     force: bool,
@@ -23,7 +23,7 @@ pub fn finish(
     if !dry_run {
         remove_stale_temps(changes, ui)?;
     }
-    let visible: Vec<&Change> = changes
+    let visible: Vec<&FileWrite> = changes
         .iter()
         .filter(|c| !c.is_noop() && c.backup)
         .collect();
@@ -51,7 +51,7 @@ pub fn finish(
 }
 
 /// Remove what crashed runs left beside every file the run manages.
-fn remove_stale_temps(changes: &[Change], ui: &mut Ui) -> Result<()> {
+fn remove_stale_temps(changes: &[FileWrite], ui: &mut Ui) -> Result<()> {
     let mut managed: Vec<PathBuf> = Vec::new();
     for c in changes {
         managed.push(c.before.path.clone());
@@ -69,7 +69,7 @@ fn remove_stale_temps(changes: &[Change], ui: &mut Ui) -> Result<()> {
 
 /// A dry run: the diff of each change; `visible`: a user-visible file
 /// would change.
-fn show_diffs(changes: &[Change], visible: bool, ui: &mut Ui) -> Result<()> {
+fn show_diffs(changes: &[FileWrite], visible: bool, ui: &mut Ui) -> Result<()> {
     for c in changes.iter().filter(|c| !c.is_noop()) {
         let diff = unified_diff(
             &c.before.path,
@@ -86,7 +86,7 @@ fn show_diffs(changes: &[Change], visible: bool, ui: &mut Ui) -> Result<()> {
 
 /// Commit the changes and name what was written, removed and kept; the
 /// record and the pre-install copy (not in `visible`) quietly.
-fn commit(changes: &[Change], visible: &[&Change], force: bool, ui: &mut Ui) -> Result<()> {
+fn commit(changes: &[FileWrite], visible: &[&FileWrite], force: bool, ui: &mut Ui) -> Result<()> {
     let done = fs::commit(changes, force)?;
     for (p, names) in &done.broken_links {
         warning(&format!(

@@ -2,7 +2,7 @@
 //! profile file, install's record and the copy from before install. Each
 //! is a [`Loaded`] (path and bytes, like cargo's `LocalManifest`); the
 //! [`Workspace`] holds their parsed documents for editing and renders them
-//! back in each file's own style as the [`Change`]s to commit.
+//! back in each file's own style as the [`FileWrite`]s to commit.
 
 use std::path::Path;
 
@@ -11,7 +11,7 @@ use toml_edit::DocumentMut;
 
 use super::state::State;
 use crate::error::{Failure, invalid, refused};
-use crate::fs::{self, Change, Parsed, Snapshot};
+use crate::fs::{self, FileWrite, Parsed, Snapshot};
 use crate::paths::{self, CodexHome};
 use crate::toml::blocks::{self, EditError};
 
@@ -56,8 +56,8 @@ impl Loaded {
     }
 
     /// A change that writes `after` (`None`: delete), if it differs.
-    pub fn change(&self, after: Option<String>, backup: bool) -> Change<'_> {
-        Change {
+    pub fn change(&self, after: Option<String>, backup: bool) -> FileWrite<'_> {
+        FileWrite {
             before: &self.snapshot,
             after: after.map(String::into_bytes),
             backup,
@@ -243,7 +243,7 @@ impl<'a> Workspace<'a> {
     /// first or last as `order` says, the pre-install copy first of all (a
     /// run killed after it leaves only a copy; one killed before the
     /// record has changed nothing, so the next run writes the copy).
-    pub fn changes(self, order: RecordOrder) -> [Change<'a>; 4] {
+    pub fn changes(self, order: RecordOrder) -> [FileWrite<'a>; 4] {
         let Workspace {
             files,
             mut config,
@@ -262,7 +262,7 @@ impl<'a> Workspace<'a> {
             None => doc.to_string(),
         });
         // Written once, never changed or removed afterwards.
-        let copy = Change {
+        let copy = FileWrite {
             before: &files.pre_install.snapshot,
             after: match (docs.keep_pre_install, files.pre_install.exists()) {
                 (true, false) => files.config.snapshot.bytes.clone(),

@@ -18,7 +18,7 @@ use ominigate_codex::codex::version::{Layout, Version};
 use ominigate_codex::commands;
 use ominigate_codex::edit::state::State;
 use ominigate_codex::edit::{self, RecordOrder, install, uninstall};
-use ominigate_codex::fs::Change;
+use ominigate_codex::fs::FileWrite;
 use ominigate_codex::paths::BACKUP_SUFFIX;
 use tempfile::TempDir;
 
@@ -719,7 +719,7 @@ fn loaded(files: &Files) -> edit::Files {
 }
 
 /// What the changes leave, as [`Files`].
-fn after(changes: [Change; 4]) -> Files {
+fn after(changes: [FileWrite; 4]) -> Files {
     let mut out = Files::default();
     for c in changes {
         let text = c.after.map(|b| String::from_utf8(b).expect("utf-8"));

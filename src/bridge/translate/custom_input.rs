@@ -6,7 +6,7 @@
 
 /// How far the arguments have been read.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-enum State {
+enum Scan {
     /// Before the opening quote of the `input` value.
     #[default]
     Prefix,
@@ -18,7 +18,7 @@ enum State {
 
 #[derive(Debug, Default)]
 pub(crate) struct InputStream {
-    state: State,
+    state: Scan,
     pos: usize,
     /// Everything yielded so far.
     pub emitted: String,
@@ -29,20 +29,20 @@ impl InputStream {
     /// returns the newly decoded input text.
     pub(crate) fn advance(&mut self, arguments: &str) -> String {
         let start = self.emitted.len();
-        if self.state == State::Prefix {
+        if self.state == Scan::Prefix {
             match prefix_end(arguments) {
                 Prefix::Need => return String::new(),
                 Prefix::Bail => {
-                    self.state = State::Stopped;
+                    self.state = Scan::Stopped;
                     return String::new();
                 }
                 Prefix::At(pos) => {
-                    self.state = State::InString;
+                    self.state = Scan::InString;
                     self.pos = pos;
                 }
             }
         }
-        while self.state == State::InString {
+        while self.state == Scan::InString {
             let rest = &arguments[self.pos..];
             let Some(stop) = rest.find(['"', '\\']) else {
                 self.emitted.push_str(rest);
@@ -53,7 +53,7 @@ impl InputStream {
             self.pos += stop;
             let rest = &arguments[self.pos..];
             if rest.starts_with('"') {
-                self.state = State::Stopped;
+                self.state = Scan::Stopped;
                 break;
             }
             let Some(len) = escape_len(rest) else { break };
@@ -67,7 +67,7 @@ impl InputStream {
                     self.emitted.push_str(&text);
                     self.pos += len;
                 }
-                None => self.state = State::Stopped,
+                None => self.state = Scan::Stopped,
             }
         }
         self.emitted[start..].to_owned()

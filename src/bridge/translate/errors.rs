@@ -42,14 +42,14 @@ const PASSED_CODES: [&str; 4] = [
 
 /// A failure to report in `response.failed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Failure {
+pub(crate) struct StreamFailure {
     pub code: String,
     pub message: String,
 }
 
-impl Failure {
+impl StreamFailure {
     pub(crate) fn new(code: &str, message: impl Into<String>) -> Self {
-        Failure {
+        StreamFailure {
             code: code.to_owned(),
             message: message.into(),
         }
@@ -122,12 +122,12 @@ fn message_body(message: &str) -> Vec<u8> {
 /// The SSE bytes of one `response.failed` event.
 pub fn failed_event(code: &str, message: &str) -> Vec<u8> {
     let mut out = Vec::new();
-    let event = failed_json("resp_bridge_failed", "", &Failure::new(code, message));
+    let event = failed_json("resp_bridge_failed", "", &StreamFailure::new(code, message));
     sse::write_event(&mut out, &event);
     out
 }
 
-pub(crate) fn failed_json(response_id: &str, model: &str, failure: &Failure) -> Value {
+pub(crate) fn failed_json(response_id: &str, model: &str, failure: &StreamFailure) -> Value {
     let mut response = items::response(response_id, model, "failed", Vec::new());
     response["error"] = json!({"code": failure.code, "message": failure.message});
     json!({"type": "response.failed", "response": response})
@@ -143,7 +143,7 @@ fn error_object(body: &Value) -> &Value {
 }
 
 /// The failure an upstream error object (or string) stands for.
-pub(crate) fn classify(error: &Value, status: Option<u16>) -> Failure {
+pub(crate) fn classify(error: &Value, status: Option<u16>) -> StreamFailure {
     let message = match error {
         Value::String(text) => text.clone(),
         Value::Object(map) => ["message", "detail", "error"]
@@ -165,7 +165,7 @@ pub(crate) fn classify(error: &Value, status: Option<u16>) -> Failure {
     } else {
         UPSTREAM
     };
-    Failure::new(code, message)
+    StreamFailure::new(code, message)
 }
 
 /// Whether an error says the prompt does not fit the model's context.

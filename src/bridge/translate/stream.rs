@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::chunk::{self, CallPiece, Delta};
 use super::custom_input::InputStream;
-use super::errors::{self, Failure};
+use super::errors::{self, StreamFailure};
 use super::items::{self, Call};
 use super::sse::{self, Frame};
 use super::tools::ToolMap;
@@ -177,7 +177,7 @@ impl StreamTranslator {
                 "the gateway's answer went on beyond {} MiB",
                 self.limit >> 20
             );
-            self.fail(&mut out, &Failure::new(errors::MALFORMED, message));
+            self.fail(&mut out, &StreamFailure::new(errors::MALFORMED, message));
             return out;
         }
         let mut frames = Vec::new();
@@ -223,7 +223,10 @@ impl StreamTranslator {
                     "the gateway's stream ended in the middle of an event after {} bytes",
                     self.bytes_seen
                 );
-                self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
+                self.fail(
+                    &mut tail,
+                    &StreamFailure::new(errors::STREAM_INCOMPLETE, message),
+                );
             }
         }
         if self.phase == Phase::Streaming {
@@ -240,7 +243,10 @@ impl StreamTranslator {
                     self.bytes_seen
                 )
             };
-            self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
+            self.fail(
+                &mut tail,
+                &StreamFailure::new(errors::STREAM_INCOMPLETE, message),
+            );
         }
         self.end(tail)
     }
@@ -255,7 +261,10 @@ impl StreamTranslator {
                 "reading the gateway's stream failed after {} bytes: {cause}",
                 self.bytes_seen
             );
-            self.fail(&mut tail, &Failure::new(errors::STREAM_INCOMPLETE, message));
+            self.fail(
+                &mut tail,
+                &StreamFailure::new(errors::STREAM_INCOMPLETE, message),
+            );
         }
         self.end(tail)
     }
@@ -287,7 +296,7 @@ impl StreamTranslator {
             match frame {
                 Frame::Overflow => self.fail(
                     out,
-                    &Failure::new(
+                    &StreamFailure::new(
                         errors::MALFORMED,
                         format!(
                             "the gateway sent an event larger than {} bytes",
@@ -321,7 +330,7 @@ impl StreamTranslator {
                 let shown: String = trimmed.chars().take(200).collect();
                 return self.fail(
                     out,
-                    &Failure::new(
+                    &StreamFailure::new(
                         errors::MALFORMED,
                         format!("the gateway sent a malformed stream chunk ({err}): {shown}"),
                     ),
@@ -351,7 +360,7 @@ impl StreamTranslator {
         if let Some(reason) = choice.finish_reason.as_deref() {
             if reason == "error" {
                 let message = "the gateway ended the answer with finish_reason \"error\"";
-                return self.fail(out, &Failure::new(errors::UPSTREAM, message));
+                return self.fail(out, &StreamFailure::new(errors::UPSTREAM, message));
             }
             self.incomplete = match reason {
                 "length" => Some("max_output_tokens"),
@@ -457,7 +466,7 @@ impl StreamTranslator {
                 if self.calls.len() >= MAX_CALLS {
                     let message =
                         format!("the gateway sent more than {MAX_CALLS} tool calls in one answer");
-                    return self.fail(out, &Failure::new(errors::MALFORMED, message));
+                    return self.fail(out, &StreamFailure::new(errors::MALFORMED, message));
                 }
                 self.calls.push(CallState {
                     index,
@@ -588,7 +597,7 @@ impl StreamTranslator {
                 "the gateway sent tool call #{} without a function name",
                 call.index
             );
-            return self.fail(out, &Failure::new(errors::MALFORMED, message));
+            return self.fail(out, &StreamFailure::new(errors::MALFORMED, message));
         }
         let mut calls = std::mem::take(&mut self.calls);
         calls.sort_by_key(|c| c.added.as_ref().map_or(0, |a| a.output_index));
@@ -642,14 +651,14 @@ impl StreamTranslator {
         self.phase = Phase::Completed;
     }
 
-    fn fail(&mut self, out: &mut Vec<u8>, failure: &Failure) {
+    fn fail(&mut self, out: &mut Vec<u8>, failure: &StreamFailure) {
         // The one key filter (`shown`): the key whole, or any run of 8 or
         // more of its characters in any case, so a message cut mid-key
         // still hides what is left of it.
         let hidden;
         let failure = match self.secret.redact(&failure.message) {
             Cow::Owned(message) => {
-                hidden = Failure {
+                hidden = StreamFailure {
                     code: failure.code.clone(),
                     message,
                 };
