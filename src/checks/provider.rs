@@ -5,10 +5,10 @@ use toml_edit::Item;
 use super::check::{Check, Status};
 use crate::codex::messages;
 use crate::paths::PROFILE_FILE;
-use crate::setup::Setup;
 use crate::setup::diagnose;
 use crate::setup::files::ConfigFile;
 use crate::setup::resolve::lookup;
+use crate::setup::{Setup, facts};
 use crate::shown::mask;
 use crate::spec;
 
@@ -448,7 +448,7 @@ pub fn fields_check(inp: &Setup) -> Check {
             }
         }
     }
-    match stack.iter().find(|f| f.get(&BLOCK).is_some()) {
+    match facts::provider_file(inp) {
         None if findings.is_empty() => {
             return Check::skip(
                 FIELDS,

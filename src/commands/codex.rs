@@ -22,7 +22,7 @@ use crate::codex::version::CHAT_REMOVED;
 use crate::error::{Failure, Kind, Silent};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui, warning};
-use crate::setup::Setup;
+use crate::setup::{Setup, facts};
 use crate::spec;
 
 /// `codex_home_flag`: `--codex-home` was given, so Codex gets it as
@@ -61,11 +61,7 @@ pub fn run(
         cmd.env("CODEX_HOME", &home.dir);
     }
     let inp = Setup::of_process(home, codex.clone());
-    let installed = inp
-        .profile_stack()
-        .iter()
-        .any(|f| f.get(&["model_providers", spec::PROVIDER_ID]).is_some());
-    if !installed {
+    if facts::provider_file(&inp).is_none() {
         return Err(Failure::new(
             Kind::Failure,
             format!(

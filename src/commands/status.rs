@@ -22,7 +22,7 @@ use crate::setup::Setup;
 use crate::setup::facts::{self, InUse, env_key_name};
 use crate::setup::facts::{ProfileLocation, profile_location};
 use crate::setup::files::ConfigFile;
-use crate::setup::resolve::{Run, lookup, resolve};
+use crate::setup::resolve::{Run, resolve};
 use crate::shown;
 use crate::spec;
 
@@ -133,8 +133,7 @@ fn codex(inp: &Setup) -> CodexStatus {
 }
 
 fn provider(inp: &Setup) -> Option<Provider> {
-    let stack = inp.profile_stack();
-    let (_, file) = lookup(&stack, &BLOCK)?;
+    let file = facts::provider_file(inp)?;
     let base_url = inp.provider_base_url().map(spec::redact_url);
     let bridge_upstream = crate::setup::bridge::local(inp)
         .ok()
@@ -231,7 +230,7 @@ pub fn summarise(inp: &Setup, list: &[Check], recorded: bool) -> Summary {
         codex_home: inp.home.dir.display().to_string(),
         codex_home_source: inp.home.source,
         codex: codex(inp),
-        installed: provider.is_some() && profile.is_some(),
+        installed: facts::installed(inp),
         provider,
         profile,
         profile_note,

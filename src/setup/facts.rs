@@ -56,12 +56,6 @@ pub fn key<'a>(env: &'a Env, name: &str) -> Key<'a> {
     }
 }
 
-/// The key `codex --profile ominigate` sends: from the variable its
-/// `env_key` names ([`env_key_name`]).
-pub fn profile_key(s: &Setup) -> Option<String> {
-    key(&s.env, &env_key_name(s)).value().map(str::to_string)
-}
-
 /// The `env_key` the `--profile ominigate` run uses, if valid; else the
 /// default.
 pub fn env_key_name(s: &Setup) -> String {
@@ -112,6 +106,9 @@ impl InUse {
         tags
     }
 }
+
+/// The key path of the provider block.
+const PROVIDER_BLOCK: [&str; 2] = ["model_providers", spec::PROVIDER_ID];
 
 /// The key path of the profile as a table in config.toml.
 const PROFILE_TABLE: [&str; 2] = ["profiles", spec::PROFILE_NAME];
@@ -164,6 +161,26 @@ pub fn profile_location(inp: &Setup) -> ProfileLocation<'_> {
         (None, None) if inp.profile.exists() => ProfileLocation::Unloadable,
         (None, None) => ProfileLocation::Missing,
     }
+}
+
+/// The file whose `[model_providers.ominigate]` `codex --profile ominigate`
+/// uses: the first of its stack that has one. `None`: no provider.
+pub fn provider_file(s: &Setup) -> Option<&ConfigFile> {
+    s.profile_stack()
+        .into_iter()
+        .find(|f| f.get(&PROVIDER_BLOCK).is_some())
+}
+
+/// Whether OminiGate is installed where this Codex reads it: a provider
+/// block, and a profile (a legacy table counts when the profile file is
+/// there too; doctor says why Codex refuses it).
+pub fn installed(s: &Setup) -> bool {
+    let profile = match profile_location(s) {
+        ProfileLocation::Table { .. } | ProfileLocation::File(_) => true,
+        ProfileLocation::Legacy { file, .. } => file.is_some(),
+        ProfileLocation::Unloadable | ProfileLocation::Missing => false,
+    };
+    provider_file(s).is_some() && profile
 }
 
 #[cfg(test)]
