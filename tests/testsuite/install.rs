@@ -1,10 +1,8 @@
 //! CLI tests of install and uninstall: shapes, styles, eras, flags.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 
-use support::{CANARY, ERAS, Sandbox};
+use crate::support::{CANARY, ERAS, Sandbox};
 
 /// install then uninstall gives `input` back byte for byte, in every era.
 fn round_trip(input: &[u8]) -> Vec<Vec<u8>> {
@@ -752,7 +750,7 @@ fn a_key_pasted_as_env_key_is_refused_and_never_copied() {
 
 #[test]
 fn legacy_shapes_uninstall_to_a_config_without_ominigate_in_every_era() {
-    for (name, input, clean) in support::legacy_shapes() {
+    for (name, input, clean) in crate::support::legacy_shapes() {
         for era in ERAS {
             let sb = Sandbox::new();
             sb.write_config(&input);
@@ -789,7 +787,7 @@ fn legacy_shapes_uninstall_to_a_config_without_ominigate_in_every_era() {
 
 #[test]
 fn migration_carries_every_comment_and_key_into_the_profile_file() {
-    let shapes = support::legacy_shapes();
+    let shapes = crate::support::legacy_shapes();
     for (name, input, _) in &shapes {
         let sb = Sandbox::new();
         sb.write_config(input);
@@ -1032,7 +1030,7 @@ fn bridge_switches_back_and_forth_and_uninstall_removes_it_all() {
             "model = \"gpt-5\"\n",
             "{era}"
         );
-        support::assert_no_ominigate(&sb, era);
+        crate::support::assert_no_ominigate(&sb, era);
         sb.assert_no_canary_in_files();
     }
 }

@@ -15,22 +15,20 @@
 //! forwards the caller's header) and nowhere else: not the bridge's output,
 //! not Codex's, not a file.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use ominigate_codex::codex_version::{PROFILE_FILES, Version, run_with_timeout};
-use serde_json::{Value, json};
-use support::chat_gateway::{
+use crate::support::chat_gateway::{
     Call, ChatGateway, Turn, messages, reasoning_then_text, split_lines, text_stream,
     tool_calls_stream, well_formed,
 };
-use support::real_codex::{Codex, binaries};
-use support::{CANARY, Sandbox, assert_no_canary_in_text};
+use crate::support::real_codex::{Codex, binaries};
+use crate::support::{CANARY, Sandbox, assert_no_canary_in_text};
+use ominigate_codex::codex_version::{PROFILE_FILES, Version, run_with_timeout};
+use serde_json::{Value, json};
 
 const MODEL: &str = "openai/gpt-5.4-pro";
 const REPLY: &str = "Hello from the chat-only gateway, through the bridge.";
@@ -42,7 +40,7 @@ fn releases() -> Vec<Codex> {
     let all = binaries();
     let old = Version::new(0, 133, 0);
     let newest = all.iter().map(|c| c.version).max().expect("a binary");
-    support::needs(
+    crate::support::needs(
         (newest >= PROFILE_FILES).then_some(()),
         "a Codex release newer than 0.133 in OMINIGATE_E2E_CODEX",
     );
@@ -50,7 +48,7 @@ fn releases() -> Vec<Codex> {
         .into_iter()
         .filter(|c| c.version == old || c.version == newest)
         .collect();
-    support::needs(
+    crate::support::needs(
         (picked.len() == 2).then_some(()),
         "Codex 0.133.0 in OMINIGATE_E2E_CODEX",
     );

@@ -8,9 +8,7 @@
 //! no temporary file was written for a refused file. Every run checks that
 //! the canary key is in no output and no file (see `harness`).
 
-mod harness;
-
-use harness::*;
+use crate::harness::*;
 
 /// Run `args` against a Codex home holding `config`, expect `code`, and
 /// prove nothing under the sandbox changed.

@@ -2,12 +2,10 @@
 //! never a prompt, and the documented deterministic examples (tests/cmd/*.toml,
 //! run by trycmd with an empty environment but for the values below).
 
-mod support;
-
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{CANARY, Sandbox, assert_no_canary_in_text};
+use crate::support::{CANARY, Sandbox, assert_no_canary_in_text};
 
 /// Each case runs in an empty environment (`inherit = false`) with only
 /// these: no real HOME, no CODEX_HOME, no `codex` on PATH, the canary key.

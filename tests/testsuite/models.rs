@@ -3,10 +3,8 @@
 //! place for each Codex era, `--default` following, `--dry-run`, the live
 //! list warning). The API key (support::CANARY) never shows anywhere.
 
-mod support;
-
-use support::server::{Answer, Server, models_body, reply};
-use support::{CANARY, ERAS, Sandbox};
+use crate::support::server::{Answer, Server, models_body, reply};
+use crate::support::{CANARY, ERAS, Sandbox};
 
 const RECOMMENDED: [&str; 4] = [
     "openai/gpt-5.4-pro",

@@ -3,13 +3,10 @@
 //! TOML shape, the gateway checks against a loopback server, exit codes and
 //! the JSON schema. The API key (support::CANARY) never shows anywhere.
 
-mod doctor_support;
-mod support;
-
 use std::time::{Duration, Instant};
 
-use doctor_support::*;
-use support::{CANARY, GUIDE, Sandbox};
+use crate::doctor_support::*;
+use crate::support::{CANARY, GUIDE, Sandbox};
 
 const IDS: [&str; 13] = [
     "codex.binary",
@@ -54,7 +51,7 @@ fn config_path(sb: &Sandbox) -> String {
 
 #[test]
 fn installed_config_passes_every_offline_check_in_every_era() {
-    for era in support::ERAS {
+    for era in crate::support::ERAS {
         let sb = Sandbox::new();
         sb.install(era);
         let r = report(&sb, &["--codex-version", era]);
@@ -358,10 +355,10 @@ fn real_codex_binaries() {
             std::env::var_os("HOME")
                 .map(|h| std::path::Path::new(&h).join(".cache/ominigate-codex/codex"))
         });
-    let cache = support::needs(cache, "OMINIGATE_CODEX_CACHE or HOME");
+    let cache = crate::support::needs(cache, "OMINIGATE_CODEX_CACHE or HOME");
     for era in ["0.133.0", "0.169.0"] {
         let bin = cache.join(era).join("codex");
-        let bin = support::needs(
+        let bin = crate::support::needs(
             bin.is_file().then_some(bin),
             &format!(
                 "real Codex {era} at {} (bash scripts/fetch-codex.sh {era})",

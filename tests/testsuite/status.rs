@@ -3,10 +3,8 @@
 //! `--default`, a missing key and a legacy profile table; the JSON; and
 //! that it writes nothing. The API key (support::CANARY) never shows.
 
-mod support;
-
-use support::fake_codex::fake_codex;
-use support::{ERAS, Sandbox, tree};
+use crate::support::fake_codex::fake_codex;
+use crate::support::{ERAS, Sandbox, tree};
 
 /// The line of `text` that starts with `label`.
 fn line<'a>(text: &'a str, label: &str) -> &'a str {

@@ -5,9 +5,7 @@
 //! Each row asserts the outcome and the exact bytes and modes of every file
 //! under the sandbox (see `harness`); every run checks the canary key.
 
-mod harness;
-
-use harness::*;
+use crate::harness::*;
 
 /// Item 4: on Codex 0.134+ `NAME.config.toml` with `model_provider =
 /// "ominigate"` is a profile that selects the provider; uninstall refuses

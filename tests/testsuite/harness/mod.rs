@@ -22,8 +22,7 @@ use ominigate_codex::state::State;
 use tempfile::TempDir;
 
 // The canary key, the eras and the canary scan are the CLI tests' own.
-#[path = "../support/mod.rs"]
-pub mod support;
+pub(crate) use crate::support;
 pub use support::{CANARY, ERAS, assert_no_canary_under};
 
 /// Exit codes (see `src/error.rs`).

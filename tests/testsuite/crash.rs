@@ -4,12 +4,10 @@
 //! `OMINIGATE_CODEX_FAILPOINT=<point>[:<file>]` aborts the process there,
 //! `pause:<point>[:<file>]` stops it there until the test lets it go on.
 
-mod harness;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-use harness::*;
+use crate::harness::*;
 
 const STATE: &str = "ominigate-codex.state.json";
 const PROFILE: &str = "ominigate.config.toml";

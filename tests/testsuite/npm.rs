@@ -11,8 +11,6 @@
 //! cargo test --test npm -- --ignored
 //! ```
 
-mod support;
-
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -22,7 +20,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use support::{CANARY, assert_no_canary_in_text};
+use crate::support::{CANARY, assert_no_canary_in_text};
 use tempfile::TempDir;
 
 const NAME: &str = "ominigate-codex";

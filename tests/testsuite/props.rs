@@ -19,11 +19,9 @@
 //!
 //! `PROPTEST_CASES=N` runs N cases per property instead of the defaults.
 
-mod harness;
-
 use std::fmt::Write as _;
 
-use harness::*;
+use crate::harness::*;
 use ominigate_codex::commands::install;
 use ominigate_codex::config_file;
 use ominigate_codex::spec;

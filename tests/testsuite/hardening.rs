@@ -9,13 +9,11 @@
 //! `harness::tree`); every run checks that the canary key is in no output
 //! and no file.
 
-mod harness;
-
 use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::Path;
 
-use harness::support::server::{self, Server};
-use harness::*;
+use crate::harness::support::server::{self, Server};
+use crate::harness::*;
 
 const BACKUP: &str = "config.toml.ominigate.bak";
 

@@ -7,13 +7,11 @@
 //! through `setpriv` when the suite runs as root (see `Sandbox::
 //! run_unprivileged`); root itself is checked against a read-only mount.
 
-mod harness;
-
 use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::Path;
 use std::process::Command;
 
-use harness::*;
+use crate::harness::*;
 
 fn install_args(era: &str) -> Vec<&str> {
     vec!["install", "--codex-version", era]
@@ -387,7 +385,7 @@ fn disk_full_case(sb: &Sandbox, era: &str, run: impl Fn(&Sandbox) -> Out) {
 /// where it cannot be mounted, they fail.
 fn mount_tmpfs(dir: &Path, options: &str) -> Tmpfs {
     let mounted = (euid() == 0).then(|| Tmpfs::mount(dir, options)).flatten();
-    support::needs(mounted, "root that may mount a tmpfs")
+    crate::support::needs(mounted, "root that may mount a tmpfs")
 }
 
 #[test]
@@ -509,7 +507,7 @@ fn a_new_codex_home_is_0700_and_a_new_config_0600() {
 #[test]
 #[ignore = "needs root (to give a file to another user); run as root with --ignored"]
 fn the_owner_is_kept_when_root_edits_a_users_file() {
-    support::needs(
+    crate::support::needs(
         (euid() == 0).then_some(()),
         "root, to give a file to another user",
     );

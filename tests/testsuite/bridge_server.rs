@@ -6,8 +6,6 @@
 //! Every server listens on 127.0.0.1 and stops by itself: the gateway
 //! when dropped (or after 60 s), the bridge when killed by its guard.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -16,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use support::server::{Answer, Request, Server, models_body, reply};
-use support::{CANARY, Sandbox, assert_no_canary_in_text};
+use crate::support::server::{Answer, Request, Server, models_body, reply};
+use crate::support::{CANARY, Sandbox, assert_no_canary_in_text};
 
 /// A bridge process, killed when dropped.
 struct Bridge {

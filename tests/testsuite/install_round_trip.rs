@@ -3,7 +3,7 @@
 //! large generated config; and install keeps every original line.
 
 #[allow(dead_code)] // parse_size is for the bench and the example
-#[path = "../benches/support/gen_config.rs"]
+#[path = "../../benches/support/gen_config.rs"]
 mod gen_config;
 
 use std::fs;
