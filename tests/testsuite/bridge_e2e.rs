@@ -21,13 +21,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::support::chat_gateway::{
+use crate::harness::api::{PROFILE_FILES, Version, run_with_timeout};
+use crate::harness::chat_gateway::{
     Call, ChatGateway, Turn, messages, reasoning_then_text, split_lines, text_stream,
     tool_calls_stream, well_formed,
 };
-use crate::support::real_codex::{Codex, binaries};
-use crate::support::{CANARY, Sandbox, assert_no_canary_in_text};
-use ominigate_codex::codex_version::{PROFILE_FILES, Version, run_with_timeout};
+use crate::harness::real_codex::{Codex, binaries};
+use crate::harness::{CANARY, Sandbox, assert_no_canary_in_text};
 use serde_json::{Value, json};
 
 const MODEL: &str = "openai/gpt-5.4-pro";
@@ -40,7 +40,7 @@ fn releases() -> Vec<Codex> {
     let all = binaries();
     let old = Version::new(0, 133, 0);
     let newest = all.iter().map(|c| c.version).max().expect("a binary");
-    crate::support::needs(
+    crate::harness::needs(
         (newest >= PROFILE_FILES).then_some(()),
         "a Codex release newer than 0.133 in OMINIGATE_E2E_CODEX",
     );
@@ -48,7 +48,7 @@ fn releases() -> Vec<Codex> {
         .into_iter()
         .filter(|c| c.version == old || c.version == newest)
         .collect();
-    crate::support::needs(
+    crate::harness::needs(
         (picked.len() == 2).then_some(()),
         "Codex 0.133.0 in OMINIGATE_E2E_CODEX",
     );

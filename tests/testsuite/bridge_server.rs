@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::server::{Answer, Request, Server, models_body, reply};
-use crate::support::{CANARY, Sandbox, assert_no_canary_in_text};
+use crate::harness::server::{Answer, Request, Server, models_body, reply};
+use crate::harness::{CANARY, Sandbox, assert_no_canary_in_text};
 
 /// A bridge process, killed when dropped.
 struct Bridge {

@@ -20,7 +20,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use ominigate_codex::bridge::translate::{
+use crate::harness::api::{
     StreamTranslator, ToolMap, UpstreamError, chat_to_response, request_to_chat, upstream_error,
 };
 use proptest::prelude::*;

@@ -5,7 +5,7 @@
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{CANARY, Sandbox, assert_no_canary_in_text};
+use crate::harness::{CANARY, Sandbox, assert_no_canary_in_text};
 
 /// Each case runs in an empty environment (`inherit = false`) with only
 /// these: no real HOME, no CODEX_HOME, no `codex` on PATH, the canary key.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{ERAS, Sandbox, corpus_files};
+use crate::harness::{ERAS, Sandbox, corpus_files};
 use toml_edit::DocumentMut;
 
 fn parse(bytes: &[u8]) -> DocumentMut {
@@ -105,7 +105,7 @@ fn corpus_round_trips_in_every_era() {
                 mtime
             );
             sb.uninstall();
-            crate::support::assert_no_ominigate(&sb, &file.display().to_string());
+            crate::harness::assert_no_ominigate(&sb, &file.display().to_string());
             assert!(
                 sb.read_config() == original,
                 "{} ({era}): uninstall did not give the original back byte for byte",
@@ -120,7 +120,7 @@ fn corpus_round_trips_in_every_era() {
 
 #[test]
 fn legacy_shapes_leave_no_ominigate_in_every_era() {
-    for (name, input, clean) in crate::support::legacy_shapes() {
+    for (name, input, clean) in crate::harness::legacy_shapes() {
         for era in ERAS {
             for default in [false, true] {
                 let sb = Sandbox::new();
@@ -135,7 +135,7 @@ fn legacy_shapes_leave_no_ominigate_in_every_era() {
                 assert!(again.contains("already installed"), "{name}: {again}");
                 sb.uninstall();
                 let what = format!("{name} on {era} (--default: {default})");
-                crate::support::assert_no_ominigate(&sb, &what);
+                crate::harness::assert_no_ominigate(&sb, &what);
                 assert!(
                     sb.read_config() == clean.as_bytes(),
                     "{what}: not the clean file"

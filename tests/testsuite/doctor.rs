@@ -5,8 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::doctor_support::*;
-use crate::support::{CANARY, GUIDE, Sandbox};
+use crate::harness::doctor::*;
+use crate::harness::fake_codex::*;
+use crate::harness::server::*;
+use crate::harness::{CANARY, GUIDE, Sandbox, tree};
 
 const IDS: [&str; 13] = [
     "codex.binary",
@@ -51,7 +53,7 @@ fn config_path(sb: &Sandbox) -> String {
 
 #[test]
 fn installed_config_passes_every_offline_check_in_every_era() {
-    for era in crate::support::ERAS {
+    for era in crate::harness::ERAS {
         let sb = Sandbox::new();
         sb.install(era);
         let r = report(&sb, &["--codex-version", era]);
@@ -189,8 +191,8 @@ fn human_output_is_grouped_ascii_with_fixes_and_one_summary_line() {
     // --verbose also shows the details of passing checks.
     let verbose = sb
         .cmd()
-        .env("OMINIGATE_CODEX_SYSTEM_CONFIG", system_config(&sb))
-        .current_dir(work_dir(&sb))
+        .env("OMINIGATE_CODEX_SYSTEM_CONFIG", sb.system_config())
+        .current_dir(sb.work_dir())
         .args([
             "--verbose",
             "doctor",
@@ -215,10 +217,7 @@ fn doctor_writes_nothing() {
     });
     let url = server.base_url();
     let ours = |sb: &Sandbox| {
-        let mut t = tree(&sb.codex_home());
-        t.extend(tree(&sb.dir.path().join("home")));
-        t.extend(tree(&work_dir(sb)));
-        t
+        [sb.codex_home(), sb.root().join("home"), sb.work_dir()].map(|dir| tree(&dir))
     };
     sb.run(
         &["install", "--codex-version", "0.169.0", "--base-url", &url],
@@ -355,10 +354,10 @@ fn real_codex_binaries() {
             std::env::var_os("HOME")
                 .map(|h| std::path::Path::new(&h).join(".cache/ominigate-codex/codex"))
         });
-    let cache = crate::support::needs(cache, "OMINIGATE_CODEX_CACHE or HOME");
+    let cache = crate::harness::needs(cache, "OMINIGATE_CODEX_CACHE or HOME");
     for era in ["0.133.0", "0.169.0"] {
         let bin = cache.join(era).join("codex");
-        let bin = crate::support::needs(
+        let bin = crate::harness::needs(
             bin.is_file().then_some(bin),
             &format!(
                 "real Codex {era} at {} (bash scripts/fetch-codex.sh {era})",
@@ -526,10 +525,10 @@ fn provider_block_in_the_profile_file_or_the_system_config() {
 
     let sb = Sandbox::new();
     new_layout(&sb, "");
-    std::fs::write(system_config(&sb), PROVIDER).unwrap();
+    std::fs::write(sb.system_config(), PROVIDER).unwrap();
     let r = report(&sb, &["--codex-version", "0.169.0"]);
     assert_status(&r, "provider.present", "ok");
-    assert!(text(&r, "provider.present").contains(&system_config(&sb).display().to_string()));
+    assert!(text(&r, "provider.present").contains(&sb.system_config().display().to_string()));
 }
 
 #[test]
@@ -897,7 +896,7 @@ fn profile_fields_ok_warn_fail_skip() {
 fn resolution_walks_trusted_project_configs_and_the_system_config() {
     let sb = Sandbox::new();
     sb.run(&["install", "--codex-version", "0.169.0", "--default"], 0);
-    let work = work_dir(&sb);
+    let work = sb.work_dir();
     std::fs::create_dir_all(work.join(".codex")).unwrap();
     std::fs::write(
         work.join(".codex/config.toml"),
@@ -942,7 +941,7 @@ fn resolution_walks_trusted_project_configs_and_the_system_config() {
     let sb = Sandbox::new();
     sb.install("0.169.0");
     std::fs::write(
-        system_config(&sb),
+        sb.system_config(),
         "model_provider = \"ominigate\"\nmodel = \"anthropic/claude-opus-4.6\"\n",
     )
     .unwrap();
@@ -953,7 +952,7 @@ fn resolution_walks_trusted_project_configs_and_the_system_config() {
         "{t}"
     );
     assert!(
-        t.contains(&format!("(from {}:1)", system_config(&sb).display())),
+        t.contains(&format!("(from {}:1)", sb.system_config().display())),
         "{t}"
     );
 }

@@ -9,11 +9,11 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::doctor_support::doctor_env;
-use crate::support::Sandbox;
-use crate::support::real_codex::{Codex, binaries};
-use crate::support::server::{Answer, Request, Server, models_body, reply};
-use ominigate_codex::codex_version::{PROFILE_FILES, PROMPT_INPUT, run_with_timeout};
+use crate::harness::Sandbox;
+use crate::harness::api::{PROFILE_FILES, PROMPT_INPUT, run_with_timeout};
+use crate::harness::doctor::doctor_env;
+use crate::harness::real_codex::{Codex, binaries};
+use crate::harness::server::{Answer, Request, Server, models_body, reply};
 
 /// The key real Codex sends; distinct from the canary our own runs carry.
 const KEY: &str = "sk-omg-e2e-test-key-4242";
@@ -191,7 +191,7 @@ fn install(sb: &Sandbox, c: &Codex, gw: &Server, extra: &[&str]) -> String {
 }
 
 fn seed(name: &str) -> Vec<u8> {
-    std::fs::read(crate::support::corpus_dir("codex-configs").join(name)).expect("corpus seed")
+    std::fs::read(crate::harness::corpus_dir("codex-configs").join(name)).expect("corpus seed")
 }
 
 fn codex_arg(c: &Codex) -> String {
@@ -358,7 +358,7 @@ fn the_guides_block_breaks_new_codex_and_install_repairs_it() {
     for c in &all {
         let (gw, openai) = (gateway(), gateway());
         let sb = Sandbox::new();
-        let pasted = crate::support::GUIDE.replace("https://api.ominigate.ai/v1", &gw.base_url());
+        let pasted = crate::harness::GUIDE.replace("https://api.ominigate.ai/v1", &gw.base_url());
         sb.write_config(&pasted);
         let run = exec_profile(&sb, c, &openai, &[]);
         if c.chat() {
@@ -462,7 +462,7 @@ fn accepts_plain(sb: &Sandbox, c: &Codex, openai: &Server) -> Run {
 fn legacy_shapes_round_trip_to_a_config_real_codex_accepts() {
     let all = binaries();
     for c in &all {
-        for (name, input, clean) in crate::support::legacy_shapes() {
+        for (name, input, clean) in crate::harness::legacy_shapes() {
             let (gw, openai) = (gateway(), gateway());
             let sb = Sandbox::new();
             sb.write_config(&input);

@@ -56,13 +56,13 @@ const BAD_FILES: &[(&str, &[u8], &str)] = &[
 fn invalid_files_are_refused_with_path_line_and_column_and_left_untouched() {
     for (what, bytes, at) in BAD_FILES {
         for era in ERAS {
-            let (sb, out) = refused_untouched(bytes, &install_args(era), INVALID);
+            let (sb, out) = refused_untouched(bytes, &install_args(era), INVALID_CONFIG);
             let at = format!("{}:{at}: ", sb.config().display());
             out.assert_stderr_has(&at)
                 .assert_stderr_has("Nothing was written");
             assert!(!sb.backup().exists(), "{what}: backup written");
         }
-        let (sb, out) = refused_untouched(bytes, &["uninstall"], INVALID);
+        let (sb, out) = refused_untouched(bytes, &["uninstall"], INVALID_CONFIG);
         out.assert_stderr_has(&format!("{}:{at}: ", sb.config().display()));
     }
 }
@@ -73,7 +73,7 @@ fn invalid_profile_file_is_refused_naming_it() {
     sb.write_config(RICH);
     std::fs::write(sb.profile_file(), "model = \"x\"\nmodel = \"y\"\n").unwrap();
     let before = sb.tree();
-    sb.expect(&install_args("0.169.0"), INVALID)
+    sb.expect(&install_args("0.169.0"), INVALID_CONFIG)
         .assert_stderr_has(&format!("{}:2:1: ", sb.profile_file().display()));
     assert_same_tree(&before, &sb.tree());
 }
@@ -85,7 +85,7 @@ fn parse_errors_quote_a_short_printable_excerpt_of_the_line() {
     let (_, out) = refused_untouched(
         b"# title \x1b[2J\x1b]0;pwned\x07\n",
         &install_args("0.169.0"),
-        INVALID,
+        INVALID_CONFIG,
     );
     assert!(
         !out.stderr.contains('\x1b') && !out.stderr.contains('\x07'),
@@ -93,7 +93,7 @@ fn parse_errors_quote_a_short_printable_excerpt_of_the_line() {
         out.stderr
     );
     let long = format!("a = [{}x]\n", "1, ".repeat(70_000));
-    let (_, out) = refused_untouched(long.as_bytes(), &install_args("0.169.0"), INVALID);
+    let (_, out) = refused_untouched(long.as_bytes(), &install_args("0.169.0"), INVALID_CONFIG);
     out.assert_stderr_has(":1:210006: ");
     assert!(
         out.stderr.len() < 2_000,
@@ -109,7 +109,7 @@ fn a_file_toml_edit_would_reorder_is_refused_not_rewritten() {
     // has them apart cannot be edited without moving the user's lines.
     let text = "profiles.fast.model = \"o3\"\nk = 1\nprofiles.fast.effort = \"high\"\n";
     for era in ERAS {
-        let (sb, out) = refused_untouched(text.as_bytes(), &install_args(era), INVALID);
+        let (sb, out) = refused_untouched(text.as_bytes(), &install_args(era), INVALID_CONFIG);
         out.assert_stderr_has(&format!(
             "{}: toml_edit cannot write this file back unchanged",
             sb.config().display()
@@ -237,17 +237,18 @@ fn wrong_types_are_refused_naming_key_and_type_and_nothing_is_written() {
     for (config, key, found) in WRONG_TYPES {
         let config = format!("# mine\n{config}");
         for era in ERAS {
-            let (sb, out) = refused_untouched(config.as_bytes(), &install_args(era), INVALID);
+            let (sb, out) =
+                refused_untouched(config.as_bytes(), &install_args(era), INVALID_CONFIG);
             out.assert_stderr_has(&sb.config().display().to_string())
                 .assert_stderr_has(key)
                 .assert_stderr_has(&format!("is {found}"));
         }
-        let (_, out) = refused_untouched(config.as_bytes(), &["uninstall"], INVALID);
+        let (_, out) = refused_untouched(config.as_bytes(), &["uninstall"], INVALID_CONFIG);
         out.assert_stderr_has(key);
         let (_, out) = refused_untouched(
             config.as_bytes(),
             &["install", "--codex-version", "0.169.0", "--dry-run"],
-            INVALID,
+            INVALID_CONFIG,
         );
         out.assert_stderr_has(key);
     }
@@ -263,7 +264,7 @@ fn wrong_types_in_the_profile_file_are_refused_naming_it() {
         sb.write_config(RICH);
         std::fs::write(sb.profile_file(), profile).unwrap();
         let before = sb.tree();
-        sb.expect(&install_args("0.169.0"), INVALID)
+        sb.expect(&install_args("0.169.0"), INVALID_CONFIG)
             .assert_stderr_has(&sb.profile_file().display().to_string())
             .assert_stderr_has(key);
         assert_same_tree(&before, &sb.tree());
@@ -307,7 +308,7 @@ fn deep_nesting_is_refused_cleanly_not_a_stack_overflow() {
         ),
     ];
     for (what, text) in &deep {
-        let (_, out) = refused_untouched(text.as_bytes(), &install_args("0.169.0"), INVALID);
+        let (_, out) = refused_untouched(text.as_bytes(), &install_args("0.169.0"), INVALID_CONFIG);
         assert!(
             out.stderr.contains("recursion") || out.stderr.contains("recurse"),
             "{what}: {}",
@@ -505,6 +506,7 @@ fn odd_models_are_escaped_and_never_become_paths() {
                 "codex/config.toml.ominigate.bak",
                 "codex/ominigate-codex.state.json",
                 "home",
+                "work",
             ];
             if era == "0.169.0" {
                 expected.push("codex/ominigate.config.toml");

@@ -385,7 +385,7 @@ fn disk_full_case(sb: &Sandbox, era: &str, run: impl Fn(&Sandbox) -> Out) {
 /// where it cannot be mounted, they fail.
 fn mount_tmpfs(dir: &Path, options: &str) -> Tmpfs {
     let mounted = (euid() == 0).then(|| Tmpfs::mount(dir, options)).flatten();
-    crate::support::needs(mounted, "root that may mount a tmpfs")
+    crate::harness::needs(mounted, "root that may mount a tmpfs")
 }
 
 #[test]
@@ -400,7 +400,7 @@ fn a_full_disk_fails_cleanly_tmpfs() {
         std::fs::write(sb.codex_home().join(".ominigate-codex.lock"), "").unwrap();
         // Room for the small state file but not for the backup.
         fill(&sb.codex_home(), 16 * 1024);
-        disk_full_case(&sb, era, |sb| sb.run(&install_args(era)));
+        disk_full_case(&sb, era, |sb| sb.output(&install_args(era)));
     }
 }
 
@@ -429,12 +429,7 @@ fn a_full_disk_fails_cleanly_file_size_limit() {
                 .timeout(RUN_TIMEOUT)
                 .output()
                 .unwrap();
-            let out = Out {
-                code: out.status.code(),
-                signal: None,
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            };
+            let out = Out::from(out);
             sb.assert_no_canary(&out);
             out
         });
@@ -507,7 +502,7 @@ fn a_new_codex_home_is_0700_and_a_new_config_0600() {
 #[test]
 #[ignore = "needs root (to give a file to another user); run as root with --ignored"]
 fn the_owner_is_kept_when_root_edits_a_users_file() {
-    crate::support::needs(
+    crate::harness::needs(
         (euid() == 0).then_some(()),
         "root, to give a file to another user",
     );

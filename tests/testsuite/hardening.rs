@@ -12,7 +12,7 @@
 use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::Path;
 
-use crate::harness::support::server::{self, Server};
+use crate::harness::server::{self, Server};
 use crate::harness::*;
 
 const BACKUP: &str = "config.toml.ominigate.bak";
@@ -104,7 +104,7 @@ fn echo_runs(sb: &Sandbox) -> Vec<Out> {
             "openai/gpt-5.3-codex",
         ],
     ];
-    runs.iter().map(|args| sb.run(args)).collect()
+    runs.iter().map(|args| sb.output(args)).collect()
 }
 
 #[test]
@@ -194,7 +194,7 @@ fn an_env_key_that_looks_like_a_key_is_refused_without_echo() {
         let sb = Sandbox::new();
         sb.write_config(RICH);
         let before = sb.tree();
-        let out = sb.run(&["install", "--codex-version", "0.169.0", "--env-key", value]);
+        let out = sb.output(&["install", "--codex-version", "0.169.0", "--env-key", value]);
         out.assert_code(USAGE)
             .assert_stderr_has("not an environment variable name")
             .assert_stderr_has("looks like an API key");
@@ -329,7 +329,7 @@ fn an_install_that_would_grow_a_config_past_16_mib_is_refused() {
     sb.write_config(small);
     sb.install("0.169.0");
     assert!(sb.read_config().len() as u64 <= limit as u64);
-    let doctor = sb.run(&["doctor", "--offline", "--codex-version", "0.169.0"]);
+    let doctor = sb.output(&["doctor", "--offline", "--codex-version", "0.169.0"]);
     assert!(!doctor.stdout.contains("MiB"), "{}", doctor.stdout);
     sb.uninstall();
     assert_eq!(sb.read_config(), small.as_bytes());
@@ -648,7 +648,7 @@ fn control_characters_from_the_config_and_the_gateway_are_escaped() {
         vec!["models"],
         vec!["models", "--json"],
     ] {
-        let out = sb.run(&args);
+        let out = sb.output(&args);
         assert_printable(&out.stdout);
         assert_printable(&out.stderr);
         assert!(
@@ -680,7 +680,7 @@ fn models_with_invisible_characters_are_refused_and_echoed_short() {
             let sb = Sandbox::new();
             sb.write_config(RICH);
             let before = sb.tree();
-            let out = sb.run(&args);
+            let out = sb.output(&args);
             out.assert_code(USAGE).assert_stderr_has("not a model id");
             assert_printable(&out.stderr);
             let echoed = out.stderr.lines().next().unwrap_or_default();
@@ -771,7 +771,7 @@ fn a_key_pasted_into_any_argument_is_masked_in_the_usage_error() {
         vec!["install", CANARY],
         vec![CANARY],
     ] {
-        let out = sb.run(&args);
+        let out = sb.output(&args);
         out.assert_code(USAGE);
         assert_no_key_run(CANARY, &out.stderr);
         assert!(out.stderr.contains("sk-o…"), "{}", out.stderr);

@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::support::{CANARY, ERAS, Sandbox};
+use crate::harness::{CANARY, ERAS, Sandbox};
 
 /// install then uninstall gives `input` back byte for byte, in every era.
 fn round_trip(input: &[u8]) -> Vec<Vec<u8>> {
@@ -750,7 +750,7 @@ fn a_key_pasted_as_env_key_is_refused_and_never_copied() {
 
 #[test]
 fn legacy_shapes_uninstall_to_a_config_without_ominigate_in_every_era() {
-    for (name, input, clean) in crate::support::legacy_shapes() {
+    for (name, input, clean) in crate::harness::legacy_shapes() {
         for era in ERAS {
             let sb = Sandbox::new();
             sb.write_config(&input);
@@ -787,7 +787,7 @@ fn legacy_shapes_uninstall_to_a_config_without_ominigate_in_every_era() {
 
 #[test]
 fn migration_carries_every_comment_and_key_into_the_profile_file() {
-    let shapes = crate::support::legacy_shapes();
+    let shapes = crate::harness::legacy_shapes();
     for (name, input, _) in &shapes {
         let sb = Sandbox::new();
         sb.write_config(input);
@@ -837,7 +837,7 @@ fn uninstall_names_what_the_user_added_inside_the_blocks() {
         "    comment `# my note`",
         "    sub-table [model_providers.ominigate.query_params]",
     ] {
-        assert!(out.lines().any(|l| l == line), "{line:?} in:\n{out}");
+        assert!(out.all().lines().any(|l| l == line), "{line:?} in:\n{out}");
     }
     let backup = sb.codex_home().join("config.toml.ominigate.bak");
     assert_eq!(std::fs::read_to_string(&backup).unwrap(), text);
@@ -883,7 +883,7 @@ fn install_without_codex_says_so_first_and_how_to_get_it() {
     assert!(
         out.stdout.starts_with(&format!(
             "No Codex found on PATH; writing the layout for the newest Codex known ({})\n",
-            ominigate_codex::codex_version::NEWEST_KNOWN
+            crate::harness::api::NEWEST_KNOWN
         )),
         "{}",
         out.stdout
@@ -1030,7 +1030,7 @@ fn bridge_switches_back_and_forth_and_uninstall_removes_it_all() {
             "model = \"gpt-5\"\n",
             "{era}"
         );
-        crate::support::assert_no_ominigate(&sb, era);
+        crate::harness::assert_no_ominigate(&sb, era);
         sb.assert_no_canary_in_files();
     }
 }

@@ -1,9 +1,7 @@
 //! The integration tests, as one binary (one link, one process), the way
 //! cargo's own testsuite is built. One module per area.
 
-mod doctor_support;
 mod harness;
-mod support;
 
 mod bridge_e2e;
 mod bridge_server;

@@ -3,8 +3,8 @@
 //! place for each Codex era, `--default` following, `--dry-run`, the live
 //! list warning). The API key (support::CANARY) never shows anywhere.
 
-use crate::support::server::{Answer, Server, models_body, reply};
-use crate::support::{CANARY, ERAS, Sandbox};
+use crate::harness::server::{Answer, Server, models_body, reply};
+use crate::harness::{CANARY, ERAS, Sandbox};
 
 const RECOMMENDED: [&str; 4] = [
     "openai/gpt-5.4-pro",

@@ -20,7 +20,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::support::{CANARY, assert_no_canary_in_text};
+use crate::harness::{CANARY, assert_no_canary_in_text};
 use tempfile::TempDir;
 
 const NAME: &str = "ominigate-codex";

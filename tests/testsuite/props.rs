@@ -21,10 +21,8 @@
 
 use std::fmt::Write as _;
 
+use crate::harness::api::{config_file, install, spec};
 use crate::harness::*;
-use ominigate_codex::commands::install;
-use ominigate_codex::config_file;
-use ominigate_codex::spec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 

@@ -3,8 +3,8 @@
 //! `--default`, a missing key and a legacy profile table; the JSON; and
 //! that it writes nothing. The API key (support::CANARY) never shows.
 
-use crate::support::fake_codex::fake_codex;
-use crate::support::{ERAS, Sandbox, tree};
+use crate::harness::fake_codex::fake_codex;
+use crate::harness::{ERAS, Sandbox, tree};
 
 /// The line of `text` that starts with `label`.
 fn line<'a>(text: &'a str, label: &str) -> &'a str {
@@ -23,7 +23,7 @@ fn nothing_installed() {
         line(t, "Codex:"),
         format!(
             "Codex:      none found on PATH; using the rules of {}, the newest known",
-            ominigate_codex::codex_version::NEWEST_KNOWN
+            crate::harness::api::NEWEST_KNOWN
         )
     );
     assert_eq!(

@@ -1,43 +1,66 @@
-//! Shared helpers for the fault-matrix, crash and property tests: a sandbox
-//! that never touches the real home, a canary API key checked after every
-//! run, snapshots of a directory tree to prove nothing changed, running as
-//! an unprivileged user, small tmpfs mounts, paused runs, and the library
-//! API driven the way the binary drives it.
+//! The one test harness: a sandbox that never touches the real `~/.codex`
+//! (HOME, the Codex home, PATH, the working directory and the system config
+//! all inside a temp dir, every other variable cleared), what a run printed
+//! ([`Out`]), snapshots of a tree ([`Tree`]), the canary key checked after
+//! every run, and the servers, fake and real Codex binaries the tests use.
+//! Exit codes and every library path come from [`api`].
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+pub mod api;
+pub mod chat_gateway;
+pub mod configs;
+pub mod doctor;
+pub mod fake_codex;
+pub mod library;
+pub mod privilege;
+pub mod real_codex;
+pub mod server;
+pub mod tree;
+
 use std::fmt;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use ominigate_codex::codex_version::{Layout, Version};
-use ominigate_codex::commands::{self, RecordOrder, install, uninstall};
-use ominigate_codex::config_file::Change;
-use ominigate_codex::paths::BACKUP_SUFFIX;
-use ominigate_codex::state::State;
 use tempfile::TempDir;
 
-// The canary key, the eras and the canary scan are the CLI tests' own.
-pub(crate) use crate::support;
-pub use support::{CANARY, ERAS, assert_no_canary_under};
+pub use api::{BACKUP_SUFFIX, FAILURE, INVALID_CONFIG, OK, REFUSED, USAGE};
+pub use configs::*;
+pub use library::*;
+pub use privilege::*;
+pub use tree::*;
 
-/// Exit codes (see `src/error.rs`).
-pub const OK: i32 = 0;
-pub const FAILURE: i32 = 1;
-pub const USAGE: i32 = 2;
-pub const INVALID: i32 = 3;
-pub const REFUSED: i32 = 4;
+/// Set as the API key in every CLI test; must never appear anywhere.
+pub const CANARY: &str = "sk-omg-CANARY-5e1f0c9a7b3d";
+
+/// The three measured Codex eras.
+pub const ERAS: [&str; 3] = ["0.94.0", "0.133.0", "0.169.0"];
 
 /// No single run may take longer than this; a hang (a FIFO read, a lock
 /// never released) fails the test instead of blocking the suite.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// `nobody`: the unprivileged user for permission tests run as root.
-pub const NOBODY: u32 = 65534;
+/// For a test marked `#[ignore = "needs …"]`: such a test runs only when
+/// asked for (`cargo test -- --ignored` or `--include-ignored`), and asked
+/// for without what it needs it fails, saying what is missing. Without the
+/// environment it is reported `ignored`, never `passed`.
+#[track_caller]
+pub fn needs<T>(have: Option<T>, what: &str) -> T {
+    match have {
+        Some(t) => t,
+        None => panic!(
+            "this test needs {what}, which is missing here; it is #[ignore]d by default, \
+             so leave out --ignored/--include-ignored where that is expected{}",
+            if std::env::var_os("CI").is_some_and(|v| v == "true") {
+                " (CI=true: the CI environment must provide it)"
+            } else {
+                ""
+            }
+        ),
+    }
+}
 
 pub fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_ominigate-codex"))
@@ -57,31 +80,47 @@ pub fn tool(name: &str) -> PathBuf {
 /// What one run printed, and how it ended.
 #[derive(Debug)]
 pub struct Out {
-    /// `None` when killed by a signal.
-    pub code: Option<i32>,
+    /// The exit code; -1 when killed by a signal.
+    pub code: i32,
     pub signal: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Out {
-    fn from(o: std::process::Output) -> Out {
+    pub fn from(o: std::process::Output) -> Out {
         use std::os::unix::process::ExitStatusExt;
         Out {
-            code: o.status.code(),
+            code: o.status.code().unwrap_or(-1),
             signal: o.status.signal(),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         }
     }
 
+    /// stdout then stderr, as one text.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// stdout or stderr holds `what`.
+    pub fn contains(&self, what: &str) -> bool {
+        self.stdout.contains(what) || self.stderr.contains(what)
+    }
+
     pub fn text(&self) -> String {
         format!("stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr)
     }
 
+    /// stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+    }
+
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Out {
-        assert_eq!(self.code, Some(code), "unexpected exit\n{}", self.text());
+        assert_eq!(self.code, code, "unexpected exit\n{}", self.text());
         self
     }
 
@@ -105,11 +144,24 @@ impl Out {
         );
         self
     }
+
+    #[track_caller]
+    fn assert_no_canary(&self) {
+        assert_no_canary_in_text(&self.stdout);
+        assert_no_canary_in_text(&self.stderr);
+    }
 }
 
-/// A temp dir holding `home/` ($HOME), `bin/` (the whole $PATH: no codex)
-/// and `codex/` (the Codex home, passed as `--codex-home`, created by the
-/// test or by the tool).
+impl fmt::Display for Out {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+/// A temp dir holding `home/` ($HOME), `bin/` (the whole $PATH: no codex
+/// unless a test puts one there), `work/` (the working directory) and
+/// `codex/` (the Codex home, passed as `--codex-home`, created by the test
+/// or by the tool).
 pub struct Sandbox {
     pub dir: TempDir,
 }
@@ -123,8 +175,9 @@ impl Default for Sandbox {
 impl Sandbox {
     pub fn new() -> Sandbox {
         let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::create_dir(dir.path().join("home")).expect("home");
-        std::fs::create_dir(dir.path().join("bin")).expect("bin");
+        for sub in ["home", "bin", "work"] {
+            std::fs::create_dir(dir.path().join(sub)).expect(sub);
+        }
         Sandbox { dir }
     }
 
@@ -153,6 +206,17 @@ impl Sandbox {
         self.codex_home().join("ominigate-codex.state.json")
     }
 
+    /// The pretend `/etc/codex/config.toml` (absent unless a test writes it).
+    pub fn system_config(&self) -> PathBuf {
+        self.root().join("etc-codex-config.toml")
+    }
+
+    /// The working directory the binary runs in (no `.codex/` above it
+    /// that the test did not put there).
+    pub fn work_dir(&self) -> PathBuf {
+        self.root().join("work")
+    }
+
     /// Write `config.toml`, creating the Codex home.
     pub fn write_config(&self, bytes: impl AsRef<[u8]>) {
         std::fs::create_dir_all(self.codex_home()).expect("codex home");
@@ -167,17 +231,21 @@ impl Sandbox {
         std::fs::read(self.config()).expect("read config")
     }
 
-    /// The environment every run gets: HOME in the sandbox, PATH without a
-    /// codex, no CODEX_HOME, the canary key.
+    /// The environment every run gets, and nothing else: HOME in the
+    /// sandbox, PATH without a codex, no CODEX_HOME, the canary key, the
+    /// system config and the working directory in the sandbox.
     fn env(&self, cmd: &mut Command) {
         cmd.env_clear()
             .env("HOME", self.root().join("home"))
             .env("PATH", self.root().join("bin"))
             .env("OMINIGATE_API_KEY", CANARY)
-            .env("SHELL", "/bin/bash");
+            .env("SHELL", "/bin/bash")
+            .env("OMINIGATE_CODEX_SYSTEM_CONFIG", self.system_config())
+            .current_dir(self.work_dir());
     }
 
-    /// The binary with the sandbox environment and `--codex-home`.
+    /// The binary with the sandbox environment and `--codex-home`, as a
+    /// plain `std` command, for tests that choose where stdio goes.
     pub fn std_cmd(&self) -> Command {
         let mut cmd = Command::new(bin());
         self.env(&mut cmd);
@@ -185,62 +253,127 @@ impl Sandbox {
         cmd
     }
 
-    /// Run with extra environment variables (e.g. a failpoint). Checks the
-    /// canary everywhere, whatever happened; temporary files are left to
-    /// the caller (a crash may leave one).
-    pub fn run_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Out {
+    /// [`Sandbox::std_cmd`] without `--codex-home`: the Codex home comes
+    /// from `CODEX_HOME` or `HOME` (both in the sandbox).
+    pub fn std_cmd_without_codex_home(&self) -> Command {
+        let mut cmd = Command::new(bin());
+        self.env(&mut cmd);
+        cmd
+    }
+
+    /// [`Sandbox::std_cmd`] as an `assert_cmd` command, limited to
+    /// [`RUN_TIMEOUT`].
+    pub fn cmd(&self) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::from_std(self.std_cmd());
-        cmd.args(args).timeout(RUN_TIMEOUT);
-        for (k, v) in envs {
-            cmd.env(k, v);
+        cmd.timeout(RUN_TIMEOUT);
+        cmd
+    }
+
+    /// Run `args` with extra environment (`None`: unset it); checks that
+    /// the output holds no canary.
+    pub fn exec(&self, args: &[&str], env: &[(&str, Option<&str>)]) -> Out {
+        let mut cmd = self.cmd();
+        for (k, v) in env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
         }
-        let out = Out::from(cmd.output().expect("run the binary"));
+        let out = Out::from(cmd.args(args).output().expect("run the binary"));
+        out.assert_no_canary();
+        out
+    }
+
+    /// Run `args`, assert the exit code, return stdout + stderr.
+    #[track_caller]
+    pub fn run(&self, args: &[&str], code: i32) -> String {
+        let out = self.exec(args, &[]);
+        assert_eq!(out.code, code, "{args:?}:\n{}", out.all());
+        out.all()
+    }
+
+    pub fn install(&self, era: &str) -> Out {
+        self.ok(&["install", "--codex-version", era])
+    }
+
+    /// `install --bridge --bridge-port PORT --base-url UPSTREAM` for `era`.
+    pub fn install_bridge(&self, era: &str, port: u16, upstream: &str) -> Out {
+        let port = port.to_string();
+        self.ok(&[
+            "install",
+            "--codex-version",
+            era,
+            "--bridge",
+            "--bridge-port",
+            &port,
+            "--base-url",
+            upstream,
+        ])
+    }
+
+    pub fn uninstall(&self) -> Out {
+        self.ok(&["uninstall"])
+    }
+
+    #[track_caller]
+    fn ok(&self, args: &[&str]) -> Out {
+        let out = self.exec(args, &[]);
+        assert_eq!(out.code, 0, "{args:?}:\n{}", out.all());
+        out
+    }
+
+    /// Run with extra environment variables (e.g. a failpoint). Checks the
+    /// canary in the output and in every file, whatever happened;
+    /// temporary files are left to the caller (a crash may leave one).
+    pub fn run_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Out {
+        let envs: Vec<(&str, Option<&str>)> = envs.iter().map(|(k, v)| (*k, Some(*v))).collect();
+        let out = self.exec(args, &envs);
         self.assert_no_canary(&out);
         out
     }
 
     /// Run `args`: no canary anywhere, no temporary file left anywhere.
-    pub fn run(&self, args: &[&str]) -> Out {
+    pub fn output(&self, args: &[&str]) -> Out {
         let out = self.run_env(args, &[]);
         assert_no_temps(self.root());
         out
     }
 
-    /// Run `args` and require exit code `code`.
+    /// [`Sandbox::output`], requiring exit code `code`.
     #[track_caller]
     pub fn expect(&self, args: &[&str], code: i32) -> Out {
-        let out = self.run(args);
+        let out = self.output(args);
         out.assert_code(code);
         out
     }
 
-    pub fn install(&self, era: &str) -> Out {
-        self.expect(&["install", "--codex-version", era], OK)
-    }
-
-    pub fn uninstall(&self) -> Out {
-        self.expect(&["uninstall"], OK)
-    }
-
     #[track_caller]
     pub fn assert_no_canary(&self, out: &Out) {
-        assert!(
-            !out.stdout.contains(CANARY) && !out.stderr.contains(CANARY),
-            "the API key leaked into the output\n{}",
-            out.text()
-        );
+        out.assert_no_canary();
         assert_no_canary_under(self.root());
     }
 
-    /// Everything under the sandbox except the lock file (every run creates
-    /// it; it holds nothing).
+    /// Every file under the sandbox, checked for the canary.
+    pub fn assert_no_canary_in_files(&self) {
+        assert_no_canary_under(self.root());
+    }
+
+    /// The same after real Codex ran in the sandbox, but for the files Codex
+    /// itself writes from its environment: `CODEX_HOME/shell_snapshots/`
+    /// holds the exported environment of the shell Codex starts tools in
+    /// (the key's variable included). Codex's file, not this tool's.
+    pub fn assert_no_canary_in_files_but_codex_snapshots(&self) {
+        assert_no_canary_under_but(self.root(), &["shell_snapshots"]);
+    }
+
+    /// Everything under the sandbox.
     pub fn tree(&self) -> Tree {
         tree(self.root())
     }
 
-    /// Make the sandbox usable by [`NOBODY`] (see [`Sandbox::as_nobody`]).
+    /// Make the sandbox usable by [`NOBODY`] (see [`Sandbox::run_unprivileged`]).
     pub fn give_to_nobody(&self) {
-        chown_tree(self.root(), NOBODY);
+        privilege::chown_tree(self.root(), NOBODY);
     }
 
     /// Run as an unprivileged user when root (where mode bits would not
@@ -380,397 +513,40 @@ pub fn wait_timeout(mut child: Child) -> std::process::Output {
     child.wait_with_output().expect("wait")
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Privilege {
-    /// Not root: mode bits bind as they are.
-    User,
-    /// Root with `setpriv`: permission cases run as [`NOBODY`].
-    RootWithSetpriv,
-    /// Root without a way to drop privileges.
-    RootOnly,
+#[track_caller]
+pub fn assert_no_canary_in_text(text: &str) {
+    assert!(
+        !text.contains(CANARY),
+        "the API key leaked into output:\n{text}"
+    );
 }
 
-impl Privilege {
-    pub fn get() -> Privilege {
-        static P: std::sync::OnceLock<Privilege> = std::sync::OnceLock::new();
-        *P.get_or_init(|| {
-            if euid() != 0 {
-                Privilege::User
-            } else if Command::new(tool("setpriv"))
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-            {
-                Privilege::RootWithSetpriv
-            } else {
-                Privilege::RootOnly
-            }
-        })
-    }
+/// No regular file under `dir` holds the canary (FIFOs and the like are
+/// not opened; unreadable entries are skipped).
+#[track_caller]
+pub fn assert_no_canary_under(dir: &Path) {
+    assert_no_canary_under_but(dir, &[]);
 }
 
-/// The effective uid of this process (the owner of `/proc/self`).
-pub fn euid() -> u32 {
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid())
-        .unwrap_or(u32::MAX)
-}
-
-fn chown_tree(path: &Path, uid: u32) {
-    std::os::unix::fs::lchown(path, Some(uid), Some(uid)).expect("chown");
-    let meta = std::fs::symlink_metadata(path).expect("meta");
-    if meta.is_dir() {
-        for entry in std::fs::read_dir(path).expect("read dir") {
-            chown_tree(&entry.expect("entry").path(), uid);
-        }
-    }
-}
-
-/// What a path is, in enough detail to prove it was not touched: bytes,
-/// mode, owner, inode and mtime of files; targets of symlinks.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Node {
-    File {
-        bytes: Vec<u8>,
-        mode: u32,
-        owner: (u32, u32),
-        ino: u64,
-        mtime: (i64, i64),
-        /// Extended attributes, POSIX ACLs (`system.posix_acl_access`) included.
-        xattrs: Xattrs,
-    },
-    Dir {
-        mode: u32,
-    },
-    Link(PathBuf),
-    Other,
-}
-
-impl fmt::Debug for Node {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Node::File {
-                bytes,
-                mode,
-                owner,
-                ino,
-                mtime,
-                xattrs,
-            } => {
-                let shown: String = String::from_utf8_lossy(bytes).chars().take(80).collect();
-                write!(
-                    f,
-                    "File({} bytes {shown:?}, mode {mode:o}, owner {owner:?}, ino {ino}, mtime {mtime:?}, xattrs {xattrs:?})",
-                    bytes.len()
-                )
-            }
-            Node::Dir { mode } => write!(f, "Dir({mode:o})"),
-            Node::Link(t) => write!(f, "Link({})", t.display()),
-            Node::Other => write!(f, "Other"),
-        }
-    }
-}
-
-pub type Tree = BTreeMap<PathBuf, Node>;
-
-/// Extended attributes of a file, sorted by name.
-pub type Xattrs = Vec<(String, Vec<u8>)>;
-
-/// Every extended attribute of `path` (not following a symlink), ACLs
-/// included; none on a file system without them.
-pub fn xattrs(path: &Path) -> Xattrs {
-    let mut out: Xattrs = xattr::list(path)
-        .map(|names| {
-            names
-                .filter_map(|n| {
-                    let v = xattr::get(path, &n).ok()??;
-                    Some((n.to_string_lossy().into_owned(), v))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
-
-/// Snapshot of everything under `root` (symlinks not followed), except the
-/// lock file, which every run may create.
-pub fn tree(root: &Path) -> Tree {
-    let mut out = Tree::new();
-    walk(root, root, &mut out);
-    out
-}
-
-fn walk(root: &Path, path: &Path, out: &mut Tree) {
-    let Ok(entries) = std::fs::read_dir(path) else {
+/// [`assert_no_canary_under`], passing over directories named in `skip`.
+#[track_caller]
+pub fn assert_no_canary_under_but(dir: &Path, skip: &[&str]) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    for entry in entries {
-        let path = entry.expect("entry").path();
-        let meta = std::fs::symlink_metadata(&path).expect("meta");
-        let rel = path.strip_prefix(root).expect("under root").to_path_buf();
-        let node = if meta.file_type().is_symlink() {
-            Node::Link(std::fs::read_link(&path).expect("read link"))
-        } else if meta.is_dir() {
-            walk(root, &path, out);
-            Node::Dir {
-                mode: meta.permissions().mode() & 0o7777,
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if !skip.iter().any(|name| entry.file_name() == *name) {
+                assert_no_canary_under_but(&path, skip);
             }
         } else if meta.is_file() {
-            Node::File {
-                bytes: std::fs::read(&path).unwrap_or_default(),
-                mode: meta.permissions().mode() & 0o7777,
-                owner: (meta.uid(), meta.gid()),
-                ino: meta.ino(),
-                mtime: (meta.mtime(), meta.mtime_nsec()),
-                xattrs: xattrs(&path),
-            }
-        } else {
-            Node::Other
-        };
-        out.insert(rel, node);
-    }
-}
-
-/// Fail if the trees differ, naming the paths that do.
-#[track_caller]
-pub fn assert_same_tree(before: &Tree, after: &Tree) {
-    if before == after {
-        return;
-    }
-    let mut diff = String::new();
-    for (path, node) in before {
-        match after.get(path) {
-            None => diff.push_str(&format!("  removed {}\n", path.display())),
-            Some(n) if n != node => diff.push_str(&format!(
-                "  changed {}:\n    before {node:?}\n    after  {n:?}\n",
-                path.display()
-            )),
-            Some(_) => {}
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            let hit = bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes());
+            assert!(!hit, "the API key leaked into {}", path.display());
         }
     }
-    for path in after.keys().filter(|p| !before.contains_key(*p)) {
-        diff.push_str(&format!("  added {}\n", path.display()));
-    }
-    panic!("the run changed files it must not touch:\n{diff}");
-}
-
-/// Temporary files the tool writes before renaming: `.NAME.ominigate-tmp.PID`.
-pub fn temps_under(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    fn go(dir: &Path, found: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') && name.contains(".ominigate-tmp.") {
-                found.push(path.clone());
-            }
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                go(&path, found);
-            }
-        }
-    }
-    go(root, &mut found);
-    found
-}
-
-#[track_caller]
-pub fn assert_no_temps(root: &Path) {
-    let temps = temps_under(root);
-    assert!(temps.is_empty(), "temporary files left behind: {temps:?}");
-}
-
-/// A tmpfs mounted at a directory, unmounted on drop. `None` where mounting
-/// is not allowed (not root, or no CAP_SYS_ADMIN in a container).
-pub struct Tmpfs {
-    pub dir: PathBuf,
-}
-
-impl Tmpfs {
-    pub fn mount(dir: &Path, options: &str) -> Option<Tmpfs> {
-        std::fs::create_dir_all(dir).ok()?;
-        let ok = Command::new(tool("mount"))
-            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-            .arg(dir)
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then(|| Tmpfs {
-            dir: dir.to_path_buf(),
-        })
-    }
-
-    pub fn remount(&self, options: &str) {
-        let ok = Command::new(tool("mount"))
-            .args(["-o", &format!("remount,{options}")])
-            .arg(&self.dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "remount {options} failed");
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new(tool("umount"))
-            .arg("-l")
-            .arg(&self.dir)
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-/// A config with a bit of everything that must survive: comments, a BOM-free
-/// LF file, MCP servers, projects with Windows paths, arrays of tables,
-/// non-ASCII text and an existing provider and profile of the user's.
-pub const RICH: &str = r#"# my codex config — keep this comment
-model = "gpt-5"   # the default
-approval_policy = "on-request"
-
-[mcp_servers.docs]
-command = "npx"
-args = ["-y", "@docs/mcp"]
-
-[projects."C:\\Users\\zoë\\src"]
-trust_level = "trusted"
-
-[model_providers.azure]
-name = "Azure"
-base_url = "https://example.openai.azure.com/openai"
-
-[profiles.fast]
-model = "o4-mini"
-
-[[hooks]]
-event = "start"
-run = "echo hi"
-
-[[hooks]]
-event = "stop"
-run = "echo bye" # last line
-"#;
-
-/// What Codex does to config.toml while it runs: trusts a project.
-pub const CODEX_EDIT: &str = "\n[projects.\"/home/u/new\"]\ntrust_level = \"trusted\"\n";
-
-/// Append `text` to the file at `path`, in place (same inode), as Codex does.
-pub fn append(path: &Path, text: &str) {
-    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
-
-/// The permission bits of `path` (through symlinks).
-pub fn mode(path: &Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
-pub fn set_mode(path: &Path, mode: u32) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// Files as the library sees them: config text, profile text (`None`:
-/// no such file), the state record.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Files {
-    pub config: Option<String>,
-    pub profile: Option<String>,
-    pub state: State,
-}
-
-impl Files {
-    pub fn config(text: &str) -> Files {
-        Files {
-            config: Some(text.to_string()),
-            ..Files::default()
-        }
-    }
-}
-
-/// Install options for era `version`, as the CLI builds them with no flags
-/// but `--default` and `--model`.
-pub fn options(version: &str, default: bool, model: Option<&str>) -> install::Options {
-    let v: Version = version.parse().expect("version");
-    let layout = Layout::for_version(v);
-    install::Options {
-        layout,
-        wire_api: layout.default_wire_api(),
-        base_url: None,
-        env_key: None,
-        model: model.map(str::to_string),
-        default,
-        no_default: false,
-        route: install::Route::Direct,
-    }
-}
-
-/// The library's view of `files`: nothing on disk.
-fn loaded(files: &Files) -> commands::Files {
-    let state = (!files.state.is_empty()).then(|| files.state.to_json());
-    commands::Files::in_memory(
-        files.config.as_deref(),
-        files.profile.as_deref(),
-        state.as_deref(),
-    )
-}
-
-/// What the changes leave, as [`Files`].
-fn after(changes: [Change; 4]) -> Files {
-    let mut out = Files::default();
-    for c in changes {
-        let text = c.after.map(|b| String::from_utf8(b).expect("utf-8"));
-        match c.before.path.to_str() {
-            Some("config.toml") => out.config = text,
-            Some("ominigate.config.toml") => out.profile = text,
-            Some("config.toml.pre-ominigate.bak") => {}
-            _ => out.state = text.map_or_else(State::default, |t| State::parse(&t).expect("state")),
-        }
-    }
-    out
-}
-
-/// `install` through the library, the way `commands::install::run` does it.
-pub fn lib_install(files: &Files, opts: &install::Options) -> Result<Files, String> {
-    let loaded = loaded(files);
-    let mut work = loaded.open().map_err(|e| e.to_string())?;
-    install::plan(&mut work.docs, opts).map_err(|e| e.to_string())?;
-    Ok(after(work.changes(RecordOrder::First)))
-}
-
-/// `install --bridge --bridge-port PORT` through the library, the way
-/// `commands::install::run` does it (the bridge's upstream is chosen from
-/// the files read).
-pub fn lib_install_bridge(
-    files: &Files,
-    opts: &install::Options,
-    port: u16,
-) -> Result<Files, String> {
-    let loaded = loaded(files);
-    let mut work = loaded.open().map_err(|e| e.to_string())?;
-    let mut opts = opts.clone();
-    opts.wire_api = "responses";
-    opts.route = install::bridge_route(&work.docs, opts.base_url.take().as_deref(), port)
-        .map_err(|e| e.to_string())?;
-    install::plan(&mut work.docs, &opts).map_err(|e| e.to_string())?;
-    Ok(after(work.changes(RecordOrder::First)))
-}
-
-/// `uninstall` through the library, the way `commands::uninstall::run` does it.
-pub fn lib_uninstall(files: &Files, force: bool) -> Result<Files, String> {
-    let loaded = loaded(files);
-    let mut work = loaded.open().map_err(|e| e.to_string())?;
-    uninstall::plan(&mut work.docs, force, &[])
-        .map_err(|e| e.to_string())?
-        .map_err(|r| format!("{r:?}"))?;
-    Ok(after(work.changes(RecordOrder::Last)))
-}
-
-/// Number of property-test cases: `PROPTEST_CASES` if set, else `default`.
-pub fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }

@@ -1,10 +1,10 @@
-//! Real Codex binaries for the end-to-end suites (tests/e2e.rs,
-//! tests/bridge_e2e.rs): which ones `OMINIGATE_E2E_CODEX` names, and the
+//! Real Codex binaries for the end-to-end suites (e2e.rs,
+//! bridge_e2e.rs): which ones `OMINIGATE_E2E_CODEX` names, and the
 //! guard that they only ever run where the network is loopback alone.
 
 use std::path::PathBuf;
 
-use ominigate_codex::codex_version::{CHAT_REMOVED, Version, query_binary};
+use super::api::{CHAT_REMOVED, Version, query_binary};
 
 /// A real Codex binary and its version.
 pub struct Codex {
