@@ -11,7 +11,7 @@
 //! | `completion.json` | `response.json`| `chat_to_response`                     |
 //! | `upstream.json`   | `answer.txt`   | `upstream_error` (`{"status", "body"}`)|
 //!
-//! `BLESS=1 cargo test --test bridge_translate` rewrites the expected files
+//! `BLESS=1 cargo test --test testsuite bridge_translate::` rewrites the expected files
 //! from what the code produces; review the diff before committing it.
 //!
 //! The proptests check that any split of a case's `chunks.sse` yields the same
@@ -23,24 +23,15 @@ use std::path::{Path, PathBuf};
 use crate::harness::api::{
     StreamTranslator, ToolMap, UpstreamError, chat_to_response, request_to_chat, upstream_error,
 };
+use crate::harness::golden::{Golden, case_dirs};
 use proptest::prelude::*;
 use serde_json::Value;
 
 const RESPONSE_ID: &str = "resp_test";
 const ENV_KEY: &str = "OMINIGATE_API_KEY";
 
-fn cases_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bridge_cases")
-}
-
 fn cases() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(cases_dir())
-        .expect("tests/bridge_cases exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
+    case_dirs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bridge_cases"))
 }
 
 fn pretty(value: &Value) -> String {
@@ -132,37 +123,15 @@ fn outputs(dir: &Path) -> Vec<(&'static str, Vec<u8>)> {
 
 #[test]
 fn cases_match_expected_files() {
-    let bless = std::env::var_os("BLESS").is_some();
-    let mut failures = Vec::new();
-    let mut checked = 0;
+    let mut golden = Golden::new();
     for dir in cases() {
         let outs = outputs(&dir);
         assert!(!outs.is_empty(), "{} has no input file", dir.display());
         for (name, actual) in outs {
-            let path = dir.join(name);
-            if bless {
-                fs::write(&path, &actual).expect("write expected file");
-                continue;
-            }
-            checked += 1;
-            match fs::read(&path) {
-                Ok(expected) if expected == actual => {}
-                Ok(expected) => failures.push(format!(
-                    "{} differs\n--- expected\n{}\n+++ actual\n{}",
-                    path.display(),
-                    String::from_utf8_lossy(&expected),
-                    String::from_utf8_lossy(&actual)
-                )),
-                Err(_) => failures.push(format!("{} is missing", path.display())),
-            }
+            golden.check(&dir.join(name), &actual);
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {checked} expected files differ (rerun with BLESS=1 to rewrite them, then review the diff):\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    golden.finish();
 }
 
 /// The ranges between sorted cut `points` of `0..len` (empty ones included:

@@ -118,58 +118,6 @@ fn a_file_toml_edit_would_reorder_is_refused_not_rewritten() {
     }
 }
 
-// --- empty, comment-only and whitespace-only files --------------------------
-
-const BLANK: &[&str] = &[
-    "",
-    "\n",
-    "\n\n\n",
-    "   ",
-    " \t \n\t\n  ",
-    "\r\n\r\n",
-    "\u{feff}",
-    "\u{feff}\r\n",
-    "# only a comment",
-    "# only a comment\n",
-    "# one\n\n# two\n   # indented\n",
-    "# crlf\r\n# comments\r\n",
-    "\u{feff}# bom and a comment\n",
-    "#\n#\n",
-];
-
-#[test]
-fn empty_comment_only_and_whitespace_only_files_round_trip() {
-    for original in BLANK {
-        for era in ERAS {
-            let sb = Sandbox::new();
-            sb.write_config(original);
-            sb.install(era)
-                .assert_stdout_has("[model_providers.ominigate]");
-            let installed = String::from_utf8(sb.read_config()).unwrap();
-            let doc: toml_edit::DocumentMut = installed
-                .trim_start_matches('\u{feff}')
-                .parse()
-                .unwrap_or_else(|e| panic!("{original:?} {era}: {e}\n{installed}"));
-            assert!(
-                doc["model_providers"]["ominigate"].is_table(),
-                "{installed}"
-            );
-            assert_eq!(
-                sb.read(sb.backup()).as_deref(),
-                Some(original.as_bytes()),
-                "the backup holds the original"
-            );
-            sb.uninstall();
-            assert_eq!(
-                sb.read_config(),
-                original.as_bytes(),
-                "{era}: {original:?} not given back; installed:\n{installed}"
-            );
-            assert!(!sb.state_file().exists() && !sb.profile_file().exists());
-        }
-    }
-}
-
 // --- wrong types ------------------------------------------------------------
 
 /// (config, key named in the error, type named in the error)
@@ -320,45 +268,6 @@ fn deep_nesting_is_refused_cleanly_not_a_stack_overflow() {
             out.stderr.len()
         );
     }
-}
-
-#[test]
-fn nesting_within_the_parser_limit_round_trips() {
-    let n = 40;
-    let text = format!(
-        "a = {}{}\nb = {}1{}\n{} = 2\n[{}]\nx = 1\n",
-        "[".repeat(n),
-        "]".repeat(n),
-        "{ c = ".repeat(n),
-        " }".repeat(n),
-        vec!["d"; n].join("."),
-        vec!["e"; n].join(".")
-    );
-    for era in ERAS {
-        let sb = Sandbox::new();
-        sb.write_config(&text);
-        sb.install(era);
-        sb.uninstall();
-        assert_eq!(sb.read_config(), text.as_bytes(), "{era}");
-    }
-}
-
-#[test]
-fn a_large_valid_file_round_trips() {
-    let mut text = String::from(RICH);
-    for i in 0..20_000 {
-        text.push_str(&format!(
-            "\n[projects.\"/home/u/src/p{i}\"]\ntrust_level = \"trusted\" # {i}\n"
-        ));
-    }
-    let sb = Sandbox::new();
-    sb.write_config(&text);
-    sb.install("0.169.0");
-    let installed = sb.read_config();
-    assert!(installed.starts_with(text.as_bytes()));
-    sb.install("0.169.0").assert_stdout_has("already installed");
-    sb.uninstall();
-    assert_eq!(sb.read_config(), text.as_bytes());
 }
 
 // --- hostile names and values -----------------------------------------------

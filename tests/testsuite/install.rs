@@ -4,52 +4,6 @@ use std::os::unix::fs::PermissionsExt;
 
 use crate::harness::{CANARY, ERAS, Sandbox};
 
-/// install then uninstall gives `input` back byte for byte, in every era.
-fn round_trip(input: &[u8]) -> Vec<Vec<u8>> {
-    ERAS.iter()
-        .map(|era| {
-            let sb = Sandbox::new();
-            sb.write_config(input);
-            sb.install(era);
-            let installed = sb.read_config();
-            sb.uninstall();
-            assert_eq!(
-                String::from_utf8_lossy(&sb.read_config()),
-                String::from_utf8_lossy(input),
-                "era {era}"
-            );
-            installed
-        })
-        .collect()
-}
-
-#[test]
-fn bom_crlf_and_missing_final_newline_are_kept() {
-    let input = "\u{feff}# mine\r\nmodel = \"gpt-5\"\r\n\r\n[tui]\r\nnotifications = true";
-    for installed in round_trip(input.as_bytes()) {
-        let text = String::from_utf8(installed).unwrap();
-        assert!(text.starts_with("\u{feff}# mine\r\n"), "{text:?}");
-        assert!(!text.contains("\r\r"));
-        assert_eq!(
-            text.matches('\n').count(),
-            text.matches("\r\n").count(),
-            "every new line is CRLF: {text:?}"
-        );
-        assert!(
-            !text.ends_with('\n'),
-            "no final newline, like the original: {text:?}"
-        );
-        assert!(text.contains("\r\n[model_providers.ominigate]\r\n"));
-    }
-}
-
-#[test]
-fn empty_comment_only_and_whitespace_only_files() {
-    for input in ["", "# just a comment\n", "   \n\n\t\n", "# no newline"] {
-        round_trip(input.as_bytes());
-    }
-}
-
 #[test]
 fn missing_codex_home_is_created_0700_and_config_0600() {
     let sb = Sandbox::new();
@@ -626,23 +580,6 @@ fn codex_home_comes_from_the_environment_when_no_flag() {
 }
 
 #[test]
-fn snapshots_of_each_era() {
-    let input =
-        "# my settings\nmodel = \"gpt-5\"\n\n[projects.\"/src/app\"]\ntrust_level = \"trusted\"\n";
-    for era in ERAS {
-        let sb = Sandbox::new();
-        sb.write_config(input);
-        sb.install(era);
-        let mut snap = String::from_utf8(sb.read_config()).unwrap();
-        if let Ok(profile) = std::fs::read_to_string(sb.profile_file()) {
-            snap.push_str("\n# ---- ominigate.config.toml ----\n");
-            snap.push_str(&profile);
-        }
-        insta::assert_snapshot!(format!("install_{}", era.replace('.', "_")), snap);
-    }
-}
-
-#[test]
 fn help_has_examples_and_version_works() {
     let sb = Sandbox::new();
     for sub in [
@@ -747,43 +684,6 @@ fn a_key_pasted_as_env_key_is_refused_and_never_copied() {
 }
 
 // --- issue 11: legacy shapes, adopted blocks, install checking its result ---
-
-#[test]
-fn legacy_shapes_uninstall_to_a_config_without_ominigate_in_every_era() {
-    for (name, input, clean) in crate::harness::legacy_shapes() {
-        for era in ERAS {
-            let sb = Sandbox::new();
-            sb.write_config(&input);
-            sb.install(era);
-            let out = sb.uninstall();
-            assert_eq!(
-                String::from_utf8(sb.read_config()).unwrap(),
-                clean,
-                "{name} on {era}:\n{out}"
-            );
-            assert!(!sb.profile_file().exists(), "{name} on {era}");
-            assert!(
-                !sb.codex_home().join("ominigate-codex.state.json").exists(),
-                "{name} on {era}"
-            );
-            // The pre-install file is kept whole, and uninstall says where.
-            let kept = sb.codex_home().join("config.toml.pre-ominigate.bak");
-            assert_eq!(
-                std::fs::read(&kept).unwrap(),
-                input.as_bytes(),
-                "{name} on {era}"
-            );
-            assert!(
-                out.contains(&kept.display().to_string()),
-                "{name} on {era}:\n{out}"
-            );
-            assert!(
-                out.contains("which you had before install"),
-                "{name} on {era}:\n{out}"
-            );
-        }
-    }
-}
 
 #[test]
 fn migration_carries_every_comment_and_key_into_the_profile_file() {

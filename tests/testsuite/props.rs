@@ -5,14 +5,9 @@
 //! inline tables, multi-line strings, comments, blank lines, indentation,
 //! unicode, LF/CRLF/mixed line endings, a BOM, a missing final newline, and
 //! existing `model_providers` / `profiles` in every shape (the user's own
-//! `ominigate` blocks included, with comments). For each, in a random era:
-//! - install then uninstall gives back the input byte for byte when it had
-//!   no OminiGate; when it had (adopted blocks, a legacy profile), no
-//!   OminiGate is left and every other line is still there, in order;
-//! - on Codex 0.134+ a legacy profile's comments are in the profile file;
-//! - a second install changes nothing;
-//! - every line outside the ominigate blocks is still there, in order;
-//! - the model, however odd, is written escaped and reads back identical.
+//! `ominigate` blocks included, with comments). The round trip over them
+//! (install, again, uninstall, `--bridge` and back) is in `round_trip.rs`;
+//! here, that the generator covers every shape and style, and that:
 //!
 //! No input panics: arbitrary bytes, TOML-like text and mutated documents go
 //! through parse and plan in every era.
@@ -27,8 +22,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
 
 /// `default_cases` cases (or `PROPTEST_CASES`); failures are saved beside
-/// this file in `props.proptest-regressions` and replayed first.
-fn config(default_cases: u32) -> Config {
+/// the test's source file (`NAME.proptest-regressions`) and replayed first.
+pub(crate) fn config(default_cases: u32) -> Config {
     Config {
         cases: cases(default_cases),
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
@@ -347,16 +342,16 @@ enum Eol {
 
 /// A generated config and how install may be run on it.
 #[derive(Clone)]
-struct Case {
-    era: &'static str,
+pub(crate) struct Case {
+    pub(crate) era: &'static str,
     default: bool,
-    model: Option<String>,
+    pub(crate) model: Option<String>,
     bom: bool,
     eol: Eol,
     eol_choices: Vec<bool>,
     final_newline: bool,
     lines: Vec<Line>,
-    profile_file: Option<String>,
+    pub(crate) profile_file: Option<String>,
 }
 
 impl std::fmt::Debug for Case {
@@ -376,7 +371,7 @@ impl std::fmt::Debug for Case {
 impl Case {
     /// The file's bytes, and the raw lines install must keep (with their
     /// terminators; the last one may lose none).
-    fn render(&self) -> (String, Vec<(String, bool)>) {
+    pub(crate) fn render(&self) -> (String, Vec<(String, bool)>) {
         let mut out = String::new();
         if self.bom {
             out.push('\u{feff}');
@@ -404,7 +399,7 @@ impl Case {
         (out, raw)
     }
 
-    fn files(&self) -> Files {
+    pub(crate) fn files(&self) -> Files {
         let (text, _) = self.render();
         Files {
             config: Some(text),
@@ -413,7 +408,7 @@ impl Case {
         }
     }
 
-    fn options(&self) -> install::Options {
+    pub(crate) fn options(&self) -> install::Options {
         options(self.era, self.default, self.model.as_deref())
     }
 }
@@ -431,7 +426,7 @@ fn model() -> impl Strategy<Value = String> {
     .prop_filter("accepted by --model", |m| spec::check_model(m).is_ok())
 }
 
-fn case() -> impl Strategy<Value = Case> {
+pub(crate) fn case() -> impl Strategy<Value = Case> {
     let root = proptest::collection::vec(entry(), 0..6);
     let sections = proptest::collection::vec(section(), 0..5);
     (
@@ -598,239 +593,6 @@ fn build(
         lines,
         profile_file,
     }
-}
-
-// --- the properties -----------------------------------------------------------
-
-/// Every kept original line is in `installed`, in order, with its own line
-/// ending (the last line may have gained one).
-fn kept_lines_survive(raw: &[(String, bool)], installed: &str) -> Result<(), String> {
-    let out: Vec<&str> = installed
-        .trim_start_matches('\u{feff}')
-        .split_inclusive('\n')
-        .collect();
-    let mut at = 0;
-    for (i, (line, kept)) in raw.iter().enumerate() {
-        if !kept {
-            continue;
-        }
-        let last_unterminated = i + 1 == raw.len() && !line.ends_with('\n');
-        if last_unterminated && line.is_empty() {
-            continue; // an empty last line is no text at all
-        }
-        let bare = |t: &str| {
-            t.strip_suffix('\n')
-                .map(|t| t.strip_suffix('\r').unwrap_or(t))
-                .unwrap_or(t)
-                .to_string()
-        };
-        let found = out[at..].iter().enumerate().position(|(j, o)| {
-            // A file without a final newline keeps that style when its
-            // last lines go: the line now last loses its terminator.
-            let out_last_unterminated = at + j + 1 == out.len() && !o.ends_with('\n');
-            if out_last_unterminated {
-                bare(line) == *o
-            } else if last_unterminated {
-                o.strip_suffix('\n')
-                    .map(|o| o.strip_suffix('\r').unwrap_or(o))
-                    .unwrap_or(o)
-                    == line
-            } else {
-                *o == line
-            }
-        });
-        match found {
-            Some(p) => at += p + 1,
-            None => return Err(format!("line {} {line:?} lost or moved", i + 1)),
-        }
-    }
-    Ok(())
-}
-
-fn model_written(files: &Files, era: &str) -> Option<String> {
-    let text = if era == "0.169.0" {
-        files.profile.clone()?
-    } else {
-        files.config.clone()?
-    };
-    let doc: toml_edit::DocumentMut = text.trim_start_matches('\u{feff}').parse().ok()?;
-    let model = if era == "0.169.0" {
-        doc.get("model")
-    } else {
-        doc.get("profiles")?.get("ominigate")?.get("model")
-    };
-    model?.as_str().map(str::to_string)
-}
-
-proptest! {
-    #![proptest_config(config(1200))]
-
-    #[test]
-    fn install_uninstall_round_trips_and_install_is_idempotent(case in case()) {
-        let (text, raw) = case.render();
-        let original = case.files();
-        let opts = case.options();
-        // The user's own OminiGate (adopted by install, removed whole by
-        // uninstall), as the file really has it (a generated block may sit
-        // inside a multi-line string).
-        let doc: toml_edit::DocumentMut = text.trim_start_matches('\u{feff}').parse()
-            .map_err(|e| TestCaseError::fail(format!("generated invalid TOML: {e}")))?;
-        let has = |parent: &str| doc.get(parent).and_then(|p| p.get("ominigate")).is_some();
-        let adopted = has("model_providers") || has("profiles") || case.profile_file.is_some();
-        let migrated = has("profiles") && case.era == "0.169.0";
-
-        let installed = lib_install(&original, &opts)
-            .map_err(|e| TestCaseError::fail(format!("install refused a valid file: {e}\n{text:?}")))?;
-        let config = installed.config.clone().unwrap_or_default();
-        config_file::parse(std::path::Path::new("config.toml"), &config)
-            .map_err(|e| TestCaseError::fail(format!("install wrote invalid TOML: {}\n{config}", e.message)))?;
-        match migrated {
-            true => kept_lines_survive_a_removal(&raw, &config),
-            false => kept_lines_survive(&raw, &config),
-        }
-        .map_err(|e| TestCaseError::fail(format!("{e}\ninput:\n{text:?}\ninstalled:\n{config:?}")))?;
-        if let Some(m) = &case.model {
-            let written = model_written(&installed, case.era);
-            prop_assert_eq!(written.as_deref(), Some(m.as_str()));
-        }
-
-        let again = lib_install(&installed, &opts).map_err(TestCaseError::fail)?;
-        prop_assert_eq!(&again, &installed, "second install changed something\n{:?}", text);
-
-        if migrated {
-            carried_comments(&text, &installed)
-                .map_err(|e| TestCaseError::fail(format!("{e}\ninput:\n{text:?}")))?;
-        }
-
-        let removed = lib_uninstall(&installed, false)
-            .map_err(|e| TestCaseError::fail(format!("uninstall refused: {e}\n{text:?}\n{config:?}")))?;
-        let left = removed.config.clone().unwrap_or_default();
-        if adopted {
-            // The user's own blocks go whole; every other line stays, in order.
-            no_ominigate_left(&left)
-                .map_err(|e| TestCaseError::fail(format!("{e}\ninput:\n{text:?}\nleft:\n{left:?}")))?;
-            kept_lines_survive_a_removal(&raw, &left)
-                .map_err(|e| TestCaseError::fail(format!("{e}\ninput:\n{text:?}\nleft:\n{left:?}")))?;
-            prop_assert_eq!(&removed.profile, &None);
-        } else {
-            prop_assert_eq!(
-                removed.config.as_deref(),
-                Some(text.as_str()),
-                "uninstall did not give the input back\ninstalled:\n{:?}",
-                config
-            );
-            prop_assert_eq!(&removed.profile, &original.profile);
-        }
-        prop_assert!(removed.state.is_empty(), "state left: {:?}", removed.state);
-        // What uninstall leaves, whichever way OminiGate was installed.
-        let uninstalled = removed.config.clone();
-        let profile_left = removed.profile.clone();
-
-        // The same with --bridge: uninstall leaves the same, and
-        // install without --bridge returns to exactly the direct setup.
-        let bridged = lib_install_bridge(&original, &opts, 8741).map_err(TestCaseError::fail)?;
-        let bridged_config = bridged.config.clone().unwrap_or_default();
-        prop_assert!(bridged_config.contains("http://127.0.0.1:8741/v1"), "{:?}", bridged_config);
-        prop_assert!(bridged.state.bridge_upstream.is_some());
-        let again = lib_install_bridge(&bridged, &opts, 8741).map_err(TestCaseError::fail)?;
-        prop_assert_eq!(&again, &bridged, "second install --bridge changed something\n{:?}", text);
-        let removed = lib_uninstall(&bridged, false).map_err(TestCaseError::fail)?;
-        // Exact, but for the known limit of `Styled` (see
-        // kept_lines_survive_a_removal): after removing adopted blocks from a
-        // file with mixed endings, a kept blank line may take the ending of
-        // another, differently for the two installed files.
-        let lenient = adopted && mixed_endings(&raw);
-        let as_compared = |c: &Option<String>| match lenient {
-            true => c.as_ref().map(|t| t.replace("\r\n", "\n")),
-            false => c.clone(),
-        };
-        prop_assert_eq!(as_compared(&removed.config), as_compared(&uninstalled), "uninstall after --bridge\n{:?}", bridged_config);
-        prop_assert_eq!(&removed.profile, &profile_left);
-        prop_assert!(removed.state.is_empty(), "state left: {:?}", removed.state);
-
-        let via = lib_install_bridge(&installed, &opts, 8741).map_err(TestCaseError::fail)?;
-        let back = lib_install(&via, &opts).map_err(TestCaseError::fail)?;
-        prop_assert_eq!(&back.config, &installed.config, "install after --bridge is not the direct setup\n{:?}", text);
-        prop_assert_eq!(&back.profile, &installed.profile);
-        prop_assert_eq!(&back.state.bridge_upstream, &None);
-        let removed = lib_uninstall(&back, false).map_err(TestCaseError::fail)?;
-        prop_assert_eq!(&removed.config, &uninstalled, "uninstall after --bridge and back");
-        prop_assert!(removed.state.is_empty(), "state left: {:?}", removed.state);
-    }
-}
-
-/// [`kept_lines_survive`] after a block was removed. Where lines went with
-/// the block, the diff that restores the file's style can pair a kept line
-/// with a blank one beside it, so in a file with mixed line endings a kept
-/// line may take its neighbour's ending (a known limit of `Styled`): in
-/// such a file, and for blank lines anywhere, lines are compared without
-/// their CR. And a file that ends without a newline keeps that style, so
-/// blank lines after the last kept text may go with the block.
-fn kept_lines_survive_a_removal(raw: &[(String, bool)], out: &str) -> Result<(), String> {
-    let mixed = mixed_endings(raw);
-    let blank_lf = |t: &str| -> String {
-        t.trim_start_matches('\u{feff}')
-            .split_inclusive('\n')
-            .map(|l| match l.strip_suffix("\r\n") {
-                Some(body) if mixed || body.trim().is_empty() => format!("{body}\n"),
-                _ => l.to_string(),
-            })
-            .collect()
-    };
-    let last_text = raw.iter().rposition(|(l, k)| *k && !l.trim().is_empty());
-    let raw_lf: Vec<(String, bool)> = raw
-        .iter()
-        .enumerate()
-        .map(|(i, (l, k))| (blank_lf(l), *k && last_text.is_some_and(|t| i <= t)))
-        .collect();
-    kept_lines_survive(&raw_lf, &blank_lf(out))
-}
-
-/// The generated file has both CRLF and LF line endings.
-fn mixed_endings(raw: &[(String, bool)]) -> bool {
-    raw.iter().any(|(l, _)| l.ends_with("\r\n"))
-        && raw
-            .iter()
-            .any(|(l, _)| l.ends_with('\n') && !l.ends_with("\r\n"))
-}
-
-/// No provider, no profile, no selector, no top-level provider choice of
-/// OminiGate in `text`.
-fn no_ominigate_left(text: &str) -> Result<(), String> {
-    let doc: toml_edit::DocumentMut = text
-        .trim_start_matches('\u{feff}')
-        .parse()
-        .map_err(|e| format!("uninstall left invalid TOML: {e}"))?;
-    let get = |a: &str, b: &str| doc.get(a).and_then(|t| t.get(b)).is_some();
-    if get("model_providers", "ominigate") {
-        return Err("the provider is left".into());
-    }
-    if get("profiles", "ominigate") {
-        return Err("the profile is left".into());
-    }
-    for key in ["profile", "model_provider"] {
-        if doc.get(key).and_then(|v| v.as_str()) == Some("ominigate") {
-            return Err(format!("top-level {key} = \"ominigate\" is left"));
-        }
-    }
-    Ok(())
-}
-
-/// Codex 0.134+: the comments of the user's own profile block are in the
-/// profile file after install.
-fn carried_comments(input: &str, installed: &Files) -> Result<(), String> {
-    let profile = installed.profile.clone().unwrap_or_default();
-    for wanted in ["# inside profiles", "# above profiles"] {
-        if input.contains(wanted) && !profile.contains(wanted) {
-            return Err(format!(
-                "{wanted:?} was not carried into the profile file:\n{profile:?}"
-            ));
-        }
-    }
-    if input.contains("[profiles.ominigate] # mine") && profile.matches("# mine").count() < 3 {
-        return Err(format!("a `# mine` was not carried:\n{profile:?}"));
-    }
-    Ok(())
 }
 
 /// Parse, check and plan `bytes` in every era, install (with and without

@@ -79,43 +79,40 @@ pub fn corpus_files(name: &str) -> Vec<PathBuf> {
     files
 }
 
-/// A legacy table with the user's own keys and comments around the guide's blocks.
-const LEGACY_TABLE: &str = "model = \"gpt-5\" # plain codex\n\n[model_providers.ominigate]\nname = \"OminiGate\"\nbase_url = \"https://api.ominigate.ai/v1\"\nenv_key = \"OMINIGATE_API_KEY\"\nwire_api = \"chat\"\n\n[profiles.ominigate] # from the guide\n# I prefer opus for refactors\nmodel = \"anthropic/claude-opus-4.6\" # opus\nmodel_provider = \"ominigate\"\nmodel_reasoning_effort = \"high\"\n\n[tui]\nnotifications = true\n";
-const LEGACY_TABLE_CLEAN: &str = "model = \"gpt-5\" # plain codex\n\n[tui]\nnotifications = true\n";
+/// The six shapes a user of the guide starts from (issue 11), by name and
+/// case directory (`cases/shape-<slug>-<era>/`).
+const LEGACY_SHAPES: [(&str, &str); 6] = [
+    ("guide verbatim", "guide-verbatim"),
+    ("guide with BOM and CRLF", "guide-with-bom-and-crlf"),
+    ("legacy table with user keys", "legacy-table-with-user-keys"),
+    ("top-level selector", "top-level-selector"),
+    ("dotted profile keys", "dotted-profile-keys"),
+    (
+        "legacy table with BOM and CRLF",
+        "legacy-table-with-bom-and-crlf",
+    ),
+];
 
-/// `text` with a BOM and CRLF line endings.
-pub fn bom_crlf(text: &str) -> String {
-    format!("\u{feff}{}", text.replace('\n', "\r\n"))
-}
-
-/// The six shapes a user of the guide starts from (issue 11): the name,
-/// the config, and what uninstall must leave after install (no OminiGate,
-/// every other line as it was).
+/// The six legacy shapes: the name, the config, and what uninstall leaves
+/// after install (no OminiGate, every other line as it was), read from
+/// their case directories, where a reviewer sees them.
 pub fn legacy_shapes() -> Vec<(&'static str, String, String)> {
-    vec![
-        ("guide verbatim", GUIDE.to_string(), String::new()),
-        ("guide with BOM and CRLF", bom_crlf(GUIDE), "\u{feff}".to_string()),
-        (
-            "legacy table with user keys",
-            LEGACY_TABLE.to_string(),
-            LEGACY_TABLE_CLEAN.to_string(),
-        ),
-        (
-            "top-level selector",
-            "profile = \"ominigate\"\nmodel = \"gpt-5\"\n\n[model_providers.ominigate]\nname = \"OminiGate\"\nbase_url = \"https://api.ominigate.ai/v1\"\nenv_key = \"OMINIGATE_API_KEY\"\nwire_api = \"chat\"\n\n[profiles.ominigate]\nmodel = \"openai/gpt-5.4-pro\"\nmodel_provider = \"ominigate\"\n\n[projects.\"/src/app\"]\ntrust_level = \"trusted\"\n".to_string(),
-            "model = \"gpt-5\"\n\n[projects.\"/src/app\"]\ntrust_level = \"trusted\"\n".to_string(),
-        ),
-        (
-            "dotted profile keys",
-            "model = \"gpt-5\"\nmodel_providers.ominigate.name = \"OminiGate\"\nmodel_providers.ominigate.base_url = \"https://api.ominigate.ai/v1\"\nmodel_providers.ominigate.env_key = \"OMINIGATE_API_KEY\"\nmodel_providers.ominigate.wire_api = \"chat\"\n# my profile\nprofiles.ominigate.model = \"openai/gpt-5.4-pro\"\nprofiles.ominigate.model_provider = \"ominigate\" # the gateway\n\n[tui]\nnotifications = true\n".to_string(),
-            "model = \"gpt-5\"\n\n[tui]\nnotifications = true\n".to_string(),
-        ),
-        (
-            "legacy table with BOM and CRLF",
-            bom_crlf(LEGACY_TABLE),
-            bom_crlf(LEGACY_TABLE_CLEAN),
-        ),
-    ]
+    let read = |slug: &str, file: &str| {
+        let path = crate::cases::cases_dir()
+            .join(format!("shape-{slug}-0.169.0"))
+            .join(file);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    LEGACY_SHAPES
+        .iter()
+        .map(|(name, slug)| {
+            (
+                *name,
+                read(slug, "in/config.toml"),
+                read(slug, "out/config.toml"),
+            )
+        })
+        .collect()
 }
 
 /// What uninstall must leave (issue 11): no `ominigate` provider, no

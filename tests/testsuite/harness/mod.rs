@@ -11,6 +11,7 @@ pub mod chat_gateway;
 pub mod configs;
 pub mod doctor;
 pub mod fake_codex;
+pub mod golden;
 pub mod library;
 pub mod privilege;
 pub mod real_codex;
