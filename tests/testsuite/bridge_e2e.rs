@@ -1,5 +1,5 @@
 //! Real Codex through `ominigate-codex bridge` to a scripted gateway that
-//! serves chat completions only (tests/support/chat_gateway.rs), as
+//! serves chat completions only (harness/chat_gateway.rs), as
 //! OminiGate's guide describes it: every case of issue 13's "Proof", on
 //! Codex 0.133.0 and the newest release `OMINIGATE_E2E_CODEX` names.
 //!
@@ -8,7 +8,7 @@
 //!
 //! ```sh
 //! OMINIGATE_E2E_CODEX="…/0.133.0/codex …/0.171.0/codex" \
-//!   unshare -rn sh -c 'ip link set lo up && exec cargo test --test bridge_e2e -- --ignored'
+//!   unshare -rn sh -c 'ip link set lo up && exec cargo test --test testsuite -- --ignored bridge_e2e::'
 //! ```
 //!
 //! Codex gets the canary key; it must reach the gateway (the bridge

@@ -1,5 +1,5 @@
 //! `ominigate-codex bridge` and `ominigate-codex codex` as a user runs them,
-//! against a loopback fake chat gateway (tests/support/server.rs). Real
+//! against a loopback fake chat gateway (harness/server.rs). Real
 //! Codex through the bridge is tests/e2e.rs's business; here the fake
 //! `codex` is a script.
 //!

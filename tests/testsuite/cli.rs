@@ -267,7 +267,7 @@ fn a_closed_pipe_does_not_stop_install_half_way() {
 
 /// `--version` (and `-V`) says how the binary was installed: built from
 /// this checkout here, npm when its launcher says so, nothing else from
-/// the variable. (A packaged crate says cargo: tests/npm.rs.)
+/// the variable. (A packaged crate says cargo: npm.rs.)
 #[test]
 fn version_says_how_it_was_installed() {
     let sb = Sandbox::new();

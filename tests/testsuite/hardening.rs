@@ -466,7 +466,7 @@ fn a_file_without_an_acl_gets_none_from_the_directorys_default_acl() {
 }
 
 #[test]
-#[ignore = "needs root with setpriv: bash .ci/run runs it as root (cargo test --test hardening -- --ignored)"]
+#[ignore = "needs root with setpriv: bash .ci/run runs it as root (cargo test --test testsuite -- --ignored hardening::)"]
 fn an_xattr_that_cannot_be_copied_refuses_before_anything_is_written() {
     // security.* may be read by anyone but set only with CAP_SYS_ADMIN:
     // nobody cannot give it to the replacement, so nobody is refused.
@@ -483,7 +483,7 @@ fn an_xattr_that_cannot_be_copied_refuses_before_anything_is_written() {
 // --- 9. ownership when root runs it -----------------------------------------
 
 #[test]
-#[ignore = "needs root with setpriv: bash .ci/run runs it as root (cargo test --test hardening -- --ignored)"]
+#[ignore = "needs root with setpriv: bash .ci/run runs it as root (cargo test --test testsuite -- --ignored hardening::)"]
 fn root_gives_new_files_to_the_owner_of_the_codex_home() {
     needs_root_with_setpriv();
     for era in ERAS {
@@ -509,7 +509,7 @@ fn root_gives_new_files_to_the_owner_of_the_codex_home() {
 }
 
 #[test]
-#[ignore = "needs root with setpriv: bash .ci/run runs it as root (cargo test --test hardening -- --ignored)"]
+#[ignore = "needs root with setpriv: bash .ci/run runs it as root (cargo test --test testsuite -- --ignored hardening::)"]
 fn a_group_the_user_is_not_in_is_refused_before_anything_is_written() {
     needs_root_with_setpriv();
     let sb = Sandbox::new();

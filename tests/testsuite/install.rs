@@ -560,23 +560,21 @@ fn next_steps_say_whether_the_key_is_set_never_what_it_is() {
 #[test]
 fn codex_home_comes_from_the_environment_when_no_flag() {
     let sb = Sandbox::new();
-    let mut cmd = assert_cmd::Command::cargo_bin("ominigate-codex").unwrap();
-    let out = cmd
-        .env_clear()
-        .env("HOME", sb.dir.path().join("home"))
+    let out = sb
+        .std_cmd_without_codex_home()
         .env("CODEX_HOME", sb.codex_home())
         .args(["install", "--codex-version", "0.169.0"])
         .output()
         .unwrap();
     assert!(out.status.success());
     assert!(sb.config().exists());
-    let mut cmd = assert_cmd::Command::cargo_bin("ominigate-codex").unwrap();
-    cmd.env_clear()
-        .env("HOME", sb.dir.path().join("home"))
+    let out = sb
+        .std_cmd_without_codex_home()
         .args(["install", "--codex-version", "0.169.0"])
-        .assert()
-        .success();
-    assert!(sb.dir.path().join("home/.codex/config.toml").exists());
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(sb.root().join("home/.codex/config.toml").exists());
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! plain `cargo test`. `bash .ci/run` runs them:
 //!
 //! ```sh
-//! cargo test --test npm -- --ignored
+//! cargo test --test testsuite -- --ignored npm::
 //! ```
 
 use std::fs;
@@ -231,7 +231,7 @@ fn assert_package_files(path: &Path, exe: &str) -> serde_json::Value {
 }
 
 #[test]
-#[ignore = "needs node, npm and a release build: cargo test --test npm -- --ignored"]
+#[ignore = "needs node, npm and a release build: cargo test --test testsuite -- --ignored npm::"]
 fn packages_hold_only_their_files_at_the_cargo_version() {
     let p = packages();
     let main = assert_package_files(&p.main, "bin/ominigate-codex.js");
@@ -265,7 +265,7 @@ fn packages_hold_only_their_files_at_the_cargo_version() {
 }
 
 #[test]
-#[ignore = "needs node, npm and a release build: cargo test --test npm -- --ignored"]
+#[ignore = "needs node, npm and a release build: cargo test --test testsuite -- --ignored npm::"]
 fn version_through_npm_is_the_cargo_version() {
     let p = packages();
     let home = Home::new();
@@ -280,7 +280,7 @@ fn version_through_npm_is_the_cargo_version() {
 }
 
 #[test]
-#[ignore = "needs node, npm and a release build: cargo test --test npm -- --ignored"]
+#[ignore = "needs node, npm and a release build: cargo test --test testsuite -- --ignored npm::"]
 fn install_dry_run_through_npm_prints_the_diff_and_writes_nothing() {
     let p = packages();
     let home = Home::new();
@@ -299,7 +299,7 @@ fn install_dry_run_through_npm_prints_the_diff_and_writes_nothing() {
 }
 
 #[test]
-#[ignore = "needs node, npm and a release build: cargo test --test npm -- --ignored"]
+#[ignore = "needs node, npm and a release build: cargo test --test testsuite -- --ignored npm::"]
 fn exit_status_and_output_pass_through_the_launcher() {
     let p = packages();
     let home = Home::new();
@@ -424,19 +424,19 @@ fn signal_reaches_the_binary(signal: &str, number: i32) {
 }
 
 #[test]
-#[ignore = "needs node, npm and a release build: cargo test --test npm -- --ignored"]
+#[ignore = "needs node, npm and a release build: cargo test --test testsuite -- --ignored npm::"]
 fn sigint_reaches_the_binary() {
     signal_reaches_the_binary("INT", 2);
 }
 
 #[test]
-#[ignore = "needs node, npm and a release build: cargo test --test npm -- --ignored"]
+#[ignore = "needs node, npm and a release build: cargo test --test testsuite -- --ignored npm::"]
 fn sigterm_reaches_the_binary() {
     signal_reaches_the_binary("TERM", 15);
 }
 
 #[test]
-#[ignore = "needs node, npm and a release build: cargo test --test npm -- --ignored"]
+#[ignore = "needs node, npm and a release build: cargo test --test testsuite -- --ignored npm::"]
 fn npx_runs_the_installed_package() {
     let p = packages();
     let home = Home::new();
@@ -496,7 +496,7 @@ fn launcher_on(platform: &str) -> (Option<i32>, String, String) {
 }
 
 #[test]
-#[ignore = "needs node, npm and a release build: cargo test --test npm -- --ignored"]
+#[ignore = "needs node, npm and a release build: cargo test --test testsuite -- --ignored npm::"]
 fn launcher_on_an_unsupported_platform_lists_the_supported_ones() {
     let (code, out, err) = launcher_on("freebsd-x64");
     assert_eq!(code, Some(1), "{out}{err}");
@@ -510,7 +510,7 @@ fn launcher_on_an_unsupported_platform_lists_the_supported_ones() {
 }
 
 #[test]
-#[ignore = "needs node, npm and a release build: cargo test --test npm -- --ignored"]
+#[ignore = "needs node, npm and a release build: cargo test --test testsuite -- --ignored npm::"]
 fn launcher_without_its_platform_package_says_which_is_missing() {
     // Supported, but npm installed only this machine's package.
     let other = PLATFORMS
@@ -614,7 +614,7 @@ fn the_crate_holds_only_what_a_build_needs() {
     }
     for path in [
         "bench/RESULTS.md",
-        "tests/cli.rs",
+        "tests/testsuite/cli.rs",
         "../shared/corpus/x.toml",
         "docs/doctor.md",
     ] {
@@ -623,7 +623,7 @@ fn the_crate_holds_only_what_a_build_needs() {
 }
 
 #[test]
-#[ignore = "builds the packaged crate with fat LTO (slow): cargo test --test npm -- --ignored"]
+#[ignore = "builds the packaged crate with fat LTO (slow): cargo test --test testsuite -- --ignored npm::"]
 fn the_packaged_crate_installs_offline_and_says_cargo() {
     checked(
         cargo()

@@ -506,7 +506,7 @@ fn build(
     let (f_root, f_sections) = shape_lines("profiles", profile, &own_profile);
     // Root-level shape lines go among the root keys, at seeded places, each
     // shape's lines together: toml_edit cannot keep the dotted keys of one
-    // table apart (the tool refuses such a file; see tests/faults.rs).
+    // table apart (the tool refuses such a file; see faults.rs).
     // --default changes and later restores these two.
     let mk = |t: &str| {
         if default {

@@ -66,7 +66,7 @@ pub fn assert_isolated() {
     assert!(
         others.is_empty(),
         "the real-Codex suites must run where only loopback exists, but this network has {others:?}; \
-         run them as: unshare -rn sh -c 'ip link set lo up && exec cargo test --test e2e -- --ignored' \
+         run them as: unshare -rn sh -c 'ip link set lo up && exec cargo test --test testsuite -- --ignored e2e::' \
          (as .ci/run does)"
     );
 }
