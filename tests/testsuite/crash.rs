@@ -13,10 +13,6 @@ const STATE: &str = "ominigate-codex.state.json";
 const PROFILE: &str = "ominigate.config.toml";
 const BACKUP: &str = "config.toml.ominigate.bak";
 
-fn install_args(era: &str) -> Vec<&str> {
-    vec!["install", "--codex-version", era]
-}
-
 // --- the file changes on disk between read and write -------------------------
 
 /// Pause a run at `point`, let `change` act on the sandbox, resume: the run

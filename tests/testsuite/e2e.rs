@@ -3,8 +3,9 @@
 //!
 //! Needs real Codex binaries: `OMINIGATE_E2E_CODEX` lists their paths
 //! (space separated), as `.ci/run` sets it from `scripts/fetch-codex.sh
-//! 0.94.0 0.133.0 0.169.0 latest`. Without it these tests say so and pass;
-//! with it, a missing or broken binary fails them.
+//! 0.94.0 0.133.0 0.169.0 latest`. The tests are `#[ignore]`d: run them
+//! with `--ignored` (in `unshare -rn`), where a missing variable or a
+//! missing or broken binary fails them.
 
 use std::process::Command;
 use std::time::Duration;

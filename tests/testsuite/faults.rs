@@ -22,10 +22,6 @@ fn refused_untouched(config: &[u8], args: &[&str], code: i32) -> (Sandbox, Out) 
     (sb, out)
 }
 
-fn install_args(era: &str) -> Vec<&str> {
-    vec!["install", "--codex-version", era]
-}
-
 // --- invalid TOML, duplicate keys and tables, non-UTF-8, NUL bytes ---------
 
 /// (what, bytes, line:col of the error)

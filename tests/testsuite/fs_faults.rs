@@ -13,10 +13,6 @@ use std::process::Command;
 
 use crate::harness::*;
 
-fn install_args(era: &str) -> Vec<&str> {
-    vec!["install", "--codex-version", era]
-}
-
 fn mkfifo(path: &Path) {
     let ok = Command::new(tool("mkfifo"))
         .arg(path)

@@ -17,10 +17,6 @@ use crate::harness::*;
 
 const BACKUP: &str = "config.toml.ominigate.bak";
 
-fn install_args(era: &str) -> Vec<&str> {
-    vec!["install", "--codex-version", era]
-}
-
 /// No run of 8 or more consecutive characters of `key`, in any case.
 #[track_caller]
 fn assert_no_key_run(key: &str, text: &str) {

@@ -78,6 +78,11 @@ pub fn tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
+/// `install --codex-version ERA`.
+pub fn install_args(era: &str) -> Vec<&str> {
+    vec!["install", "--codex-version", era]
+}
+
 /// What one run printed, and how it ended.
 #[derive(Debug)]
 pub struct Out {
@@ -128,19 +133,19 @@ impl Out {
     /// The error names `what` (a path, a key, `line:col`).
     #[track_caller]
     pub fn assert_stderr_has(&self, what: &str) -> &Out {
-        assert!(
-            self.stderr.contains(what),
-            "stderr does not mention {what:?}\n{}",
-            self.text()
-        );
-        self
+        self.assert_has("stderr", &self.stderr, what)
     }
 
     #[track_caller]
     pub fn assert_stdout_has(&self, what: &str) -> &Out {
+        self.assert_has("stdout", &self.stdout, what)
+    }
+
+    #[track_caller]
+    fn assert_has(&self, name: &str, stream: &str, what: &str) -> &Out {
         assert!(
-            self.stdout.contains(what),
-            "stdout does not mention {what:?}\n{}",
+            stream.contains(what),
+            "{name} does not mention {what:?}\n{}",
             self.text()
         );
         self
