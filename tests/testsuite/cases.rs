@@ -15,12 +15,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::harness::Sandbox;
 use crate::harness::golden::{Golden, case_dirs};
-
-pub fn cases_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite/cases")
-}
+use crate::harness::{Sandbox, cases_dir};
 
 /// Every file under `dir`, relative to it, sorted.
 fn files(dir: &Path) -> Vec<PathBuf> {

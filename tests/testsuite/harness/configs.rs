@@ -79,6 +79,11 @@ pub fn corpus_files(name: &str) -> Vec<PathBuf> {
     files
 }
 
+/// `tests/testsuite/cases/`: the case directories (see `cases.rs`).
+pub fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testsuite/cases")
+}
+
 /// The six shapes a user of the guide starts from (issue 11), by name and
 /// case directory (`cases/shape-<slug>-<era>/`).
 const LEGACY_SHAPES: [(&str, &str); 6] = [
@@ -98,9 +103,7 @@ const LEGACY_SHAPES: [(&str, &str); 6] = [
 /// their case directories, where a reviewer sees them.
 pub fn legacy_shapes() -> Vec<(&'static str, String, String)> {
     let read = |slug: &str, file: &str| {
-        let path = crate::cases::cases_dir()
-            .join(format!("shape-{slug}-0.169.0"))
-            .join(file);
+        let path = cases_dir().join(format!("shape-{slug}-0.169.0")).join(file);
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     };
     LEGACY_SHAPES
