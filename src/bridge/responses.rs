@@ -381,7 +381,7 @@ impl Exchange {
 
 /// Test hook, inert unless `OMINIGATE_CODEX_FAILPOINT=bridge-panic`: the
 /// stream reader panics after its first translated read, so that a test
-/// can show what a bug there does (tests/bridge_server.rs).
+/// can show what a bug there does (tests/testsuite/bridge_server.rs).
 fn failpoint_panic() -> bool {
     std::env::var_os("OMINIGATE_CODEX_FAILPOINT").is_some_and(|v| v == "bridge-panic")
 }

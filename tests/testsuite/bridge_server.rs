@@ -1,0 +1,1106 @@
+//! `ominigate-codex bridge` and `ominigate-codex codex` as a user runs them,
+//! against a loopback fake chat gateway (harness/server.rs). Real
+//! Codex through the bridge is tests/e2e.rs's business; here the fake
+//! `codex` is a script.
+//!
+//! Every server listens on 127.0.0.1 and stops by itself: the gateway
+//! when dropped (or after 60 s), the bridge when killed by its guard.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Child, ChildStdout, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::harness::server::{Answer, Request, Server, models_body, reply};
+use crate::harness::{CANARY, Sandbox, assert_no_canary_in_text};
+
+/// A bridge process, killed when dropped.
+struct Bridge {
+    child: Child,
+    port: u16,
+    stdout: BufReader<ChildStdout>,
+    first_line: String,
+    stderr: std::path::PathBuf,
+}
+
+impl Bridge {
+    fn start(sb: &Sandbox, upstream: &str, extra: &[&str]) -> Bridge {
+        Bridge::start_with_env(sb, upstream, extra, &[])
+    }
+
+    fn start_with_env(
+        sb: &Sandbox,
+        upstream: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Bridge {
+        let stderr = sb.dir.path().join("bridge-stderr");
+        let mut child = sb
+            .std_cmd()
+            .args(["bridge", "--listen", "127.0.0.1:0", "--upstream", upstream])
+            .args(extra)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("start the bridge");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first_line = String::new();
+        stdout.read_line(&mut first_line).expect("first line");
+        let port = first_line
+            .strip_prefix("listening on http://127.0.0.1:")
+            .and_then(|rest| rest.strip_suffix("/v1\n"))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("first line: {first_line:?}")
+            });
+        Bridge {
+            child,
+            port,
+            stdout,
+            first_line,
+            stderr,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Send `signal` and wait (at most 20 s) for the exit code.
+    fn stop_with(&mut self, signal: &str) -> Option<i32> {
+        let sent = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the bridge did not stop within 20 s of {signal}");
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One raw HTTP/1.1 exchange (`Connection: close`), for what an HTTP
+/// client would not send: a foreign `Host`, a body it never sends.
+fn raw(port: u16, request: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(request.as_bytes()).expect("send");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// A Responses request as Codex sends it, trimmed.
+fn responses_request() -> String {
+    serde_json::json!({
+        "model": "openai/gpt-5.4-pro",
+        "stream": true,
+        "input": [
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "be brief"}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+        ],
+        "tools": [{"type": "function", "name": "exec_command", "description": "run", "parameters": {"type": "object", "properties": {"cmd": {"type": "string"}}}}],
+        "tool_choice": "auto",
+        "parallel_tool_calls": true,
+        "store": false
+    })
+    .to_string()
+}
+
+/// A chat stream saying "Hello" in `n` pieces, then stop, usage, [DONE].
+fn chat_chunks(n: usize) -> Vec<String> {
+    let mut chunks: Vec<String> = (0..n)
+        .map(|i| {
+            let piece = if i == 0 { "Hel" } else { "lo" };
+            serde_json::json!({"id": "c1", "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]})
+                .to_string()
+        })
+        .collect();
+    chunks.push(
+        serde_json::json!({"id": "c1", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            .to_string(),
+    );
+    chunks.push(
+        serde_json::json!({"id": "c1", "choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}})
+            .to_string(),
+    );
+    chunks.push("[DONE]".to_string());
+    chunks
+}
+
+/// POST a Responses request with the canary key; status and body.
+fn post_responses(bridge: &Bridge) -> (u16, String) {
+    post(bridge, responses_request(), Some(CANARY))
+}
+
+/// POST `body` to the bridge's /v1/responses (with `key`, if any).
+fn post(bridge: &Bridge, body: String, key: Option<&str>) -> (u16, String) {
+    let mut request = agent()
+        .post(bridge.url("/v1/responses"))
+        .header("Content-Type", "application/json")
+        .header("Accept", "text/event-stream");
+    if let Some(key) = key {
+        request = request.header("Authorization", format!("Bearer {key}"));
+    }
+    let mut r = request.send(body).expect("request");
+    let status = r.status().as_u16();
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    (status, body)
+}
+
+fn assert_clean(bridge: &Bridge, outputs: &[&str]) {
+    assert_no_canary_in_text(&bridge.log());
+    assert_no_canary_in_text(&bridge.first_line);
+    for o in outputs {
+        assert_no_canary_in_text(o);
+    }
+}
+
+#[test]
+fn prints_its_address_first_and_answers_health_locally() {
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    let mut r = agent().get(bridge.url("/health")).call().expect("health");
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "ok", "service": "ominigate-codex bridge", "upstream": "https://gw.example/v1"})
+    );
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    // A WebSocket attempt is sent to plain HTTP; other paths are not served.
+    for (path, status) in [("/v1/responses", 426), ("/v1/chat/completions", 404)] {
+        let r = agent().get(bridge.url(path)).call().expect(path);
+        assert_eq!(r.status().as_u16(), status, "{path}");
+    }
+    let log = bridge.log();
+    assert!(log.contains("GET /health -> 200"), "{log}");
+    assert!(log.contains("GET /v1/responses -> 426"), "{log}");
+}
+
+#[test]
+fn refuses_to_listen_beyond_this_machine() {
+    let sb = Sandbox::new();
+    for addr in ["0.0.0.0:0", "192.0.2.1:8741", "[::]:0", "gw.example:80"] {
+        let out = sb.exec(&["bridge", "--listen", addr], &[]);
+        assert_eq!(out.code, 2, "{addr}: {out:?}");
+        assert!(out.stdout.is_empty(), "{addr}: {out:?}");
+    }
+    let out = sb.exec(&["bridge", "--upstream", "http://gw.example/v1"], &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("plain http"), "{out:?}");
+}
+
+#[test]
+fn never_forwards_to_itself() {
+    let sb = Sandbox::new();
+    sb.write_config("[model_providers.ominigate]\nbase_url = \"http://127.0.0.1:8741/v1\"\n");
+    let out = sb.exec(&["bridge"], &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("is the bridge itself"), "{out:?}");
+    assert!(
+        out.stderr.contains("install --bridge --base-url"),
+        "{out:?}"
+    );
+    let out = sb.exec(
+        &[
+            "bridge",
+            "--listen",
+            "127.0.0.1:9",
+            "--upstream",
+            "http://localhost:9/v1",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("fix --upstream"), "{out:?}");
+}
+
+#[test]
+fn a_damaged_state_file_stops_only_what_needs_it() {
+    let sb = Sandbox::new();
+    sb.write_config("[model_providers.ominigate]\nbase_url = \"http://127.0.0.1:8741/v1\"\n");
+    let state = sb.codex_home().join("ominigate-codex.state.json");
+    std::fs::write(&state, "{\"schema\": 1, \"bridge_upstream\": ").unwrap();
+    // Without --upstream the recorded gateway is needed: say which file.
+    let out = sb.exec(&["bridge"], &[]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("ominigate-codex.state.json is damaged"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("--upstream URL"), "{out:?}");
+    // `codex` has no --upstream: the message names what works for it too.
+    assert!(
+        out.stderr.contains("install --bridge --base-url URL"),
+        "{out:?}"
+    );
+    // With it, as that message advises, the state does not matter.
+    let gateway = Server::start(|_: &Request| reply(200, &models_body(&["m"])));
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    assert!(bridge.first_line.starts_with("listening on"));
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "{\"schema\": 1, \"bridge_upstream\": "
+    );
+}
+
+#[test]
+fn refuses_foreign_host_names_and_sends_no_cors_headers() {
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    let port = bridge.port;
+    let refused = ["evil.example", "evil.example:80", "127.0.0.1.nip.io", ""];
+    let allowed = [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        "[::1]".into(),
+    ];
+    let cases = refused
+        .map(|h| (h.to_string(), "", "HTTP/1.1 403"))
+        .into_iter()
+        .chain(allowed.map(|h| (h, "", "HTTP/1.1 200")))
+        // A page in a browser: the Host is right, the Origin tells.
+        .chain([
+            (
+                format!("127.0.0.1:{port}"),
+                "Origin: http://evil.example\r\n",
+                "HTTP/1.1 403",
+            ),
+            (
+                format!("127.0.0.1:{port}"),
+                "Origin: null\r\n",
+                "HTTP/1.1 403",
+            ),
+            (
+                format!("127.0.0.1:{port}"),
+                "Origin: http://localhost:3000\r\n",
+                "HTTP/1.1 200",
+            ),
+            // Compressed bodies are not read.
+            (
+                format!("127.0.0.1:{port}"),
+                "Content-Encoding: zstd\r\n",
+                "HTTP/1.1 415",
+            ),
+        ]);
+    for (host, extra, status) in cases {
+        let answer = raw(
+            port,
+            &format!("GET /health HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n"),
+        );
+        assert!(answer.starts_with(status), "{host}: {answer}");
+        assert!(
+            !answer.to_ascii_lowercase().contains("access-control"),
+            "{answer}"
+        );
+    }
+}
+
+#[test]
+fn bodies_over_64_mib_get_413_before_they_are_read() {
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    let answer = raw(
+        bridge.port,
+        &format!(
+            "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{{",
+            (64 << 20) + 1
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("larger than 64 MiB"), "{answer}");
+}
+
+#[test]
+fn a_body_that_is_not_a_responses_request_gets_400_and_no_upstream_request() {
+    let gateway = Server::start(|_: &Request| reply(500, "{}"));
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post(&bridge, "{not json".into(), None);
+    assert_eq!(status, 400);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON error");
+    assert!(v["error"]["message"].is_string(), "{v}");
+    assert!(gateway.requests().is_empty());
+    let log = bridge.log();
+    assert!(log.contains("-> 400 (not a Responses request)"), "{log}");
+}
+
+#[test]
+fn a_gateway_cannot_serve_a_web_page_from_the_bridges_address() {
+    // A page served from 127.0.0.1:PORT could script the bridge as its own
+    // origin, so the model list always goes out as JSON, never sniffed.
+    let gateway = Server::start(|_: &Request| Answer::Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        body: "<script>fetch('/v1/models')</script>".into(),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let answer = raw(
+        bridge.port,
+        &format!(
+            "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            bridge.port
+        ),
+    );
+    let head = answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{answer}");
+    assert!(head.contains("content-type: application/json"), "{answer}");
+    assert!(!head.contains("text/html"), "{answer}");
+    assert!(head.contains("x-content-type-options: nosniff"), "{answer}");
+}
+
+#[test]
+fn a_redirect_from_the_gateway_is_never_followed() {
+    let elsewhere = Server::start(|_: &Request| reply(200, &models_body(&["m"])));
+    let target = elsewhere.base_url();
+    let gateway = Server::start(move |req: &Request| Answer::Reply {
+        status: 307,
+        headers: vec![("Location".into(), format!("{target}{}", &req.path[3..]))],
+        body: String::new(),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("redirect (HTTP 307)"), "{body}");
+    let mut models = agent()
+        .get(bridge.url("/v1/models"))
+        .header("Authorization", format!("Bearer {CANARY}"))
+        .call()
+        .expect("models");
+    assert_eq!(models.status().as_u16(), 502);
+    let listed = models.body_mut().read_to_string().unwrap_or_default();
+    assert!(listed.contains("never follows one"), "{listed}");
+    assert_eq!(gateway.requests().len(), 2);
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the key went to the redirect target"
+    );
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
+fn models_are_forwarded_with_the_callers_key_which_is_never_shown() {
+    let gateway = Server::start(|req: &Request| match req.path.as_str() {
+        "/v1/models"
+            if req.headers.get("authorization").map(String::as_str)
+                == Some(&format!("Bearer {CANARY}")) =>
+        {
+            reply(200, &models_body(&["openai/gpt-5.4-pro", "m2"]))
+        }
+        // A gateway that echoes the key it refused.
+        _ => {
+            let auth = req
+                .headers
+                .get("authorization")
+                .cloned()
+                .unwrap_or_default();
+            reply(
+                401,
+                &format!(r#"{{"error":{{"message":"bad key {auth}"}}}}"#),
+            )
+        }
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let models = |key: &str| {
+        let mut r = agent()
+            .get(bridge.url("/v1/models"))
+            .header("Authorization", format!("Bearer {key}"))
+            .call()
+            .expect("models");
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
+    let (status, body) = models(CANARY);
+    assert_eq!(status, 200);
+    assert!(body.contains("\"m2\""), "{body}");
+    let (status, refused) = models(&format!("{CANARY}-old"));
+    assert_eq!(status, 401);
+    assert!(
+        refused.contains("bad key Bearer sk-o\u{2026}-old"),
+        "{refused}"
+    );
+
+    let seen = gateway.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].path, "/v1/models");
+    assert_eq!(
+        seen[0].headers.get("authorization").map(String::as_str),
+        Some(format!("Bearer {CANARY}").as_str())
+    );
+    let log = bridge.log();
+    assert!(log.contains("GET /v1/models -> 200"), "{log}");
+    assert!(log.contains("GET /v1/models -> 401"), "{log}");
+    assert_clean(&bridge, &[&body, &refused]);
+}
+
+#[test]
+fn a_text_stream_is_translated_and_logged_without_content() {
+    let gateway = Server::start(|req: &Request| match req.path.as_str() {
+        "/v1/chat/completions" => Answer::Stream {
+            chunks: chat_chunks(3),
+            delay: Duration::ZERO,
+        },
+        _ => reply(404, "{}"),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("response.created"), "{body}");
+    assert!(body.contains("response.completed"), "{body}");
+    let seen = gateway.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].headers.get("authorization").map(String::as_str),
+        Some(format!("Bearer {CANARY}").as_str())
+    );
+    let chat: serde_json::Value = serde_json::from_str(&seen[0].body).expect("chat JSON");
+    assert_eq!(chat["model"], "openai/gpt-5.4-pro");
+    let log = bridge.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("POST /v1/responses"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(line.contains("model=openai/gpt-5.4-pro"), "{line}");
+    assert!(
+        line.contains("items=2") && line.contains("tools=1"),
+        "{line}"
+    );
+    assert!(line.contains("200 completed"), "{line}");
+    assert!(line.contains("in=11 out=7 total=18"), "{line}");
+    // Never the content.
+    assert!(!log.contains("be brief") && !log.contains("Hello"), "{log}");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
+fn a_key_the_gateway_echoes_with_status_200_never_reaches_codex() {
+    // An error object inside a 200 stream, a chunk that is not JSON, and a
+    // 200 `stream: false` answer holding an error: each repeats the key.
+    let gateway = Server::start(|req: &Request| {
+        let chat: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();
+        let said = |text: &str| req.body.contains(text);
+        let echo = format!("invalid api key {CANARY}");
+        if chat["stream"] == false {
+            let body = serde_json::json!({"error": {"message": echo}}).to_string();
+            return reply(200, &body);
+        }
+        let chunk = if said("\"broken\"") {
+            format!("<html>{echo}</html>")
+        } else {
+            serde_json::json!({"error": {"message": echo, "code": "invalid_api_key"}}).to_string()
+        };
+        Answer::Stream {
+            chunks: vec![chunk],
+            delay: Duration::ZERO,
+        }
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (_, in_stream) = post_responses(&bridge);
+    assert!(in_stream.contains("response.failed"), "{in_stream}");
+    assert!(
+        in_stream.contains("invalid api key sk-o\u{2026}7b3d"),
+        "{in_stream}"
+    );
+    let broken = responses_request().replace("\"hi\"", "\"broken\"");
+    let (_, not_json) = post(&bridge, broken, Some(CANARY));
+    assert!(not_json.contains("malformed"), "{not_json}");
+    let whole = responses_request().replace("\"stream\":true", "\"stream\":false");
+    let (_, complete) = post(&bridge, whole, Some(CANARY));
+    assert!(complete.contains("invalid api key"), "{complete}");
+    assert_clean(&bridge, &[&in_stream, &not_json, &complete]);
+}
+
+#[test]
+fn a_gateway_that_ignores_stream_true_still_gets_its_answer_through() {
+    // Asked for a stream, it answers one JSON completion.
+    let gateway = Server::start(|_: &Request| {
+        reply(
+            200,
+            &serde_json::to_string_pretty(&serde_json::json!({
+                "id": "c1", "object": "chat.completion",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+            }))
+            .unwrap(),
+        )
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("event: response.created"), "{body}");
+    assert!(body.contains("\"delta\":\"Hello\""), "{body}");
+    assert!(body.contains("event: response.completed"), "{body}");
+    assert!(body.contains("\"total_tokens\":4"), "{body}");
+    let log = bridge.log();
+    assert!(log.contains("one JSON completion for a stream"), "{log}");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
+fn stream_false_gets_a_response_object() {
+    let gateway = Server::start(|req: &Request| {
+        let chat: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();
+        match chat["stream"].as_bool() {
+            Some(true) => reply(500, "{}"),
+            _ => reply(
+                200,
+                &serde_json::json!({
+                    "id": "c1", "object": "chat.completion",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
+                    "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+                })
+                .to_string(),
+            ),
+        }
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let request = responses_request().replace("\"stream\":true", "\"stream\":false");
+    let (status, text) = post(&bridge, request, None);
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON Response");
+    assert_eq!(v["status"], "completed", "{v}");
+    assert!(text.contains("Hello"), "{v}");
+    let log = bridge.log();
+    assert!(log.contains("stream=false -> 200 (upstream 200)"), "{log}");
+}
+
+#[test]
+fn the_log_masks_the_key_and_escapes_control_characters_whatever_the_client_sends() {
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(1),
+        delay: Duration::ZERO,
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let model = format!("x/{CANARY}\u{1b}[2J");
+    let mut body: serde_json::Value = serde_json::from_str(&responses_request()).unwrap();
+    body["model"] = serde_json::json!(model);
+    let (status, _) = post(&bridge, body.to_string(), None);
+    assert_eq!(status, 200);
+    let log = bridge.log();
+    assert!(log.contains("POST /v1/responses model=x/"), "{log}");
+    assert!(!log.contains('\u{1b}'), "{log:?}");
+    assert_clean(&bridge, &[]);
+}
+
+#[test]
+fn a_rejected_key_comes_back_at_once_in_the_form_codex_shows() {
+    let gateway = Server::start(|_: &Request| {
+        reply(
+            401,
+            &format!(r#"{{"error":{{"message":"Invalid API key {CANARY}"}}}}"#),
+        )
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    // Codex shows a 400's message at once; a 401 it retries for minutes.
+    assert_eq!(status, 400, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON error");
+    let message = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("Invalid API key"), "{message}");
+    assert!(message.contains("OMINIGATE_API_KEY"), "{message}");
+    let log = bridge.log();
+    assert!(log.contains("(upstream 401)"), "{log}");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
+fn a_silent_gateway_is_given_up_after_stream_idle_timeout_ms() {
+    let gateway = Server::start(|req: &Request| match req.body.contains("\"hang\"") {
+        // No answer at all.
+        true => Answer::Hang,
+        // Headers, then nothing for 2 s.
+        false => Answer::Stream {
+            chunks: chat_chunks(1),
+            delay: Duration::from_secs(2),
+        },
+    });
+    let sb = Sandbox::new();
+    sb.write_config(
+        "[model_providers.ominigate]\nbase_url = \"https://gw.example/v1\"\nstream_idle_timeout_ms = 300\n",
+    );
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let started = Instant::now();
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("response.completed"), "{body}");
+    // Codex shows the failure while it reconnects: the cause, not a guess.
+    assert!(body.contains("response.failed"), "{body}");
+    assert!(
+        body.contains("no data for 300 ms (stream_idle_timeout_ms)"),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let hang = responses_request().replace("\"hi\"", "\"hang\"");
+    let (status, body) = post(&bridge, hang, None);
+    assert_eq!(status, 502);
+    assert!(body.contains("no answer within 300 ms"), "{body}");
+    assert!(body.contains(&gateway.base_url()), "{body}");
+    let log = bridge.log();
+    assert!(
+        log.contains("no data for 300 ms (stream_idle_timeout_ms)"),
+        "{log}"
+    );
+    assert!(log.contains("502 (gateway unreachable)"), "{log}");
+}
+
+#[test]
+fn codex_going_away_cancels_the_upstream_request() {
+    // 200 pieces, one every 50 ms: 10 s unless the bridge lets go.
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(200),
+        delay: Duration::from_millis(50),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let body = responses_request();
+    let mut s = TcpStream::connect(("127.0.0.1", bridge.port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {CANARY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut first = [0u8; 512];
+    let n = s.read(&mut first).expect("the stream starts");
+    assert!(String::from_utf8_lossy(&first[..n]).starts_with("HTTP/1.1 200"));
+    let left = Instant::now();
+    drop(s);
+    while gateway.broken_streams() == 0 && left.elapsed() < Duration::from_secs(8) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        gateway.broken_streams(),
+        1,
+        "the upstream stream was not cut"
+    );
+    assert!(
+        left.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        left.elapsed()
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !bridge.log().contains("cancelled (client left)") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = bridge.log();
+    assert!(log.contains("cancelled (client left)"), "{log}");
+}
+
+#[test]
+fn the_answer_ends_when_the_gateway_finished_even_if_its_connection_stays_open() {
+    // `[DONE]`, then keep-alive chunks for 10 s on a connection that stays
+    // open: the answer must end with the `[DONE]`, and the upstream be let go.
+    let mut chunks = chat_chunks(1);
+    chunks.extend((0..200).map(|_| r#"{"choices":[]}"#.to_string()));
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::from_millis(50),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let started = Instant::now();
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("response.completed"), "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the answer stayed open {:?} after the gateway finished",
+        started.elapsed()
+    );
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while gateway.broken_streams() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(gateway.broken_streams(), 1, "the upstream was not let go");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
+fn a_bug_in_a_worker_ends_that_answer_in_failed_and_the_bridge_goes_on() {
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(3),
+        delay: Duration::from_millis(30),
+    });
+    let sb = Sandbox::new();
+    let env = [("OMINIGATE_CODEX_FAILPOINT", "bridge-panic")];
+    let bridge = Bridge::start_with_env(&sb, &gateway.base_url(), &[], &env);
+    for _ in 0..2 {
+        let (status, body) = post_responses(&bridge);
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("response.created"), "{body}");
+        assert!(body.contains("response.failed"), "{body}");
+        assert!(body.contains("internal error"), "{body}");
+        assert!(!body.contains("response.completed"), "{body}");
+        assert_clean(&bridge, &[&body]);
+    }
+    let health = agent().get(bridge.url("/health")).call().expect("health");
+    assert_eq!(health.status().as_u16(), 200);
+    let log = bridge.log();
+    assert_eq!(log.matches("-> 200 internal error").count(), 2, "{log}");
+}
+
+#[test]
+fn sixty_four_streams_at_once_all_complete() {
+    const N: usize = 64;
+    // The gateway holds every answer until all 64 requests are in at
+    // once: a bridge that served fewer at a time would never get there.
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let seen = arrived.clone();
+    let gateway = Server::start(move |_: &Request| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while seen.load(Ordering::SeqCst) < N && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Answer::Stream {
+            chunks: chat_chunks(20),
+            delay: Duration::from_millis(5),
+        }
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &["-q"]);
+    let bridge = &bridge;
+    let results: Vec<(u16, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..N).map(|_| s.spawn(|| post_responses(bridge))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(arrived.load(Ordering::SeqCst), N);
+    for (status, body) in &results {
+        assert_eq!(*status, 200, "{body}");
+        assert!(body.contains("response.completed"), "{body}");
+    }
+    // -q: no request log.
+    assert_eq!(bridge.log(), "");
+}
+
+#[test]
+fn sigterm_lets_a_running_stream_finish_then_exits_0() {
+    // 40 pieces, 50 ms apart: about 2 s, within the 5 s of grace.
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(40),
+        delay: Duration::from_millis(50),
+    });
+    let sb = Sandbox::new();
+    let mut bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let port = bridge.port;
+    let streaming = std::thread::spawn({
+        let url = bridge.url("/v1/responses");
+        move || {
+            let mut r = agent()
+                .post(url)
+                .header("Authorization", format!("Bearer {CANARY}"))
+                .header("Content-Type", "application/json")
+                .send(responses_request())
+                .expect("request");
+            r.body_mut().read_to_string().unwrap_or_default()
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gateway.requests().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(bridge.stop_with("-TERM"), Some(0));
+    let body = streaming.join().unwrap();
+    assert!(body.contains("response.completed"), "{body}");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "still accepting after SIGTERM"
+    );
+    let mut rest = String::new();
+    let _ = bridge.stdout.read_to_string(&mut rest);
+    assert_eq!(rest, "", "only the address goes to stdout");
+}
+
+#[test]
+fn sigint_stops_an_idle_bridge_with_0() {
+    let sb = Sandbox::new();
+    let mut bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    assert_eq!(bridge.stop_with("-INT"), Some(0));
+}
+
+#[test]
+fn print_service_names_this_binary_and_the_address() {
+    let sb = Sandbox::new();
+    let out = sb.exec(&["bridge", "--print-service", "systemd"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("[Service]\nExecStart=\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("\"bridge\" \"--listen\" \"127.0.0.1:8741\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("systemctl --user enable --now"),
+        "{}",
+        out.stdout
+    );
+    let out = sb.exec(
+        &[
+            "bridge",
+            "--print-service",
+            "launchd",
+            "--listen",
+            "127.0.0.1:9000",
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("<?xml"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("<string>127.0.0.1:9000</string>"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("launchctl bootstrap"), "{}", out.stdout);
+}
+
+/// A fake `codex` that records its arguments and CODEX_HOME, asks the
+/// bridge named in `-c …base_url=` for /health (bash's /dev/tcp), and exits
+/// with `exit`.
+fn fake_codex(sb: &Sandbox, version: &str, exit: i32) -> std::path::PathBuf {
+    let path = sb.dir.path().join("bin/codex");
+    let log = sb.dir.path().join("codex-log");
+    let script = format!(
+        r#"#!/bin/bash
+if [ "$1" = --version ]; then echo 'codex-cli {version}'; exit 0; fi
+{{
+  echo "CODEX_HOME=$CODEX_HOME"
+  for a in "$@"; do echo "ARG=$a"; done
+  port=$(printf '%s\n' "$@" | sed -n 's#^model_providers.ominigate.base_url="http://127.0.0.1:\([0-9]*\)/v1"$#\1#p')
+  if [ -n "$port" ]; then
+    echo "PORT=$port"
+    exec 3<>/dev/tcp/127.0.0.1/$port
+    printf 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+    timeout 10 cat <&3 | head -1
+  fi
+}} > '{log}' 2>&1
+exit {exit}
+"#,
+        log = log.display()
+    );
+    std::fs::write(&path, script).expect("write fake codex");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+fn installed(sb: &Sandbox) {
+    sb.write_config(
+        "[model_providers.ominigate]\nname = \"OminiGate\"\nbase_url = \"https://gw.example/v1\"\nenv_key = \"OMINIGATE_API_KEY\"\nwire_api = \"responses\"\n",
+    );
+    std::fs::write(
+        sb.profile_file(),
+        "model = \"openai/gpt-5.4-pro\"\nmodel_provider = \"ominigate\"\n",
+    )
+    .expect("profile");
+}
+
+/// The fake codex needs these tools besides itself.
+fn with_tools(sb: &Sandbox) {
+    for tool in ["bash", "sed", "head", "cat", "timeout", "sleep", "touch"] {
+        let found = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| std::path::Path::new(d).join(tool))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("{tool} not found"));
+        let _ = std::os::unix::fs::symlink(found, sb.dir.path().join("bin").join(tool));
+    }
+}
+
+#[test]
+fn codex_runs_through_a_live_private_bridge_and_exits_with_its_status() {
+    let sb = Sandbox::new();
+    installed(&sb);
+    with_tools(&sb);
+    fake_codex(&sb, "0.171.0", 7);
+    let out = sb.exec(&["codex", "exec", "--model", "m", "hi there"], &[]);
+    assert_eq!(out.code, 7, "{out:?}");
+    let log = std::fs::read_to_string(sb.dir.path().join("codex-log")).expect("codex ran");
+    let args: Vec<&str> = log.lines().filter_map(|l| l.strip_prefix("ARG=")).collect();
+    // After `exec`: Codex 0.133 drops a `-c` given before it when exec has one.
+    assert_eq!(args[..4], ["exec", "--profile", "ominigate", "-c"], "{log}");
+    assert!(
+        args[4].starts_with("model_providers.ominigate.base_url=\"http://127.0.0.1:"),
+        "{log}"
+    );
+    assert_eq!(args[5..], ["--model", "m", "hi there"], "{log}");
+    assert!(
+        log.contains(&format!("CODEX_HOME={}", sb.codex_home().display())),
+        "{log}"
+    );
+    assert!(
+        log.contains("HTTP/1.1 200"),
+        "the bridge did not answer: {log}"
+    );
+    // Stopped with Codex.
+    let port: u16 = log
+        .lines()
+        .find_map(|l| l.strip_prefix("PORT="))
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+
+    fake_codex(&sb, "0.171.0", 0);
+    assert_eq!(sb.exec(&["codex"], &[]).code, 0);
+}
+
+#[test]
+fn codex_0_94_runs_directly_with_the_profile_after_exec() {
+    let sb = Sandbox::new();
+    installed(&sb);
+    with_tools(&sb);
+    fake_codex(&sb, "0.94.0", 3);
+    let out = sb.exec(&["codex", "exec", "hi"], &[]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("Codex 0.94.0 speaks chat completions itself"),
+        "{out:?}"
+    );
+    assert_eq!(out.stdout, "", "stdout is Codex's");
+    let log = std::fs::read_to_string(sb.dir.path().join("codex-log")).expect("codex ran");
+    let args: Vec<&str> = log.lines().filter_map(|l| l.strip_prefix("ARG=")).collect();
+    assert_eq!(args, ["exec", "--profile", "ominigate", "hi"], "{log}");
+}
+
+#[test]
+fn codex_without_codex_or_without_install_says_what_to_do() {
+    let sb = Sandbox::new();
+    let out = sb.exec(&["codex", "exec", "hi"], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("no `codex` found on PATH"), "{out:?}");
+    with_tools(&sb);
+    fake_codex(&sb, "0.171.0", 0);
+    let out = sb.exec(&["codex", "exec", "hi"], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("ominigate-codex install"), "{out:?}");
+    assert!(!sb.dir.path().join("codex-log").exists());
+}
+
+/// A fake `codex` that waits for a signal and exits with 40 + its number
+/// (SIGINT: 42, SIGTERM: 55), after writing `ready` once its traps are set.
+fn signalled_codex(sb: &Sandbox) {
+    let path = sb.dir.path().join("bin/codex");
+    let ready = sb.dir.path().join("ready");
+    let script = format!(
+        "#!/bin/bash\n\
+         if [ \"$1\" = --version ]; then echo 'codex-cli 0.171.0'; exit 0; fi\n\
+         trap 'exit 42' INT\n\
+         trap 'exit 55' TERM\n\
+         touch '{ready}'\n\
+         sleep 20 &\n\
+         wait $!\n\
+         exit 1\n",
+        ready = ready.display()
+    );
+    std::fs::write(&path, script).expect("write fake codex");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// Run `codex` in a process group of its own, wait until the fake Codex is
+/// ready, send `signal` to `target` (`-PGID`: the whole group, as a
+/// terminal's Ctrl-C does; `PID`: this process only), return the exit code.
+fn codex_signalled(signal: &str, whole_group: bool) -> Option<i32> {
+    use std::os::unix::process::CommandExt;
+    let sb = Sandbox::new();
+    installed(&sb);
+    with_tools(&sb);
+    signalled_codex(&sb);
+    let mut child = sb
+        .std_cmd()
+        .args(["codex", "exec", "hi"])
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sb.dir.path().join("ready").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = child.id().to_string();
+    let target = if whole_group { format!("-{pid}") } else { pid };
+    let sent = std::process::Command::new("kill")
+        .args([signal, "--", &target])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("`codex` did not exit within 20 s of {signal}");
+}
+
+#[test]
+fn ctrl_c_is_codexs_to_handle_and_its_status_comes_back() {
+    // Ctrl-C reaches the whole foreground group: Codex decides (here it
+    // exits 42); ominigate-codex must not die of it first.
+    assert_eq!(codex_signalled("-INT", true), Some(42));
+}
+
+#[test]
+fn sigterm_to_ominigate_codex_is_passed_on_to_codex() {
+    assert_eq!(codex_signalled("-TERM", false), Some(55));
+}
