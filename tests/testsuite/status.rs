@@ -226,3 +226,47 @@ fn a_bridge_shows_with_the_gateway_it_forwards_to() {
     assert_eq!(v["provider"]["base_url"], "https://gw.example/v1");
     assert!(v["provider"]["bridge_upstream"].is_null());
 }
+
+/// "Is the key set" has one answer: a variable of white space only is not
+/// set, for install's next steps, status and doctor alike (install said
+/// yes, status no, and doctor warned it was set with spaces around it).
+#[test]
+fn a_key_of_white_space_is_not_set_for_any_command() {
+    let sb = Sandbox::new();
+    let blank = [("OMINIGATE_API_KEY", Some("  \t"))];
+    let install = sb.exec(&["install", "--codex-version", "0.169.0"], &blank);
+    assert_eq!(install.code, 0, "{install:?}");
+    assert!(
+        install
+            .stdout
+            .contains("OMINIGATE_API_KEY is set in this shell: no"),
+        "{install:?}"
+    );
+    let status = sb.exec(&["status", "--codex-version", "0.169.0"], &blank);
+    assert_eq!(
+        line(&status.stdout, "API key:"),
+        "API key:    OMINIGATE_API_KEY is set: no"
+    );
+    let doctor = sb.exec(
+        &[
+            "doctor",
+            "--json",
+            "--offline",
+            "--codex-version",
+            "0.169.0",
+        ],
+        &blank,
+    );
+    let report = doctor.json();
+    let key = report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "env.key"))
+        .unwrap_or_else(|| panic!("no env.key in {report}"));
+    assert_eq!(key["status"], "fail", "{key}");
+    assert!(
+        key["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("set but empty")),
+        "{key}"
+    );
+}
