@@ -223,10 +223,7 @@ impl StreamTranslator {
                     "the gateway's stream ended in the middle of an event after {} bytes",
                     self.bytes_seen
                 );
-                self.fail(
-                    &mut tail,
-                    &StreamFailure::new(errors::STREAM_INCOMPLETE, message),
-                );
+                self.incomplete(&mut tail, message);
             }
         }
         if self.phase == Phase::Streaming {
@@ -243,10 +240,7 @@ impl StreamTranslator {
                     self.bytes_seen
                 )
             };
-            self.fail(
-                &mut tail,
-                &StreamFailure::new(errors::STREAM_INCOMPLETE, message),
-            );
+            self.incomplete(&mut tail, message);
         }
         self.end(tail)
     }
@@ -261,10 +255,7 @@ impl StreamTranslator {
                 "reading the gateway's stream failed after {} bytes: {cause}",
                 self.bytes_seen
             );
-            self.fail(
-                &mut tail,
-                &StreamFailure::new(errors::STREAM_INCOMPLETE, message),
-            );
+            self.incomplete(&mut tail, message);
         }
         self.end(tail)
     }
@@ -649,6 +640,11 @@ impl StreamTranslator {
             json!({"type": "response.completed", "response": response}),
         );
         self.phase = Phase::Completed;
+    }
+
+    /// The gateway's stream ended (or broke) before the answer did.
+    fn incomplete(&mut self, out: &mut Vec<u8>, message: String) {
+        self.fail(out, &StreamFailure::new(errors::STREAM_INCOMPLETE, message));
     }
 
     fn fail(&mut self, out: &mut Vec<u8>, failure: &StreamFailure) {
