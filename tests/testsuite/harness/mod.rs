@@ -4,7 +4,6 @@
 //! ([`Out`]), snapshots of a tree ([`Tree`]), the canary key checked after
 //! every run, and the servers, fake and real Codex binaries the tests use.
 //! Exit codes and every library path come from [`api`].
-#![allow(dead_code)]
 
 pub mod api;
 pub mod chat_gateway;
