@@ -14,6 +14,7 @@ use crate::setup::Setup;
 use crate::setup::facts::env_key_name;
 use crate::setup::resolve::lookup;
 use crate::spec;
+use crate::toml::blocks::PROVIDER;
 
 /// What the bridge is told, worked out from the config as `codex
 /// --profile ominigate` reads it.
@@ -48,11 +49,7 @@ pub fn settings(
     let upstream = spec::parse_base_url(&url).map_err(bad)?;
     let idle_ms = lookup(
         &inp.profile_stack(),
-        &[
-            "model_providers",
-            spec::PROVIDER_ID,
-            "stream_idle_timeout_ms",
-        ],
+        &PROVIDER.key("stream_idle_timeout_ms"),
     )
     .and_then(|(item, _)| item.as_integer())
     .filter(|ms| *ms > 0)

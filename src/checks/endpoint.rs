@@ -16,6 +16,7 @@ use crate::setup::facts::{self, env_key_name};
 use crate::setup::resolve::{Run, lookup, resolve};
 use crate::shown::{Secrets, mask};
 use crate::spec;
+use crate::toml::blocks::PROVIDER;
 
 pub const MODELS: &str = "endpoint.models";
 pub const WIRE: &str = "endpoint.wire";
@@ -85,7 +86,7 @@ pub fn target(inp: &Setup, limit: Duration) -> Result<Target, NoTarget> {
         return Err(NoTarget::Broken(source.path.clone()));
     }
     let stack = inp.profile_stack();
-    let keys = |k: &'static str| ["model_providers", spec::PROVIDER_ID, k];
+    let keys = |k| PROVIDER.key(k);
     let (url_item, url_file) = lookup(&stack, &keys("base_url")).ok_or(NoTarget::NoBaseUrl)?;
     let raw = url_item.as_str().ok_or(NoTarget::BaseUrlNotString)?;
     let url = spec::parse_base_url(raw).map_err(|_| NoTarget::UnsafeBaseUrl)?;

@@ -12,6 +12,7 @@ use crate::setup::facts::{ProfileLocation, profile_location};
 use crate::setup::files::ConfigFile;
 use crate::setup::resolve::{Resolved, Run, lookup, origin, resolve};
 use crate::spec;
+use crate::toml::blocks::PROFILE;
 
 pub const LOCATION: &str = "profile.location";
 pub const FIELDS: &str = "profile.fields";
@@ -184,7 +185,7 @@ fn find_profile(inp: &Setup) -> Option<Profile<'_>> {
     match profile_location(inp) {
         ProfileLocation::Table { file, .. } => Some(Profile {
             file,
-            prefix: vec!["profiles", spec::PROFILE_NAME],
+            prefix: PROFILE.keys().to_vec(),
         }),
         ProfileLocation::File(file)
         | ProfileLocation::Legacy {

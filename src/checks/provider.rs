@@ -11,12 +11,13 @@ use crate::setup::resolve::lookup;
 use crate::setup::{Setup, facts};
 use crate::shown::mask;
 use crate::spec;
+use crate::toml::blocks::PROVIDER;
 
 pub const PARSE: &str = "config.parse";
 pub const PRESENT: &str = "provider.present";
 pub const FIELDS: &str = "provider.fields";
 
-const BLOCK: [&str; 2] = ["model_providers", spec::PROVIDER_ID];
+const BLOCK: [&str; 2] = PROVIDER.keys();
 
 /// Skip a check because a config file does not load.
 pub fn skip_if_broken(inp: &Setup, id: &'static str) -> Option<Check> {
@@ -193,11 +194,11 @@ struct Block<'a> {
 
 impl<'a> Block<'a> {
     fn get(&self, key: &str) -> Option<(&'a Item, &'a ConfigFile)> {
-        lookup(&self.stack, &["model_providers", spec::PROVIDER_ID, key])
+        lookup(&self.stack, &[PROVIDER.parent, PROVIDER.name, key])
     }
 
     fn quote(&self, file: &ConfigFile, key: &str) -> String {
-        file.quote(&["model_providers", spec::PROVIDER_ID, key])
+        file.quote(&[PROVIDER.parent, PROVIDER.name, key])
     }
 
     fn change(&self, file: &ConfigFile, key: &str, to: &str) -> String {
@@ -278,7 +279,7 @@ fn check_env_key(b: &Block<'_>, out: &mut Vec<Finding>) {
                         format!("env_key = {:?} is not an environment variable name", name)
                     };
                     // Never quote the line: it may hold the key itself.
-                    let place = f.place(&["model_providers", spec::PROVIDER_ID, "env_key"]);
+                    let place = f.place(&PROVIDER.key("env_key"));
                     out.push(finding(
                         Status::Fail,
                         detail,

@@ -25,11 +25,12 @@ use crate::setup::files::ConfigFile;
 use crate::setup::resolve::{Run, resolve};
 use crate::shown;
 use crate::spec;
+use crate::toml::blocks::PROVIDER;
 
 /// Time limit for running Codex in the `codex.accepts_config` check.
 const CODEX_LIMIT: Duration = Duration::from_secs(5);
 
-const BLOCK: [&str; 2] = ["model_providers", spec::PROVIDER_ID];
+const BLOCK: [&str; 2] = PROVIDER.keys();
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CodexStatus {

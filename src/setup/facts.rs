@@ -9,6 +9,7 @@ use super::resolve::{Run, lookup, resolve};
 use super::{Env, Setup};
 use crate::shown;
 use crate::spec;
+use crate::toml::blocks::{PROFILE, PROVIDER};
 
 /// The guide's example values, which people paste unchanged (OminiGate
 /// answers 401 to them).
@@ -59,14 +60,11 @@ pub fn key<'a>(env: &'a Env, name: &str) -> Key<'a> {
 /// The `env_key` the `--profile ominigate` run uses, if valid; else the
 /// default.
 pub fn env_key_name(s: &Setup) -> String {
-    lookup(
-        &s.profile_stack(),
-        &["model_providers", spec::PROVIDER_ID, "env_key"],
-    )
-    .and_then(|(item, _)| item.as_str())
-    .filter(|n| spec::check_env_key(n).is_ok())
-    .unwrap_or(spec::ENV_KEY)
-    .to_string()
+    lookup(&s.profile_stack(), &PROVIDER.key("env_key"))
+        .and_then(|(item, _)| item.as_str())
+        .filter(|n| spec::check_env_key(n).is_ok())
+        .unwrap_or(spec::ENV_KEY)
+        .to_string()
 }
 
 /// The models Codex uses with OminiGate now.
@@ -108,10 +106,10 @@ impl InUse {
 }
 
 /// The key path of the provider block.
-const PROVIDER_BLOCK: [&str; 2] = ["model_providers", spec::PROVIDER_ID];
+const PROVIDER_BLOCK: [&str; 2] = PROVIDER.keys();
 
 /// The key path of the profile as a table in config.toml.
-const PROFILE_TABLE: [&str; 2] = ["profiles", spec::PROFILE_NAME];
+const PROFILE_TABLE: [&str; 2] = PROFILE.keys();
 
 /// Where the `ominigate` profile is, for the Codex whose rules apply.
 #[derive(Debug, Clone)]

@@ -24,6 +24,7 @@ use crate::edit::state::State;
 use crate::paths::CodexHome;
 use crate::shown::{self, Secrets};
 use crate::spec;
+use crate::toml::blocks::PROVIDER;
 use files::{ConfigFile, Source};
 use resolve::{View, lookup};
 
@@ -172,11 +173,7 @@ impl Setup {
 
     /// The provider's `base_url` as `codex --profile ominigate` reads it.
     pub fn provider_base_url(&self) -> Option<&str> {
-        lookup(
-            &self.profile_stack(),
-            &["model_providers", spec::PROVIDER_ID, "base_url"],
-        )
-        .and_then(|(item, _)| item.as_str())
+        lookup(&self.profile_stack(), &PROVIDER.key("base_url")).and_then(|(item, _)| item.as_str())
     }
 
     pub fn layout(&self) -> Layout {

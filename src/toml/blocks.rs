@@ -18,19 +18,34 @@ pub struct BlockPath {
     pub name: &'static str,
 }
 
+impl BlockPath {
+    /// The key path of the block, for the read side's lookups.
+    pub const fn keys(self) -> [&'static str; 2] {
+        [self.parent, self.name]
+    }
+
+    /// The key path of `key` inside the block.
+    pub const fn key(self, key: &'static str) -> [&'static str; 3] {
+        [self.parent, self.name, key]
+    }
+}
+
 impl fmt::Display for BlockPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.parent, self.name)
     }
 }
 
+/// `[model_providers.ominigate]`: the one place every command finds the
+/// provider block, on the write side and the read side.
 pub const PROVIDER: BlockPath = BlockPath {
     parent: "model_providers",
-    name: "ominigate",
+    name: crate::spec::PROVIDER_ID,
 };
+/// `[profiles.ominigate]`, the profile table (Codex up to 0.133).
 pub const PROFILE: BlockPath = BlockPath {
     parent: "profiles",
-    name: "ominigate",
+    name: crate::spec::PROFILE_NAME,
 };
 
 /// The previous text of each key an edit changed: `None` where the key was
