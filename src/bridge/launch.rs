@@ -1,8 +1,10 @@
 //! The bridge as this setup asks for it: which gateway, which key variable,
 //! which idle limit ([`settings`], shared by `bridge` and `codex`), bound
-//! with an error that says what to do ([`bind`]).
+//! with an error that says what to do ([`bind`]), on an address `--listen`
+//! names ([`parse_listen`]: this machine only).
 
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -79,11 +81,90 @@ pub fn bind(addr: SocketAddr, config: Config) -> Result<Bridge> {
     })
 }
 
-/// What `bridge --print-service` should print for this system.
-pub fn service_manager() -> &'static str {
-    if cfg!(target_os = "macos") {
-        "launchd"
+/// Why a `--listen` value is refused (`raw` is the value, escaped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadListen {
+    Port { raw: String },
+    NotAddress { raw: String, default_port: u16 },
+    NotLoopback(SocketAddr),
+}
+
+impl fmt::Display for BadListen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadListen::Port { raw } => write!(f, "`{raw}` has no valid port"),
+            BadListen::NotAddress { raw, default_port } => {
+                write!(f, "`{raw}` is not an address like 127.0.0.1:{default_port}")
+            }
+            BadListen::NotLoopback(addr) => write!(
+                f,
+                "the bridge listens on this machine only: `{addr}` would let other machines reach it; use 127.0.0.1 (or [::1])"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BadListen {}
+
+/// `--listen`: an address on this machine. `HOST:PORT`, `HOST` (the
+/// default port), `[::1]:PORT`; `localhost` is 127.0.0.1.
+pub fn parse_listen(raw: &str, default_port: u16) -> Result<SocketAddr, BadListen> {
+    let addr = if let Ok(addr) = raw.parse::<SocketAddr>() {
+        addr
+    } else if let Ok(ip) = raw
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        SocketAddr::new(ip, default_port)
     } else {
-        "systemd"
+        let (host, port) = match raw.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>().map_err(|_| BadListen::Port {
+                    raw: raw.escape_debug().to_string(),
+                })?,
+            ),
+            None => (raw, default_port),
+        };
+        if !host.eq_ignore_ascii_case("localhost") {
+            return Err(BadListen::NotAddress {
+                raw: raw.escape_debug().to_string(),
+                default_port,
+            });
+        }
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
+    };
+    if !addr.ip().is_loopback() {
+        return Err(BadListen::NotLoopback(addr));
+    }
+    Ok(addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        let ok = |raw: &str| parse_listen(raw, 8741).map(|a| a.to_string());
+        assert_eq!(ok("127.0.0.1:0").unwrap(), "127.0.0.1:0");
+        assert_eq!(ok("127.0.0.1").unwrap(), "127.0.0.1:8741");
+        assert_eq!(ok("localhost:9").unwrap(), "127.0.0.1:9");
+        assert_eq!(ok("localhost").unwrap(), "127.0.0.1:8741");
+        assert_eq!(ok("[::1]:9").unwrap(), "[::1]:9");
+        assert_eq!(ok("::1").unwrap(), "[::1]:8741");
+        for bad in [
+            "0.0.0.0:8741",
+            "192.168.1.2:80",
+            "[::]:1",
+            "example.com:80",
+            "localhost:x",
+            "",
+        ] {
+            assert!(ok(bad).is_err(), "{bad}");
+        }
+        let err = parse_listen("0.0.0.0:1", 8741).unwrap_err();
+        assert!(err.to_string().contains("this machine only"), "{err}");
     }
 }

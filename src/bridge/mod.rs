@@ -9,5 +9,6 @@
 pub mod launch;
 pub mod responses;
 pub mod server;
+pub mod service;
 pub mod translate;
 pub mod upstream;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::check::Check;
-use crate::bridge::launch::service_manager;
+use crate::bridge::service::service_manager;
 use crate::gateway::models::model_ids;
 use crate::gateway::{self, Method, Reply, server_message};
 use crate::setup::Setup;

@@ -464,7 +464,7 @@ fn not_found(t: &Target, url: &str, r: &Reply) -> Check {
     .fix("run Codex through a private bridge: `ominigate-codex codex` (takes codex's arguments, e.g. `ominigate-codex codex exec \"hello\"`)")
     .fix(format!(
         "or keep one running for every `codex --profile ominigate`: `ominigate-codex install --bridge`, then `ominigate-codex bridge` (or `ominigate-codex bridge --print-service {}` to start it at login)",
-        crate::bridge::launch::service_manager()
+        crate::bridge::service::service_manager()
     ))
     .fix("or pin Codex 0.94.0, the last release with chat completions: `npm i -g @openai/codex@0.94.0`, then `ominigate-codex install --codex-version 0.94.0` (writes wire_api = \"chat\")")
 }

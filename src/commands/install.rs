@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::bridge::launch::service_manager;
+use crate::bridge::service::service_manager;
 use crate::checks;
 use crate::cli::{InstallArgs, WireApi};
 use crate::codex::binary::Codex;
