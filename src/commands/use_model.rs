@@ -14,9 +14,8 @@ use anyhow::Result;
 
 use crate::checks;
 use crate::cli::UseArgs;
-use crate::codex::version::Layout;
 use crate::edit::install::{Options, Route, plan};
-use crate::edit::{Docs, Files, RecordOrder, finish};
+use crate::edit::{Files, RecordOrder, finish};
 use crate::error::{Failure, Kind};
 use crate::fs;
 use crate::gateway::models::{Gateway, Live, close_matches, live};
@@ -24,39 +23,6 @@ use crate::paths::CodexHome;
 use crate::report::{Ui, warning};
 use crate::setup::Setup;
 use crate::spec::{self, bad_flag};
-use crate::toml::blocks::{self, EditError, PROFILE, PROVIDER};
-
-/// What is missing for OminiGate to count as installed, if anything.
-fn missing(docs: &Docs) -> Result<Option<&'static str>, EditError> {
-    if blocks::get_block(&docs.config, PROVIDER)?.is_none() {
-        return Ok(Some(
-            "there is no [model_providers.ominigate] in config.toml",
-        ));
-    }
-    if blocks::get_block(&docs.config, PROFILE)?.is_none() && docs.profile.is_none() {
-        return Ok(Some(
-            "there is no `ominigate` profile ([profiles.ominigate] or ominigate.config.toml)",
-        ));
-    }
-    Ok(None)
-}
-
-/// The config's `wire_api` when this Codex accepts it, else what install
-/// would write.
-fn kept_wire_api(docs: &Docs, layout: Layout) -> Result<&'static str, EditError> {
-    let block = blocks::get_block(&docs.config, PROVIDER)?;
-    Ok(match block.and_then(|b| blocks::get_str(b, "wire_api")) {
-        Some("chat") if layout.chat_supported => "chat",
-        Some("responses") => "responses",
-        _ => layout.default_wire_api(),
-    })
-}
-
-/// Whether plain `codex` follows the profile's model (`install --default`).
-fn default_follows(docs: &Docs) -> bool {
-    docs.state.defaults.is_some()
-        && blocks::get_str(docs.config.as_table(), "model_provider") == Some(spec::PROVIDER_ID)
-}
 
 fn not_installed(home: &CodexHome, why: &str, model: &str) -> anyhow::Error {
     Failure::new(
@@ -130,13 +96,16 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         .transpose()?;
     let files = Files::read(home)?;
     let mut work = files.open()?;
-    if let Some(why) = missing(&work.docs).map_err(|e| work.shape_error(e))? {
+    if let Some(why) = work.docs.missing().map_err(|e| work.shape_error(e))? {
         return Err(not_installed(home, why, model));
     }
     let layout = codex.layout();
     let opts = Options {
         layout,
-        wire_api: kept_wire_api(&work.docs, layout).map_err(|e| work.shape_error(e))?,
+        wire_api: work
+            .docs
+            .kept_wire_api(layout)
+            .map_err(|e| work.shape_error(e))?,
         base_url: None,
         env_key: None,
         model: Some(model.to_string()),
@@ -145,7 +114,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         route: Route::Keep,
     };
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
-    let follows = default_follows(&work.docs);
+    let follows = work.docs.default_follows();
 
     let inp = Setup::of_process(home, codex.clone());
     let gw = Gateway::of(&inp);

@@ -10,10 +10,11 @@ use anyhow::Result;
 use toml_edit::DocumentMut;
 
 use super::state::State;
+use crate::codex::version::Layout;
 use crate::error::{Failure, invalid, refused};
 use crate::fs::{self, FileWrite, Parsed, Snapshot};
 use crate::paths::{self, CodexHome};
-use crate::toml::blocks::{self, EditError};
+use crate::toml::blocks::{self, EditError, PROFILE, PROVIDER};
 
 /// A file read from disk, checked to be UTF-8.
 pub struct Loaded {
@@ -126,9 +127,44 @@ impl Docs {
     /// Top-level `model_provider = "ominigate"` that install did not write
     /// (no `--default` record): nothing says what to put back.
     pub fn unrecorded_default(&self) -> bool {
-        self.state.defaults.is_none()
-            && blocks::get_str(self.config.as_table(), "model_provider")
-                == Some(crate::spec::PROVIDER_ID)
+        self.state.defaults.is_none() && self.selects_ominigate()
+    }
+
+    /// Whether plain `codex` follows the profile's model (`install --default`).
+    pub fn default_follows(&self) -> bool {
+        self.state.defaults.is_some() && self.selects_ominigate()
+    }
+
+    /// Top-level `model_provider = "ominigate"`.
+    fn selects_ominigate(&self) -> bool {
+        blocks::get_str(self.config.as_table(), "model_provider") == Some(crate::spec::PROVIDER_ID)
+    }
+
+    /// What is missing in these files for OminiGate to count as installed
+    /// (what `use` edits), if anything.
+    pub fn missing(&self) -> Result<Option<&'static str>, EditError> {
+        if blocks::get_block(&self.config, PROVIDER)?.is_none() {
+            return Ok(Some(
+                "there is no [model_providers.ominigate] in config.toml",
+            ));
+        }
+        if blocks::get_block(&self.config, PROFILE)?.is_none() && self.profile.is_none() {
+            return Ok(Some(
+                "there is no `ominigate` profile ([profiles.ominigate] or ominigate.config.toml)",
+            ));
+        }
+        Ok(None)
+    }
+
+    /// The config's `wire_api` when this Codex accepts it, else what install
+    /// would write.
+    pub fn kept_wire_api(&self, layout: Layout) -> Result<&'static str, EditError> {
+        let block = blocks::get_block(&self.config, PROVIDER)?;
+        Ok(match block.and_then(|b| blocks::get_str(b, "wire_api")) {
+            Some("chat") if layout.chat_supported => "chat",
+            Some("responses") => "responses",
+            _ => layout.default_wire_api(),
+        })
     }
 }
 
