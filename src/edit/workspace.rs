@@ -12,9 +12,10 @@ use toml_edit::DocumentMut;
 use super::state::State;
 use crate::codex::version::Layout;
 use crate::error::{Failure, invalid, refused};
-use crate::fs::{self, FileWrite, Parsed, Snapshot};
+use crate::fs::{self, FileWrite, Snapshot};
 use crate::paths::{self, CodexHome};
 use crate::toml::blocks::{self, EditError, PROFILE, PROVIDER};
+use crate::toml::parse::{self, Parsed};
 
 /// A file read from disk, checked to be UTF-8.
 pub struct Loaded {
@@ -47,7 +48,7 @@ impl Loaded {
     /// snapshot, so a file is held in memory once.
     pub fn text(&self) -> Result<&str, Failure> {
         match &self.snapshot.bytes {
-            Some(b) => fs::as_text(&self.snapshot.path, b),
+            Some(b) => parse::as_text(&self.snapshot.path, b),
             None => Ok(""),
         }
     }
@@ -86,7 +87,7 @@ pub fn shape_error(path: &Path, e: EditError) -> anyhow::Error {
 
 /// Parse a loaded config and check the keys this tool touches have the right types.
 pub fn parse_checked<'a>(loaded: &'a Loaded) -> Result<Parsed<'a>> {
-    let parsed = fs::parse(&loaded.snapshot.path, loaded.text()?)?;
+    let parsed = parse::parse(&loaded.snapshot.path, loaded.text()?)?;
     blocks::check_shapes(&parsed.doc).map_err(|e| shape_error(&loaded.snapshot.path, e))?;
     Ok(parsed)
 }

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use toml_edit::{Document, DocumentMut, Item, TableLike, Value};
 
 use crate::error::Failure;
-use crate::fs::{self, line_col};
+use crate::fs;
 use crate::toml::blocks;
+use crate::toml::parse::{self, line_col};
 use crate::toml::style::Styled;
 
 /// A parsed config file.
@@ -50,7 +51,7 @@ impl ConfigFile {
     /// `path:line:col: message` with the line quoted.
     pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, Failure> {
         let styled = Styled::new(text);
-        let spanned = fs::parse_spanned(path, styled.normalized())?;
+        let spanned = parse::parse_spanned(path, styled.normalized())?;
         let doc = spanned.clone().into_mut();
         Ok(ConfigFile {
             path: path.to_path_buf(),
@@ -182,7 +183,7 @@ impl Source {
             Err(e) => Load::Invalid(error_text(&e)),
             Ok(snap) => match snap.bytes {
                 None => Load::Missing,
-                Some(bytes) => match fs::as_text(path, &bytes) {
+                Some(bytes) => match parse::as_text(path, &bytes) {
                     Err(f) => Load::Invalid(f.message),
                     Ok(text) => match ConfigFile::parse(path, text) {
                         Err(f) => Load::Invalid(f.message),

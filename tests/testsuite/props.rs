@@ -16,7 +16,7 @@
 
 use std::fmt::Write as _;
 
-use crate::harness::api::{install, lib_fs, spec};
+use crate::harness::api::{install, lib_toml, spec};
 use crate::harness::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence};
@@ -600,7 +600,7 @@ fn build(
 /// panics are not.
 fn never_panics(bytes: &[u8]) {
     let path = std::path::Path::new("config.toml");
-    let Ok(text) = lib_fs::as_text(path, bytes) else {
+    let Ok(text) = lib_toml::as_text(path, bytes) else {
         return;
     };
     let files = Files::config(text);

@@ -22,7 +22,7 @@ mod gen_config;
 use proptest::prelude::*;
 use toml_edit::DocumentMut;
 
-use crate::harness::api::lib_fs;
+use crate::harness::api::lib_toml;
 use crate::harness::{
     ERAS, Files, RICH, Sandbox, assert_no_ominigate, corpus_files, legacy_shapes, lib_install,
     lib_install_bridge, lib_uninstall,
@@ -430,7 +430,7 @@ proptest! {
         let installed = lib_install(&original, &opts)
             .map_err(|e| TestCaseError::fail(format!("install refused a valid file: {e}\n{text:?}")))?;
         let config = installed.config.clone().unwrap_or_default();
-        lib_fs::parse(std::path::Path::new("config.toml"), &config)
+        lib_toml::parse(std::path::Path::new("config.toml"), &config)
             .map_err(|e| TestCaseError::fail(format!("install wrote invalid TOML: {}\n{config}", e.message)))?;
         match migrated {
             true => kept_lines_survive_a_removal(&raw, &config),

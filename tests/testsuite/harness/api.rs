@@ -12,6 +12,7 @@ pub use ominigate_codex::commands;
 pub use ominigate_codex::edit::state::State;
 pub use ominigate_codex::edit::{self, RecordOrder, install, uninstall};
 pub use ominigate_codex::error::exit::{FAILURE, INVALID_CONFIG, OK, REFUSED, USAGE};
-pub use ominigate_codex::fs::{self as lib_fs, FileWrite};
+pub use ominigate_codex::fs::FileWrite;
 pub use ominigate_codex::paths::BACKUP_SUFFIX;
 pub use ominigate_codex::spec;
+pub use ominigate_codex::toml::parse as lib_toml;
