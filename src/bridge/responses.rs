@@ -320,6 +320,7 @@ impl Exchange {
         let streamed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut reader = response.into_body().into_reader();
             let mut buf = vec![0; 16 << 10];
+            let mut finishing_since: Option<Instant> = None;
             let cut = loop {
                 match reader.read(&mut buf) {
                     Ok(0) => break None,
@@ -335,6 +336,16 @@ impl Exchange {
                         // hold Codex's response open and this thread busy.
                         if translator.is_over() {
                             break None;
+                        }
+                        // `finish_reason` came: the usage and `[DONE]` follow
+                        // at once from a well-behaved gateway. One that sends
+                        // keep-alives instead (never idle, never done) would
+                        // hold Codex's answer: it ends after a short wait.
+                        if translator.is_finishing() {
+                            let since = *finishing_since.get_or_insert_with(Instant::now);
+                            if since.elapsed() >= after_finish(shared.config.idle_timeout) {
+                                break None;
+                            }
                         }
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -377,6 +388,13 @@ impl Exchange {
             ));
         }
     }
+}
+
+/// How long the answer waits for the usage and `[DONE]` after
+/// `finish_reason` while the gateway keeps sending: 2 s, or less with a
+/// shorter `stream_idle_timeout_ms`.
+fn after_finish(idle: Duration) -> Duration {
+    idle.min(Duration::from_secs(2))
 }
 
 /// Test hook, inert unless `OMINIGATE_CODEX_FAILPOINT=bridge-panic`: the

@@ -767,6 +767,32 @@ fn the_answer_ends_when_the_gateway_finished_even_if_its_connection_stays_open()
 }
 
 #[test]
+fn keep_alives_after_finish_reason_do_not_hold_the_answer() {
+    // `finish_reason`, then neither usage nor `[DONE]`: chunks without
+    // content every 50 ms for 10 s. The answer ends 2 s after the finish.
+    let mut chunks = chat_chunks(1);
+    chunks.truncate(chunks.len() - 2);
+    chunks.extend((0..200).map(|_| r#"{"choices":[]}"#.to_string()));
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::from_millis(50),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let started = Instant::now();
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("response.completed"), "{body}");
+    assert!(body.contains("\"Hel\""), "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the answer stayed open {:?} after finish_reason",
+        started.elapsed()
+    );
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
 fn a_bug_in_a_worker_ends_that_answer_in_failed_and_the_bridge_goes_on() {
     let gateway = Server::start(|_: &Request| Answer::Stream {
         chunks: chat_chunks(3),

@@ -279,6 +279,12 @@ impl StreamTranslator {
         matches!(self.phase, Phase::Completed | Phase::Failed)
     }
 
+    /// Whether the gateway has said the answer is done (`finish_reason`)
+    /// and only its usage and `[DONE]` are awaited.
+    pub fn is_finishing(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
     fn frames(&mut self, frames: Vec<Frame>, out: &mut Vec<u8>) {
         for frame in frames {
             if self.is_over() {
