@@ -68,7 +68,7 @@ pub(super) async fn handle(
     start: Instant,
 ) -> Response<Body> {
     let auth = authorization(&req);
-    let body = match read_body(req.into_body(), BODY_LIMIT).await {
+    let body = match read_body(req.into_body(), BODY_LIMIT, shared.config.idle_timeout).await {
         Ok(body) => body,
         Err(e) => {
             let response = read_error(e);

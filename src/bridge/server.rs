@@ -34,6 +34,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{responses, upstream};
+use crate::gateway;
 use crate::shown;
 use crate::spec::{self, BaseUrl};
 
@@ -493,18 +494,32 @@ fn health(shared: &Shared) -> Response<Body> {
 #[derive(Debug)]
 pub enum ReadError {
     TooLarge,
+    /// Nothing came for this long (the client stalled mid-body).
+    Stalled(Duration),
     Io(String),
 }
 
-/// Read a request body of at most `limit` bytes. A `Content-Length` over
-/// the limit is refused before a byte is read.
-pub async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8>, ReadError> {
+/// Read a request body of at most `limit` bytes, each piece within `idle`
+/// of the one before. A `Content-Length` over the limit is refused before
+/// a byte is read.
+pub async fn read_body(
+    mut body: Incoming,
+    limit: usize,
+    idle: Duration,
+) -> Result<Vec<u8>, ReadError> {
     use hyper::body::Body as _;
     if body.size_hint().lower() > limit as u64 {
         return Err(ReadError::TooLarge);
     }
     let mut buf = Vec::with_capacity(body.size_hint().lower() as usize);
-    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+    loop {
+        let next = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
+        let Some(frame) = tokio::time::timeout(idle, next)
+            .await
+            .map_err(|_| ReadError::Stalled(idle))?
+        else {
+            break;
+        };
         let frame = frame.map_err(|e| ReadError::Io(e.to_string()))?;
         if let Ok(data) = frame.into_data() {
             if buf.len() + data.len() > limit {
@@ -522,6 +537,13 @@ pub fn read_error(e: ReadError) -> Response<Body> {
         ReadError::TooLarge => json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("the request body is larger than {} MiB", BODY_LIMIT >> 20),
+        ),
+        ReadError::Stalled(idle) => json_error(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!(
+                "the request body stopped arriving: nothing for {} (stream_idle_timeout_ms)",
+                gateway::seconds(idle)
+            ),
         ),
         ReadError::Io(e) => json_error(
             StatusCode::BAD_REQUEST,

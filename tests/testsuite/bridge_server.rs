@@ -345,6 +345,28 @@ fn bodies_over_64_mib_get_413_before_they_are_read() {
 }
 
 #[test]
+fn a_client_that_stalls_mid_body_gets_408_after_the_idle_limit() {
+    let sb = Sandbox::new();
+    sb.write_config(
+        "[model_providers.ominigate]\nbase_url = \"https://gw.example/v1\"\nstream_idle_timeout_ms = 300\n",
+    );
+    let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    let started = Instant::now();
+    // 100 bytes announced, 1 sent, the connection left open.
+    let answer = raw(
+        bridge.port,
+        "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{",
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("nothing for 300 ms"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn a_body_that_is_not_a_responses_request_gets_400_and_no_upstream_request() {
     let gateway = Server::start(|_: &Request| reply(500, "{}"));
     let sb = Sandbox::new();
