@@ -92,7 +92,18 @@ pub fn run(
     let config = settings(&inp, None, 0, level)?;
     let bridge = bind("127.0.0.1:0".parse()?, config)?.spawn()?;
     cmd.args(codex_args(Some(&bridge.base_url()), &args.args));
+    // A bug in a bridge thread ends that answer in `response.failed`, which
+    // Codex shows; Rust's panic message would land in the middle of Codex's
+    // screen. Silent while Codex runs, unless --verbose.
+    let quiet_panics = level < Level::Verbose;
+    if quiet_panics {
+        std::panic::set_hook(Box::new(|_| {}));
+    }
     let status = run_child(&mut cmd);
+    if quiet_panics {
+        // Back to Rust's own hook.
+        drop(std::panic::take_hook());
+    }
     if let Err(e) = bridge.stop() {
         warning(&format!("the bridge did not stop cleanly: {e}"));
     }

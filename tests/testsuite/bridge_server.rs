@@ -962,8 +962,18 @@ fn print_service_names_this_binary_and_the_address() {
 /// bridge named in `-c …base_url=` for /health (bash's /dev/tcp), and exits
 /// with `exit`.
 fn fake_codex(sb: &Sandbox, version: &str, exit: i32) -> std::path::PathBuf {
+    let health = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    fake_codex_sending(sb, version, exit, health)
+}
+
+/// [`fake_codex`] sending `request` to the bridge instead; the first line
+/// of the answer goes to its log, the whole answer to `codex-answer`.
+fn fake_codex_sending(sb: &Sandbox, version: &str, exit: i32, request: &str) -> std::path::PathBuf {
     let path = sb.dir.path().join("bin/codex");
     let log = sb.dir.path().join("codex-log");
+    let sent = sb.dir.path().join("codex-request");
+    let answer = sb.dir.path().join("codex-answer");
+    std::fs::write(&sent, request).expect("write the request");
     let script = format!(
         r#"#!/bin/bash
 if [ "$1" = --version ]; then echo 'codex-cli {version}'; exit 0; fi
@@ -974,13 +984,16 @@ if [ "$1" = --version ]; then echo 'codex-cli {version}'; exit 0; fi
   if [ -n "$port" ]; then
     echo "PORT=$port"
     exec 3<>/dev/tcp/127.0.0.1/$port
-    printf 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
-    timeout 10 cat <&3 | head -1
+    cat '{sent}' >&3
+    timeout 10 cat <&3 > '{answer}'
+    head -1 '{answer}'
   fi
 }} > '{log}' 2>&1
 exit {exit}
 "#,
-        log = log.display()
+        log = log.display(),
+        sent = sent.display(),
+        answer = answer.display(),
     );
     std::fs::write(&path, script).expect("write fake codex");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -1045,6 +1058,38 @@ fn codex_runs_through_a_live_private_bridge_and_exits_with_its_status() {
 
     fake_codex(&sb, "0.171.0", 0);
     assert_eq!(sb.exec(&["codex"], &[]).code, 0);
+}
+
+#[test]
+fn a_bridge_bug_under_codex_ends_the_answer_in_failed_without_writing_on_codexs_screen() {
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(3),
+        delay: Duration::from_millis(20),
+    });
+    let sb = Sandbox::new();
+    installed(&sb);
+    let config = String::from_utf8(sb.read_config()).expect("utf-8");
+    sb.write_config(config.replace("https://gw.example/v1", &gateway.base_url()));
+    with_tools(&sb);
+    let body = responses_request();
+    let request = format!(
+        "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {CANARY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    fake_codex_sending(&sb, "0.171.0", 0, &request);
+    let out = sb.exec(
+        &["codex", "exec", "hi"],
+        &[("OMINIGATE_CODEX_FAILPOINT", Some("bridge-panic"))],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let answer = std::fs::read_to_string(sb.dir.path().join("codex-answer")).expect("answered");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("bridge_internal_error"), "{answer}");
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert!(!out.stderr.contains("failpoint"), "{}", out.stderr);
+    for text in [&out.stdout, &out.stderr, &answer] {
+        assert_no_canary_in_text(text);
+    }
 }
 
 #[test]
