@@ -124,7 +124,7 @@ pub fn present_check(inp: &Setup) -> Check {
         let references: Vec<String> = stack
             .iter()
             .flat_map(|f| {
-                crate::toml::blocks::references(&f.doc, spec::PROVIDER_ID)
+                crate::toml::blocks::references(f.root_table(), spec::PROVIDER_ID)
                     .into_iter()
                     .map(move |r| {
                         let keys: Vec<&str> = r.split('.').collect();

@@ -151,6 +151,10 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
             _ => ui.info("already installed: nothing to change")?,
         }
     }
+    // The check reads the files afresh: the copies read for the edit go
+    // first, so a large config is not held twice.
+    drop(changes);
+    drop(files);
     if !args.dry_run {
         let problems = checks::warn_written(home, &codex);
         ui.info(next_steps(home, &codex, &outcome, !problems.is_empty()))?;

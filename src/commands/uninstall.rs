@@ -49,16 +49,20 @@ pub fn run(home: &CodexHome, args: &UninstallArgs, ui: &mut Ui) -> Result<()> {
     let _lock = (!args.dry_run)
         .then(|| fs::lock(&home.dir, Duration::from_secs(10)))
         .transpose()?;
+    // Doctor's walk of the files Codex reads, for the Codex on PATH; read
+    // and let go before the edit reads them, so a large config is not held
+    // twice.
+    let elsewhere = {
+        let inp = Setup::of_process(home, Codex::detect(None, None));
+        // Comments are the user's words: a pasted key must not reach the
+        // screen. Registering the key of the provider doctor resolves is
+        // enough: every line `finish` prints goes through the one filter.
+        inp.secrets();
+        setup::provider_references(&inp, spec::PROVIDER_ID)
+    };
     let files = Files::read(home)?;
     let mut work = files.open()?;
-    // Doctor's walk of the files Codex reads, for the Codex on PATH.
-    let inp = Setup::of_process(home, Codex::detect(None, None));
-    let elsewhere = setup::provider_references(&inp, spec::PROVIDER_ID);
     let undone = plan(&mut work.docs, args.force, &elsewhere).map_err(|e| undo_error(&work, e))?;
-    // Comments are the user's words: a pasted key must not reach the
-    // screen. Registering the key of the provider doctor resolves is
-    // enough: every line `finish` prints goes through the one filter.
-    inp.secrets();
     // The record goes last (see install).
     if !finish(
         &work.changes(RecordOrder::Last),

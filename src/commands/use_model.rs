@@ -129,6 +129,8 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         args.force,
         ui,
     )?;
+    // Not held through the check below, which reads the files afresh.
+    drop(files);
     let who = match follows {
         true => "`codex --profile ominigate` and plain `codex`",
         false => "`codex --profile ominigate`",
@@ -151,6 +153,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
             "note: {place} also selects the ominigate provider; `use` does not change the model there"
         ))?;
     }
+    drop(inp);
     if !args.dry_run {
         checks::warn_written(home, &codex);
     }

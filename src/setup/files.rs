@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use toml_edit::{Document, DocumentMut, Item, TableLike, Value};
+use toml_edit::{Document, Item, TableLike, Value};
 
 use crate::error::Failure;
 use crate::fs;
@@ -16,8 +16,8 @@ use crate::toml::style::Styled;
 #[derive(Debug, Clone)]
 pub struct ConfigFile {
     pub path: PathBuf,
-    pub doc: DocumentMut,
-    spanned: Document<String>,
+    /// As parsed, with each item's span (for line numbers); read only.
+    doc: Document<String>,
 }
 
 /// A place in a file: `path:line` (the line when it is known).
@@ -51,16 +51,19 @@ impl ConfigFile {
     /// `path:line:col: message` with the line quoted.
     pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, Failure> {
         let styled = Styled::new(text);
-        let spanned = parse::parse_spanned(path, styled.normalized())?;
-        let doc = spanned.clone().into_mut();
+        let doc = parse::parse_spanned(path, styled.normalized())?;
         Ok(ConfigFile {
             path: path.to_path_buf(),
             doc,
-            spanned,
         })
     }
 
     pub fn root(&self) -> &dyn TableLike {
+        self.doc.as_table()
+    }
+
+    /// The root table, for the edit layer's readers ([`blocks`]).
+    pub fn root_table(&self) -> &toml_edit::Table {
         self.doc.as_table()
     }
 
@@ -78,7 +81,7 @@ impl ConfigFile {
     /// written (a `[table]` header, a dotted key or a key inside an inline
     /// table), else the nearest parent's.
     pub fn line_of(&self, keys: &[&str]) -> Option<usize> {
-        let mut table: &dyn TableLike = self.spanned.as_table();
+        let mut table: &dyn TableLike = self.doc.as_table();
         let mut best = None;
         for (i, k) in keys.iter().enumerate() {
             let (key, item) = table.get_key_value(k)?;
@@ -89,7 +92,7 @@ impl ConfigFile {
                 table = item.as_table_like()?;
             }
         }
-        best.map(|at| line_col(self.spanned.raw(), at).0)
+        best.map(|at| line_col(self.doc.raw(), at).0)
     }
 
     pub fn place(&self, keys: &[&str]) -> Place {
@@ -101,7 +104,7 @@ impl ConfigFile {
 
     /// The text of a 1-based line, trimmed.
     pub fn line_text(&self, line: usize) -> &str {
-        self.spanned
+        self.doc
             .raw()
             .lines()
             .nth(line.saturating_sub(1))

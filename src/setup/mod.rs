@@ -269,7 +269,7 @@ pub fn provider_references(inp: &Setup, provider: &str) -> Vec<String> {
     files
         .into_iter()
         .flat_map(|f| {
-            crate::toml::blocks::references(&f.doc, provider)
+            crate::toml::blocks::references(f.root_table(), provider)
                 .into_iter()
                 .map(move |r| f.quote(&r.split('.').collect::<Vec<_>>()))
         })

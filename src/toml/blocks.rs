@@ -161,8 +161,8 @@ fn sub_table_mut<'a>(
 }
 
 /// The block at `at`, in whatever shape the file has it.
-pub fn get_block(doc: &DocumentMut, at: BlockPath) -> Result<Option<&dyn TableLike>, EditError> {
-    match sub_table(doc.as_table(), at.parent, at.parent)? {
+pub fn get_block(doc: &Table, at: BlockPath) -> Result<Option<&dyn TableLike>, EditError> {
+    match sub_table(doc, at.parent, at.parent)? {
         None => Ok(None),
         Some(parent) => sub_table(parent, at.name, &at.to_string()),
     }
@@ -787,11 +787,8 @@ fn keep_before_line(doc: &mut DocumentMut, line: &[String], text: &str) {
 }
 
 /// Check that a top-level key, if present, is a value and not a table.
-pub fn check_root_value<'a>(
-    doc: &'a DocumentMut,
-    key: &str,
-) -> Result<Option<&'a Value>, EditError> {
-    match doc.as_table().get(key) {
+pub fn check_root_value<'a>(doc: &'a Table, key: &str) -> Result<Option<&'a Value>, EditError> {
+    match doc.get(key) {
         None => Ok(None),
         Some(Item::Value(v)) => Ok(Some(v)),
         Some(other) => Err(EditError::WrongType {
@@ -804,8 +801,7 @@ pub fn check_root_value<'a>(
 
 /// Every place that selects `provider`: the top-level `model_provider` and
 /// `profiles.*.model_provider`, as dotted key paths.
-pub fn references(doc: &DocumentMut, provider: &str) -> Vec<String> {
-    let root = doc.as_table();
+pub fn references(root: &Table, provider: &str) -> Vec<String> {
     let mut found = Vec::new();
     if get_str(root, "model_provider") == Some(provider) {
         found.push("model_provider".to_string());
@@ -826,7 +822,7 @@ pub fn references(doc: &DocumentMut, provider: &str) -> Vec<String> {
 
 /// Types of the containers this tool touches, checked before any edit so
 /// that a wrong type anywhere is reported before anything changes.
-pub fn check_shapes(doc: &DocumentMut) -> Result<(), EditError> {
+pub fn check_shapes(doc: &Table) -> Result<(), EditError> {
     get_block(doc, PROVIDER)?;
     get_block(doc, PROFILE)?;
     for key in ["model_provider", "model", "profile"] {
