@@ -291,18 +291,21 @@ fn temp_prefix(name: &str) -> String {
     format!(".{name}.ominigate-tmp.")
 }
 
-/// Remove the temporary files a crashed run left for `name` in `dir`, and
-/// return them. A run holds a lock on its temporary file while it writes
-/// it, so a file whose lock can be taken belongs to a process that is gone.
-/// This also frees the name when a crashed run's pid comes round again.
-fn remove_stale_temps(dir: &Path, name: &str) -> Vec<PathBuf> {
-    let prefix = temp_prefix(name);
+/// Remove the temporary files a crashed run left for any of `names` in
+/// `dir` (one read of the directory), and return them. A run holds a lock
+/// on its temporary file while it writes it, so a file whose lock can be
+/// taken belongs to a process that is gone. This also frees the name when
+/// a crashed run's pid comes round again.
+fn remove_stale_temps(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
+    let prefixes: Vec<String> = names.iter().map(|n| temp_prefix(n)).collect();
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut removed = Vec::new();
     for entry in entries.flatten() {
-        let stale = entry.file_name().to_string_lossy().starts_with(&prefix)
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        let stale = prefixes.iter().any(|p| file_name.starts_with(p.as_str()))
             && entry.file_type().is_ok_and(|t| t.is_file())
             && File::open(entry.path()).is_ok_and(|f| f.try_lock().is_ok());
         if stale && fs::remove_file(entry.path()).is_ok() {
@@ -314,26 +317,27 @@ fn remove_stale_temps(dir: &Path, name: &str) -> Vec<PathBuf> {
 
 /// Remove what crashed runs left beside each of `files` (and beside the
 /// file each symlink names): their temporary files, whose run is gone.
-/// Returns what was removed, for the report.
+/// Returns what was removed, for the report. Each directory is read once.
 pub fn remove_stale_temps_of(files: &[&Path]) -> Vec<PathBuf> {
-    let mut places: Vec<(PathBuf, String)> = Vec::new();
+    let mut dirs: Vec<(PathBuf, Vec<String>)> = Vec::new();
     for file in files {
         let target = resolve_links(file).unwrap_or_else(|_| file.to_path_buf());
         for p in [file.to_path_buf(), target] {
-            if let Some(name) = p.file_name() {
-                let place = (
-                    parent_dir(&p).to_path_buf(),
-                    name.to_string_lossy().into_owned(),
-                );
-                if !places.contains(&place) {
-                    places.push(place);
-                }
+            let Some(name) = p.file_name() else { continue };
+            let name = name.to_string_lossy().into_owned();
+            let dir = parent_dir(&p).to_path_buf();
+            match dirs.iter_mut().find(|(d, _)| *d == dir) {
+                Some((_, names)) if names.contains(&name) => {}
+                Some((_, names)) => names.push(name),
+                None => dirs.push((dir, vec![name])),
             }
         }
     }
-    places
-        .iter()
-        .flat_map(|(dir, name)| remove_stale_temps(dir, name))
+    dirs.iter()
+        .flat_map(|(dir, names)| {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            remove_stale_temps(dir, &names)
+        })
         .collect()
 }
 
@@ -441,7 +445,7 @@ fn create_temp(target: &Path, meta: &Meta) -> Result<(File, PathBuf)> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    remove_stale_temps(dir, &name);
+    remove_stale_temps(dir, &[&name]);
     let tmp = dir.join(format!("{}{}", temp_prefix(&name), std::process::id()));
     let io =
         |e: io::Error| anyhow::Error::from(e).context(format!("cannot write {}", tmp.display()));
@@ -860,12 +864,12 @@ mod tests {
         let held = File::open(&in_use).unwrap();
         held.lock().unwrap();
         assert_eq!(
-            remove_stale_temps(dir.path(), "c.toml"),
+            remove_stale_temps(dir.path(), &["c.toml"]),
             vec![stale.clone()]
         );
         assert!(in_use.exists() && !stale.exists() && other.exists());
         drop(held);
-        remove_stale_temps(dir.path(), "c.toml");
+        remove_stale_temps(dir.path(), &["c.toml"]);
         assert!(!in_use.exists() && other.exists());
     }
 }
