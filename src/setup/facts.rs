@@ -1,6 +1,7 @@
 //! One answer per question about the user's setup, for every command that
 //! asks it: which variable holds the key and whether it is set ([`key`]),
-//! where the `ominigate` profile is ([`profile_location`]), which models
+//! where the `ominigate` profile is ([`profile_location`]), whether
+//! OminiGate is installed ([`provider_file`], [`installed`]), which models
 //! Codex uses with OminiGate ([`InUse`]). Pure: they read what [`Setup`]
 //! read.
 
@@ -190,9 +191,13 @@ mod tests {
     use crate::paths::CodexHome;
     use crate::setup::SYSTEM_CONFIG_ENV;
 
-    /// Where Codex `version` finds the profile with `config` and the
-    /// profile file (`None`: absent) in a fresh Codex home, in one line.
-    fn located(version: &str, config: Option<&str>, profile: Option<&str>) -> String {
+    /// The setup Codex `version` sees with `config` and the profile file
+    /// (`None`: absent) in a fresh Codex home (kept alive by the `TempDir`).
+    fn read(
+        version: &str,
+        config: Option<&str>,
+        profile: Option<&str>,
+    ) -> (tempfile::TempDir, Setup) {
         let dir = tempfile::tempdir().expect("temp dir");
         let home = CodexHome {
             dir: dir.path().to_path_buf(),
@@ -208,7 +213,13 @@ mod tests {
         let system = dir.path().join("no-system-config.toml");
         let system = system.to_str().expect("utf-8 path");
         let env = Env::from_pairs([(SYSTEM_CONFIG_ENV, system)]);
-        let inp = Setup::read(home, codex, env, dir.path());
+        let setup = Setup::read(home, codex, env, dir.path());
+        (dir, setup)
+    }
+
+    /// Where Codex `version` finds the profile (see [`read`]), in one line.
+    fn located(version: &str, config: Option<&str>, profile: Option<&str>) -> String {
+        let (_dir, inp) = read(version, config, profile);
         let name = |p: &std::path::Path| p.file_name().unwrap().to_string_lossy().into_owned();
         let place = |at: &Place| format!("{}:{}", name(&at.path), at.line.unwrap_or(0));
         match profile_location(&inp) {
@@ -258,6 +269,25 @@ mod tests {
         );
         assert_eq!(located("0.169.0", None, Some("model = \n")), "unloadable");
         assert_eq!(located("0.169.0", Some("model = \"m\"\n"), None), "missing");
+    }
+
+    #[test]
+    fn installed_needs_the_provider_and_a_profile_where_this_codex_reads_it() {
+        let provider = "[model_providers.ominigate]\nbase_url = \"https://x/v1\"\n";
+        let with_table = format!("{provider}{TABLE}");
+        let installed = |v, c: &str, p| installed(&read(v, Some(c), p).1);
+        assert!(installed("0.133.0", &with_table, None));
+        assert!(!installed("0.133.0", provider, Some(PROFILE)));
+        assert!(installed("0.169.0", provider, Some(PROFILE)));
+        assert!(!installed("0.169.0", &with_table, None));
+        // A legacy table beside the file: installed (doctor says Codex refuses it).
+        assert!(installed("0.169.0", &with_table, Some(PROFILE)));
+        assert!(!installed("0.169.0", TABLE, Some(PROFILE)));
+        let (_dir, s) = read("0.169.0", Some(&format!("x = 1\n{provider}")), None);
+        assert_eq!(
+            provider_file(&s).map(|f| f.place(&PROVIDER_BLOCK).to_string()),
+            Some(format!("{}:2", s.home.config().display()))
+        );
     }
 
     #[test]
