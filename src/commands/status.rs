@@ -2,9 +2,10 @@
 //! which Codex, with which model, whether OminiGate is the default for
 //! plain `codex`, and whether the key is set (yes or no, nothing more).
 //!
-//! Everything comes from doctor's reading of the setup ([`Setup`], the
-//! precedence walk in `resolution`) and its checks run `--offline`, so
-//! status and doctor never disagree. Writes nothing.
+//! Everything comes from the one reading of the setup ([`Setup`], Codex's
+//! precedence walk in [`crate::setup::resolve`], the answers of
+//! [`crate::setup::facts`]) and doctor's checks run `--offline`, so status
+//! and doctor never disagree. Writes nothing.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -19,8 +20,7 @@ use crate::codex::binary::Codex;
 use crate::paths::{CodexHome, PROFILE_FILE};
 use crate::report::SCHEMA_VERSION;
 use crate::setup::Setup;
-use crate::setup::facts::{self, InUse, env_key_name};
-use crate::setup::facts::{ProfileLocation, profile_location};
+use crate::setup::facts::{self, InUse, ProfileLocation, env_key_name, profile_location};
 use crate::setup::files::ConfigFile;
 use crate::setup::resolve::{Run, resolve};
 use crate::shown;
