@@ -164,6 +164,23 @@ fn post_responses(bridge: &Bridge) -> (u16, String) {
     post(bridge, responses_request(), Some(CANARY))
 }
 
+/// [`post_responses`], and how long the answer took to end.
+fn timed_post(bridge: &Bridge) -> (u16, String, Duration) {
+    let started = Instant::now();
+    let (status, body) = post_responses(bridge);
+    (status, body, started.elapsed())
+}
+
+/// A gateway that streams `chunks`, then a chunk without content every
+/// 50 ms for 10 s on a connection it keeps open.
+fn keep_alive_gateway(mut chunks: Vec<String>) -> Server {
+    chunks.extend((0..200).map(|_| r#"{"choices":[]}"#.to_string()));
+    Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::from_millis(50),
+    })
+}
+
 /// POST `body` to the bridge's /v1/responses (with `key`, if any).
 fn post(bridge: &Bridge, body: String, key: Option<&str>) -> (u16, String) {
     let mut request = agent()
@@ -763,22 +780,15 @@ fn codex_going_away_cancels_the_upstream_request() {
 fn the_answer_ends_when_the_gateway_finished_even_if_its_connection_stays_open() {
     // `[DONE]`, then keep-alive chunks for 10 s on a connection that stays
     // open: the answer must end with the `[DONE]`, and the upstream be let go.
-    let mut chunks = chat_chunks(1);
-    chunks.extend((0..200).map(|_| r#"{"choices":[]}"#.to_string()));
-    let gateway = Server::start(move |_: &Request| Answer::Stream {
-        chunks: chunks.clone(),
-        delay: Duration::from_millis(50),
-    });
+    let gateway = keep_alive_gateway(chat_chunks(1));
     let sb = Sandbox::new();
     let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
-    let started = Instant::now();
-    let (status, body) = post_responses(&bridge);
+    let (status, body, took) = timed_post(&bridge);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("response.completed"), "{body}");
     assert!(
-        started.elapsed() < Duration::from_secs(4),
-        "the answer stayed open {:?} after the gateway finished",
-        started.elapsed()
+        took < Duration::from_secs(4),
+        "the answer stayed open {took:?} after the gateway finished"
     );
     let deadline = Instant::now() + Duration::from_secs(3);
     while gateway.broken_streams() == 0 && Instant::now() < deadline {
@@ -794,22 +804,16 @@ fn keep_alives_after_finish_reason_do_not_hold_the_answer() {
     // content every 50 ms for 10 s. The answer ends 2 s after the finish.
     let mut chunks = chat_chunks(1);
     chunks.truncate(chunks.len() - 2);
-    chunks.extend((0..200).map(|_| r#"{"choices":[]}"#.to_string()));
-    let gateway = Server::start(move |_: &Request| Answer::Stream {
-        chunks: chunks.clone(),
-        delay: Duration::from_millis(50),
-    });
+    let gateway = keep_alive_gateway(chunks);
     let sb = Sandbox::new();
     let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
-    let started = Instant::now();
-    let (status, body) = post_responses(&bridge);
+    let (status, body, took) = timed_post(&bridge);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("response.completed"), "{body}");
     assert!(body.contains("\"Hel\""), "{body}");
     assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "the answer stayed open {:?} after finish_reason",
-        started.elapsed()
+        took < Duration::from_secs(5),
+        "the answer stayed open {took:?} after finish_reason"
     );
     assert_clean(&bridge, &[&body]);
 }
