@@ -283,32 +283,28 @@ fn use_switches_the_profile_in_place_in_every_era() {
         sb.write_config(original);
         sb.install(era);
         // A comment of the user's inside the profile survives the switch.
-        let (path, before) = if era == "0.169.0" {
-            let p = sb.profile_file();
-            let t = std::fs::read_to_string(&p).unwrap().replace(
-                "model_provider = \"ominigate\"",
-                "model_provider = \"ominigate\" # the gateway",
-            );
-            std::fs::write(&p, &t).unwrap();
-            (p, t)
-        } else {
-            let t = String::from_utf8(sb.read_config()).unwrap().replace(
-                "model_provider = \"ominigate\"",
-                "model_provider = \"ominigate\" # the gateway",
-            );
-            sb.write_config(&t);
-            (sb.config(), t)
+        let path = match era {
+            "0.169.0" => sb.profile_file(),
+            _ => sb.config(),
         };
-        let out = sb.run(
-            &[
-                "use",
-                "anthropic/claude-opus-4.6",
-                "--codex-version",
-                era,
-                "--offline",
-            ],
-            0,
+        let before = std::fs::read_to_string(&path).unwrap().replace(
+            "model_provider = \"ominigate\"",
+            "model_provider = \"ominigate\" # the gateway",
         );
+        std::fs::write(&path, &before).unwrap();
+        let use_opus = || {
+            sb.run(
+                &[
+                    "use",
+                    "anthropic/claude-opus-4.6",
+                    "--codex-version",
+                    era,
+                    "--offline",
+                ],
+                0,
+            )
+        };
+        let out = use_opus();
         assert!(
             out.contains("`codex --profile ominigate` now uses anthropic/claude-opus-4.6"),
             "{era}: {out}"
@@ -324,16 +320,7 @@ fn use_switches_the_profile_in_place_in_every_era() {
         );
         // Again: nothing to do, the file is not touched.
         let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
-        let out = sb.run(
-            &[
-                "use",
-                "anthropic/claude-opus-4.6",
-                "--codex-version",
-                era,
-                "--offline",
-            ],
-            0,
-        );
+        let out = use_opus();
         assert!(
             out.contains("already uses anthropic/claude-opus-4.6: nothing to change"),
             "{out}"
