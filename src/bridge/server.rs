@@ -376,16 +376,16 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
         .unwrap_or_default();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    if let Some(refusal) = refusal(&req, host) {
+    if let Some(rejection) = rejection(&req, host) {
         log_line(
             &shared,
             format_args!(
-                "{method} {path} -> {} ({refusal}) in {}",
-                refusal.status().as_u16(),
+                "{method} {path} -> {} ({rejection}) in {}",
+                rejection.status().as_u16(),
                 secs(start)
             ),
         );
-        return json_error(refusal.status(), refusal.message());
+        return json_error(rejection.status(), rejection.message());
     }
     let response = match (&method, path.as_str()) {
         (&Method::GET, "/health") => health(&shared),
@@ -464,7 +464,7 @@ impl std::fmt::Display for Rejection {
     }
 }
 
-fn refusal(req: &Request<Incoming>, host: &str) -> Option<Rejection> {
+fn rejection(req: &Request<Incoming>, host: &str) -> Option<Rejection> {
     let header = |name| req.headers().get(name).map(|v| v.to_str().unwrap_or("?"));
     if !is_loopback_host_header(host) {
         return Some(Rejection::ForeignHost);
