@@ -251,11 +251,13 @@ fn each_era(rows: &[Row], flags: &[&str]) {
 }
 
 #[test]
+#[ignore = "needs ../shared/corpus"]
 fn corpus_in_every_era() {
     each_era(&corpus(), &[]);
 }
 
 #[test]
+#[ignore = "needs ../shared/corpus"]
 fn corpus_with_default() {
     let rows: Vec<Row> = corpus()
         .into_iter()
@@ -270,6 +272,7 @@ fn corpus_with_default() {
 /// `install --bridge` on every real config round-trips, and install
 /// without `--bridge` returns to the direct setup byte for byte.
 #[test]
+#[ignore = "needs ../shared/corpus"]
 fn corpus_with_bridge_and_back() {
     let era = "0.169.0";
     for row in corpus() {
