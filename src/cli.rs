@@ -154,11 +154,19 @@ Examples:
         shell: clap_complete::Shell,
     },
 
-    /// Print the man page (roff)
+    /// Print the man pages (roff): ominigate-codex(1), then one per subcommand
     #[command(after_help = "\
 Examples:
-  ominigate-codex man > ominigate-codex.1 && man ./ominigate-codex.1")]
-    Man,
+  ominigate-codex man --dir ~/.local/share/man/man1 && man ominigate-codex-install
+  ominigate-codex man > ominigate-codex.1 && man ./ominigate-codex.1   # all pages in one file
+
+ominigate-codex(1) names a page per subcommand, ominigate-codex-install(1) and
+the others: --dir writes each as a file of its own, as a packager installs them.")]
+    Man {
+        /// Write one file per page into DIR (ominigate-codex.1, ominigate-codex-install.1, …) instead of printing them
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Which Codex release to write for.

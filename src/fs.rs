@@ -250,6 +250,19 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot create {}", dir.display()))
 }
 
+/// Write a file others may read (a man page) into `dir`, created with its
+/// parents (mode 0755) when missing: atomically, mode 0644. Its path.
+pub fn write_public(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(name);
+    write_atomic(&path, bytes, 0o644, None)?;
+    Ok(path)
+}
+
 /// Test hook, inert unless `OMINIGATE_CODEX_FAILPOINT` is set:
 /// - `<point>` (at every file) or `<point>:<file name>` (at that file only)
 ///   aborts the process there, so the tests can prove a crash never leaves

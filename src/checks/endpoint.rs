@@ -14,7 +14,7 @@ use crate::gateway::{self, Method, Reply, SendError, server_message};
 use crate::setup::Setup;
 use crate::setup::facts::{self, env_key_name};
 use crate::setup::resolve::{Run, lookup, resolve};
-use crate::shown::{Secrets, mask};
+use crate::shown::{Secrets, mask_aside};
 use crate::spec;
 use crate::toml::blocks::PROVIDER;
 
@@ -193,7 +193,7 @@ fn auth_failure(id: &'static str, t: &Target, url: &str, r: &Reply) -> Check {
             .detail(format!(
                 "the key in {} ({}) is not a valid OminiGate key: an OpenAI key, a revoked key, or a typo",
                 t.key_name,
-                mask(&t.key)
+                mask_aside(&t.key)
             ))
             .fix(format!(
                 "create a key in the OminiGate dashboard, then `export {}=\"<your key>\"` and relaunch Codex from that shell",

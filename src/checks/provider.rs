@@ -9,7 +9,7 @@ use crate::setup::diagnose;
 use crate::setup::files::ConfigFile;
 use crate::setup::resolve::lookup;
 use crate::setup::{Setup, facts};
-use crate::shown::mask;
+use crate::shown::mask_aside;
 use crate::spec;
 use crate::toml::blocks::PROVIDER;
 
@@ -273,7 +273,7 @@ fn check_env_key(b: &Block<'_>, out: &mut Vec<Finding>) {
                     let detail = if looks_like_key {
                         format!(
                             "env_key holds what looks like an API key ({}); it must name the environment variable that holds the key",
-                            mask(name)
+                            mask_aside(name)
                         )
                     } else {
                         format!("env_key = {:?} is not an environment variable name", name)

@@ -1067,6 +1067,26 @@ fn env_key_follows_the_configured_variable() {
     assert!(text(&r, "env.key").contains("MY_GATEWAY_KEY is set (sk-o…7b3d)"));
 }
 
+/// A key too short to show any of is counted, in one pair of brackets
+/// (issue 21: it was `is set (…(11 characters))`).
+#[test]
+fn a_short_key_is_counted_in_one_pair_of_brackets() {
+    let sb = Sandbox::new();
+    sb.install("0.169.0");
+    let out = doctor_env(
+        &sb,
+        &["--offline", "--codex-version", "0.169.0"],
+        &[("OMINIGATE_API_KEY", "short-key-1")],
+        &[],
+    );
+    assert!(
+        out.stdout
+            .contains("OMINIGATE_API_KEY is set (11 characters, not shown)"),
+        "{out}"
+    );
+    assert!(!out.stdout.contains("short-key"), "{out}");
+}
+
 #[test]
 fn openai_variables_are_a_warning_with_the_unset_line() {
     let sb = Sandbox::new();

@@ -609,6 +609,51 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     sb.run(&["completions", "tcsh"], 2);
 }
 
+/// Issue 21: the examples are under EXAMPLES (not clap_mangen's EXTRA), and
+/// every `ominigate-codex-SUB(1)` the main page names is a page `man --dir`
+/// writes.
+#[test]
+fn man_pages_named_by_the_main_page_are_written_with_their_examples() {
+    let sb = Sandbox::new();
+    let printed = sb.run(&["man"], 0);
+    assert!(!printed.contains(".SH EXTRA"), "{printed}");
+    let dir = sb.root().join("man1");
+    let out = sb.run(&["man", "--dir", dir.to_str().unwrap()], 0);
+    let main = std::fs::read_to_string(dir.join("ominigate-codex.1")).expect("main page");
+    let named: Vec<String> = main
+        .lines()
+        .filter_map(|l| l.strip_prefix("ominigate\\-codex\\-"))
+        .filter_map(|l| l.strip_suffix("(1)"))
+        .map(|sub| format!("ominigate-codex-{}.1", sub.replace("\\-", "-")))
+        .collect();
+    assert!(
+        named.contains(&"ominigate-codex-install.1".to_string()),
+        "{main}"
+    );
+    let mut written: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "ominigate-codex.1")
+        .collect();
+    written.sort();
+    let mut named = named;
+    named.sort();
+    assert_eq!(
+        written, named,
+        "a page for each subcommand the main page names"
+    );
+    for name in written.iter().chain([&"ominigate-codex.1".to_string()]) {
+        let page = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert!(page.contains(".SH EXAMPLES"), "{name}:\n{page}");
+        assert!(!page.contains(".SH EXTRA"), "{name}:\n{page}");
+        assert!(printed.contains(&page), "{name}: printed by `man` too");
+        assert!(
+            out.contains(&format!("wrote {}", dir.join(name).display())),
+            "{out}"
+        );
+    }
+}
+
 #[test]
 fn errors_have_no_colour_codes_when_piped() {
     let sb = Sandbox::new();
