@@ -168,15 +168,15 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
 fn next_steps(home: &CodexHome, codex: &Codex, o: &Outcome, problems: bool) -> String {
     let (rc, export) = shell_setup(std::env::var("SHELL").ok().as_deref(), &o.env_key);
     let set = facts::key(&Env::from_process(), &o.env_key).is_set();
+    let (me, codex_cmd) = (home.ominigate_codex(), home.codex());
     let mut steps: Vec<String> = Vec::new();
     if *codex == Codex::Assumed {
         steps.push("Install Codex: npm i -g @openai/codex".into());
     }
     if problems {
-        steps.push(
-            "Run `ominigate-codex doctor`: Codex will stop on what the warnings above name; each comes with its fix"
-                .into(),
-        );
+        steps.push(format!(
+            "Run `{me} doctor`: Codex will stop on what the warnings above name; each comes with its fix"
+        ));
     }
     steps.push(format!(
         "Put your OminiGate key in {rc}:\n       {export}\n     {} is set in this shell: {}",
@@ -201,14 +201,14 @@ fn next_steps(home: &CodexHome, codex: &Codex, o: &Outcome, problems: bool) -> S
             o.base_url,
             spec::redact_url(upstream),
             service_manager(),
-            home.ominigate_codex(),
+            me,
         ));
     }
     if !problems {
         // `exec --profile` is the order every release honours (0.94 ignores
         // a --profile placed before exec).
         steps.push(format!(
-            "Start Codex {} on OminiGate ({}):\n       codex --profile ominigate\n       codex exec --profile ominigate \"hello\"",
+            "Start Codex {} on OminiGate ({}):\n       {codex_cmd} --profile ominigate\n       {codex_cmd} exec --profile ominigate \"hello\"",
             codex.effective(), o.model
         ));
     }
@@ -216,6 +216,6 @@ fn next_steps(home: &CodexHome, codex: &Codex, o: &Outcome, problems: bool) -> S
     for (n, step) in steps.iter().enumerate() {
         text.push_str(&format!("  {}. {step}\n", n + 1));
     }
-    text.push_str("  Check everything with: ominigate-codex doctor");
+    text.push_str(&format!("  Check everything with: {me} doctor"));
     text
 }

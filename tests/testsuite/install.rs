@@ -793,6 +793,77 @@ fn uninstall_names_what_the_user_added_inside_the_blocks() {
     );
 }
 
+/// Issue 21: with a Codex home that is not `~/.codex`, the commands the
+/// next steps print work as printed: `codex` run through `sh` gets that
+/// home (`CODEX_HOME=DIR codex …`, quoted), and every `ominigate-codex`
+/// names it. With `--codex-home`, and with `$CODEX_HOME` set for the one
+/// command.
+#[test]
+fn next_steps_work_as_printed_for_a_home_that_is_not_the_default() {
+    let sb = Sandbox::new();
+    let log = sb.root().join("codex-ran");
+    let fake = sb.root().join("bin/codex");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$CODEX_HOME\" >> '{}'\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let spaced = sb.root().join("my codex");
+    let by_flag = sb
+        .cmd()
+        .args(["install", "--codex-version", "0.169.0"])
+        .output();
+    let mut by_env = sb.std_cmd_without_codex_home();
+    by_env
+        .env("CODEX_HOME", &spaced)
+        .args(["install", "--codex-version", "0.169.0"]);
+    for (home, output) in [
+        (sb.codex_home(), by_flag.unwrap()),
+        (spaced, by_env.output().unwrap()),
+    ] {
+        let _ = std::fs::remove_file(&log);
+        let out = crate::harness::Out::from(output);
+        out.assert_code(0);
+        let steps = &out.stdout[out.stdout.find("Next steps:").expect("next steps")..];
+        let codex_lines: Vec<&str> = steps
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.contains("codex --profile") || l.contains("codex exec"))
+            .collect();
+        assert_eq!(codex_lines.len(), 2, "{steps}");
+        for line in &codex_lines {
+            let ran = std::process::Command::new(crate::harness::tool("sh"))
+                .env_clear()
+                .env("PATH", sb.root().join("bin"))
+                .env("HOME", sb.root().join("home"))
+                .args(["-c", line])
+                .status()
+                .unwrap();
+            assert!(ran.success(), "{line}");
+        }
+        let want = format!("{}\n", home.display()).repeat(2);
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), want, "{steps}");
+        let quoted = match home.display().to_string() {
+            h if h.contains(' ') => format!("'{h}'"),
+            h => h,
+        };
+        for line in steps.lines().filter(|l| l.contains("ominigate-codex ")) {
+            assert!(
+                line.contains(&format!("ominigate-codex --codex-home {quoted} ")),
+                "{line}\n{steps}"
+            );
+        }
+        assert!(
+            steps.contains("Check everything with: ominigate-codex --codex-home"),
+            "{steps}"
+        );
+    }
+}
+
 #[test]
 fn install_warns_about_what_codex_will_refuse_and_still_exits_0() {
     let sb = Sandbox::new();
@@ -805,7 +876,10 @@ fn install_warns_about_what_codex_will_refuse_and_still_exits_0() {
     assert!(out.stderr.contains("fix: "), "{out:?}");
     let steps = &out.stdout[out.stdout.find("Next steps:").expect("next steps")..];
     assert!(
-        steps.starts_with("Next steps:\n  1. Run `ominigate-codex doctor`"),
+        steps.starts_with(&format!(
+            "Next steps:\n  1. Run `ominigate-codex --codex-home {} doctor`",
+            sb.codex_home().display()
+        )),
         "{steps}"
     );
     assert!(!steps.contains("Start Codex"), "{steps}");

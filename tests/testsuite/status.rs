@@ -28,7 +28,7 @@ fn nothing_installed() {
     );
     assert_eq!(
         line(t, "Installed:"),
-        "Installed:  no: run `ominigate-codex install`"
+        format!("Installed:  no: run `{} install`", sb.me())
     );
     assert!(line(t, "  provider:").contains("no [model_providers.ominigate]"));
     assert!(
@@ -94,7 +94,10 @@ fn installed_in_each_era_with_codex_found_on_path() {
         }
         assert_eq!(
             line(t, "Model:"),
-            "Model:      openai/gpt-5.4-pro (`codex --profile ominigate`)"
+            format!(
+                "Model:      openai/gpt-5.4-pro (`{} --profile ominigate`)",
+                sb.codex_cmd()
+            )
         );
         assert_eq!(
             line(t, "API key:"),
@@ -138,7 +141,10 @@ fn default_and_its_undo_are_shown() {
     let out = sb.exec(&["status", "--codex-version", "0.169.0"], &[]);
     assert_eq!(
         line(&out.stdout, "Default:"),
-        "Default:    yes: plain `codex` uses OminiGate (x/y); `ominigate-codex install --no-default` puts back your previous settings"
+        format!(
+            "Default:    yes: plain `codex` uses OminiGate (x/y); `{} install --no-default` puts back your previous settings",
+            sb.me()
+        )
     );
     assert_eq!(
         line(&out.stdout, "Codex:"),
@@ -170,11 +176,14 @@ fn a_legacy_profile_table_on_new_codex_is_called_out() {
     assert!(line(t, "Installed:").contains("partly"), "{t}");
     assert!(
         line(t, "  profile:").contains("legacy [profiles.ominigate] at ")
-            && t.contains("`ominigate-codex install` moves it"),
+            && t.contains(&format!("`{} install` moves it", sb.me())),
         "{t}"
     );
     assert!(
-        line(t, "Model:").starts_with("Model:      none: `codex --profile ominigate` stops: --profile `ominigate` cannot be used"),
+        line(t, "Model:").starts_with(&format!(
+            "Model:      none: `{} --profile ominigate` stops: --profile `ominigate` cannot be used",
+            sb.codex_cmd()
+        )),
         "{t}"
     );
     assert!(
