@@ -73,6 +73,8 @@ Examples:
 Online, endpoint.models and endpoint.wire ask the gateway (a 404 on /responses
 from a chat-only gateway names the bridge as the fix), and bridge.reachable asks
 the bridge `install --bridge` set up on this machine; --offline skips all three.
+endpoint.wire sends a small real request with your key (max_output_tokens 16, or
+max_tokens 1 for chat), which the gateway may bill.
 
 Exit status: 0 when no check fails, 1 when one does, 2 on a usage error.")]
     Doctor(DoctorArgs),

@@ -71,6 +71,53 @@ fn documented_examples_are_the_tested_outputs() {
     );
 }
 
+/// Issue 21: docs/bridge.md tells Codex's failure on a chat-only gateway as
+/// measured with 0.171.0 (ten reconnects, then the 404, minutes later) and
+/// that doctor tells it at once; docs/doctor.md says its probes are real,
+/// possibly billed requests with the key, with the limits doctor sends
+/// (read from its source), and names --offline.
+#[test]
+fn docs_tell_codexs_failure_and_doctors_probes_as_they_are() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).expect(p);
+    let flat = |p: &str| read(p).split_whitespace().collect::<Vec<_>>().join(" ");
+    let bridge = flat("docs/bridge.md");
+    for said in [
+        "`Reconnecting… 1/10`",
+        "up to `10/10`",
+        "ERROR: unexpected status 404 Not Found",
+        "/v1/responses`",
+        "after about 208 s",
+        "`ominigate-codex doctor` tells the same in about a second",
+    ] {
+        assert!(
+            bridge.contains(said),
+            "docs/bridge.md does not say {said:?}"
+        );
+    }
+    assert!(!bridge.contains("up to `9/10`"), "the old, wrong count");
+    let doctor = flat("docs/doctor.md");
+    let source = read("src/checks/endpoint.rs");
+    for (sent, documented) in [
+        ("\"max_output_tokens\": 16", "`max_output_tokens: 16`"),
+        ("\"max_tokens\": 1", "`max_tokens: 1`"),
+    ] {
+        assert!(source.contains(sent), "doctor no longer sends {sent}");
+        assert!(
+            doctor.contains(documented),
+            "docs/doctor.md lacks {documented}"
+        );
+    }
+    assert!(
+        doctor.contains("The gateway may bill those few tokens"),
+        "{doctor}"
+    );
+    assert!(
+        doctor.contains("`ominigate-codex doctor --offline`"),
+        "{doctor}"
+    );
+}
+
 /// The GitHub anchor of a Markdown heading: lower case, letters, digits,
 /// `-` and `_` kept, spaces to `-`.
 fn anchor(heading: &str) -> String {
