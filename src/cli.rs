@@ -52,6 +52,7 @@ Examples:
   ominigate-codex install --no-default         # plain `codex` back to what it was
   ominigate-codex install --codex-version 0.94.0 --dry-run
   ominigate-codex install --bridge             # current Codex on a chat-only gateway
+  ominigate-codex install --direct             # back from the bridge to the gateway itself
   ominigate-codex --codex-home /tmp/codex install --base-url http://127.0.0.1:8080/v1")]
     Install(InstallArgs),
 
@@ -214,7 +215,7 @@ pub struct InstallArgs {
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
 
-    /// Gateway URL, with --bridge the one the bridge forwards to [default: https://api.ominigate.ai/v1, or the one already set]
+    /// Gateway URL, with a bridge (--bridge, or one kept) the one the bridge forwards to [default: https://api.ominigate.ai/v1, or the one already set]
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
 
@@ -227,9 +228,15 @@ pub struct InstallArgs {
     pub wire_api: Option<WireApi>,
 
     /// Point Codex at a local bridge (`ominigate-codex bridge`) that speaks the
-    /// Responses API to Codex and chat completions to the gateway
+    /// Responses API to Codex and chat completions to the gateway (kept by
+    /// every later install until --direct)
     #[arg(long)]
     pub bridge: bool,
+
+    /// Point Codex at the gateway itself again, after --bridge (without it, a
+    /// later install keeps the bridge, with --base-url as the gateway it forwards to)
+    #[arg(long, conflicts_with = "bridge")]
+    pub direct: bool,
 
     /// The bridge's port on 127.0.0.1 [default: 8741]
     #[arg(

@@ -76,10 +76,7 @@ pub fn options(args: &InstallArgs, codex: &Codex) -> Result<Options, Failure> {
 /// upstream recorded by an earlier `install --bridge`, else the provider's
 /// current `base_url`, else the guide's. Never the bridge itself.
 pub fn bridge_route(docs: &Docs, flag: Option<&str>, port: u16) -> Result<Route, Failure> {
-    let current = blocks::get_block(&docs.config, PROVIDER)
-        .ok()
-        .flatten()
-        .and_then(|t| blocks::get_str(t, "base_url"));
+    let current = current_base_url(docs);
     let upstream = spec::bridge_upstream(
         flag,
         docs.state.bridge_upstream.as_deref(),
@@ -94,6 +91,46 @@ pub fn bridge_route(docs: &Docs, flag: Option<&str>, port: u16) -> Result<Route,
         }
     })?;
     Ok(Route::Bridge { port, upstream })
+}
+
+/// The provider's `base_url` in config.toml, as read.
+fn current_base_url(docs: &Docs) -> Option<&str> {
+    blocks::get_block(&docs.config, PROVIDER)
+        .ok()
+        .flatten()
+        .and_then(|t| blocks::get_str(t, "base_url"))
+}
+
+/// The port of the bridge an earlier `install --bridge` set up and Codex
+/// still calls (the record is there and `base_url` is that loopback URL):
+/// kept by an install without `--bridge` or `--direct`.
+fn installed_bridge_port(docs: &Docs) -> Option<u16> {
+    docs.state.bridge_upstream.as_ref()?;
+    spec::loopback_port(current_base_url(docs)?)
+}
+
+/// The route: `--bridge`, else the bridge an earlier `install --bridge`
+/// set up, kept (said so) unless `--direct`; else direct. Through a bridge,
+/// `--base-url` is the gateway it forwards to.
+fn choose_route(args: &InstallArgs, docs: &Docs, opts: &mut Options, ui: &mut Ui) -> Result<()> {
+    let kept = match args.bridge || args.direct {
+        true => None,
+        false => installed_bridge_port(docs),
+    };
+    if let Some(port) = kept {
+        ui.info(format_args!(
+            "keeping the bridge install --bridge set up ({}); --direct calls the gateway itself",
+            spec::bridge_url(port)
+        ))?;
+    }
+    let port = match args.bridge {
+        true => Some(args.bridge_port.unwrap_or(spec::BRIDGE_PORT)),
+        false => kept,
+    };
+    if let Some(port) = port {
+        opts.route = bridge_route(docs, opts.base_url.take().as_deref(), port)?;
+    }
+    Ok(())
 }
 
 pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
@@ -123,10 +160,7 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     let files = Files::read(home)?;
     let mut work = files.open()?;
     let mut opts = opts;
-    if args.bridge {
-        let port = args.bridge_port.unwrap_or(spec::BRIDGE_PORT);
-        opts.route = bridge_route(&work.docs, opts.base_url.take().as_deref(), port)?;
-    }
+    choose_route(args, &work.docs, &mut opts, ui)?;
     let recorded_upstream = work.docs.state.bridge_upstream.clone();
     if opts.no_default && work.docs.unrecorded_default() {
         return Err(refused(format!(

@@ -1008,8 +1008,9 @@ fn bridge_switches_back_and_forth_and_uninstall_removes_it_all() {
         assert!(again.contains("already installed"), "{again}");
         assert_eq!(sb.read_config(), text.as_bytes());
 
-        // Back to direct: byte for byte the direct setup, record gone.
-        let out = sb.install(era);
+        // Back to direct with --direct: byte for byte the direct setup,
+        // record gone.
+        let out = sb.run(&["install", "--codex-version", era, "--direct"], 0);
         assert!(
             out.contains(
                 "switched back from the bridge: Codex calls https://eu.ominigate.ai/v1 directly"
@@ -1091,12 +1092,13 @@ fn bridge_upstream_comes_from_the_flag_then_the_record_then_base_url() {
     let text = String::from_utf8(sb.read_config()).unwrap();
     assert!(text.contains("\"http://127.0.0.1:8741/v1\""), "{text}");
     assert_eq!(state_json(&sb)["bridge_upstream"], "https://gw.example/v1");
-    // Direct with --base-url wins over the record.
+    // --direct with --base-url wins over the record.
     let out = sb.run(
         &[
             "install",
             "--codex-version",
             "0.169.0",
+            "--direct",
             "--base-url",
             "https://other.example/v1",
         ],
@@ -1127,6 +1129,84 @@ fn bridge_upstream_comes_from_the_flag_then_the_record_then_base_url() {
     sb.install("0.169.0");
     assert_eq!(String::from_utf8(sb.read_config()).unwrap(), text);
     assert!(state_json(&sb).get("bridge_upstream").is_none());
+}
+
+/// Issue 21: an install without `--bridge` keeps the bridge `install
+/// --bridge` set up (`--no-default` printed `switched back from the bridge`,
+/// and Codex then looped on `Reconnecting…` on a chat-only gateway); with
+/// `--base-url` that is the gateway it forwards to; only `--direct` goes back.
+#[test]
+fn a_later_install_keeps_the_bridge_until_direct() {
+    let sb = Sandbox::new();
+    sb.install_bridge("0.169.0", 9000, "https://gw.example/v1");
+    let bridged = sb.read_config();
+    for flags in [&["--no-default"][..], &[], &["--model", "x/y"]] {
+        let mut args = vec!["install", "--codex-version", "0.169.0"];
+        args.extend_from_slice(flags);
+        let out = sb.run(&args, 0);
+        assert!(!out.contains("switched back"), "{flags:?}: {out}");
+        assert!(
+            out.contains("keeping the bridge install --bridge set up (http://127.0.0.1:9000/v1); --direct calls the gateway itself"),
+            "{flags:?}: {out}"
+        );
+        assert!(
+            out.contains("bridge --listen 127.0.0.1:9000"),
+            "{flags:?}: {out}"
+        );
+        let text = String::from_utf8(sb.read_config()).unwrap();
+        assert!(
+            text.contains("base_url = \"http://127.0.0.1:9000/v1\""),
+            "{flags:?}: {text}"
+        );
+        assert_eq!(state_json(&sb)["bridge_upstream"], "https://gw.example/v1");
+    }
+    sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--model",
+            "openai/gpt-5.4-pro",
+        ],
+        0,
+    );
+    assert_eq!(
+        sb.read_config(),
+        bridged,
+        "the same bridge setup, byte for byte"
+    );
+    let out = sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--base-url",
+            "https://gw2.example/v1",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("the bridge now forwards to https://gw2.example/v1")
+            || out.contains("which forwards to https://gw2.example/v1"),
+        "{out}"
+    );
+    assert_eq!(state_json(&sb)["bridge_upstream"], "https://gw2.example/v1");
+    let out = sb.run(&["install", "--codex-version", "0.169.0", "--direct"], 0);
+    assert!(
+        out.contains("switched back from the bridge: Codex calls https://gw2.example/v1 directly"),
+        "{out}"
+    );
+    assert!(state_json(&sb).get("bridge_upstream").is_none());
+    sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--direct",
+            "--bridge",
+        ],
+        2,
+    );
 }
 
 #[test]
