@@ -197,9 +197,17 @@ pub struct FileWrite<'a> {
     pub after: Option<Vec<u8>>,
     /// Keep the previous content in `<name>.ominigate.bak` (user files only).
     pub backup: bool,
+    /// Install's alone: a file that did not exist before install, removed
+    /// with nothing of the user's in it. No backup, though a user file.
+    pub ours: bool,
 }
 
 impl FileWrite<'_> {
+    /// Whether the previous content is kept in a backup.
+    pub fn keeps_backup(&self) -> bool {
+        self.backup && !self.ours && self.before.bytes.is_some()
+    }
+
     pub fn is_noop(&self) -> bool {
         self.before.bytes == self.after
     }
@@ -688,7 +696,7 @@ fn preflight(change: &FileWrite, force: bool) -> Result<Option<u64>> {
         None => &before.path,
     };
     ensure_dir_writable(&before.path, parent_dir(written))?;
-    if change.backup && before.bytes.is_some() {
+    if change.keeps_backup() {
         let backup = backup_of(&before.path);
         ensure_dir_writable(&backup, parent_dir(&backup))?;
     }
@@ -706,7 +714,7 @@ fn preflight(change: &FileWrite, force: bool) -> Result<Option<u64>> {
     // Where the attributes go: beside the file, and beside its backup
     // (another directory, maybe another file system, for a symlink).
     try_meta(&before.target, &Meta::of(before))?;
-    if change.backup {
+    if change.keeps_backup() {
         try_meta(&backup_of(&before.path), &Meta::of(before))?;
     }
     let links = before.stamp.map_or(1, |s| s.nlink);
@@ -813,7 +821,7 @@ fn ensure_writable(before: &Snapshot) -> Result<()> {
 
 fn apply(change: &FileWrite, done: &mut Committed, backups: &mut Vec<Snapshot>) -> Result<()> {
     let before = change.before;
-    if let (Some(old), true) = (&before.bytes, change.backup) {
+    if let (Some(old), true) = (&before.bytes, change.keeps_backup()) {
         let backup = backup_of(&before.path);
         // A previous backup is put back whole (bytes, mode, owner, xattrs)
         // if the run fails.

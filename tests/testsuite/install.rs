@@ -14,7 +14,7 @@ fn missing_codex_home_is_created_0700_and_config_0600() {
     assert_eq!(mode(&sb.config()), 0o600);
     assert_eq!(mode(&sb.profile_file()), 0o600);
     sb.uninstall();
-    assert_eq!(sb.read_config(), b"");
+    assert!(!sb.config().exists(), "there was no config.toml");
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn eras_write_what_each_codex_accepts() {
     assert!(text.contains("[profiles.ominigate]"));
     assert!(!sb.profile_file().exists());
     sb.uninstall();
-    assert_eq!(sb.read_config(), b"");
+    assert!(!sb.config().exists(), "there was no config.toml");
 }
 
 #[test]
@@ -693,8 +693,13 @@ fn quiet_prints_only_results_and_verbose_adds_details() {
     let diff = sb.run(&["uninstall", "-q", "--dry-run"], 0);
     assert!(diff.starts_with("--- "), "the diff is the result: {diff}");
     assert!(!diff.contains("dry run:"), "{diff}");
-    let out = sb.run(&["-v", "uninstall"], 0);
+    let out = sb.run(
+        &["-v", "install", "--codex-version", "0.169.0", "--default"],
+        0,
+    );
     assert!(out.contains("updated the record"), "{out}");
+    let out = sb.run(&["-v", "uninstall"], 0);
+    assert!(out.contains("install's record"), "{out}");
     let out = sb.run(&["install", "--verbose", "--codex-version", "0.133.0"], 0);
     assert!(
         out.contains("layout: profile as [profiles.ominigate] in config.toml"),
@@ -1206,6 +1211,73 @@ fn a_later_install_keeps_the_bridge_until_direct() {
             "--bridge",
         ],
         2,
+    );
+}
+
+/// The names of the files in `dir`, sorted.
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Issue 21: install then uninstall on a Codex home with no config.toml
+/// leaves no file: no config.toml (it left a 0-byte one), no backup of a
+/// file that did not exist, no record; the real run says it removes the
+/// record, as the dry run's diff shows. What the user then added stays,
+/// with its backup.
+#[test]
+fn install_then_uninstall_on_a_home_without_config_leaves_no_file() {
+    for era in ERAS {
+        let sb = Sandbox::new();
+        std::fs::create_dir(sb.codex_home()).unwrap();
+        sb.install(era);
+        let state = sb.state_file().display().to_string();
+        let dry = sb.run(&["uninstall", "--dry-run"], 0);
+        assert!(dry.contains(&format!("--- {state}\n")), "{era}: {dry}");
+        let out = sb.uninstall();
+        assert!(
+            out.stdout
+                .contains(&format!("removed {state}, install's record\n")),
+            "{era}: {out}"
+        );
+        assert!(
+            out.stdout
+                .contains(&format!("removed {}\n", sb.config().display())),
+            "{era}: {out}"
+        );
+        assert!(!out.stdout.contains("backup"), "{era}: {out}");
+        assert_eq!(names(&sb.codex_home()), Vec::<String>::new(), "{era}");
+    }
+    // An empty config.toml of the user's stays, byte for byte.
+    let sb = Sandbox::new();
+    sb.write_config("");
+    sb.install("0.169.0");
+    sb.uninstall();
+    assert_eq!(sb.read_config(), b"");
+    // What the user added to the files install created stays, or is in
+    // a backup.
+    let sb = Sandbox::new();
+    sb.install("0.169.0");
+    crate::harness::append(&sb.config(), "# mine\n[tui]\nnotifications = true\n");
+    crate::harness::append(&sb.profile_file(), "approval_policy = \"never\"\n");
+    sb.uninstall();
+    let config = String::from_utf8(sb.read_config()).unwrap();
+    assert!(
+        config.contains("# mine\n[tui]\nnotifications = true\n"),
+        "{config}"
+    );
+    assert!(!config.contains("ominigate"), "{config}");
+    assert_eq!(
+        names(&sb.codex_home()),
+        [
+            "config.toml",
+            "config.toml.ominigate.bak",
+            "ominigate.config.toml.ominigate.bak"
+        ]
     );
 }
 

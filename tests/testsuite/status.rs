@@ -228,7 +228,7 @@ fn a_bridge_shows_with_the_gateway_it_forwards_to() {
         .json();
     assert_eq!(v["provider"]["bridge_upstream"], "https://gw.example/v1");
     // Back to direct: no bridge.
-    sb.install("0.169.0");
+    sb.run(&["install", "--codex-version", "0.169.0", "--direct"], 0);
     let v = sb
         .exec(&["status", "--json", "--codex-version", "0.169.0"], &[])
         .json();
