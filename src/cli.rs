@@ -86,6 +86,9 @@ Examples:
   ominigate-codex status
   ominigate-codex status --json                # one JSON object, for scripts
 
+Doctor's checks without the gateway; the bridge install --bridge set up is
+asked its /health on 127.0.0.1 (no key, a second at most).
+
 Exit status: 0 whatever the setup's state (run `doctor` to judge it), 2 on a usage error.")]
     Status(StatusArgs),
 

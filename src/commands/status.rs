@@ -4,8 +4,10 @@
 //!
 //! Everything comes from the one reading of the setup ([`Setup`], Codex's
 //! precedence walk in [`crate::setup::resolve`], the answers of
-//! [`crate::setup::facts`]) and doctor's checks run `--offline`, so status
-//! and doctor never disagree. Writes nothing.
+//! [`crate::setup::facts`]) and doctor's checks run without the gateway,
+//! so status and doctor never disagree; the bridge `install --bridge` set up
+//! is asked its `/health` on 127.0.0.1 (no key, a second at most), so a
+//! bridge that is down shows. Writes nothing.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -14,7 +16,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::checks::check::{self, Check, Status};
-use crate::checks::run_checks;
+use crate::checks::{Reach, run_checks};
 use crate::cli::StatusArgs;
 use crate::codex::binary::Codex;
 use crate::paths::{CodexHome, PROFILE_FILE};
@@ -388,7 +390,9 @@ fn checks_line(k: &Checks, me: &str) -> String {
 pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> Result<()> {
     let inp = Setup::of_process(home, args.codex.detect());
     let secrets = inp.secrets();
-    let mut list = run_checks(&inp, true, CODEX_LIMIT);
+    // No request to the gateway; the installed bridge's /health on
+    // loopback, which needs no key.
+    let mut list = run_checks(&inp, Reach::Loopback, CODEX_LIMIT);
     check::sanitize_all(&mut list, &secrets);
     let summary = summarise(&inp, &list, default_recorded(&inp));
     let text = match args.json {

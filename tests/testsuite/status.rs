@@ -4,6 +4,7 @@
 //! that it writes nothing. The API key (support::CANARY) never shows.
 
 use crate::harness::fake_codex::fake_codex;
+use crate::harness::server::{Server, reply};
 use crate::harness::{ERAS, Sandbox, tree};
 
 /// The line of `text` that starts with `label`.
@@ -278,4 +279,55 @@ fn a_key_of_white_space_is_not_set_for_any_command() {
             .is_some_and(|s| s.contains("set but empty")),
         "{key}"
     );
+}
+
+/// Issue 21: status asks the bridge `install --bridge` set up for its
+/// `/health` on loopback (no key, nothing else): down, it is a failing
+/// check, never "all checks pass"; up, it is ok.
+#[test]
+fn the_installed_bridge_down_is_a_failure_and_up_is_ok() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sb = Sandbox::new();
+    sb.install_bridge("0.169.0", port, "https://gw.example/v1");
+    let out = sb.exec(&["status", "--codex-version", "0.169.0"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let t = &out.stdout;
+    assert!(
+        t.contains(&format!(
+            "\n  fail  bridge.reachable: the bridge is not running: nothing answers on 127.0.0.1:{port}"
+        )),
+        "{t}"
+    );
+    assert!(line(t, "Checks:").contains(" 1 failed, "), "{t}");
+    let v = sb
+        .exec(&["status", "--json", "--codex-version", "0.169.0"], &[])
+        .json();
+    assert_eq!(v["checks"]["overall"], "fail", "{v:#}");
+
+    let server = Server::start(|r| match r.path.as_str() {
+        "/health" => reply(
+            200,
+            r#"{"status":"ok","service":"ominigate-codex bridge","upstream":"https://gw.example/v1"}"#,
+        ),
+        _ => reply(500, "{}"),
+    });
+    let sb = Sandbox::new();
+    sb.install_bridge("0.169.0", server.addr.port(), "https://gw.example/v1");
+    let out = sb.exec(&["status", "--codex-version", "0.169.0"], &[]);
+    assert!(!out.stdout.contains("bridge.reachable"), "{}", out.stdout);
+    assert!(
+        line(&out.stdout, "Checks:").contains(" 0 failed, "),
+        "{}",
+        out.stdout
+    );
+    let asked = server.requests();
+    assert!(!asked.is_empty());
+    for r in asked {
+        assert_eq!(r.path, "/health", "only /health");
+        assert!(!r.headers.contains_key("authorization"), "no key");
+    }
 }
