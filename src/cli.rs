@@ -370,7 +370,7 @@ pub struct BridgeArgs {
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
 
-    /// Print a service definition that runs the bridge at login, with instructions, and exit
+    /// Print a service definition that runs the bridge at login, with instructions, and exit (it runs the ominigate-codex on PATH, else this binary, with a warning when that is in a build directory or npm's cache)
     #[arg(long, value_enum, value_name = "KIND")]
     pub print_service: Option<ServiceKind>,
 }

@@ -2,7 +2,7 @@
 //! and committing a set of changes atomically under a lock, with a backup,
 //! refusing when a file changed on disk since it was read.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -269,6 +269,22 @@ pub fn write_public(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
     let path = dir.join(name);
     write_atomic(&path, bytes, 0o644, None)?;
     Ok(path)
+}
+
+/// The executable files named `name` on `path_var` (the value of `$PATH`),
+/// in its order.
+pub fn on_path(name: &str, path_var: Option<&OsStr>) -> impl Iterator<Item = PathBuf> {
+    let name = name.to_string();
+    path_var
+        .map(std::env::split_paths)
+        .into_iter()
+        .flatten()
+        .map(move |dir| dir.join(&name))
+        .filter(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Test hook, inert unless `OMINIGATE_CODEX_FAILPOINT` is set:

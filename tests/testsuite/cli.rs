@@ -331,3 +331,49 @@ fn version_says_how_it_was_installed() {
         }
     }
 }
+
+/// Issue 21: `bridge --print-service` runs the `ominigate-codex` on PATH;
+/// with none there, this binary, which lives in a cargo build directory
+/// (`cargo clean` removes it): said on stderr, with how to install it for
+/// good.
+#[test]
+fn print_service_prefers_the_binary_on_path_and_warns_about_a_build_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let out = sb.exec(&["bridge", "--print-service", "systemd"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let built = crate::harness::bin().canonicalize().unwrap();
+    assert!(
+        out.stdout
+            .contains(&format!("ExecStart=\"{}\" ", built.display())),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.starts_with(&format!(
+            "warning: {} is in a cargo build directory: the service stops starting once `cargo clean` removes it",
+            built.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("`npm i -g ominigate-codex` or `cargo install ominigate-codex`"),
+        "{}",
+        out.stderr
+    );
+
+    let installed = sb.root().join("bin/ominigate-codex");
+    std::fs::write(&installed, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&installed, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = sb.exec(&["bridge", "--print-service", "launchd"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("<string>{}</string>", installed.display())),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stderr, "", "no warning for the one on PATH");
+}
