@@ -52,7 +52,7 @@ pub fn run_checks(inp: &Setup, reach: Reach, limit: Duration) -> Vec<Check> {
         let bridge = bridge.join().unwrap_or_else(|_| stopped(bridge::REACHABLE));
         (accepts, bridge, network)
     });
-    let mut checks = vec![codex::binary_check(&inp.codex)];
+    let mut checks = vec![codex::binary_check(&inp.codex, &inp.home.ominigate_codex())];
     checks.extend(file_checks(inp, accepts));
     checks.extend([
         env::key_check(inp),

@@ -78,7 +78,10 @@ pub fn parse_check(inp: &Setup) -> Check {
         )
         .detail("Codex runs on its built-in defaults (the OpenAI provider)")
         .details(read)
-        .fix("run `ominigate-codex install` to create it with the OminiGate provider");
+        .fix(format!(
+            "run `{} install` to create it with the OminiGate provider",
+            inp.home.ominigate_codex()
+        ));
     }
     let mut c = Check::ok(PARSE, "the config files parse").details(read);
     if !inp.file_era()
@@ -152,11 +155,13 @@ pub fn present_check(inp: &Setup) -> Check {
                 inp.codex.effective()
             ));
         }
-        return c.fix("run `ominigate-codex install`").fix(format!(
-            "or add to {}: {}",
-            inp.home.config().display(),
-            block_lines(inp)
-        ));
+        return c
+            .fix(format!("run `{} install`", inp.home.ominigate_codex()))
+            .fix(format!(
+                "or add to {}: {}",
+                inp.home.config().display(),
+                block_lines(inp)
+            ));
     };
     let mut c = Check::ok(PRESENT, format!("[model_providers.ominigate] at {where_}"));
     for (_, other) in found.iter().skip(1) {

@@ -28,6 +28,7 @@ pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
     let report = render::Report {
         home: shown::value(&format!("{} ({})", home.dir.display(), home.source)).into_owned(),
         codex_version: inp.codex.version().map(|v| v.to_string()),
+        me: shown::value(&home.ominigate_codex()).into_owned(),
         checks,
     };
     if args.json {
