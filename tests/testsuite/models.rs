@@ -569,3 +569,22 @@ fn models_and_use_work_through_a_bridge() {
     }
     sb.assert_no_canary_in_files();
 }
+
+/// A config that does not load: the gateway is not asked, and the doctor
+/// it points at is the one for this Codex home (issue 21).
+#[test]
+fn a_config_that_does_not_load_points_at_doctor_for_this_home() {
+    let sb = Sandbox::new();
+    sb.write_config("a = = 1\n");
+    let out = sb.exec(&["models"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains(&format!(
+            "Live list: skipped, {} does not load (see `{} doctor`)\n",
+            sb.config().display(),
+            sb.me()
+        )),
+        "{}",
+        out.stdout
+    );
+}
