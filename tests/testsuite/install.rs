@@ -630,12 +630,8 @@ fn man_pages_named_by_the_main_page_are_written_with_their_examples() {
         named.contains(&"ominigate-codex-install.1".to_string()),
         "{main}"
     );
-    let mut written: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "ominigate-codex.1")
-        .collect();
-    written.sort();
+    let mut written = names(&dir);
+    written.retain(|n| n != "ominigate-codex.1");
     let mut named = named;
     named.sort();
     assert_eq!(
