@@ -111,13 +111,22 @@ fn installed_bridge_port(docs: &Docs) -> Option<u16> {
 
 /// The route: `--bridge`, else the bridge an earlier `install --bridge`
 /// set up, kept (said so) unless `--direct`; else direct. Through a bridge,
-/// `--base-url` is the gateway it forwards to.
+/// `--base-url` is the gateway it forwards to, and Codex speaks the
+/// Responses API (as `--bridge` decides in [`options`]).
 fn choose_route(args: &InstallArgs, docs: &Docs, opts: &mut Options, ui: &mut Ui) -> Result<()> {
     let kept = match args.bridge || args.direct {
         true => None,
         false => installed_bridge_port(docs),
     };
+    if kept.is_some() && args.wire_api == Some(WireApi::Chat) {
+        return Err(usage(
+            "the bridge install --bridge set up serves the Responses API to Codex, so it needs wire_api = \"responses\"",
+        )
+        .help("add --direct to call the gateway's chat completions directly (Codex up to 0.94), or drop --wire-api chat; nothing was written")
+        .into());
+    }
     if let Some(port) = kept {
+        opts.wire_api = WireApi::Responses.as_str();
         ui.info(format_args!(
             "keeping the bridge install --bridge set up ({}); --direct calls the gateway itself",
             spec::bridge_url(port)

@@ -1208,6 +1208,40 @@ fn a_later_install_keeps_the_bridge_until_direct() {
         ],
         2,
     );
+
+    // Codex 0.94 speaks chat by default, but to the bridge it speaks
+    // the Responses API, kept too; chat needs --direct.
+    let sb = Sandbox::new();
+    sb.run(&["install", "--codex-version", "0.94.0", "--bridge"], 0);
+    let bridged = sb.read_config();
+    sb.run(&["install", "--codex-version", "0.94.0"], 0);
+    assert_eq!(
+        sb.read_config(),
+        bridged,
+        "still the bridge, with responses"
+    );
+    let out = sb.run(
+        &["install", "--codex-version", "0.94.0", "--wire-api", "chat"],
+        2,
+    );
+    assert!(out.contains("add --direct"), "{out}");
+    assert_eq!(sb.read_config(), bridged);
+    sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.94.0",
+            "--direct",
+            "--wire-api",
+            "chat",
+        ],
+        0,
+    );
+    let text = String::from_utf8(sb.read_config()).unwrap();
+    assert!(
+        text.contains("wire_api = \"chat\"") && !text.contains("127.0.0.1"),
+        "{text}"
+    );
 }
 
 /// The names of the files in `dir`, sorted.
