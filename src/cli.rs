@@ -52,6 +52,7 @@ Examples:
   ominigate-codex install --no-default         # plain `codex` back to what it was
   ominigate-codex install --codex-version 0.94.0 --dry-run
   ominigate-codex install --bridge             # current Codex on a chat-only gateway
+  ominigate-codex install --direct             # back from the bridge to the gateway itself
   ominigate-codex --codex-home /tmp/codex install --base-url http://127.0.0.1:8080/v1")]
     Install(InstallArgs),
 
@@ -73,6 +74,8 @@ Examples:
 Online, endpoint.models and endpoint.wire ask the gateway (a 404 on /responses
 from a chat-only gateway names the bridge as the fix), and bridge.reachable asks
 the bridge `install --bridge` set up on this machine; --offline skips all three.
+endpoint.wire sends a small real request with your key (max_output_tokens 16, or
+max_tokens 1 for chat), which the gateway may bill.
 
 Exit status: 0 when no check fails, 1 when one does, 2 on a usage error.")]
     Doctor(DoctorArgs),
@@ -82,6 +85,9 @@ Exit status: 0 when no check fails, 1 when one does, 2 on a usage error.")]
 Examples:
   ominigate-codex status
   ominigate-codex status --json                # one JSON object, for scripts
+
+Doctor's checks without the gateway; the bridge install --bridge set up is
+asked its /health on 127.0.0.1 (no key, a second at most).
 
 Exit status: 0 whatever the setup's state (run `doctor` to judge it), 2 on a usage error.")]
     Status(StatusArgs),
@@ -154,11 +160,19 @@ Examples:
         shell: clap_complete::Shell,
     },
 
-    /// Print the man page (roff)
+    /// Print the man pages (roff): ominigate-codex(1), then one per subcommand
     #[command(after_help = "\
 Examples:
-  ominigate-codex man > ominigate-codex.1 && man ./ominigate-codex.1")]
-    Man,
+  ominigate-codex man --dir ~/.local/share/man/man1 && man ominigate-codex-install
+  ominigate-codex man > ominigate-codex.1 && man ./ominigate-codex.1   # all pages in one file
+
+ominigate-codex(1) names a page per subcommand, ominigate-codex-install(1) and
+the others: --dir writes each as a file of its own, as a packager installs them.")]
+    Man {
+        /// Write one file per page into DIR (ominigate-codex.1, ominigate-codex-install.1, …) instead of printing them
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Which Codex release to write for.
@@ -204,7 +218,7 @@ pub struct InstallArgs {
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
 
-    /// Gateway URL, with --bridge the one the bridge forwards to [default: https://api.ominigate.ai/v1, or the one already set]
+    /// Gateway URL, with a bridge (--bridge, or one kept) the one the bridge forwards to [default: https://api.ominigate.ai/v1, or the one already set]
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
 
@@ -217,9 +231,15 @@ pub struct InstallArgs {
     pub wire_api: Option<WireApi>,
 
     /// Point Codex at a local bridge (`ominigate-codex bridge`) that speaks the
-    /// Responses API to Codex and chat completions to the gateway
+    /// Responses API to Codex and chat completions to the gateway (kept by
+    /// every later install until --direct)
     #[arg(long)]
     pub bridge: bool,
+
+    /// Point Codex at the gateway itself again, after --bridge (without it, a
+    /// later install keeps the bridge, with --base-url as the gateway it forwards to)
+    #[arg(long, conflicts_with = "bridge")]
+    pub direct: bool,
 
     /// The bridge's port on 127.0.0.1 [default: 8741]
     #[arg(
@@ -350,7 +370,7 @@ pub struct BridgeArgs {
     #[arg(long, value_name = "URL")]
     pub upstream: Option<String>,
 
-    /// Print a service definition that runs the bridge at login, with instructions, and exit
+    /// Print a service definition that runs the bridge at login, with instructions, and exit (it runs the ominigate-codex on PATH, else this binary, with a warning when that is in a build directory or npm's cache)
     #[arg(long, value_enum, value_name = "KIND")]
     pub print_service: Option<ServiceKind>,
 }

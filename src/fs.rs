@@ -2,7 +2,7 @@
 //! and committing a set of changes atomically under a lock, with a backup,
 //! refusing when a file changed on disk since it was read.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -197,9 +197,17 @@ pub struct FileWrite<'a> {
     pub after: Option<Vec<u8>>,
     /// Keep the previous content in `<name>.ominigate.bak` (user files only).
     pub backup: bool,
+    /// Install's alone: a file that did not exist before install, removed
+    /// with nothing of the user's in it. No backup, though a user file.
+    pub ours: bool,
 }
 
 impl FileWrite<'_> {
+    /// Whether the previous content is kept in a backup.
+    pub fn keeps_backup(&self) -> bool {
+        self.backup && !self.ours && self.before.bytes.is_some()
+    }
+
     pub fn is_noop(&self) -> bool {
         self.before.bytes == self.after
     }
@@ -248,6 +256,35 @@ pub fn ensure_dir(dir: &Path) -> Result<()> {
         .mode(NEW_DIR_MODE)
         .create(dir)
         .with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Write a file others may read (a man page) into `dir`, created with its
+/// parents (mode 0755) when missing: atomically, mode 0644. Its path.
+pub fn write_public(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(name);
+    write_atomic(&path, bytes, 0o644, None)?;
+    Ok(path)
+}
+
+/// The executable files named `name` on `path_var` (the value of `$PATH`),
+/// in its order.
+pub fn on_path(name: &str, path_var: Option<&OsStr>) -> impl Iterator<Item = PathBuf> {
+    let name = name.to_string();
+    path_var
+        .map(std::env::split_paths)
+        .into_iter()
+        .flatten()
+        .map(move |dir| dir.join(&name))
+        .filter(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Test hook, inert unless `OMINIGATE_CODEX_FAILPOINT` is set:
@@ -675,7 +712,7 @@ fn preflight(change: &FileWrite, force: bool) -> Result<Option<u64>> {
         None => &before.path,
     };
     ensure_dir_writable(&before.path, parent_dir(written))?;
-    if change.backup && before.bytes.is_some() {
+    if change.keeps_backup() {
         let backup = backup_of(&before.path);
         ensure_dir_writable(&backup, parent_dir(&backup))?;
     }
@@ -693,7 +730,7 @@ fn preflight(change: &FileWrite, force: bool) -> Result<Option<u64>> {
     // Where the attributes go: beside the file, and beside its backup
     // (another directory, maybe another file system, for a symlink).
     try_meta(&before.target, &Meta::of(before))?;
-    if change.backup {
+    if change.keeps_backup() {
         try_meta(&backup_of(&before.path), &Meta::of(before))?;
     }
     let links = before.stamp.map_or(1, |s| s.nlink);
@@ -800,7 +837,7 @@ fn ensure_writable(before: &Snapshot) -> Result<()> {
 
 fn apply(change: &FileWrite, done: &mut Committed, backups: &mut Vec<Snapshot>) -> Result<()> {
     let before = change.before;
-    if let (Some(old), true) = (&before.bytes, change.backup) {
+    if let (Some(old), true) = (&before.bytes, change.keeps_backup()) {
         let backup = backup_of(&before.path);
         // A previous backup is put back whole (bytes, mode, owner, xattrs)
         // if the run fails.

@@ -41,7 +41,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Install(args) => commands::install::run(&home()?, args, &mut ui),
         Command::Uninstall(args) => commands::uninstall::run(&home()?, args, &mut ui),
         Command::Completions { shell } => commands::generate::completions(*shell, ui.out_styled()),
-        Command::Man => commands::generate::man(ui.out_styled()),
+        Command::Man { dir } => commands::generate::man(dir.as_deref(), &mut ui),
         Command::Doctor(args) => commands::doctor::run(&home()?, args, &mut ui),
         Command::Status(args) => commands::status::run(&home()?, args, &mut ui),
         Command::Models(args) => commands::models::run(&home()?, args, &mut ui),

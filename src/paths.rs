@@ -70,12 +70,29 @@ impl CodexHome {
         self.dir.join(STATE_FILE)
     }
 
-    /// This tool as the user runs it: with `--codex-home` when that chose
-    /// the home, so that the bridge and `codex` find the same files.
+    /// Whether commands printed for this home must name it: it is not the
+    /// default `~/.codex` (chosen by `--codex-home`, or by a `$CODEX_HOME`
+    /// that may have been set for one command only).
+    fn named(&self) -> bool {
+        self.source != "~/.codex"
+    }
+
+    /// This tool as the user runs it: with `--codex-home` when the home is
+    /// not the default, so that every command printed works as printed.
     pub fn ominigate_codex(&self) -> String {
-        match self.source {
-            "--codex-home" => format!("ominigate-codex --codex-home {}", shell_word(&self.dir)),
-            _ => "ominigate-codex".to_string(),
+        match self.named() {
+            true => format!("ominigate-codex --codex-home {}", shell_word(&self.dir)),
+            false => "ominigate-codex".to_string(),
+        }
+    }
+
+    /// Codex as the user runs it on this home: `codex`, with
+    /// `CODEX_HOME=DIR` in front when the home is not the default (Codex
+    /// reads `$CODEX_HOME`, else `~/.codex`, and has no `--codex-home`).
+    pub fn codex(&self) -> String {
+        match self.named() {
+            true => format!("CODEX_HOME={} codex", shell_word(&self.dir)),
+            false => "codex".to_string(),
         }
     }
 
@@ -150,6 +167,24 @@ mod tests {
             backup_of(Path::new("/h/config.toml")),
             PathBuf::from("/h/config.toml.ominigate.bak")
         );
+    }
+
+    #[test]
+    fn commands_name_a_home_that_is_not_the_default() {
+        let cwd = Path::new("/work");
+        let home = Some(PathBuf::from("/home/u"));
+        let flag = CodexHome::resolve(Some(Path::new("/a b")), None, home.clone(), cwd).unwrap();
+        assert_eq!(flag.codex(), "CODEX_HOME='/a b' codex");
+        assert_eq!(
+            flag.ominigate_codex(),
+            "ominigate-codex --codex-home '/a b'"
+        );
+        let env = CodexHome::resolve(None, Some("/e".into()), home.clone(), cwd).unwrap();
+        assert_eq!(env.codex(), "CODEX_HOME=/e codex");
+        assert_eq!(env.ominigate_codex(), "ominigate-codex --codex-home /e");
+        let default = CodexHome::resolve(None, None, home, cwd).unwrap();
+        assert_eq!(default.codex(), "codex");
+        assert_eq!(default.ominigate_codex(), "ominigate-codex");
     }
 
     #[test]

@@ -128,6 +128,16 @@ pub fn mask(secret: &str) -> String {
     format!("{head}…{tail}")
 }
 
+/// A secret as an aside in brackets (`is set (sk-o…1234)`): [`mask`], but
+/// a secret too short to show any of is only counted (`is set (11
+/// characters, not shown)`), never `(…(11 characters))`.
+pub fn mask_aside(secret: &str) -> String {
+    match mask(secret) {
+        m if m.starts_with('…') => format!("{} characters, not shown", secret.chars().count()),
+        m => m,
+    }
+}
+
 static REGISTERED: RwLock<Secrets> = RwLock::new(Secrets { values: Vec::new() });
 
 /// Never show `value` in this process, from now on.
@@ -250,6 +260,8 @@ mod tests {
         assert_eq!(mask("short-key"), "…(9 characters)");
         assert_eq!(mask(""), "…(0 characters)");
         assert_eq!(mask(&"é".repeat(20)), "éééé…éééé");
+        assert_eq!(mask_aside(KEY), "sk-o…2e1d");
+        assert_eq!(mask_aside("short-key"), "9 characters, not shown");
     }
 
     #[test]

@@ -29,23 +29,24 @@ pub fn settings(
     // The recorded gateway only matters without --upstream: a damaged
     // state file must not stop `bridge --upstream URL`, which its own
     // message advises.
+    let me = inp.home.ominigate_codex();
     let recorded = match upstream_flag {
         Some(_) => None,
         None => inp.bridge_upstream().map_err(|why| {
-            refused(why.to_string()).help(
+            refused(why.to_string()).help(format!(
                 "it records what install changed; restore it from its backup, or delete it and \
-                 record the gateway again with `ominigate-codex install --bridge --base-url URL` \
-                 (`bridge` also takes --upstream URL)",
-            )
+                 record the gateway again with `{me} install --bridge --base-url URL` \
+                 (`bridge` also takes --upstream URL)"
+            ))
         })?,
     };
     let current = inp.provider_base_url();
     let bad = |e: spec::Invalid| match upstream_flag {
         Some(_) => spec::bad_flag("--upstream", e),
-        None => usage(e.to_string()).help(
+        None => usage(e.to_string()).help(format!(
             "pass the gateway's URL with --upstream URL to `bridge`, or record it with \
-             `ominigate-codex install --bridge --base-url URL`",
-        ),
+             `{me} install --bridge --base-url URL`"
+        )),
     };
     let url = spec::bridge_upstream(upstream_flag, recorded, current, port).map_err(bad)?;
     let upstream = spec::parse_base_url(&url).map_err(bad)?;

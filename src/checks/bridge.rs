@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::Reach;
 use super::check::Check;
 use crate::bridge::service::service_manager;
 use crate::gateway::models::model_ids;
@@ -19,6 +20,10 @@ use crate::setup::facts::{self, env_key_name};
 use crate::spec;
 
 pub const REACHABLE: &str = "bridge.reachable";
+
+/// How long [`Reach::Loopback`] waits for the bridge's `/health`: a server
+/// on this machine answers at once or is not there.
+pub const LOOPBACK_LIMIT: Duration = Duration::from_secs(1);
 
 /// What a bridge's `/health` says: `Some(upstream)` when it is one.
 fn bridge_health(r: &Reply) -> Option<String> {
@@ -53,7 +58,9 @@ fn start_fixes(inp: &Setup, port: u16) -> Vec<String> {
     ]
 }
 
-pub fn check(inp: &Setup, offline: bool, limit: Duration) -> Check {
+/// Asked as far as `reach` allows: nothing offline; the bridge's `/health`
+/// (no key) on loopback; then the gateway through it (the key).
+pub fn check(inp: &Setup, reach: Reach, limit: Duration) -> Check {
     let local = match local(inp) {
         Ok(l) => l,
         Err(why) => return Check::skip(REACHABLE, why.to_string()),
@@ -69,9 +76,11 @@ pub fn check(inp: &Setup, offline: bool, limit: Duration) -> Check {
             ),
         );
     }
-    if offline {
-        return Check::skip(REACHABLE, "skipped: --offline");
-    }
+    let limit = match reach {
+        Reach::Offline => return Check::skip(REACHABLE, "skipped: --offline"),
+        Reach::Loopback => limit.min(LOOPBACK_LIMIT),
+        Reach::Gateway => limit,
+    };
     let at = format!("127.0.0.1:{}", local.port);
     let health_url = local.health_url();
     let health = gateway::get_without_key(&health_url, limit);
@@ -103,7 +112,17 @@ pub fn check(inp: &Setup, offline: bool, limit: Duration) -> Check {
             )),
         };
     };
-    let mut c = through(inp, &local, &upstream, limit);
+    let up = format!(
+        "the bridge on 127.0.0.1:{} is up (forwarding to {upstream})",
+        local.port
+    );
+    let mut c = match reach {
+        Reach::Gateway => through(inp, &local, &up, limit),
+        _ => Check::ok(
+            REACHABLE,
+            format!("{up}; its gateway not asked (`doctor` asks it)"),
+        ),
+    };
     if let Some(recorded) = &local.recorded
         && spec::redact_url(recorded) != upstream
         && upstream != "(not said)"
@@ -119,12 +138,9 @@ pub fn check(inp: &Setup, offline: bool, limit: Duration) -> Check {
     c
 }
 
-/// The bridge answers: ask the gateway's model list through it.
-fn through(inp: &Setup, local: &Local, upstream: &str, limit: Duration) -> Check {
-    let up = format!(
-        "the bridge on 127.0.0.1:{} is up (forwarding to {upstream})",
-        local.port
-    );
+/// The bridge answers (`up` says so): ask the gateway's model list
+/// through it.
+fn through(inp: &Setup, local: &Local, up: &str, limit: Duration) -> Check {
     let key_name = env_key_name(inp);
     let Some(key) = facts::key(&inp.env, &key_name).value() else {
         return Check::ok(

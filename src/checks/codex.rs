@@ -35,7 +35,8 @@ pub fn era(v: Version) -> String {
     format!("Codex {v} {profile} and {wire}")
 }
 
-pub fn binary_check(codex: &Codex) -> Check {
+/// `me`: this tool as the user runs it ([`CodexHome::ominigate_codex`]).
+pub fn binary_check(codex: &Codex, me: &str) -> Check {
     match codex {
         Codex::Flag(v) => Check::skip(
             BINARY,
@@ -58,14 +59,14 @@ pub fn binary_check(codex: &Codex) -> Check {
         .detail(problem.to_string())
         .detail(format!("checking with the rules of Codex {NEWEST_KNOWN}, the newest known"))
         .fix("reinstall Codex: `npm i -g @openai/codex`")
-        .fix("or name the release: `ominigate-codex doctor --codex-version X.Y.Z` (see `codex --version`)"),
+        .fix(format!("or name the release: `{me} doctor --codex-version X.Y.Z` (see `codex --version`)")),
         Codex::Assumed => Check::warn(BINARY, "no `codex` found on PATH")
             .detail(format!(
                 "checking with the rules of Codex {NEWEST_KNOWN}, the newest known: {}",
                 era(NEWEST_KNOWN)
             ))
             .fix("install it: `npm i -g @openai/codex` (or `npm i -g @openai/codex@0.94.0`, the last release with chat completions)")
-            .fix("or point doctor at it: `ominigate-codex doctor --codex /path/to/codex`"),
+            .fix(format!("or point doctor at it: `{me} doctor --codex /path/to/codex`")),
     }
 }
 
@@ -140,7 +141,10 @@ pub fn accepts_config(codex: &Codex, home: &CodexHome, limit: Duration) -> Check
             .detail("Codex says:")
             .details(lines)
             .detail(note);
-            c = c.fixes(diagnose::fixes_for_codex_output(&stderr));
+            c = c.fixes(diagnose::fixes_for_codex_output(
+                &stderr,
+                &home.ominigate_codex(),
+            ));
             if v >= CHAT_REMOVED && stderr.contains(CHAT_REMOVED_MSG) {
                 c = c.fix("or keep chat completions by pinning Codex 0.94.0: `npm i -g @openai/codex@0.94.0`");
             }
@@ -232,21 +236,27 @@ mod tests {
 
     #[test]
     fn binary_states() {
-        let none = binary_check(&Codex::Assumed);
+        let none = binary_check(&Codex::Assumed, "ominigate-codex");
         assert_eq!(none.status, Status::Warn);
-        let flag = binary_check(&Codex::Flag(Version::new(0, 94, 0)));
+        let flag = binary_check(&Codex::Flag(Version::new(0, 94, 0)), "ominigate-codex");
         assert_eq!(flag.status, Status::Skip);
         assert!(flag.details[0].contains("speaks chat completions"));
-        let broken = binary_check(&Codex::Binary {
-            path: PathBuf::from("/x/codex"),
-            answer: Err(QueryError::Run(RunError::Start("boom".into()))),
-        });
+        let broken = binary_check(
+            &Codex::Binary {
+                path: PathBuf::from("/x/codex"),
+                answer: Err(QueryError::Run(RunError::Start("boom".into()))),
+            },
+            "ominigate-codex",
+        );
         assert_eq!(broken.status, Status::Fail);
         assert_eq!(broken.details[0], "boom");
-        let newer = binary_check(&Codex::Binary {
-            path: PathBuf::from("/x/codex"),
-            answer: Ok(Version::new(0, 200, 0)),
-        });
+        let newer = binary_check(
+            &Codex::Binary {
+                path: PathBuf::from("/x/codex"),
+                answer: Ok(Version::new(0, 200, 0)),
+            },
+            "ominigate-codex",
+        );
         assert_eq!(newer.status, Status::Ok);
         assert!(newer.details.iter().any(|d| d.contains("newer than")));
     }

@@ -14,7 +14,7 @@ use crate::gateway::{self, Method, Reply, SendError, server_message};
 use crate::setup::Setup;
 use crate::setup::facts::{self, env_key_name};
 use crate::setup::resolve::{Run, lookup, resolve};
-use crate::shown::{Secrets, mask};
+use crate::shown::{Secrets, mask_aside};
 use crate::spec;
 use crate::toml::blocks::PROVIDER;
 
@@ -44,6 +44,8 @@ pub struct Target {
     pub limit: Duration,
     /// What the gateway must not be quoted saying (see [`Setup::secrets`]).
     pub secrets: Secrets,
+    /// This tool as the user runs it on this home, for the fixes.
+    pub me: String,
 }
 
 /// Why the network checks cannot run (each names the check that says more).
@@ -127,6 +129,7 @@ pub fn target(inp: &Setup, limit: Duration) -> Result<Target, NoTarget> {
         bridge: crate::setup::bridge::local(inp).is_ok_and(|l| l.expected()),
         limit,
         secrets: inp.secrets(),
+        me: inp.home.ominigate_codex(),
     })
 }
 
@@ -193,7 +196,7 @@ fn auth_failure(id: &'static str, t: &Target, url: &str, r: &Reply) -> Check {
             .detail(format!(
                 "the key in {} ({}) is not a valid OminiGate key: an OpenAI key, a revoked key, or a typo",
                 t.key_name,
-                mask(&t.key)
+                mask_aside(&t.key)
             ))
             .fix(format!(
                 "create a key in the OminiGate dashboard, then `export {}=\"<your key>\"` and relaunch Codex from that shell",
@@ -314,7 +317,10 @@ pub fn models_check(t: &Target) -> Check {
     let pick = close.first().map_or("<a listed model id>", |s| s.as_str());
     c.fix(match &t.model_place {
         Some(place) => format!("{place}: set model = \"{pick}\""),
-        None => format!("set model = \"{pick}\" in the ominigate profile (`ominigate-codex install --model {pick}`)"),
+        None => format!(
+            "set model = \"{pick}\" in the ominigate profile (`{} install --model {pick}`)",
+            t.me
+        ),
     })
 }
 
@@ -454,19 +460,20 @@ fn not_found(t: &Target, url: &str, r: &Reply) -> Check {
         return c
             .detail(format!("Codex {} still speaks chat completions", t.version))
             .fix(set_wire("chat"))
-            .fix("or run `ominigate-codex install --wire-api chat`");
+            .fix(format!("or run `{} install --wire-api chat`", t.me));
     }
     c.detail(format!(
-        "Codex {} speaks only the Responses API (chat was removed in 0.95.0): it would print `Reconnecting... 1/10` up to 10/10 and never get an answer (the guide's \"404 Not Found on every request\")",
+        "Codex {} speaks only the Responses API (chat was removed in 0.95.0): it would print `Reconnecting... 1/10` up to 10/10 and, minutes later, stop on `unexpected status 404 Not Found` (the guide's \"404 Not Found on every request\")",
         t.version
     ))
     .detail("a bridge on this machine translates: Responses to Codex, chat completions to the gateway")
-    .fix("run Codex through a private bridge: `ominigate-codex codex` (takes codex's arguments, e.g. `ominigate-codex codex exec \"hello\"`)")
+    .fix(format!("run Codex through a private bridge: `{me} codex` (takes codex's arguments, e.g. `{me} codex exec \"hello\"`)", me = t.me))
     .fix(format!(
-        "or keep one running for every `codex --profile ominigate`: `ominigate-codex install --bridge`, then `ominigate-codex bridge` (or `ominigate-codex bridge --print-service {}` to start it at login)",
-        crate::bridge::service::service_manager()
+        "or keep one running for every `codex --profile ominigate`: `{me} install --bridge`, then `{me} bridge` (or `{me} bridge --print-service {}` to start it at login)",
+        crate::bridge::service::service_manager(),
+        me = t.me
     ))
-    .fix("or pin Codex 0.94.0, the last release with chat completions: `npm i -g @openai/codex@0.94.0`, then `ominigate-codex install --codex-version 0.94.0` (writes wire_api = \"chat\")")
+    .fix(format!("or pin Codex 0.94.0, the last release with chat completions: `npm i -g @openai/codex@0.94.0`, then `{} install --codex-version 0.94.0` (writes wire_api = \"chat\")", t.me))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::fs;
 use crate::report::shell_setup;
 use crate::setup::Setup;
 use crate::setup::facts::{self, Key, env_key_name};
-use crate::shown::mask;
+use crate::shown::mask_aside;
 
 pub const KEY: &str = "env.key";
 pub const CONFLICT: &str = "env.openai_conflict";
@@ -77,7 +77,7 @@ pub fn key_check(inp: &Setup) -> Check {
     match facts::key(&inp.env, &name) {
         Key::Placeholder(v) => Check::fail(
             KEY,
-            format!("{name} is still the guide's placeholder ({})", mask(v)),
+            format!("{name} is still the guide's placeholder ({})", mask_aside(v)),
         )
         .detail("OminiGate answers 401 to it")
         .fix(format!(
@@ -85,11 +85,11 @@ pub fn key_check(inp: &Setup) -> Check {
         )),
         Key::Padded(v) => Check::warn(
             KEY,
-            format!("{name} is set ({}) but has spaces or a line break around it", mask(v.trim())),
+            format!("{name} is set ({}) but has spaces or a line break around it", mask_aside(v.trim())),
         )
         .detail("the gateway compares the key exactly and will likely answer 401")
         .fix(format!("set it again without the white space: `export {name}=\"<your key>\"`")),
-        Key::Set(v) => Check::ok(KEY, format!("{name} is set ({})", mask(v))),
+        Key::Set(v) => Check::ok(KEY, format!("{name} is set ({})", mask_aside(v))),
         state => {
             let what = if state == Key::Blank { "set but empty" } else { "not set" };
             let mut c = Check::fail(KEY, format!("{name} is {what} in this shell")).detail(

@@ -29,18 +29,30 @@ use crate::report::warning;
 use crate::setup::Setup;
 use check::{Check, Status};
 
+/// How far the checks may ask beyond the files and Codex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Nothing more (`doctor --offline`).
+    Offline,
+    /// The bridge `install --bridge` set up on 127.0.0.1: its `/health`,
+    /// without the key, within [`bridge::LOOPBACK_LIMIT`] (`status`).
+    Loopback,
+    /// That bridge and the gateway, with the key (`doctor`).
+    Gateway,
+}
+
 /// Every check, in report order.
-pub fn run_checks(inp: &Setup, offline: bool, limit: Duration) -> Vec<Check> {
+pub fn run_checks(inp: &Setup, reach: Reach, limit: Duration) -> Vec<Check> {
     let stopped = |id| Check::fail(id, "the check stopped unexpectedly");
     let (accepts, bridge, [models, wire]) = std::thread::scope(|s| {
         let accepts = s.spawn(|| codex::accepts_config(&inp.codex, &inp.home, limit));
-        let bridge = s.spawn(|| bridge::check(inp, offline, limit));
-        let network = endpoint::checks(inp, offline, limit);
+        let bridge = s.spawn(|| bridge::check(inp, reach, limit));
+        let network = endpoint::checks(inp, reach != Reach::Gateway, limit);
         let accepts = accepts.join().unwrap_or_else(|_| stopped(codex::ACCEPTS));
         let bridge = bridge.join().unwrap_or_else(|_| stopped(bridge::REACHABLE));
         (accepts, bridge, network)
     });
-    let mut checks = vec![codex::binary_check(&inp.codex)];
+    let mut checks = vec![codex::binary_check(&inp.codex, &inp.home.ominigate_codex())];
     checks.extend(file_checks(inp, accepts));
     checks.extend([
         env::key_check(inp),

@@ -66,12 +66,15 @@ fn table_location(inp: &Setup, location: &ProfileLocation) -> Check {
                     profile_path.display()
                 ));
             }
-            c.fix("run `ominigate-codex install`: it writes [profiles.ominigate] for this Codex")
-                .fix(format!(
-                    "or add [profiles.ominigate] with {} to {}",
-                    diagnose::profile_lines(spec::MODEL),
-                    inp.home.config().display()
-                ))
+            c.fix(format!(
+                "run `{} install`: it writes [profiles.ominigate] for this Codex",
+                inp.home.ominigate_codex()
+            ))
+            .fix(format!(
+                "or add [profiles.ominigate] with {} to {}",
+                diagnose::profile_lines(spec::MODEL),
+                inp.home.config().display()
+            ))
         }
     }
 }
@@ -100,7 +103,7 @@ fn profile_file_location(inp: &Setup, location: &ProfileLocation) -> Check {
                     "Codex says: {}",
                     messages::legacy_profile(&at.path, &inp.home.dir)
                 ))
-                .fixes(diagnose::legacy_table_fixes(at, &inp.home.dir));
+                .fixes(diagnose::legacy_table_fixes(at, &inp.home));
         }
         // With the legacy table, Codex refuses before it could fall back,
         // and moving the table (the fix above) creates the file.
@@ -111,7 +114,7 @@ fn profile_file_location(inp: &Setup, location: &ProfileLocation) -> Check {
                     "{} does not exist: `codex --profile ominigate` silently runs on the defaults (the OpenAI provider), {GUIDE_OPENAI}",
                     profile_path.display()
                 ))
-                .fix("run `ominigate-codex install`")
+                .fix(format!("run `{} install`", inp.home.ominigate_codex()))
                 .fix(format!(
                     "or create {} with {}",
                     profile_path.display(),
@@ -138,7 +141,7 @@ fn refused_selectors(inp: &Setup, mut c: Check) -> Check {
                     "{place}: `profile = \"{name}\"` makes Codex {v} refuse every run, with or without --profile"
                 ))
                 .detail(format!("Codex says: {}", messages::legacy_selector(&name)))
-                .fixes(diagnose::selector_fixes(&name, &place));
+                .fixes(diagnose::selector_fixes(&name, &place, &inp.home.ominigate_codex()));
         }
     }
     c
@@ -376,18 +379,21 @@ pub fn resolution_check(inp: &Setup) -> Check {
             profile.provider.value
         ));
         c = c.fix(format!(
-            "run `ominigate-codex install`, then doctor again (see {LOCATION} and {FIELDS} for the exact lines)"
+            "run `{} install`, then doctor again (see {LOCATION} and {FIELDS} for the exact lines)",
+            inp.home.ominigate_codex()
         ));
     }
     if plain.refusal.is_none() && !plain.uses_ominigate() {
-        c = c.detail(
-            "plain `codex` stays on its own provider (OminiGate is opt-in); to make OminiGate the default: `ominigate-codex install --default`",
-        );
+        c = c.detail(format!(
+            "plain `codex` stays on its own provider (OminiGate is opt-in); to make OminiGate the default: `{} install --default`",
+            inp.home.ominigate_codex()
+        ));
     }
     if inp.codex.effective() < PROMPT_INPUT {
-        c = c.detail(
-            "put --profile after exec: `codex exec --profile ominigate \"…\"` (up to 0.94.0, `codex --profile ominigate exec …` silently ignores the profile and calls api.openai.com)",
-        );
+        c = c.detail(format!(
+            "put --profile after exec: `{} exec --profile ominigate \"…\"` (up to 0.94.0, `codex --profile ominigate exec …` silently ignores the profile and calls api.openai.com)",
+            inp.home.codex()
+        ));
     }
     c
 }

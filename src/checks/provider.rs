@@ -9,7 +9,7 @@ use crate::setup::diagnose;
 use crate::setup::files::ConfigFile;
 use crate::setup::resolve::lookup;
 use crate::setup::{Setup, facts};
-use crate::shown::mask;
+use crate::shown::mask_aside;
 use crate::spec;
 use crate::toml::blocks::PROVIDER;
 
@@ -78,7 +78,10 @@ pub fn parse_check(inp: &Setup) -> Check {
         )
         .detail("Codex runs on its built-in defaults (the OpenAI provider)")
         .details(read)
-        .fix("run `ominigate-codex install` to create it with the OminiGate provider");
+        .fix(format!(
+            "run `{} install` to create it with the OminiGate provider",
+            inp.home.ominigate_codex()
+        ));
     }
     let mut c = Check::ok(PARSE, "the config files parse").details(read);
     if !inp.file_era()
@@ -152,11 +155,13 @@ pub fn present_check(inp: &Setup) -> Check {
                 inp.codex.effective()
             ));
         }
-        return c.fix("run `ominigate-codex install`").fix(format!(
-            "or add to {}: {}",
-            inp.home.config().display(),
-            block_lines(inp)
-        ));
+        return c
+            .fix(format!("run `{} install`", inp.home.ominigate_codex()))
+            .fix(format!(
+                "or add to {}: {}",
+                inp.home.config().display(),
+                block_lines(inp)
+            ));
     };
     let mut c = Check::ok(PRESENT, format!("[model_providers.ominigate] at {where_}"));
     for (_, other) in found.iter().skip(1) {
@@ -273,7 +278,7 @@ fn check_env_key(b: &Block<'_>, out: &mut Vec<Finding>) {
                     let detail = if looks_like_key {
                         format!(
                             "env_key holds what looks like an API key ({}); it must name the environment variable that holds the key",
-                            mask(name)
+                            mask_aside(name)
                         )
                     } else {
                         format!("env_key = {:?} is not an environment variable name", name)

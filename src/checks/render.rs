@@ -11,6 +11,8 @@ use crate::report::SCHEMA_VERSION;
 #[derive(Debug, Clone)]
 pub struct Report {
     pub home: String,
+    /// This tool as the user runs it on this home, for the summary line.
+    pub me: String,
     pub codex_version: Option<String>,
     pub checks: Vec<Check>,
 }
@@ -121,7 +123,10 @@ pub fn human(report: &Report, style: Style) -> String {
     }
     let (ok, warn, fail, skip) = counts(&report.checks);
     let verdict = match overall(&report.checks) {
-        Status::Fail => "fix the failures above, then run `ominigate-codex doctor` again",
+        Status::Fail => &format!(
+            "fix the failures above, then run `{} doctor` again",
+            report.me
+        ),
         Status::Warn => "no failures; see the warnings above",
         _ => "no problems found",
     };
@@ -158,6 +163,7 @@ mod tests {
     fn report() -> Report {
         Report {
             home: "/h (--codex-home)".into(),
+            me: "ominigate-codex".into(),
             codex_version: Some("0.169.0".into()),
             checks: vec![
                 Check::ok("codex.binary", "Codex 0.169.0 at /bin/codex").detail("hidden when ok"),

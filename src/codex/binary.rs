@@ -158,14 +158,7 @@ impl Codex {
 
 /// Find `codex` on `path_var` (the value of `$PATH`).
 pub fn find_on_path(path_var: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
-    std::env::split_paths(path_var?)
-        .map(|dir| dir.join("codex"))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    crate::fs::on_path("codex", path_var).next()
 }
 
 /// Run a command with a time limit; its output, or why it could not be had.

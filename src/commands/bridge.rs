@@ -12,8 +12,9 @@ use crate::bridge::service::service;
 use crate::cli::BridgeArgs;
 use crate::codex::binary::Codex;
 use crate::error::usage;
+use crate::installed::{service_binary, transient_warning};
 use crate::paths::CodexHome;
-use crate::report::{Level, Ui};
+use crate::report::{Level, Ui, warning};
 use crate::setup::Setup;
 use crate::setup::bridge::local;
 use crate::spec;
@@ -39,7 +40,11 @@ pub fn run(home: &CodexHome, args: &BridgeArgs, ui: &mut Ui<'_>) -> Result<()> {
         None => default_listen(&inp),
     };
     if let Some(kind) = args.print_service {
-        let exe = std::env::current_exe().unwrap_or_else(|_| "ominigate-codex".into());
+        let current = std::env::current_exe().unwrap_or_else(|_| "ominigate-codex".into());
+        let (exe, why) = service_binary(std::env::var_os("PATH").as_deref(), current);
+        if let Some(why) = why {
+            warning(&transient_warning(&exe, why));
+        }
         let text = service(kind, &exe, &home.dir, listen, args.upstream.as_deref());
         write!(ui.out(), "{text}")?;
         return Ok(());

@@ -70,7 +70,7 @@ pub fn run(
                 home.dir.display()
             ),
         )
-        .help("run `ominigate-codex install` first")
+        .help(format!("run `{} install` first", home.ominigate_codex()))
         .into());
     }
     if version < CHAT_REMOVED {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::checks::check::{self, Status};
-use crate::checks::{render, run_checks};
+use crate::checks::{Reach, render, run_checks};
 use crate::cli::DoctorArgs;
 use crate::error::{Kind, Silent};
 use crate::paths::CodexHome;
@@ -19,15 +19,16 @@ use crate::shown;
 pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
     let inp = Setup::of_process(home, args.codex.detect());
     let secrets = inp.secrets();
-    let mut checks = run_checks(
-        &inp,
-        args.net.offline,
-        Duration::from_secs(args.net.timeout),
-    );
+    let reach = match args.net.offline {
+        true => Reach::Offline,
+        false => Reach::Gateway,
+    };
+    let mut checks = run_checks(&inp, reach, Duration::from_secs(args.net.timeout));
     check::sanitize_all(&mut checks, &secrets);
     let report = render::Report {
         home: shown::value(&format!("{} ({})", home.dir.display(), home.source)).into_owned(),
         codex_version: inp.codex.version().map(|v| v.to_string()),
+        me: shown::value(&home.ominigate_codex()).into_owned(),
         checks,
     };
     if args.json {

@@ -76,10 +76,7 @@ pub fn options(args: &InstallArgs, codex: &Codex) -> Result<Options, Failure> {
 /// upstream recorded by an earlier `install --bridge`, else the provider's
 /// current `base_url`, else the guide's. Never the bridge itself.
 pub fn bridge_route(docs: &Docs, flag: Option<&str>, port: u16) -> Result<Route, Failure> {
-    let current = blocks::get_block(&docs.config, PROVIDER)
-        .ok()
-        .flatten()
-        .and_then(|t| blocks::get_str(t, "base_url"));
+    let current = current_base_url(docs);
     let upstream = spec::bridge_upstream(
         flag,
         docs.state.bridge_upstream.as_deref(),
@@ -94,6 +91,55 @@ pub fn bridge_route(docs: &Docs, flag: Option<&str>, port: u16) -> Result<Route,
         }
     })?;
     Ok(Route::Bridge { port, upstream })
+}
+
+/// The provider's `base_url` in config.toml, as read.
+fn current_base_url(docs: &Docs) -> Option<&str> {
+    blocks::get_block(&docs.config, PROVIDER)
+        .ok()
+        .flatten()
+        .and_then(|t| blocks::get_str(t, "base_url"))
+}
+
+/// The port of the bridge an earlier `install --bridge` set up and Codex
+/// still calls (the record is there and `base_url` is that loopback URL):
+/// kept by an install without `--bridge` or `--direct`.
+fn installed_bridge_port(docs: &Docs) -> Option<u16> {
+    docs.state.bridge_upstream.as_ref()?;
+    spec::loopback_port(current_base_url(docs)?)
+}
+
+/// The route: `--bridge`, else the bridge an earlier `install --bridge`
+/// set up, kept (said so) unless `--direct`; else direct. Through a bridge,
+/// `--base-url` is the gateway it forwards to, and Codex speaks the
+/// Responses API (as `--bridge` decides in [`options`]).
+fn choose_route(args: &InstallArgs, docs: &Docs, opts: &mut Options, ui: &mut Ui) -> Result<()> {
+    let kept = match args.bridge || args.direct {
+        true => None,
+        false => installed_bridge_port(docs),
+    };
+    if kept.is_some() && args.wire_api == Some(WireApi::Chat) {
+        return Err(usage(
+            "the bridge install --bridge set up serves the Responses API to Codex, so it needs wire_api = \"responses\"",
+        )
+        .help("add --direct to call the gateway's chat completions directly (Codex up to 0.94), or drop --wire-api chat; nothing was written")
+        .into());
+    }
+    if let Some(port) = kept {
+        opts.wire_api = WireApi::Responses.as_str();
+        ui.info(format_args!(
+            "keeping the bridge install --bridge set up ({}); --direct calls the gateway itself",
+            spec::bridge_url(port)
+        ))?;
+    }
+    let port = match args.bridge {
+        true => Some(args.bridge_port.unwrap_or(spec::BRIDGE_PORT)),
+        false => kept,
+    };
+    if let Some(port) = port {
+        opts.route = bridge_route(docs, opts.base_url.take().as_deref(), port)?;
+    }
+    Ok(())
 }
 
 pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
@@ -123,10 +169,7 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     let files = Files::read(home)?;
     let mut work = files.open()?;
     let mut opts = opts;
-    if args.bridge {
-        let port = args.bridge_port.unwrap_or(spec::BRIDGE_PORT);
-        opts.route = bridge_route(&work.docs, opts.base_url.take().as_deref(), port)?;
-    }
+    choose_route(args, &work.docs, &mut opts, ui)?;
     let recorded_upstream = work.docs.state.bridge_upstream.clone();
     if opts.no_default && work.docs.unrecorded_default() {
         return Err(refused(format!(
@@ -168,15 +211,15 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
 fn next_steps(home: &CodexHome, codex: &Codex, o: &Outcome, problems: bool) -> String {
     let (rc, export) = shell_setup(std::env::var("SHELL").ok().as_deref(), &o.env_key);
     let set = facts::key(&Env::from_process(), &o.env_key).is_set();
+    let (me, codex_cmd) = (home.ominigate_codex(), home.codex());
     let mut steps: Vec<String> = Vec::new();
     if *codex == Codex::Assumed {
         steps.push("Install Codex: npm i -g @openai/codex".into());
     }
     if problems {
-        steps.push(
-            "Run `ominigate-codex doctor`: Codex will stop on what the warnings above name; each comes with its fix"
-                .into(),
-        );
+        steps.push(format!(
+            "Run `{me} doctor`: Codex will stop on what the warnings above name; each comes with its fix"
+        ));
     }
     steps.push(format!(
         "Put your OminiGate key in {rc}:\n       {export}\n     {} is set in this shell: {}",
@@ -201,14 +244,14 @@ fn next_steps(home: &CodexHome, codex: &Codex, o: &Outcome, problems: bool) -> S
             o.base_url,
             spec::redact_url(upstream),
             service_manager(),
-            home.ominigate_codex(),
+            me,
         ));
     }
     if !problems {
         // `exec --profile` is the order every release honours (0.94 ignores
         // a --profile placed before exec).
         steps.push(format!(
-            "Start Codex {} on OminiGate ({}):\n       codex --profile ominigate\n       codex exec --profile ominigate \"hello\"",
+            "Start Codex {} on OminiGate ({}):\n       {codex_cmd} --profile ominigate\n       {codex_cmd} exec --profile ominigate \"hello\"",
             codex.effective(), o.model
         ));
     }
@@ -216,6 +259,6 @@ fn next_steps(home: &CodexHome, codex: &Codex, o: &Outcome, problems: bool) -> S
     for (n, step) in steps.iter().enumerate() {
         text.push_str(&format!("  {}. {step}\n", n + 1));
     }
-    text.push_str("  Check everything with: ominigate-codex doctor");
+    text.push_str(&format!("  Check everything with: {me} doctor"));
     text
 }

@@ -41,7 +41,9 @@ fn bracketed(tags: &[&str]) -> String {
     }
 }
 
-pub fn human(r: &ModelList) -> String {
+/// The list as text; the commands it names are for `home`.
+pub fn human(r: &ModelList, home: &CodexHome) -> String {
+    let (me, codex) = (home.ominigate_codex(), home.codex());
     let listed: &[String] = match &r.live {
         Live::Listed(ids) => ids,
         _ => &[],
@@ -93,7 +95,7 @@ pub fn human(r: &ModelList) -> String {
             {
                 let _ = writeln!(
                     out,
-                    "The profile's model {m} is not listed live: requests with it will likely fail; pick one above with `ominigate-codex use MODEL`"
+                    "The profile's model {m} is not listed live: requests with it will likely fail; pick one above with `{me} use MODEL`"
                 );
             }
         }
@@ -109,7 +111,7 @@ pub fn human(r: &ModelList) -> String {
         (Some(p), d) => {
             let _ = writeln!(
                 out,
-                "`codex --profile ominigate` uses {p}{}. Switch with: ominigate-codex use MODEL",
+                "`{codex} --profile ominigate` uses {p}{}. Switch with: {me} use MODEL",
                 match d {
                     Some(d) if d == p => ", and so does plain `codex`".to_string(),
                     Some(d) => format!("; plain `codex` uses {d}"),
@@ -118,8 +120,9 @@ pub fn human(r: &ModelList) -> String {
             );
         }
         (None, _) => {
-            out.push_str(
-                "No `ominigate` profile on OminiGate here yet: ominigate-codex install --model MODEL\n",
+            let _ = writeln!(
+                out,
+                "No `ominigate` profile on OminiGate here yet: {me} install --model MODEL"
             );
         }
     }
@@ -218,7 +221,7 @@ pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
     // `shown`); what came from the gateway already was, before being cut.
     let text = match args.json {
         true => format!("{}\n", json(&report)),
-        false => human(&report),
+        false => human(&report, home),
     };
     write!(ui.out(), "{text}")?;
     match &report.live {
@@ -227,8 +230,9 @@ pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
             format!("the live model list is not available: {why}"),
         )
         .help(format!(
-            "set {} to your OminiGate key, check base_url with `ominigate-codex doctor`, or drop --live",
-            gw.key_name
+            "set {} to your OminiGate key, check base_url with `{} doctor`, or drop --live",
+            gw.key_name,
+            home.ominigate_codex()
         ))
         .into()),
         _ => Ok(()),
@@ -238,6 +242,13 @@ pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn default_home() -> CodexHome {
+        CodexHome {
+            dir: "/home/u/.codex".into(),
+            source: "~/.codex",
+        }
+    }
 
     fn report(live: Live) -> ModelList {
         ModelList {
@@ -252,7 +263,7 @@ mod tests {
 
     #[test]
     fn recommended_models_come_with_their_notes_and_marks() {
-        let text = human(&report(Live::Skipped("--offline".into())));
+        let text = human(&report(Live::Skipped("--offline".into())), &default_home());
         assert!(
             text.starts_with("Recommended (the OminiGate guide's picks):\n  openai/gpt-5.4-pro "),
             "{text}"
@@ -272,7 +283,7 @@ mod tests {
             "openai/gpt-5.4-pro".to_string(),
             "x/other".to_string(),
         ];
-        let text = human(&report(Live::Listed(ids)));
+        let text = human(&report(Live::Listed(ids)), &default_home());
         assert!(
             text.contains("Live from https://api.ominigate.ai/v1/models (3 models):\n"),
             "{text}"

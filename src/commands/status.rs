@@ -4,8 +4,10 @@
 //!
 //! Everything comes from the one reading of the setup ([`Setup`], Codex's
 //! precedence walk in [`crate::setup::resolve`], the answers of
-//! [`crate::setup::facts`]) and doctor's checks run `--offline`, so status
-//! and doctor never disagree. Writes nothing.
+//! [`crate::setup::facts`]) and doctor's checks run without the gateway,
+//! so status and doctor never disagree; the bridge `install --bridge` set up
+//! is asked its `/health` on 127.0.0.1 (no key, a second at most), so a
+//! bridge that is down shows. Writes nothing.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -14,7 +16,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::checks::check::{self, Check, Status};
-use crate::checks::run_checks;
+use crate::checks::{Reach, run_checks};
 use crate::cli::StatusArgs;
 use crate::codex::binary::Codex;
 use crate::paths::{CodexHome, PROFILE_FILE};
@@ -168,7 +170,8 @@ fn profile(inp: &Setup) -> (Option<ProfileStatus>, Option<String>) {
         ProfileLocation::Legacy { at, file } => (
             file.map(in_file),
             Some(format!(
-                "legacy [profiles.ominigate] at {at}: Codex {v} refuses `--profile ominigate` while it is there (`ominigate-codex install` moves it)"
+                "legacy [profiles.ominigate] at {at}: Codex {v} refuses `--profile ominigate` while it is there (`{} install` moves it)",
+                inp.home.ominigate_codex()
             )),
         ),
         ProfileLocation::Unloadable => (
@@ -258,7 +261,9 @@ fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
-pub fn human(s: &Summary) -> String {
+/// The summary as text; the commands it names are for `home`.
+pub fn human(s: &Summary, home: &CodexHome) -> String {
+    let (me, codex) = (home.ominigate_codex(), home.codex());
     let mut out = String::new();
     let mut row = |label: &str, text: &str| {
         let _ = writeln!(out, "{:<12}{text}", format!("{label}:"));
@@ -268,16 +273,16 @@ pub fn human(s: &Summary) -> String {
         &format!("{} ({})", s.codex_home, s.codex_home_source),
     );
     row("Codex", &codex_line(&s.codex));
-    row("Installed", installed_line(s));
+    row("Installed", &installed_line(s, &me));
     row("  provider", &provider_line(s.provider.as_ref()));
     row("  profile", &profile_line(s));
-    row("Model", &model_line(s));
-    row("Default", &default_line(&s.default));
+    row("Model", &model_line(s, &codex));
+    row("Default", &default_line(&s.default, &me));
     row(
         "API key",
         &format!("{} is set: {}", s.key.name, yes_no(s.key.set)),
     );
-    row("Checks", &checks_line(&s.checks));
+    row("Checks", &checks_line(&s.checks, &me));
     for p in &s.checks.problems {
         let summary = p.summary.replace('→', "->");
         let _ = writeln!(out, "  {:<4}  {}: {summary}", p.status.as_str(), p.id);
@@ -301,11 +306,11 @@ fn codex_line(c: &CodexStatus) -> String {
     }
 }
 
-fn installed_line(s: &Summary) -> &'static str {
+fn installed_line(s: &Summary, me: &str) -> String {
     match (s.installed, &s.provider, &s.profile) {
-        (true, _, _) => "yes",
-        (false, None, None) => "no: run `ominigate-codex install`",
-        _ => "partly: run `ominigate-codex install` to complete it",
+        (true, _, _) => "yes".into(),
+        (false, None, None) => format!("no: run `{me} install`"),
+        _ => format!("partly: run `{me} install` to complete it"),
     }
 }
 
@@ -335,19 +340,19 @@ fn profile_line(s: &Summary) -> String {
     }
 }
 
-fn model_line(s: &Summary) -> String {
+fn model_line(s: &Summary, codex: &str) -> String {
     match (&s.model, &s.refused) {
-        (_, Some(why)) => format!("none: `codex --profile ominigate` stops: {why}"),
-        (Some(m), None) => format!("{m} (`codex --profile ominigate`)"),
-        (None, None) => "none: `codex --profile ominigate` does not use OminiGate".into(),
+        (_, Some(why)) => format!("none: `{codex} --profile ominigate` stops: {why}"),
+        (Some(m), None) => format!("{m} (`{codex} --profile ominigate`)"),
+        (None, None) => format!("none: `{codex} --profile ominigate` does not use OminiGate"),
     }
 }
 
 /// Whether plain `codex` uses OminiGate, and how to change that.
-fn default_line(d: &PlainCodex) -> String {
+fn default_line(d: &PlainCodex, me: &str) -> String {
     match (d.ominigate, &d.provider) {
         (true, _) if d.recorded => format!(
-            "yes: plain `codex` uses OminiGate ({}); `ominigate-codex install --no-default` puts back your previous settings",
+            "yes: plain `codex` uses OminiGate ({}); `{me} install --no-default` puts back your previous settings",
             d.model
                 .as_deref()
                 .unwrap_or("Codex's built-in default model")
@@ -359,14 +364,14 @@ fn default_line(d: &PlainCodex) -> String {
                 .unwrap_or("Codex's built-in default model")
         ),
         (false, Some(p)) => {
-            format!("no: plain `codex` uses {p}; `ominigate-codex install --default` to change")
+            format!("no: plain `codex` uses {p}; `{me} install --default` to change")
         }
-        (false, None) => "no: plain `codex` refuses to start (see `ominigate-codex doctor`)".into(),
+        (false, None) => format!("no: plain `codex` refuses to start (see `{me} doctor`)"),
     }
 }
 
 /// The counts of doctor's offline checks.
-fn checks_line(k: &Checks) -> String {
+fn checks_line(k: &Checks, me: &str) -> String {
     format!(
         "{} ok, {} warning{}, {} failed, {} skipped (doctor --offline{})",
         k.ok,
@@ -375,9 +380,9 @@ fn checks_line(k: &Checks) -> String {
         k.fail,
         k.skip,
         if k.problems.is_empty() {
-            ""
+            String::new()
         } else {
-            "; `ominigate-codex doctor` shows the fixes"
+            format!("; `{me} doctor` shows the fixes")
         }
     )
 }
@@ -385,7 +390,9 @@ fn checks_line(k: &Checks) -> String {
 pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> Result<()> {
     let inp = Setup::of_process(home, args.codex.detect());
     let secrets = inp.secrets();
-    let mut list = run_checks(&inp, true, CODEX_LIMIT);
+    // No request to the gateway; the installed bridge's /health on
+    // loopback, which needs no key.
+    let mut list = run_checks(&inp, Reach::Loopback, CODEX_LIMIT);
     check::sanitize_all(&mut list, &secrets);
     let summary = summarise(&inp, &list, default_recorded(&inp));
     let text = match args.json {
@@ -393,7 +400,7 @@ pub fn run(home: &CodexHome, args: &StatusArgs, ui: &mut crate::report::Ui) -> R
             "{}\n",
             serde_json::to_string_pretty(&summary).unwrap_or_default()
         ),
-        false => human(&summary),
+        false => human(&summary, home),
     };
     write!(ui.out(), "{text}")?;
     Ok(())

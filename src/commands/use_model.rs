@@ -33,14 +33,21 @@ fn not_installed(home: &CodexHome, why: &str, model: &str) -> anyhow::Error {
         ),
     )
     .help(format!(
-        "run `ominigate-codex install --model {model}` first; nothing was written"
+        "run `{} install --model {model}` first; nothing was written",
+        home.ominigate_codex()
     ))
     .into()
 }
 
 /// Say whether OminiGate's live list has `model`: a warning when it is
 /// reachable and does not. Never stops the switch.
-fn check_listed(model: &str, found: Live, gw: &Gateway, ui: &mut Ui) -> Result<()> {
+fn check_listed(
+    home: &CodexHome,
+    model: &str,
+    found: Live,
+    gw: &Gateway,
+    ui: &mut Ui,
+) -> Result<()> {
     match found {
         Live::Listed(ids) if ids.iter().any(|id| id == model) => {
             ui.detail(format_args!("{model} is in OminiGate's live list"))?;
@@ -58,7 +65,10 @@ fn check_listed(model: &str, found: Live, gw: &Gateway, ui: &mut Ui) -> Result<(
             if !close.is_empty() {
                 text.push_str(&format!("\n  listed and close: {}", close.join(", ")));
             }
-            text.push_str("\n  see them all: ominigate-codex models");
+            text.push_str(&format!(
+                "\n  see them all: {} models",
+                home.ominigate_codex()
+            ));
             warning(&text);
         }
         Live::Skipped(why) => {
@@ -119,7 +129,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     let inp = Setup::of_process(home, codex.clone());
     let gw = Gateway::of(&inp);
     let found = live(&gw, args.net.offline, Duration::from_secs(args.net.timeout));
-    check_listed(model, found, &gw, ui)?;
+    check_listed(home, model, found, &gw, ui)?;
 
     // Like install: the record first (see install::run).
     let changed = finish(
@@ -131,9 +141,10 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     )?;
     // Not held through the check below, which reads the files afresh.
     drop(files);
+    let codex_cmd = home.codex();
     let who = match follows {
-        true => "`codex --profile ominigate` and plain `codex`",
-        false => "`codex --profile ominigate`",
+        true => format!("`{codex_cmd} --profile ominigate` and plain `{codex_cmd}`"),
+        false => format!("`{codex_cmd} --profile ominigate`"),
     };
     match (changed, args.dry_run) {
         (false, _) => ui.info(format_args!(

@@ -114,7 +114,11 @@ fn commit(changes: &[FileWrite], visible: &[&FileWrite], force: bool, ui: &mut U
         .filter(|p| !shown(p))
     {
         if p.file_name().is_some_and(|n| n == paths::STATE_FILE) {
-            ui.detail(format_args!("updated the record {}", p.display()))?;
+            // Its removal is said, as the dry run's diff shows it.
+            match done.deleted.contains(p) {
+                true => ui.info(format_args!("removed {}, install's record", p.display()))?,
+                false => ui.detail(format_args!("updated the record {}", p.display()))?,
+            }
         } else {
             ui.info(format_args!(
                 "kept a copy of the file as it was before install: {}",

@@ -174,6 +174,7 @@ fn routed_base_url(docs: &Docs, opts: &Options, current: Option<&str>) -> Option
 pub fn plan(docs: &mut Docs, opts: &Options) -> Result<Outcome, EditError> {
     let mut out = Outcome::default();
     docs.keep_pre_install = docs.state.is_empty() && had_ominigate(&docs.config)?;
+    docs.state.config_created |= !docs.config_existed;
     provider(docs, opts, &mut out)?;
     out.model = match opts.layout.profile {
         ProfileLayout::Table => profile_table(docs, opts, &mut out)?,

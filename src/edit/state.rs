@@ -82,6 +82,14 @@ pub struct State {
     /// base URLs with a user name, password or query are refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bridge_upstream: Option<String>,
+    /// config.toml did not exist before install: uninstall removes it when
+    /// nothing is left in it, with no backup.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub config_created: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 impl State {
@@ -91,6 +99,7 @@ impl State {
             && self.profile_file.is_none()
             && self.defaults.is_none()
             && self.bridge_upstream.is_none()
+            && !self.config_created
     }
 
     pub fn parse(text: &str) -> Result<State, Damaged> {

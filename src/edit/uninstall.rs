@@ -137,8 +137,19 @@ pub fn plan(docs: &mut Docs, force: bool, elsewhere: &[String]) -> Result<Undone
     )?;
     defaults(docs, ours_default, &mut out)?;
     config_blocks(docs, provider, profile_table, force, &mut out)?;
-    profile_file(docs, force, &mut out)?;
+    let profile_created = profile_file(docs, force, &mut out)?;
     docs.state.bridge_upstream = None;
+    // What install created goes whole, without a backup, when nothing of
+    // the user's is in it: there was no file before install.
+    let created = [
+        (CONFIG, std::mem::take(&mut docs.state.config_created)),
+        (PROFILE_FILE, profile_created),
+    ];
+    for (file, created) in created {
+        if created && !out.additions_in.contains(&file) {
+            docs.ours_alone.push(file);
+        }
+    }
     Ok(out)
 }
 
@@ -204,8 +215,10 @@ fn config_blocks(
 }
 
 /// Step 4: the profile file, when install wrote it (or `--force`); one
-/// that selects the provider and is not install's stops the run.
-fn profile_file(docs: &mut Docs, force: bool, out: &mut Undone) -> Result<(), UndoError> {
+/// that selects the provider and is not install's stops the run. Whether
+/// it was install's creation, removed.
+fn profile_file(docs: &mut Docs, force: bool, out: &mut Undone) -> Result<bool, UndoError> {
+    let mut created = false;
     if let Some(doc) = &docs.profile {
         let ours = profile_file_is_ours(doc, &docs.state);
         let record = match docs.state.profile_file.take() {
@@ -217,6 +230,7 @@ fn profile_file(docs: &mut Docs, force: bool, out: &mut Undone) -> Result<(), Un
                 let found =
                     blocks::additions(doc.as_table(), "", &PROFILE_KEYS, PROFILE_FILE_COMMENT);
                 docs.profile = None;
+                created = record == Some(Record::Created);
                 out.removed(format!("removed {PROFILE_FILE}{why}"), found, PROFILE_FILE);
             }
             None if blocks::get_str(doc.as_table(), "model_provider")
@@ -228,5 +242,5 @@ fn profile_file(docs: &mut Docs, force: bool, out: &mut Undone) -> Result<(), Un
         }
     }
     docs.state.profile_file = None;
-    Ok(())
+    Ok(created)
 }

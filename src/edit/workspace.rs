@@ -63,6 +63,7 @@ impl Loaded {
             before: &self.snapshot,
             after: after.map(String::into_bytes),
             backup,
+            ours: false,
         }
     }
 }
@@ -101,6 +102,12 @@ pub struct Docs {
     /// Keep a copy of config.toml as it was before install (see
     /// [`paths::PRE_INSTALL_SUFFIX`]), unless one is kept already.
     pub keep_pre_install: bool,
+    /// config.toml is on disk (install records when it was not).
+    pub config_existed: bool,
+    /// The files (`config.toml`, the profile file) install created that
+    /// uninstall leaves with nothing of the user's: removed when empty,
+    /// with no backup of a file that did not exist before install.
+    pub ours_alone: Vec<&'static str>,
 }
 
 impl Docs {
@@ -241,6 +248,10 @@ impl Files {
             profile: profile.as_mut().map(|p| std::mem::take(&mut p.doc)),
             state,
             keep_pre_install: false,
+            // A symlink to no file is the user's: kept, and emptied.
+            config_existed: self.config.exists()
+                || self.config.snapshot.target != self.config.snapshot.path,
+            ours_alone: Vec::new(),
         };
         Ok(Workspace {
             files: self,
@@ -287,10 +298,12 @@ impl<'a> Workspace<'a> {
             profile,
             docs,
         } = self;
+        let alone = |name| docs.ours_alone.contains(&name);
+        let (config_alone, profile_alone) = (alone(paths::CONFIG), alone(paths::PROFILE_FILE));
         config.doc = docs.config;
         let config_text = config.styled.restore(&config.doc.to_string());
-        let config_after =
-            (files.config.exists() || !config_text.is_empty()).then_some(config_text);
+        let config_after = (!config_text.is_empty() || (files.config.exists() && !config_alone))
+            .then_some(config_text);
         let profile_after = docs.profile.map(|doc| match profile {
             Some(mut parsed) => {
                 parsed.doc = doc;
@@ -306,9 +319,12 @@ impl<'a> Workspace<'a> {
                 _ => files.pre_install.snapshot.bytes.clone(),
             },
             backup: false,
+            ours: false,
         };
-        let config = files.config.change(config_after, true);
-        let profile = files.profile.change(profile_after, true);
+        let mut config = files.config.change(config_after, true);
+        config.ours = config_alone && config.after.is_none();
+        let mut profile = files.profile.change(profile_after, true);
+        profile.ours = profile_alone && profile.after.is_none();
         let record = files.state.change(
             (!docs.state.is_empty()).then(|| docs.state.to_json()),
             false,

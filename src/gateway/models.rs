@@ -3,7 +3,6 @@
 //! `endpoint.models` and the bridge check too.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -23,8 +22,8 @@ pub struct Gateway {
     key: Option<String>,
     /// What the gateway must not be quoted saying (see [`Setup::secrets`]).
     secrets: Secrets,
-    /// A config file that does not load: the gateway is not asked.
-    broken: Option<PathBuf>,
+    /// A config file that does not load, said: the gateway is not asked.
+    broken: Option<String>,
 }
 
 impl Gateway {
@@ -41,7 +40,13 @@ impl Gateway {
             key_name,
             key,
             secrets: inp.secrets(),
-            broken: inp.broken().first().map(|(s, _)| s.path.clone()),
+            broken: inp.broken().first().map(|(s, _)| {
+                format!(
+                    "{} does not load (see `{} doctor`)",
+                    s.path.display(),
+                    inp.home.ominigate_codex()
+                )
+            }),
         }
     }
 
@@ -67,11 +72,8 @@ pub fn live(gw: &Gateway, offline: bool, limit: Duration) -> Live {
     if offline {
         return Live::Skipped("--offline".into());
     }
-    if let Some(path) = &gw.broken {
-        return Live::Skipped(format!(
-            "{} does not load (see `ominigate-codex doctor`)",
-            path.display()
-        ));
+    if let Some(why) = &gw.broken {
+        return Live::Skipped(why.clone());
     }
     let Some(key) = &gw.key else {
         return Live::Skipped(format!("{} is not set", gw.key_name));

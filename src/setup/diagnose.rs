@@ -1,12 +1,10 @@
 //! The config findings that cause Codex's own error messages (its words are
 //! in [`crate::codex::messages`]), and the fix for each.
 
-use std::path::Path;
-
 use toml_edit::Item;
 
 use crate::codex::messages::{CHAT_REMOVED_MSG, CODEX_CHAT_ERROR};
-use crate::paths::PROFILE_FILE;
+use crate::paths::CodexHome;
 use crate::setup::files::{ConfigFile, Place};
 use crate::spec;
 
@@ -51,24 +49,28 @@ pub fn selector(f: &ConfigFile) -> Option<(String, Place)> {
         .map(|name| (name.to_string(), f.place(&["profile"])))
 }
 
-/// The fix for a selector Codex 0.134+ refuses.
-pub fn selector_fixes(name: &str, place: &Place) -> Vec<String> {
+/// The fix for a selector Codex 0.134+ refuses; `me` is this tool as the
+/// user runs it on this home ([`CodexHome::ominigate_codex`]).
+pub fn selector_fixes(name: &str, place: &Place, me: &str) -> Vec<String> {
     vec![
         format!("{place}: delete the line `profile = \"{name}\"`"),
-        "to make OminiGate what plain `codex` uses, run `ominigate-codex install --default` (sets top-level model_provider and model)".into(),
+        format!(
+            "to make OminiGate what plain `codex` uses, run `{me} install --default` (sets top-level model_provider and model)"
+        ),
     ]
 }
 
 /// The fix for `[profiles.ominigate]` on Codex 0.134+.
-pub fn legacy_table_fixes(place: &Place, home: &Path) -> Vec<String> {
+pub fn legacy_table_fixes(place: &Place, home: &CodexHome) -> Vec<String> {
     vec![
         format!(
-            "run `ominigate-codex install`: it moves [profiles.ominigate] ({place}) into {}",
-            home.join(PROFILE_FILE).display()
+            "run `{} install`: it moves [profiles.ominigate] ({place}) into {}",
+            home.ominigate_codex(),
+            home.profile_file().display()
         ),
         format!(
             "or by hand: put its keys as top-level keys in {} and delete the table from {place}",
-            home.join(PROFILE_FILE).display()
+            home.profile_file().display()
         ),
     ]
 }
@@ -81,8 +83,9 @@ pub fn profile_lines(model: &str) -> String {
     )
 }
 
-/// Fixes for what Codex printed when it refused the config.
-pub fn fixes_for_codex_output(stderr: &str) -> Vec<String> {
+/// Fixes for what Codex printed when it refused the config; `me` as in
+/// [`selector_fixes`].
+pub fn fixes_for_codex_output(stderr: &str, me: &str) -> Vec<String> {
     let mut fixes = Vec::new();
     if stderr.contains(CHAT_REMOVED_MSG) {
         fixes.push(
@@ -90,9 +93,9 @@ pub fn fixes_for_codex_output(stderr: &str) -> Vec<String> {
         );
     }
     if stderr.contains("cannot be used while") && stderr.contains("legacy") {
-        fixes.push(
-            "run `ominigate-codex install`: it moves the legacy profile into ominigate.config.toml (see profile.location)".into(),
-        );
+        fixes.push(format!(
+            "run `{me} install`: it moves the legacy profile into ominigate.config.toml (see profile.location)"
+        ));
     } else if stderr.contains("legacy `profile = ") {
         fixes.push(
             "delete the top-level `profile = …` line from config.toml (see profile.location)"
@@ -100,12 +103,12 @@ pub fn fixes_for_codex_output(stderr: &str) -> Vec<String> {
         );
     }
     if stderr.contains("Model provider `") && stderr.contains("` not found") {
-        fixes.push(
-            "run `ominigate-codex install`: it adds [model_providers.ominigate] to config.toml (see provider.present)".into(),
-        );
+        fixes.push(format!(
+            "run `{me} install`: it adds [model_providers.ominigate] to config.toml (see provider.present)"
+        ));
     }
     if stderr.contains("config profile `") && stderr.contains("` not found") {
-        fixes.push("run `ominigate-codex install`: it writes the profile where this Codex reads it (see profile.location)".into());
+        fixes.push(format!("run `{me} install`: it writes the profile where this Codex reads it (see profile.location)"));
     }
     if stderr.contains("Missing environment variable") {
         fixes.push("export the variable Codex names (see env.key)".into());
@@ -128,6 +131,7 @@ pub fn fixes_for_codex_output(stderr: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn codex_messages_map_to_fixes() {
@@ -163,7 +167,7 @@ mod tests {
             ("something new", "fix what Codex quotes"),
         ];
         for (stderr, want) in cases {
-            let fixes = fixes_for_codex_output(stderr);
+            let fixes = fixes_for_codex_output(stderr, "ominigate-codex");
             let joined = format!("{fixes:?}");
             assert!(joined.contains(want), "{stderr}: {joined}");
         }

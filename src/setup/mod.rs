@@ -190,7 +190,7 @@ impl Setup {
     pub fn view(&self) -> View<'_> {
         View {
             layout: self.layout(),
-            home: &self.home.dir,
+            home: &self.home,
             user: self.user.parsed(),
             profile_file: self.profile.parsed().filter(|_| self.file_era()),
             projects: self

@@ -2,13 +2,11 @@
 //! profile → trusted project configs (closest first) → `$CODEX_HOME/config.toml`
 //! → `/etc/codex/config.toml` → built-in defaults. Pure: no IO.
 
-use std::path::Path;
-
 use toml_edit::Item;
 
 use crate::codex::messages;
 use crate::codex::version::{Layout, ProfileLayout};
-use crate::paths::PROFILE_FILE;
+use crate::paths::CodexHome;
 use crate::setup::diagnose::{self, BUILTIN_PROVIDERS};
 use crate::setup::facts;
 use crate::setup::files::{ConfigFile, Place};
@@ -18,7 +16,7 @@ use crate::spec;
 #[derive(Debug, Clone)]
 pub struct View<'a> {
     pub layout: Layout,
-    pub home: &'a Path,
+    pub home: &'a CodexHome,
     pub user: Option<&'a ConfigFile>,
     /// `ominigate.config.toml`, parsed (read only on 0.134+).
     pub profile_file: Option<&'a ConfigFile>,
@@ -136,6 +134,7 @@ pub fn resolve(view: &View<'_>, run: Run) -> Resolved {
 /// Codex 0.134+: a legacy `[profiles.ominigate]` or `profile = "…"`
 /// selector, which it refuses before reading anything else.
 fn legacy_refusals(view: &View<'_>, run: Run) -> Vec<Refusal> {
+    let me = view.home.ominigate_codex();
     let mut refusals = Vec::new();
     if run == Run::Profile
         && let Some(user) = view.user
@@ -148,10 +147,10 @@ fn legacy_refusals(view: &View<'_>, run: Run) -> Vec<Refusal> {
                 fixes.extend(diagnose::legacy_table_fixes(place, view.home));
             }
             if let Some((name, place)) = &selects {
-                fixes.extend(diagnose::selector_fixes(name, place));
+                fixes.extend(diagnose::selector_fixes(name, place, &me));
             }
             refusals.push(Refusal {
-                codex_says: messages::legacy_profile(&user.path, view.home),
+                codex_says: messages::legacy_profile(&user.path, &view.home.dir),
                 fixes,
             });
         }
@@ -160,7 +159,7 @@ fn legacy_refusals(view: &View<'_>, run: Run) -> Vec<Refusal> {
         if let Some((name, place)) = diagnose::selector(f) {
             refusals.push(Refusal {
                 codex_says: messages::legacy_selector(&name),
-                fixes: diagnose::selector_fixes(&name, &place),
+                fixes: diagnose::selector_fixes(&name, &place, &me),
             });
         }
     }
@@ -181,7 +180,7 @@ fn merged<'a>(
             Some(p) => stack.push(p),
             None => notes.push(format!(
                 "{} does not exist: `codex --profile ominigate` silently runs on the defaults",
-                view.home.join(PROFILE_FILE).display()
+                view.home.profile_file().display()
             )),
         }
     }
@@ -219,9 +218,10 @@ fn missing_profile(view: &View<'_>, stack: &[&ConfigFile], name: &str) -> Option
         .then(|| Refusal {
             codex_says: messages::profile_not_found(name),
             fixes: vec![format!(
-                "run `ominigate-codex install`, or add [profiles.{name}] with {} to {}",
+                "run `{} install`, or add [profiles.{name}] with {} to {}",
+                view.home.ominigate_codex(),
                 diagnose::profile_lines(spec::MODEL),
-                view.home.join(crate::paths::CONFIG).display()
+                view.home.config().display()
             )],
         })
 }
@@ -237,8 +237,9 @@ fn missing_provider(view: &View<'_>, stack: &[&ConfigFile], provider: &Setting) 
         codex_says: messages::provider_not_found(&provider.value),
         fixes: vec![if provider.value == spec::PROVIDER_ID {
             format!(
-                "run `ominigate-codex install`: it adds [model_providers.ominigate] to {}",
-                view.home.join(crate::paths::CONFIG).display()
+                "run `{} install`: it adds [model_providers.ominigate] to {}",
+                view.home.ominigate_codex(),
+                view.home.config().display()
             )
         } else {
             format!(
@@ -299,6 +300,7 @@ pub fn origin(s: &Setting) -> String {
 mod tests {
     use super::*;
     use crate::codex::version::Version;
+    use std::path::Path;
 
     fn file(path: &str, text: &str) -> ConfigFile {
         ConfigFile::parse(Path::new(path), text).expect("parses")
@@ -312,7 +314,10 @@ mod tests {
     ) -> View<'a> {
         View {
             layout: Layout::for_version(v),
-            home: Path::new("/h"),
+            home: Box::leak(Box::new(CodexHome {
+                dir: "/h".into(),
+                source: "~/.codex",
+            })),
             user,
             profile_file: profile,
             projects: others

@@ -843,12 +843,13 @@ fn install_bridge_then_bridge_then_codex_profile() {
         assert_eq!(gw.failures(), Vec::<String>::new(), "{}\n{log}", run.all());
         assert_eq!(gw.chat_bodies().len(), 2, "{}\n{log}", run.all());
         sb.assert_no_canary_in_files_but_codex_snapshots();
-        // And back to direct, exactly.
+        // And back to direct with --direct, exactly.
         sb.run(
             &[
                 "install",
                 "--codex",
                 &c.path.to_string_lossy(),
+                "--direct",
                 "--base-url",
                 &gw.base_url(),
             ],

@@ -1125,7 +1125,10 @@ fn codex_without_codex_or_without_install_says_what_to_do() {
     fake_codex(&sb, "0.171.0", 0);
     let out = sb.exec(&["codex", "exec", "hi"], &[]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("ominigate-codex install"), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("`{} install`", sb.me())),
+        "{out:?}"
+    );
     assert!(!sb.dir.path().join("codex-log").exists());
 }
 

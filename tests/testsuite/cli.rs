@@ -71,6 +71,53 @@ fn documented_examples_are_the_tested_outputs() {
     );
 }
 
+/// Issue 21: docs/bridge.md tells Codex's failure on a chat-only gateway as
+/// measured with 0.171.0 (ten reconnects, then the 404, minutes later) and
+/// that doctor tells it at once; docs/doctor.md says its probes are real,
+/// possibly billed requests with the key, with the limits doctor sends
+/// (read from its source), and names --offline.
+#[test]
+fn docs_tell_codexs_failure_and_doctors_probes_as_they_are() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).expect(p);
+    let flat = |p: &str| read(p).split_whitespace().collect::<Vec<_>>().join(" ");
+    let bridge = flat("docs/bridge.md");
+    for said in [
+        "`Reconnecting… 1/10`",
+        "up to `10/10`",
+        "ERROR: unexpected status 404 Not Found",
+        "/v1/responses`",
+        "after about 208 s",
+        "`ominigate-codex doctor` tells the same in about a second",
+    ] {
+        assert!(
+            bridge.contains(said),
+            "docs/bridge.md does not say {said:?}"
+        );
+    }
+    assert!(!bridge.contains("up to `9/10`"), "the old, wrong count");
+    let doctor = flat("docs/doctor.md");
+    let source = read("src/checks/endpoint.rs");
+    for (sent, documented) in [
+        ("\"max_output_tokens\": 16", "`max_output_tokens: 16`"),
+        ("\"max_tokens\": 1", "`max_tokens: 1`"),
+    ] {
+        assert!(source.contains(sent), "doctor no longer sends {sent}");
+        assert!(
+            doctor.contains(documented),
+            "docs/doctor.md lacks {documented}"
+        );
+    }
+    assert!(
+        doctor.contains("The gateway may bill those few tokens"),
+        "{doctor}"
+    );
+    assert!(
+        doctor.contains("`ominigate-codex doctor --offline`"),
+        "{doctor}"
+    );
+}
+
 /// The GitHub anchor of a Markdown heading: lower case, letters, digits,
 /// `-` and `_` kept, spaces to `-`.
 fn anchor(heading: &str) -> String {
@@ -283,4 +330,50 @@ fn version_says_how_it_was_installed() {
             assert_eq!(out.stdout, format!("ominigate-codex {version} ({how})\n"));
         }
     }
+}
+
+/// Issue 21: `bridge --print-service` runs the `ominigate-codex` on PATH;
+/// with none there, this binary, which lives in a cargo build directory
+/// (`cargo clean` removes it): said on stderr, with how to install it for
+/// good.
+#[test]
+fn print_service_prefers_the_binary_on_path_and_warns_about_a_build_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let out = sb.exec(&["bridge", "--print-service", "systemd"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let built = crate::harness::bin().canonicalize().unwrap();
+    assert!(
+        out.stdout
+            .contains(&format!("ExecStart=\"{}\" ", built.display())),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.starts_with(&format!(
+            "warning: {} is in a cargo build directory: the service stops starting once `cargo clean` removes it",
+            built.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("`npm i -g ominigate-codex` or `cargo install ominigate-codex`"),
+        "{}",
+        out.stderr
+    );
+
+    let installed = sb.root().join("bin/ominigate-codex");
+    std::fs::write(&installed, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&installed, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = sb.exec(&["bridge", "--print-service", "launchd"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("<string>{}</string>", installed.display())),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stderr, "", "no warning for the one on PATH");
 }

@@ -9,6 +9,7 @@ use crate::harness::{Sandbox, corpus_files};
 use crate::round_trip::check_blocks;
 
 #[test]
+#[ignore = "needs ../shared/corpus"]
 fn invalid_corpus_is_refused_unless_it_is_toml_1_1() {
     let files = corpus_files("codex-configs-invalid");
     assert!(!files.is_empty());

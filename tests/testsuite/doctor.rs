@@ -179,7 +179,7 @@ fn human_output_is_grouped_ascii_with_fixes_and_one_summary_line() {
     assert!(out.contains("  [xx] profile.location"), "{out}");
     assert!(out.contains("  [--] endpoint.models"), "{out}");
     assert!(
-        out.contains("       fix: run `ominigate-codex install`"),
+        out.contains(&format!("       fix: run `{} install`", sb.me())),
         "{out}"
     );
     let last = out.lines().last().unwrap();
@@ -308,7 +308,10 @@ fn accepts_config_fails_quoting_codex_with_the_real_home_and_the_fix() {
     );
     assert!(t.contains("exited with 1"), "{t}");
     assert!(
-        t.contains("run `ominigate-codex install`: it moves the legacy profile"),
+        t.contains(&format!(
+            "run `{} install`: it moves the legacy profile",
+            sb.me()
+        )),
         "{t}"
     );
 
@@ -503,7 +506,7 @@ fn provider_present_fails_with_codexs_words_when_selected_but_missing() {
         t.contains(&format!("{}:1 selects it", config_path(&sb))),
         "{t}"
     );
-    assert!(t.contains("ominigate-codex install"), "{t}");
+    assert!(t.contains(&format!("{} install", sb.me())), "{t}");
     assert_status(&r, "provider.fields", "skip");
     assert_status(&r, "resolution", "fail");
     assert!(text(&r, "resolution").contains("Model provider `ominigate` not found"));
@@ -727,7 +730,10 @@ fn guide_block_on_each_era() {
         "{t}"
     );
     assert!(
-        t.contains("run `ominigate-codex install`: it moves [profiles.ominigate]"),
+        t.contains(&format!(
+            "run `{} install`: it moves [profiles.ominigate]",
+            sb.me()
+        )),
         "{t}"
     );
     assert!(
@@ -757,7 +763,7 @@ fn legacy_profile_selector_breaks_every_run_on_0_134() {
         )),
         "{t}"
     );
-    assert!(t.contains("ominigate-codex install --default"), "{t}");
+    assert!(t.contains(&format!("{} install --default", sb.me())), "{t}");
     let res = text(&r, "resolution");
     assert!(
         res.contains("plain `codex` → Codex refuses to start"),
@@ -1067,6 +1073,26 @@ fn env_key_follows_the_configured_variable() {
     assert!(text(&r, "env.key").contains("MY_GATEWAY_KEY is set (sk-o…7b3d)"));
 }
 
+/// A key too short to show any of is counted, in one pair of brackets
+/// (issue 21: it was `is set (…(11 characters))`).
+#[test]
+fn a_short_key_is_counted_in_one_pair_of_brackets() {
+    let sb = Sandbox::new();
+    sb.install("0.169.0");
+    let out = doctor_env(
+        &sb,
+        &["--offline", "--codex-version", "0.169.0"],
+        &[("OMINIGATE_API_KEY", "short-key-1")],
+        &[],
+    );
+    assert!(
+        out.stdout
+            .contains("OMINIGATE_API_KEY is set (11 characters, not shown)"),
+        "{out}"
+    );
+    assert!(!out.stdout.contains("short-key"), "{out}");
+}
+
 #[test]
 fn openai_variables_are_a_warning_with_the_unset_line() {
     let sb = Sandbox::new();
@@ -1266,9 +1292,10 @@ fn guide_404_on_every_request() {
         t.contains("Codex 0.169.0 speaks only the Responses API"),
         "{t}"
     );
-    assert!(t.contains("`ominigate-codex codex`"), "{t}");
+    let me = sb.me();
+    assert!(t.contains(&format!("`{me} codex`")), "{t}");
     assert!(
-        t.contains("`ominigate-codex install --bridge`, then `ominigate-codex bridge`"),
+        t.contains(&format!("`{me} install --bridge`, then `{me} bridge`")),
         "{t}"
     );
     assert!(t.contains("--print-service"), "{t}");
@@ -1449,9 +1476,13 @@ fn endpoint_wire_tells_chat_only_from_nothing_there() {
             chat_only,
             "{case}"
         );
-        assert_eq!(t.contains("`ominigate-codex codex`"), chat_only, "{case}");
         assert_eq!(
-            t.contains("`ominigate-codex install --bridge`"),
+            t.contains(&format!("`{} codex`", sb.me())),
+            chat_only,
+            "{case}"
+        );
+        assert_eq!(
+            t.contains(&format!("`{} install --bridge`", sb.me())),
             chat_only,
             "{case}"
         );

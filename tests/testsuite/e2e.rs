@@ -428,7 +428,10 @@ fn a_deliberately_broken_install_is_caught() {
                 c.version
             );
         }
-        assert!(out.contains("1. Run `ominigate-codex doctor`"), "{out}");
+        assert!(
+            out.contains("1. Run `ominigate-codex --codex-home "),
+            "{out}"
+        );
         let run = exec_profile(&sb, c, &openai, &[]);
         assert_ne!(run.code, Some(0), "{}: chat must be refused", c.version);
         assert!(

@@ -14,7 +14,7 @@ fn missing_codex_home_is_created_0700_and_config_0600() {
     assert_eq!(mode(&sb.config()), 0o600);
     assert_eq!(mode(&sb.profile_file()), 0o600);
     sb.uninstall();
-    assert_eq!(sb.read_config(), b"");
+    assert!(!sb.config().exists(), "there was no config.toml");
 }
 
 #[test]
@@ -88,7 +88,7 @@ fn eras_write_what_each_codex_accepts() {
     assert!(text.contains("[profiles.ominigate]"));
     assert!(!sb.profile_file().exists());
     sb.uninstall();
-    assert_eq!(sb.read_config(), b"");
+    assert!(!sb.config().exists(), "there was no config.toml");
 }
 
 #[test]
@@ -609,6 +609,47 @@ fn completions_and_man_page_come_from_the_cli_definition() {
     sb.run(&["completions", "tcsh"], 2);
 }
 
+/// Issue 21: the examples are under EXAMPLES (not clap_mangen's EXTRA), and
+/// every `ominigate-codex-SUB(1)` the main page names is a page `man --dir`
+/// writes.
+#[test]
+fn man_pages_named_by_the_main_page_are_written_with_their_examples() {
+    let sb = Sandbox::new();
+    let printed = sb.run(&["man"], 0);
+    assert!(!printed.contains(".SH EXTRA"), "{printed}");
+    let dir = sb.root().join("man1");
+    let out = sb.run(&["man", "--dir", dir.to_str().unwrap()], 0);
+    let main = std::fs::read_to_string(dir.join("ominigate-codex.1")).expect("main page");
+    let named: Vec<String> = main
+        .lines()
+        .filter_map(|l| l.strip_prefix("ominigate\\-codex\\-"))
+        .filter_map(|l| l.strip_suffix("(1)"))
+        .map(|sub| format!("ominigate-codex-{}.1", sub.replace("\\-", "-")))
+        .collect();
+    assert!(
+        named.contains(&"ominigate-codex-install.1".to_string()),
+        "{main}"
+    );
+    let mut written = names(&dir);
+    written.retain(|n| n != "ominigate-codex.1");
+    let mut named = named;
+    named.sort();
+    assert_eq!(
+        written, named,
+        "a page for each subcommand the main page names"
+    );
+    for name in written.iter().chain([&"ominigate-codex.1".to_string()]) {
+        let page = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert!(page.contains(".SH EXAMPLES"), "{name}:\n{page}");
+        assert!(!page.contains(".SH EXTRA"), "{name}:\n{page}");
+        assert!(printed.contains(&page), "{name}: printed by `man` too");
+        assert!(
+            out.contains(&format!("wrote {}", dir.join(name).display())),
+            "{out}"
+        );
+    }
+}
+
 #[test]
 fn errors_have_no_colour_codes_when_piped() {
     let sb = Sandbox::new();
@@ -648,8 +689,13 @@ fn quiet_prints_only_results_and_verbose_adds_details() {
     let diff = sb.run(&["uninstall", "-q", "--dry-run"], 0);
     assert!(diff.starts_with("--- "), "the diff is the result: {diff}");
     assert!(!diff.contains("dry run:"), "{diff}");
-    let out = sb.run(&["-v", "uninstall"], 0);
+    let out = sb.run(
+        &["-v", "install", "--codex-version", "0.169.0", "--default"],
+        0,
+    );
     assert!(out.contains("updated the record"), "{out}");
+    let out = sb.run(&["-v", "uninstall"], 0);
+    assert!(out.contains("install's record"), "{out}");
     let out = sb.run(&["install", "--verbose", "--codex-version", "0.133.0"], 0);
     assert!(
         out.contains("layout: profile as [profiles.ominigate] in config.toml"),
@@ -748,6 +794,77 @@ fn uninstall_names_what_the_user_added_inside_the_blocks() {
     );
 }
 
+/// Issue 21: with a Codex home that is not `~/.codex`, the commands the
+/// next steps print work as printed: `codex` run through `sh` gets that
+/// home (`CODEX_HOME=DIR codex …`, quoted), and every `ominigate-codex`
+/// names it. With `--codex-home`, and with `$CODEX_HOME` set for the one
+/// command.
+#[test]
+fn next_steps_work_as_printed_for_a_home_that_is_not_the_default() {
+    let sb = Sandbox::new();
+    let log = sb.root().join("codex-ran");
+    let fake = sb.root().join("bin/codex");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$CODEX_HOME\" >> '{}'\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let spaced = sb.root().join("my codex");
+    let by_flag = sb
+        .cmd()
+        .args(["install", "--codex-version", "0.169.0"])
+        .output();
+    let mut by_env = sb.std_cmd_without_codex_home();
+    by_env
+        .env("CODEX_HOME", &spaced)
+        .args(["install", "--codex-version", "0.169.0"]);
+    for (home, output) in [
+        (sb.codex_home(), by_flag.unwrap()),
+        (spaced, by_env.output().unwrap()),
+    ] {
+        let _ = std::fs::remove_file(&log);
+        let out = crate::harness::Out::from(output);
+        out.assert_code(0);
+        let steps = &out.stdout[out.stdout.find("Next steps:").expect("next steps")..];
+        let codex_lines: Vec<&str> = steps
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.contains("codex --profile") || l.contains("codex exec"))
+            .collect();
+        assert_eq!(codex_lines.len(), 2, "{steps}");
+        for line in &codex_lines {
+            let ran = std::process::Command::new(crate::harness::tool("sh"))
+                .env_clear()
+                .env("PATH", sb.root().join("bin"))
+                .env("HOME", sb.root().join("home"))
+                .args(["-c", line])
+                .status()
+                .unwrap();
+            assert!(ran.success(), "{line}");
+        }
+        let want = format!("{}\n", home.display()).repeat(2);
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), want, "{steps}");
+        let quoted = match home.display().to_string() {
+            h if h.contains(' ') => format!("'{h}'"),
+            h => h,
+        };
+        for line in steps.lines().filter(|l| l.contains("ominigate-codex ")) {
+            assert!(
+                line.contains(&format!("ominigate-codex --codex-home {quoted} ")),
+                "{line}\n{steps}"
+            );
+        }
+        assert!(
+            steps.contains("Check everything with: ominigate-codex --codex-home"),
+            "{steps}"
+        );
+    }
+}
+
 #[test]
 fn install_warns_about_what_codex_will_refuse_and_still_exits_0() {
     let sb = Sandbox::new();
@@ -760,7 +877,10 @@ fn install_warns_about_what_codex_will_refuse_and_still_exits_0() {
     assert!(out.stderr.contains("fix: "), "{out:?}");
     let steps = &out.stdout[out.stdout.find("Next steps:").expect("next steps")..];
     assert!(
-        steps.starts_with("Next steps:\n  1. Run `ominigate-codex doctor`"),
+        steps.starts_with(&format!(
+            "Next steps:\n  1. Run `ominigate-codex --codex-home {} doctor`",
+            sb.codex_home().display()
+        )),
         "{steps}"
     );
     assert!(!steps.contains("Start Codex"), "{steps}");
@@ -889,8 +1009,9 @@ fn bridge_switches_back_and_forth_and_uninstall_removes_it_all() {
         assert!(again.contains("already installed"), "{again}");
         assert_eq!(sb.read_config(), text.as_bytes());
 
-        // Back to direct: byte for byte the direct setup, record gone.
-        let out = sb.install(era);
+        // Back to direct with --direct: byte for byte the direct setup,
+        // record gone.
+        let out = sb.run(&["install", "--codex-version", era, "--direct"], 0);
         assert!(
             out.contains(
                 "switched back from the bridge: Codex calls https://eu.ominigate.ai/v1 directly"
@@ -972,12 +1093,13 @@ fn bridge_upstream_comes_from_the_flag_then_the_record_then_base_url() {
     let text = String::from_utf8(sb.read_config()).unwrap();
     assert!(text.contains("\"http://127.0.0.1:8741/v1\""), "{text}");
     assert_eq!(state_json(&sb)["bridge_upstream"], "https://gw.example/v1");
-    // Direct with --base-url wins over the record.
+    // --direct with --base-url wins over the record.
     let out = sb.run(
         &[
             "install",
             "--codex-version",
             "0.169.0",
+            "--direct",
             "--base-url",
             "https://other.example/v1",
         ],
@@ -1008,6 +1130,185 @@ fn bridge_upstream_comes_from_the_flag_then_the_record_then_base_url() {
     sb.install("0.169.0");
     assert_eq!(String::from_utf8(sb.read_config()).unwrap(), text);
     assert!(state_json(&sb).get("bridge_upstream").is_none());
+}
+
+/// Issue 21: an install without `--bridge` keeps the bridge `install
+/// --bridge` set up (`--no-default` printed `switched back from the bridge`,
+/// and Codex then looped on `Reconnecting…` on a chat-only gateway); with
+/// `--base-url` that is the gateway it forwards to; only `--direct` goes back.
+#[test]
+fn a_later_install_keeps_the_bridge_until_direct() {
+    let sb = Sandbox::new();
+    sb.install_bridge("0.169.0", 9000, "https://gw.example/v1");
+    let bridged = sb.read_config();
+    for flags in [&["--no-default"][..], &[], &["--model", "x/y"]] {
+        let mut args = vec!["install", "--codex-version", "0.169.0"];
+        args.extend_from_slice(flags);
+        let out = sb.run(&args, 0);
+        assert!(!out.contains("switched back"), "{flags:?}: {out}");
+        assert!(
+            out.contains("keeping the bridge install --bridge set up (http://127.0.0.1:9000/v1); --direct calls the gateway itself"),
+            "{flags:?}: {out}"
+        );
+        assert!(
+            out.contains("bridge --listen 127.0.0.1:9000"),
+            "{flags:?}: {out}"
+        );
+        let text = String::from_utf8(sb.read_config()).unwrap();
+        assert!(
+            text.contains("base_url = \"http://127.0.0.1:9000/v1\""),
+            "{flags:?}: {text}"
+        );
+        assert_eq!(state_json(&sb)["bridge_upstream"], "https://gw.example/v1");
+    }
+    sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--model",
+            "openai/gpt-5.4-pro",
+        ],
+        0,
+    );
+    assert_eq!(
+        sb.read_config(),
+        bridged,
+        "the same bridge setup, byte for byte"
+    );
+    let out = sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--base-url",
+            "https://gw2.example/v1",
+        ],
+        0,
+    );
+    assert!(
+        out.contains("the bridge now forwards to https://gw2.example/v1")
+            || out.contains("which forwards to https://gw2.example/v1"),
+        "{out}"
+    );
+    assert_eq!(state_json(&sb)["bridge_upstream"], "https://gw2.example/v1");
+    let out = sb.run(&["install", "--codex-version", "0.169.0", "--direct"], 0);
+    assert!(
+        out.contains("switched back from the bridge: Codex calls https://gw2.example/v1 directly"),
+        "{out}"
+    );
+    assert!(state_json(&sb).get("bridge_upstream").is_none());
+    sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--direct",
+            "--bridge",
+        ],
+        2,
+    );
+
+    // Codex 0.94 speaks chat by default, but to the bridge it speaks
+    // the Responses API, kept too; chat needs --direct.
+    let sb = Sandbox::new();
+    sb.run(&["install", "--codex-version", "0.94.0", "--bridge"], 0);
+    let bridged = sb.read_config();
+    sb.run(&["install", "--codex-version", "0.94.0"], 0);
+    assert_eq!(
+        sb.read_config(),
+        bridged,
+        "still the bridge, with responses"
+    );
+    let out = sb.run(
+        &["install", "--codex-version", "0.94.0", "--wire-api", "chat"],
+        2,
+    );
+    assert!(out.contains("add --direct"), "{out}");
+    assert_eq!(sb.read_config(), bridged);
+    sb.run(
+        &[
+            "install",
+            "--codex-version",
+            "0.94.0",
+            "--direct",
+            "--wire-api",
+            "chat",
+        ],
+        0,
+    );
+    let text = String::from_utf8(sb.read_config()).unwrap();
+    assert!(
+        text.contains("wire_api = \"chat\"") && !text.contains("127.0.0.1"),
+        "{text}"
+    );
+}
+
+/// The names of the files in `dir`, sorted.
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Issue 21: install then uninstall on a Codex home with no config.toml
+/// leaves no file: no config.toml (it left a 0-byte one), no backup of a
+/// file that did not exist, no record; the real run says it removes the
+/// record, as the dry run's diff shows. What the user then added stays,
+/// with its backup.
+#[test]
+fn install_then_uninstall_on_a_home_without_config_leaves_no_file() {
+    for era in ERAS {
+        let sb = Sandbox::new();
+        std::fs::create_dir(sb.codex_home()).unwrap();
+        sb.install(era);
+        let state = sb.state_file().display().to_string();
+        let dry = sb.run(&["uninstall", "--dry-run"], 0);
+        assert!(dry.contains(&format!("--- {state}\n")), "{era}: {dry}");
+        let out = sb.uninstall();
+        assert!(
+            out.stdout
+                .contains(&format!("removed {state}, install's record\n")),
+            "{era}: {out}"
+        );
+        assert!(
+            out.stdout
+                .contains(&format!("removed {}\n", sb.config().display())),
+            "{era}: {out}"
+        );
+        assert!(!out.stdout.contains("backup"), "{era}: {out}");
+        assert_eq!(names(&sb.codex_home()), Vec::<String>::new(), "{era}");
+    }
+    // An empty config.toml of the user's stays, byte for byte.
+    let sb = Sandbox::new();
+    sb.write_config("");
+    sb.install("0.169.0");
+    sb.uninstall();
+    assert_eq!(sb.read_config(), b"");
+    // What the user added to the files install created stays, or is in
+    // a backup.
+    let sb = Sandbox::new();
+    sb.install("0.169.0");
+    crate::harness::append(&sb.config(), "# mine\n[tui]\nnotifications = true\n");
+    crate::harness::append(&sb.profile_file(), "approval_policy = \"never\"\n");
+    sb.uninstall();
+    let config = String::from_utf8(sb.read_config()).unwrap();
+    assert!(
+        config.contains("# mine\n[tui]\nnotifications = true\n"),
+        "{config}"
+    );
+    assert!(!config.contains("ominigate"), "{config}");
+    assert_eq!(
+        names(&sb.codex_home()),
+        [
+            "config.toml",
+            "config.toml.ominigate.bak",
+            "ominigate.config.toml.ominigate.bak"
+        ]
+    );
 }
 
 #[test]

@@ -48,9 +48,10 @@ fn offline_lists_the_guides_four_with_their_notes() {
     assert!(out.stdout.contains("Strong at long-context code review."));
     assert!(out.stdout.contains("\nLive list: skipped, --offline\n"));
     assert!(
-        out.stdout.ends_with(
-            "No `ominigate` profile on OminiGate here yet: ominigate-codex install --model MODEL\n"
-        ),
+        out.stdout.ends_with(&format!(
+            "No `ominigate` profile on OminiGate here yet: {} install --model MODEL\n",
+            sb.me()
+        )),
         "{}",
         out.stdout
     );
@@ -136,8 +137,11 @@ fn live_list_marks_recommended_and_the_models_in_use() {
         out.stdout
     );
     assert!(
-        out.stdout.ends_with(
-            "`codex --profile ominigate` uses openai/gpt-5.3-codex, and so does plain `codex`. Switch with: ominigate-codex use MODEL\n"
+        out.stdout.ends_with(&format!(
+            "`{} --profile ominigate` uses openai/gpt-5.3-codex, and so does plain `codex`. Switch with: {} use MODEL\n",
+            sb.codex_cmd(),
+            sb.me()
+        )
         ),
         "{}",
         out.stdout
@@ -306,7 +310,10 @@ fn use_switches_the_profile_in_place_in_every_era() {
         };
         let out = use_opus();
         assert!(
-            out.contains("`codex --profile ominigate` now uses anthropic/claude-opus-4.6"),
+            out.contains(&format!(
+                "`{} --profile ominigate` now uses anthropic/claude-opus-4.6",
+                sb.codex_cmd()
+            )),
             "{era}: {out}"
         );
         let after = std::fs::read_to_string(&path).unwrap();
@@ -361,7 +368,10 @@ fn use_moves_plain_codex_too_when_default_is_installed() {
         0,
     );
     assert!(
-        out.contains("`codex --profile ominigate` and plain `codex` now use openai/gpt-5.3-codex"),
+        out.contains(&format!(
+            "`{0} --profile ominigate` and plain `{0}` now use openai/gpt-5.3-codex",
+            sb.codex_cmd()
+        )),
         "{out}"
     );
     let config = String::from_utf8(sb.read_config()).unwrap();
@@ -424,8 +434,10 @@ fn use_refuses_when_ominigate_is_not_installed() {
         out.stderr
     );
     assert!(
-        out.stderr
-            .contains("help: run `ominigate-codex install --model openai/gpt-5.3-codex` first"),
+        out.stderr.contains(&format!(
+            "help: run `{} install --model openai/gpt-5.3-codex` first",
+            sb.me()
+        )),
         "{}",
         out.stderr
     );
@@ -556,4 +568,23 @@ fn models_and_use_work_through_a_bridge() {
         assert_eq!(r.headers["authorization"], format!("Bearer {CANARY}"));
     }
     sb.assert_no_canary_in_files();
+}
+
+/// A config that does not load: the gateway is not asked, and the doctor
+/// it points at is the one for this Codex home (issue 21).
+#[test]
+fn a_config_that_does_not_load_points_at_doctor_for_this_home() {
+    let sb = Sandbox::new();
+    sb.write_config("a = = 1\n");
+    let out = sb.exec(&["models"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains(&format!(
+            "Live list: skipped, {} does not load (see `{} doctor`)\n",
+            sb.config().display(),
+            sb.me()
+        )),
+        "{}",
+        out.stdout
+    );
 }

@@ -251,11 +251,13 @@ fn each_era(rows: &[Row], flags: &[&str]) {
 }
 
 #[test]
+#[ignore = "needs ../shared/corpus"]
 fn corpus_in_every_era() {
     each_era(&corpus(), &[]);
 }
 
 #[test]
+#[ignore = "needs ../shared/corpus"]
 fn corpus_with_default() {
     let rows: Vec<Row> = corpus()
         .into_iter()
@@ -267,9 +269,10 @@ fn corpus_with_default() {
     each_era(&rows, &["--default"]);
 }
 
-/// `install --bridge` on every real config round-trips, and install
-/// without `--bridge` returns to the direct setup byte for byte.
+/// `install --bridge` on every real config round-trips, and `install
+/// --direct` returns to the direct setup byte for byte.
 #[test]
+#[ignore = "needs ../shared/corpus"]
 fn corpus_with_bridge_and_back() {
     let era = "0.169.0";
     for row in corpus() {
@@ -279,10 +282,10 @@ fn corpus_with_bridge_and_back() {
         sb.install(era);
         let direct = sb.read_config();
         sb.run(&["install", "--codex-version", era, "--bridge"], 0);
-        sb.install(era);
+        sb.run(&["install", "--codex-version", era, "--direct"], 0);
         assert!(
             sb.read_config() == direct,
-            "{}: install after --bridge is not the direct setup",
+            "{}: install --direct after --bridge is not the direct setup",
             row.name
         );
         sb.uninstall();

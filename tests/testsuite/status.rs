@@ -4,6 +4,7 @@
 //! that it writes nothing. The API key (support::CANARY) never shows.
 
 use crate::harness::fake_codex::fake_codex;
+use crate::harness::server::{Server, reply};
 use crate::harness::{ERAS, Sandbox, tree};
 
 /// The line of `text` that starts with `label`.
@@ -28,7 +29,7 @@ fn nothing_installed() {
     );
     assert_eq!(
         line(t, "Installed:"),
-        "Installed:  no: run `ominigate-codex install`"
+        format!("Installed:  no: run `{} install`", sb.me())
     );
     assert!(line(t, "  provider:").contains("no [model_providers.ominigate]"));
     assert!(
@@ -94,7 +95,10 @@ fn installed_in_each_era_with_codex_found_on_path() {
         }
         assert_eq!(
             line(t, "Model:"),
-            "Model:      openai/gpt-5.4-pro (`codex --profile ominigate`)"
+            format!(
+                "Model:      openai/gpt-5.4-pro (`{} --profile ominigate`)",
+                sb.codex_cmd()
+            )
         );
         assert_eq!(
             line(t, "API key:"),
@@ -138,7 +142,10 @@ fn default_and_its_undo_are_shown() {
     let out = sb.exec(&["status", "--codex-version", "0.169.0"], &[]);
     assert_eq!(
         line(&out.stdout, "Default:"),
-        "Default:    yes: plain `codex` uses OminiGate (x/y); `ominigate-codex install --no-default` puts back your previous settings"
+        format!(
+            "Default:    yes: plain `codex` uses OminiGate (x/y); `{} install --no-default` puts back your previous settings",
+            sb.me()
+        )
     );
     assert_eq!(
         line(&out.stdout, "Codex:"),
@@ -170,11 +177,14 @@ fn a_legacy_profile_table_on_new_codex_is_called_out() {
     assert!(line(t, "Installed:").contains("partly"), "{t}");
     assert!(
         line(t, "  profile:").contains("legacy [profiles.ominigate] at ")
-            && t.contains("`ominigate-codex install` moves it"),
+            && t.contains(&format!("`{} install` moves it", sb.me())),
         "{t}"
     );
     assert!(
-        line(t, "Model:").starts_with("Model:      none: `codex --profile ominigate` stops: --profile `ominigate` cannot be used"),
+        line(t, "Model:").starts_with(&format!(
+            "Model:      none: `{} --profile ominigate` stops: --profile `ominigate` cannot be used",
+            sb.codex_cmd()
+        )),
         "{t}"
     );
     assert!(
@@ -219,7 +229,7 @@ fn a_bridge_shows_with_the_gateway_it_forwards_to() {
         .json();
     assert_eq!(v["provider"]["bridge_upstream"], "https://gw.example/v1");
     // Back to direct: no bridge.
-    sb.install("0.169.0");
+    sb.run(&["install", "--codex-version", "0.169.0", "--direct"], 0);
     let v = sb
         .exec(&["status", "--json", "--codex-version", "0.169.0"], &[])
         .json();
@@ -269,4 +279,55 @@ fn a_key_of_white_space_is_not_set_for_any_command() {
             .is_some_and(|s| s.contains("set but empty")),
         "{key}"
     );
+}
+
+/// Issue 21: status asks the bridge `install --bridge` set up for its
+/// `/health` on loopback (no key, nothing else): down, it is a failing
+/// check, never "all checks pass"; up, it is ok.
+#[test]
+fn the_installed_bridge_down_is_a_failure_and_up_is_ok() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sb = Sandbox::new();
+    sb.install_bridge("0.169.0", port, "https://gw.example/v1");
+    let out = sb.exec(&["status", "--codex-version", "0.169.0"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let t = &out.stdout;
+    assert!(
+        t.contains(&format!(
+            "\n  fail  bridge.reachable: the bridge is not running: nothing answers on 127.0.0.1:{port}"
+        )),
+        "{t}"
+    );
+    assert!(line(t, "Checks:").contains(" 1 failed, "), "{t}");
+    let v = sb
+        .exec(&["status", "--json", "--codex-version", "0.169.0"], &[])
+        .json();
+    assert_eq!(v["checks"]["overall"], "fail", "{v:#}");
+
+    let server = Server::start(|r| match r.path.as_str() {
+        "/health" => reply(
+            200,
+            r#"{"status":"ok","service":"ominigate-codex bridge","upstream":"https://gw.example/v1"}"#,
+        ),
+        _ => reply(500, "{}"),
+    });
+    let sb = Sandbox::new();
+    sb.install_bridge("0.169.0", server.addr.port(), "https://gw.example/v1");
+    let out = sb.exec(&["status", "--codex-version", "0.169.0"], &[]);
+    assert!(!out.stdout.contains("bridge.reachable"), "{}", out.stdout);
+    assert!(
+        line(&out.stdout, "Checks:").contains(" 0 failed, "),
+        "{}",
+        out.stdout
+    );
+    let asked = server.requests();
+    assert!(!asked.is_empty());
+    for r in asked {
+        assert_eq!(r.path, "/health", "only /health");
+        assert!(!r.headers.contains_key("authorization"), "no key");
+    }
 }

@@ -222,6 +222,20 @@ impl Sandbox {
         self.root().join("work")
     }
 
+    /// This tool as the output names it for the sandbox's Codex home (a
+    /// path with no character the shell needs quoted).
+    pub fn me(&self) -> String {
+        format!(
+            "ominigate-codex --codex-home {}",
+            self.codex_home().display()
+        )
+    }
+
+    /// Codex as the output names it for the sandbox's Codex home.
+    pub fn codex_cmd(&self) -> String {
+        format!("CODEX_HOME={} codex", self.codex_home().display())
+    }
+
     /// Write `config.toml`, creating the Codex home.
     pub fn write_config(&self, bytes: impl AsRef<[u8]>) {
         std::fs::create_dir_all(self.codex_home()).expect("codex home");
