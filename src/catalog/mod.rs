@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub mod build;
+
+pub use build::{About, Known, Templates, WindowFrom};
+
 /// The catalogue's file name, in the Codex home beside the profile.
 pub const FILE_NAME: &str = "ominigate-models.json";
 
@@ -21,6 +25,13 @@ pub const FILE_NAME: &str = "ominigate-models.json";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Catalog {
     pub models: Vec<Entry>,
+    /// What ominigate-codex built it from (Codex ignores the field).
+    #[serde(
+        default,
+        rename = "ominigate_codex",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub about: Option<About>,
 }
 
 /// One `ModelInfo` (`codex-rs/protocol/src/openai_models.rs`). The fields
@@ -275,6 +286,7 @@ mod tests {
     fn catalog(slugs: &[(&str, bool)]) -> Catalog {
         Catalog {
             models: slugs.iter().map(|(s, r)| entry(s, *r)).collect(),
+            about: None,
         }
     }
 
