@@ -65,14 +65,16 @@ pub enum Live {
 
 /// Ask the gateway for its models, unless `offline` or it cannot be done.
 pub fn live(gw: &Gateway, offline: bool, limit: Duration) -> Live {
-    match live_known(gw, offline, limit) {
-        Ok(models) => {
-            let mut ids: Vec<String> = models.into_iter().map(|m| m.id).collect();
-            ids.sort();
-            ids.dedup();
-            Live::Listed(ids)
-        }
-        Err(why) => why,
+    live_known(gw, offline, limit).map_or_else(|why| why, Live::of)
+}
+
+impl Live {
+    /// The ids of a list read, sorted, each once.
+    pub fn of(models: Vec<Known>) -> Live {
+        let mut ids: Vec<String> = models.into_iter().map(|m| m.id).collect();
+        ids.sort();
+        ids.dedup();
+        Live::Listed(ids)
     }
 }
 
