@@ -15,7 +15,7 @@ use anyhow::Result;
 use crate::checks;
 use crate::cli::UseArgs;
 use crate::edit::catalog::{self, Source};
-use crate::edit::install::{Options, Route, plan};
+use crate::edit::install::{Options, plan};
 use crate::edit::{Files, RecordOrder, finish};
 use crate::error::{Failure, Kind};
 use crate::fs;
@@ -103,19 +103,8 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     let source = Source::of(&codex);
     let mut layout = codex.layout();
     layout.catalog = source.writes();
-    let opts = Options {
-        layout,
-        wire_api: work
-            .docs
-            .kept_wire_api(layout)
-            .map_err(|e| work.shape_error(e))?,
-        base_url: None,
-        env_key: None,
-        model: Some(model.to_string()),
-        default: false,
-        no_default: false,
-        route: Route::Keep,
-    };
+    let opts = Options::keep(&work.docs, layout, Some(model.to_string()))
+        .map_err(|e| work.shape_error(e))?;
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
     let follows = work.docs.default_follows();
 

@@ -78,6 +78,8 @@ pub struct Rebuilt {
     pub capped: Option<usize>,
     /// Not checked against a Codex binary.
     pub unchecked: bool,
+    /// Built with the gateway's list, read now.
+    pub live: bool,
 }
 
 /// The catalogue in `docs`, when it is one this tool wrote.
@@ -149,6 +151,7 @@ pub fn rebuild(
         unknown,
         capped,
         unchecked: binary.is_none(),
+        live: live.is_some(),
     })
 }
 
@@ -235,7 +238,12 @@ pub fn report(r: &Rebuilt, source: &Source, key_name: &str) -> Vec<String> {
     if r.unchecked {
         lines.push("not checked against Codex (no binary was run): the entries come from the built-in template; run `ominigate-codex install` again with Codex on PATH to take its own".into());
     }
-    if !r.unknown.is_empty() {
+    if !r.unknown.is_empty() && r.live {
+        lines.push(format!(
+            "not in OminiGate's list, so their context window is unknown (Codex's fallback, 272,000 tokens, is used): {}",
+            r.unknown.join(", ")
+        ));
+    } else if !r.unknown.is_empty() {
         lines.push(format!(
             "context window unknown for {}: Codex's fallback (272,000 tokens) is used until `ominigate-codex models --refresh` reads OminiGate's list (needs {key_name})",
             r.unknown.join(", ")

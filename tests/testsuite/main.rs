@@ -7,6 +7,7 @@ mod bridge_e2e;
 mod bridge_server;
 mod bridge_translate;
 mod cases;
+mod catalog;
 mod cli;
 mod corpus;
 mod crash;
