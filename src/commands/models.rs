@@ -19,7 +19,7 @@ use crate::catalog::{Catalog, WindowFrom};
 use crate::cli::ModelsArgs;
 use crate::edit::catalog::{self, Source};
 use crate::edit::install::{Options, plan};
-use crate::edit::{Files, RecordOrder, finish};
+use crate::edit::{Files, RecordOrder, finish, not_installed};
 use crate::error::{Failure, Kind};
 use crate::fs;
 use crate::gateway::models::{Gateway, Live, live, live_known};
@@ -346,25 +346,14 @@ fn refresh(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
         )
         .into());
     }
-    let not_installed = |why: &str| -> anyhow::Error {
-        Failure::new(
-            Kind::Failure,
-            format!(
-                "OminiGate is not installed in {}: {why}",
-                home.dir.display()
-            ),
-        )
-        .help("run `ominigate-codex install` first; nothing was written")
-        .into()
-    };
     if !home.dir.is_dir() {
-        return Err(not_installed("the directory does not exist"));
+        return Err(not_installed(home, "the directory does not exist", ""));
     }
     let _lock = fs::lock(&home.dir, Duration::from_secs(10))?;
     let files = Files::read(home)?;
     let mut work = files.open()?;
     if let Some(why) = work.docs.missing().map_err(|e| work.shape_error(e))? {
-        return Err(not_installed(why));
+        return Err(not_installed(home, why, ""));
     }
     let gw = Gateway::of(&Setup::of_process(home, codex.clone()));
     let list = live_known(&gw, false, Duration::from_secs(args.net.timeout)).map_err(|why| {

@@ -104,22 +104,31 @@ fn install_and_refresh(sb: &Sandbox, c: &Codex, gw: &ChatGateway) {
     assert!(out.contains("model metadata for"), "{out}");
 }
 
+/// Install, read the gateway's list into the catalogue, and run
+/// `ominigate-codex codex exec -m MODEL` against `turns`: Codex answers
+/// [`DONE`] and never falls back. The sandbox, and how many chat requests
+/// the gateway got.
+fn refreshed_run(c: &Codex, turns: Vec<Turn>, model: &str) -> (Sandbox, usize) {
+    let sb = Sandbox::new();
+    let gw = ChatGateway::start(turns);
+    install_and_refresh(&sb, c, &gw);
+    let run = exec(&sb, c, model, "run the command");
+    assert_known(c, &run, DONE, &gw);
+    sb.assert_no_canary_in_files_but_codex_snapshots();
+    (sb, gw.chat_bodies().len())
+}
+
 #[test]
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn the_live_lists_metadata_reaches_codex() {
     for c in releases() {
-        let sb = Sandbox::new();
-        let gw = ChatGateway::start(vec![
-            Turn::stream(text_stream(DONE)).expect(offers_apply_patch),
-        ]);
-        install_and_refresh(&sb, &c, &gw);
+        let turns = vec![Turn::stream(text_stream(DONE)).expect(offers_apply_patch)];
+        let (sb, chats) = refreshed_run(&c, turns, "anthropic/claude-opus-4.6");
+        assert_eq!(chats, 1, "{}", v(&c));
         let catalog: Value =
             serde_json::from_slice(&sb.read(sb.codex_home().join(FILE)).unwrap()).unwrap();
         let windows = &catalog["ominigate_codex"]["windows"];
         assert_eq!(windows["anthropic/claude-opus-4.6"], "gateway", "{}", v(&c));
-        let run = exec(&sb, &c, "anthropic/claude-opus-4.6", "say done");
-        assert_known(&c, &run, DONE, &gw);
-        sb.assert_no_canary_in_files_but_codex_snapshots();
     }
 }
 
@@ -127,24 +136,22 @@ fn the_live_lists_metadata_reaches_codex() {
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn a_200k_model_compacts_before_the_gateway_would_refuse() {
     for c in releases() {
-        let sb = Sandbox::new();
         // 190k used of 200k: Codex compacts (at 90%, 180k) before it asks
         // again, then goes on.
-        let gw = ChatGateway::start(vec![
+        let compaction = |b: &Value| match is_compaction(b) {
+            true => Ok(()),
+            false => Err(format!(
+                "not a compaction request: {}",
+                messages(b).last().cloned().unwrap_or_default()
+            )),
+        };
+        let turns = vec![
             call_at(190_000),
-            Turn::stream(text_stream(SUMMARY)).expect(|b: &Value| match is_compaction(b) {
-                true => Ok(()),
-                false => Err(format!(
-                    "not a compaction request: {}",
-                    messages(b).last().cloned().unwrap_or_default()
-                )),
-            }),
+            Turn::stream(text_stream(SUMMARY)).expect(compaction),
             Turn::stream(text_stream(DONE)),
-        ]);
-        install_and_refresh(&sb, &c, &gw);
-        let run = exec(&sb, &c, "anthropic/claude-opus-4.6", "run the command");
-        assert_known(&c, &run, DONE, &gw);
-        assert_eq!(gw.chat_bodies().len(), 3, "codex {}:\n{}", v(&c), run.all());
+        ];
+        let (_, chats) = refreshed_run(&c, turns, "anthropic/claude-opus-4.6");
+        assert_eq!(chats, 3, "{}", v(&c));
     }
 }
 
@@ -152,18 +159,16 @@ fn a_200k_model_compacts_before_the_gateway_would_refuse() {
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn a_1m_model_does_not_compact_at_300k() {
     for c in releases() {
-        let sb = Sandbox::new();
-        let gw = ChatGateway::start(vec![
+        let no_compaction = |b: &Value| match is_compaction(b) {
+            true => Err("compacted at 300k of 1M".to_string()),
+            false => Ok(()),
+        };
+        let turns = vec![
             call_at(300_000),
-            Turn::stream(text_stream(DONE)).expect(|b: &Value| match is_compaction(b) {
-                true => Err("compacted at 300k of 1M".into()),
-                false => Ok(()),
-            }),
-        ]);
-        install_and_refresh(&sb, &c, &gw);
-        let run = exec(&sb, &c, "openai/gpt-5.4-pro", "run the command");
-        assert_known(&c, &run, DONE, &gw);
-        assert_eq!(gw.chat_bodies().len(), 2, "codex {}:\n{}", v(&c), run.all());
+            Turn::stream(text_stream(DONE)).expect(no_compaction),
+        ];
+        let (_, chats) = refreshed_run(&c, turns, "openai/gpt-5.4-pro");
+        assert_eq!(chats, 2, "{}", v(&c));
     }
 }
 
