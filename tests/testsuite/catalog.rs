@@ -375,3 +375,49 @@ fn doctor_says_when_codex_falls_back_and_fails_on_a_catalogue_that_does_not_load
     old.expect(&["install", "--codex-version", "0.94.0"], 0);
     assert_eq!(metadata(&old, "0.94.0").0, "skip");
 }
+
+#[test]
+fn doctor_says_when_the_live_list_changed_since_the_refresh() {
+    let first = gateway(LIST);
+    let sb = Sandbox::new();
+    let url = first.base_url();
+    sb.expect(
+        &["install", "--codex-version", "0.169.0", "--base-url", &url],
+        0,
+    );
+    sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
+    let models = |sb: &Sandbox| -> (String, String) {
+        let out = sb.exec(&["doctor", "--json", "--codex-version", "0.169.0"], &[]);
+        let v: Value = serde_json::from_str(&out.stdout).unwrap();
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "endpoint.models")
+            .unwrap()
+            .clone();
+        (
+            c["status"].as_str().unwrap().into(),
+            c["summary"].as_str().unwrap().into(),
+        )
+    };
+    assert_eq!(models(&sb).0, "ok", "the same list: {:?}", models(&sb));
+    // The same gateway now lists one more model.
+    let changed = gateway(
+        r#"{"data": [{"id": "openai/gpt-5.4-pro", "context_length": 1050000}, {"id": "new/one"}]}"#,
+    );
+    let url = changed.base_url();
+    sb.expect(
+        &["install", "--codex-version", "0.169.0", "--base-url", &url],
+        0,
+    );
+    let (status, summary) = models(&sb);
+    assert_eq!(status, "warn", "{summary}");
+    assert!(
+        summary.contains("the list changed since the model catalogue was built"),
+        "{summary}"
+    );
+    sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
+    assert_eq!(models(&sb).0, "ok");
+    sb.assert_no_canary_in_files();
+}
