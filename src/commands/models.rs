@@ -303,7 +303,18 @@ pub fn json(r: &ModelList) -> String {
 
 pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
     if args.refresh {
-        refresh(home, args, ui)?;
+        // With --json, stdout is the one JSON object: the refresh says nothing.
+        match args.json {
+            true => {
+                let mut sink = std::io::sink();
+                refresh(
+                    home,
+                    args,
+                    &mut Ui::new(&mut sink, crate::report::Level::Quiet),
+                )?;
+            }
+            false => refresh(home, args, ui)?,
+        }
     }
     let inp = Setup::of_process(home, args.codex.detect());
     let gw = Gateway::of(&inp);

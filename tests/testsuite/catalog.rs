@@ -241,6 +241,19 @@ fn refresh_reads_windows_reasoning_and_modalities_from_the_gateway() {
         "{}",
         out.stdout
     );
+    // --json: one JSON object on stdout, the refresh quiet.
+    let json = sb.expect(
+        &[
+            "models",
+            "--refresh",
+            "--json",
+            "--codex-version",
+            "0.169.0",
+        ],
+        0,
+    );
+    let v: Value = serde_json::from_str(&json.stdout).expect("only JSON on stdout");
+    assert_eq!(v["live"]["models"][0]["context_window"], 200_000);
     // The same list again: nothing to write.
     let again = sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
     assert!(
