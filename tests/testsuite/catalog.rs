@@ -434,3 +434,43 @@ fn doctor_says_when_the_live_list_changed_since_the_refresh() {
     assert_eq!(models(&sb).0, "ok");
     sb.assert_no_canary_in_files();
 }
+
+#[test]
+fn a_long_live_list_is_capped_and_use_adds_any_other() {
+    let data: Vec<Value> = (0..130)
+        .map(|i| serde_json::json!({"id": format!("v/m-{i:03}"), "context_length": 64_000}))
+        .chain([serde_json::json!({"id": "bad\u{202e}id"})])
+        .collect();
+    let body: &'static str = Box::leak(
+        serde_json::json!({ "data": data })
+            .to_string()
+            .into_boxed_str(),
+    );
+    let server = gateway(body);
+    let sb = Sandbox::new();
+    let url = server.base_url();
+    sb.expect(
+        &["install", "--codex-version", "0.169.0", "--base-url", &url],
+        0,
+    );
+    let out = sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
+    assert!(
+        out.stdout
+            .contains("31 more models of the gateway's list have no entry (at most 100 get one"),
+        "{}",
+        out.stdout
+    );
+    let c = catalogue(&sb).unwrap();
+    let all = slugs(&c);
+    assert_eq!(all.len(), 104, "the guide's four and 100 listed");
+    assert_eq!(all[4], "v/m-000");
+    assert_eq!(all[103], "v/m-099");
+    assert!(!all.iter().any(|s| s.contains('\u{202e}')));
+    // Refreshing again does not grow it; `use` adds its model.
+    sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
+    assert_eq!(slugs(&catalogue(&sb).unwrap()).len(), 104);
+    sb.expect(&["use", "v/m-120", "--codex-version", "0.169.0"], 0);
+    let c = catalogue(&sb).unwrap();
+    assert_eq!(slugs(&c).len(), 105);
+    assert_eq!(entry(&c, "v/m-120")["context_window"], 64_000);
+}
