@@ -24,9 +24,23 @@ pub fn check(inp: &Setup) -> Check {
             ),
         );
     }
-    let Some(model) = InUse::of(inp).profile else {
+    let in_use = InUse::of(inp);
+    let Some(model) = in_use.profile else {
         return Check::skip(METADATA, "no `ominigate` profile on OminiGate");
     };
+    let check = profile_check(inp, &model);
+    match in_use.default {
+        // The catalogue is the profile's: plain `codex` has Codex's own list.
+        Some(plain) => check.detail(format!(
+            "plain `codex` (install --default) runs {plain} without the catalogue: use `codex --profile ominigate` for its metadata"
+        )),
+        None => check,
+    }
+}
+
+/// What `codex --profile ominigate` knows of its `model`.
+fn profile_check(inp: &Setup, model: &str) -> Check {
+    let model = model.to_string();
     match facts::catalog(inp) {
         Some((path, at)) => match Catalog::read(&path) {
             Ok(c) => with_catalog(inp, &model, &c, &at.to_string()),

@@ -383,6 +383,33 @@ fn doctor_says_when_codex_falls_back_and_fails_on_a_catalogue_that_does_not_load
         summary.starts_with("Codex uses its fallback metadata for my/own"),
         "{summary}"
     );
+    // With --default, plain `codex` runs without the profile's catalogue: said.
+    let default = Sandbox::new();
+    default.expect(&["install", "--codex-version", "0.169.0", "--default"], 0);
+    let out = default.exec(
+        &[
+            "doctor",
+            "--json",
+            "--offline",
+            "--codex-version",
+            "0.169.0",
+        ],
+        &[],
+    );
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let c = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "model.metadata")
+        .unwrap();
+    assert_eq!(c["status"], "ok", "{c}");
+    assert!(
+        c["details"].to_string().contains(
+            "plain `codex` (install --default) runs openai/gpt-5.4-pro without the catalogue"
+        ),
+        "{c}"
+    );
     // 0.94 has none to check.
     let old = Sandbox::new();
     old.expect(&["install", "--codex-version", "0.94.0"], 0);
