@@ -321,24 +321,33 @@ fn refresh_without_the_list_fails_and_writes_nothing() {
     );
 }
 
-/// doctor's `model.metadata`, as JSON: (status, summary).
-fn metadata(sb: &Sandbox, era: &str) -> (String, String) {
-    let out = sb.exec(
-        &["doctor", "--json", "--offline", "--codex-version", era],
-        &[],
-    );
+/// doctor's check `id` (run with `args`), as JSON.
+fn doctor_check(sb: &Sandbox, args: &[&str], id: &str) -> Value {
+    let mut all = vec!["doctor", "--json"];
+    all.extend_from_slice(args);
+    let out = sb.exec(&all, &[]);
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
-    let c = v["checks"]
+    v["checks"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["id"] == "model.metadata")
-        .expect("a model.metadata check")
-        .clone();
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} check: {v:#}"))
+        .clone()
+}
+
+/// doctor's check `id` (run with `args`): (status, summary).
+fn status_of(sb: &Sandbox, args: &[&str], id: &str) -> (String, String) {
+    let c = doctor_check(sb, args, id);
     (
         c["status"].as_str().unwrap().to_string(),
         c["summary"].as_str().unwrap().to_string(),
     )
+}
+
+/// doctor's `model.metadata`, offline: (status, summary).
+fn metadata(sb: &Sandbox, era: &str) -> (String, String) {
+    status_of(sb, &["--offline", "--codex-version", era], "model.metadata")
 }
 
 #[test]
@@ -386,23 +395,11 @@ fn doctor_says_when_codex_falls_back_and_fails_on_a_catalogue_that_does_not_load
     // With --default, plain `codex` runs without the profile's catalogue: said.
     let default = Sandbox::new();
     default.expect(&["install", "--codex-version", "0.169.0", "--default"], 0);
-    let out = default.exec(
-        &[
-            "doctor",
-            "--json",
-            "--offline",
-            "--codex-version",
-            "0.169.0",
-        ],
-        &[],
+    let c = doctor_check(
+        &default,
+        &["--offline", "--codex-version", "0.169.0"],
+        "model.metadata",
     );
-    let v: Value = serde_json::from_str(&out.stdout).unwrap();
-    let c = v["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == "model.metadata")
-        .unwrap();
     assert_eq!(c["status"], "ok", "{c}");
     assert!(
         c["details"].to_string().contains(
@@ -426,21 +423,7 @@ fn doctor_says_when_the_live_list_changed_since_the_refresh() {
         0,
     );
     sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
-    let models = |sb: &Sandbox| -> (String, String) {
-        let out = sb.exec(&["doctor", "--json", "--codex-version", "0.169.0"], &[]);
-        let v: Value = serde_json::from_str(&out.stdout).unwrap();
-        let c = v["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == "endpoint.models")
-            .unwrap()
-            .clone();
-        (
-            c["status"].as_str().unwrap().into(),
-            c["summary"].as_str().unwrap().into(),
-        )
-    };
+    let models = |sb: &Sandbox| status_of(sb, &["--codex-version", "0.169.0"], "endpoint.models");
     assert_eq!(models(&sb).0, "ok", "the same list: {:?}", models(&sb));
     // The same gateway now lists one more model.
     let changed = gateway(
