@@ -8,8 +8,9 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::check::Check;
+use crate::catalog::build::fingerprint;
 use crate::codex::version::Version;
-use crate::gateway::models::{close_matches, model_ids};
+use crate::gateway::models::{close_matches, model_details, model_ids};
 use crate::gateway::{self, Method, Reply, SendError, server_message};
 use crate::setup::Setup;
 use crate::setup::facts::{self, env_key_name};
@@ -46,6 +47,9 @@ pub struct Target {
     pub secrets: Secrets,
     /// This tool as the user runs it on this home, for the fixes.
     pub me: String,
+    /// The fingerprint of the live list the model catalogue was built
+    /// from, when it was (see [`crate::catalog::build::fingerprint`]).
+    pub catalog_list: Option<String>,
 }
 
 /// Why the network checks cannot run (each names the check that says more).
@@ -130,6 +134,10 @@ pub fn target(inp: &Setup, limit: Duration) -> Result<Target, NoTarget> {
         limit,
         secrets: inp.secrets(),
         me: inp.home.ominigate_codex(),
+        catalog_list: facts::catalog(inp)
+            .and_then(|(path, _)| crate::catalog::Catalog::read(&path).ok())
+            .and_then(|c| c.about)
+            .and_then(|a| a.live_list),
     })
 }
 
@@ -291,6 +299,9 @@ pub fn models_check(t: &Target) -> Check {
             spec::BASE_URL
         ));
     };
+    if let Some(stale) = stale_catalog(t, &r.body) {
+        return stale;
+    }
     if ids.contains(&t.model) {
         return Check::ok(
             MODELS,
@@ -321,6 +332,21 @@ pub fn models_check(t: &Target) -> Check {
             "set model = \"{pick}\" in the ominigate profile (`{} install --model {pick}`)",
             t.me
         ),
+    })
+}
+
+/// The model catalogue was built from another version of this list (a
+/// model added or gone, a window changed): a warning with the fix.
+fn stale_catalog(t: &Target, body: &str) -> Option<Check> {
+    let recorded = t.catalog_list.as_deref()?;
+    let now = fingerprint(&model_details(body, &t.secrets)?);
+    (now != recorded).then(|| {
+        Check::warn(
+            MODELS,
+            "key accepted, but the list changed since the model catalogue was built from it",
+        )
+        .detail("Codex's windows and reasoning for OminiGate's models may be out of date")
+        .fix("ominigate-codex models --refresh")
     })
 }
 

@@ -11,6 +11,7 @@ use crate::cli::{InstallArgs, WireApi};
 use crate::codex::binary::Codex;
 use crate::codex::messages::CODEX_CHAT_ERROR;
 use crate::codex::version::ProfileLayout;
+use crate::edit::catalog::{self, Source};
 use crate::edit::install::{Options, Outcome, Route, plan};
 use crate::edit::{Docs, Files, RecordOrder, finish};
 use crate::error::{Failure, refused, usage};
@@ -144,7 +145,9 @@ fn choose_route(args: &InstallArgs, docs: &Docs, opts: &mut Options, ui: &mut Ui
 
 pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     let codex = args.codex.detect().require_version()?;
-    let opts = options(args, &codex)?;
+    let mut opts = options(args, &codex)?;
+    let source = Source::of(&codex);
+    opts.layout.catalog = source.writes();
     ui.info(codex.headline())?;
     ui.info(format_args!(
         "Codex home: {} ({})",
@@ -168,7 +171,6 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     };
     let files = Files::read(home)?;
     let mut work = files.open()?;
-    let mut opts = opts;
     choose_route(args, &work.docs, &mut opts, ui)?;
     let recorded_upstream = work.docs.state.bridge_upstream.clone();
     if opts.no_default && work.docs.unrecorded_default() {
@@ -180,6 +182,7 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
         .into());
     }
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
+    let rebuilt = catalog::rebuild(&mut work.docs, &source, &outcome.model, None)?;
     // The record goes first: a run killed part way must leave a record of
     // at least what is on disk, or the next run takes the blocks it wrote
     // for the user's own and uninstall leaves them in (uninstall removes
@@ -198,6 +201,9 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     // first, so a large config is not held twice.
     drop(changes);
     drop(files);
+    for line in catalog::report(&rebuilt, &source, &outcome.env_key, &home.ominigate_codex()) {
+        ui.info(format_args!("  {line}"))?;
+    }
     if !args.dry_run {
         let problems = checks::warn_written(home, &codex);
         ui.info(next_steps(home, &codex, &outcome, !problems.is_empty()))?;

@@ -14,30 +14,15 @@ use anyhow::Result;
 
 use crate::checks;
 use crate::cli::UseArgs;
-use crate::edit::install::{Options, Route, plan};
-use crate::edit::{Files, RecordOrder, finish};
-use crate::error::{Failure, Kind};
+use crate::edit::catalog::{self, Source};
+use crate::edit::install::{Options, plan};
+use crate::edit::{Files, RecordOrder, finish, not_installed};
 use crate::fs;
-use crate::gateway::models::{Gateway, Live, close_matches, live};
+use crate::gateway::models::{Gateway, Live, close_matches, live_known};
 use crate::paths::CodexHome;
 use crate::report::{Ui, warning};
 use crate::setup::Setup;
 use crate::spec::{self, bad_flag};
-
-fn not_installed(home: &CodexHome, why: &str, model: &str) -> anyhow::Error {
-    Failure::new(
-        Kind::Failure,
-        format!(
-            "OminiGate is not installed in {}: {why}",
-            home.dir.display()
-        ),
-    )
-    .help(format!(
-        "run `{} install --model {model}` first; nothing was written",
-        home.ominigate_codex()
-    ))
-    .into()
-}
 
 /// Say whether OminiGate's live list has `model`: a warning when it is
 /// reachable and does not. Never stops the switch.
@@ -99,7 +84,11 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         codex.describe()
     ))?;
     if !home.dir.is_dir() {
-        return Err(not_installed(home, "the directory does not exist", model));
+        return Err(not_installed(
+            home,
+            "the directory does not exist",
+            &format!(" --model {model}"),
+        ));
     }
     let _lock = (!args.dry_run)
         .then(|| fs::lock(&home.dir, Duration::from_secs(10)))
@@ -107,29 +96,29 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     let files = Files::read(home)?;
     let mut work = files.open()?;
     if let Some(why) = work.docs.missing().map_err(|e| work.shape_error(e))? {
-        return Err(not_installed(home, why, model));
+        return Err(not_installed(home, why, &format!(" --model {model}")));
     }
-    let layout = codex.layout();
-    let opts = Options {
-        layout,
-        wire_api: work
-            .docs
-            .kept_wire_api(layout)
-            .map_err(|e| work.shape_error(e))?,
-        base_url: None,
-        env_key: None,
-        model: Some(model.to_string()),
-        default: false,
-        no_default: false,
-        route: Route::Keep,
-    };
+    let source = Source::of(&codex);
+    let mut layout = codex.layout();
+    layout.catalog = source.writes();
+    let opts = Options::keep(&work.docs, layout, Some(model.to_string()))
+        .map_err(|e| work.shape_error(e))?;
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
     let follows = work.docs.default_follows();
 
     let inp = Setup::of_process(home, codex.clone());
     let gw = Gateway::of(&inp);
-    let found = live(&gw, args.net.offline, Duration::from_secs(args.net.timeout));
-    check_listed(home, model, found, &gw, ui)?;
+    let found = live_known(&gw, args.net.offline, Duration::from_secs(args.net.timeout));
+    // The live list, when read, is the catalogue's (as `models --refresh`).
+    let listed = found.as_deref().ok();
+    let rebuilt = catalog::rebuild(&mut work.docs, &source, model, listed)?;
+    check_listed(
+        home,
+        model,
+        found.map(Live::of).unwrap_or_else(|why| why),
+        &gw,
+        ui,
+    )?;
 
     // Like install: the record first (see install::run).
     let changed = finish(
@@ -163,6 +152,9 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         ui.info(format_args!(
             "note: {place} also selects the ominigate provider; `use` does not change the model there"
         ))?;
+    }
+    for line in catalog::report(&rebuilt, &source, &gw.key_name, &home.ominigate_codex()) {
+        ui.detail(format_args!("{line}"))?;
     }
     drop(inp);
     if !args.dry_run {

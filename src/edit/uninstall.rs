@@ -150,6 +150,9 @@ pub fn plan(docs: &mut Docs, force: bool, elsewhere: &[String]) -> Result<Undone
             docs.ours_alone.push(file);
         }
     }
+    if let Some(note) = super::catalog::remove(docs) {
+        out.notes.push(note);
+    }
     Ok(out)
 }
 

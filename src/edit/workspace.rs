@@ -58,10 +58,10 @@ impl Loaded {
     }
 
     /// A change that writes `after` (`None`: delete), if it differs.
-    pub fn change(&self, after: Option<String>, backup: bool) -> FileWrite<'_> {
+    pub fn change(&self, after: Option<impl Into<Vec<u8>>>, backup: bool) -> FileWrite<'_> {
         FileWrite {
             before: &self.snapshot,
-            after: after.map(String::into_bytes),
+            after: after.map(Into::into),
             backup,
             ours: false,
         }
@@ -93,6 +93,24 @@ pub fn parse_checked<'a>(loaded: &'a Loaded) -> Result<Parsed<'a>> {
     Ok(parsed)
 }
 
+/// OminiGate is not installed in `home` (`why`), so a command that edits
+/// what install wrote (`use`, `models --refresh`) stops: run `install`
+/// (`install_args`, e.g. ` --model M`) first.
+pub fn not_installed(home: &CodexHome, why: &str, install_args: &str) -> anyhow::Error {
+    Failure::new(
+        crate::error::Kind::Failure,
+        format!(
+            "OminiGate is not installed in {}: {why}",
+            home.dir.display()
+        ),
+    )
+    .help(format!(
+        "run `{} install{install_args}` first; nothing was written",
+        home.ominigate_codex()
+    ))
+    .into()
+}
+
 /// The documents install and uninstall edit, and install's record.
 pub struct Docs {
     pub config: DocumentMut,
@@ -108,6 +126,9 @@ pub struct Docs {
     /// uninstall leaves with nothing of the user's: removed when empty,
     /// with no backup of a file that did not exist before install.
     pub ours_alone: Vec<&'static str>,
+    /// The model catalogue's bytes (`None`: no file), as read, then as the
+    /// run leaves it (see [`super::catalog`]).
+    pub catalog: Option<Vec<u8>>,
 }
 
 impl Docs {
@@ -183,6 +204,8 @@ pub struct Files {
     pub profile: Loaded,
     pub state: Loaded,
     pub pre_install: Loaded,
+    /// The model catalogue (see [`crate::catalog`]): JSON, not parsed here.
+    pub catalog: Loaded,
 }
 
 impl Files {
@@ -194,6 +217,7 @@ impl Files {
             profile: Loaded::in_memory(Path::new(paths::PROFILE_FILE), profile),
             state: Loaded::in_memory(Path::new(paths::STATE_FILE), state),
             pre_install: Loaded::in_memory(&paths::pre_install_of(Path::new(paths::CONFIG)), None),
+            catalog: Loaded::in_memory(Path::new(crate::catalog::FILE_NAME), None),
         }
     }
 
@@ -205,6 +229,9 @@ impl Files {
             // Only ever copied whole: not parsed, not checked.
             pre_install: Loaded {
                 snapshot: fs::read(&paths::pre_install_of(&home.config()))?,
+            },
+            catalog: Loaded {
+                snapshot: fs::read(&home.catalog_file())?,
             },
         })
     }
@@ -252,6 +279,7 @@ impl Files {
             config_existed: self.config.exists()
                 || self.config.snapshot.target != self.config.snapshot.path,
             ours_alone: Vec::new(),
+            catalog: self.catalog.snapshot.bytes.clone(),
         };
         Ok(Workspace {
             files: self,
@@ -290,8 +318,10 @@ impl<'a> Workspace<'a> {
     /// commit in that order (no-ops where nothing changed), the record
     /// first or last as `order` says, the pre-install copy first of all (a
     /// run killed after it leaves only a copy; one killed before the
-    /// record has changed nothing, so the next run writes the copy).
-    pub fn changes(self, order: RecordOrder) -> [FileWrite<'a>; 4] {
+    /// record has changed nothing, so the next run writes the copy). The
+    /// model catalogue is there before the files that point Codex at it
+    /// (a missing catalogue stops Codex), and goes after them.
+    pub fn changes(self, order: RecordOrder) -> [FileWrite<'a>; 5] {
         let Workspace {
             files,
             mut config,
@@ -329,9 +359,10 @@ impl<'a> Workspace<'a> {
             (!docs.state.is_empty()).then(|| docs.state.to_json()),
             false,
         );
+        let catalog = files.catalog.change(docs.catalog, false);
         match order {
-            RecordOrder::First => [copy, record, config, profile],
-            RecordOrder::Last => [copy, config, profile, record],
+            RecordOrder::First => [copy, record, catalog, config, profile],
+            RecordOrder::Last => [copy, config, profile, catalog, record],
         }
     }
 }
