@@ -379,6 +379,14 @@ impl Exchange {
                 (Some(cause), _, true) => format!("upstream stream cut: {cause}"),
             };
             log(format_args!("200 {ending}{tokens}"));
+            if finish.no_usage && !NO_USAGE_SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                log_line(
+                    &shared,
+                    format_args!(
+                        "the gateway sends no token usage: Codex shows none (the bridge does not estimate it); said once"
+                    ),
+                );
+            }
         }));
         if streamed.is_err() {
             let message = "the bridge hit an internal error translating this answer (a bug: please report it with the bridge log)";
@@ -389,6 +397,9 @@ impl Exchange {
         }
     }
 }
+
+/// Whether the log has said that the gateway sends no usage (once a run).
+static NO_USAGE_SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// How long the answer waits for the usage and `[DONE]` after
 /// `finish_reason` while the gateway keeps sending: 2 s, or less with a

@@ -189,11 +189,17 @@ proptest! {
         let out = translate_stream(ToolMap::default(), "m", &[prefixes[prefix], &bytes]);
         prop_assert!(out.ends_with(b"\n\n"));
         let text = String::from_utf8(out).expect("events are UTF-8");
+        let mut kinds = Vec::new();
         for event in text.split_terminator("\n\n") {
             let data = event.lines().find_map(|l| l.strip_prefix("data: ")).expect("data line");
             let value: Value = serde_json::from_str(data).expect("event data is JSON");
             prop_assert!(value["type"].is_string());
+            kinds.push(value["type"].as_str().unwrap_or_default().to_owned());
         }
+        // Exactly one terminal event, and it is the last.
+        let terminal = |k: &String| k == "response.completed" || k == "response.failed";
+        prop_assert_eq!(kinds.iter().filter(|k| terminal(k)).count(), 1, "{:?}", kinds);
+        prop_assert!(kinds.last().is_some_and(terminal), "{:?}", kinds);
     }
 
     /// Arbitrary request bodies never panic the request translation.

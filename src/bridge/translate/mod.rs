@@ -21,6 +21,7 @@
 
 mod chunk;
 mod custom_input;
+mod cut;
 mod errors;
 mod items;
 mod messages;

@@ -54,6 +54,13 @@ impl ToolMap {
         self.by_chat.get(chat_name)
     }
 
+    /// The name Codex knows a chat function by (its own name when it was
+    /// not declared).
+    pub fn codex_name<'a>(&'a self, chat_name: &'a str) -> &'a str {
+        self.lookup(chat_name)
+            .map_or(chat_name, |t| t.name.as_str())
+    }
+
     /// The chat name of a declared tool; for a tool not declared in this
     /// request (an old call in the history), its sanitized name.
     pub fn chat_name(&self, namespace: Option<&str>, name: &str) -> String {
