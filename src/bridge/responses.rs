@@ -255,6 +255,11 @@ impl Exchange {
                         .starts_with("application/json")
                 });
         if !(200..300).contains(&status) || !summary.stream || whole {
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let body = response
                 .body_mut()
                 .with_config()
@@ -264,7 +269,15 @@ impl Exchange {
             let body = body.map(|body| redact_key(body, auth.as_ref()));
             let full = match body {
                 Ok(body) if !(200..300).contains(&status) => {
-                    match translate::upstream_error(status, &body, &shared.config.env_key) {
+                    match translate::upstream_error(
+                        status,
+                        &body,
+                        &shared.config.env_key,
+                        retry_after.as_deref().map(|value| translate::RetryAfter {
+                            value,
+                            now: std::time::SystemTime::now(),
+                        }),
+                    ) {
                         UpstreamError::Http { status, body } => Head::json(
                             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
                             body,

@@ -9,7 +9,9 @@
 //! | `chunks.sse`      | `events.sse`   | `StreamTranslator` (tools and model    |
 //! |                   |                |  from `request.json` when present)     |
 //! | `completion.json` | `response.json`| `chat_to_response`                     |
-//! | `upstream.json`   | `answer.txt`   | `upstream_error` (`{"status", "body"}`)|
+//! | `upstream.json`   | `answer.txt`   | `upstream_error` (`{"status", "body",`|
+//! |                   |                |  `"retry_after"?}`, read at 01:00 UTC, |
+//! |                   |                |  7 Dec 2026)                            |
 //!
 //! `BLESS=1 cargo test --test testsuite bridge_translate::` rewrites the expected files
 //! from what the code produces; review the diff before committing it.
@@ -21,7 +23,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::harness::api::{
-    StreamTranslator, ToolMap, UpstreamError, chat_to_response, request_to_chat, upstream_error,
+    RetryAfter, StreamTranslator, ToolMap, UpstreamError, chat_to_response, request_to_chat,
+    upstream_error,
 };
 use crate::harness::golden::{Golden, case_dirs};
 use proptest::prelude::*;
@@ -32,6 +35,12 @@ const ENV_KEY: &str = "OMINIGATE_API_KEY";
 
 fn cases() -> Vec<PathBuf> {
     case_dirs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bridge_cases"))
+}
+
+/// The time `upstream.json`'s `retry_after` is read at: Mon, 07 Dec 2026
+/// 01:00:00 GMT.
+fn httpdate_now() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_605_200)
 }
 
 fn pretty(value: &Value) -> String {
@@ -105,7 +114,12 @@ fn outputs(dir: &Path) -> Vec<(&'static str, Vec<u8>)> {
             Value::String(raw) => raw.clone().into_bytes(),
             other => other.to_string().into_bytes(),
         };
-        let answer = match upstream_error(status, &body, ENV_KEY) {
+        // `retry_after`: the answer's Retry-After header, read at `NOW`.
+        let now = httpdate_now();
+        let retry_after = spec["retry_after"]
+            .as_str()
+            .map(|value| RetryAfter { value, now });
+        let answer = match upstream_error(status, &body, ENV_KEY, retry_after) {
             UpstreamError::Http { status, body } => {
                 format!("HTTP {status}\n{}\n", String::from_utf8_lossy(&body))
             }
@@ -207,7 +221,7 @@ proptest! {
     fn arbitrary_requests_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         let _ = request_to_chat(&bytes);
         let _ = chat_to_response(&bytes, &ToolMap::default(), RESPONSE_ID);
-        let _ = upstream_error(401, &bytes, ENV_KEY);
+        let _ = upstream_error(401, &bytes, ENV_KEY, None);
     }
 }
 
