@@ -1,8 +1,14 @@
 //! The history (`input` items) -> chat `messages`.
 //!
-//! - `instructions` and every `developer`/`system` message become ONE leading
-//!   `system` message (gateways and chat templates reject system messages
-//!   elsewhere); the gateway sees roles `system`, `user`, `assistant`, `tool`;
+//! - `instructions` and the `developer`/`system` messages that open the
+//!   history become ONE leading `system` message. One Codex adds later (a
+//!   changed sandbox's `<permissions instructions>`, a `<collaboration_mode>`)
+//!   stays where it is, as a `user` message: folded into the first message it
+//!   would rewrite the prompt's start, and the gateway's prompt cache would
+//!   miss the whole history (measured in docs/bridge.md), and as a `system`
+//!   message there some chat templates refuse it ("System message must be at
+//!   the beginning") or a gateway moves it to the front all the same. The
+//!   gateway sees roles `system`, `user`, `assistant`, `tool`;
 //! - text parts become strings, images `image_url` parts;
 //! - consecutive `function_call`/`custom_tool_call` items become one assistant
 //!   message with `tool_calls`, directly followed by one `tool` message per
@@ -40,6 +46,9 @@ pub(crate) struct Messages<'a> {
     map: &'a ToolMap,
     out: Vec<Value>,
     system: Vec<String>,
+    /// Set at the first item that is not a `developer`/`system` message:
+    /// from there on such messages stay in place.
+    started: bool,
     assistant: Option<Assistant>,
     reasoning: Vec<String>,
     /// Output text per input index of a call, assigned before the walk.
@@ -59,6 +68,7 @@ impl<'a> Messages<'a> {
             map,
             out: Vec::new(),
             system: Vec::new(),
+            started: false,
             assistant: None,
             reasoning: Vec::new(),
             outputs: HashMap::new(),
@@ -115,6 +125,11 @@ impl<'a> Messages<'a> {
     }
 
     fn item(&mut self, index: usize, item: &Value, dropped: &mut Vec<String>) {
+        let role = item.get("role").and_then(Value::as_str);
+        let instruction = kind(item) == "message" && matches!(role, Some("system" | "developer"));
+        if !instruction && kind(item) != ADDITIONAL_TOOLS {
+            self.started = true;
+        }
         match kind(item) {
             "message" => self.message(item, dropped),
             "function_call" | "custom_tool_call" => self.call(index, item),
@@ -135,10 +150,17 @@ impl<'a> Messages<'a> {
         let role = item.get("role").and_then(Value::as_str).unwrap_or("user");
         let content = item.get("content").unwrap_or(&Value::Null);
         match role {
-            "system" | "developer" => {
+            "system" | "developer" if !self.started => {
                 let text = plain_text(content);
                 if !text.is_empty() {
                     self.system.push(text);
+                }
+            }
+            "system" | "developer" => {
+                self.flush();
+                let text = plain_text(content);
+                if !text.is_empty() {
+                    self.out.push(json!({"role": "user", "content": text}));
                 }
             }
             "assistant" => {
