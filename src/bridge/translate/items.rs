@@ -50,14 +50,32 @@ pub(crate) struct Call<'a> {
 
 impl Call<'_> {
     pub(crate) fn is_custom(&self, tools: &ToolMap) -> bool {
-        tools
-            .lookup(self.chat_name)
-            .is_some_and(|t| t.kind == ToolKind::Custom)
+        self.kind(tools) == ToolKind::Custom
     }
 
-    /// The `function_call` or `custom_tool_call` item; `done` fills in the
-    /// arguments or the input.
+    /// How the call goes back to Codex (a function call when the name was
+    /// not declared).
+    pub(crate) fn kind(&self, tools: &ToolMap) -> ToolKind {
+        tools
+            .lookup(self.chat_name)
+            .map_or(ToolKind::Function, |t| t.kind)
+    }
+
+    /// The item id's prefix for this kind of call.
+    pub(crate) fn prefix(&self, tools: &ToolMap) -> &'static str {
+        match self.kind(tools) {
+            ToolKind::Function => "fc",
+            ToolKind::Custom => "ctc",
+            ToolKind::ToolSearch => "tsc",
+        }
+    }
+
+    /// The `function_call`, `custom_tool_call` or `tool_search_call` item;
+    /// `done` fills in the arguments or the input.
     pub(crate) fn item(&self, tools: &ToolMap, done: bool) -> Value {
+        if self.kind(tools) == ToolKind::ToolSearch {
+            return self.search_item(done);
+        }
         let target = tools.lookup(self.chat_name);
         let name = target.map_or(self.chat_name, |t| t.name.as_str());
         let mut item = Map::new();
@@ -90,6 +108,26 @@ impl Call<'_> {
             body.into(),
         );
         Value::Object(item)
+    }
+}
+
+impl Call<'_> {
+    /// A `tool_search_call`: its `arguments` are a JSON object (arguments
+    /// that are no object are taken as the query).
+    fn search_item(&self, done: bool) -> Value {
+        let arguments = match serde_json::from_str::<Value>(self.arguments) {
+            Ok(Value::Object(map)) => Value::Object(map),
+            _ if !done => json!({}),
+            _ => json!({"query": self.arguments}),
+        };
+        json!({
+            "type": "tool_search_call",
+            "id": self.id,
+            "call_id": self.call_id,
+            "status": status(done),
+            "execution": "client",
+            "arguments": arguments,
+        })
     }
 }
 

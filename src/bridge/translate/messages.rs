@@ -22,10 +22,15 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Map, Value, json};
 
-use super::tools::ToolMap;
+use super::tools::{TOOL_SEARCH, ToolMap};
 
 /// The input item that declares tools (read with the request's `tools`).
 pub(crate) const ADDITIONAL_TOOLS: &str = "additional_tools";
+/// Codex's answer to a `tool_search_call`: the tools it found (declared to
+/// the gateway with the request's `tools`, and listed in the `tool` message).
+pub(crate) const SEARCH_OUTPUT: &str = "tool_search_output";
+/// A call of Codex's client-side tool search.
+const SEARCH_CALL: &str = "tool_search_call";
 
 /// What the gateway gets when Codex recorded no output for a call.
 pub(crate) const NO_OUTPUT: &str =
@@ -111,8 +116,12 @@ impl<'a> Messages<'a> {
                 }
                 if let Some(output) = by_id.get_mut(id).and_then(VecDeque::pop_front) {
                     consumed[output] = true;
-                    self.outputs
-                        .insert(index, Output::read(input[output].get("output")));
+                    let output = &input[output];
+                    let read = match kind(output) {
+                        SEARCH_OUTPUT => Output::found(output, self.map),
+                        _ => Output::read(output.get("output")),
+                    };
+                    self.outputs.insert(index, read);
                 }
             }
         }
@@ -132,9 +141,12 @@ impl<'a> Messages<'a> {
         }
         match kind(item) {
             "message" => self.message(item, dropped),
-            "function_call" | "custom_tool_call" => self.call(index, item),
+            "function_call" | "custom_tool_call" | SEARCH_CALL => self.call(index, item),
             // Placed right after their calls; orphans were listed already.
-            "function_call_output" | "custom_tool_call_output" | ADDITIONAL_TOOLS => {}
+            "function_call_output"
+            | "custom_tool_call_output"
+            | SEARCH_OUTPUT
+            | ADDITIONAL_TOOLS => {}
             "reasoning" => {
                 self.flush();
                 let text = reasoning_text(item);
@@ -204,7 +216,10 @@ impl<'a> Messages<'a> {
                 .unwrap_or("")
                 .to_owned(),
         };
-        let name = item.get("name").and_then(Value::as_str).unwrap_or("");
+        let name = match kind(item) {
+            SEARCH_CALL => TOOL_SEARCH,
+            _ => item.get("name").and_then(Value::as_str).unwrap_or(""),
+        };
         let namespace = item.get("namespace").and_then(Value::as_str);
         let arguments = if kind(item) == "custom_tool_call" {
             let input = item.get("input").and_then(Value::as_str).unwrap_or("");
@@ -277,13 +292,16 @@ impl<'a> Messages<'a> {
 }
 
 fn is_call(item: &Value) -> bool {
-    matches!(kind(item), "function_call" | "custom_tool_call")
+    matches!(
+        kind(item),
+        "function_call" | "custom_tool_call" | SEARCH_CALL
+    )
 }
 
 fn is_output(item: &Value) -> bool {
     matches!(
         kind(item),
-        "function_call_output" | "custom_tool_call_output"
+        "function_call_output" | "custom_tool_call_output" | SEARCH_OUTPUT
     )
 }
 
@@ -383,6 +401,40 @@ impl Output {
         let mut out = Output::default();
         out.add(output);
         out
+    }
+
+    /// A tool search's result: the tools it found, by the names the
+    /// gateway calls them (they are declared in this request).
+    fn found(output: &Value, map: &ToolMap) -> Output {
+        let mut names = Vec::new();
+        for tool in output
+            .get("tools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = tool.get("name").and_then(Value::as_str).unwrap_or("");
+            match tool.get("tools").and_then(Value::as_array) {
+                Some(inner) => names.extend(inner.iter().filter_map(|t| {
+                    let inner_name = t.get("name").and_then(Value::as_str)?;
+                    Some(map.chat_name(Some(name), inner_name))
+                })),
+                None if !name.is_empty() => names.push(map.chat_name(None, name)),
+                None => {}
+            }
+        }
+        let text = if names.is_empty() {
+            "The search found no tools.".to_owned()
+        } else {
+            format!(
+                "The search found these tools, which can be called now: {}.",
+                names.join(", ")
+            )
+        };
+        Output {
+            text,
+            images: Vec::new(),
+        }
     }
 
     fn add(&mut self, output: Option<&Value>) {

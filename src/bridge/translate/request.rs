@@ -12,7 +12,7 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
-use super::messages::{self, ADDITIONAL_TOOLS, Messages};
+use super::messages::{self, ADDITIONAL_TOOLS, Messages, SEARCH_OUTPUT};
 use super::tools::{self, ToolMap};
 
 /// The translated request.
@@ -98,8 +98,10 @@ pub fn request_to_chat(body: &[u8]) -> Result<Translated, RequestError> {
             ));
         }
     };
-    // Tools come from `tools` and from `additional_tools` items (which some
-    // of Codex's own model slugs use instead).
+    // Tools come from `tools`, from `additional_tools` items (which some
+    // of Codex's own model slugs use instead), and from the results of
+    // Codex's tool search (`tool_search_output`: the deferred tools it
+    // found, callable from then on).
     let declared: Vec<&Value> = request
         .get("tools")
         .and_then(Value::as_array)
@@ -108,7 +110,7 @@ pub fn request_to_chat(body: &[u8]) -> Result<Translated, RequestError> {
         .chain(
             input
                 .iter()
-                .filter(|item| messages::kind(item) == ADDITIONAL_TOOLS)
+                .filter(|item| matches!(messages::kind(item), ADDITIONAL_TOOLS | SEARCH_OUTPUT))
                 .filter_map(|item| item.get("tools").and_then(Value::as_array))
                 .flatten(),
         )

@@ -152,7 +152,7 @@ impl Output<'_> {
                 chat_name: &call.name,
                 arguments: &call.arguments,
             };
-            let prefix = if item.is_custom(tools) { "ctc" } else { "fc" };
+            let prefix = item.prefix(tools);
             self.push(prefix, |id| Call { id, ..item }.item(tools, true));
         }
     }

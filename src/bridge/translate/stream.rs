@@ -24,7 +24,7 @@ use super::cut::Cut;
 use super::errors::{self, StreamFailure};
 use super::items::{self, Call};
 use super::sse::{self, Frame};
-use super::tools::ToolMap;
+use super::tools::{ToolKind, ToolMap};
 use crate::shown::Secrets;
 
 /// At most this many tool calls in one answer; a gateway sending more (an
@@ -104,7 +104,7 @@ struct Added {
     output_index: usize,
     id: String,
     call_id: String,
-    custom: bool,
+    kind: ToolKind,
 }
 
 /// Translates one upstream chat stream into Responses SSE bytes.
@@ -543,16 +543,16 @@ impl StreamTranslator {
                 .iter()
                 .any(|c| c.added.as_ref().is_some_and(|a| a.call_id == call_id))
         });
-        let custom_probe = Call {
+        let probe = Call {
             id: "",
             call_id: "",
             chat_name: &state.chat_name,
             arguments: "",
         };
-        let custom = custom_probe.is_custom(&self.tools);
+        let kind = probe.kind(&self.tools);
         let id = format!(
             "{}_{}_{output_index}",
-            if custom { "ctc" } else { "fc" },
+            probe.prefix(&self.tools),
             self.response_id
         );
         let item = Call {
@@ -570,7 +570,7 @@ impl StreamTranslator {
             output_index,
             id,
             call_id,
-            custom,
+            kind,
         });
     }
 
@@ -583,12 +583,17 @@ impl StreamTranslator {
         let state = &mut self.calls[slot];
         let Some(added) = &state.added else { return };
         let decoded;
-        let (kind, delta) = if added.custom {
-            decoded = state.input.advance(&state.arguments);
-            ("response.custom_tool_call_input.delta", decoded.as_str())
-        } else {
-            let new = new_arguments.unwrap_or(&state.arguments);
-            ("response.function_call_arguments.delta", new)
+        let (kind, delta) = match added.kind {
+            ToolKind::Custom => {
+                decoded = state.input.advance(&state.arguments);
+                ("response.custom_tool_call_input.delta", decoded.as_str())
+            }
+            ToolKind::Function => {
+                let new = new_arguments.unwrap_or(&state.arguments);
+                ("response.function_call_arguments.delta", new)
+            }
+            // A search's arguments are an object, sent whole with `.done`.
+            ToolKind::ToolSearch => return,
         };
         if delta.is_empty() {
             return;
@@ -659,7 +664,7 @@ impl StreamTranslator {
         calls.sort_by_key(|c| c.added.as_ref().map_or(0, |a| a.output_index));
         for call in &mut calls {
             let Some(added) = &call.added else { continue };
-            if added.custom {
+            if added.kind == ToolKind::Custom {
                 let input = items::custom_input(&call.arguments);
                 if let Some(rest) = input
                     .strip_prefix(call.input.emitted.as_str())
