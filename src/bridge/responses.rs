@@ -149,7 +149,7 @@ impl Exchange {
             body,
             start,
         } = self;
-        let translated = match translate::request_to_chat(&body) {
+        let translated = match translate::request_to_chat(&body, &translate::NoModels) {
             Ok(t) => t,
             Err(e) => {
                 log_line(

@@ -5,6 +5,7 @@
 //! | input             | expected       | translated by                          |
 //! |-------------------|----------------|----------------------------------------|
 //! | `request.json`    | `chat.json`    | `request_to_chat` (the chat body, or   |
+//! | (`models.json`)   |                |  which models reason, when given),     |
 //! |                   | `summary.json` |  `{"request_error": …}`), its summary  |
 //! | `chunks.sse`      | `events.sse`   | `StreamTranslator` (tools and model    |
 //! |                   |                |  from `request.json` when present)     |
@@ -23,8 +24,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::harness::api::{
-    RetryAfter, StreamTranslator, ToolMap, UpstreamError, chat_to_response, request_to_chat,
-    upstream_error,
+    NoModels, RetryAfter, StreamTranslator, ToolMap, UpstreamError, chat_to_response,
+    request_to_chat, upstream_error,
 };
 use crate::harness::golden::{Golden, case_dirs};
 use proptest::prelude::*;
@@ -49,10 +50,23 @@ fn pretty(value: &Value) -> String {
     text
 }
 
+/// What the catalogue says of the case's models: `models.json`,
+/// `{"reasons": {"slug": true|false}}`; without it, nothing.
+fn case_models(dir: &Path) -> impl Fn(&str) -> Option<bool> {
+    let known: std::collections::HashMap<String, bool> = fs::read(dir.join("models.json"))
+        .ok()
+        .map(|text| {
+            let value: Value = serde_json::from_slice(&text).expect("models.json is JSON");
+            serde_json::from_value(value["reasons"].clone()).expect("models.json has reasons")
+        })
+        .unwrap_or_default();
+    move |slug: &str| known.get(slug).copied()
+}
+
 /// The tools and model a case's stream is translated with.
 fn stream_setup(dir: &Path) -> (ToolMap, String) {
     match fs::read(dir.join("request.json")) {
-        Ok(body) => match request_to_chat(&body) {
+        Ok(body) => match request_to_chat(&body, &case_models(dir)) {
             Ok(t) => (t.tools, t.summary.model),
             Err(_) => (ToolMap::default(), "test-model".to_owned()),
         },
@@ -76,7 +90,7 @@ fn translate_stream(tools: ToolMap, model: &str, pieces: &[&[u8]]) -> Vec<u8> {
 fn outputs(dir: &Path) -> Vec<(&'static str, Vec<u8>)> {
     let mut out = Vec::new();
     if let Ok(body) = fs::read(dir.join("request.json")) {
-        match request_to_chat(&body) {
+        match request_to_chat(&body, &case_models(dir)) {
             Ok(t) => {
                 out.push(("chat.json", pretty(&t.chat).into_bytes()));
                 let summary = serde_json::json!({
@@ -219,7 +233,7 @@ proptest! {
     /// Arbitrary request bodies never panic the request translation.
     #[test]
     fn arbitrary_requests_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
-        let _ = request_to_chat(&bytes);
+        let _ = request_to_chat(&bytes, &NoModels);
         let _ = chat_to_response(&bytes, &ToolMap::default(), RESPONSE_ID);
         let _ = upstream_error(401, &bytes, ENV_KEY, None);
     }
@@ -266,7 +280,7 @@ proptest! {
             {"type": "namespace", "name": "multi_agent_v1", "tools": [{"type": "function", "name": "close_agent"}]}
         ]);
         let body = serde_json::json!({"model": "m", "stream": true, "input": items, "tools": tools});
-        let translated = request_to_chat(body.to_string().as_bytes()).expect("translates");
+        let translated = request_to_chat(body.to_string().as_bytes(), &NoModels).expect("translates");
         let messages = translated.chat["messages"].as_array().expect("messages").clone();
         let mut expected_tool_ids: Vec<String> = Vec::new();
         for (i, m) in messages.iter().enumerate() {
@@ -368,7 +382,7 @@ proptest! {
         let fragments: Vec<&str> = pieces(arguments.len(), points).into_iter().map(|r| &arguments[r]).collect();
         use serde_json::json;
         let body = json!({"model": "m", "stream": true, "input": "x", "tools": [{"type": "custom", "name": "apply_patch"}]});
-        let translated = request_to_chat(body.to_string().as_bytes()).expect("translates");
+        let translated = request_to_chat(body.to_string().as_bytes(), &NoModels).expect("translates");
         let mut stream = String::new();
         for (i, fragment) in fragments.iter().enumerate() {
             let call = if i == 0 {
@@ -469,7 +483,7 @@ proptest! {
             {"type": "custom", "name": "apply_patch"},
             {"type": "namespace", "name": "multi_agent_v1", "tools": [{"type": "function", "name": "close_agent"}]}
         ]});
-        let translated = request_to_chat(body.to_string().as_bytes()).expect("translates");
+        let translated = request_to_chat(body.to_string().as_bytes(), &NoModels).expect("translates");
         let mut stream = String::new();
         for chunk in &chunks {
             stream.push_str(&format!("data: {chunk}\n\n"));

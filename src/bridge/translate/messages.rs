@@ -382,8 +382,16 @@ fn image_part(part: &Value) -> Option<Value> {
         other => other.get("url").and_then(Value::as_str)?,
     };
     let mut image = json!({"url": url});
-    if let Some(detail) = part.get("detail").filter(|d| d.is_string()) {
-        image["detail"] = detail.clone();
+    // Chat takes `auto`, `low` and `high`; Codex's `view_image` writes
+    // `original` (full resolution), which is `high` there. Another value is
+    // left out (the gateway's default, `auto`).
+    let detail = match part.get("detail").and_then(Value::as_str) {
+        Some(detail @ ("auto" | "low" | "high")) => Some(detail),
+        Some("original") => Some("high"),
+        _ => None,
+    };
+    if let Some(detail) = detail {
+        image["detail"] = detail.into();
     }
     Some(json!({"type": "image_url", "image_url": image}))
 }

@@ -34,7 +34,7 @@ mod stream;
 mod tools;
 
 pub use errors::{UpstreamError, failed_event, upstream_error};
-pub use request::{RequestError, RequestSummary, Translated, request_to_chat};
+pub use request::{Models, NoModels, RequestError, RequestSummary, Translated, request_to_chat};
 pub use response::chat_to_response;
 pub use retry::RetryAfter;
 pub use stream::{Finish, StreamTranslator, Usage};
