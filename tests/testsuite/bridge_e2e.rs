@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use crate::harness::api::{PROFILE_FILES, Version, run_with_timeout};
 use crate::harness::chat_gateway::{
-    Call, ChatGateway, Turn, messages, reasoning_then_text, split_lines, text_stream,
-    tool_calls_stream, well_formed,
+    Call, ChatGateway, Turn, chunk, messages, reasoning_then_text, split_lines, text_stream,
+    tool_calls_stream, usage_and_done, well_formed,
 };
 use crate::harness::real_codex::{Codex, binaries};
 use crate::harness::{CANARY, Sandbox, assert_no_canary_in_text};
@@ -225,9 +225,21 @@ fn run(mut cmd: Command, what: &str) -> Run {
 /// `codex exec --profile ominigate` with the provider pointed at `base_url`
 /// (as `ominigate-codex codex` does), or as installed when `None`.
 fn codex_exec(sb: &Sandbox, c: &Codex, base_url: Option<&str>, prompt: &str) -> Run {
+    codex_exec_with(sb, c, base_url, &[], prompt)
+}
+
+/// [`codex_exec`] with `extra` options before the prompt.
+fn codex_exec_with(
+    sb: &Sandbox,
+    c: &Codex,
+    base_url: Option<&str>,
+    extra: &[&str],
+    prompt: &str,
+) -> Run {
     let mut cmd = Command::new(&c.path);
     codex_env(&mut cmd, sb);
     cmd.args(["exec", "--profile", "ominigate"]);
+    cmd.args(extra);
     if let Some(url) = base_url {
         cmd.arg("-c")
             .arg(format!("model_providers.ominigate.base_url=\"{url}\""));
@@ -272,6 +284,10 @@ impl Case {
 
     fn exec(&self, c: &Codex, prompt: &str) -> Run {
         codex_exec(&self.sb, c, Some(&self.bridge.url), prompt)
+    }
+
+    fn exec_with(&self, c: &Codex, extra: &[&str], prompt: &str) -> Run {
+        codex_exec_with(&self.sb, c, Some(&self.bridge.url), extra, prompt)
     }
 
     /// Stop the bridge (once) and describe what happened: Codex's output,
@@ -774,6 +790,126 @@ fn a_context_length_error_is_reported_as_such() {
         let run = case.exec(&c, "hi");
         case.assert_failed(&c, &run, "ran out of room in the model's context window");
         case.finish(&c, &run, 1);
+    }
+}
+
+/// Issue 19: the gateway's reasoning reaches Codex as a reasoning summary,
+/// which `codex exec` prints by default (raw reasoning it hides unless
+/// `show_raw_agent_reasoning` is set).
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn reasoning_is_shown() {
+    const THOUGHT: &str = "Weighing how to greet the user back before answering.";
+    for c in releases() {
+        let mut case = Case::new(
+            &c,
+            vec![Turn::stream(reasoning_then_text(THOUGHT, REPLY)).expect(first_request("hi"))],
+        );
+        let run = case.exec(&c, "hi");
+        case.assert_ok(&c, &run, REPLY);
+        if !run.stderr.contains(THOUGHT) {
+            panic!("the reasoning was not shown; {}", case.context(&c, &run));
+        }
+        case.finish(&c, &run, 1);
+    }
+}
+
+/// Issue 19: `model_reasoning_effort` and `model_verbosity` reach the
+/// gateway as `reasoning_effort` and `verbosity`. (0.171 sends a verbosity
+/// only for a model whose metadata supports it, which the fallback metadata
+/// of an unknown slug does not; 0.133 knows this slug as gpt-5.4.)
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn effort_and_verbosity_reach_the_gateway() {
+    for c in releases() {
+        let verbosity = c.version == Version::new(0, 133, 0);
+        let options = move |body: &Value| -> Result<(), String> {
+            first_request("hi")(body)?;
+            if body["reasoning_effort"] != "high" {
+                return Err(format!("reasoning_effort {}", body["reasoning_effort"]));
+            }
+            if verbosity && body["verbosity"] != "low" {
+                return Err(format!("verbosity {}", body["verbosity"]));
+            }
+            Ok(())
+        };
+        let mut case = Case::new(&c, vec![Turn::stream(text_stream(REPLY)).expect(options)]);
+        let extra = [
+            "-c",
+            "model_reasoning_effort=\"high\"",
+            "-c",
+            "model_verbosity=\"low\"",
+        ];
+        let run = case.exec_with(&c, &extra, "hi");
+        case.assert_ok(&c, &run, REPLY);
+        case.finish(&c, &run, 1);
+    }
+}
+
+/// Issue 19: an answer the gateway's output limit cut (`finish_reason:
+/// "length"`) is not shown as complete: the user reads that it was cut,
+/// and the tool call it was writing is not run.
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn a_cut_answer_is_reported_and_its_call_not_run() {
+    const PARTIAL: &str = "First I create the marker file";
+    for c in releases() {
+        let call = json!({"tool_calls": [{"index": 0, "id": "call_cut", "type": "function",
+            "function": {"name": "exec_command", "arguments": "{\"cmd\": \"touch cut-call-ran\"}"}}]});
+        let mut stream = vec![
+            chunk(json!({"role": "assistant", "content": PARTIAL}), None),
+            chunk(call, None),
+            chunk(json!({}), Some("length")),
+        ];
+        stream.extend(usage_and_done(30, 64));
+        let mut case = Case::new(&c, vec![Turn::stream(stream).expect(first_request("hi"))]);
+        let run = case.exec(&c, "hi");
+        case.assert_ok(&c, &run, "output limit cut this answer short");
+        let all = run.all();
+        assert!(all.contains(PARTIAL), "codex {}:\n{all}", v(&c));
+        assert!(
+            all.contains("`exec_command`) was not run"),
+            "codex {}:\n{all}",
+            v(&c)
+        );
+        assert!(
+            !case.sb.work_dir().join("cut-call-ran").exists(),
+            "codex {} ran the cut call:\n{all}",
+            v(&c)
+        );
+        case.finish(&c, &run, 1);
+    }
+}
+
+/// Issue 19: a 429's `Retry-After` reaches Codex in the words its parser
+/// reads, so its next attempt waits as asked: not before 2 s (Codex's own
+/// backoff starts at about 0.2 s).
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn retry_after_is_honoured() {
+    for c in releases() {
+        let mut case = Case::new(
+            &c,
+            vec![
+                Turn::error(
+                    429,
+                    json!({"error": {"message": "Too many requests", "type": "rate_limit_error"}}),
+                )
+                .header("Retry-After", "2"),
+                Turn::stream(text_stream(REPLY)).expect(first_request("hi")),
+            ],
+        );
+        let run = case.exec(&c, "hi");
+        case.assert_ok(&c, &run, REPLY);
+        let times = case.gw.chat_times();
+        let ctx = case.context(&c, &run);
+        assert_eq!(times.len(), 2, "{ctx}");
+        let waited = times[1].duration_since(times[0]);
+        assert!(
+            waited >= Duration::from_secs(2),
+            "retried after {waited:?}; {ctx}"
+        );
+        case.finish(&c, &run, 2);
     }
 }
 
