@@ -6,4 +6,5 @@
 
 pub mod binary;
 pub mod messages;
+pub mod models;
 pub mod version;
