@@ -149,7 +149,8 @@ impl Exchange {
             body,
             start,
         } = self;
-        let translated = match translate::request_to_chat(&body, &translate::NoModels) {
+        let models = |slug: &str| shared.config.models.as_ref()?.reasons(slug);
+        let translated = match translate::request_to_chat(&body, &models) {
             Ok(t) => t,
             Err(e) => {
                 log_line(
