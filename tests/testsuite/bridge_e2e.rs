@@ -269,9 +269,16 @@ struct Case {
 
 impl Case {
     fn new(c: &Codex, turns: Vec<Turn>) -> Case {
+        Case::new_with(c, turns, |_| {})
+    }
+
+    /// [`Case::new`], with `prepare` run on the sandbox after the install
+    /// and before the bridge starts.
+    fn new_with(c: &Codex, turns: Vec<Turn>, prepare: impl FnOnce(&Sandbox)) -> Case {
         let sb = Sandbox::new();
         let gw = ChatGateway::start(turns);
         install(&sb, c, &gw, &[]);
+        prepare(&sb);
         let upstream = gw.base_url();
         let bridge = Bridge::start(&sb, &["--listen", "127.0.0.1:0", "--upstream", &upstream]);
         Case {
@@ -814,26 +821,47 @@ fn reasoning_is_shown() {
     }
 }
 
+/// The model catalogue install wrote, with the profile's model said to
+/// reason and to take a verbosity (Codex sends either only when its
+/// metadata says so).
+fn catalogue_says_the_model_reasons(sb: &Sandbox) {
+    let path = sb.codex_home().join("ominigate-models.json");
+    let text = std::fs::read_to_string(&path).expect("install wrote the catalogue");
+    let mut catalogue: Value = serde_json::from_str(&text).expect("JSON");
+    for entry in catalogue["models"].as_array_mut().expect("models") {
+        if entry["slug"] == MODEL {
+            entry["supported_reasoning_levels"] = json!([
+                {"effort": "low", "description": "fast"},
+                {"effort": "medium", "description": "balanced"},
+                {"effort": "high", "description": "deep"}
+            ]);
+            entry["default_reasoning_level"] = json!("medium");
+            entry["support_verbosity"] = json!(true);
+            entry["default_verbosity"] = json!("medium");
+        }
+    }
+    std::fs::write(&path, catalogue.to_string()).expect("write the catalogue");
+}
+
 /// Issue 19: `model_reasoning_effort` and `model_verbosity` reach the
-/// gateway as `reasoning_effort` and `verbosity`. (0.171 sends a verbosity
-/// only for a model whose metadata supports it, which the fallback metadata
-/// of an unknown slug does not; 0.133 knows this slug as gpt-5.4.)
+/// gateway as `reasoning_effort` and `verbosity`, for a model the
+/// catalogue (which Codex and the bridge both read) says reasons.
 #[test]
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn effort_and_verbosity_reach_the_gateway() {
     for c in releases() {
-        let verbosity = c.version == Version::new(0, 133, 0);
         let options = move |body: &Value| -> Result<(), String> {
             first_request("hi")(body)?;
             if body["reasoning_effort"] != "high" {
                 return Err(format!("reasoning_effort {}", body["reasoning_effort"]));
             }
-            if verbosity && body["verbosity"] != "low" {
+            if body["verbosity"] != "low" {
                 return Err(format!("verbosity {}", body["verbosity"]));
             }
             Ok(())
         };
-        let mut case = Case::new(&c, vec![Turn::stream(text_stream(REPLY)).expect(options)]);
+        let turns = vec![Turn::stream(text_stream(REPLY)).expect(options)];
+        let mut case = Case::new_with(&c, turns, catalogue_says_the_model_reasons);
         let extra = [
             "-c",
             "model_reasoning_effort=\"high\"",
