@@ -1083,3 +1083,59 @@ fn the_scripted_gateway_serves_its_script() {
         .is_err()
     );
 }
+
+/// Without the model catalogue, as before `install` wrote one: Codex
+/// uses its bundled metadata (0.133 runs this slug as gpt-5.4, which defers
+/// the multi-agent tools behind `tool_search`).
+fn without_the_catalogue(sb: &Sandbox) {
+    let config = sb.config();
+    let text = std::fs::read_to_string(&config).expect("install wrote config.toml");
+    let kept: String = text
+        .split_inclusive('\n')
+        .filter(|line| !line.starts_with("model_catalog_json"))
+        .collect();
+    assert_ne!(kept, text, "no model_catalog_json in {}", config.display());
+    std::fs::write(&config, kept).expect("write config.toml");
+}
+
+/// Issue 19: Codex 0.133's client-side `tool_search` reaches the gateway
+/// as a function, a call to it comes back as a `tool_search_call` that
+/// Codex runs, and the deferred tools it finds (the multi-agent tools) are
+/// declared, callable, in the next request.
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn deferred_tools_stay_reachable_through_tool_search() {
+    let c = codex_133();
+    let offered = |body: &Value| -> Result<(), String> {
+        let tools = tool_names(body);
+        match tools.iter().any(|t| t == "tool_search") {
+            true => Ok(()),
+            false => Err(format!("no tool_search: {tools:?}")),
+        }
+    };
+    let found = |body: &Value| -> Result<(), String> {
+        well_formed(body)?;
+        let (_, output) = call_and_output(body, "call_search")?;
+        let tools = tool_names(body);
+        let spawn = tools.iter().find(|t| t.contains("spawn_agent"));
+        match spawn {
+            Some(name) if text_of(&output).contains(name.as_str()) => Ok(()),
+            _ => Err(format!(
+                "no spawn_agent found and declared: {tools:?}; {output}"
+            )),
+        }
+    };
+    let search = Call {
+        id: "call_search",
+        name: "tool_search",
+        arguments: r#"{"query":"spawn a sub-agent","limit":4}"#,
+    };
+    let turns = vec![
+        Turn::stream(tool_calls_stream(None, &[search], 9)).expect(offered),
+        Turn::stream(text_stream(REPLY)).expect(found),
+    ];
+    let mut case = Case::new_with(&c, turns, without_the_catalogue);
+    let run = case.exec(&c, "start a helper agent");
+    case.assert_ok(&c, &run, REPLY);
+    case.finish(&c, &run, 2);
+}
