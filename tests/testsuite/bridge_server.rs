@@ -1253,3 +1253,25 @@ fn reasoning_effort_goes_only_to_models_that_reason() {
     );
     assert!(sent.iter().all(|b| b["verbosity"] == "low"), "{sent:?}");
 }
+
+/// Issue 19: a gateway that sends no usage gets none estimated, and the
+/// log says so once, not once a request.
+#[test]
+fn a_gateway_without_usage_is_logged_once() {
+    let mut chunks = chat_chunks(2);
+    chunks.retain(|c| !c.contains("usage"));
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::ZERO,
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    for _ in 0..2 {
+        let (status, answer) = post_responses(&bridge);
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.contains("response.completed"), "{answer}");
+        assert!(!answer.contains("\"usage\""), "{answer}");
+    }
+    let log = bridge.log();
+    assert_eq!(log.matches("sent no token usage").count(), 1, "{log}");
+}
