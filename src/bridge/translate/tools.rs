@@ -144,57 +144,28 @@ fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
     } else {
         name
     };
-    match kind {
-        "function" | "custom" | TOOL_SEARCH
-            if !name.is_empty() && (kind != TOOL_SEARCH || client_search) =>
-        {
-            let custom = kind == "custom";
+    let function = match kind {
+        "function" => Some(ToolKind::Function),
+        "custom" => Some(ToolKind::Custom),
+        TOOL_SEARCH if client_search => Some(ToolKind::ToolSearch),
+        _ => None,
+    };
+    match (function, kind) {
+        (Some(function), _) if !name.is_empty() => {
             let target = ToolTarget {
-                kind: match kind {
-                    "custom" => ToolKind::Custom,
-                    TOOL_SEARCH => ToolKind::ToolSearch,
-                    _ => ToolKind::Function,
-                },
+                kind: function,
                 name: name.to_owned(),
                 namespace: namespace.map(str::to_owned),
             };
-            let Some(chat) = out.map.insert(target) else {
+            match out.map.insert(target) {
+                Some(chat) => out.tools.push(declaration(tool, chat, function)),
                 // Gateways refuse two functions of one name; the first stays.
-                out.dropped
-                    .push(format!("tool {kind}:{name} (declared twice)"));
-                return;
-            };
-            let mut function = Map::new();
-            function.insert("name".into(), Value::String(chat));
-            let description = if custom {
-                custom_description(tool)
-            } else {
-                string_field(tool, "description")
-            };
-            if !description.is_empty() {
-                function.insert("description".into(), Value::String(description));
+                None => out
+                    .dropped
+                    .push(format!("tool {kind}:{name} (declared twice)")),
             }
-            let parameters = if custom {
-                json!({
-                    "type": "object",
-                    "properties": {"input": {
-                        "type": "string",
-                        "description": "The raw input of the tool, exactly as its description specifies."
-                    }},
-                    "required": ["input"],
-                    "additionalProperties": false
-                })
-            } else {
-                match tool.get("parameters") {
-                    Some(p) if p.is_object() => p.clone(),
-                    _ => json!({"type": "object", "properties": {}}),
-                }
-            };
-            function.insert("parameters".into(), parameters);
-            out.tools
-                .push(json!({"type": "function", "function": Value::Object(function)}));
         }
-        "namespace" if !name.is_empty() && namespace.is_none() => {
+        (None, "namespace") if !name.is_empty() && namespace.is_none() => {
             let inner_namespace = (name != TOP_LEVEL_NAMESPACE).then_some(name);
             for inner in tool
                 .get("tools")
@@ -211,6 +182,40 @@ fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
             format!("tool {kind}:{name}")
         }),
     }
+}
+
+/// The chat `function` tool for a declared tool, named `chat`: a freeform
+/// one takes its raw input in one string parameter `input`.
+fn declaration(tool: &Value, chat: String, kind: ToolKind) -> Value {
+    let custom = kind == ToolKind::Custom;
+    let mut function = Map::new();
+    function.insert("name".into(), Value::String(chat));
+    let description = if custom {
+        custom_description(tool)
+    } else {
+        string_field(tool, "description")
+    };
+    if !description.is_empty() {
+        function.insert("description".into(), Value::String(description));
+    }
+    let parameters = if custom {
+        json!({
+            "type": "object",
+            "properties": {"input": {
+                "type": "string",
+                "description": "The raw input of the tool, exactly as its description specifies."
+            }},
+            "required": ["input"],
+            "additionalProperties": false
+        })
+    } else {
+        match tool.get("parameters") {
+            Some(p) if p.is_object() => p.clone(),
+            _ => json!({"type": "object", "properties": {}}),
+        }
+    };
+    function.insert("parameters".into(), parameters);
+    json!({"type": "function", "function": Value::Object(function)})
 }
 
 /// How a freeform tool is called through chat, for its description.
