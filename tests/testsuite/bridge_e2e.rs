@@ -36,7 +36,7 @@ const FINAL: &str = "The command printed bridge-e2e-42; all done.";
 
 /// Codex 0.133.0 (the last with profile tables, and freeform `apply_patch`
 /// for any slug) and the newest release given.
-fn releases() -> Vec<Codex> {
+pub(crate) fn releases() -> Vec<Codex> {
     let all = binaries();
     let old = Version::new(0, 133, 0);
     let newest = all.iter().map(|c| c.version).max().expect("a binary");
@@ -62,7 +62,7 @@ fn codex_133() -> Codex {
         .expect("0.133.0")
 }
 
-fn v(c: &Codex) -> String {
+pub(crate) fn v(c: &Codex) -> String {
     let Version {
         major,
         minor,
@@ -154,15 +154,15 @@ impl Drop for Bridge {
 // --- real Codex ----------------------------------------------------------------
 
 /// What one Codex run did.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
     took: Duration,
 }
 
 impl Run {
-    fn all(&self) -> String {
+    pub(crate) fn all(&self) -> String {
         format!(
             "exit {:?} after {:?}\n--- stdout\n{}\n--- stderr\n{}",
             self.code, self.took, self.stdout, self.stderr
@@ -187,7 +187,7 @@ fn codex_env(cmd: &mut Command, sb: &Sandbox) {
 /// The `codex exec` options every run uses: no analytics or plugin sync,
 /// no sandbox (the loopback-only namespace is the fence; Codex's own
 /// sandbox needs privileges the namespace lacks), no git repository.
-fn exec_options() -> Vec<String> {
+pub(crate) fn exec_options() -> Vec<String> {
     let mut args: Vec<String> = ["--disable", "plugins", "-c", "analytics.enabled=false"]
         .map(String::from)
         .to_vec();
@@ -249,7 +249,7 @@ fn codex_exec_with(
 }
 
 /// Install for `c` with the gateway as the provider's `base_url`.
-fn install(sb: &Sandbox, c: &Codex, gw: &ChatGateway, extra: &[&str]) {
+pub(crate) fn install(sb: &Sandbox, c: &Codex, gw: &ChatGateway, extra: &[&str]) {
     let codex = c.path.to_string_lossy().into_owned();
     let url = gw.base_url();
     let mut args = vec!["install", "--codex", &codex, "--base-url", &url];
@@ -943,7 +943,7 @@ fn retry_after_is_honoured() {
 
 /// `ominigate-codex codex ARGS` in the sandbox, with real Codex as `codex`
 /// on PATH.
-fn ominigate_codex_codex(sb: &Sandbox, c: &Codex, args: &[String]) -> Run {
+pub(crate) fn ominigate_codex_codex(sb: &Sandbox, c: &Codex, args: &[String]) -> Run {
     let link = sb.dir.path().join("bin/codex");
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(&c.path, &link).expect("codex on PATH");

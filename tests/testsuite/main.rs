@@ -7,6 +7,8 @@ mod bridge_e2e;
 mod bridge_server;
 mod bridge_translate;
 mod cases;
+mod catalog;
+mod catalog_e2e;
 mod cli;
 mod corpus;
 mod crash;
