@@ -113,25 +113,23 @@ pub fn rebuild(
         .collect();
     slugs.push(model.to_string());
     slugs.extend(spec::RECOMMENDED_MODELS.iter().map(|(m, _)| m.to_string()));
-    let mut capped = None;
-    let (known, fingerprint) = match live {
-        Some(list) => {
-            capped = add_listed(&mut slugs, model, list);
-            (list.to_vec(), Some(build::fingerprint(list)))
+    let (known, fingerprint, capped) = match (live, &existing) {
+        (Some(list), _) => {
+            let capped = add_listed(&mut slugs, model, list);
+            (list.to_vec(), Some(build::fingerprint(list)), capped)
         }
-        None => match &existing {
-            Some(c) => (
-                told_before(c),
-                c.about.as_ref().and_then(|a| a.live_list.clone()),
-            ),
-            None => (Vec::new(), None),
-        },
+        (None, Some(c)) => {
+            let list = c.about.as_ref().and_then(|a| a.live_list.clone());
+            (told_before(c), list, None)
+        }
+        (None, None) => (Vec::new(), None, None),
     };
     let Some(catalog) = build::build(&slugs, templates, &known, fingerprint) else {
         return Ok(Rebuilt::default());
     };
     let text = catalog.to_json();
-    if let Some(binary) = binary {
+    // What is on disk already was checked when it was written.
+    if let Some(binary) = binary.filter(|_| docs.catalog.as_deref() != Some(text.as_bytes())) {
         check(binary, &text, &catalog)?;
     }
     let unknown = catalog

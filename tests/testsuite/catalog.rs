@@ -474,3 +474,78 @@ fn a_long_live_list_is_capped_and_use_adds_any_other() {
     assert_eq!(slugs(&c).len(), 105);
     assert_eq!(entry(&c, "v/m-120")["context_window"], 64_000);
 }
+
+/// A fake `codex` 0.171.0 on the sandbox's PATH: `debug models --bundled`
+/// runs `bundled` (shell), `debug models -c …` runs `load`.
+fn fake_codex(sb: &Sandbox, bundled: &str, load: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let template = sb.dir.path().join("bundled.json");
+    let entries = crate::harness::api::builtin_template();
+    std::fs::write(&template, serde_json::to_string(&entries).unwrap()).unwrap();
+    let script = format!(
+        "#!/bin/sh\n\
+         if [ \"$1\" = --version ]; then echo 'codex-cli 0.171.0'; exit 0; fi\n\
+         if [ \"$1 $2 $3\" = 'debug models --bundled' ]; then {bundled}; fi\n\
+         if [ \"$1 $2 $3\" = 'debug models -c' ]; then {load}; fi\n\
+         if [ \"$1 $2 $3 $4\" = '--profile ominigate debug prompt-input' ]; then exit 0; fi\n\
+         echo \"unexpected: $*\" >&2; exit 64\n"
+    )
+    .replace("TEMPLATE", &template.display().to_string());
+    let path = sb.dir.path().join("bin/codex");
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_catalogue_codex_refuses_is_not_written() {
+    let sb = Sandbox::new();
+    sb.write_config("# mine\n");
+    fake_codex(
+        &sb,
+        "/bin/cat TEMPLATE; exit 0",
+        "echo 'Error: failed to load model catalog: unknown variant `freeform`' >&2; exit 1",
+    );
+    let before = sb.tree();
+    let out = sb.exec(&["install"], &[]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains("does not load the model catalogue ominigate-codex made for it: it exited with status 1: Error: failed to load model catalog"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("nothing was written"), "{}", out.stderr);
+    assert_eq!(sb.tree(), before, "nothing written");
+    // One that loads a catalogue but not the models it was given: refused too.
+    fake_codex(
+        &sb,
+        "/bin/cat TEMPLATE; exit 0",
+        "/bin/cat TEMPLATE; echo; exit 0",
+    );
+    let out = sb.exec(&["install"], &[]);
+    assert_eq!(out.code, 1, "it lists only its own model: {}", out.all());
+    assert!(
+        out.stderr.contains("it does not list openai/gpt-5.4-pro"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_codex_that_cannot_list_its_models_gets_no_catalogue() {
+    let sb = Sandbox::new();
+    fake_codex(
+        &sb,
+        "echo 'error: unrecognized subcommand' >&2; exit 2",
+        "exit 2",
+    );
+    let out = sb.expect(&["install"], 0);
+    assert!(
+        out.stdout.contains("no model catalogue: `")
+            && out.stdout.contains("debug models --bundled` gave no model list (it exited with status 2: error: unrecognized subcommand)"),
+        "{}",
+        out.stdout
+    );
+    assert!(catalogue(&sb).is_none());
+    let profile = String::from_utf8(sb.read(sb.profile_file()).unwrap()).unwrap();
+    assert!(!profile.contains("model_catalog_json"), "{profile}");
+}
