@@ -149,7 +149,8 @@ impl Exchange {
             body,
             start,
         } = self;
-        let translated = match translate::request_to_chat(&body) {
+        let models = |slug: &str| shared.config.models.as_ref()?.reasons(slug);
+        let translated = match translate::request_to_chat(&body, &models) {
             Ok(t) => t,
             Err(e) => {
                 log_line(
@@ -255,6 +256,11 @@ impl Exchange {
                         .starts_with("application/json")
                 });
         if !(200..300).contains(&status) || !summary.stream || whole {
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let body = response
                 .body_mut()
                 .with_config()
@@ -264,7 +270,15 @@ impl Exchange {
             let body = body.map(|body| redact_key(body, auth.as_ref()));
             let full = match body {
                 Ok(body) if !(200..300).contains(&status) => {
-                    match translate::upstream_error(status, &body, &shared.config.env_key) {
+                    match translate::upstream_error(
+                        status,
+                        &body,
+                        &shared.config.env_key,
+                        retry_after.as_deref().map(|value| translate::RetryAfter {
+                            value,
+                            now: std::time::SystemTime::now(),
+                        }),
+                    ) {
                         UpstreamError::Http { status, body } => Head::json(
                             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
                             body,
@@ -379,6 +393,14 @@ impl Exchange {
                 (Some(cause), _, true) => format!("upstream stream cut: {cause}"),
             };
             log(format_args!("200 {ending}{tokens}"));
+            if finish.no_usage && !NO_USAGE_SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                log_line(
+                    &shared,
+                    format_args!(
+                        "the gateway sent no token usage: Codex gets none (the bridge estimates none); said once a run"
+                    ),
+                );
+            }
         }));
         if streamed.is_err() {
             let message = "the bridge hit an internal error translating this answer (a bug: please report it with the bridge log)";
@@ -389,6 +411,9 @@ impl Exchange {
         }
     }
 }
+
+/// Whether the log has said that the gateway sends no usage (once a run).
+static NO_USAGE_SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// How long the answer waits for the usage and `[DONE]` after
 /// `finish_reason` while the gateway keeps sending: 2 s, or less with a

@@ -1204,3 +1204,115 @@ fn ctrl_c_is_codexs_to_handle_and_its_status_comes_back() {
 fn sigterm_to_ominigate_codex_is_passed_on_to_codex() {
     assert_eq!(codex_signalled("-TERM", false), Some(55));
 }
+
+/// Issue 19: the bridge reads the model catalogue beside the profile when
+/// it starts, and sends `reasoning_effort` only where the model reasons; a
+/// model the catalogue does not list gets it as Codex sent it.
+#[test]
+fn reasoning_effort_goes_only_to_models_that_reason() {
+    let entry = |slug: &str, levels: serde_json::Value| {
+        serde_json::json!({"slug": slug, "display_name": slug, "supported_reasoning_levels": levels,
+            "shell_type": "shell_command", "visibility": "list", "supported_in_api": true,
+            "priority": 1, "support_verbosity": true,
+            "truncation_policy": {"mode": "tokens", "limit": 10000},
+            "experimental_supported_tools": [], "base_instructions": "a long prompt"})
+    };
+    let catalogue = serde_json::json!({"models": [
+        entry("vendor/thinker", serde_json::json!([{"effort": "high", "description": "deep"}])),
+        entry("vendor/plain", serde_json::json!([])),
+    ]});
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.codex_home()).unwrap();
+    std::fs::write(
+        sb.codex_home().join("ominigate-models.json"),
+        catalogue.to_string(),
+    )
+    .unwrap();
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(2),
+        delay: Duration::ZERO,
+    });
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    for model in ["vendor/thinker", "vendor/plain", "vendor/unlisted"] {
+        let body = serde_json::json!({"model": model, "stream": true, "input": "hi",
+            "reasoning": {"effort": "high"}, "text": {"verbosity": "low"}});
+        let (status, answer) = post(&bridge, body.to_string(), Some(CANARY));
+        assert_eq!(status, 200, "{model}: {answer}");
+    }
+    let sent: Vec<serde_json::Value> = gateway
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).expect("JSON"))
+        .collect();
+    let efforts: Vec<&serde_json::Value> = sent.iter().map(|b| &b["reasoning_effort"]).collect();
+    assert_eq!(
+        efforts,
+        [
+            &serde_json::json!("high"),
+            &serde_json::Value::Null,
+            &serde_json::json!("high")
+        ],
+        "{sent:?}"
+    );
+    assert!(sent.iter().all(|b| b["verbosity"] == "low"), "{sent:?}");
+}
+
+/// Issue 19: a gateway that sends no usage gets none estimated, and the
+/// log says so once, not once a request.
+#[test]
+fn a_gateway_without_usage_is_logged_once() {
+    let mut chunks = chat_chunks(2);
+    chunks.retain(|c| !c.contains("usage"));
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::ZERO,
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    for _ in 0..2 {
+        let (status, answer) = post_responses(&bridge);
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.contains("response.completed"), "{answer}");
+        assert!(!answer.contains("\"usage\""), "{answer}");
+    }
+    let log = bridge.log();
+    assert_eq!(log.matches("sent no token usage").count(), 1, "{log}");
+}
+
+/// Issue 20, finding 4: a gateway that sends more than 1,024 tool calls in
+/// one chunk gets one `response.failed`, the answer's last event (it got
+/// nine, with deltas between them).
+#[test]
+fn more_than_1024_calls_in_one_chunk_end_in_one_failed_event() {
+    let calls: Vec<serde_json::Value> = (0..1100)
+        .map(|i| {
+            serde_json::json!({"index": i, "id": format!("c{i}"), "type": "function",
+            "function": {"name": "exec_command", "arguments": "{}"}})
+        })
+        .collect();
+    let chunks = vec![
+        serde_json::json!({"id": "c1", "choices": [{"index": 0, "delta": {"tool_calls": calls}}]})
+            .to_string(),
+        serde_json::json!({"id": "c1", "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+            .to_string(),
+        "[DONE]".to_string(),
+    ];
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::ZERO,
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, answer) = post_responses(&bridge);
+    assert_eq!(status, 200, "{answer}");
+    let events: Vec<&str> = answer
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        events.iter().filter(|e| **e == "response.failed").count(),
+        1
+    );
+    assert_eq!(events.last(), Some(&"response.failed"), "{events:?}");
+    assert!(answer.contains("more than 1024 tool calls"));
+}
