@@ -47,7 +47,8 @@ pub fn settings(
              `ominigate-codex install --bridge --base-url URL`",
         ),
     };
-    let url = spec::bridge_upstream(upstream_flag, recorded, current, port).map_err(bad)?;
+    let flag = upstream_flag.map(|url| ("--upstream", url));
+    let url = spec::bridge_upstream(flag, recorded, current, port).map_err(bad)?;
     let upstream = spec::parse_base_url(&url).map_err(bad)?;
     let idle_ms = lookup(
         &inp.profile_stack(),

@@ -81,7 +81,7 @@ pub fn bridge_route(docs: &Docs, flag: Option<&str>, port: u16) -> Result<Route,
         .flatten()
         .and_then(|t| blocks::get_str(t, "base_url"));
     let upstream = spec::bridge_upstream(
-        flag,
+        flag.map(|url| ("--base-url", url)),
         docs.state.bridge_upstream.as_deref(),
         current,
         port,

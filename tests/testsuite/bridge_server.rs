@@ -1201,3 +1201,12 @@ fn ctrl_c_is_codexs_to_handle_and_its_status_comes_back() {
 fn sigterm_to_ominigate_codex_is_passed_on_to_codex() {
     assert_eq!(codex_signalled("-TERM", false), Some(55));
 }
+
+#[test]
+fn a_bad_upstream_is_named_by_the_flag_that_gave_it() {
+    let sb = Sandbox::new();
+    let out = sb.exec(&["bridge", "--upstream", "ftp://gw.example/v1"], &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--upstream: "), "{out:?}");
+    assert!(!out.stderr.contains("--base-url"), "{out:?}");
+}
