@@ -107,6 +107,18 @@ pub(super) fn redirected(shared: &Shared, status: u16) -> (StatusCode, String) {
     )
 }
 
+/// A gateway's status the bridge may pass on with a body: 200–599, but
+/// not 204, 205 or 304, which carry none. Anything else (an interim 1xx,
+/// 101 Switching Protocols, a number HTTP does not define) is no answer to
+/// pass on: the caller makes it a 502.
+pub(super) fn final_status(status: u16) -> Option<StatusCode> {
+    match status {
+        204 | 205 | 304 => None,
+        200..=599 => StatusCode::from_u16(status).ok(),
+        _ => None,
+    }
+}
+
 /// `GET /v1/models`: forwarded to `{upstream}/models` with the caller's
 /// `Authorization`, answered with the gateway's status and body, as JSON.
 pub(super) async fn models(
@@ -146,11 +158,15 @@ pub(super) async fn models(
             let (status, message) = redirected(&shared, status);
             json_error(status, &message)
         }
-        Ok(Ok((status, body))) => full(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-            "application/json",
-            body,
-        ),
+        Ok(Ok((status, body))) => match final_status(status) {
+            Some(status) => full(status, "application/json", body),
+            None => json_error(
+                StatusCode::BAD_GATEWAY,
+                &format!(
+                    "the gateway answered HTTP {status}, which is not a final answer with a body"
+                ),
+            ),
+        },
         Ok(Err((status, message))) => json_error(status, &message),
         Err(_) => json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -182,5 +198,15 @@ mod tests {
             "bad key \u{2026}(17 characters), try again (\u{2026}(17 characters))"
         );
         assert_eq!(redact_key(b"x".to_vec(), None), b"x");
+    }
+
+    #[test]
+    fn only_final_statuses_with_a_body_pass() {
+        for bad in [0, 100, 101, 199, 204, 205, 304, 600, 999] {
+            assert_eq!(final_status(bad), None, "{bad}");
+        }
+        for good in [200, 201, 400, 401, 404, 429, 500, 503, 599] {
+            assert_eq!(final_status(good).map(|s| s.as_u16()), Some(good));
+        }
     }
 }

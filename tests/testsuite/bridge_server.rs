@@ -1210,3 +1210,25 @@ fn a_bad_upstream_is_named_by_the_flag_that_gave_it() {
     assert!(out.stderr.contains("--upstream: "), "{out:?}");
     assert!(!out.stderr.contains("--base-url"), "{out:?}");
 }
+
+#[test]
+fn models_passes_on_only_real_final_statuses() {
+    for (upstream, expected) in [
+        (101, 502),
+        (999, 502),
+        (600, 502),
+        (204, 502),
+        (200, 200),
+        (404, 404),
+        (503, 503),
+    ] {
+        let gateway = Server::start(move |_: &Request| reply(upstream, r#"{"data":[]}"#));
+        let sb = Sandbox::new();
+        let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+        let r = agent()
+            .get(bridge.url("/v1/models"))
+            .call()
+            .expect("models");
+        assert_eq!(r.status().as_u16(), expected, "upstream {upstream}");
+    }
+}
