@@ -336,18 +336,34 @@ pub fn event_stream(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
     response
 }
 
-/// Whether a `Host` header names this machine: `localhost`, `127.x.y.z` or
-/// `[::1]`, with any port. A page served from another name that resolves to
-/// 127.0.0.1 (DNS rebinding) sends that name, and is refused.
+/// Whether a `Host` header (or a URL's authority) names this machine:
+/// `localhost`, `127.x.y.z` or `[::1]`, with no port or a port of digits
+/// only. A page served from another name that resolves to 127.0.0.1 (DNS
+/// rebinding) sends that name, and is refused; so is anything after the
+/// name that is not a port (`localhost:evil.com`, `127.0.0.1:80@evil.com`).
 pub fn is_loopback_host_header(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
+    let (name, port) = match host.strip_prefix('[') {
         Some(v6) => match v6.split_once(']') {
-            Some((h, port)) if port.is_empty() || port.starts_with(':') => h,
-            _ => return false,
+            Some(split) => split,
+            None => return false,
         },
-        None => host.split(':').next().unwrap_or_default(),
+        None => host.split_at(host.find(':').unwrap_or(host.len())),
     };
-    !name.is_empty() && spec::is_loopback_host(name)
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+        });
+    port_ok && !name.is_empty() && spec::is_loopback_host(name)
+}
+
+/// Whether an `Origin` header is a page of this machine: `http` or `https`
+/// and a loopback authority, nothing else (not `null`, not
+/// `vscode-webview://localhost`, not a path).
+pub fn is_loopback_origin(origin: &str) -> bool {
+    origin.split_once("://").is_some_and(|(scheme, authority)| {
+        (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+            && is_loopback_host_header(authority)
+    })
 }
 
 /// The request log: one line per request on stderr, unless `-q`. Holds
@@ -369,14 +385,9 @@ pub(super) fn secs(since: Instant) -> String {
 
 async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
     let start = Instant::now();
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    if let Some(rejection) = rejection(&req, host) {
+    if let Some(rejection) = rejection(&req) {
         log_line(
             &shared,
             format_args!(
@@ -427,9 +438,13 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
 /// Why a request is turned away before it is looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rejection {
-    /// `Host` is not a loopback name: DNS rebinding.
+    /// Two `Host` headers: RFC 9112 §3.2 makes that a 400.
+    TwoHosts,
+    /// `Host` (or an absolute-form target) is not a loopback name: DNS
+    /// rebinding.
     ForeignHost,
-    /// A page in a browser (`Origin` from elsewhere). Codex sends none.
+    /// A page in a browser (`Origin` from elsewhere, or two of them).
+    /// Codex sends none.
     ForeignOrigin,
     /// A compressed body; the bridge reads plain JSON.
     Encoded,
@@ -438,6 +453,7 @@ enum Rejection {
 impl Rejection {
     fn status(self) -> StatusCode {
         match self {
+            Rejection::TwoHosts => StatusCode::BAD_REQUEST,
             Rejection::ForeignHost | Rejection::ForeignOrigin => StatusCode::FORBIDDEN,
             Rejection::Encoded => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
@@ -445,6 +461,7 @@ impl Rejection {
 
     fn message(self) -> &'static str {
         match self {
+            Rejection::TwoHosts => "a request has exactly one Host header (RFC 9112)",
             Rejection::ForeignHost => {
                 "the bridge answers only requests addressed to localhost, 127.0.0.1 or [::1]"
             }
@@ -457,6 +474,7 @@ impl Rejection {
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Rejection::TwoHosts => "two Host headers",
             Rejection::ForeignHost => "Host is not a loopback name",
             Rejection::ForeignOrigin => "Origin is another site",
             Rejection::Encoded => "Content-Encoding",
@@ -464,19 +482,38 @@ impl std::fmt::Display for Rejection {
     }
 }
 
-fn rejection(req: &Request<Incoming>, host: &str) -> Option<Rejection> {
-    let header = |name| req.headers().get(name).map(|v| v.to_str().unwrap_or("?"));
-    if !is_loopback_host_header(host) {
+/// The one value of header `name`: `Err(())` when it comes more than once,
+/// `Ok("?")` when it is not text.
+fn only(req: &Request<Incoming>, name: header::HeaderName) -> Result<Option<&str>, ()> {
+    let mut values = req.headers().get_all(name).iter();
+    let first = values.next().map(|v| v.to_str().unwrap_or("?"));
+    match values.next() {
+        Some(_) => Err(()),
+        None => Ok(first),
+    }
+}
+
+fn rejection(req: &Request<Incoming>) -> Option<Rejection> {
+    let Ok(host) = only(req, header::HOST) else {
+        return Some(Rejection::TwoHosts);
+    };
+    // An absolute-form target (`GET http://host/…`) names the host itself.
+    let target_ok = match req.uri().authority() {
+        Some(authority) => {
+            req.uri().scheme_str() == Some("http") && is_loopback_host_header(authority.as_str())
+        }
+        None => true,
+    };
+    if !target_ok || !is_loopback_host_header(host.unwrap_or_default()) {
         return Some(Rejection::ForeignHost);
     }
-    if let Some(origin) = header(header::ORIGIN) {
-        let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
-        if !is_loopback_host_header(authority) {
-            return Some(Rejection::ForeignOrigin);
-        }
+    match only(req, header::ORIGIN) {
+        Err(()) => return Some(Rejection::ForeignOrigin),
+        Ok(Some(origin)) if !is_loopback_origin(origin) => return Some(Rejection::ForeignOrigin),
+        Ok(_) => {}
     }
-    match header(header::CONTENT_ENCODING) {
-        Some(enc) if !enc.eq_ignore_ascii_case("identity") => Some(Rejection::Encoded),
+    match req.headers().get(header::CONTENT_ENCODING) {
+        Some(enc) if !enc.as_bytes().eq_ignore_ascii_case(b"identity") => Some(Rejection::Encoded),
         _ => None,
     }
 }
@@ -589,8 +626,39 @@ mod tests {
             "127.0.0.1.",
             "[::ffff:127.0.0.1]",
             "[::1]x",
+            "localhost:evil.com",
+            "127.0.0.1:80@evil.com",
+            "127.0.0.1:",
+            "127.0.0.1:+80",
+            "127.0.0.1:65536",
+            "[::1]:",
+            "localhost/x",
         ] {
             assert!(!is_loopback_host_header(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origins() {
+        for ok in [
+            "http://localhost:3000",
+            "https://127.0.0.1",
+            "HTTP://[::1]:9",
+        ] {
+            assert!(is_loopback_origin(ok), "{ok}");
+        }
+        for bad in [
+            "null",
+            "",
+            "localhost",
+            "vscode-webview://localhost",
+            "file://localhost",
+            "http://evil.example",
+            "http://localhost/x",
+            "http://localhost:evil.com",
+            "http://user@localhost",
+        ] {
+            assert!(!is_loopback_origin(bad), "{bad}");
         }
     }
 }

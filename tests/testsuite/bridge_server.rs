@@ -1232,3 +1232,76 @@ fn models_passes_on_only_real_final_statuses() {
         assert_eq!(r.status().as_u16(), expected, "upstream {upstream}");
     }
 }
+
+#[test]
+fn host_and_origin_are_parsed_strictly() {
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    let port = bridge.port;
+    let get = |target: &str, headers: &str| {
+        raw(
+            port,
+            &format!("GET {target} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n"),
+        )
+    };
+    let host = format!("Host: 127.0.0.1:{port}\r\n");
+    let cases = [
+        // RFC 9112 §3.2: a request with more than one Host is a 400.
+        ("/health", format!("{host}Host: evil.example\r\n"), "400"),
+        ("/health", format!("{host}{host}"), "400"),
+        // An absolute-form target names the host; it must be this one.
+        ("http://evil.example/health", host.clone(), "403"),
+        ("http://evil.example:80/health", host.clone(), "403"),
+        ("ftp://127.0.0.1/health", host.clone(), "403"),
+        (
+            &*format!("http://127.0.0.1:{port}/health"),
+            host.clone(),
+            "200",
+        ),
+        // The port is digits, nothing else.
+        ("/health", "Host: localhost:evil.com\r\n".into(), "403"),
+        ("/health", "Host: 127.0.0.1:80@evil.com\r\n".into(), "403"),
+        ("/health", "Host: 127.0.0.1:\r\n".into(), "403"),
+        ("/health", "Host: [::1]:8x\r\n".into(), "403"),
+        ("/health", "Host: 127.0.0.1:99999\r\n".into(), "403"),
+        // An Origin is http or https, a loopback authority, and one only.
+        (
+            "/health",
+            format!("{host}Origin: vscode-webview://localhost\r\n"),
+            "403",
+        ),
+        (
+            "/health",
+            format!("{host}Origin: file://localhost\r\n"),
+            "403",
+        ),
+        (
+            "/health",
+            format!("{host}Origin: http://localhost:evil.com\r\n"),
+            "403",
+        ),
+        (
+            "/health",
+            format!("{host}Origin: http://localhost/x\r\n"),
+            "403",
+        ),
+        (
+            "/health",
+            format!("{host}Origin: http://localhost:3000\r\nOrigin: http://evil.example\r\n"),
+            "403",
+        ),
+        (
+            "/health",
+            format!("{host}Origin: https://127.0.0.1:3000\r\n"),
+            "200",
+        ),
+        ("/health", format!("{host}Origin: HTTP://[::1]\r\n"), "200"),
+    ];
+    for (target, headers, status) in cases {
+        let answer = get(target, &headers);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{target} {headers:?}: {answer}"
+        );
+    }
+}
