@@ -20,12 +20,13 @@ use hyper::{Request, Response, StatusCode};
 use tokio::sync::{mpsc, oneshot};
 
 use super::server::{
-    BODY_LIMIT, Body, Shared, error_body, event_stream, full, json_error, log_line, read_body,
-    read_error, secs,
+    BODY_LIMIT, Body, Shared, error_body, event_stream, full, json_error, log_line, log_masked,
+    read_body, read_error, secs,
 };
 use super::translate::{self, UpstreamError};
 use super::upstream::{
-    REPLY_LIMIT, authorization, caller_key, redact_key, redirected, unreachable, upstream_url,
+    REPLY_LIMIT, authorization, caller_key, caller_secrets, redact_key, redirected, unreachable,
+    upstream_url,
 };
 use crate::gateway;
 
@@ -165,9 +166,12 @@ impl Exchange {
         };
         drop(body);
         let summary = &translated.summary;
+        // Names from the body (the model, tools) may carry the caller's key.
+        let caller = caller_secrets(auth.as_ref());
         if shared.config.verbose && !summary.dropped.is_empty() {
-            log_line(
+            log_masked(
                 &shared,
+                &caller,
                 format_args!(
                     "POST /v1/responses not translated: {}",
                     summary.dropped.join(", ")
@@ -182,8 +186,9 @@ impl Exchange {
             if summary.stream { "" } else { " stream=false" }
         );
         let log = |outcome: std::fmt::Arguments<'_>| {
-            log_line(
+            log_masked(
                 &shared,
+                &caller,
                 format_args!("{what} -> {outcome} in {}", secs(start)),
             );
         };

@@ -35,7 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{responses, upstream};
 use crate::gateway;
-use crate::shown;
+use crate::shown::{self, Secrets};
 use crate::spec::{self, BaseUrl};
 
 /// The largest request body accepted (Codex sends the whole history each
@@ -368,12 +368,22 @@ pub fn is_loopback_origin(origin: &str) -> bool {
 
 /// The request log: one line per request on stderr, unless `-q`. Holds
 /// only what the caller passes: never a header, never message content;
-/// and like every output, it goes through [`shown`] (secrets masked,
-/// control characters escaped).
+/// and like every output, it goes through [`shown`] (secrets masked, every
+/// control character escaped, line feeds too: one request, one line).
 pub(super) fn log_line(shared: &Shared, line: std::fmt::Arguments<'_>) {
+    log_masked(shared, &Secrets::default(), line);
+}
+
+/// [`log_line`] that also masks `caller`: the key of the request's own
+/// `Authorization` ([`super::upstream::caller_secrets`]), which the
+/// process does not know otherwise, wherever a string from the request's
+/// body (a model or tool name) carries it.
+pub(super) fn log_masked(shared: &Shared, caller: &Secrets, line: std::fmt::Arguments<'_>) {
     if shared.config.log {
         let line = line.to_string();
-        let line = shown::text(&shown::redact(&line)).into_owned();
+        let line = caller.redact(&line);
+        let line = shown::redact(&line);
+        let line = shown::value(&line);
         let _ = writeln!(io::stderr().lock(), "bridge: {line}");
     }
 }

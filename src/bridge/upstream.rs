@@ -47,16 +47,22 @@ pub(super) fn authorization(req: &Request<Incoming>) -> Option<HeaderValue> {
     req.headers().get(header::AUTHORIZATION).cloned()
 }
 
+/// The caller's key (from its `Authorization`) as the one key filter
+/// ([`Secrets`]: the key whole, or any run of 8 or more of its characters
+/// in any case); empty without a key long enough to search for.
+pub(super) fn caller_secrets(auth: Option<&HeaderValue>) -> Secrets {
+    Secrets::new(auth.and_then(caller_key).map(String::from_utf8_lossy))
+}
+
 /// Mask the caller's key wherever an upstream answer echoes it, so that no
-/// error the bridge passes on or logs holds it: the one key filter
-/// ([`Secrets::redact`]: the key whole, or any run of 8 or more of its
-/// characters in any case). A body that is not UTF-8 comes out with its
-/// invalid bytes replaced, which an error body can spare.
+/// error the bridge passes on or logs holds it ([`caller_secrets`]). A body
+/// that is not UTF-8 comes out with its invalid bytes replaced, which an
+/// error body can spare.
 pub(super) fn redact_key(body: Vec<u8>, auth: Option<&HeaderValue>) -> Vec<u8> {
-    let Some(token) = auth.and_then(caller_key) else {
+    let secrets = caller_secrets(auth);
+    if secrets.is_empty() {
         return body;
-    };
-    let secrets = Secrets::new([String::from_utf8_lossy(token)]);
+    }
     let text = String::from_utf8_lossy(&body);
     match secrets.redact(&text) {
         Cow::Owned(masked) => masked.into_bytes(),

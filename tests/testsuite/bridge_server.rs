@@ -1305,3 +1305,35 @@ fn host_and_origin_are_parsed_strictly() {
         );
     }
 }
+
+#[test]
+fn the_log_masks_the_callers_own_key_and_keeps_one_line_per_request() {
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(1),
+        delay: Duration::ZERO,
+    });
+    let sb = Sandbox::new();
+    // -v logs what was not translated: tool names from the body.
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &["-v"]);
+    // Not the bridge's own variable: only Authorization tells the key.
+    let key = "sk-caller-7d1e99a04b2c58f3";
+    let mut body: serde_json::Value = serde_json::from_str(&responses_request()).unwrap();
+    body["model"] = serde_json::json!(format!("m/{key}"));
+    body["tools"].as_array_mut().unwrap().push(
+        serde_json::json!({"type": "local_shell", "name": format!("t{key}\nbridge: forged\t")}),
+    );
+    body["input"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": format!("x{key}\r\nbridge: forged")}));
+    let (status, _) = post(&bridge, body.to_string(), Some(key));
+    assert_eq!(status, 200);
+    let log = bridge.log();
+    assert!(log.contains("not translated"), "{log}");
+    assert!(log.contains("model=m/"), "{log}");
+    assert!(!log.contains(key), "{log}");
+    assert!(!log.contains(&key[3..19]), "{log}");
+    assert!(!log.contains("\nbridge: forged"), "{log}");
+    assert!(log.lines().all(|l| l.starts_with("bridge: ")), "{log}");
+    assert_clean(&bridge, &[]);
+}
