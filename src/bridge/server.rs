@@ -41,6 +41,10 @@ use crate::spec::{self, BaseUrl};
 /// The largest request body accepted (Codex sends the whole history each
 /// turn; images make it large). Beyond it: 413.
 pub const BODY_LIMIT: usize = 64 << 20;
+/// The longest a whole request body may take to arrive, however steadily
+/// it trickles in ([`body_deadline`]): Codex sends its request at once, and
+/// 64 MiB cross loopback in well under a second.
+pub const BODY_DEADLINE: Duration = Duration::from_secs(30);
 /// How long running streams may go on after SIGINT or SIGTERM.
 pub const GRACE: Duration = Duration::from_secs(5);
 /// At most this many upstream requests at once (each holds a thread while
@@ -543,12 +547,21 @@ pub enum ReadError {
     TooLarge,
     /// Nothing came for this long (the client stalled mid-body).
     Stalled(Duration),
+    /// The whole body did not come within this long (it trickled).
+    Late(Duration),
     Io(String),
 }
 
+/// The deadline for a whole request body: [`BODY_DEADLINE`], or ten times
+/// the idle limit when that is shorter (a bridge told to give up on a
+/// silent gateway after 300 ms gives a client 3 s for its body).
+pub fn body_deadline(idle: Duration) -> Duration {
+    BODY_DEADLINE.min(idle.saturating_mul(10))
+}
+
 /// Read a request body of at most `limit` bytes, each piece within `idle`
-/// of the one before. A `Content-Length` over the limit is refused before
-/// a byte is read.
+/// of the one before and the whole within [`body_deadline`]. A
+/// `Content-Length` over the limit is refused before a byte is read.
 pub async fn read_body(
     mut body: Incoming,
     limit: usize,
@@ -558,24 +571,30 @@ pub async fn read_body(
     if body.size_hint().lower() > limit as u64 {
         return Err(ReadError::TooLarge);
     }
-    let mut buf = Vec::with_capacity(body.size_hint().lower() as usize);
-    loop {
-        let next = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
-        let Some(frame) = tokio::time::timeout(idle, next)
-            .await
-            .map_err(|_| ReadError::Stalled(idle))?
-        else {
-            break;
-        };
-        let frame = frame.map_err(|e| ReadError::Io(e.to_string()))?;
-        if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > limit {
-                return Err(ReadError::TooLarge);
+    let deadline = body_deadline(idle);
+    let all = async {
+        let mut buf = Vec::with_capacity(body.size_hint().lower() as usize);
+        loop {
+            let next = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
+            let Some(frame) = tokio::time::timeout(idle, next)
+                .await
+                .map_err(|_| ReadError::Stalled(idle))?
+            else {
+                break;
+            };
+            let frame = frame.map_err(|e| ReadError::Io(e.to_string()))?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > limit {
+                    return Err(ReadError::TooLarge);
+                }
+                buf.extend_from_slice(&data);
             }
-            buf.extend_from_slice(&data);
         }
-    }
-    Ok(buf)
+        Ok(buf)
+    };
+    tokio::time::timeout(deadline, all)
+        .await
+        .map_err(|_| ReadError::Late(deadline))?
 }
 
 /// The answer to a body that could not be read.
@@ -590,6 +609,13 @@ pub fn read_error(e: ReadError) -> Response<Body> {
             &format!(
                 "the request body stopped arriving: nothing for {} (stream_idle_timeout_ms)",
                 gateway::seconds(idle)
+            ),
+        ),
+        ReadError::Late(deadline) => json_error(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!(
+                "the request body did not arrive within {}",
+                gateway::seconds(deadline)
             ),
         ),
         ReadError::Io(e) => json_error(
@@ -646,6 +672,15 @@ mod tests {
         ] {
             assert!(!is_loopback_host_header(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn body_deadlines() {
+        assert_eq!(body_deadline(Duration::from_secs(300)), BODY_DEADLINE);
+        assert_eq!(
+            body_deadline(Duration::from_millis(300)),
+            Duration::from_secs(3)
+        );
     }
 
     #[test]

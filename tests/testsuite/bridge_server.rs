@@ -1337,3 +1337,34 @@ fn the_log_masks_the_callers_own_key_and_keeps_one_line_per_request() {
     assert!(log.lines().all(|l| l.starts_with("bridge: ")), "{log}");
     assert_clean(&bridge, &[]);
 }
+
+#[test]
+fn a_body_trickled_faster_than_the_idle_limit_still_gets_408_at_the_body_deadline() {
+    let sb = Sandbox::new();
+    // 300 ms idle: the whole body must come within 3 s (10 × idle).
+    sb.write_config(
+        "[model_providers.ominigate]\nbase_url = \"https://gw.example/v1\"\nstream_idle_timeout_ms = 300\n",
+    );
+    let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    let mut s = TcpStream::connect(("127.0.0.1", bridge.port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(b"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    // One byte every 100 ms (well within the idle limit), for up to 15 s.
+    let mut writer = s.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..150 {
+            if writer.write_all(b" ").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within 3 s"), "{answer}");
+    drop(s);
+    trickle.join().unwrap();
+}
