@@ -462,6 +462,9 @@ enum Rejection {
     ForeignOrigin,
     /// A compressed body; the bridge reads plain JSON.
     Encoded,
+    /// A POST whose body is not declared JSON: what a page can send
+    /// without a CORS preflight (`text/plain`, a form, a typeless Blob).
+    NotJson,
 }
 
 impl Rejection {
@@ -469,7 +472,7 @@ impl Rejection {
         match self {
             Rejection::TwoHosts => StatusCode::BAD_REQUEST,
             Rejection::ForeignHost | Rejection::ForeignOrigin => StatusCode::FORBIDDEN,
-            Rejection::Encoded => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::Encoded | Rejection::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 
@@ -481,6 +484,9 @@ impl Rejection {
             }
             Rejection::ForeignOrigin => "the bridge does not answer web pages",
             Rejection::Encoded => "the bridge reads uncompressed request bodies only",
+            Rejection::NotJson => {
+                "the bridge reads request bodies sent as Content-Type: application/json only"
+            }
         }
     }
 }
@@ -492,6 +498,7 @@ impl std::fmt::Display for Rejection {
             Rejection::ForeignHost => "Host is not a loopback name",
             Rejection::ForeignOrigin => "Origin is another site",
             Rejection::Encoded => "Content-Encoding",
+            Rejection::NotJson => "Content-Type is not JSON",
         })
     }
 }
@@ -526,10 +533,19 @@ fn rejection(req: &Request<Incoming>) -> Option<Rejection> {
         Ok(Some(origin)) if !is_loopback_origin(origin) => return Some(Rejection::ForeignOrigin),
         Ok(_) => {}
     }
-    match req.headers().get(header::CONTENT_ENCODING) {
-        Some(enc) if !enc.as_bytes().eq_ignore_ascii_case(b"identity") => Some(Rejection::Encoded),
-        _ => None,
+    if let Some(enc) = req.headers().get(header::CONTENT_ENCODING)
+        && !enc.as_bytes().eq_ignore_ascii_case(b"identity")
+    {
+        return Some(Rejection::Encoded);
     }
+    let json = matches!(only(req, header::CONTENT_TYPE), Ok(Some(t)) if is_json(t));
+    (req.method() == Method::POST && !json).then_some(Rejection::NotJson)
+}
+
+/// Whether a `Content-Type` is `application/json`, with any parameters.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default();
+    essence.trim().eq_ignore_ascii_case("application/json")
 }
 
 fn health(shared: &Shared) -> Response<Body> {

@@ -1368,3 +1368,45 @@ fn a_body_trickled_faster_than_the_idle_limit_still_gets_408_at_the_body_deadlin
     drop(s);
     trickle.join().unwrap();
 }
+
+#[test]
+fn a_body_that_is_not_declared_json_gets_415_before_it_is_read() {
+    // A page may POST text/plain (or a typeless Blob) without a preflight.
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(1),
+        delay: Duration::ZERO,
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let body = responses_request();
+    let send = |content_type: &str| {
+        raw(
+            bridge.port,
+            &format!(
+                "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    for refused in [
+        "Content-Type: text/plain\r\n",
+        "Content-Type: text/plain;charset=UTF-8\r\n",
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+        "Content-Type: multipart/form-data; boundary=x\r\n",
+        "Content-Type: application/jsonx\r\n",
+        "",
+        "Content-Type: application/json\r\nContent-Type: text/plain\r\n",
+    ] {
+        let answer = send(refused);
+        assert!(answer.starts_with("HTTP/1.1 415"), "{refused:?}: {answer}");
+        assert!(answer.contains("application/json"), "{answer}");
+    }
+    assert!(gateway.requests().is_empty());
+    for accepted in [
+        "Content-Type: application/json\r\n",
+        "Content-Type: Application/JSON; charset=utf-8\r\n",
+    ] {
+        let answer = send(accepted);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{accepted:?}: {answer}");
+    }
+}
