@@ -3,9 +3,10 @@
 //!
 //! [`translate`] is the pure translation layer (no IO, no clock, no threads).
 //! [`server`] serves Codex on loopback ([`launch`]: set up as the user's
-//! config asks); [`responses`] and [`upstream`] talk
-//! to the gateway.
+//! config asks; [`budget`]: how much request body it holds at once);
+//! [`responses`] and [`upstream`] talk to the gateway.
 
+pub mod budget;
 pub mod launch;
 pub mod responses;
 pub mod server;

@@ -19,6 +19,7 @@ use hyper::header::HeaderValue;
 use hyper::{Request, Response, StatusCode};
 use tokio::sync::{mpsc, oneshot};
 
+use super::budget::Share;
 use super::server::{
     BODY_LIMIT, Body, Shared, error_body, event_stream, full, json_error, log_line, log_masked,
     read_body, read_error, secs,
@@ -69,8 +70,15 @@ pub(super) async fn handle(
     start: Instant,
 ) -> Response<Body> {
     let auth = authorization(&req);
-    let body = match read_body(req.into_body(), BODY_LIMIT, shared.config.idle_timeout).await {
-        Ok(body) => body,
+    let budget = &shared.budget;
+    let read = read_body(
+        req.into_body(),
+        BODY_LIMIT,
+        shared.config.idle_timeout,
+        budget,
+    );
+    let (body, share) = match read.await {
+        Ok(read) => read,
         Err(e) => {
             let response = read_error(e);
             log_line(
@@ -91,6 +99,7 @@ pub(super) async fn handle(
         shared: worker,
         auth,
         body,
+        share,
         start,
     };
     tokio::task::spawn_blocking(move || exchange.run(head_tx, tx));
@@ -125,6 +134,8 @@ struct Exchange {
     shared: Arc<Shared>,
     auth: Option<HeaderValue>,
     body: Vec<u8>,
+    /// The body's share of the budget: held until the chat request is sent.
+    share: Share,
     start: Instant,
 }
 
@@ -148,6 +159,7 @@ impl Exchange {
             shared,
             auth,
             body,
+            share,
             start,
         } = self;
         let translated = match translate::request_to_chat(&body) {
@@ -227,6 +239,7 @@ impl Exchange {
             }
         };
         drop(chat);
+        drop(share);
         let status = response.status().as_u16();
         let upstream = format!("upstream {status}");
         if (300..400).contains(&status) {

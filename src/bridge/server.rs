@@ -33,6 +33,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::{mpsc, oneshot};
 
+use super::budget::{self, Budget, Share};
 use super::{responses, upstream};
 use crate::gateway;
 use crate::shown::{self, Secrets};
@@ -79,6 +80,8 @@ pub struct Bridge {
 pub(super) struct Shared {
     pub config: Config,
     pub agent: ureq::Agent,
+    /// The request bodies held at once.
+    pub budget: Budget,
 }
 
 /// glibc gives every thread that allocates an arena of its own (up to 8
@@ -118,7 +121,11 @@ impl Bridge {
         Ok(Bridge {
             rt,
             listener,
-            shared: Arc::new(Shared { config, agent }),
+            shared: Arc::new(Shared {
+                config,
+                agent,
+                budget: Budget::default(),
+            }),
         })
     }
 
@@ -565,6 +572,8 @@ pub enum ReadError {
     Stalled(Duration),
     /// The whole body did not come within this long (it trickled).
     Late(Duration),
+    /// Other requests held the whole [`budget`] for [`budget::WAIT`].
+    Busy,
     Io(String),
 }
 
@@ -576,20 +585,28 @@ pub fn body_deadline(idle: Duration) -> Duration {
 }
 
 /// Read a request body of at most `limit` bytes, each piece within `idle`
-/// of the one before and the whole within [`body_deadline`]. A
-/// `Content-Length` over the limit is refused before a byte is read.
+/// of the one before and the whole within [`body_deadline`], its bytes
+/// covered by a [`Share`] of `budget` as they arrive. A `Content-Length`
+/// over the limit is refused before a byte is read.
 pub async fn read_body(
     mut body: Incoming,
     limit: usize,
     idle: Duration,
-) -> Result<Vec<u8>, ReadError> {
+    budget: &Budget,
+) -> Result<(Vec<u8>, Share), ReadError> {
     use hyper::body::Body as _;
     if body.size_hint().lower() > limit as u64 {
         return Err(ReadError::TooLarge);
     }
     let deadline = body_deadline(idle);
     let all = async {
-        let mut buf = Vec::with_capacity(body.size_hint().lower() as usize);
+        let mut share = Share::default();
+        let announced = body.size_hint().lower() as usize;
+        budget
+            .cover(&mut share, announced)
+            .await
+            .map_err(|_| ReadError::Busy)?;
+        let mut buf = Vec::with_capacity(announced);
         loop {
             let next = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
             let Some(frame) = tokio::time::timeout(idle, next)
@@ -603,10 +620,14 @@ pub async fn read_body(
                 if buf.len() + data.len() > limit {
                     return Err(ReadError::TooLarge);
                 }
+                budget
+                    .cover(&mut share, buf.len() + data.len())
+                    .await
+                    .map_err(|_| ReadError::Busy)?;
                 buf.extend_from_slice(&data);
             }
         }
-        Ok(buf)
+        Ok((buf, share))
     };
     tokio::time::timeout(deadline, all)
         .await
@@ -634,6 +655,18 @@ pub fn read_error(e: ReadError) -> Response<Body> {
                 gateway::seconds(deadline)
             ),
         ),
+        ReadError::Busy => {
+            let mut r = json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!(
+                    "the bridge is busy: other requests hold the {} MiB it reads and translates at once; try again",
+                    budget::BUDGET >> 20
+                ),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
         ReadError::Io(e) => json_error(
             StatusCode::BAD_REQUEST,
             &format!("the request body could not be read: {e}"),

@@ -1410,3 +1410,44 @@ fn a_body_that_is_not_declared_json_gets_415_before_it_is_read() {
         assert!(answer.starts_with("HTTP/1.1 200"), "{accepted:?}: {answer}");
     }
 }
+
+#[test]
+fn large_bodies_share_one_budget_and_the_one_that_does_not_fit_gets_503() {
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(1),
+        delay: Duration::ZERO,
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let head = |len: usize| {
+        format!(
+            "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    // 64 MiB announced and held (of the 96 MiB budget), the body stalled.
+    let mut holder = TcpStream::connect(("127.0.0.1", bridge.port)).expect("connect");
+    holder.write_all(head(64 << 20).as_bytes()).unwrap();
+    holder.write_all(b"{").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // 40 MiB more do not fit: refused (after the wait), in a form Codex retries.
+    let answer = raw(bridge.port, &format!("{}{{", head(40 << 20)));
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("the bridge is busy"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
+    // A small request still fits.
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    // When the holder leaves, its share comes back: 40 MiB now pass.
+    drop(holder);
+    let mut big: serde_json::Value = serde_json::from_str(&responses_request()).unwrap();
+    big["instructions"] = serde_json::json!("x".repeat(40 << 20));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let (status, _) = post(&bridge, big.to_string(), Some(CANARY));
+        if status != 503 || Instant::now() > deadline {
+            break status;
+        }
+    };
+    assert_eq!(status, 200);
+    assert_clean(&bridge, &[]);
+}
