@@ -104,7 +104,7 @@ pub(super) async fn handle(
     };
     tokio::task::spawn_blocking(move || exchange.run(head_tx, tx));
     match head_rx.await {
-        Ok(Head::Stream) => event_stream(rx),
+        Ok(Head::Stream) => event_stream(&shared, rx),
         Ok(Head::Full {
             status,
             content_type,

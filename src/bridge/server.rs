@@ -31,10 +31,10 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, watch};
 
 use super::budget::{self, Budget, Share};
-use super::{responses, upstream};
+use super::{responses, translate, upstream};
 use crate::gateway;
 use crate::shown::{self, Secrets};
 use crate::spec::{self, BaseUrl};
@@ -46,7 +46,8 @@ pub const BODY_LIMIT: usize = 64 << 20;
 /// it trickles in ([`body_deadline`]): Codex sends its request at once, and
 /// 64 MiB cross loopback in well under a second.
 pub const BODY_DEADLINE: Duration = Duration::from_secs(30);
-/// How long running streams may go on after SIGINT or SIGTERM.
+/// How long running streams may go on after SIGINT, SIGTERM or SIGHUP
+/// (a second one ends them at once).
 pub const GRACE: Duration = Duration::from_secs(5);
 /// At most this many upstream requests at once (each holds a thread while
 /// it waits on the gateway). The issue asks for at least 64.
@@ -82,7 +83,15 @@ pub(super) struct Shared {
     pub agent: ureq::Agent,
     /// The request bodies held at once.
     pub budget: Budget,
+    /// Set when the grace period is over: every streamed answer still open
+    /// then ends with `response.failed` ([`Body::Stream`]).
+    pub cut: watch::Sender<bool>,
 }
+
+/// Requests to stop, each named (`SIGTERM`): the first lets running
+/// requests finish for the grace period, the second ends them at once.
+/// A closed channel counts as the first.
+pub type Stops = mpsc::UnboundedReceiver<&'static str>;
 
 /// glibc gives every thread that allocates an arena of its own (up to 8
 /// per core) and keeps what is freed there: with 64 streams, each on an
@@ -125,6 +134,7 @@ impl Bridge {
                 config,
                 agent,
                 budget: Budget::default(),
+                cut: watch::Sender::new(false),
             }),
         })
     }
@@ -138,31 +148,46 @@ impl Bridge {
         Ok(format!("http://{}/v1", self.local_addr()?))
     }
 
-    /// A future that completes on SIGINT or SIGTERM. The handlers are in
-    /// place when this returns, so a signal sent right after can no longer
-    /// kill the process before the server drains.
-    pub fn stop_on_signals(&self) -> io::Result<impl Future<Output = ()> + use<>> {
+    /// The signals that stop the bridge, as [`Stops`]: SIGINT, SIGTERM and
+    /// SIGHUP alike. SIGHUP is what a closed terminal sends to the bridge it
+    /// ran; under a service manager nothing sends it to reload (the bridge
+    /// has nothing to reload), so it means "stop" everywhere, and running
+    /// answers finish first. The handlers are in place when this returns,
+    /// so a signal sent right after can no longer kill the process before
+    /// the server drains.
+    pub fn stop_on_signals(&self) -> io::Result<Stops> {
         use tokio::signal::unix::{SignalKind, signal};
         let _guard = self.rt.enter();
         let mut int = signal(SignalKind::interrupt())?;
         let mut term = signal(SignalKind::terminate())?;
-        Ok(async move {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
+        let mut hup = signal(SignalKind::hangup())?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.rt.spawn(async move {
+            loop {
+                let name = tokio::select! {
+                    _ = int.recv() => "SIGINT",
+                    _ = term.recv() => "SIGTERM",
+                    _ = hup.recv() => "SIGHUP",
+                };
+                if tx.send(name).is_err() {
+                    break;
+                }
             }
-        })
+        });
+        Ok(rx)
     }
 
-    /// Serve until `stop` completes; then accept nothing more, let running
-    /// requests finish for up to `grace`, and return.
-    pub fn serve(self, stop: impl Future<Output = ()>, grace: Duration) -> io::Result<()> {
+    /// Serve until the first of `stops`; then accept nothing more, let
+    /// running requests finish for up to `grace` (or until the second of
+    /// `stops`), end the streams still open with `response.failed`, and
+    /// return.
+    pub fn serve(self, stops: Stops, grace: Duration) -> io::Result<()> {
         let Bridge {
             rt,
             listener,
             shared,
         } = self;
-        rt.block_on(accept_loop(listener, shared, stop, grace));
+        rt.block_on(accept_loop(listener, shared, stops, grace));
         // Upstream reads still waiting on the gateway are abandoned.
         rt.shutdown_background();
         Ok(())
@@ -171,17 +196,10 @@ impl Bridge {
     /// Serve on a thread of its own, until [`Running::stop`].
     pub fn spawn(self) -> io::Result<Running> {
         let addr = self.local_addr()?;
-        let (tx, rx) = oneshot::channel::<()>();
+        let (tx, rx) = mpsc::unbounded_channel();
         let thread = std::thread::Builder::new()
             .name("bridge".into())
-            .spawn(move || {
-                self.serve(
-                    async {
-                        let _ = rx.await;
-                    },
-                    Duration::from_millis(500),
-                )
-            })?;
+            .spawn(move || self.serve(rx, Duration::from_millis(500)))?;
         Ok(Running {
             addr,
             stop: Some(tx),
@@ -193,7 +211,7 @@ impl Bridge {
 /// A bridge serving on its own thread.
 pub struct Running {
     pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<mpsc::UnboundedSender<&'static str>>,
     thread: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
 
@@ -208,9 +226,8 @@ impl Running {
     }
 
     fn halt(&mut self) -> io::Result<()> {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
+        // Dropped, the sender closes the channel: the first stop.
+        drop(self.stop.take());
         match self.thread.take().map(|t| t.join()) {
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(io::Error::other("the bridge thread panicked")),
@@ -228,12 +245,11 @@ impl Drop for Running {
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
-    stop: impl Future<Output = ()>,
+    mut stops: Stops,
     grace: Duration,
 ) {
     let graceful = GracefulShutdown::new();
-    let mut stop = pin!(stop);
-    loop {
+    let signal = loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let stream = match accepted {
@@ -244,36 +260,80 @@ async fn accept_loop(
                         continue;
                     }
                 };
-                // Each SSE event goes out at once, not after Nagle's delay.
-                let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                let service = service_fn(move |req| {
-                    let shared = shared.clone();
-                    async move { Ok::<_, Infallible>(handle(req, shared).await) }
-                });
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(30))
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
+                serve_connection(stream, &shared, &graceful);
             }
-            () = &mut stop => break,
+            signal = stops.recv() => break signal,
         }
-    }
+    };
     drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(grace) => {}
+    if let Some(signal) = signal {
+        log_line(
+            &shared,
+            format_args!(
+                "{signal}: finishing running requests for up to {} (SIGINT or SIGTERM again to stop at once)",
+                gateway::seconds(grace)
+            ),
+        );
     }
+    let drained = graceful.shutdown();
+    let mut drained = pin!(drained);
+    let why = tokio::select! {
+        () = &mut drained => return,
+        () = tokio::time::sleep(grace) => "grace period over".to_string(),
+        Some(signal) = stops.recv() => format!("{signal} again: stopping now"),
+    };
+    // Every answer still streaming ends in response.failed; a moment for
+    // those events to leave.
+    let open = shared.cut.receiver_count();
+    shared.cut.send_replace(true);
+    let plural = if open == 1 { "" } else { "s" };
+    log_line(
+        &shared,
+        format_args!("{why}: {open} stream{plural} cut, each ended with response.failed"),
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), drained).await;
+}
+
+/// Serve one accepted connection, on a task of its own.
+fn serve_connection(
+    stream: tokio::net::TcpStream,
+    shared: &Arc<Shared>,
+    graceful: &GracefulShutdown,
+) {
+    // Each SSE event goes out at once, not after Nagle's delay.
+    let _ = stream.set_nodelay(true);
+    let shared = shared.clone();
+    let service = service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(handle(req, shared).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(TokioIo::new(stream), service);
+    let conn = graceful.watch(conn);
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
 }
 
 /// A response body: all at once, or streamed from an upstream reader.
 pub enum Body {
     Full(Option<Bytes>),
-    Stream(mpsc::Receiver<Bytes>),
+    /// Events from the upstream reader, until it ends or the bridge's
+    /// grace period does (`cut`): then one `response.failed`, and the end.
+    Stream {
+        rx: mpsc::Receiver<Bytes>,
+        cut: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    },
+}
+
+/// The event a stream cut at shutdown ends with.
+fn cut_event() -> Bytes {
+    Bytes::from(translate::failed_event(
+        "bridge_stopped",
+        "the bridge stopped before this answer was complete (its grace period ended)",
+    ))
 }
 
 impl hyper::body::Body for Body {
@@ -286,7 +346,21 @@ impl hyper::body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Body::Stream(rx) => rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b)))),
+            Body::Stream { rx, cut } => {
+                if let Poll::Ready(next) = rx.poll_recv(cx) {
+                    return Poll::Ready(next.map(|b| Ok(Frame::data(b))));
+                }
+                match cut.as_mut().map(|c| c.as_mut().poll(cx)) {
+                    Some(Poll::Ready(())) => {
+                        *cut = None;
+                        rx.close();
+                        Poll::Ready(Some(Ok(Frame::data(cut_event()))))
+                    }
+                    // Cut already: the event went out, the answer ends.
+                    None => Poll::Ready(None),
+                    Some(Poll::Pending) => Poll::Pending,
+                }
+            }
         }
     }
 
@@ -297,7 +371,7 @@ impl hyper::body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match self {
             Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Body::Stream(_) => SizeHint::default(),
+            Body::Stream { .. } => SizeHint::default(),
         }
     }
 }
@@ -331,9 +405,15 @@ pub fn error_body(message: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// A streamed `text/event-stream` answer.
-pub fn event_stream(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
-    let mut response = Response::new(Body::Stream(rx));
+/// A streamed `text/event-stream` answer, cut when `shared.cut` is set.
+pub(super) fn event_stream(shared: &Shared, rx: mpsc::Receiver<Bytes>) -> Response<Body> {
+    let mut cut = shared.cut.subscribe();
+    let cut = Box::pin(async move {
+        // Closed (the bridge is gone) counts as cut.
+        let _ = cut.wait_for(|cut| *cut).await;
+    });
+    let body = Body::Stream { rx, cut: Some(cut) };
+    let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

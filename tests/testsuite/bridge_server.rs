@@ -1433,7 +1433,10 @@ fn large_bodies_share_one_budget_and_the_one_that_does_not_fit_gets_503() {
     let answer = raw(bridge.port, &format!("{}{{", head(40 << 20)));
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("the bridge is busy"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
     // A small request still fits.
     let (status, body) = post_responses(&bridge);
     assert_eq!(status, 200, "{body}");
@@ -1450,4 +1453,119 @@ fn large_bodies_share_one_budget_and_the_one_that_does_not_fit_gets_503() {
     };
     assert_eq!(status, 200);
     assert_clean(&bridge, &[]);
+}
+
+/// A bridge streaming a 10 s answer (200 pieces, 50 ms apart) to a client
+/// on another thread; returns when the gateway has the request.
+fn long_stream(sb: &Sandbox) -> (Server, Bridge, std::thread::JoinHandle<String>) {
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(200),
+        delay: Duration::from_millis(50),
+    });
+    let bridge = Bridge::start(sb, &gateway.base_url(), &[]);
+    let streaming = std::thread::spawn({
+        let url = bridge.url("/v1/responses");
+        move || {
+            let mut r = agent()
+                .post(url)
+                .header("Authorization", format!("Bearer {CANARY}"))
+                .header("Content-Type", "application/json")
+                .send(responses_request())
+                .expect("request");
+            r.body_mut().read_to_string().unwrap_or_default()
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gateway.requests().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (gateway, bridge, streaming)
+}
+
+/// The SSE event types in `body`, in order.
+fn event_types(body: &str) -> Vec<String> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .map(|v| v["type"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn sighup_is_a_graceful_stop_like_sigterm() {
+    let sb = Sandbox::new();
+    // 40 pieces, 50 ms apart: about 2 s, within the 5 s of grace.
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(40),
+        delay: Duration::from_millis(50),
+    });
+    let mut bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let streaming = std::thread::spawn({
+        let url = bridge.url("/v1/responses");
+        move || {
+            let mut r = agent()
+                .post(url)
+                .header("Content-Type", "application/json")
+                .send(responses_request())
+                .expect("request");
+            r.body_mut().read_to_string().unwrap_or_default()
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gateway.requests().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(bridge.stop_with("-HUP"), Some(0));
+    let body = streaming.join().unwrap();
+    assert!(body.contains("response.completed"), "{body}");
+    assert!(bridge.log().contains("SIGHUP"), "{}", bridge.log());
+}
+
+#[test]
+fn a_stream_cut_when_the_grace_period_ends_gets_response_failed_and_a_log_line() {
+    let sb = Sandbox::new();
+    let (_gateway, mut bridge, streaming) = long_stream(&sb);
+    assert_eq!(bridge.stop_with("-TERM"), Some(0));
+    let body = streaming.join().unwrap();
+    let types = event_types(&body);
+    assert_eq!(
+        types.last().map(String::as_str),
+        Some("response.failed"),
+        "{body}"
+    );
+    assert_eq!(types.iter().filter(|t| *t == "response.failed").count(), 1);
+    assert!(!types.iter().any(|t| t == "response.completed"), "{body}");
+    let log = bridge.log();
+    assert!(log.contains("grace period over: 1 stream cut"), "{log}");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
+fn a_second_ctrl_c_stops_at_once_and_cuts_what_runs() {
+    let sb = Sandbox::new();
+    let (_gateway, mut bridge, streaming) = long_stream(&sb);
+    let pid = bridge.child.id().to_string();
+    let kill = |sig: &str| {
+        let sent = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+    };
+    kill("-INT");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !bridge.log().contains("again to stop at once") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(bridge.stop_with("-INT"), Some(0));
+    let body = streaming.join().unwrap();
+    let types = event_types(&body);
+    assert_eq!(
+        types.last().map(String::as_str),
+        Some("response.failed"),
+        "{body}"
+    );
+    let log = bridge.log();
+    assert!(log.contains("SIGINT again: stopping now"), "{log}");
+    assert!(log.contains("1 stream cut"), "{log}");
 }
