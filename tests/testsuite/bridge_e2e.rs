@@ -812,6 +812,33 @@ fn the_same_session_through_ominigate_codex_codex() {
     }
 }
 
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn ominigate_codex_codex_with_options_before_exec_goes_through_the_bridge() {
+    // `--model` before `exec`, a `-c` after it: Codex 0.133 dropped the
+    // bridge's `-c` when it stood before `exec`, and called the gateway's
+    // /responses (404 here) directly.
+    for c in releases() {
+        let sb = Sandbox::new();
+        let gw = ChatGateway::start(vec![
+            Turn::stream(split_lines(text_stream(REPLY))).expect(first_request("say hi")),
+        ]);
+        install(&sb, &c, &gw, &[]);
+        let mut args: Vec<String> = ["--model", MODEL, "exec"].map(String::from).to_vec();
+        args.extend(exec_options());
+        args.push("say hi".into());
+        let run = ominigate_codex_codex(&sb, &c, &args);
+        assert_ok(&c, &run, REPLY);
+        assert_eq!(gw.failures(), Vec::<String>::new(), "{}", run.all());
+        assert_eq!(gw.chat_bodies().len(), 1, "{}", run.all());
+        assert!(
+            gw.requests().iter().all(|r| r.path != "/v1/responses"),
+            "codex {} bypassed the bridge",
+            v(&c)
+        );
+    }
+}
+
 /// A port nothing listens on right now.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -1569,3 +1569,58 @@ fn a_second_ctrl_c_stops_at_once_and_cuts_what_runs() {
     assert!(log.contains("SIGINT again: stopping now"), "{log}");
     assert!(log.contains("1 stream cut"), "{log}");
 }
+
+#[test]
+fn codex_gets_the_bridge_right_after_exec_even_after_top_level_options() {
+    let sb = Sandbox::new();
+    installed(&sb);
+    with_tools(&sb);
+    fake_codex(&sb, "0.171.0", 0);
+    let out = sb.exec(&["codex", "--model", "m", "exec", "-c", "x=1", "hi"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let log = std::fs::read_to_string(sb.dir.path().join("codex-log")).expect("codex ran");
+    let args: Vec<&str> = log.lines().filter_map(|l| l.strip_prefix("ARG=")).collect();
+    // Before `exec`, Codex 0.133 drops it when exec has a -c of its own.
+    assert_eq!(
+        args[..6],
+        ["--model", "m", "exec", "--profile", "ominigate", "-c"],
+        "{log}"
+    );
+    assert!(
+        args[6].starts_with("model_providers.ominigate.base_url=\"http://127.0.0.1:"),
+        "{log}"
+    );
+    assert_eq!(args[7..], ["-c", "x=1", "hi"], "{log}");
+}
+
+#[test]
+fn codex_refuses_a_users_own_base_url_that_would_bypass_the_bridge() {
+    let sb = Sandbox::new();
+    installed(&sb);
+    with_tools(&sb);
+    fake_codex(&sb, "0.171.0", 0);
+    for flag in [
+        &[
+            "exec",
+            "-c",
+            "model_providers.ominigate.base_url=\"https://gw.example/v1\"",
+            "hi",
+        ][..],
+        &[
+            "--config=model_providers.ominigate={base_url=\"x\"}",
+            "exec",
+            "hi",
+        ],
+    ] {
+        let mut argv = vec!["codex"];
+        argv.extend_from_slice(flag);
+        let out = sb.exec(&argv, &[]);
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(out.stderr.contains("past the bridge"), "{out:?}");
+        assert!(out.stderr.contains("drop that -c"), "{out:?}");
+        assert!(
+            !sb.dir.path().join("codex-log").exists(),
+            "Codex ran: {out:?}"
+        );
+    }
+}
