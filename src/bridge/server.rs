@@ -110,6 +110,17 @@ fn one_malloc_arena() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn one_malloc_arena() {}
 
+/// Whether this process started with SIGHUP ignored (`nohup`).
+fn sighup_ignored() -> bool {
+    // SAFETY: a null new action only reads the current one into `old`,
+    // which is a valid, zeroed sigaction.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGHUP, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 impl Bridge {
     /// Bind `addr` (the caller has checked it is loopback).
     pub fn bind(addr: SocketAddr, config: Config) -> io::Result<Bridge> {
@@ -160,14 +171,24 @@ impl Bridge {
         let _guard = self.rt.enter();
         let mut int = signal(SignalKind::interrupt())?;
         let mut term = signal(SignalKind::terminate())?;
-        let mut hup = signal(SignalKind::hangup())?;
+        // Under `nohup` (SIGHUP ignored when the bridge starts) it stays so.
+        let mut hup = match sighup_ignored() {
+            true => None,
+            false => Some(signal(SignalKind::hangup())?),
+        };
         let (tx, rx) = mpsc::unbounded_channel();
         self.rt.spawn(async move {
             loop {
+                let hangup = async {
+                    match &mut hup {
+                        Some(hup) => hup.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
                 let name = tokio::select! {
                     _ = int.recv() => "SIGINT",
                     _ = term.recv() => "SIGTERM",
-                    _ = hup.recv() => "SIGHUP",
+                    _ = hangup => "SIGHUP",
                 };
                 if tx.send(name).is_err() {
                     break;

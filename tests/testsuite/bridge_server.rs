@@ -37,12 +37,24 @@ impl Bridge {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Bridge {
+        Bridge::start_with(sb, upstream, extra, |cmd| {
+            cmd.envs(env.iter().copied());
+        })
+    }
+
+    /// [`Bridge::start`], the command changed by `change` first.
+    fn start_with(
+        sb: &Sandbox,
+        upstream: &str,
+        extra: &[&str],
+        change: impl FnOnce(&mut std::process::Command),
+    ) -> Bridge {
         let stderr = sb.dir.path().join("bridge-stderr");
-        let mut child = sb
-            .std_cmd()
+        let mut cmd = sb.std_cmd();
+        change(&mut cmd);
+        let mut child = cmd
             .args(["bridge", "--listen", "127.0.0.1:0", "--upstream", upstream])
             .args(extra)
-            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -1623,4 +1635,32 @@ fn codex_refuses_a_users_own_base_url_that_would_bypass_the_bridge() {
             "Codex ran: {out:?}"
         );
     }
+}
+
+#[test]
+fn under_nohup_sighup_is_left_ignored() {
+    use std::os::unix::process::CommandExt;
+    let sb = Sandbox::new();
+    let mut bridge = Bridge::start_with(&sb, "https://gw.example/v1", &[], |cmd| {
+        // SAFETY: signal() is async-signal-safe; the closure allocates nothing.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+    });
+    let sent = std::process::Command::new("kill")
+        .args(["-HUP", &bridge.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    std::thread::sleep(Duration::from_millis(300));
+    let r = agent()
+        .get(bridge.url("/health"))
+        .call()
+        .expect("still serving");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(!bridge.log().contains("SIGHUP"), "{}", bridge.log());
+    assert_eq!(bridge.stop_with("-TERM"), Some(0));
 }
