@@ -2,10 +2,9 @@
 //! loopback, and it speaks chat completions to the upstream gateway.
 //!
 //! hyper 1 (HTTP/1.1 only: Codex's HTTP client uses it) on a
-//! current-thread tokio runtime. The upstream requests run with the crate's
-//! one HTTP client (ureq, [`crate::gateway`]) on the runtime's blocking threads,
-//! each feeding its answer through a bounded channel into the streamed
-//! response body; see [`super::upstream`].
+//! current-thread tokio runtime. The server listens, checks each request
+//! and routes it to its exchange (`super::exchange`), which asks the
+//! gateway (`super::upstream`).
 //!
 //! Security: it binds loopback only (the commands refuse anything else),
 //! refuses requests whose `Host` is not a loopback name (a web page cannot
@@ -16,27 +15,27 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
-use super::{responses, upstream};
+use super::exchange;
+use super::http::{Body, full, json_error};
+use super::shared::{Config, Shared, log_line, secs};
+use super::upstream::{self, Forward};
 use crate::gateway;
-use crate::shown;
-use crate::spec::{self, BaseUrl};
+use crate::spec;
 
 /// The largest request body accepted (Codex sends the whole history each
 /// turn; images make it large). Beyond it: 413.
@@ -47,34 +46,11 @@ pub const GRACE: Duration = Duration::from_secs(5);
 /// it waits on the gateway). The issue asks for at least 64.
 pub const MAX_UPSTREAM: usize = 256;
 
-/// What the bridge needs to know; the commands work it out from the
-/// config (`ominigate-codex bridge`).
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// The gateway's base URL (checked: https, or http to loopback).
-    pub upstream: BaseUrl,
-    /// The variable Codex reads the key from, named in errors about the key.
-    pub env_key: String,
-    /// The provider's `stream_idle_timeout_ms`: the longest wait for the
-    /// next bytes from the gateway.
-    pub idle_timeout: Duration,
-    /// One stderr line per request (`-q` turns it off).
-    pub log: bool,
-    /// Also log what a request had that was not translated (`-v`).
-    pub verbose: bool,
-}
-
 /// A bound bridge, not yet serving.
 pub struct Bridge {
     rt: tokio::runtime::Runtime,
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
-}
-
-/// What every request handler reads.
-pub(super) struct Shared {
-    pub config: Config,
-    pub agent: ureq::Agent,
 }
 
 /// glibc gives every thread that allocates an arena of its own (up to 8
@@ -259,83 +235,6 @@ async fn accept_loop(
     }
 }
 
-/// A response body: all at once, or streamed from an upstream reader.
-pub enum Body {
-    Full(Option<Bytes>),
-    Stream(mpsc::Receiver<Bytes>),
-}
-
-impl hyper::body::Body for Body {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        match self.get_mut() {
-            Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Body::Stream(rx) => rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b)))),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        matches!(self, Body::Full(None))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Body::Stream(_) => SizeHint::default(),
-        }
-    }
-}
-
-/// A complete answer with a content type.
-pub fn full(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Body> {
-    let mut response = Response::new(Body::Full(Some(body.into())));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
-}
-
-/// `{"error":{"message":…}}`, the form Codex shows to the user.
-pub fn json_error(status: StatusCode, message: &str) -> Response<Body> {
-    full(status, "application/json", error_body(message))
-}
-
-/// The body of [`json_error`].
-pub fn error_body(message: &str) -> Vec<u8> {
-    serde_json::json!({"error": {"message": message, "type": "bridge_error"}})
-        .to_string()
-        .into_bytes()
-}
-
-/// A streamed `text/event-stream` answer.
-pub fn event_stream(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
-    let mut response = Response::new(Body::Stream(rx));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
-}
-
 /// Whether a `Host` header names this machine: `localhost`, `127.x.y.z` or
 /// `[::1]`, with any port. A page served from another name that resolves to
 /// 127.0.0.1 (DNS rebinding) sends that name, and is refused.
@@ -348,23 +247,6 @@ pub fn is_loopback_host_header(host: &str) -> bool {
         None => host.split(':').next().unwrap_or_default(),
     };
     !name.is_empty() && spec::is_loopback_host(name)
-}
-
-/// The request log: one line per request on stderr, unless `-q`. Holds
-/// only what the caller passes: never a header, never message content;
-/// and like every output, it goes through [`shown`] (secrets masked,
-/// control characters escaped).
-pub(super) fn log_line(shared: &Shared, line: std::fmt::Arguments<'_>) {
-    if shared.config.log {
-        let line = line.to_string();
-        let line = shown::text(&shown::redact(&line)).into_owned();
-        let _ = writeln!(io::stderr().lock(), "bridge: {line}");
-    }
-}
-
-/// Seconds with milliseconds, for the log.
-pub(super) fn secs(since: Instant) -> String {
-    format!("{:.3}s", since.elapsed().as_secs_f64())
 }
 
 async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
@@ -389,8 +271,16 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
     }
     let response = match (&method, path.as_str()) {
         (&Method::GET, "/health") => health(&shared),
-        (&Method::GET, "/v1/models") => return upstream::models(req, shared, start).await,
-        (&Method::POST, "/v1/responses") => return responses::handle(req, shared, start).await,
+        (&Method::GET, "/v1/models") => {
+            return exchange::models(Forward::of(&req), shared, start).await;
+        }
+        (&Method::POST, "/v1/responses") => {
+            let forward = Forward::of(&req);
+            match read_body(req.into_body(), BODY_LIMIT, shared.config.idle_timeout).await {
+                Ok(body) => return exchange::responses(forward, body, shared, start).await,
+                Err(e) => read_error(e),
+            }
+        }
         // Newer Codex may try a WebSocket first; 426 sends it to plain HTTP
         // at once (measured: codex-responses-wire.md).
         (&Method::GET, "/v1/responses") => json_error(

@@ -1,29 +1,30 @@
 //! The bridge's requests to the gateway, made with the crate's one HTTP
-//! client (ureq) on the runtime's blocking threads.
-//!
-//! Here: the agent, `GET /v1/models` forwarding, and what the
-//! `/v1/responses` exchange ([`super::responses`]) shares with it.
+//! client (ureq) on the runtime's blocking threads: the agent, what of
+//! Codex's request goes on ([`Forward`]), `POST /chat/completions` and
+//! `GET /models`, and what the exchanges ([`super::exchange`]) say when the
+//! gateway cannot be reached or redirects.
 
 use std::borrow::Cow;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::{Request, Response, StatusCode};
+use hyper::{Request, StatusCode};
 
-use super::server::{Body, Config, Shared, full, json_error, log_line, secs};
+use super::shared::{Config, Shared};
 use crate::shown::Secrets;
 use crate::{gateway, spec};
 
 /// Upstream answers that are not a stream (errors, the model list, a
 /// `stream: false` completion) are read up to this many bytes.
-pub(super) const REPLY_LIMIT: u64 = 16 << 20;
+const REPLY_LIMIT: u64 = 16 << 20;
 /// Bytes ureq buffers per upstream connection, each way.
 const UPSTREAM_BUFFER: usize = 16 * 1024;
 
 /// Time to set up the connection to the gateway (DNS, TCP, TLS).
 const CONNECT_LIMIT: Duration = Duration::from_secs(30);
+
+/// The gateway's answer, its body not yet read.
+pub(super) type Upstream = ureq::http::Response<ureq::Body>;
 
 /// The agent for `config.upstream`: no redirects, the idle limit on every
 /// read, including the wait for the answer's headers.
@@ -41,10 +42,97 @@ pub(super) fn agent(config: &Config) -> ureq::Agent {
         .into()
 }
 
-/// The caller's `Authorization` header, passed on as it came. The bridge
-/// keeps it only for the length of the request.
-pub(super) fn authorization(req: &Request<Incoming>) -> Option<HeaderValue> {
-    req.headers().get(header::AUTHORIZATION).cloned()
+/// What of Codex's request goes on to the gateway: the caller's
+/// `Authorization` header, passed on as it came. The bridge keeps it only
+/// for the length of the request.
+pub(super) struct Forward {
+    auth: Option<HeaderValue>,
+}
+
+impl Forward {
+    pub(super) fn of<B>(req: &Request<B>) -> Forward {
+        Forward {
+            auth: req.headers().get(header::AUTHORIZATION).cloned(),
+        }
+    }
+
+    /// The caller's key, for blanking it out ([`caller_key`]).
+    pub(super) fn key(&self) -> Option<&[u8]> {
+        self.auth.as_ref().and_then(caller_key)
+    }
+
+    /// `body` with the caller's key masked ([`redact_key`]).
+    pub(super) fn redact(&self, body: Vec<u8>) -> Vec<u8> {
+        redact_key(body, self.auth.as_ref())
+    }
+
+    fn apply<B>(&self, mut request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        if let Some(auth) = &self.auth {
+            request = request.header("Authorization", auth.as_bytes());
+        }
+        request
+    }
+}
+
+/// `POST {upstream}/chat/completions` with `chat`, asking for a stream or
+/// for JSON.
+pub(super) fn post_chat(
+    shared: &Shared,
+    forward: &Forward,
+    chat: Vec<u8>,
+    stream: bool,
+) -> Result<Upstream, ureq::Error> {
+    let accept = match stream {
+        true => "text/event-stream",
+        false => "application/json",
+    };
+    let request = shared
+        .agent
+        .post(upstream_url(shared, "chat/completions"))
+        .header("Content-Type", "application/json")
+        .header("Accept", accept);
+    forward.apply(request).send(&chat[..])
+}
+
+/// Whether the gateway named its answer JSON.
+pub(super) fn is_json(response: &Upstream) -> bool {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            t.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        })
+}
+
+/// An answer that is not a stream, read whole (up to [`REPLY_LIMIT`]).
+pub(super) fn read_reply(response: &mut Upstream) -> Result<Vec<u8>, ureq::Error> {
+    response
+        .body_mut()
+        .with_config()
+        .limit(REPLY_LIMIT)
+        .read_to_vec()
+}
+
+/// `GET {upstream}/models`: the gateway's status and body (the key
+/// masked), or the status and message that say why there is none.
+pub(super) fn get_models(
+    shared: &Shared,
+    forward: &Forward,
+) -> Result<(u16, Vec<u8>), (StatusCode, String)> {
+    let request = shared
+        .agent
+        .get(upstream_url(shared, "models"))
+        .header("Accept", "application/json");
+    let mut response = forward
+        .apply(request)
+        .call()
+        .map_err(|e| unreachable(shared, &e))?;
+    let status = response.status().as_u16();
+    let body = read_reply(&mut response).map_err(|e| unreachable(shared, &e))?;
+    Ok((status, forward.redact(body)))
 }
 
 /// Mask the caller's key wherever an upstream answer echoes it, so that no
@@ -52,7 +140,7 @@ pub(super) fn authorization(req: &Request<Incoming>) -> Option<HeaderValue> {
 /// ([`Secrets::redact`]: the key whole, or any run of 8 or more of its
 /// characters in any case). A body that is not UTF-8 comes out with its
 /// invalid bytes replaced, which an error body can spare.
-pub(super) fn redact_key(body: Vec<u8>, auth: Option<&HeaderValue>) -> Vec<u8> {
+fn redact_key(body: Vec<u8>, auth: Option<&HeaderValue>) -> Vec<u8> {
     let Some(token) = auth.and_then(caller_key) else {
         return body;
     };
@@ -67,7 +155,7 @@ pub(super) fn redact_key(body: Vec<u8>, auth: Option<&HeaderValue>) -> Vec<u8> {
 /// The key in the caller's `Authorization` header (after `Bearer `), for
 /// blanking it out; `None` when too short to search for without blanking
 /// ordinary words.
-pub(super) fn caller_key(auth: &HeaderValue) -> Option<&[u8]> {
+fn caller_key(auth: &HeaderValue) -> Option<&[u8]> {
     let value = auth.as_bytes();
     let token = value
         .strip_prefix(b"Bearer ")
@@ -77,7 +165,7 @@ pub(super) fn caller_key(auth: &HeaderValue) -> Option<&[u8]> {
     (token.len() >= 8).then_some(token)
 }
 
-pub(super) fn upstream_url(shared: &Shared, path: &str) -> String {
+fn upstream_url(shared: &Shared, path: &str) -> String {
     format!("{}/{path}", shared.config.upstream.url)
 }
 
@@ -105,67 +193,6 @@ pub(super) fn redirected(shared: &Shared, status: u16) -> (StatusCode, String) {
             spec::redact_url(&shared.config.upstream.url)
         ),
     )
-}
-
-/// `GET /v1/models`: forwarded to `{upstream}/models` with the caller's
-/// `Authorization`, answered with the gateway's status and body, as JSON.
-pub(super) async fn models(
-    req: Request<Incoming>,
-    shared: Arc<Shared>,
-    start: Instant,
-) -> Response<Body> {
-    let auth = authorization(&req);
-    let worker = shared.clone();
-    let answer = tokio::task::spawn_blocking(move || {
-        let mut request = worker
-            .agent
-            .get(upstream_url(&worker, "models"))
-            .header("Accept", "application/json");
-        if let Some(auth) = &auth {
-            request = request.header("Authorization", auth.as_bytes());
-        }
-        match request.call() {
-            Err(e) => Err(unreachable(&worker, &e)),
-            Ok(mut response) => {
-                let status = response.status().as_u16();
-                let body = response
-                    .body_mut()
-                    .with_config()
-                    .limit(REPLY_LIMIT)
-                    .read_to_vec()
-                    .map_err(|e| unreachable(&worker, &e))?;
-                Ok((status, redact_key(body, auth.as_ref())))
-            }
-        }
-    })
-    .await;
-    let response = match answer {
-        // Always JSON, whatever type the gateway named: with its type, a
-        // gateway could serve a web page from the bridge's own address.
-        Ok(Ok((status, _))) if (300..400).contains(&status) => {
-            let (status, message) = redirected(&shared, status);
-            json_error(status, &message)
-        }
-        Ok(Ok((status, body))) => full(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-            "application/json",
-            body,
-        ),
-        Ok(Err((status, message))) => json_error(status, &message),
-        Err(_) => json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the upstream request stopped",
-        ),
-    };
-    log_line(
-        &shared,
-        format_args!(
-            "GET /v1/models -> {} in {}",
-            response.status().as_u16(),
-            secs(start)
-        ),
-    );
-    response
 }
 
 #[cfg(test)]
