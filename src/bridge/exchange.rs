@@ -1,66 +1,66 @@
 //! One exchange per request Codex makes of the gateway:
 //! - `POST /v1/responses` ([`responses`]): the Responses request is
 //!   translated to a chat request ([`super::translate`], pure), sent to
-//!   `{upstream}/chat/completions` ([`super::upstream`]) from a blocking
-//!   thread, and the chat stream translated back as it comes;
+//!   `{upstream}/chat/completions` ([`super::upstream`]), and the chat
+//!   stream translated back as Codex reads it ([`Relay`]);
 //! - `GET /v1/models` ([`models`]): forwarded as it is.
 //!
-//! The reader thread feeds the response body through a bounded channel.
-//! When Codex goes away, hyper drops the body and with it the receiver: the
-//! reader's next send fails, it stops, and dropping the ureq response
-//! closes the upstream connection. Every read from the gateway is bounded
-//! by the provider's `stream_idle_timeout_ms` (the agent's per-read limit).
+//! All on the event loop, nothing on a thread of its own but the
+//! translation of a large request. The answer's body reads the gateway's
+//! stream when hyper asks it for more: a slow client slows the gateway
+//! down (nothing piles up here), and when Codex goes away, hyper drops the
+//! body or the exchange's future, and with it the connection to the
+//! gateway, whatever the gateway was sending. Every wait on the gateway is
+//! bounded by the provider's `stream_idle_timeout_ms`.
 
-use std::io::Read;
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use hyper::body::{Frame, SizeHint};
 use hyper::{Response, StatusCode};
-use tokio::sync::{mpsc, oneshot};
+use tokio::time::Sleep;
 
 use super::http::{Body, error_body, event_stream, full, json_error};
 use super::shared::{Shared, log_line, secs};
-use super::translate::{self, StreamTranslator, Translated, UpstreamError};
-use super::upstream::{self, Forward, Upstream, redirected, unreachable};
-use crate::gateway;
+use super::translate::{self, Finish, StreamTranslator, ToolMap, Translated, UpstreamError};
+use super::upstream::{Failure, Forward, Upstream};
 
-/// How many translated chunks may wait for a slow client before the
-/// upstream reader waits too. A chunk is what one read of up to 16 KiB
-/// becomes (several times that in events), so this bounds the memory of
-/// each stream: with 32, 64 clients slower than the gateway kept most of
-/// their streams here (peak RSS 57 MB at 2,000 deltas, 73 MB at 20,000,
-/// bench/bridge.sh); with 4 it stays flat.
-const CHANNEL: usize = 4;
+/// Requests up to this size are translated on the event loop (well under
+/// a millisecond); larger ones on a blocking thread, so that a large
+/// history does not hold up every other stream.
+const TRANSLATE_INLINE: usize = 256 << 10;
 
-/// How the upstream answered, for the handler to start its response.
-enum Head {
-    /// A stream follows on the channel.
-    Stream,
-    /// A complete answer.
-    Full {
-        status: StatusCode,
-        content_type: &'static str,
-        body: Vec<u8>,
-    },
+/// Translated events gathered from what the gateway has already sent
+/// before they go to hyper as one piece.
+const BATCH: usize = 16 << 10;
+
+/// A complete answer: status, content type, body.
+struct Whole {
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
 }
 
-impl Head {
-    fn json(status: StatusCode, body: Vec<u8>) -> Head {
-        Head::Full {
+impl Whole {
+    fn json(status: StatusCode, body: Vec<u8>) -> Whole {
+        Whole {
             status,
             content_type: "application/json",
             body,
         }
     }
 
-    fn error(status: StatusCode, message: &str) -> Head {
-        Head::json(status, error_body(message))
+    fn error(status: StatusCode, message: &str) -> Whole {
+        Whole::json(status, error_body(message))
     }
 
-    fn events(body: Vec<u8>) -> Head {
-        Head::Full {
+    fn events(body: Vec<u8>) -> Whole {
+        Whole {
             status: StatusCode::OK,
             content_type: "text/event-stream",
             body,
@@ -70,14 +70,14 @@ impl Head {
 
 /// A complete answer, and why it is that, for the log.
 struct Answer {
-    head: Head,
+    whole: Whole,
     why: String,
 }
 
 impl Answer {
-    fn new(head: Head, why: impl Into<String>) -> Answer {
+    fn new(whole: Whole, why: impl Into<String>) -> Answer {
         Answer {
-            head,
+            whole,
             why: why.into(),
         }
     }
@@ -102,20 +102,23 @@ pub(super) async fn responses(
     shared: Arc<Shared>,
     start: Instant,
 ) -> Response<Body> {
-    let (head_tx, head_rx) = oneshot::channel();
-    let (tx, rx) = mpsc::channel(CHANNEL);
-    let worker = shared.clone();
-    // A large history takes a while to translate: not on the event loop,
-    // where it would hold up every other stream.
-    tokio::task::spawn_blocking(move || run(worker, forward, body, start, head_tx, tx));
-    match head_rx.await {
-        Ok(Head::Stream) => event_stream(rx),
-        Ok(Head::Full {
-            status,
-            content_type,
-            body,
-        }) => full(status, content_type, body),
-        // The exchange ended without a word: a panic before the stream.
+    let translated = match body.len() <= TRANSLATE_INLINE {
+        true => Ok(translate::request_to_chat(&body)),
+        false => tokio::task::spawn_blocking(move || translate::request_to_chat(&body)).await,
+    };
+    let translated = match translated {
+        Ok(Ok(t)) => t,
+        Ok(Err(e)) => {
+            log_line(
+                &shared,
+                format_args!(
+                    "POST /v1/responses -> 400 (not a Responses request) in {}",
+                    secs(start)
+                ),
+            );
+            return full(StatusCode::BAD_REQUEST, "application/json", e.body());
+        }
+        // The translation panicked: a bug.
         Err(_) => {
             log_line(
                 &shared,
@@ -124,74 +127,68 @@ pub(super) async fn responses(
                     secs(start)
                 ),
             );
-            json_error(
+            return json_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the bridge hit an internal error with this request (a bug: please report it with the bridge log)",
-            )
+            );
+        }
+    };
+    let mut exchange = Exchange::new(shared, forward, start, translated);
+    let chat = exchange.chat.take();
+    let mut pending = Pending(Some(&exchange.log));
+    let asked = exchange.ask(chat).await;
+    pending.0 = None;
+    drop(pending);
+    match asked {
+        Ok(upstream) => exchange.relay(upstream),
+        Err(answer) => exchange.answer(answer),
+    }
+}
+
+/// Logs that the client left while the gateway was asked (hyper dropped
+/// the exchange's future), unless disarmed.
+struct Pending<'a>(Option<&'a Log>);
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if let Some(log) = self.0 {
+            log.line(format_args!("cancelled (client left)"));
         }
     }
 }
 
-/// The exchange, on its blocking thread: translate the request, then
-/// [`Exchange::ask`] the gateway and pass its answer on.
-fn run(
+/// The log line of one `/v1/responses` request: its beginning (the
+/// request without its content) and when it started.
+struct Log {
     shared: Arc<Shared>,
-    forward: Forward,
-    body: Vec<u8>,
+    what: String,
     start: Instant,
-    head: oneshot::Sender<Head>,
-    tx: mpsc::Sender<Bytes>,
-) {
-    let translated = match translate::request_to_chat(&body) {
-        Ok(t) => t,
-        Err(e) => {
-            log_line(
-                &shared,
-                format_args!(
-                    "POST /v1/responses -> 400 (not a Responses request) in {}",
-                    secs(start)
-                ),
-            );
-            let _ = head.send(Head::json(StatusCode::BAD_REQUEST, e.body()));
-            return;
-        }
-    };
-    drop(body);
-    let exchange = Exchange::new(shared, forward, start, &translated);
-    match exchange.ask() {
-        Ok(Asked::Stream(response)) => exchange.stream(response, head, tx),
-        Ok(Asked::Whole(answer)) | Err(answer) => exchange.answer(head, answer),
+}
+
+impl Log {
+    fn line(&self, outcome: std::fmt::Arguments<'_>) {
+        log_line(
+            &self.shared,
+            format_args!("{} -> {outcome} in {}", self.what, secs(self.start)),
+        );
     }
 }
 
 /// One `/v1/responses` request once translated.
-struct Exchange<'t> {
-    shared: Arc<Shared>,
+struct Exchange {
     forward: Forward,
-    start: Instant,
-    translated: &'t Translated,
-    /// The log line's beginning: the request without its content.
-    what: String,
+    log: Log,
+    chat: Option<Vec<u8>>,
+    tools: ToolMap,
+    model: String,
+    stream: bool,
     /// The id of the Response that answers it.
     id: String,
 }
 
-/// What the gateway's answer becomes.
-enum Asked {
-    /// A chat stream, to be translated as it comes.
-    Stream(Upstream),
-    /// A complete answer.
-    Whole(Answer),
-}
-
-impl<'t> Exchange<'t> {
-    fn new(
-        shared: Arc<Shared>,
-        forward: Forward,
-        start: Instant,
-        translated: &'t Translated,
-    ) -> Exchange<'t> {
-        let summary = &translated.summary;
+impl Exchange {
+    fn new(shared: Arc<Shared>, forward: Forward, start: Instant, t: Translated) -> Exchange {
+        let summary = &t.summary;
         if shared.config.verbose && !summary.dropped.is_empty() {
             log_line(
                 &shared,
@@ -208,67 +205,74 @@ impl<'t> Exchange<'t> {
             summary.tools,
             if summary.stream { "" } else { " stream=false" }
         );
+        // Encoding a `Value` cannot fail (its keys are strings).
+        let chat = serde_json::to_vec(&t.chat).ok();
         Exchange {
-            shared,
             forward,
-            start,
-            translated,
-            what,
+            log: Log {
+                shared,
+                what,
+                start,
+            },
+            chat,
+            stream: summary.stream,
+            model: t.summary.model,
+            tools: t.tools,
             id: response_id(),
         }
     }
 
-    fn log(&self, outcome: std::fmt::Arguments<'_>) {
-        log_line(
-            &self.shared,
-            format_args!("{} -> {outcome} in {}", self.what, secs(self.start)),
-        );
+    fn shared(&self) -> &Shared {
+        &self.log.shared
     }
 
-    /// A complete answer: sent, and logged with its reason.
-    fn answer(&self, head: oneshot::Sender<Head>, answer: Answer) {
-        if let Head::Full { status, .. } = &answer.head {
-            self.log(format_args!("{} ({})", status.as_u16(), answer.why));
-        }
-        let _ = head.send(answer.head);
+    /// A complete answer: logged with its reason.
+    fn answer(&self, answer: Answer) -> Response<Body> {
+        let Whole {
+            status,
+            content_type,
+            body,
+        } = answer.whole;
+        self.log
+            .line(format_args!("{} ({})", status.as_u16(), answer.why));
+        full(status, content_type, body)
     }
 
-    /// Send the chat request; a stream to translate, or the whole answer.
-    fn ask(&self) -> Result<Asked, Answer> {
-        let translated = self.translated;
-        let chat = serde_json::to_vec(&translated.chat).map_err(|e| {
-            let message = format!("the bridge could not encode the request: {e}");
-            let error = Head::error(StatusCode::INTERNAL_SERVER_ERROR, &message);
+    /// Send the chat request: a stream to translate, or the whole answer.
+    async fn ask(&self, chat: Option<Vec<u8>>) -> Result<Upstream, Answer> {
+        let chat = chat.ok_or_else(|| {
+            let message = "the bridge could not encode the request";
+            let error = Whole::error(StatusCode::INTERNAL_SERVER_ERROR, message);
             Answer::new(error, "encoding")
         })?;
-        let stream = translated.summary.stream;
-        let response =
-            upstream::post_chat(&self.shared, &self.forward, chat, stream).map_err(|e| {
-                let (status, message) = unreachable(&self.shared, &e);
-                Answer::new(Head::error(status, &message), "gateway unreachable")
-            })?;
+        let gateway = &self.shared().gateway;
+        let response = gateway
+            .post_chat(&self.forward, chat, self.stream)
+            .await
+            .map_err(|e| self.unreachable(&e, e.why()))?;
         let status = response.status().as_u16();
         if (300..400).contains(&status) {
-            let (status_out, message) = redirected(&self.shared, status);
+            let (status_out, message) = gateway.redirected(status);
             let why = format!("upstream {status}, a redirect, not followed");
-            return Err(Answer::new(Head::error(status_out, &message), why));
+            return Err(Answer::new(Whole::error(status_out, &message), why));
         }
         // A gateway that ignores `stream: true` answers one JSON completion.
-        let whole = stream && (200..300).contains(&status) && upstream::is_json(&response);
-        if !(200..300).contains(&status) || !stream || whole {
-            return Ok(Asked::Whole(self.whole(response, status, whole)));
+        let whole = self.stream && (200..300).contains(&status) && is_json(&response);
+        if !(200..300).contains(&status) || !self.stream || whole {
+            return Err(self.whole(response, status, whole).await);
         }
-        Ok(Asked::Stream(response))
+        Ok(response)
+    }
+
+    /// The answer when the gateway gave none: its words, for Codex.
+    fn unreachable(&self, e: &Failure, why: &str) -> Answer {
+        let (status, message) = self.shared().gateway.failed(e);
+        Answer::new(Whole::error(status, &message), why)
     }
 
     /// The stream translator for this answer, hiding the caller's key.
     fn translator(&self) -> StreamTranslator {
-        let translated = self.translated;
-        let mut translator = StreamTranslator::new(
-            translated.tools.clone(),
-            &translated.summary.model,
-            &self.id,
-        );
+        let mut translator = StreamTranslator::new(self.tools.clone(), &self.model, &self.id);
         if let Some(key) = self.forward.key() {
             translator.hide(&String::from_utf8_lossy(key));
         }
@@ -277,158 +281,289 @@ impl<'t> Exchange<'t> {
 
     /// An answer read whole: an error, a `stream: false` completion, or
     /// one JSON completion for a stream (`whole`).
-    fn whole(&self, mut response: Upstream, status: u16, whole: bool) -> Answer {
-        let body = upstream::read_reply(&mut response);
+    async fn whole(&self, response: Upstream, status: u16, whole: bool) -> Answer {
+        let body = self.shared().gateway.read_reply(response.into_body()).await;
         // Whatever the gateway answers, an echoed key goes no further.
-        let body = body.map(|body| self.forward.redact(body));
-        let head = match body {
-            Ok(body) if !(200..300).contains(&status) => {
-                match translate::upstream_error(status, &body, &self.shared.config.env_key) {
-                    UpstreamError::Http { status, body } => Head::json(
-                        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-                        body,
-                    ),
-                    UpstreamError::Failed { sse } => Head::events(sse),
-                }
+        let body = match body {
+            Ok(body) => self.forward.redact(body),
+            Err(e) => return self.unreachable(&e, &format!("upstream {status}, {}", e.why())),
+        };
+        let answer = if !(200..300).contains(&status) {
+            let env_key = &self.shared().config.env_key;
+            match translate::upstream_error(status, &body, env_key) {
+                UpstreamError::Http { status, body } => Whole::json(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                    body,
+                ),
+                UpstreamError::Failed { sse } => Whole::events(sse),
             }
-            Ok(body) if whole => {
-                let mut translator = self.translator();
-                let mut events = translator.created();
-                events.extend(translator.push_completion(&body));
-                events.extend(translator.finish().tail);
-                Head::events(events)
-            }
-            Ok(body) => {
-                let tools = &self.translated.tools;
-                match translate::chat_to_response(&body, tools, &self.id) {
-                    Ok(value) => Head::json(StatusCode::OK, value.to_string().into_bytes()),
-                    Err(e) => Head::error(
-                        StatusCode::BAD_GATEWAY,
-                        &format!("the gateway's answer was not understood: {e}"),
-                    ),
-                }
-            }
-            Err(e) => {
-                let (status, message) = unreachable(&self.shared, &e);
-                Head::error(status, &message)
+        } else if whole {
+            let mut translator = self.translator();
+            let mut events = translator.created();
+            events.extend(translator.push_completion(&body));
+            events.extend(translator.finish().tail);
+            Whole::events(events)
+        } else {
+            match translate::chat_to_response(&body, &self.tools, &self.id) {
+                Ok(value) => Whole::json(StatusCode::OK, value.to_string().into_bytes()),
+                Err(e) => Whole::error(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("the gateway's answer was not understood: {e}"),
+                ),
             }
         };
         let why = match whole {
             true => format!("upstream {status}, one JSON completion for a stream"),
             false => format!("upstream {status}"),
         };
-        Answer::new(head, why)
+        Answer::new(answer, why)
     }
 
-    /// Translate the gateway's stream as it comes, into `tx`.
-    fn stream(&self, response: Upstream, head: oneshot::Sender<Head>, tx: mpsc::Sender<Bytes>) {
+    /// The gateway's stream, translated as Codex reads it.
+    fn relay(self, response: Upstream) -> Response<Body> {
         let mut translator = self.translator();
-        let send =
-            |bytes: Vec<u8>| bytes.is_empty() || tx.blocking_send(Bytes::from(bytes)).is_ok();
-        // `response.created` is queued before the response starts, so that
-        // it leaves with the headers (one wakeup of the event loop, not two).
-        if !send(translator.created()) || head.send(Head::Stream).is_err() {
-            return self.log(format_args!("cancelled (client left)"));
+        let idle = self.shared().config.idle_timeout;
+        // `response.created` leaves with the headers.
+        let created = Bytes::from(translator.created());
+        event_stream(Box::pin(Relay {
+            upstream: response.into_body(),
+            translator: Some(translator),
+            first: Some(created),
+            log: self.log,
+            idle,
+            last: Instant::now(),
+            finishing: None,
+            timer: Box::pin(tokio::time::sleep(idle)),
+            panic_here: failpoint_panic(),
+        }))
+    }
+}
+
+/// Whether the gateway named its answer JSON.
+fn is_json(response: &Upstream) -> bool {
+    response
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            t.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        })
+}
+
+/// The body of a streamed answer: each time hyper asks for more, it reads
+/// what the gateway has sent, translates it, and hands the events on.
+struct Relay {
+    upstream: hyper::body::Incoming,
+    /// `None` once the answer has ended.
+    translator: Option<StreamTranslator>,
+    /// `response.created`, not yet handed on.
+    first: Option<Bytes>,
+    log: Log,
+    idle: Duration,
+    /// When the gateway last sent something.
+    last: Instant,
+    /// When `finish_reason` came (only the usage and `[DONE]` are awaited).
+    finishing: Option<Instant>,
+    /// Fires at the next deadline, or earlier (then set again).
+    timer: Pin<Box<Sleep>>,
+    panic_here: bool,
+}
+
+/// Why a stream ended.
+enum End {
+    /// The answer ended (`response.completed`, or the gateway's error
+    /// passed on as `response.failed`).
+    Over,
+    /// The gateway closed (or said `finish_reason` and kept the line open).
+    Closed,
+    /// Reading failed, or nothing came for the idle limit.
+    Cut(String),
+    /// A bug (a panic) in the translation.
+    Bug,
+}
+
+impl hyper::body::Body for Relay {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = self.get_mut();
+        if let Some(first) = this.first.take() {
+            return Poll::Ready(Some(Ok(Frame::data(first))));
         }
+        if this.translator.is_none() {
+            return Poll::Ready(None);
+        }
+        let mut out = Vec::new();
+        loop {
+            let end = match Pin::new(&mut this.upstream).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => this.push(&data, &mut out),
+                    Err(_) => None,
+                },
+                Poll::Ready(None) => Some(End::Closed),
+                Poll::Ready(Some(Err(e))) => Some(End::Cut(Failure::of(&e).to_string())),
+                Poll::Pending if !out.is_empty() => break,
+                Poll::Pending => match this.overdue(cx) {
+                    Some(end) => Some(end),
+                    None => return Poll::Pending,
+                },
+            };
+            if let Some(end) = end {
+                this.end(end, &mut out);
+                break;
+            }
+            if out.len() >= BATCH {
+                break;
+            }
+        }
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && self.translator.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
+impl Relay {
+    /// Translate one piece of the gateway's stream into `out`; whether the
+    /// answer ended with it.
+    fn push(&mut self, data: &[u8], out: &mut Vec<u8>) -> Option<End> {
+        self.last = Instant::now();
+        let translator = self.translator.as_mut()?;
+        let panic_here = self.panic_here;
         // A bug here (a panic) must not leave Codex a stream that just
         // stops, nor go unlogged: the answer ends in response.failed,
         // which Codex shows and retries, and the bridge goes on.
-        let streamed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let Some(cut) = self.pump(response, &mut translator, &send) else {
-                return self.log(format_args!("200 cancelled (client left)"));
-            };
-            self.finish(translator, cut, &send);
+        let pushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let events = translator.push(data);
+            if panic_here {
+                panic!("failpoint bridge-panic");
+            }
+            events
         }));
-        if streamed.is_err() {
-            let message = "the bridge hit an internal error translating this answer (a bug: please report it with the bridge log)";
-            send(translate::failed_event("bridge_internal_error", message));
-            self.log(format_args!(
-                "200 internal error (the answer ends in response.failed)"
-            ));
+        let Ok(events) = pushed else {
+            return Some(End::Bug);
+        };
+        out.extend_from_slice(&events);
+        // Completed or failed: whatever the gateway sends after
+        // (keep-alive comments, a never-closed connection) would hold
+        // Codex's response open.
+        if translator.is_over() {
+            return Some(End::Over);
         }
+        if translator.is_finishing() && self.finishing.is_none() {
+            self.finishing = Some(self.last);
+        }
+        None
     }
 
-    /// Read the gateway's stream into the translator until it ends:
-    /// `Some(None)` when it finished or closed, `Some(Some(cause))` when a
-    /// read failed, `None` when the client left.
-    fn pump(
-        &self,
-        response: Upstream,
-        translator: &mut StreamTranslator,
-        send: &impl Fn(Vec<u8>) -> bool,
-    ) -> Option<Option<String>> {
-        let panic_here = failpoint_panic();
-        let idle = self.shared.config.idle_timeout;
-        let mut reader = response.into_body().into_reader();
-        let mut buf = vec![0; 16 << 10];
-        let mut finishing_since: Option<Instant> = None;
+    /// Nothing to read now: whether a limit ran out, else the timer set
+    /// to wake this body at the next one. `finish_reason` came: the usage
+    /// and `[DONE]` follow at once from a well-behaved gateway; one that
+    /// sends keep-alives instead (never idle, never done) would hold
+    /// Codex's answer, so it ends after a short wait.
+    fn overdue(&mut self, cx: &mut Context<'_>) -> Option<End> {
         loop {
-            match reader.read(&mut buf) {
-                Ok(0) => return Some(None),
-                Ok(n) => {
-                    if !send(translator.push(&buf[..n])) {
-                        return None;
-                    }
-                    if panic_here {
-                        panic!("failpoint bridge-panic");
-                    }
-                    // Completed or failed: whatever the gateway sends after
-                    // (keep-alive comments, a never-closed connection) would
-                    // hold Codex's response open and this thread busy.
-                    if translator.is_over() {
-                        return Some(None);
-                    }
-                    // `finish_reason` came: the usage and `[DONE]` follow
-                    // at once from a well-behaved gateway. One that sends
-                    // keep-alives instead (never idle, never done) would
-                    // hold Codex's answer: it ends after a short wait.
-                    if translator.is_finishing() {
-                        let since = *finishing_since.get_or_insert_with(Instant::now);
-                        if since.elapsed() >= after_finish(idle) {
-                            return Some(None);
-                        }
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Some(Some(read_failure(&e, idle))),
+            let idle_at = self.last + self.idle;
+            let finish_at = self.finishing.map(|f| f + after_finish(self.idle));
+            let now = Instant::now();
+            if finish_at.is_some_and(|at| now >= at) {
+                return Some(End::Closed);
+            }
+            if now >= idle_at {
+                let idle = gateway_seconds(self.idle);
+                return Some(End::Cut(format!(
+                    "no data for {idle} (stream_idle_timeout_ms)"
+                )));
+            }
+            let next = finish_at.map_or(idle_at, |f| f.min(idle_at));
+            // Set again only when it would fire too late; firing early
+            // just brings this body back here.
+            let deadline = tokio::time::Instant::from_std(next);
+            if self.timer.deadline() > deadline || self.timer.is_elapsed() {
+                self.timer.as_mut().reset(deadline);
+            }
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return None;
             }
         }
     }
 
-    /// The stream's end: its last events sent, and the log line.
-    fn finish(
-        &self,
-        translator: StreamTranslator,
-        cut: Option<String>,
-        send: &impl Fn(Vec<u8>) -> bool,
-    ) {
-        // A failed read is not the gateway closing: the answer names the
-        // cause (a timeout, a reset), and a partial event is dropped.
-        let finish = match &cut {
-            None => translator.finish(),
-            Some(cause) => translator.interrupted(cause),
+    /// The answer's end: its last events into `out`, and the log line.
+    fn end(&mut self, end: End, out: &mut Vec<u8>) {
+        let Some(translator) = self.translator.take() else {
+            return;
         };
-        let delivered = send(finish.tail);
-        let tokens = match &finish.usage {
-            Some(u) => format!(
-                " tokens in={} out={} total={}{}",
-                u.input_tokens,
-                u.output_tokens,
-                u.total_tokens,
-                u.cached_tokens
-                    .map(|c| format!(" cached={c}"))
-                    .unwrap_or_default()
-            ),
-            None => String::new(),
+        let finish = match &end {
+            End::Over | End::Closed => translator.finish(),
+            // A failed read is not the gateway closing: the answer names
+            // the cause (a timeout, a reset), and a partial event is dropped.
+            End::Cut(cause) => translator.interrupted(cause),
+            End::Bug => {
+                let message = "the bridge hit an internal error translating this answer (a bug: please report it with the bridge log)";
+                out.extend(translate::failed_event("bridge_internal_error", message));
+                self.log.line(format_args!(
+                    "200 internal error (the answer ends in response.failed)"
+                ));
+                return;
+            }
         };
-        let ending = match (&cut, finish.completed, delivered) {
-            (_, _, false) => "cancelled (client left)".to_string(),
-            (None, true, true) => "completed".to_string(),
-            (None, false, true) => "upstream ended without finishing".to_string(),
-            (Some(cause), _, true) => format!("upstream stream cut: {cause}"),
-        };
-        self.log(format_args!("200 {ending}{tokens}"));
+        out.extend_from_slice(&finish.tail);
+        self.log.line(format_args!(
+            "200 {}{}",
+            ending(&end, &finish),
+            tokens(&finish)
+        ));
     }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if self.translator.is_some() {
+            self.log.line(format_args!("200 cancelled (client left)"));
+        }
+    }
+}
+
+/// How a stream ended, for the log.
+fn ending(end: &End, finish: &Finish) -> String {
+    match (end, finish.completed) {
+        (End::Over | End::Closed, true) => "completed".to_string(),
+        (End::Over, false) => "ended in response.failed".to_string(),
+        (End::Closed, false) => "upstream ended without finishing".to_string(),
+        (End::Cut(cause), _) => format!("upstream stream cut: {cause}"),
+        (End::Bug, _) => "internal error".to_string(),
+    }
+}
+
+/// The usage the gateway reported, for the log.
+fn tokens(finish: &Finish) -> String {
+    match &finish.usage {
+        Some(u) => format!(
+            " tokens in={} out={} total={}{}",
+            u.input_tokens,
+            u.output_tokens,
+            u.total_tokens,
+            u.cached_tokens
+                .map(|c| format!(" cached={c}"))
+                .unwrap_or_default()
+        ),
+        None => String::new(),
+    }
+}
+
+fn gateway_seconds(d: Duration) -> String {
+    crate::gateway::seconds(d)
 }
 
 /// `GET /v1/models`: forwarded to `{upstream}/models` with the caller's
@@ -438,25 +573,23 @@ pub(super) async fn models(
     shared: Arc<Shared>,
     start: Instant,
 ) -> Response<Body> {
-    let worker = shared.clone();
-    let answer = tokio::task::spawn_blocking(move || upstream::get_models(&worker, &forward)).await;
-    let response = match answer {
+    let gateway = &shared.gateway;
+    let response = match gateway.get_models(&forward).await {
         // Always JSON, whatever type the gateway named: with its type, a
         // gateway could serve a web page from the bridge's own address.
-        Ok(Ok((status, _))) if (300..400).contains(&status) => {
-            let (status, message) = redirected(&shared, status);
+        Ok((status, _)) if (300..400).contains(&status) => {
+            let (status, message) = gateway.redirected(status);
             json_error(status, &message)
         }
-        Ok(Ok((status, body))) => full(
+        Ok((status, body)) => full(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
             "application/json",
             body,
         ),
-        Ok(Err((status, message))) => json_error(status, &message),
-        Err(_) => json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the upstream request stopped",
-        ),
+        Err(e) => {
+            let (status, message) = gateway.failed(&e);
+            json_error(status, &message)
+        }
     };
     log_line(
         &shared,
@@ -481,22 +614,6 @@ fn after_finish(idle: Duration) -> Duration {
 /// can show what a bug there does (tests/testsuite/bridge_server.rs).
 fn failpoint_panic() -> bool {
     std::env::var_os("OMINIGATE_CODEX_FAILPOINT").is_some_and(|v| v == "bridge-panic")
-}
-
-/// A failed read from the gateway, for the log (no header, no content).
-fn read_failure(e: &std::io::Error, idle: Duration) -> String {
-    let timed_out = e.kind() == std::io::ErrorKind::TimedOut
-        || e.get_ref()
-            .and_then(|inner| inner.downcast_ref::<ureq::Error>())
-            .is_some_and(gateway::is_timeout);
-    if timed_out {
-        format!(
-            "no data for {} (stream_idle_timeout_ms)",
-            gateway::seconds(idle)
-        )
-    } else {
-        e.to_string()
-    }
 }
 
 #[cfg(test)]

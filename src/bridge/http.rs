@@ -1,5 +1,6 @@
-//! The bridge's answers to Codex: the response [`Body`] (whole, or streamed
-//! from an exchange) and the helpers that build a response.
+//! The bridge's bodies: [`Body`] (whole, or streamed by an exchange as it
+//! translates), for its answers to Codex and its requests to the gateway,
+//! and the helpers that build an answer.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -9,12 +10,15 @@ use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
-use tokio::sync::mpsc;
 
-/// A response body: all at once, or streamed from an upstream reader.
+/// A body produced as it is sent (an answer translated as the gateway's
+/// stream comes).
+pub type Frames = Pin<Box<dyn hyper::body::Body<Data = Bytes, Error = Infallible> + Send>>;
+
+/// A body: all at once, or streamed.
 pub enum Body {
     Full(Option<Bytes>),
-    Stream(mpsc::Receiver<Bytes>),
+    Stream(Frames),
 }
 
 impl hyper::body::Body for Body {
@@ -27,12 +31,15 @@ impl hyper::body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Body::Stream(rx) => rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b)))),
+            Body::Stream(frames) => frames.as_mut().poll_frame(cx),
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        matches!(self, Body::Full(None))
+        match self {
+            Body::Full(b) => b.is_none(),
+            Body::Stream(frames) => frames.is_end_stream(),
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -73,8 +80,8 @@ pub fn error_body(message: &str) -> Vec<u8> {
 }
 
 /// A streamed `text/event-stream` answer.
-pub fn event_stream(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
-    let mut response = Response::new(Body::Stream(rx));
+pub fn event_stream(frames: Frames) -> Response<Body> {
+    let mut response = Response::new(Body::Stream(frames));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

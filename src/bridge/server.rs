@@ -33,7 +33,7 @@ use tokio::sync::oneshot;
 use super::exchange;
 use super::http::{Body, full, json_error};
 use super::shared::{Config, Shared, log_line, secs};
-use super::upstream::{self, Forward};
+use super::upstream::{Forward, Gateway};
 use crate::gateway;
 use crate::spec;
 
@@ -42,9 +42,10 @@ use crate::spec;
 pub const BODY_LIMIT: usize = 64 << 20;
 /// How long running streams may go on after SIGINT or SIGTERM.
 pub const GRACE: Duration = Duration::from_secs(5);
-/// At most this many upstream requests at once (each holds a thread while
-/// it waits on the gateway). The issue asks for at least 64.
-pub const MAX_UPSTREAM: usize = 256;
+/// At most this many blocking threads at once: they translate large
+/// requests and look up the gateway's address. Upstream requests hold
+/// none: any number of them run on the event loop.
+pub const MAX_BLOCKING: usize = 256;
 
 /// A bound bridge, not yet serving.
 pub struct Bridge {
@@ -77,8 +78,8 @@ impl Bridge {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
-            .max_blocking_threads(MAX_UPSTREAM)
-            .thread_name("bridge-upstream")
+            .max_blocking_threads(MAX_BLOCKING)
+            .thread_name("bridge-blocking")
             .build()?;
         let listener = {
             let _guard = rt.enter();
@@ -86,11 +87,11 @@ impl Bridge {
             std.set_nonblocking(true)?;
             tokio::net::TcpListener::from_std(std)?
         };
-        let agent = upstream::agent(&config);
+        let gateway = Gateway::new(&config.upstream, config.idle_timeout);
         Ok(Bridge {
             rt,
             listener,
-            shared: Arc::new(Shared { config, agent }),
+            shared: Arc::new(Shared { config, gateway }),
         })
     }
 

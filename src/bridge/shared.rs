@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
+use super::upstream::Gateway;
 use crate::shown;
 use crate::spec::BaseUrl;
 
@@ -27,7 +28,7 @@ pub struct Config {
 /// What every request handler reads.
 pub(super) struct Shared {
     pub config: Config,
-    pub agent: ureq::Agent,
+    pub gateway: Gateway,
 }
 
 /// The request log: one line per request on stderr, unless `-q`. Holds
