@@ -25,6 +25,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::gateway;
@@ -493,17 +494,52 @@ impl Forward {
 /// Mask the caller's key wherever an upstream answer echoes it, so that no
 /// error the bridge passes on or logs holds it: the one key filter
 /// ([`Secrets::redact`]: the key whole, or any run of 8 or more of its
-/// characters in any case). A body that is not UTF-8 comes out with its
-/// invalid bytes replaced, which an error body can spare.
+/// characters in any case). A JSON body is masked in its decoded strings
+/// (a key written `\u0073\u006b…` is the key all the same, once Codex
+/// decodes it) and written out again when anything was masked; any other
+/// body as text, its invalid UTF-8 replaced, which an error body can spare.
 fn redact_key(body: Vec<u8>, auth: Option<&HeaderValue>) -> Vec<u8> {
     let Some(token) = auth.and_then(caller_key) else {
         return body;
     };
     let secrets = Secrets::new([String::from_utf8_lossy(token)]);
+    if let Ok(mut value) = serde_json::from_slice::<Value>(&body) {
+        if !mask_strings(&mut value, &secrets) {
+            return body;
+        }
+        return serde_json::to_vec(&value).unwrap_or_default();
+    }
     let text = String::from_utf8_lossy(&body);
     match secrets.redact(&text) {
         Cow::Owned(masked) => masked.into_bytes(),
         Cow::Borrowed(_) => body,
+    }
+}
+
+/// Mask `secrets` in every string of `value`, object keys too; whether
+/// anything was masked.
+fn mask_strings(value: &mut Value, secrets: &Secrets) -> bool {
+    let mask = |text: &mut String| match secrets.redact(text) {
+        Cow::Owned(masked) => {
+            *text = masked;
+            true
+        }
+        Cow::Borrowed(_) => false,
+    };
+    match value {
+        Value::String(text) => mask(text),
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |masked, v| mask_strings(v, secrets) | masked),
+        Value::Object(map) => {
+            let mut masked = false;
+            for (mut key, mut v) in std::mem::take(map) {
+                masked |= mask_strings(&mut v, secrets) | mask(&mut key);
+                map.insert(key, v);
+            }
+            masked
+        }
+        _ => false,
     }
 }
 
@@ -534,5 +570,24 @@ mod tests {
             "bad key \u{2026}(17 characters), try again (\u{2026}(17 characters))"
         );
         assert_eq!(redact_key(b"x".to_vec(), None), b"x");
+    }
+
+    #[test]
+    fn echoed_keys_are_blanked_once_json_decoded() {
+        let auth = HeaderValue::from_static("Bearer sk-omg-secret-123");
+        let escaped: String = "sk-omg-secret-123"
+            .chars()
+            .map(|c| format!("\\u{:04x}", c as u32))
+            .collect();
+        let body =
+            format!(r#"{{"error":{{"message":"bad {escaped}","{escaped}":[1,"{escaped}"]}}}}"#);
+        let out = redact_key(body.into_bytes(), Some(&auth));
+        let out: Value = serde_json::from_slice(&out).unwrap();
+        let text = out.to_string();
+        assert!(!text.contains("secret-123"), "{text}");
+        assert_eq!(out["error"]["message"], "bad \u{2026}(17 characters)");
+        // Nothing to mask: the body as it came, byte for byte.
+        let plain = br#"{"a": "b" }"#.to_vec();
+        assert_eq!(redact_key(plain.clone(), Some(&auth)), plain);
     }
 }

@@ -1315,3 +1315,57 @@ fn the_257th_concurrent_stream_is_answered() {
     drop(clients);
     assert!(gateway.wait_for(Duration::from_secs(10), |g| g.open() <= 1));
 }
+
+/// `text` with every character JSON-escaped (`\u0073\u006b…`).
+fn json_escaped(text: &str) -> String {
+    text.chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect()
+}
+
+/// `body` as its reader sees it: a JSON body decoded (escapes resolved).
+fn decoded(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .map_or_else(|_| body.to_string(), |v| v.to_string())
+}
+
+#[test]
+fn a_key_the_gateway_echoes_json_escaped_is_masked_once_decoded() {
+    let escaped = json_escaped(CANARY);
+    let echo = escaped.clone();
+    let gateway = Server::start(move |req: &Request| match req.path.as_str() {
+        "/v1/models" => reply(
+            200,
+            &format!(r#"{{"object":"list","data":[{{"id":"m {echo}","object":"model"}}]}}"#),
+        ),
+        _ if req.body.contains("\"bad\"") => reply(
+            400,
+            &format!(r#"{{"error":{{"message":"bad request from {echo}"}}}}"#),
+        ),
+        _ => reply(
+            401,
+            &format!(r#"{{"error":{{"message":"Invalid API key {echo}"}}}}"#),
+        ),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, refused) = post_responses(&bridge);
+    assert_eq!(status, 400, "{refused}");
+    assert!(decoded(&refused).contains("Invalid API key"), "{refused}");
+    let bad = responses_request().replace("\"hi\"", "\"bad\"");
+    let (status, bad) = post(&bridge, bad, Some(CANARY));
+    assert_eq!(status, 400, "{bad}");
+    assert!(decoded(&bad).contains("bad request from"), "{bad}");
+    let mut r = agent()
+        .get(bridge.url("/v1/models"))
+        .header("Authorization", format!("Bearer {CANARY}"))
+        .call()
+        .expect("models");
+    let models = r.body_mut().read_to_string().unwrap();
+    assert!(decoded(&models).contains("\"m "), "{models}");
+    for body in [&refused, &bad, &models] {
+        assert!(!body.contains(&escaped), "{body}");
+        assert_no_canary_in_text(&decoded(body));
+    }
+    assert_clean(&bridge, &[&refused, &bad, &models]);
+}
