@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
 use hyper::{Response, StatusCode};
+use serde_json::Value;
 use tokio::time::Sleep;
 
 use super::http::{Body, error_body, event_stream, full, json_error};
@@ -288,6 +289,8 @@ impl Exchange {
             Ok(body) => self.forward.redact(body),
             Err(e) => return self.unreachable(&e, &format!("upstream {status}, {}", e.why())),
         };
+        // A gateway that always streams, asked for JSON.
+        let streamed = !self.stream && (200..300).contains(&status) && looks_like_events(&body);
         let answer = if !(200..300).contains(&status) {
             let env_key = &self.shared().config.env_key;
             match translate::upstream_error(status, &body, env_key) {
@@ -303,6 +306,11 @@ impl Exchange {
             events.extend(translator.push_completion(&body));
             events.extend(translator.finish().tail);
             Whole::events(events)
+        } else if streamed {
+            match self.stream_to_response(&body) {
+                Ok(value) => Whole::json(StatusCode::OK, value.to_string().into_bytes()),
+                Err(message) => Whole::error(StatusCode::BAD_GATEWAY, &message),
+            }
         } else {
             match translate::chat_to_response(&body, &self.tools, &self.id) {
                 Ok(value) => Whole::json(StatusCode::OK, value.to_string().into_bytes()),
@@ -312,11 +320,41 @@ impl Exchange {
                 ),
             }
         };
-        let why = match whole {
-            true => format!("upstream {status}, one JSON completion for a stream"),
-            false => format!("upstream {status}"),
+        let why = match (whole, streamed) {
+            (true, _) => format!("upstream {status}, one JSON completion for a stream"),
+            (_, true) => format!("upstream {status}, a stream for stream: false"),
+            _ => format!("upstream {status}"),
         };
         Answer::new(answer, why)
+    }
+
+    /// A gateway that answers `stream: false` with an event stream: read as
+    /// the stream it is, and answered with the Response that
+    /// `response.completed` carries, or the message `response.failed` does.
+    fn stream_to_response(&self, body: &[u8]) -> Result<Value, String> {
+        let mut translator = self.translator();
+        let mut events = translator.push(body);
+        events.extend(translator.finish().tail);
+        let last = events
+            .split(|&b| b == b'\n')
+            .filter_map(|line| line.strip_prefix(b"data: "))
+            .filter_map(|data| serde_json::from_slice::<Value>(data).ok())
+            .find(|e| {
+                matches!(
+                    e["type"].as_str(),
+                    Some("response.completed" | "response.failed")
+                )
+            })
+            .unwrap_or_default();
+        match last["type"].as_str() {
+            Some("response.completed") => Ok(last["response"].clone()),
+            _ => Err(format!(
+                "the gateway's streamed answer failed: {}",
+                last["response"]["error"]["message"]
+                    .as_str()
+                    .unwrap_or("no message")
+            )),
+        }
     }
 
     /// The gateway's stream, translated as Codex reads it.
@@ -337,6 +375,15 @@ impl Exchange {
             panic_here: failpoint_panic(),
         }))
     }
+}
+
+/// Whether a body the gateway sent whole is an event stream: `data:`,
+/// `event:`, `id:` or a comment first (its content type may say anything).
+fn looks_like_events(body: &[u8]) -> bool {
+    let start = body.trim_ascii_start();
+    [&b"data:"[..], b"event:", b"id:", b":"]
+        .iter()
+        .any(|p| start.starts_with(p))
 }
 
 /// Whether the gateway named its answer JSON.

@@ -1369,3 +1369,46 @@ fn a_key_the_gateway_echoes_json_escaped_is_masked_once_decoded() {
     }
     assert_clean(&bridge, &[&refused, &bad, &models]);
 }
+
+#[test]
+fn stream_false_answered_with_a_stream_still_gets_a_response_object() {
+    // Issue 21: doctor's `stream: false` probe through the bridge, to a
+    // gateway that always streams, blamed the gateway (502, not JSON).
+    let sse: String = chat_chunks(2)
+        .iter()
+        .map(|c| format!("data: {c}\n\n"))
+        .collect();
+    let failing = format!(
+        "data: {}\n\ndata: {}\n\n",
+        chat_chunks(1)[0],
+        serde_json::json!({"error": {"message": "the model fell over", "code": "server_error"}})
+    );
+    let gateway = Server::start(move |req: &Request| Answer::Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/event-stream".into())],
+        body: match req.body.contains("\"fail\"") {
+            true => failing.clone(),
+            false => sse.clone(),
+        },
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let request = responses_request().replace("\"stream\":true", "\"stream\":false");
+    let (status, text) = post(&bridge, request.clone(), Some(CANARY));
+    assert_eq!(status, 200, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON Response");
+    assert_eq!(v["object"], "response", "{v}");
+    assert_eq!(v["status"], "completed", "{v}");
+    assert_eq!(v["output"][0]["content"][0]["text"], "Hello", "{v}");
+    assert_eq!(v["usage"]["total_tokens"], 18, "{v}");
+    let log = bridge.log();
+    assert!(
+        log.contains("stream=false -> 200 (upstream 200, a stream for stream: false)"),
+        "{log}"
+    );
+
+    let (status, failed) = post(&bridge, request.replace("\"hi\"", "\"fail\""), Some(CANARY));
+    assert_eq!(status, 502, "{failed}");
+    assert!(failed.contains("the model fell over"), "{failed}");
+    assert_clean(&bridge, &[&text, &failed]);
+}
