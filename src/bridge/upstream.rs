@@ -239,21 +239,15 @@ pub(super) enum Failure {
 impl Failure {
     /// Classify an error of the client, of hyper or of the connector.
     pub(super) fn of(e: &(dyn StdError + 'static)) -> Failure {
-        let mut connect = false;
+        let (mut connect, mut timed_out, mut parse) = (false, false, None);
         let mut source = Some(e);
         while let Some(e) = source {
-            if let Some(c) = e.downcast_ref::<ConnectError>() {
-                return match c {
-                    ConnectError::TimedOut => Failure::ConnectTimedOut,
-                    ConnectError::Failed(_) => Failure::Connect(deepest(e)),
-                };
-            }
-            // io::Error's `source` skips the error it wraps.
-            let inner = e
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref());
-            if let Some(tls) = inner.and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            if let Some(tls) = tls_error(e) {
                 return Failure::Tls(tls.to_string());
+            }
+            if let Some(c) = e.downcast_ref::<ConnectError>() {
+                connect = true;
+                timed_out |= matches!(c, ConnectError::TimedOut);
             }
             if let Some(client) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
                 connect |= client.is_connect();
@@ -261,13 +255,15 @@ impl Failure {
             if let Some(h) = e.downcast_ref::<hyper::Error>()
                 && h.is_parse()
             {
-                return Failure::Protocol(h.to_string());
+                parse = Some(h.to_string());
             }
             source = e.source();
         }
-        match connect {
-            true => Failure::Connect(deepest(e)),
-            false => Failure::Broken(deepest(e)),
+        match (timed_out, parse, connect) {
+            (true, _, _) => Failure::ConnectTimedOut,
+            (_, Some(cause), _) => Failure::Protocol(cause),
+            (_, None, true) => Failure::Connect(deepest(e)),
+            (_, None, false) => Failure::Broken(deepest(e)),
         }
     }
 
@@ -304,6 +300,16 @@ impl Failure {
             ),
         }
     }
+}
+
+/// The TLS error inside `e`, an io::Error (perhaps wrapped in another:
+/// its `source` skips what it wraps, so it is unwrapped here).
+fn tls_error<'e>(e: &'e (dyn StdError + 'static)) -> Option<&'e rustls::Error> {
+    let mut inner: &(dyn StdError + 'static) = e;
+    while let Some(io) = inner.downcast_ref::<std::io::Error>() {
+        inner = io.get_ref()?;
+    }
+    inner.downcast_ref::<rustls::Error>()
 }
 
 /// The innermost cause of `e`, the most specific words.

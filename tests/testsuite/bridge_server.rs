@@ -1412,3 +1412,77 @@ fn stream_false_answered_with_a_stream_still_gets_a_response_object() {
     assert!(failed.contains("the model fell over"), "{failed}");
     assert_clean(&bridge, &[&text, &failed]);
 }
+
+/// A listener on 127.0.0.1 that answers whatever comes with `answer` and
+/// closes, for `n` connections (or 30 s); its port.
+fn raw_answerer(answer: &'static [u8], n: usize) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut served = 0;
+        while served < n && Instant::now() < deadline {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            served += 1;
+            let _ = s.set_nonblocking(false);
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(answer);
+        }
+    });
+    port
+}
+
+#[test]
+fn the_gateways_failures_are_named_for_what_they_are() {
+    let sb = Sandbox::new();
+    // An https URL on a port that speaks plain HTTP.
+    let plain = raw_answerer(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 1);
+    let bridge = Bridge::start(&sb, &format!("https://127.0.0.1:{plain}/v1"), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("TLS handshake"), "{body}");
+    assert!(!body.contains("no answer within"), "{body}");
+    assert!(
+        bridge
+            .log()
+            .contains("502 (TLS handshake with the gateway failed)")
+    );
+    drop(bridge);
+
+    // Something that is not HTTP at all.
+    let ssh = raw_answerer(b"SSH-2.0-OpenSSH_9.6\r\n", 1);
+    let bridge = Bridge::start(&sb, &format!("http://127.0.0.1:{ssh}/v1"), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("not HTTP/1.1"), "{body}");
+    assert!(!body.contains("could not reach"), "{body}");
+    assert!(
+        bridge
+            .log()
+            .contains("502 (the gateway's answer is not HTTP)")
+    );
+    drop(bridge);
+
+    // A stream the gateway ends with its own error.
+    let mut chunks = chat_chunks(1);
+    chunks.truncate(1);
+    chunks.push(r#"{"error":{"message":"overloaded","code":"server_error"}}"#.to_string());
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::from_millis(1),
+    });
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("response.failed"), "{body}");
+    let log = bridge.log();
+    assert!(log.contains("-> 200 ended in response.failed"), "{log}");
+    assert!(!log.contains("without finishing"), "{log}");
+    assert_clean(&bridge, &[&body]);
+}
