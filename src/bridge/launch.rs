@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::server::{Bridge, Config};
+use super::server::Bridge;
+use super::shared::Config;
 use crate::error::{Failure, Kind, refused, usage};
 use crate::report::Level;
 use crate::setup::Setup;

@@ -2,10 +2,9 @@
 //! loopback, and it speaks chat completions to the upstream gateway.
 //!
 //! hyper 1 (HTTP/1.1 only: Codex's HTTP client uses it) on a
-//! current-thread tokio runtime. The upstream requests run with the crate's
-//! one HTTP client (ureq, [`crate::gateway`]) on the runtime's blocking threads,
-//! each feeding its answer through a bounded channel into the streamed
-//! response body; see [`super::upstream`].
+//! current-thread tokio runtime. The server listens, checks each request
+//! and routes it to its exchange (`super::exchange`), which asks the
+//! gateway (`super::upstream`).
 //!
 //! Security: it binds loopback only (the commands refuse anything else),
 //! refuses requests whose `Host` is not a loopback name (a web page cannot
@@ -15,16 +14,13 @@
 //! else, and is never logged.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -34,10 +30,12 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::{mpsc, watch};
 
 use super::budget::{self, Budget, Share};
-use super::{responses, translate, upstream};
+use super::exchange;
+use super::http::{Body, full, json_error};
+use super::shared::{Config, Shared, Stops, log_line, secs};
+use super::upstream::{Forward, Gateway};
 use crate::gateway;
-use crate::shown::{self, Secrets};
-use crate::spec::{self, BaseUrl};
+use crate::spec;
 
 /// The largest request body accepted (Codex sends the whole history each
 /// turn; images make it large). Beyond it: 413.
@@ -49,26 +47,10 @@ pub const BODY_DEADLINE: Duration = Duration::from_secs(30);
 /// How long running streams may go on after SIGINT, SIGTERM or SIGHUP
 /// (a second one ends them at once).
 pub const GRACE: Duration = Duration::from_secs(5);
-/// At most this many upstream requests at once (each holds a thread while
-/// it waits on the gateway). The issue asks for at least 64.
-pub const MAX_UPSTREAM: usize = 256;
-
-/// What the bridge needs to know; the commands work it out from the
-/// config (`ominigate-codex bridge`).
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// The gateway's base URL (checked: https, or http to loopback).
-    pub upstream: BaseUrl,
-    /// The variable Codex reads the key from, named in errors about the key.
-    pub env_key: String,
-    /// The provider's `stream_idle_timeout_ms`: the longest wait for the
-    /// next bytes from the gateway.
-    pub idle_timeout: Duration,
-    /// One stderr line per request (`-q` turns it off).
-    pub log: bool,
-    /// Also log what a request had that was not translated (`-v`).
-    pub verbose: bool,
-}
+/// At most this many blocking threads at once: they translate large
+/// requests and look up the gateway's address. Upstream requests hold
+/// none: any number of them run on the event loop.
+pub const MAX_BLOCKING: usize = 256;
 
 /// A bound bridge, not yet serving.
 pub struct Bridge {
@@ -76,22 +58,6 @@ pub struct Bridge {
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
 }
-
-/// What every request handler reads.
-pub(super) struct Shared {
-    pub config: Config,
-    pub agent: ureq::Agent,
-    /// The request bodies held at once.
-    pub budget: Budget,
-    /// Set when the grace period is over: every streamed answer still open
-    /// then ends with `response.failed` ([`Body::Stream`]).
-    pub cut: watch::Sender<bool>,
-}
-
-/// Requests to stop, each named (`SIGTERM`): the first lets running
-/// requests finish for the grace period, the second ends them at once.
-/// A closed channel counts as the first.
-pub type Stops = mpsc::UnboundedReceiver<&'static str>;
 
 /// glibc gives every thread that allocates an arena of its own (up to 8
 /// per core) and keeps what is freed there: with 64 streams, each on an
@@ -128,8 +94,8 @@ impl Bridge {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
-            .max_blocking_threads(MAX_UPSTREAM)
-            .thread_name("bridge-upstream")
+            .max_blocking_threads(MAX_BLOCKING)
+            .thread_name("bridge-blocking")
             .build()?;
         let listener = {
             let _guard = rt.enter();
@@ -137,13 +103,13 @@ impl Bridge {
             std.set_nonblocking(true)?;
             tokio::net::TcpListener::from_std(std)?
         };
-        let agent = upstream::agent(&config);
+        let gateway = Gateway::new(&config.upstream, config.idle_timeout);
         Ok(Bridge {
             rt,
             listener,
             shared: Arc::new(Shared {
                 config,
-                agent,
+                gateway,
                 budget: Budget::default(),
                 cut: watch::Sender::new(false),
             }),
@@ -338,116 +304,6 @@ fn serve_connection(
     });
 }
 
-/// A response body: all at once, or streamed from an upstream reader.
-pub enum Body {
-    Full(Option<Bytes>),
-    /// Events from the upstream reader, until it ends or the bridge's
-    /// grace period does (`cut`): then one `response.failed`, and the end.
-    Stream {
-        rx: mpsc::Receiver<Bytes>,
-        cut: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    },
-}
-
-/// The event a stream cut at shutdown ends with.
-fn cut_event() -> Bytes {
-    Bytes::from(translate::failed_event(
-        "bridge_stopped",
-        "the bridge stopped before this answer was complete (its grace period ended)",
-    ))
-}
-
-impl hyper::body::Body for Body {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        match self.get_mut() {
-            Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Body::Stream { rx, cut } => {
-                if let Poll::Ready(next) = rx.poll_recv(cx) {
-                    return Poll::Ready(next.map(|b| Ok(Frame::data(b))));
-                }
-                match cut.as_mut().map(|c| c.as_mut().poll(cx)) {
-                    Some(Poll::Ready(())) => {
-                        *cut = None;
-                        rx.close();
-                        Poll::Ready(Some(Ok(Frame::data(cut_event()))))
-                    }
-                    // Cut already: the event went out, the answer ends.
-                    None => Poll::Ready(None),
-                    Some(Poll::Pending) => Poll::Pending,
-                }
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        matches!(self, Body::Full(None))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Body::Stream { .. } => SizeHint::default(),
-        }
-    }
-}
-
-/// A complete answer with a content type.
-pub fn full(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Body> {
-    let mut response = Response::new(Body::Full(Some(body.into())));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
-}
-
-/// `{"error":{"message":…}}`, the form Codex shows to the user.
-pub fn json_error(status: StatusCode, message: &str) -> Response<Body> {
-    full(status, "application/json", error_body(message))
-}
-
-/// The body of [`json_error`].
-pub fn error_body(message: &str) -> Vec<u8> {
-    serde_json::json!({"error": {"message": message, "type": "bridge_error"}})
-        .to_string()
-        .into_bytes()
-}
-
-/// A streamed `text/event-stream` answer, cut when `shared.cut` is set.
-pub(super) fn event_stream(shared: &Shared, rx: mpsc::Receiver<Bytes>) -> Response<Body> {
-    let mut cut = shared.cut.subscribe();
-    let cut = Box::pin(async move {
-        // Closed (the bridge is gone) counts as cut.
-        let _ = cut.wait_for(|cut| *cut).await;
-    });
-    let body = Body::Stream { rx, cut: Some(cut) };
-    let mut response = Response::new(body);
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
-}
-
 /// Whether a `Host` header (or a URL's authority) names this machine:
 /// `localhost`, `127.x.y.z` or `[::1]`, with no port or a port of digits
 /// only. A page served from another name that resolves to 127.0.0.1 (DNS
@@ -478,33 +334,6 @@ pub fn is_loopback_origin(origin: &str) -> bool {
     })
 }
 
-/// The request log: one line per request on stderr, unless `-q`. Holds
-/// only what the caller passes: never a header, never message content;
-/// and like every output, it goes through [`shown`] (secrets masked, every
-/// control character escaped, line feeds too: one request, one line).
-pub(super) fn log_line(shared: &Shared, line: std::fmt::Arguments<'_>) {
-    log_masked(shared, &Secrets::default(), line);
-}
-
-/// [`log_line`] that also masks `caller`: the key of the request's own
-/// `Authorization` ([`super::upstream::caller_secrets`]), which the
-/// process does not know otherwise, wherever a string from the request's
-/// body (a model or tool name) carries it.
-pub(super) fn log_masked(shared: &Shared, caller: &Secrets, line: std::fmt::Arguments<'_>) {
-    if shared.config.log {
-        let line = line.to_string();
-        let line = caller.redact(&line);
-        let line = shown::redact(&line);
-        let line = shown::value(&line);
-        let _ = writeln!(io::stderr().lock(), "bridge: {line}");
-    }
-}
-
-/// Seconds with milliseconds, for the log.
-pub(super) fn secs(since: Instant) -> String {
-    format!("{:.3}s", since.elapsed().as_secs_f64())
-}
-
 async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
     let start = Instant::now();
     let method = req.method().clone();
@@ -522,8 +351,19 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
     }
     let response = match (&method, path.as_str()) {
         (&Method::GET, "/health") => health(&shared),
-        (&Method::GET, "/v1/models") => return upstream::models(req, shared, start).await,
-        (&Method::POST, "/v1/responses") => return responses::handle(req, shared, start).await,
+        (&Method::GET, "/v1/models") => {
+            return exchange::models(Forward::of(&req), shared, start).await;
+        }
+        (&Method::POST, "/v1/responses") => {
+            let forward = Forward::of(&req);
+            let idle = shared.config.idle_timeout;
+            match read_body(req.into_body(), BODY_LIMIT, idle, &shared.budget).await {
+                Ok((body, share)) => {
+                    return exchange::responses(forward, body, share, shared, start).await;
+                }
+                Err(e) => read_error(e),
+            }
+        }
         // Newer Codex may try a WebSocket first; 426 sends it to plain HTTP
         // at once (measured: codex-responses-wire.md).
         (&Method::GET, "/v1/responses") => json_error(

@@ -741,7 +741,7 @@ fn a_silent_gateway_is_given_up_after_stream_idle_timeout_ms() {
         log.contains("no data for 300 ms (stream_idle_timeout_ms)"),
         "{log}"
     );
-    assert!(log.contains("502 (gateway unreachable)"), "{log}");
+    assert!(log.contains("502 (no answer from the gateway)"), "{log}");
 }
 
 #[test]
@@ -1212,6 +1212,291 @@ fn ctrl_c_is_codexs_to_handle_and_its_status_comes_back() {
 #[test]
 fn sigterm_to_ominigate_codex_is_passed_on_to_codex() {
     assert_eq!(codex_signalled("-TERM", false), Some(55));
+}
+
+/// A raw client that sends a streamed Responses request and reads until
+/// `until` shows in what came back (at most 10 s); the socket, still open.
+fn raw_stream_until(port: u16, until: &str) -> TcpStream {
+    let body = responses_request();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {CANARY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(until) {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => panic!("no {until:?} in {}", String::from_utf8_lossy(&seen)),
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    s
+}
+
+fn one_delta() -> Vec<String> {
+    let delta = serde_json::json!({"id": "c1", "choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": null}]});
+    vec![format!("data: {delta}\n\n")]
+}
+
+#[test]
+fn a_client_that_leaves_mid_stream_frees_the_upstream_whatever_the_gateway_sends() {
+    use crate::harness::bad_gateway::{BadGateway, Script};
+    let role = serde_json::json!({"choices": [{"index": 0, "delta": {"role": "assistant"}}]});
+    let usage = serde_json::json!({"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}});
+    // Each of these translates to nothing: the bridge has nothing to write
+    // to the client, and must still notice that it left.
+    for filler in [
+        ": keep-alive\n\n".to_string(),
+        "data:\n\n".to_string(),
+        format!("data: {role}\n\n"),
+        format!("data: {usage}\n\n"),
+    ] {
+        let gateway = BadGateway::start(Script {
+            headers: true,
+            opening: one_delta(),
+            filler: filler.clone(),
+            every: Duration::from_millis(50),
+        });
+        let sb = Sandbox::new();
+        let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+        let client = raw_stream_until(bridge.port, "\"Hel\"");
+        assert_eq!(gateway.open(), 1);
+        drop(client);
+        // Within 1 s by design; 5 s here for a loaded machine, against the
+        // 300 s idle limit the gateway's filler keeps from firing.
+        let freed = gateway.wait_for(Duration::from_secs(5), |g| g.open() == 0);
+        assert!(freed, "{filler:?}: the upstream stayed open");
+        let log = bridge.log();
+        assert!(log.contains("cancelled (client left)"), "{log}");
+        assert_clean(&bridge, &[]);
+    }
+}
+
+#[test]
+fn a_client_that_leaves_before_the_gateways_headers_frees_the_upstream() {
+    use crate::harness::bad_gateway::{BadGateway, Script};
+    let gateway = BadGateway::start(Script {
+        headers: false,
+        opening: Vec::new(),
+        filler: String::new(),
+        every: Duration::from_secs(1),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let body = responses_request();
+    let mut s = TcpStream::connect(("127.0.0.1", bridge.port)).expect("connect");
+    write!(
+        s,
+        "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    assert!(gateway.wait_for(Duration::from_secs(10), |g| g.requests() == 1));
+    drop(s);
+    let freed = gateway.wait_for(Duration::from_secs(5), |g| g.open() == 0);
+    assert!(freed, "the upstream request outlived its client");
+}
+
+#[test]
+fn the_257th_concurrent_stream_is_answered() {
+    use crate::harness::bad_gateway::{BadGateway, Script};
+    const N: usize = 257;
+    let gateway = BadGateway::start(Script {
+        headers: true,
+        opening: one_delta(),
+        filler: ": keep-alive\n\n".to_string(),
+        every: Duration::from_millis(500),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &["-q"]);
+    // Each stream is open (its first delta read) before the next starts;
+    // the 257th must get its delta too, not wait for a free thread.
+    let clients: Vec<TcpStream> = (0..N)
+        .map(|_| raw_stream_until(bridge.port, "\"Hel\""))
+        .collect();
+    assert_eq!(gateway.open(), N);
+    let models = agent()
+        .get(bridge.url("/v1/models"))
+        .call()
+        .expect("models");
+    assert_eq!(models.status().as_u16(), 200);
+    drop(clients);
+    assert!(gateway.wait_for(Duration::from_secs(10), |g| g.open() <= 1));
+}
+
+/// `text` with every character JSON-escaped (`\u0073\u006b…`).
+fn json_escaped(text: &str) -> String {
+    text.chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect()
+}
+
+/// `body` as its reader sees it: a JSON body decoded (escapes resolved).
+fn decoded(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .map_or_else(|_| body.to_string(), |v| v.to_string())
+}
+
+#[test]
+fn a_key_the_gateway_echoes_json_escaped_is_masked_once_decoded() {
+    let escaped = json_escaped(CANARY);
+    let echo = escaped.clone();
+    let gateway = Server::start(move |req: &Request| match req.path.as_str() {
+        "/v1/models" => reply(
+            200,
+            &format!(r#"{{"object":"list","data":[{{"id":"m {echo}","object":"model"}}]}}"#),
+        ),
+        _ if req.body.contains("\"bad\"") => reply(
+            400,
+            &format!(r#"{{"error":{{"message":"bad request from {echo}"}}}}"#),
+        ),
+        _ => reply(
+            401,
+            &format!(r#"{{"error":{{"message":"Invalid API key {echo}"}}}}"#),
+        ),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, refused) = post_responses(&bridge);
+    assert_eq!(status, 400, "{refused}");
+    assert!(decoded(&refused).contains("Invalid API key"), "{refused}");
+    let bad = responses_request().replace("\"hi\"", "\"bad\"");
+    let (status, bad) = post(&bridge, bad, Some(CANARY));
+    assert_eq!(status, 400, "{bad}");
+    assert!(decoded(&bad).contains("bad request from"), "{bad}");
+    let mut r = agent()
+        .get(bridge.url("/v1/models"))
+        .header("Authorization", format!("Bearer {CANARY}"))
+        .call()
+        .expect("models");
+    let models = r.body_mut().read_to_string().unwrap();
+    assert!(decoded(&models).contains("\"m "), "{models}");
+    for body in [&refused, &bad, &models] {
+        assert!(!body.contains(&escaped), "{body}");
+        assert_no_canary_in_text(&decoded(body));
+    }
+    assert_clean(&bridge, &[&refused, &bad, &models]);
+}
+
+#[test]
+fn stream_false_answered_with_a_stream_still_gets_a_response_object() {
+    // Issue 21: doctor's `stream: false` probe through the bridge, to a
+    // gateway that always streams, blamed the gateway (502, not JSON).
+    let sse: String = chat_chunks(2)
+        .iter()
+        .map(|c| format!("data: {c}\n\n"))
+        .collect();
+    let failing = format!(
+        "data: {}\n\ndata: {}\n\n",
+        chat_chunks(1)[0],
+        serde_json::json!({"error": {"message": "the model fell over", "code": "server_error"}})
+    );
+    let gateway = Server::start(move |req: &Request| Answer::Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/event-stream".into())],
+        body: match req.body.contains("\"fail\"") {
+            true => failing.clone(),
+            false => sse.clone(),
+        },
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let request = responses_request().replace("\"stream\":true", "\"stream\":false");
+    let (status, text) = post(&bridge, request.clone(), Some(CANARY));
+    assert_eq!(status, 200, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON Response");
+    assert_eq!(v["object"], "response", "{v}");
+    assert_eq!(v["status"], "completed", "{v}");
+    assert_eq!(v["output"][0]["content"][0]["text"], "Hello", "{v}");
+    assert_eq!(v["usage"]["total_tokens"], 18, "{v}");
+    let log = bridge.log();
+    assert!(
+        log.contains("stream=false -> 200 (upstream 200, a stream for stream: false)"),
+        "{log}"
+    );
+
+    let (status, failed) = post(&bridge, request.replace("\"hi\"", "\"fail\""), Some(CANARY));
+    assert_eq!(status, 502, "{failed}");
+    assert!(failed.contains("the model fell over"), "{failed}");
+    assert_clean(&bridge, &[&text, &failed]);
+}
+
+/// A listener on 127.0.0.1 that answers whatever comes with `answer` and
+/// closes, for `n` connections (or 30 s); its port.
+fn raw_answerer(answer: &'static [u8], n: usize) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut served = 0;
+        while served < n && Instant::now() < deadline {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            served += 1;
+            let _ = s.set_nonblocking(false);
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(answer);
+        }
+    });
+    port
+}
+
+#[test]
+fn the_gateways_failures_are_named_for_what_they_are() {
+    let sb = Sandbox::new();
+    // An https URL on a port that speaks plain HTTP.
+    let plain = raw_answerer(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 1);
+    let bridge = Bridge::start(&sb, &format!("https://127.0.0.1:{plain}/v1"), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("TLS handshake"), "{body}");
+    assert!(!body.contains("no answer within"), "{body}");
+    assert!(
+        bridge
+            .log()
+            .contains("502 (TLS handshake with the gateway failed)")
+    );
+    drop(bridge);
+
+    // Something that is not HTTP at all.
+    let ssh = raw_answerer(b"SSH-2.0-OpenSSH_9.6\r\n", 1);
+    let bridge = Bridge::start(&sb, &format!("http://127.0.0.1:{ssh}/v1"), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 502, "{body}");
+    assert!(body.contains("not HTTP/1.1"), "{body}");
+    assert!(!body.contains("could not reach"), "{body}");
+    assert!(
+        bridge
+            .log()
+            .contains("502 (the gateway's answer is not HTTP)")
+    );
+    drop(bridge);
+
+    // A stream the gateway ends with its own error.
+    let mut chunks = chat_chunks(1);
+    chunks.truncate(1);
+    chunks.push(r#"{"error":{"message":"overloaded","code":"server_error"}}"#.to_string());
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::from_millis(1),
+    });
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("response.failed"), "{body}");
+    let log = bridge.log();
+    assert!(log.contains("-> 200 ended in response.failed"), "{log}");
+    assert!(!log.contains("without finishing"), "{log}");
+    assert_clean(&bridge, &[&body]);
 }
 
 #[test]
