@@ -1486,3 +1486,139 @@ fn the_gateways_failures_are_named_for_what_they_are() {
     assert!(!log.contains("without finishing"), "{log}");
     assert_clean(&bridge, &[&body]);
 }
+
+#[test]
+fn the_providers_headers_and_query_reach_the_gateway_and_codexs_own_do_not() {
+    let gateway = Server::start(|req: &Request| match req.method.as_str() {
+        "GET" => reply(200, &models_body(&["m"])),
+        _ => Answer::Stream {
+            chunks: chat_chunks(1),
+            delay: Duration::from_millis(1),
+        },
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    // As Codex sends them with `http_headers`, `env_http_headers` and
+    // `query_params` set, plus what a browser or a proxy would add.
+    let headers = [
+        ("Authorization", format!("Bearer {CANARY}")),
+        ("X-Team", "blue".to_string()),
+        ("Api-Key", "azure-style".to_string()),
+        ("OpenAI-Organization", "org-1".to_string()),
+        ("Connection", "keep-alive, X-Hop".to_string()),
+        ("X-Hop", "hop".to_string()),
+        ("Keep-Alive", "timeout=5".to_string()),
+        ("Cookie", "session=1".to_string()),
+        ("Origin", "http://localhost:1".to_string()),
+        ("Referer", "http://localhost:1/".to_string()),
+        ("Sec-Fetch-Mode", "cors".to_string()),
+        ("X-Forwarded-For", "10.0.0.1".to_string()),
+        ("Accept-Encoding", "zstd, gzip".to_string()),
+        ("User-Agent", "codex_cli_rs/0.171.0".to_string()),
+        ("originator", "codex_exec".to_string()),
+        ("session-id", "s-1".to_string()),
+        ("session_id", "s-1".to_string()),
+        ("thread-id", "t-1".to_string()),
+        ("x-client-request-id", "r-1".to_string()),
+        ("x-codex-turn-metadata", "{}".to_string()),
+        ("x-codex-window-id", "w-1".to_string()),
+        ("x-openai-subagent", "review".to_string()),
+        ("version", "0.133.0".to_string()),
+    ];
+    let url = bridge.url("/v1/responses?api-version=2026-01&team=blue%20sky");
+    let request = agent().post(url).header("Content-Type", "application/json");
+    let mut r = with_headers(request, &headers)
+        .send(responses_request())
+        .expect("post");
+    let body = r.body_mut().read_to_string().unwrap();
+    assert!(body.contains("response.completed"), "{body}");
+    let request = agent().get(bridge.url("/v1/models?client_version=0.171.0"));
+    let mut r = with_headers(request, &headers).call().expect("models");
+    let models = r.body_mut().read_to_string().unwrap();
+    assert!(models.contains("\"m\""), "{models}");
+
+    let seen = gateway.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        seen[0].path,
+        "/v1/chat/completions?api-version=2026-01&team=blue%20sky"
+    );
+    assert_eq!(seen[1].path, "/v1/models?client_version=0.171.0");
+    for r in &seen {
+        let h = &r.headers;
+        let get = |name: &str| h.get(name).map(String::as_str);
+        assert_eq!(get("authorization"), Some(&*format!("Bearer {CANARY}")));
+        assert_eq!(get("x-team"), Some("blue"), "{h:?}");
+        assert_eq!(get("api-key"), Some("azure-style"), "{h:?}");
+        assert_eq!(get("openai-organization"), Some("org-1"), "{h:?}");
+        assert!(
+            get("user-agent").is_some_and(|ua| ua.starts_with("ominigate-codex/")),
+            "{h:?}"
+        );
+        for name in [
+            "x-hop",
+            "keep-alive",
+            "cookie",
+            "origin",
+            "referer",
+            "sec-fetch-mode",
+            "x-forwarded-for",
+            "accept-encoding",
+            "originator",
+            "session-id",
+            "session_id",
+            "thread-id",
+            "x-client-request-id",
+            "x-codex-turn-metadata",
+            "x-codex-window-id",
+            "x-openai-subagent",
+            "version",
+        ] {
+            assert_eq!(get(name), None, "{name} went on: {h:?}");
+        }
+    }
+    assert_clean(&bridge, &[&body, &models]);
+}
+
+fn with_headers<B>(
+    mut request: ureq::RequestBuilder<B>,
+    headers: &[(&str, String)],
+) -> ureq::RequestBuilder<B> {
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request
+}
+
+#[test]
+fn a_gateway_elsewhere_is_reached_through_the_environments_proxy() {
+    // A proxy on 127.0.0.1 that refuses every tunnel: nothing leaves this
+    // machine, and the CONNECT it got shows the bridge used it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let proxy = listener.local_addr().expect("addr");
+    let seen = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("a tunnel request");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap_or(0);
+        let _ = s.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    let sb = Sandbox::new();
+    let env = [
+        ("HTTPS_PROXY", format!("http://{proxy}")),
+        ("NO_PROXY", "localhost".to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bridge = Bridge::start_with_env(&sb, "https://gw.example/v1", &[], &env);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 502, "{body}");
+    let request = seen.join().expect("the proxy");
+    assert!(
+        request.starts_with("CONNECT gw.example:443 HTTP/1.1\r\n"),
+        "{request}"
+    );
+    // The key goes through the tunnel only, never to the proxy.
+    assert_no_canary_in_text(&request);
+    assert_clean(&bridge, &[&body]);
+}
