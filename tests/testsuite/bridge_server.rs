@@ -1441,33 +1441,34 @@ fn raw_answerer(answer: &'static [u8], n: usize) -> u16 {
 #[test]
 fn the_gateways_failures_are_named_for_what_they_are() {
     let sb = Sandbox::new();
+    // Through a bridge to `upstream`, a 502 that says `said` (not
+    // `not_said`), logged with `why`.
+    let named = |upstream: String, said: &str, not_said: &str, why: &str| {
+        let bridge = Bridge::start(&sb, &upstream, &[]);
+        let (status, body) = post_responses(&bridge);
+        assert_eq!(status, 502, "{body}");
+        assert!(body.contains(said) && !body.contains(not_said), "{body}");
+        let log = bridge.log();
+        assert!(log.contains(&format!("502 ({why})")), "{log}");
+    };
     // An https URL on a port that speaks plain HTTP.
     let plain = raw_answerer(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 1);
-    let bridge = Bridge::start(&sb, &format!("https://127.0.0.1:{plain}/v1"), &[]);
-    let (status, body) = post_responses(&bridge);
-    assert_eq!(status, 502, "{body}");
-    assert!(body.contains("TLS handshake"), "{body}");
-    assert!(!body.contains("no answer within"), "{body}");
-    assert!(
-        bridge
-            .log()
-            .contains("502 (TLS handshake with the gateway failed)")
+    let upstream = format!("https://127.0.0.1:{plain}/v1");
+    named(
+        upstream,
+        "TLS handshake",
+        "no answer within",
+        "TLS handshake with the gateway failed",
     );
-    drop(bridge);
-
     // Something that is not HTTP at all.
     let ssh = raw_answerer(b"SSH-2.0-OpenSSH_9.6\r\n", 1);
-    let bridge = Bridge::start(&sb, &format!("http://127.0.0.1:{ssh}/v1"), &[]);
-    let (status, body) = post_responses(&bridge);
-    assert_eq!(status, 502, "{body}");
-    assert!(body.contains("not HTTP/1.1"), "{body}");
-    assert!(!body.contains("could not reach"), "{body}");
-    assert!(
-        bridge
-            .log()
-            .contains("502 (the gateway's answer is not HTTP)")
+    let upstream = format!("http://127.0.0.1:{ssh}/v1");
+    named(
+        upstream,
+        "not HTTP/1.1",
+        "could not reach",
+        "the gateway's answer is not HTTP",
     );
-    drop(bridge);
 
     // A stream the gateway ends with its own error.
     let mut chunks = chat_chunks(1);
