@@ -76,6 +76,16 @@ impl Bridge {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// The log once it holds `text` (a line written as a stream ends), or
+    /// after 5 s.
+    fn log_once(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.log().contains(text) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.log()
+    }
+
     /// Send `signal` and wait (at most 20 s) for the exit code.
     fn stop_with(&mut self, signal: &str) -> Option<i32> {
         let sent = std::process::Command::new("kill")
@@ -768,11 +778,7 @@ fn codex_going_away_cancels_the_upstream_request() {
         "{:?}",
         left.elapsed()
     );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !bridge.log().contains("cancelled (client left)") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let log = bridge.log();
+    let log = bridge.log_once("cancelled (client left)");
     assert!(log.contains("cancelled (client left)"), "{log}");
 }
 
@@ -1258,7 +1264,7 @@ fn a_client_that_leaves_mid_stream_frees_the_upstream_whatever_the_gateway_sends
         // 300 s idle limit the gateway's filler keeps from firing.
         let freed = gateway.wait_for(Duration::from_secs(5), |g| g.open() == 0);
         assert!(freed, "{filler:?}: the upstream stayed open");
-        let log = bridge.log();
+        let log = bridge.log_once("cancelled (client left)");
         assert!(log.contains("cancelled (client left)"), "{log}");
         assert_clean(&bridge, &[]);
     }
@@ -1287,6 +1293,8 @@ fn a_client_that_leaves_before_the_gateways_headers_frees_the_upstream() {
     drop(s);
     let freed = gateway.wait_for(Duration::from_secs(5), |g| g.open() == 0);
     assert!(freed, "the upstream request outlived its client");
+    let log = bridge.log_once("-> cancelled (client left)");
+    assert!(log.contains("-> cancelled (client left)"), "{log}");
 }
 
 #[test]
