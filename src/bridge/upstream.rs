@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderValue};
+use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream};
 use hyper_util::client::legacy::Client;
@@ -70,8 +70,9 @@ impl Gateway {
         }
     }
 
-    fn uri(&self, path: &str) -> Result<Uri, Failure> {
-        format!("{}/{path}", self.url)
+    fn uri(&self, forward: &Forward, path: &str) -> Result<Uri, Failure> {
+        forward
+            .url(&self.url, path)
             .parse()
             .map_err(|e: hyper::http::uri::InvalidUri| Failure::Connect(e.to_string()))
     }
@@ -109,7 +110,7 @@ impl Gateway {
             false => "application/json",
         };
         let request = forward
-            .request(Method::POST, self.uri("chat/completions")?)
+            .request(Method::POST, self.uri(forward, "chat/completions")?)
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, accept)
             .body(Some(Bytes::from(chat)))
@@ -121,7 +122,7 @@ impl Gateway {
     /// masked).
     pub(super) async fn get_models(&self, forward: &Forward) -> Result<(u16, Vec<u8>), Failure> {
         let request = forward
-            .request(Method::GET, self.uri("models")?)
+            .request(Method::GET, self.uri(forward, "models")?)
             .header(header::ACCEPT, "application/json")
             .body(None)
             .map_err(|e| Failure::Connect(e.to_string()))?;
@@ -460,17 +461,35 @@ impl tower_service::Service<Uri> for Connector {
     }
 }
 
-/// What of Codex's request goes on to the gateway: the caller's
-/// `Authorization` header, passed on as it came. The bridge keeps it only
-/// for the length of the request.
+/// What of Codex's request goes on to the gateway, kept only for the
+/// length of the request:
+/// - the caller's `Authorization` header, as it came;
+/// - the headers the provider's `http_headers` and `env_http_headers` make
+///   Codex send, which the bridge cannot tell from others by name: so every
+///   header but those [`passed_on`] refuses (the connection's own, the
+///   body's, the browser's, and Codex's internal ones);
+/// - the query string (the provider's `query_params`).
 pub(super) struct Forward {
     auth: Option<HeaderValue>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    query: Option<String>,
 }
 
 impl Forward {
     pub(super) fn of<B>(req: &Request<B>) -> Forward {
+        let listed = connection_listed(req.headers());
+        let headers = req
+            .headers()
+            .iter()
+            .filter(|(name, _)| {
+                passed_on(name.as_str()) && !listed.iter().any(|l| l == name.as_str())
+            })
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
         Forward {
             auth: req.headers().get(header::AUTHORIZATION).cloned(),
+            headers,
+            query: req.uri().query().map(str::to_string),
         }
     }
 
@@ -491,6 +510,14 @@ impl Forward {
         redact_key(body, self.auth.as_ref())
     }
 
+    /// `{base}/{path}`, with the caller's query string.
+    fn url(&self, base: &str, path: &str) -> String {
+        match &self.query {
+            Some(query) => format!("{base}/{path}?{query}"),
+            None => format!("{base}/{path}"),
+        }
+    }
+
     /// A request to the gateway carrying what Codex's request passes on.
     fn request(&self, method: Method, uri: Uri) -> hyper::http::request::Builder {
         let mut request = Request::builder()
@@ -500,8 +527,79 @@ impl Forward {
         if let Some(auth) = &self.auth {
             request = request.header(header::AUTHORIZATION, auth.clone());
         }
+        for (name, value) in &self.headers {
+            request = request.header(name, value.clone());
+        }
         request
     }
+}
+
+/// Whether a header of Codex's request goes on to the gateway (`name` in
+/// lower case, as hyper gives it). Not:
+/// - the connection's (hop by hop, RFC 9110 7.6.1), `Host`, and what the
+///   bridge writes itself: the body's framing and type, `Accept`,
+///   `Accept-Encoding` (it reads the answer uncompressed), `User-Agent`;
+///   `Authorization` goes on separately, as it came;
+/// - a browser's: `Origin`, `Referer`, cookies, `Sec-*`; a proxy's:
+///   `Forwarded`, `X-Forwarded-*`, `Via`;
+/// - Codex's own telemetry and session ids (`x-codex-*`, `session-id`,
+///   `thread-id`, `conversation_id`, `x-client-request-id`, `originator`,
+///   `version`, `openai-beta`, `x-openai-subagent`…): they describe Codex's
+///   session to OpenAI, and a chat gateway does nothing with them.
+fn passed_on(name: &str) -> bool {
+    const NOT: &[&str] = &[
+        // the connection's, and what the bridge sets
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "expect",
+        "accept",
+        "accept-encoding",
+        "user-agent",
+        "authorization",
+        // a browser's, a proxy's
+        "origin",
+        "referer",
+        "cookie",
+        "cookie2",
+        "forwarded",
+        "via",
+        // Codex's own
+        "session-id",
+        "session_id",
+        "thread-id",
+        "thread_id",
+        "conversation-id",
+        "conversation_id",
+        "x-client-request-id",
+        "originator",
+        "version",
+        "openai-beta",
+        "chatgpt-account-id",
+    ];
+    const NOT_PREFIX: &[&str] = &["sec-", "x-forwarded-", "x-codex-", "x-openai-", "x-oai-"];
+    !NOT.contains(&name) && !NOT_PREFIX.iter().any(|p| name.starts_with(p))
+}
+
+/// The header names a `Connection` header lists (hop by hop too).
+fn connection_listed(headers: &hyper::HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .collect()
 }
 
 /// Mask the caller's key wherever an upstream answer echoes it, so that no

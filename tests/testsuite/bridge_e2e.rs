@@ -225,8 +225,20 @@ fn run(mut cmd: Command, what: &str) -> Run {
 /// `codex exec --profile ominigate` with the provider pointed at `base_url`
 /// (as `ominigate-codex codex` does), or as installed when `None`.
 fn codex_exec(sb: &Sandbox, c: &Codex, base_url: Option<&str>, prompt: &str) -> Run {
+    codex_exec_with(sb, c, base_url, prompt, &[])
+}
+
+/// [`codex_exec`] with more variables in Codex's environment.
+fn codex_exec_with(
+    sb: &Sandbox,
+    c: &Codex,
+    base_url: Option<&str>,
+    prompt: &str,
+    env: &[(&str, &str)],
+) -> Run {
     let mut cmd = Command::new(&c.path);
     codex_env(&mut cmd, sb);
+    cmd.envs(env.iter().copied());
     cmd.args(["exec", "--profile", "ominigate"]);
     if let Some(url) = base_url {
         cmd.arg("-c")
@@ -779,6 +791,62 @@ fn a_context_length_error_is_reported_as_such() {
 
 /// `ominigate-codex codex ARGS` in the sandbox, with real Codex as `codex`
 /// on PATH.
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn the_providers_headers_and_query_reach_the_gateway() {
+    for c in releases() {
+        let mut case = Case::new(&c, vec![Turn::stream(split_lines(text_stream(REPLY)))]);
+        // The user's own provider settings, in the table install wrote.
+        let config = case.sb.codex_home().join("config.toml");
+        let text = std::fs::read_to_string(&config).expect("config.toml");
+        let table = "[model_providers.ominigate]\n";
+        assert!(text.contains(table), "{text}");
+        let mine = "http_headers = { \"X-Team\" = \"blue\" }\n\
+                    env_http_headers = { \"X-Env-Team\" = \"OMG_TEAM\" }\n\
+                    query_params = { \"api-version\" = \"2026-01\" }\n";
+        std::fs::write(&config, text.replacen(table, &format!("{table}{mine}"), 1)).unwrap();
+        let url = case.bridge.url.clone();
+        let run = codex_exec_with(&case.sb, &c, Some(&url), "say hi", &[("OMG_TEAM", "green")]);
+        case.assert_ok(&c, &run, REPLY);
+        let chat = case
+            .gw
+            .requests()
+            .into_iter()
+            .find(|r| r.method == "POST")
+            .expect("a chat request");
+        let ctx = format!("codex {}: {} {:?}", v(&c), chat.path, chat.headers);
+        assert_eq!(
+            chat.path, "/v1/chat/completions?api-version=2026-01",
+            "{ctx}"
+        );
+        assert_eq!(
+            chat.headers.get("x-team").map(String::as_str),
+            Some("blue"),
+            "{ctx}"
+        );
+        assert_eq!(
+            chat.headers.get("x-env-team").map(String::as_str),
+            Some("green"),
+            "{ctx}"
+        );
+        // Nothing else of Codex's: its telemetry, session and thread ids.
+        let expected = [
+            "authorization",
+            "x-team",
+            "x-env-team",
+            "content-type",
+            "content-length",
+            "accept",
+            "user-agent",
+            "host",
+        ];
+        for name in chat.headers.keys() {
+            assert!(expected.contains(&name.as_str()), "{name} went on; {ctx}");
+        }
+        case.finish(&c, &run, 1);
+    }
+}
+
 fn ominigate_codex_codex(sb: &Sandbox, c: &Codex, args: &[String]) -> Run {
     let link = sb.dir.path().join("bin/codex");
     let _ = std::fs::remove_file(&link);

@@ -88,6 +88,16 @@ impl Bridge {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// The log once it holds `text` (a line written as a stream ends), or
+    /// after 5 s.
+    fn log_once(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.log().contains(text) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.log()
+    }
+
     /// Send `signal` and wait (at most 20 s) for the exit code.
     fn stop_with(&mut self, signal: &str) -> Option<i32> {
         let sent = std::process::Command::new("kill")
@@ -780,11 +790,7 @@ fn codex_going_away_cancels_the_upstream_request() {
         "{:?}",
         left.elapsed()
     );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !bridge.log().contains("cancelled (client left)") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let log = bridge.log();
+    let log = bridge.log_once("cancelled (client left)");
     assert!(log.contains("cancelled (client left)"), "{log}");
 }
 
@@ -1270,7 +1276,7 @@ fn a_client_that_leaves_mid_stream_frees_the_upstream_whatever_the_gateway_sends
         // 300 s idle limit the gateway's filler keeps from firing.
         let freed = gateway.wait_for(Duration::from_secs(5), |g| g.open() == 0);
         assert!(freed, "{filler:?}: the upstream stayed open");
-        let log = bridge.log();
+        let log = bridge.log_once("cancelled (client left)");
         assert!(log.contains("cancelled (client left)"), "{log}");
         assert_clean(&bridge, &[]);
     }
@@ -1299,6 +1305,8 @@ fn a_client_that_leaves_before_the_gateways_headers_frees_the_upstream() {
     drop(s);
     let freed = gateway.wait_for(Duration::from_secs(5), |g| g.open() == 0);
     assert!(freed, "the upstream request outlived its client");
+    let log = bridge.log_once("-> cancelled (client left)");
+    assert!(log.contains("-> cancelled (client left)"), "{log}");
 }
 
 #[test]
@@ -1453,33 +1461,34 @@ fn raw_answerer(answer: &'static [u8], n: usize) -> u16 {
 #[test]
 fn the_gateways_failures_are_named_for_what_they_are() {
     let sb = Sandbox::new();
+    // Through a bridge to `upstream`, a 502 that says `said` (not
+    // `not_said`), logged with `why`.
+    let named = |upstream: String, said: &str, not_said: &str, why: &str| {
+        let bridge = Bridge::start(&sb, &upstream, &[]);
+        let (status, body) = post_responses(&bridge);
+        assert_eq!(status, 502, "{body}");
+        assert!(body.contains(said) && !body.contains(not_said), "{body}");
+        let log = bridge.log();
+        assert!(log.contains(&format!("502 ({why})")), "{log}");
+    };
     // An https URL on a port that speaks plain HTTP.
     let plain = raw_answerer(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 1);
-    let bridge = Bridge::start(&sb, &format!("https://127.0.0.1:{plain}/v1"), &[]);
-    let (status, body) = post_responses(&bridge);
-    assert_eq!(status, 502, "{body}");
-    assert!(body.contains("TLS handshake"), "{body}");
-    assert!(!body.contains("no answer within"), "{body}");
-    assert!(
-        bridge
-            .log()
-            .contains("502 (TLS handshake with the gateway failed)")
+    let upstream = format!("https://127.0.0.1:{plain}/v1");
+    named(
+        upstream,
+        "TLS handshake",
+        "no answer within",
+        "TLS handshake with the gateway failed",
     );
-    drop(bridge);
-
     // Something that is not HTTP at all.
     let ssh = raw_answerer(b"SSH-2.0-OpenSSH_9.6\r\n", 1);
-    let bridge = Bridge::start(&sb, &format!("http://127.0.0.1:{ssh}/v1"), &[]);
-    let (status, body) = post_responses(&bridge);
-    assert_eq!(status, 502, "{body}");
-    assert!(body.contains("not HTTP/1.1"), "{body}");
-    assert!(!body.contains("could not reach"), "{body}");
-    assert!(
-        bridge
-            .log()
-            .contains("502 (the gateway's answer is not HTTP)")
+    let upstream = format!("http://127.0.0.1:{ssh}/v1");
+    named(
+        upstream,
+        "not HTTP/1.1",
+        "could not reach",
+        "the gateway's answer is not HTTP",
     );
-    drop(bridge);
 
     // A stream the gateway ends with its own error.
     let mut chunks = chat_chunks(1);
@@ -1948,4 +1957,140 @@ fn under_nohup_sighup_is_left_ignored() {
     assert_eq!(r.status().as_u16(), 200);
     assert!(!bridge.log().contains("SIGHUP"), "{}", bridge.log());
     assert_eq!(bridge.stop_with("-TERM"), Some(0));
+}
+
+#[test]
+fn the_providers_headers_and_query_reach_the_gateway_and_codexs_own_do_not() {
+    let gateway = Server::start(|req: &Request| match req.method.as_str() {
+        "GET" => reply(200, &models_body(&["m"])),
+        _ => Answer::Stream {
+            chunks: chat_chunks(1),
+            delay: Duration::from_millis(1),
+        },
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    // As Codex sends them with `http_headers`, `env_http_headers` and
+    // `query_params` set, plus what a browser or a proxy would add.
+    let headers = [
+        ("Authorization", format!("Bearer {CANARY}")),
+        ("X-Team", "blue".to_string()),
+        ("Api-Key", "azure-style".to_string()),
+        ("OpenAI-Organization", "org-1".to_string()),
+        ("Connection", "keep-alive, X-Hop".to_string()),
+        ("X-Hop", "hop".to_string()),
+        ("Keep-Alive", "timeout=5".to_string()),
+        ("Cookie", "session=1".to_string()),
+        ("Origin", "http://localhost:1".to_string()),
+        ("Referer", "http://localhost:1/".to_string()),
+        ("Sec-Fetch-Mode", "cors".to_string()),
+        ("X-Forwarded-For", "10.0.0.1".to_string()),
+        ("Accept-Encoding", "zstd, gzip".to_string()),
+        ("User-Agent", "codex_cli_rs/0.171.0".to_string()),
+        ("originator", "codex_exec".to_string()),
+        ("session-id", "s-1".to_string()),
+        ("session_id", "s-1".to_string()),
+        ("thread-id", "t-1".to_string()),
+        ("x-client-request-id", "r-1".to_string()),
+        ("x-codex-turn-metadata", "{}".to_string()),
+        ("x-codex-window-id", "w-1".to_string()),
+        ("x-openai-subagent", "review".to_string()),
+        ("version", "0.133.0".to_string()),
+    ];
+    let url = bridge.url("/v1/responses?api-version=2026-01&team=blue%20sky");
+    let request = agent().post(url).header("Content-Type", "application/json");
+    let mut r = with_headers(request, &headers)
+        .send(responses_request())
+        .expect("post");
+    let body = r.body_mut().read_to_string().unwrap();
+    assert!(body.contains("response.completed"), "{body}");
+    let request = agent().get(bridge.url("/v1/models?client_version=0.171.0"));
+    let mut r = with_headers(request, &headers).call().expect("models");
+    let models = r.body_mut().read_to_string().unwrap();
+    assert!(models.contains("\"m\""), "{models}");
+
+    let seen = gateway.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        seen[0].path,
+        "/v1/chat/completions?api-version=2026-01&team=blue%20sky"
+    );
+    assert_eq!(seen[1].path, "/v1/models?client_version=0.171.0");
+    for r in &seen {
+        let h = &r.headers;
+        let get = |name: &str| h.get(name).map(String::as_str);
+        assert_eq!(get("authorization"), Some(&*format!("Bearer {CANARY}")));
+        assert_eq!(get("x-team"), Some("blue"), "{h:?}");
+        assert_eq!(get("api-key"), Some("azure-style"), "{h:?}");
+        assert_eq!(get("openai-organization"), Some("org-1"), "{h:?}");
+        assert!(
+            get("user-agent").is_some_and(|ua| ua.starts_with("ominigate-codex/")),
+            "{h:?}"
+        );
+        for name in [
+            "x-hop",
+            "keep-alive",
+            "cookie",
+            "origin",
+            "referer",
+            "sec-fetch-mode",
+            "x-forwarded-for",
+            "accept-encoding",
+            "originator",
+            "session-id",
+            "session_id",
+            "thread-id",
+            "x-client-request-id",
+            "x-codex-turn-metadata",
+            "x-codex-window-id",
+            "x-openai-subagent",
+            "version",
+        ] {
+            assert_eq!(get(name), None, "{name} went on: {h:?}");
+        }
+    }
+    assert_clean(&bridge, &[&body, &models]);
+}
+
+fn with_headers<B>(
+    mut request: ureq::RequestBuilder<B>,
+    headers: &[(&str, String)],
+) -> ureq::RequestBuilder<B> {
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request
+}
+
+#[test]
+fn a_gateway_elsewhere_is_reached_through_the_environments_proxy() {
+    // A proxy on 127.0.0.1 that refuses every tunnel: nothing leaves this
+    // machine, and the CONNECT it got shows the bridge used it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let proxy = listener.local_addr().expect("addr");
+    let seen = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("a tunnel request");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap_or(0);
+        let _ = s.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    let sb = Sandbox::new();
+    let env = [
+        ("HTTPS_PROXY", format!("http://{proxy}")),
+        ("NO_PROXY", "localhost".to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bridge = Bridge::start_with_env(&sb, "https://gw.example/v1", &[], &env);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 502, "{body}");
+    let request = seen.join().expect("the proxy");
+    assert!(
+        request.starts_with("CONNECT gw.example:443 HTTP/1.1\r\n"),
+        "{request}"
+    );
+    // The key goes through the tunnel only, never to the proxy.
+    assert_no_canary_in_text(&request);
+    assert_clean(&bridge, &[&body]);
 }
