@@ -7,6 +7,7 @@
 //! toml_edit edits and text style) and [`fs`] (all file IO).
 
 pub mod bridge;
+pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod codex;

@@ -66,6 +66,11 @@ impl CodexHome {
         self.dir.join(PROFILE_FILE)
     }
 
+    /// The model catalogue the profile points Codex at.
+    pub fn catalog_file(&self) -> PathBuf {
+        self.dir.join(crate::catalog::FILE_NAME)
+    }
+
     pub fn state_file(&self) -> PathBuf {
         self.dir.join(STATE_FILE)
     }

@@ -17,7 +17,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -108,9 +108,17 @@ pub(super) async fn responses(
     shared: Arc<Shared>,
     start: Instant,
 ) -> Response<Body> {
-    let translated = match body.len() <= TRANSLATE_INLINE {
-        true => Ok(translate::request_to_chat(&body)),
-        false => tokio::task::spawn_blocking(move || translate::request_to_chat(&body)).await,
+    let inline = body.len() <= TRANSLATE_INLINE;
+    let translate = {
+        let shared = shared.clone();
+        move || {
+            let models = |slug: &str| shared.config.models.as_ref()?.reasons(slug);
+            translate::request_to_chat(&body, &models)
+        }
+    };
+    let translated = match inline {
+        true => Ok(translate()),
+        false => tokio::task::spawn_blocking(translate).await,
     };
     let translated = match translated {
         Ok(Ok(t)) => t,
@@ -295,6 +303,11 @@ impl Exchange {
     /// An answer read whole: an error, a `stream: false` completion, or
     /// one JSON completion for a stream (`whole`).
     async fn whole(&self, response: Upstream, status: u16, whole: bool) -> Answer {
+        let retry_after = response
+            .headers()
+            .get(hyper::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = self.shared().gateway.read_reply(response.into_body()).await;
         // Whatever the gateway answers, an echoed key goes no further.
         let body = match body {
@@ -305,7 +318,11 @@ impl Exchange {
         let streamed = !self.stream && (200..300).contains(&status) && looks_like_events(&body);
         let answer = if !(200..300).contains(&status) {
             let env_key = &self.shared().config.env_key;
-            match translate::upstream_error(status, &body, env_key) {
+            let retry_after = retry_after.as_deref().map(|value| translate::RetryAfter {
+                value,
+                now: std::time::SystemTime::now(),
+            });
+            match translate::upstream_error(status, &body, env_key, retry_after) {
                 UpstreamError::Http { status, body } => Whole::json(
                     StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
                     body,
@@ -595,8 +612,19 @@ impl Relay {
             ending(&end, &finish),
             tokens(&finish)
         ));
+        if finish.no_usage && !NO_USAGE_SAID.swap(true, Ordering::Relaxed) {
+            log_line(
+                &self.log.shared,
+                format_args!(
+                    "the gateway sends no token usage: Codex shows none (the bridge does not estimate it); said once"
+                ),
+            );
+        }
     }
 }
+
+/// Whether the log has said that the gateway sends no usage (once a run).
+static NO_USAGE_SAID: AtomicBool = AtomicBool::new(false);
 
 impl Drop for Relay {
     fn drop(&mut self) {

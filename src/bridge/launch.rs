@@ -11,6 +11,7 @@ use anyhow::Result;
 
 use super::server::Bridge;
 use super::shared::Config;
+use crate::catalog::Catalog;
 use crate::error::{Failure, Kind, refused, usage};
 use crate::report::Level;
 use crate::setup::Setup;
@@ -66,7 +67,21 @@ pub fn settings(
         idle_timeout: Duration::from_millis(idle_ms.unsigned_abs()),
         log: level > Level::Quiet,
         verbose: level >= Level::Verbose,
+        models: models(inp),
     })
+}
+
+/// The model catalogue beside the profile, as far as the bridge needs it
+/// (which models reason): without the prompts, which are most of its bytes.
+/// A missing or unreadable one is no catalogue (the request options then
+/// pass as Codex sends them); `doctor` reports a bad one.
+fn models(inp: &Setup) -> Option<Catalog> {
+    let mut catalog = Catalog::read(&inp.home.catalog_file()).ok()?;
+    for entry in &mut catalog.models {
+        entry.base_instructions = None;
+        entry.extra.clear();
+    }
+    Some(catalog)
 }
 
 /// Bind, or say why not and what to do.

@@ -169,7 +169,7 @@ impl fmt::Display for ScratchError {
     }
 }
 
-/// A private copy of the Codex home's top-level `*.toml` files in the
+/// A private copy of the Codex home's top-level `*.toml` files and model catalogue in the
 /// temporary directory, removed on drop.
 struct Scratch {
     dir: PathBuf,
@@ -201,7 +201,9 @@ impl Scratch {
         };
         for entry in entries.flatten() {
             let name = entry.file_name();
-            if !name.to_string_lossy().ends_with(".toml") {
+            // The config files, and the model catalogue the profile names
+            // relative to them (Codex stops without it).
+            if !name.to_string_lossy().ends_with(".toml") && name != crate::catalog::FILE_NAME {
                 continue;
             }
             let path = entry.path();

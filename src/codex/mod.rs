@@ -8,4 +8,5 @@
 pub mod args;
 pub mod binary;
 pub mod messages;
+pub mod models;
 pub mod version;

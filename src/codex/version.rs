@@ -192,6 +192,9 @@ pub enum ProfileLayout {
 pub struct Layout {
     pub profile: ProfileLayout,
     pub chat_supported: bool,
+    /// The profile can point Codex at a model catalogue
+    /// (`model_catalog_json`; not in 0.94).
+    pub catalog: bool,
 }
 
 impl Layout {
@@ -203,6 +206,7 @@ impl Layout {
                 ProfileLayout::Table
             },
             chat_supported: v < CHAT_REMOVED,
+            catalog: v >= CHAT_REMOVED,
         }
     }
 

@@ -11,6 +11,7 @@ use crate::cli::{InstallArgs, WireApi};
 use crate::codex::binary::Codex;
 use crate::codex::messages::CODEX_CHAT_ERROR;
 use crate::codex::version::ProfileLayout;
+use crate::edit::catalog::{self, Source};
 use crate::edit::install::{Options, Outcome, Route, plan};
 use crate::edit::{Docs, Files, RecordOrder, finish};
 use crate::error::{Failure, refused, usage};
@@ -98,7 +99,9 @@ pub fn bridge_route(docs: &Docs, flag: Option<&str>, port: u16) -> Result<Route,
 
 pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     let codex = args.codex.detect().require_version()?;
-    let opts = options(args, &codex)?;
+    let mut opts = options(args, &codex)?;
+    let source = Source::of(&codex);
+    opts.layout.catalog = source.writes();
     ui.info(codex.headline())?;
     ui.info(format_args!(
         "Codex home: {} ({})",
@@ -122,7 +125,6 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     };
     let files = Files::read(home)?;
     let mut work = files.open()?;
-    let mut opts = opts;
     if args.bridge {
         let port = args.bridge_port.unwrap_or(spec::BRIDGE_PORT);
         opts.route = bridge_route(&work.docs, opts.base_url.take().as_deref(), port)?;
@@ -137,6 +139,7 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
         .into());
     }
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
+    let rebuilt = catalog::rebuild(&mut work.docs, &source, &outcome.model, None)?;
     // The record goes first: a run killed part way must leave a record of
     // at least what is on disk, or the next run takes the blocks it wrote
     // for the user's own and uninstall leaves them in (uninstall removes
@@ -155,6 +158,9 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     // first, so a large config is not held twice.
     drop(changes);
     drop(files);
+    for line in catalog::report(&rebuilt, &source, &outcome.env_key) {
+        ui.info(format_args!("  {line}"))?;
+    }
     if !args.dry_run {
         let problems = checks::warn_written(home, &codex);
         ui.info(next_steps(home, &codex, &outcome, !problems.is_empty()))?;

@@ -14,11 +14,12 @@ use anyhow::Result;
 
 use crate::checks;
 use crate::cli::UseArgs;
+use crate::edit::catalog::{self, Source};
 use crate::edit::install::{Options, Route, plan};
 use crate::edit::{Files, RecordOrder, finish};
 use crate::error::{Failure, Kind};
 use crate::fs;
-use crate::gateway::models::{Gateway, Live, close_matches, live};
+use crate::gateway::models::{Gateway, Live, close_matches, live_known};
 use crate::paths::CodexHome;
 use crate::report::{Ui, warning};
 use crate::setup::Setup;
@@ -99,7 +100,9 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     if let Some(why) = work.docs.missing().map_err(|e| work.shape_error(e))? {
         return Err(not_installed(home, why, model));
     }
-    let layout = codex.layout();
+    let source = Source::of(&codex);
+    let mut layout = codex.layout();
+    layout.catalog = source.writes();
     let opts = Options {
         layout,
         wire_api: work
@@ -118,8 +121,16 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
 
     let inp = Setup::of_process(home, codex.clone());
     let gw = Gateway::of(&inp);
-    let found = live(&gw, args.net.offline, Duration::from_secs(args.net.timeout));
-    check_listed(model, found, &gw, ui)?;
+    let found = live_known(&gw, args.net.offline, Duration::from_secs(args.net.timeout));
+    // The live list, when read, is the catalogue's (as `models --refresh`).
+    let listed = found.as_deref().ok();
+    let rebuilt = catalog::rebuild(&mut work.docs, &source, model, listed)?;
+    check_listed(
+        model,
+        found.map(Live::of).unwrap_or_else(|why| why),
+        &gw,
+        ui,
+    )?;
 
     // Like install: the record first (see install::run).
     let changed = finish(
@@ -152,6 +163,9 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         ui.info(format_args!(
             "note: {place} also selects the ominigate provider; `use` does not change the model there"
         ))?;
+    }
+    for line in catalog::report(&rebuilt, &source, &gw.key_name) {
+        ui.detail(format_args!("{line}"))?;
     }
     drop(inp);
     if !args.dry_run {

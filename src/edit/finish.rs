@@ -25,7 +25,7 @@ pub fn finish(
     }
     let visible: Vec<&FileWrite> = changes
         .iter()
-        .filter(|c| !c.is_noop() && c.backup)
+        .filter(|c| !c.is_noop() && (c.backup || is_catalog(c)))
         .collect();
     if !visible.is_empty() {
         for note in notes {
@@ -67,10 +67,47 @@ fn remove_stale_temps(changes: &[FileWrite], ui: &mut Ui) -> Result<()> {
     Ok(())
 }
 
+/// The model catalogue: generated, so kept without a backup, and shown
+/// in a dry run as what it would hold, not as a diff of its JSON.
+fn is_catalog(c: &FileWrite) -> bool {
+    c.before
+        .path
+        .file_name()
+        .is_some_and(|n| n == crate::catalog::FILE_NAME)
+}
+
+/// A dry run's line for the catalogue.
+fn catalog_summary(c: &FileWrite) -> String {
+    let path = c.before.path.display();
+    let parsed = c
+        .after
+        .as_deref()
+        .and_then(|b| crate::catalog::Catalog::parse(b, &c.before.path).ok());
+    match parsed {
+        None => format!("would remove {path}\n"),
+        Some(cat) => {
+            let slugs: Vec<&str> = cat.models.iter().map(|e| e.slug.as_str()).collect();
+            let verb = if c.before.bytes.is_some() {
+                "rewrite"
+            } else {
+                "write"
+            };
+            format!(
+                "would {verb} {path}: model metadata for {}\n",
+                slugs.join(", ")
+            )
+        }
+    }
+}
+
 /// A dry run: the diff of each change; `visible`: a user-visible file
 /// would change.
 fn show_diffs(changes: &[FileWrite], visible: bool, ui: &mut Ui) -> Result<()> {
     for c in changes.iter().filter(|c| !c.is_noop()) {
+        if is_catalog(c) {
+            write!(ui.out(), "{}", catalog_summary(c))?;
+            continue;
+        }
         let diff = unified_diff(
             &c.before.path,
             c.before.bytes.as_deref(),

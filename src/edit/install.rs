@@ -276,12 +276,18 @@ impl ExistingModels {
     }
 }
 
-/// The keys the profile gets, wherever it is.
-fn profile_entries(model: &str) -> [(&'static str, Value); 2] {
-    [
+/// The keys the profile gets, wherever it is: with `catalog`, the model
+/// catalogue beside it (a relative path is taken from the directory of
+/// the file that sets it, the Codex home, in every release that reads it).
+fn profile_entries(model: &str, catalog: bool) -> Vec<(&'static str, Value)> {
+    let mut entries = vec![
         ("model", Value::from(model)),
         ("model_provider", Value::from(spec::PROVIDER_ID)),
-    ]
+    ];
+    if catalog {
+        entries.push(("model_catalog_json", Value::from(crate::catalog::FILE_NAME)));
+    }
+    entries
 }
 
 /// Step 2 up to Codex 0.133: `[profiles.ominigate]` in config.toml (a
@@ -303,7 +309,7 @@ fn profile_table(docs: &mut Docs, opts: &Options, out: &mut Outcome) -> Result<S
     ensure_recorded(
         &mut docs.config,
         (PROFILE, PROFILE_COMMENT),
-        &profile_entries(&model),
+        &profile_entries(&model, opts.layout.catalog),
         &mut docs.state.profile_table,
         out,
     )?;
@@ -330,7 +336,10 @@ fn profile_file(docs: &mut Docs, opts: &Options, out: &mut Outcome) -> Result<St
     let doc = docs.profile.get_or_insert_with(DocumentMut::new);
     blocks::check_shapes(doc)?;
     let (mut previous, above) = carry_legacy(doc, above, carried);
-    for (k, v) in blocks::ensure_keys(doc.as_table_mut(), &profile_entries(&model)) {
+    for (k, v) in blocks::ensure_keys(
+        doc.as_table_mut(),
+        &profile_entries(&model, opts.layout.catalog),
+    ) {
         previous.entry(k).or_insert(v);
     }
     let header = match created {

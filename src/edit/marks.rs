@@ -29,7 +29,7 @@ pub const PROVIDER_KEYS: [&str; 8] = [
     "stream_max_retries",
     "stream_idle_timeout_ms",
 ];
-pub const PROFILE_KEYS: [&str; 2] = ["model", "model_provider"];
+pub const PROFILE_KEYS: [&str; 3] = ["model", "model_provider", "model_catalog_json"];
 
 /// The block's record, or `Created` if it carries install's comment.
 pub fn record_or_marker(

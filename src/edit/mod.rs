@@ -8,8 +8,10 @@
 //!   named steps.
 //! - [`marks`]: how a block or file is recognised as install's.
 //! - [`state`]: install's record of what it did.
+//! - [`catalog`]: the model catalogue beside the profile.
 //! - [`finish()`]: print the diffs or commit, and report.
 
+pub mod catalog;
 pub mod finish;
 pub mod install;
 pub mod marks;

@@ -139,6 +139,9 @@ pub fn plan(docs: &mut Docs, force: bool, elsewhere: &[String]) -> Result<Undone
     config_blocks(docs, provider, profile_table, force, &mut out)?;
     profile_file(docs, force, &mut out)?;
     docs.state.bridge_upstream = None;
+    if let Some(note) = super::catalog::remove(docs) {
+        out.notes.push(note);
+    }
     Ok(out)
 }
 

@@ -101,6 +101,9 @@ pub struct Docs {
     /// Keep a copy of config.toml as it was before install (see
     /// [`paths::PRE_INSTALL_SUFFIX`]), unless one is kept already.
     pub keep_pre_install: bool,
+    /// The model catalogue's bytes (`None`: no file), as read, then as the
+    /// run leaves it (see [`super::catalog`]).
+    pub catalog: Option<Vec<u8>>,
 }
 
 impl Docs {
@@ -176,6 +179,8 @@ pub struct Files {
     pub profile: Loaded,
     pub state: Loaded,
     pub pre_install: Loaded,
+    /// The model catalogue (see [`crate::catalog`]): JSON, not parsed here.
+    pub catalog: Loaded,
 }
 
 impl Files {
@@ -187,6 +192,7 @@ impl Files {
             profile: Loaded::in_memory(Path::new(paths::PROFILE_FILE), profile),
             state: Loaded::in_memory(Path::new(paths::STATE_FILE), state),
             pre_install: Loaded::in_memory(&paths::pre_install_of(Path::new(paths::CONFIG)), None),
+            catalog: Loaded::in_memory(Path::new(crate::catalog::FILE_NAME), None),
         }
     }
 
@@ -198,6 +204,9 @@ impl Files {
             // Only ever copied whole: not parsed, not checked.
             pre_install: Loaded {
                 snapshot: fs::read(&paths::pre_install_of(&home.config()))?,
+            },
+            catalog: Loaded {
+                snapshot: fs::read(&home.catalog_file())?,
             },
         })
     }
@@ -241,6 +250,7 @@ impl Files {
             profile: profile.as_mut().map(|p| std::mem::take(&mut p.doc)),
             state,
             keep_pre_install: false,
+            catalog: self.catalog.snapshot.bytes.clone(),
         };
         Ok(Workspace {
             files: self,
@@ -279,8 +289,10 @@ impl<'a> Workspace<'a> {
     /// commit in that order (no-ops where nothing changed), the record
     /// first or last as `order` says, the pre-install copy first of all (a
     /// run killed after it leaves only a copy; one killed before the
-    /// record has changed nothing, so the next run writes the copy).
-    pub fn changes(self, order: RecordOrder) -> [FileWrite<'a>; 4] {
+    /// record has changed nothing, so the next run writes the copy). The
+    /// model catalogue is there before the files that point Codex at it
+    /// (a missing catalogue stops Codex), and goes after them.
+    pub fn changes(self, order: RecordOrder) -> [FileWrite<'a>; 5] {
         let Workspace {
             files,
             mut config,
@@ -313,9 +325,14 @@ impl<'a> Workspace<'a> {
             (!docs.state.is_empty()).then(|| docs.state.to_json()),
             false,
         );
+        let catalog = FileWrite {
+            before: &files.catalog.snapshot,
+            after: docs.catalog,
+            backup: false,
+        };
         match order {
-            RecordOrder::First => [copy, record, config, profile],
-            RecordOrder::Last => [copy, config, profile, record],
+            RecordOrder::First => [copy, record, catalog, config, profile],
+            RecordOrder::Last => [copy, config, profile, catalog, record],
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{MESSAGE_WIDTH, Method, SendError, send, server_message};
+use crate::catalog::Known;
 use crate::setup::Setup;
 use crate::setup::facts;
 use crate::shown::{self, Secrets};
@@ -64,26 +65,35 @@ pub enum Live {
 
 /// Ask the gateway for its models, unless `offline` or it cannot be done.
 pub fn live(gw: &Gateway, offline: bool, limit: Duration) -> Live {
+    live_known(gw, offline, limit).map_or_else(|why| why, Live::of)
+}
+
+impl Live {
+    /// The ids of a list read, sorted, each once.
+    pub fn of(models: Vec<Known>) -> Live {
+        let mut ids: Vec<String> = models.into_iter().map(|m| m.id).collect();
+        ids.sort();
+        ids.dedup();
+        Live::Listed(ids)
+    }
+}
+
+/// [`live`] with what the list says about each model (in the server's
+/// order): its window, whether it reasons, what it reads.
+pub fn live_known(gw: &Gateway, offline: bool, limit: Duration) -> Result<Vec<Known>, Live> {
     if offline {
-        return Live::Skipped("--offline".into());
+        return Err(Live::Skipped("--offline".into()));
     }
     if let Some(path) = &gw.broken {
-        return Live::Skipped(format!(
+        return Err(Live::Skipped(format!(
             "{} does not load (see `ominigate-codex doctor`)",
             path.display()
-        ));
+        )));
     }
     let Some(key) = &gw.key else {
-        return Live::Skipped(format!("{} is not set", gw.key_name));
+        return Err(Live::Skipped(format!("{} is not set", gw.key_name)));
     };
-    match fetch(gw, key, limit) {
-        Ok(mut ids) => {
-            ids.sort();
-            ids.dedup();
-            Live::Listed(ids)
-        }
-        Err(e) => Live::Failed(e.to_string()),
-    }
+    fetch(gw, key, limit).map_err(|e| Live::Failed(e.to_string()))
 }
 
 /// Why `GET {base_url}/models` gave no list. `url` is that URL as it may
@@ -168,7 +178,7 @@ impl fmt::Display for FetchError {
     }
 }
 
-fn fetch(gw: &Gateway, key: &str, limit: Duration) -> Result<Vec<String>, FetchError> {
+fn fetch(gw: &Gateway, key: &str, limit: Duration) -> Result<Vec<Known>, FetchError> {
     let url = format!("{}/models", gw.base_url);
     let shown = gw.models_url();
     let r = send(Method::Get, &url, key, None, limit).map_err(|error| FetchError::Unreachable {
@@ -183,7 +193,7 @@ fn fetch(gw: &Gateway, key: &str, limit: Duration) -> Result<Vec<String>, FetchE
     let status = r.status;
     match status {
         200..=299 => {
-            model_ids(&r.body, &gw.secrets).ok_or(FetchError::NotAList { url: shown, status })
+            model_details(&r.body, &gw.secrets).ok_or(FetchError::NotAList { url: shown, status })
         }
         300..=399 => Err(FetchError::Redirect {
             url: shown,
@@ -219,6 +229,75 @@ pub fn model_ids(body: &str, secrets: &Secrets) -> Option<Vec<String>> {
         list.iter()
             .filter_map(|m| m.get("id").and_then(Value::as_str))
             .map(|id| shown::untrusted(secrets, id, MESSAGE_WIDTH))
+            .collect(),
+    )
+}
+
+/// [`model_ids`] with what each entry says of the model (see [`Known`]).
+pub fn model_details(body: &str, secrets: &Secrets) -> Option<Vec<Known>> {
+    let v = serde_json::from_str::<Value>(body).ok()?;
+    let list = v.get("data")?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(|m| {
+                let id = m.get("id").and_then(Value::as_str)?;
+                Some(Known {
+                    id: shown::untrusted(secrets, id, MESSAGE_WIDTH),
+                    context_window: window(m),
+                    reasons: reasons(m),
+                    input_modalities: input_modalities(m),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Fields that give a model's window, in the shapes gateways use:
+/// OpenRouter's `context_length` and `top_provider.context_length`,
+/// LiteLLM's `context_window`, `max_context_length`, `max_input_tokens`.
+const WINDOW_FIELDS: [&[&str]; 5] = [
+    &["context_length"],
+    &["top_provider", "context_length"],
+    &["context_window"],
+    &["max_context_length"],
+    &["max_input_tokens"],
+];
+
+/// The model's window: the smallest the entry gives (a window too large
+/// means a thread that never compacts and dies; too small only compacts
+/// early). Numbers below 1,024 or above 100M tokens are not windows.
+fn window(m: &Value) -> Option<u64> {
+    WINDOW_FIELDS
+        .iter()
+        .filter_map(|path| {
+            path.iter()
+                .try_fold(m, |v, k| v.get(k))
+                .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)))
+        })
+        .filter(|n| (1_024..=100_000_000).contains(n))
+        .min()
+}
+
+/// Whether the model takes a reasoning effort, from `supported_parameters`
+/// (OpenRouter): `reasoning` or `reasoning_effort` listed; `None` without
+/// the list.
+fn reasons(m: &Value) -> Option<bool> {
+    let params = m.get("supported_parameters")?.as_array()?;
+    Some(
+        params
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|p| p == "reasoning" || p == "reasoning_effort"),
+    )
+}
+
+/// `architecture.input_modalities` (OpenRouter), as listed.
+fn input_modalities(m: &Value) -> Option<Vec<String>> {
+    let list = m.get("architecture")?.get("input_modalities")?.as_array()?;
+    Some(
+        list.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
             .collect(),
     )
 }
@@ -264,6 +343,33 @@ mod tests {
             model_ids(r#"{"data": [{"id": "x/SK-OMG-CANARY-7F3A9C2E1"}]}"#, &key),
             Some(vec!["x/sk-o…2e1d".to_string()])
         );
+    }
+
+    #[test]
+    fn windows_reasoning_and_modalities_are_read_in_each_shape() {
+        let body = r#"{"data": [
+            {"id": "or/a", "context_length": 200000, "top_provider": {"context_length": 163840},
+             "supported_parameters": ["tools", "reasoning"],
+             "architecture": {"input_modalities": ["text", "image"]}},
+            {"id": "ll/b", "context_window": 1048576, "max_input_tokens": 1000000},
+            {"id": "ll/c", "max_context_length": 32768.0, "supported_parameters": ["tools"]},
+            {"id": "d", "context_length": 0, "max_input_tokens": "big"},
+            {"id": "e", "context_length": 1e12}
+        ]}"#;
+        let got = model_details(body, &Secrets::default()).unwrap();
+        let w: Vec<Option<u64>> = got.iter().map(|k| k.context_window).collect();
+        assert_eq!(
+            w,
+            [Some(163_840), Some(1_000_000), Some(32_768), None, None]
+        );
+        let r: Vec<Option<bool>> = got.iter().map(|k| k.reasons).collect();
+        assert_eq!(r, [Some(true), None, Some(false), None, None]);
+        assert_eq!(
+            got[0].input_modalities,
+            Some(vec!["text".into(), "image".into()])
+        );
+        assert_eq!(got[1].input_modalities, None);
+        assert_eq!(model_details("[]", &Secrets::default()), None);
     }
 
     #[test]

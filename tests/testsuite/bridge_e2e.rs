@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use crate::harness::api::{PROFILE_FILES, Version, run_with_timeout};
 use crate::harness::chat_gateway::{
-    Call, ChatGateway, Turn, messages, reasoning_then_text, split_lines, text_stream,
-    tool_calls_stream, well_formed,
+    Call, ChatGateway, Turn, chunk, messages, reasoning_then_text, split_lines, text_stream,
+    tool_calls_stream, usage_and_done, well_formed,
 };
 use crate::harness::real_codex::{Codex, binaries};
 use crate::harness::{CANARY, Sandbox, assert_no_canary_in_text};
@@ -225,14 +225,16 @@ fn run(mut cmd: Command, what: &str) -> Run {
 /// `codex exec --profile ominigate` with the provider pointed at `base_url`
 /// (as `ominigate-codex codex` does), or as installed when `None`.
 fn codex_exec(sb: &Sandbox, c: &Codex, base_url: Option<&str>, prompt: &str) -> Run {
-    codex_exec_with(sb, c, base_url, prompt, &[])
+    codex_exec_with(sb, c, base_url, &[], prompt, &[])
 }
 
-/// [`codex_exec`] with more variables in Codex's environment.
+/// [`codex_exec`] with `extra` options before the prompt and more
+/// variables (`env`) in Codex's environment.
 fn codex_exec_with(
     sb: &Sandbox,
     c: &Codex,
     base_url: Option<&str>,
+    extra: &[&str],
     prompt: &str,
     env: &[(&str, &str)],
 ) -> Run {
@@ -240,6 +242,7 @@ fn codex_exec_with(
     codex_env(&mut cmd, sb);
     cmd.envs(env.iter().copied());
     cmd.args(["exec", "--profile", "ominigate"]);
+    cmd.args(extra);
     if let Some(url) = base_url {
         cmd.arg("-c")
             .arg(format!("model_providers.ominigate.base_url=\"{url}\""));
@@ -269,9 +272,16 @@ struct Case {
 
 impl Case {
     fn new(c: &Codex, turns: Vec<Turn>) -> Case {
+        Case::new_with(c, turns, |_| {})
+    }
+
+    /// [`Case::new`], with `prepare` run on the sandbox after the install
+    /// and before the bridge starts.
+    fn new_with(c: &Codex, turns: Vec<Turn>, prepare: impl FnOnce(&Sandbox)) -> Case {
         let sb = Sandbox::new();
         let gw = ChatGateway::start(turns);
         install(&sb, c, &gw, &[]);
+        prepare(&sb);
         let upstream = gw.base_url();
         let bridge = Bridge::start(&sb, &["--listen", "127.0.0.1:0", "--upstream", &upstream]);
         Case {
@@ -284,6 +294,10 @@ impl Case {
 
     fn exec(&self, c: &Codex, prompt: &str) -> Run {
         codex_exec(&self.sb, c, Some(&self.bridge.url), prompt)
+    }
+
+    fn exec_with(&self, c: &Codex, extra: &[&str], prompt: &str) -> Run {
+        codex_exec_with(&self.sb, c, Some(&self.bridge.url), extra, prompt, &[])
     }
 
     /// Stop the bridge (once) and describe what happened: Codex's output,
@@ -789,6 +803,147 @@ fn a_context_length_error_is_reported_as_such() {
     }
 }
 
+/// Issue 19: the gateway's reasoning reaches Codex as a reasoning summary,
+/// which `codex exec` prints by default (raw reasoning it hides unless
+/// `show_raw_agent_reasoning` is set).
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn reasoning_is_shown() {
+    const THOUGHT: &str = "Weighing how to greet the user back before answering.";
+    for c in releases() {
+        let mut case = Case::new(
+            &c,
+            vec![Turn::stream(reasoning_then_text(THOUGHT, REPLY)).expect(first_request("hi"))],
+        );
+        let run = case.exec(&c, "hi");
+        case.assert_ok(&c, &run, REPLY);
+        if !run.stderr.contains(THOUGHT) {
+            panic!("the reasoning was not shown; {}", case.context(&c, &run));
+        }
+        case.finish(&c, &run, 1);
+    }
+}
+
+/// The model catalogue install wrote, with the profile's model said to
+/// reason and to take a verbosity (Codex sends either only when its
+/// metadata says so).
+fn catalogue_says_the_model_reasons(sb: &Sandbox) {
+    let path = sb.codex_home().join("ominigate-models.json");
+    let text = std::fs::read_to_string(&path).expect("install wrote the catalogue");
+    let mut catalogue: Value = serde_json::from_str(&text).expect("JSON");
+    for entry in catalogue["models"].as_array_mut().expect("models") {
+        if entry["slug"] == MODEL {
+            entry["supported_reasoning_levels"] = json!([
+                {"effort": "low", "description": "fast"},
+                {"effort": "medium", "description": "balanced"},
+                {"effort": "high", "description": "deep"}
+            ]);
+            entry["default_reasoning_level"] = json!("medium");
+            entry["support_verbosity"] = json!(true);
+            entry["default_verbosity"] = json!("medium");
+        }
+    }
+    std::fs::write(&path, catalogue.to_string()).expect("write the catalogue");
+}
+
+/// Issue 19: `model_reasoning_effort` and `model_verbosity` reach the
+/// gateway as `reasoning_effort` and `verbosity`, for a model the
+/// catalogue (which Codex and the bridge both read) says reasons.
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn effort_and_verbosity_reach_the_gateway() {
+    for c in releases() {
+        let options = move |body: &Value| -> Result<(), String> {
+            first_request("hi")(body)?;
+            if body["reasoning_effort"] != "high" {
+                return Err(format!("reasoning_effort {}", body["reasoning_effort"]));
+            }
+            if body["verbosity"] != "low" {
+                return Err(format!("verbosity {}", body["verbosity"]));
+            }
+            Ok(())
+        };
+        let turns = vec![Turn::stream(text_stream(REPLY)).expect(options)];
+        let mut case = Case::new_with(&c, turns, catalogue_says_the_model_reasons);
+        let extra = [
+            "-c",
+            "model_reasoning_effort=\"high\"",
+            "-c",
+            "model_verbosity=\"low\"",
+        ];
+        let run = case.exec_with(&c, &extra, "hi");
+        case.assert_ok(&c, &run, REPLY);
+        case.finish(&c, &run, 1);
+    }
+}
+
+/// Issue 19: an answer the gateway's output limit cut (`finish_reason:
+/// "length"`) is not shown as complete: the user reads that it was cut,
+/// and the tool call it was writing is not run.
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn a_cut_answer_is_reported_and_its_call_not_run() {
+    const PARTIAL: &str = "First I create the marker file";
+    for c in releases() {
+        let call = json!({"tool_calls": [{"index": 0, "id": "call_cut", "type": "function",
+            "function": {"name": "exec_command", "arguments": "{\"cmd\": \"touch cut-call-ran\"}"}}]});
+        let mut stream = vec![
+            chunk(json!({"role": "assistant", "content": PARTIAL}), None),
+            chunk(call, None),
+            chunk(json!({}), Some("length")),
+        ];
+        stream.extend(usage_and_done(30, 64));
+        let mut case = Case::new(&c, vec![Turn::stream(stream).expect(first_request("hi"))]);
+        let run = case.exec(&c, "hi");
+        case.assert_ok(&c, &run, "output limit cut this answer short");
+        let all = run.all();
+        assert!(all.contains(PARTIAL), "codex {}:\n{all}", v(&c));
+        assert!(
+            all.contains("`exec_command`) was not run"),
+            "codex {}:\n{all}",
+            v(&c)
+        );
+        assert!(
+            !case.sb.work_dir().join("cut-call-ran").exists(),
+            "codex {} ran the cut call:\n{all}",
+            v(&c)
+        );
+        case.finish(&c, &run, 1);
+    }
+}
+
+/// Issue 19: a 429's `Retry-After` reaches Codex in the words its parser
+/// reads, so its next attempt waits as asked: not before 2 s (Codex's own
+/// backoff starts at about 0.2 s).
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn retry_after_is_honoured() {
+    for c in releases() {
+        let mut case = Case::new(
+            &c,
+            vec![
+                Turn::error(
+                    429,
+                    json!({"error": {"message": "Too many requests", "type": "rate_limit_error"}}),
+                )
+                .header("Retry-After", "2"),
+                Turn::stream(text_stream(REPLY)).expect(first_request("hi")),
+            ],
+        );
+        let run = case.exec(&c, "hi");
+        case.assert_ok(&c, &run, REPLY);
+        let times = case.gw.chat_times();
+        let ctx = case.context(&c, &run);
+        assert_eq!(times.len(), 2, "{ctx}");
+        let waited = times[1].duration_since(times[0]);
+        assert!(
+            waited >= Duration::from_secs(2),
+            "retried after {waited:?}; {ctx}"
+        );
+        case.finish(&c, &run, 2);
+    }
+}
+
 /// `ominigate-codex codex ARGS` in the sandbox, with real Codex as `codex`
 /// on PATH.
 #[test]
@@ -806,7 +961,14 @@ fn the_providers_headers_and_query_reach_the_gateway() {
                     query_params = { \"api-version\" = \"2026-01\" }\n";
         std::fs::write(&config, text.replacen(table, &format!("{table}{mine}"), 1)).unwrap();
         let url = case.bridge.url.clone();
-        let run = codex_exec_with(&case.sb, &c, Some(&url), "say hi", &[("OMG_TEAM", "green")]);
+        let run = codex_exec_with(
+            &case.sb,
+            &c,
+            Some(&url),
+            &[],
+            "say hi",
+            &[("OMG_TEAM", "green")],
+        );
         case.assert_ok(&c, &run, REPLY);
         let chat = case
             .gw

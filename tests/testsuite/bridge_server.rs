@@ -2094,3 +2094,55 @@ fn a_gateway_elsewhere_is_reached_through_the_environments_proxy() {
     assert_no_canary_in_text(&request);
     assert_clean(&bridge, &[&body]);
 }
+
+/// Issue 19: the bridge reads the model catalogue beside the profile when
+/// it starts, and sends `reasoning_effort` only where the model reasons; a
+/// model the catalogue does not list gets it as Codex sent it.
+#[test]
+fn reasoning_effort_goes_only_to_models_that_reason() {
+    let entry = |slug: &str, levels: serde_json::Value| {
+        serde_json::json!({"slug": slug, "display_name": slug, "supported_reasoning_levels": levels,
+            "shell_type": "shell_command", "visibility": "list", "supported_in_api": true,
+            "priority": 1, "support_verbosity": true,
+            "truncation_policy": {"mode": "tokens", "limit": 10000},
+            "experimental_supported_tools": [], "base_instructions": "a long prompt"})
+    };
+    let catalogue = serde_json::json!({"models": [
+        entry("vendor/thinker", serde_json::json!([{"effort": "high", "description": "deep"}])),
+        entry("vendor/plain", serde_json::json!([])),
+    ]});
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.codex_home()).unwrap();
+    std::fs::write(
+        sb.codex_home().join("ominigate-models.json"),
+        catalogue.to_string(),
+    )
+    .unwrap();
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(2),
+        delay: Duration::ZERO,
+    });
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    for model in ["vendor/thinker", "vendor/plain", "vendor/unlisted"] {
+        let body = serde_json::json!({"model": model, "stream": true, "input": "hi",
+            "reasoning": {"effort": "high"}, "text": {"verbosity": "low"}});
+        let (status, answer) = post(&bridge, body.to_string(), Some(CANARY));
+        assert_eq!(status, 200, "{model}: {answer}");
+    }
+    let sent: Vec<serde_json::Value> = gateway
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).expect("JSON"))
+        .collect();
+    let efforts: Vec<&serde_json::Value> = sent.iter().map(|b| &b["reasoning_effort"]).collect();
+    assert_eq!(
+        efforts,
+        [
+            &serde_json::json!("high"),
+            &serde_json::Value::Null,
+            &serde_json::json!("high")
+        ],
+        "{sent:?}"
+    );
+    assert!(sent.iter().all(|b| b["verbosity"] == "low"), "{sent:?}");
+}

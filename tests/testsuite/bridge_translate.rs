@@ -5,11 +5,14 @@
 //! | input             | expected       | translated by                          |
 //! |-------------------|----------------|----------------------------------------|
 //! | `request.json`    | `chat.json`    | `request_to_chat` (the chat body, or   |
+//! | (`models.json`)   |                |  which models reason, when given),     |
 //! |                   | `summary.json` |  `{"request_error": …}`), its summary  |
 //! | `chunks.sse`      | `events.sse`   | `StreamTranslator` (tools and model    |
 //! |                   |                |  from `request.json` when present)     |
 //! | `completion.json` | `response.json`| `chat_to_response`                     |
-//! | `upstream.json`   | `answer.txt`   | `upstream_error` (`{"status", "body"}`)|
+//! | `upstream.json`   | `answer.txt`   | `upstream_error` (`{"status", "body",`|
+//! |                   |                |  `"retry_after"?}`, read at 01:00 UTC, |
+//! |                   |                |  7 Dec 2026)                            |
 //!
 //! `BLESS=1 cargo test --test testsuite bridge_translate::` rewrites the expected files
 //! from what the code produces; review the diff before committing it.
@@ -21,7 +24,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::harness::api::{
-    StreamTranslator, ToolMap, UpstreamError, chat_to_response, request_to_chat, upstream_error,
+    NoModels, RetryAfter, StreamTranslator, ToolMap, UpstreamError, chat_to_response,
+    request_to_chat, upstream_error,
 };
 use crate::harness::golden::{Golden, case_dirs};
 use proptest::prelude::*;
@@ -34,16 +38,35 @@ fn cases() -> Vec<PathBuf> {
     case_dirs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bridge_cases"))
 }
 
+/// The time `upstream.json`'s `retry_after` is read at: Mon, 07 Dec 2026
+/// 01:00:00 GMT.
+fn httpdate_now() -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_605_200)
+}
+
 fn pretty(value: &Value) -> String {
     let mut text = serde_json::to_string_pretty(value).expect("serializable");
     text.push('\n');
     text
 }
 
+/// What the catalogue says of the case's models: `models.json`,
+/// `{"reasons": {"slug": true|false}}`; without it, nothing.
+fn case_models(dir: &Path) -> impl Fn(&str) -> Option<bool> {
+    let known: std::collections::HashMap<String, bool> = fs::read(dir.join("models.json"))
+        .ok()
+        .map(|text| {
+            let value: Value = serde_json::from_slice(&text).expect("models.json is JSON");
+            serde_json::from_value(value["reasons"].clone()).expect("models.json has reasons")
+        })
+        .unwrap_or_default();
+    move |slug: &str| known.get(slug).copied()
+}
+
 /// The tools and model a case's stream is translated with.
 fn stream_setup(dir: &Path) -> (ToolMap, String) {
     match fs::read(dir.join("request.json")) {
-        Ok(body) => match request_to_chat(&body) {
+        Ok(body) => match request_to_chat(&body, &case_models(dir)) {
             Ok(t) => (t.tools, t.summary.model),
             Err(_) => (ToolMap::default(), "test-model".to_owned()),
         },
@@ -67,7 +90,7 @@ fn translate_stream(tools: ToolMap, model: &str, pieces: &[&[u8]]) -> Vec<u8> {
 fn outputs(dir: &Path) -> Vec<(&'static str, Vec<u8>)> {
     let mut out = Vec::new();
     if let Ok(body) = fs::read(dir.join("request.json")) {
-        match request_to_chat(&body) {
+        match request_to_chat(&body, &case_models(dir)) {
             Ok(t) => {
                 out.push(("chat.json", pretty(&t.chat).into_bytes()));
                 let summary = serde_json::json!({
@@ -105,7 +128,12 @@ fn outputs(dir: &Path) -> Vec<(&'static str, Vec<u8>)> {
             Value::String(raw) => raw.clone().into_bytes(),
             other => other.to_string().into_bytes(),
         };
-        let answer = match upstream_error(status, &body, ENV_KEY) {
+        // `retry_after`: the answer's Retry-After header, read at `NOW`.
+        let now = httpdate_now();
+        let retry_after = spec["retry_after"]
+            .as_str()
+            .map(|value| RetryAfter { value, now });
+        let answer = match upstream_error(status, &body, ENV_KEY, retry_after) {
             UpstreamError::Http { status, body } => {
                 format!("HTTP {status}\n{}\n", String::from_utf8_lossy(&body))
             }
@@ -189,19 +217,25 @@ proptest! {
         let out = translate_stream(ToolMap::default(), "m", &[prefixes[prefix], &bytes]);
         prop_assert!(out.ends_with(b"\n\n"));
         let text = String::from_utf8(out).expect("events are UTF-8");
+        let mut kinds = Vec::new();
         for event in text.split_terminator("\n\n") {
             let data = event.lines().find_map(|l| l.strip_prefix("data: ")).expect("data line");
             let value: Value = serde_json::from_str(data).expect("event data is JSON");
             prop_assert!(value["type"].is_string());
+            kinds.push(value["type"].as_str().unwrap_or_default().to_owned());
         }
+        // Exactly one terminal event, and it is the last.
+        let terminal = |k: &String| k == "response.completed" || k == "response.failed";
+        prop_assert_eq!(kinds.iter().filter(|k| terminal(k)).count(), 1, "{:?}", kinds);
+        prop_assert!(kinds.last().is_some_and(terminal), "{:?}", kinds);
     }
 
     /// Arbitrary request bodies never panic the request translation.
     #[test]
     fn arbitrary_requests_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
-        let _ = request_to_chat(&bytes);
+        let _ = request_to_chat(&bytes, &NoModels);
         let _ = chat_to_response(&bytes, &ToolMap::default(), RESPONSE_ID);
-        let _ = upstream_error(401, &bytes, ENV_KEY);
+        let _ = upstream_error(401, &bytes, ENV_KEY, None);
     }
 }
 
@@ -246,7 +280,7 @@ proptest! {
             {"type": "namespace", "name": "multi_agent_v1", "tools": [{"type": "function", "name": "close_agent"}]}
         ]);
         let body = serde_json::json!({"model": "m", "stream": true, "input": items, "tools": tools});
-        let translated = request_to_chat(body.to_string().as_bytes()).expect("translates");
+        let translated = request_to_chat(body.to_string().as_bytes(), &NoModels).expect("translates");
         let messages = translated.chat["messages"].as_array().expect("messages").clone();
         let mut expected_tool_ids: Vec<String> = Vec::new();
         for (i, m) in messages.iter().enumerate() {
@@ -348,7 +382,7 @@ proptest! {
         let fragments: Vec<&str> = pieces(arguments.len(), points).into_iter().map(|r| &arguments[r]).collect();
         use serde_json::json;
         let body = json!({"model": "m", "stream": true, "input": "x", "tools": [{"type": "custom", "name": "apply_patch"}]});
-        let translated = request_to_chat(body.to_string().as_bytes()).expect("translates");
+        let translated = request_to_chat(body.to_string().as_bytes(), &NoModels).expect("translates");
         let mut stream = String::new();
         for (i, fragment) in fragments.iter().enumerate() {
             let call = if i == 0 {
@@ -449,7 +483,7 @@ proptest! {
             {"type": "custom", "name": "apply_patch"},
             {"type": "namespace", "name": "multi_agent_v1", "tools": [{"type": "function", "name": "close_agent"}]}
         ]});
-        let translated = request_to_chat(body.to_string().as_bytes()).expect("translates");
+        let translated = request_to_chat(body.to_string().as_bytes(), &NoModels).expect("translates");
         let mut stream = String::new();
         for chunk in &chunks {
             stream.push_str(&format!("data: {chunk}\n\n"));

@@ -416,6 +416,14 @@ fn odd_models_are_escaped_and_never_become_paths() {
             if era == "0.169.0" {
                 expected.push("codex/ominigate.config.toml");
             }
+            if era != "0.94.0" {
+                expected.push("codex/ominigate-models.json");
+                let catalog = sb
+                    .read(sb.codex_home().join("ominigate-models.json"))
+                    .unwrap();
+                let v: serde_json::Value = serde_json::from_slice(&catalog).unwrap();
+                assert_eq!(v["models"][0]["slug"], model, "{era}");
+            }
             expected.sort();
             assert_eq!(names, expected, "{model:?} {era}");
             sb.uninstall();

@@ -21,6 +21,7 @@
 use serde_json::{Value, json};
 
 use super::items;
+use super::retry::{self, RetryAfter};
 use super::sse;
 
 /// `response.failed` code for a stream that ended before the gateway finished.
@@ -29,6 +30,8 @@ pub(crate) const STREAM_INCOMPLETE: &str = "upstream_stream_incomplete";
 pub(crate) const MALFORMED: &str = "upstream_malformed";
 /// `response.failed` code for any other error the gateway reported.
 pub(crate) const UPSTREAM: &str = "upstream_error";
+/// The code Codex retries after the wait its message names.
+pub(crate) const RATE_LIMITED: &str = "rate_limit_exceeded";
 /// The code Codex reports as "the conversation ran out of room".
 pub(crate) const CONTEXT_LENGTH: &str = "context_length_exceeded";
 
@@ -66,8 +69,15 @@ pub enum UpstreamError {
 }
 
 /// Maps a gateway's error answer (`status`, `body`) for Codex; `env_key` is the
-/// name of the variable holding the key (never its value).
-pub fn upstream_error(status: u16, body: &[u8], env_key: &str) -> UpstreamError {
+/// name of the variable holding the key (never its value); `retry_after` the
+/// answer's `Retry-After` header, whose wait Codex is then told (see
+/// [`super::retry`]).
+pub fn upstream_error(
+    status: u16,
+    body: &[u8],
+    env_key: &str,
+    retry_after: Option<RetryAfter<'_>>,
+) -> UpstreamError {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let error = parsed.as_ref().map(error_object);
     let failure = match error {
@@ -79,10 +89,13 @@ pub fn upstream_error(status: u16, body: &[u8], env_key: &str) -> UpstreamError 
             classify(&Value::String(shorten(line, 300)), Some(status))
         }
     };
-    let message = if failure.message.is_empty() {
-        format!("the gateway answered HTTP {status} without a message")
-    } else {
-        failure.message.clone()
+    let wait = retry_after.and_then(|header| header.wait());
+    let message = match wait {
+        Some(wait) if failure.code == RATE_LIMITED => retry::with_wait(&failure.message, wait),
+        _ if failure.message.is_empty() => {
+            format!("the gateway answered HTTP {status} without a message")
+        }
+        _ => failure.message.clone(),
     };
     if failure.code == CONTEXT_LENGTH || status == 429 {
         return UpstreamError::Failed {
@@ -161,9 +174,16 @@ pub(crate) fn classify(error: &Value, status: Option<u16>) -> StreamFailure {
     } else if let Some(known) = PASSED_CODES.iter().find(|c| **c == code || **c == kind) {
         known
     } else if status == Some(429) {
-        "rate_limit_exceeded"
+        RATE_LIMITED
     } else {
         UPSTREAM
+    };
+    // A wait the gateway's error names reaches Codex in words it reads.
+    let message = match retry::body_wait(error) {
+        Some(wait) if code == RATE_LIMITED && !retry::names_wait(&message) => {
+            retry::with_wait(&message, wait)
+        }
+        _ => message,
     };
     StreamFailure::new(code, message)
 }

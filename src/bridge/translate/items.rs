@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::cut::Cut;
 use super::tools::{ToolKind, ToolMap};
 
 /// An assistant text message.
@@ -21,14 +22,21 @@ pub(crate) fn message(id: &str, text: &str, done: bool) -> Value {
     })
 }
 
-/// A reasoning item; its text is the raw reasoning the gateway streamed.
+/// A reasoning item. The gateway's reasoning is its `summary`, which Codex
+/// shows by default (raw `content` it shows only with
+/// `show_raw_agent_reasoning`), and its `content` as well: Codex sends the
+/// item back next turn, and the raw text goes back to the gateway as
+/// `reasoning_content` (which some models require).
 pub(crate) fn reasoning(id: &str, text: &str, done: bool) -> Value {
-    let content = if done {
-        json!([{"type": "reasoning_text", "text": text}])
+    let (summary, content) = if done {
+        (
+            json!([{"type": "summary_text", "text": text}]),
+            json!([{"type": "reasoning_text", "text": text}]),
+        )
     } else {
-        json!([])
+        (json!([]), json!([]))
     };
-    json!({"type": "reasoning", "id": id, "summary": [], "content": content})
+    json!({"type": "reasoning", "id": id, "summary": summary, "content": content})
 }
 
 /// A tool call, as Codex expects it for the tool behind `chat_name`.
@@ -42,14 +50,32 @@ pub(crate) struct Call<'a> {
 
 impl Call<'_> {
     pub(crate) fn is_custom(&self, tools: &ToolMap) -> bool {
-        tools
-            .lookup(self.chat_name)
-            .is_some_and(|t| t.kind == ToolKind::Custom)
+        self.kind(tools) == ToolKind::Custom
     }
 
-    /// The `function_call` or `custom_tool_call` item; `done` fills in the
-    /// arguments or the input.
+    /// How the call goes back to Codex (a function call when the name was
+    /// not declared).
+    pub(crate) fn kind(&self, tools: &ToolMap) -> ToolKind {
+        tools
+            .lookup(self.chat_name)
+            .map_or(ToolKind::Function, |t| t.kind)
+    }
+
+    /// The item id's prefix for this kind of call.
+    pub(crate) fn prefix(&self, tools: &ToolMap) -> &'static str {
+        match self.kind(tools) {
+            ToolKind::Function => "fc",
+            ToolKind::Custom => "ctc",
+            ToolKind::ToolSearch => "tsc",
+        }
+    }
+
+    /// The `function_call`, `custom_tool_call` or `tool_search_call` item;
+    /// `done` fills in the arguments or the input.
     pub(crate) fn item(&self, tools: &ToolMap, done: bool) -> Value {
+        if self.kind(tools) == ToolKind::ToolSearch {
+            return self.search_item(done);
+        }
         let target = tools.lookup(self.chat_name);
         let name = target.map_or(self.chat_name, |t| t.name.as_str());
         let mut item = Map::new();
@@ -82,6 +108,26 @@ impl Call<'_> {
             body.into(),
         );
         Value::Object(item)
+    }
+}
+
+impl Call<'_> {
+    /// A `tool_search_call`: its `arguments` are a JSON object (arguments
+    /// that are no object are taken as the query).
+    fn search_item(&self, done: bool) -> Value {
+        let arguments = match serde_json::from_str::<Value>(self.arguments) {
+            Ok(Value::Object(map)) => Value::Object(map),
+            _ if !done => json!({}),
+            _ => json!({"query": self.arguments}),
+        };
+        json!({
+            "type": "tool_search_call",
+            "id": self.id,
+            "call_id": self.call_id,
+            "status": status(done),
+            "execution": "client",
+            "arguments": arguments,
+        })
     }
 }
 
@@ -143,14 +189,31 @@ pub(crate) fn parse_usage(usage: &Value) -> Option<(super::Usage, Option<u64>)> 
     // Codex reads the counts as i64: a larger one (a gateway's -1 cast to
     // u64, say) would make response.completed unreadable, and Codex retry.
     let num = |v: Option<&Value>| v.and_then(Value::as_u64).map(|n| n.min(i64::MAX as u64));
-    let input = num(obj.get("prompt_tokens")).or(num(obj.get("input_tokens")))?;
+    // Cache reads under the names gateways use: OpenAI's details, DeepSeek's
+    // `prompt_cache_hit_tokens`, Anthropic's `cache_read_input_tokens`.
+    let cached = num(usage.pointer("/prompt_tokens_details/cached_tokens"))
+        .or(num(usage.pointer("/input_tokens_details/cached_tokens")))
+        .or(num(obj.get("prompt_cache_hit_tokens")))
+        .or(num(obj.get("cache_read_input_tokens")));
+    let input = match num(obj.get("prompt_tokens")) {
+        Some(prompt) => prompt,
+        // Anthropic's `input_tokens` leaves out the cache reads and writes;
+        // Codex's counts them in.
+        None => {
+            let cache_write = num(obj.get("cache_creation_input_tokens"));
+            let parts = [num(obj.get("cache_read_input_tokens")), cache_write];
+            parts
+                .into_iter()
+                .flatten()
+                .fold(num(obj.get("input_tokens"))?, u64::saturating_add)
+                .min(i64::MAX as u64)
+        }
+    };
     let output = num(obj.get("completion_tokens"))
         .or(num(obj.get("output_tokens")))
         .unwrap_or(0);
     let total =
         num(obj.get("total_tokens")).unwrap_or(input.saturating_add(output).min(i64::MAX as u64));
-    let cached = num(usage.pointer("/prompt_tokens_details/cached_tokens"))
-        .or(num(usage.pointer("/input_tokens_details/cached_tokens")));
     let reasoning = num(usage.pointer("/completion_tokens_details/reasoning_tokens"));
     Some((
         super::Usage {
@@ -161,6 +224,26 @@ pub(crate) fn parse_usage(usage: &Value) -> Option<(super::Usage, Option<u64>)> 
         },
         reasoning,
     ))
+}
+
+/// The `response` of `response.completed`: `status: "incomplete"` with
+/// `incomplete_details` when the gateway cut the answer.
+pub(crate) fn finished_response(
+    id: &str,
+    model: &str,
+    cut: Option<Cut>,
+    output: Vec<Value>,
+) -> Value {
+    let status = if cut.is_some() {
+        "incomplete"
+    } else {
+        "completed"
+    };
+    let mut response = response(id, model, status, output);
+    if let Some(cut) = cut {
+        response["incomplete_details"] = json!({"reason": cut.reason()});
+    }
+    response
 }
 
 /// The `response` object of `response.created`/`completed`/`failed`.
@@ -186,6 +269,35 @@ mod tests {
         assert_eq!(usage.total_tokens, i64::MAX as u64);
         let usage = serde_json::json!({"prompt_tokens": i64::MAX, "completion_tokens": 9});
         assert_eq!(parse_usage(&usage).unwrap().0.total_tokens, i64::MAX as u64);
+    }
+
+    #[test]
+    fn cached_tokens_are_read_in_each_gateways_words() {
+        use serde_json::json;
+        for (usage, input, cached) in [
+            (
+                json!({"prompt_tokens": 100, "prompt_tokens_details": {"cached_tokens": 60}}),
+                100,
+                60,
+            ),
+            (
+                json!({"prompt_tokens": 100, "prompt_cache_hit_tokens": 70, "prompt_cache_miss_tokens": 30}),
+                100,
+                70,
+            ),
+            (
+                json!({"input_tokens": 10, "cache_read_input_tokens": 80, "cache_creation_input_tokens": 10, "output_tokens": 5}),
+                100,
+                80,
+            ),
+        ] {
+            let (read, _) = parse_usage(&usage).unwrap();
+            assert_eq!(
+                (read.input_tokens, read.cached_tokens),
+                (input, Some(cached)),
+                "{usage}"
+            );
+        }
     }
 
     #[test]

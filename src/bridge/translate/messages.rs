@@ -1,8 +1,14 @@
 //! The history (`input` items) -> chat `messages`.
 //!
-//! - `instructions` and every `developer`/`system` message become ONE leading
-//!   `system` message (gateways and chat templates reject system messages
-//!   elsewhere); the gateway sees roles `system`, `user`, `assistant`, `tool`;
+//! - `instructions` and the `developer`/`system` messages that open the
+//!   history become ONE leading `system` message. One Codex adds later (a
+//!   changed sandbox's `<permissions instructions>`, a `<collaboration_mode>`)
+//!   stays where it is, as a `user` message: folded into the first message it
+//!   would rewrite the prompt's start, and the gateway's prompt cache would
+//!   miss the whole history (measured in docs/bridge.md), and as a `system`
+//!   message there some chat templates refuse it ("System message must be at
+//!   the beginning") or a gateway moves it to the front all the same. The
+//!   gateway sees roles `system`, `user`, `assistant`, `tool`;
 //! - text parts become strings, images `image_url` parts;
 //! - consecutive `function_call`/`custom_tool_call` items become one assistant
 //!   message with `tool_calls`, directly followed by one `tool` message per
@@ -16,10 +22,15 @@ use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Map, Value, json};
 
-use super::tools::ToolMap;
+use super::tools::{TOOL_SEARCH, ToolMap};
 
 /// The input item that declares tools (read with the request's `tools`).
 pub(crate) const ADDITIONAL_TOOLS: &str = "additional_tools";
+/// Codex's answer to a `tool_search_call`: the tools it found (declared to
+/// the gateway with the request's `tools`, and listed in the `tool` message).
+pub(crate) const SEARCH_OUTPUT: &str = "tool_search_output";
+/// A call of Codex's client-side tool search.
+const SEARCH_CALL: &str = "tool_search_call";
 
 /// What the gateway gets when Codex recorded no output for a call.
 pub(crate) const NO_OUTPUT: &str =
@@ -40,6 +51,9 @@ pub(crate) struct Messages<'a> {
     map: &'a ToolMap,
     out: Vec<Value>,
     system: Vec<String>,
+    /// Set at the first item that is not a `developer`/`system` message:
+    /// from there on such messages stay in place.
+    started: bool,
     assistant: Option<Assistant>,
     reasoning: Vec<String>,
     /// Output text per input index of a call, assigned before the walk.
@@ -59,6 +73,7 @@ impl<'a> Messages<'a> {
             map,
             out: Vec::new(),
             system: Vec::new(),
+            started: false,
             assistant: None,
             reasoning: Vec::new(),
             outputs: HashMap::new(),
@@ -101,8 +116,12 @@ impl<'a> Messages<'a> {
                 }
                 if let Some(output) = by_id.get_mut(id).and_then(VecDeque::pop_front) {
                     consumed[output] = true;
-                    self.outputs
-                        .insert(index, Output::read(input[output].get("output")));
+                    let output = &input[output];
+                    let read = match kind(output) {
+                        SEARCH_OUTPUT => Output::found(output, self.map),
+                        _ => Output::read(output.get("output")),
+                    };
+                    self.outputs.insert(index, read);
                 }
             }
         }
@@ -115,11 +134,19 @@ impl<'a> Messages<'a> {
     }
 
     fn item(&mut self, index: usize, item: &Value, dropped: &mut Vec<String>) {
+        let role = item.get("role").and_then(Value::as_str);
+        let instruction = kind(item) == "message" && matches!(role, Some("system" | "developer"));
+        if !instruction && kind(item) != ADDITIONAL_TOOLS {
+            self.started = true;
+        }
         match kind(item) {
             "message" => self.message(item, dropped),
-            "function_call" | "custom_tool_call" => self.call(index, item),
+            "function_call" | "custom_tool_call" | SEARCH_CALL => self.call(index, item),
             // Placed right after their calls; orphans were listed already.
-            "function_call_output" | "custom_tool_call_output" | ADDITIONAL_TOOLS => {}
+            "function_call_output"
+            | "custom_tool_call_output"
+            | SEARCH_OUTPUT
+            | ADDITIONAL_TOOLS => {}
             "reasoning" => {
                 self.flush();
                 let text = reasoning_text(item);
@@ -135,10 +162,17 @@ impl<'a> Messages<'a> {
         let role = item.get("role").and_then(Value::as_str).unwrap_or("user");
         let content = item.get("content").unwrap_or(&Value::Null);
         match role {
-            "system" | "developer" => {
+            "system" | "developer" if !self.started => {
                 let text = plain_text(content);
                 if !text.is_empty() {
                     self.system.push(text);
+                }
+            }
+            "system" | "developer" => {
+                self.flush();
+                let text = plain_text(content);
+                if !text.is_empty() {
+                    self.out.push(json!({"role": "user", "content": text}));
                 }
             }
             "assistant" => {
@@ -182,7 +216,10 @@ impl<'a> Messages<'a> {
                 .unwrap_or("")
                 .to_owned(),
         };
-        let name = item.get("name").and_then(Value::as_str).unwrap_or("");
+        let name = match kind(item) {
+            SEARCH_CALL => TOOL_SEARCH,
+            _ => item.get("name").and_then(Value::as_str).unwrap_or(""),
+        };
         let namespace = item.get("namespace").and_then(Value::as_str);
         let arguments = if kind(item) == "custom_tool_call" {
             let input = item.get("input").and_then(Value::as_str).unwrap_or("");
@@ -255,13 +292,16 @@ impl<'a> Messages<'a> {
 }
 
 fn is_call(item: &Value) -> bool {
-    matches!(kind(item), "function_call" | "custom_tool_call")
+    matches!(
+        kind(item),
+        "function_call" | "custom_tool_call" | SEARCH_CALL
+    )
 }
 
 fn is_output(item: &Value) -> bool {
     matches!(
         kind(item),
-        "function_call_output" | "custom_tool_call_output"
+        "function_call_output" | "custom_tool_call_output" | SEARCH_OUTPUT
     )
 }
 
@@ -342,8 +382,16 @@ fn image_part(part: &Value) -> Option<Value> {
         other => other.get("url").and_then(Value::as_str)?,
     };
     let mut image = json!({"url": url});
-    if let Some(detail) = part.get("detail").filter(|d| d.is_string()) {
-        image["detail"] = detail.clone();
+    // Chat takes `auto`, `low` and `high`; Codex's `view_image` writes
+    // `original` (full resolution), which is `high` there. Another value is
+    // left out (the gateway's default, `auto`).
+    let detail = match part.get("detail").and_then(Value::as_str) {
+        Some(detail @ ("auto" | "low" | "high")) => Some(detail),
+        Some("original") => Some("high"),
+        _ => None,
+    };
+    if let Some(detail) = detail {
+        image["detail"] = detail.into();
     }
     Some(json!({"type": "image_url", "image_url": image}))
 }
@@ -361,6 +409,40 @@ impl Output {
         let mut out = Output::default();
         out.add(output);
         out
+    }
+
+    /// A tool search's result: the tools it found, by the names the
+    /// gateway calls them (they are declared in this request).
+    fn found(output: &Value, map: &ToolMap) -> Output {
+        let mut names = Vec::new();
+        for tool in output
+            .get("tools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = tool.get("name").and_then(Value::as_str).unwrap_or("");
+            match tool.get("tools").and_then(Value::as_array) {
+                Some(inner) => names.extend(inner.iter().filter_map(|t| {
+                    let inner_name = t.get("name").and_then(Value::as_str)?;
+                    Some(map.chat_name(Some(name), inner_name))
+                })),
+                None if !name.is_empty() => names.push(map.chat_name(None, name)),
+                None => {}
+            }
+        }
+        let text = if names.is_empty() {
+            "The search found no tools.".to_owned()
+        } else {
+            format!(
+                "The search found these tools, which can be called now: {}.",
+                names.join(", ")
+            )
+        };
+        Output {
+            text,
+            images: Vec::new(),
+        }
     }
 
     fn add(&mut self, output: Option<&Value>) {

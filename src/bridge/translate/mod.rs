@@ -9,7 +9,8 @@
 //!   events, fed bytes split anywhere: `created`, `push`…, then `finish` when
 //!   the gateway closed, or `interrupted` when reading it failed.
 //! - [`chat_to_response`]: a non-streamed chat answer -> a Response object.
-//! - [`upstream_error`], [`failed_event`]: errors in the form Codex handles.
+//! - [`upstream_error`], [`failed_event`]: errors in the form Codex handles
+//!   (a rate limit's wait, from [`RetryAfter`] or the body, in Codex's words).
 //!
 //! Modules: `request` (+ `tools`, `messages`) for the request; `sse` (framing), `chunk`
 //! (reading one chunk), `custom_input` (streaming a freeform call's input) and
@@ -21,17 +22,20 @@
 
 mod chunk;
 mod custom_input;
+mod cut;
 mod errors;
 mod items;
 mod messages;
 mod request;
 mod response;
+mod retry;
 mod sse;
 mod stream;
 mod tools;
 
 pub use errors::{UpstreamError, failed_event, upstream_error};
-pub use request::{RequestError, RequestSummary, Translated, request_to_chat};
+pub use request::{Models, NoModels, RequestError, RequestSummary, Translated, request_to_chat};
 pub use response::chat_to_response;
+pub use retry::RetryAfter;
 pub use stream::{Finish, StreamTranslator, Usage};
 pub use tools::{ToolKind, ToolMap, ToolTarget};

@@ -1,7 +1,8 @@
 //! A Responses request body -> a chat-completions request body: the model,
 //! the options chat has (`tool_choice`, `parallel_tool_calls`,
-//! `max_output_tokens`, `reasoning.effort`, `temperature`, `top_p`,
-//! `text.format`), usage always asked for when streaming, the tools
+//! `max_output_tokens`, `reasoning.effort` where the model reasons,
+//! `temperature`, `top_p`, `text.format`, `text.verbosity`, `service_tier`,
+//! `prompt_cache_key`), usage always asked for when streaming, the tools
 //! ([`super::tools`]) and the messages ([`super::messages`]).
 //!
 //! Codex sends the whole history every turn, so this is stateless. What is
@@ -12,7 +13,7 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
-use super::messages::{self, ADDITIONAL_TOOLS, Messages};
+use super::messages::{self, ADDITIONAL_TOOLS, Messages, SEARCH_OUTPUT};
 use super::tools::{self, ToolMap};
 
 /// The translated request.
@@ -68,8 +69,31 @@ impl fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
-/// Translates a Responses request body.
-pub fn request_to_chat(body: &[u8]) -> Result<Translated, RequestError> {
+/// What the bridge knows of the models (the catalogue Codex reads too).
+pub trait Models {
+    /// Whether `slug` reasons, so takes a `reasoning_effort`; `None` when
+    /// the model is not known.
+    fn reasons(&self, slug: &str) -> Option<bool>;
+}
+
+impl<F: Fn(&str) -> Option<bool>> Models for F {
+    fn reasons(&self, slug: &str) -> Option<bool> {
+        self(slug)
+    }
+}
+
+/// Knows no model: every option passes as Codex sent it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoModels;
+
+impl Models for NoModels {
+    fn reasons(&self, _slug: &str) -> Option<bool> {
+        None
+    }
+}
+
+/// Translates a Responses request body; `models` says which models reason.
+pub fn request_to_chat(body: &[u8], models: &dyn Models) -> Result<Translated, RequestError> {
     let request: Value = serde_json::from_slice(body)
         .map_err(|e| RequestError::new(format!("the request body is not valid JSON: {e}")))?;
     let Value::Object(request) = request else {
@@ -98,8 +122,10 @@ pub fn request_to_chat(body: &[u8]) -> Result<Translated, RequestError> {
             ));
         }
     };
-    // Tools come from `tools` and from `additional_tools` items (which some
-    // of Codex's own model slugs use instead).
+    // Tools come from `tools`, from `additional_tools` items (which some
+    // of Codex's own model slugs use instead), and from the results of
+    // Codex's tool search (`tool_search_output`: the deferred tools it
+    // found, callable from then on).
     let declared: Vec<&Value> = request
         .get("tools")
         .and_then(Value::as_array)
@@ -108,7 +134,7 @@ pub fn request_to_chat(body: &[u8]) -> Result<Translated, RequestError> {
         .chain(
             input
                 .iter()
-                .filter(|item| messages::kind(item) == ADDITIONAL_TOOLS)
+                .filter(|item| matches!(messages::kind(item), ADDITIONAL_TOOLS | SEARCH_OUTPUT))
                 .filter_map(|item| item.get("tools").and_then(Value::as_array))
                 .flatten(),
         )
@@ -154,12 +180,8 @@ pub fn request_to_chat(body: &[u8]) -> Result<Translated, RequestError> {
     if let Some(max) = request.get("max_output_tokens").filter(|v| v.is_u64()) {
         chat.insert("max_completion_tokens".into(), max.clone());
     }
-    if let Some(effort) = request
-        .get("reasoning")
-        .and_then(|r| r.get("effort"))
-        .filter(|v| v.is_string())
-    {
-        chat.insert("reasoning_effort".into(), effort.clone());
+    if let Some(effort) = reasoning_effort(&request, &model, models) {
+        chat.insert("reasoning_effort".into(), effort);
     }
     for key in ["temperature", "top_p"] {
         if let Some(value) = request.get(key).filter(|v| v.is_number()) {
@@ -173,6 +195,7 @@ pub fn request_to_chat(body: &[u8]) -> Result<Translated, RequestError> {
     {
         chat.insert("response_format".into(), format);
     }
+    passed_options(&request, &mut chat);
 
     Ok(Translated {
         chat: Value::Object(chat),
@@ -185,6 +208,44 @@ pub fn request_to_chat(body: &[u8]) -> Result<Translated, RequestError> {
             dropped,
         },
     })
+}
+
+/// `reasoning.effort` as `reasoning_effort`, unless the catalogue knows the
+/// model does not reason: such a model's gateway may refuse the field
+/// (Codex sends an effort for any model it has no metadata for). A model
+/// the catalogue does not know gets it as Codex sent it.
+fn reasoning_effort(
+    request: &Map<String, Value>,
+    model: &str,
+    models: &dyn Models,
+) -> Option<Value> {
+    let effort = request
+        .get("reasoning")
+        .and_then(|r| r.get("effort"))
+        .filter(|v| v.is_string())?;
+    (models.reasons(model) != Some(false)).then(|| effort.clone())
+}
+
+/// The options chat has under the same meaning:
+/// - `text.verbosity` -> `verbosity` (`low`/`medium`/`high`, OpenAI's chat
+///   name for it);
+/// - `service_tier` as it is;
+/// - `prompt_cache_key` as it is: Codex sets it to the thread id, OpenAI's
+///   and Mistral's chat completions take it to route a conversation to the
+///   same prompt cache, and OpenAI-compatible gateways ignore fields they
+///   do not know (the bridge sends `stream_options` the same way).
+fn passed_options(request: &Map<String, Value>, chat: &mut Map<String, Value>) {
+    let verbosity = request.get("text").and_then(|t| t.get("verbosity"));
+    let options = [
+        ("verbosity", verbosity),
+        ("service_tier", request.get("service_tier")),
+        ("prompt_cache_key", request.get("prompt_cache_key")),
+    ];
+    for (key, value) in options {
+        if let Some(value) = value.filter(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+            chat.insert(key.into(), value.clone());
+        }
+    }
 }
 
 /// `tool_choice`: the strings pass, a named tool is renamed, hosted ones

@@ -154,7 +154,8 @@ pub(crate) struct DeltaEvent<'a> {
     pub sequence: u64,
     pub item_id: &'a str,
     pub output_index: usize,
-    pub content_index: Option<usize>,
+    /// `("content_index", 0)`, `("summary_index", 0)`, or none.
+    pub index: Option<(&'static str, usize)>,
     pub delta: &'a str,
 }
 
@@ -169,8 +170,8 @@ impl DeltaEvent<'_> {
         );
         let _ = serde_json::to_writer(&mut *out, self.item_id);
         let _ = write!(out, ",\"output_index\":{}", self.output_index);
-        if let Some(content_index) = self.content_index {
-            let _ = write!(out, ",\"content_index\":{content_index}");
+        if let Some((name, index)) = self.index {
+            let _ = write!(out, ",\"{name}\":{index}");
         }
         out.extend_from_slice(b",\"delta\":");
         let _ = serde_json::to_writer(&mut *out, self.delta);
@@ -241,7 +242,7 @@ mod tests {
             sequence: 7,
             item_id: "msg_\"x\"_0",
             output_index: 2,
-            content_index: Some(0),
+            index: Some(("content_index", 0)),
             delta: "a\n\u{1}é\"",
         }
         .write(&mut direct);

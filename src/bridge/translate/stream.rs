@@ -20,10 +20,11 @@ use serde_json::{Value, json};
 
 use super::chunk::{self, CallPiece, Delta};
 use super::custom_input::InputStream;
+use super::cut::Cut;
 use super::errors::{self, StreamFailure};
 use super::items::{self, Call};
 use super::sse::{self, Frame};
-use super::tools::ToolMap;
+use super::tools::{ToolKind, ToolMap};
 use crate::shown::Secrets;
 
 /// At most this many tool calls in one answer; a gateway sending more (an
@@ -53,6 +54,9 @@ pub struct Finish {
     /// True when `response.completed` was emitted (now or earlier).
     pub completed: bool,
     pub usage: Option<Usage>,
+    /// The answer completed without the gateway sending any usage: Codex
+    /// got none (no estimate is made); the caller says so in its log.
+    pub no_usage: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +104,7 @@ struct Added {
     output_index: usize,
     id: String,
     call_id: String,
-    custom: bool,
+    kind: ToolKind,
 }
 
 /// Translates one upstream chat stream into Responses SSE bytes.
@@ -117,7 +121,8 @@ pub struct StreamTranslator {
     calls: Vec<CallState>,
     output: Vec<Value>,
     usage: Option<(Usage, Option<u64>)>,
-    incomplete: Option<&'static str>,
+    /// Set by `finish_reason` `length` or `content_filter`.
+    cut: Option<Cut>,
     bytes_seen: usize,
     events_seen: usize,
     /// Blanked out of every failure message (the gateway's words).
@@ -140,7 +145,7 @@ impl StreamTranslator {
             calls: Vec::new(),
             output: Vec::new(),
             usage: None,
-            incomplete: None,
+            cut: None,
             bytes_seen: 0,
             events_seen: 0,
             secret: Secrets::default(),
@@ -265,10 +270,12 @@ impl StreamTranslator {
         if self.phase == Phase::Finished {
             self.complete(&mut tail);
         }
+        let completed = self.phase == Phase::Completed;
         Finish {
             tail,
-            completed: self.phase == Phase::Completed,
+            completed,
             usage: self.usage.map(|(u, _)| u),
+            no_usage: completed && self.usage.is_none(),
         }
     }
 
@@ -359,11 +366,7 @@ impl StreamTranslator {
                 let message = "the gateway ended the answer with finish_reason \"error\"";
                 return self.fail(out, &StreamFailure::new(errors::UPSTREAM, message));
             }
-            self.incomplete = match reason {
-                "length" => Some("max_output_tokens"),
-                "content_filter" => Some("content_filter"),
-                _ => None,
-            };
+            self.cut = Cut::from_finish_reason(reason);
             self.close_items(out);
         }
     }
@@ -382,10 +385,16 @@ impl StreamTranslator {
                 call.index = Some(position as u64);
             }
             self.call_delta(&call, position, out);
+            if self.is_over() {
+                return;
+            }
         }
     }
 
     fn text_delta(&mut self, kind: OpenKind, text: &str, out: &mut Vec<u8>) {
+        if self.is_over() {
+            return;
+        }
         if self.open.as_ref().is_some_and(|o| o.kind != kind) {
             self.close_open(out);
         }
@@ -401,6 +410,9 @@ impl StreamTranslator {
                 out,
                 json!({"type": "response.output_item.added", "output_index": output_index, "item": added}),
             );
+            if kind == OpenKind::Reasoning {
+                self.summary_part("added", &id, output_index, "", out);
+            }
             self.open = Some(Open {
                 kind,
                 output_index,
@@ -412,20 +424,41 @@ impl StreamTranslator {
             return;
         };
         open.text.push_str(text);
-        let kind_name = match kind {
-            OpenKind::Text => "response.output_text.delta",
-            OpenKind::Reasoning => "response.reasoning_text.delta",
+        // Reasoning streams as summary text, which Codex shows by default.
+        let (kind_name, index) = match kind {
+            OpenKind::Text => ("response.output_text.delta", "content_index"),
+            OpenKind::Reasoning => ("response.reasoning_summary_text.delta", "summary_index"),
         };
         let delta = sse::DeltaEvent {
             kind: kind_name,
             sequence: self.sequence,
             item_id: &open.id,
             output_index: open.output_index,
-            content_index: Some(0),
+            index: Some((index, 0)),
             delta: text,
         };
         delta.write(out);
         self.sequence += 1;
+    }
+
+    /// `response.reasoning_summary_part.added` or `.done` (`stage`) of the
+    /// reasoning item's one summary part.
+    fn summary_part(
+        &mut self,
+        stage: &str,
+        id: &str,
+        output_index: usize,
+        text: &str,
+        out: &mut Vec<u8>,
+    ) {
+        let event = json!({
+            "type": format!("response.reasoning_summary_part.{stage}"),
+            "item_id": id,
+            "output_index": output_index,
+            "summary_index": 0,
+            "part": {"type": "summary_text", "text": text},
+        });
+        self.emit(out, event);
     }
 
     fn call_delta(&mut self, call: &CallPiece<'_>, position: usize, out: &mut Vec<u8>) {
@@ -510,16 +543,16 @@ impl StreamTranslator {
                 .iter()
                 .any(|c| c.added.as_ref().is_some_and(|a| a.call_id == call_id))
         });
-        let custom_probe = Call {
+        let probe = Call {
             id: "",
             call_id: "",
             chat_name: &state.chat_name,
             arguments: "",
         };
-        let custom = custom_probe.is_custom(&self.tools);
+        let kind = probe.kind(&self.tools);
         let id = format!(
             "{}_{}_{output_index}",
-            if custom { "ctc" } else { "fc" },
+            probe.prefix(&self.tools),
             self.response_id
         );
         let item = Call {
@@ -537,22 +570,30 @@ impl StreamTranslator {
             output_index,
             id,
             call_id,
-            custom,
+            kind,
         });
     }
 
     /// The delta event for newly arrived arguments of an added call
     /// (`None`: all arguments so far).
     fn call_progress(&mut self, slot: usize, new_arguments: Option<&str>, out: &mut Vec<u8>) {
+        if self.is_over() {
+            return;
+        }
         let state = &mut self.calls[slot];
         let Some(added) = &state.added else { return };
         let decoded;
-        let (kind, delta) = if added.custom {
-            decoded = state.input.advance(&state.arguments);
-            ("response.custom_tool_call_input.delta", decoded.as_str())
-        } else {
-            let new = new_arguments.unwrap_or(&state.arguments);
-            ("response.function_call_arguments.delta", new)
+        let (kind, delta) = match added.kind {
+            ToolKind::Custom => {
+                decoded = state.input.advance(&state.arguments);
+                ("response.custom_tool_call_input.delta", decoded.as_str())
+            }
+            ToolKind::Function => {
+                let new = new_arguments.unwrap_or(&state.arguments);
+                ("response.function_call_arguments.delta", new)
+            }
+            // A search's arguments are an object, sent whole with `.done`.
+            ToolKind::ToolSearch => return,
         };
         if delta.is_empty() {
             return;
@@ -562,7 +603,7 @@ impl StreamTranslator {
             sequence: self.sequence,
             item_id: &added.id,
             output_index: added.output_index,
-            content_index: None,
+            index: None,
             delta,
         };
         event.write(out);
@@ -573,7 +614,18 @@ impl StreamTranslator {
         let Some(open) = self.open.take() else { return };
         let item = match open.kind {
             OpenKind::Text => items::message(&open.id, &open.text, true),
-            OpenKind::Reasoning => items::reasoning(&open.id, &open.text, true),
+            OpenKind::Reasoning => {
+                let event = json!({
+                    "type": "response.reasoning_summary_text.done",
+                    "item_id": open.id,
+                    "output_index": open.output_index,
+                    "summary_index": 0,
+                    "text": open.text,
+                });
+                self.emit(out, event);
+                self.summary_part("done", &open.id, open.output_index, &open.text, out);
+                items::reasoning(&open.id, &open.text, true)
+            }
         };
         self.done(open.output_index, item, out);
     }
@@ -586,8 +638,20 @@ impl StreamTranslator {
         self.output.push(item);
     }
 
-    /// The gateway finished: every item gets its `.done`.
+    /// The gateway finished: every item gets its `.done`; a cut answer
+    /// ends in a note, and its calls are not run (see [`super::cut`]).
     fn close_items(&mut self, out: &mut Vec<u8>) {
+        if let Some(cut) = self.cut {
+            let calls = std::mem::take(&mut self.calls);
+            let names: Vec<&str> = calls
+                .iter()
+                .filter(|c| c.added.is_some())
+                .map(|c| self.tools.codex_name(&c.chat_name))
+                .collect();
+            let after_text = self.open.as_ref().is_some_and(|o| o.kind == OpenKind::Text);
+            let note = cut.note(&names, after_text);
+            self.text_delta(OpenKind::Text, &note, out);
+        }
         self.close_open(out);
         if let Some(call) = self.calls.iter().find(|c| c.added.is_none()) {
             let message = format!(
@@ -600,7 +664,7 @@ impl StreamTranslator {
         calls.sort_by_key(|c| c.added.as_ref().map_or(0, |a| a.output_index));
         for call in &mut calls {
             let Some(added) = &call.added else { continue };
-            if added.custom {
+            if added.kind == ToolKind::Custom {
                 let input = items::custom_input(&call.arguments);
                 if let Some(rest) = input
                     .strip_prefix(call.input.emitted.as_str())
@@ -628,16 +692,9 @@ impl StreamTranslator {
     }
 
     fn complete(&mut self, out: &mut Vec<u8>) {
-        let status = if self.incomplete.is_some() {
-            "incomplete"
-        } else {
-            "completed"
-        };
         let output = std::mem::take(&mut self.output);
-        let mut response = items::response(&self.response_id, &self.model, status, output);
-        if let Some(reason) = self.incomplete {
-            response["incomplete_details"] = json!({"reason": reason});
-        }
+        let mut response =
+            items::finished_response(&self.response_id, &self.model, self.cut, output);
         if let Some((usage, reasoning)) = &self.usage {
             response["usage"] = items::usage_json(usage, *reasoning);
         }
@@ -694,8 +751,15 @@ impl StreamTranslator {
         index
     }
 
-    /// Writes one event with the next `sequence_number`.
+    /// Writes one event with the next `sequence_number`; nothing once the
+    /// answer is over: the terminal event (`response.completed` or
+    /// `response.failed`) is always the last one, whatever comes after.
+    /// (The two delta writers, `text_delta` and `call_progress`, check the
+    /// same.)
     fn emit(&mut self, out: &mut Vec<u8>, mut event: Value) {
+        if self.is_over() {
+            return;
+        }
         if let Some(map) = event.as_object_mut() {
             map.insert("sequence_number".into(), self.sequence.into());
         }
@@ -767,6 +831,25 @@ mod tests {
         let finish = t.interrupted("connection reset");
         assert!(finish.completed);
         assert!(text(&finish.tail).contains("response.completed"));
+    }
+
+    #[test]
+    fn a_completed_answer_without_usage_is_flagged_and_gets_none() {
+        let mut t = translator();
+        t.push(TEXT);
+        let mut events = t.push(STOP);
+        let finish = t.finish();
+        assert!(finish.completed && finish.no_usage && finish.usage.is_none());
+        events.extend(finish.tail);
+        assert!(!text(&events).contains("\"usage\""), "{}", text(&events));
+        let mut t = translator();
+        t.push(TEXT);
+        t.push(
+            b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n",
+        );
+        t.push(STOP);
+        let finish = t.finish();
+        assert!(finish.completed && !finish.no_usage);
     }
 
     #[test]
@@ -879,6 +962,28 @@ mod tests {
             events.matches("event: response.output_item.added").count(),
             MAX_CALLS
         );
+    }
+
+    /// Issue 20, finding 4: more calls than the limit in one chunk gave
+    /// several `response.failed` with deltas between them.
+    #[test]
+    fn too_many_calls_in_one_chunk_end_in_one_failed_and_nothing_after() {
+        let calls: Vec<String> = (0..MAX_CALLS + 50)
+            .map(|i| {
+                format!(
+                    r#"{{"index":{i},"id":"c{i}","function":{{"name":"f","arguments":"{{}}"}}}}"#
+                )
+            })
+            .collect();
+        let mut t = translator();
+        let mut events = t.push(call_chunk(&calls.join(",")).as_bytes());
+        events.extend(t.push(TEXT));
+        events.extend(t.push(STOP));
+        events.extend(t.finish().tail);
+        let events = text(&events);
+        assert_eq!(events.matches("event: response.failed").count(), 1);
+        let last = events.trim_end().rsplit("\n\n").next().unwrap_or_default();
+        assert!(last.starts_with("event: response.failed"), "{last}");
     }
 
     #[test]

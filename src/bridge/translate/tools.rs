@@ -7,8 +7,11 @@
 //! - A `namespace` tool's functions are flattened to `NAMESPACE__NAME`; the
 //!   namespace `functions` (Codex's `additional_tools` item puts top-level
 //!   tools there) adds no prefix, and its calls come back without one.
-//! - Hosted tools (`web_search`, `tool_search`, `image_generation`, …) are
-//!   dropped: a chat gateway cannot run them.
+//! - A `tool_search` tool that Codex runs itself (`execution: "client"`:
+//!   it searches its deferred tools) is a function like the others, named
+//!   `tool_search`; its calls come back as `tool_search_call` items.
+//! - Hosted tools (`web_search`, a server-side `tool_search`,
+//!   `image_generation`, …) are dropped: a chat gateway cannot run them.
 //!
 //! Chat names must match `^[a-zA-Z0-9_-]{1,64}$`. Other characters become `_`;
 //! a name that is too long, or taken by an earlier tool, is cut and given a
@@ -29,6 +32,9 @@ pub enum ToolKind {
     Function,
     /// `custom_tool_call` with the raw `input`.
     Custom,
+    /// `tool_search_call` with the `arguments` as a JSON object (Codex runs
+    /// the search and answers with `tool_search_output`).
+    ToolSearch,
 }
 
 /// The Responses tool behind one chat function name.
@@ -52,6 +58,13 @@ impl ToolMap {
     /// The tool a chat function name stands for, if it was declared.
     pub fn lookup(&self, chat_name: &str) -> Option<&ToolTarget> {
         self.by_chat.get(chat_name)
+    }
+
+    /// The name Codex knows a chat function by (its own name when it was
+    /// not declared).
+    pub fn codex_name<'a>(&'a self, chat_name: &'a str) -> &'a str {
+        self.lookup(chat_name)
+            .map_or(chat_name, |t| t.name.as_str())
     }
 
     /// The chat name of a declared tool; for a tool not declared in this
@@ -100,6 +113,9 @@ pub(crate) struct ChatTools {
     pub dropped: Vec<String>,
 }
 
+/// The tool (and function) name of Codex's tool search.
+pub(crate) const TOOL_SEARCH: &str = "tool_search";
+
 /// The namespace that stands for top-level tools.
 const TOP_LEVEL_NAMESPACE: &str = "functions";
 
@@ -120,14 +136,24 @@ pub(crate) fn translate_tools<'a>(tools: impl IntoIterator<Item = &'a Value>) ->
 fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
     let kind = tool.get("type").and_then(Value::as_str).unwrap_or("");
     let name = tool.get("name").and_then(Value::as_str).unwrap_or("");
+    let client_search = kind == TOOL_SEARCH
+        && tool.get("execution").and_then(Value::as_str) == Some("client")
+        && namespace.is_none();
+    let name = if client_search && name.is_empty() {
+        TOOL_SEARCH
+    } else {
+        name
+    };
     match kind {
-        "function" | "custom" if !name.is_empty() => {
+        "function" | "custom" | TOOL_SEARCH
+            if !name.is_empty() && (kind != TOOL_SEARCH || client_search) =>
+        {
             let custom = kind == "custom";
             let target = ToolTarget {
-                kind: if custom {
-                    ToolKind::Custom
-                } else {
-                    ToolKind::Function
+                kind: match kind {
+                    "custom" => ToolKind::Custom,
+                    TOOL_SEARCH => ToolKind::ToolSearch,
+                    _ => ToolKind::Function,
                 },
                 name: name.to_owned(),
                 namespace: namespace.map(str::to_owned),

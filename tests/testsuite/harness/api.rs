@@ -2,7 +2,8 @@
 //! library module moves, this is the one file to fix.
 
 pub use ominigate_codex::bridge::translate::{
-    StreamTranslator, ToolMap, UpstreamError, chat_to_response, request_to_chat, upstream_error,
+    NoModels, RetryAfter, StreamTranslator, ToolMap, UpstreamError, chat_to_response,
+    request_to_chat, upstream_error,
 };
 pub use ominigate_codex::codex::binary::{query_binary, run_with_timeout};
 pub use ominigate_codex::codex::version::{

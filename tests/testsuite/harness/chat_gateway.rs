@@ -39,43 +39,47 @@ pub enum Reply {
 pub struct Turn {
     checks: Vec<Check>,
     reply: Reply,
+    /// Extra headers of an error answer (`Retry-After`).
+    headers: Vec<(String, String)>,
 }
 
 impl Turn {
-    pub fn stream(pieces: Vec<String>) -> Turn {
+    fn new(reply: Reply) -> Turn {
         Turn {
             checks: Vec::new(),
-            reply: Reply::Stream(pieces),
+            reply,
+            headers: Vec::new(),
         }
     }
 
+    pub fn stream(pieces: Vec<String>) -> Turn {
+        Turn::new(Reply::Stream(pieces))
+    }
+
     pub fn error(status: u16, body: Value) -> Turn {
-        Turn {
-            checks: Vec::new(),
-            reply: Reply::Error {
-                status,
-                body: body.to_string(),
-            },
-        }
+        Turn::new(Reply::Error {
+            status,
+            body: body.to_string(),
+        })
+    }
+
+    /// Send this header with an error answer.
+    pub fn header(mut self, name: &str, value: &str) -> Turn {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     /// `200 application/json`: one whole completion, as a gateway that
     /// ignores `stream: true` answers.
     pub fn completion(body: Value) -> Turn {
-        Turn {
-            checks: Vec::new(),
-            reply: Reply::Error {
-                status: 200,
-                body: body.to_string(),
-            },
-        }
+        Turn::new(Reply::Error {
+            status: 200,
+            body: body.to_string(),
+        })
     }
 
     pub fn cut(pieces: Vec<String>) -> Turn {
-        Turn {
-            checks: Vec::new(),
-            reply: Reply::Cut(pieces),
-        }
+        Turn::new(Reply::Cut(pieces))
     }
 
     /// Check the request this turn answers.
@@ -92,6 +96,8 @@ impl Turn {
 #[derive(Default)]
 struct Log {
     requests: Vec<Request>,
+    /// When each request was read, in order.
+    times: Vec<Instant>,
     failures: Vec<String>,
 }
 
@@ -168,6 +174,21 @@ impl ChatGateway {
             .collect()
     }
 
+    /// When each chat request arrived, in order.
+    pub fn chat_times(&self) -> Vec<Instant> {
+        self.log
+            .lock()
+            .map(|l| {
+                l.requests
+                    .iter()
+                    .zip(&l.times)
+                    .filter(|(r, _)| r.method == "POST" && r.path == "/v1/chat/completions")
+                    .map(|(_, t)| *t)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The checks that failed, and requests beyond the script.
     pub fn failures(&self) -> Vec<String> {
         self.log
@@ -190,6 +211,8 @@ fn serve(stream: TcpStream, log: &Mutex<Log>, script: &Mutex<VecDeque<Turn>>) {
     let Some(request) = read_request(&stream) else {
         return;
     };
+    let at = Instant::now();
+    let mut headers = Vec::new();
     let _ = stream.set_nodelay(true);
     let route = (
         request.method.as_str(),
@@ -221,6 +244,7 @@ fn serve(stream: TcpStream, log: &Mutex<Log>, script: &Mutex<VecDeque<Turn>>) {
                         .map(|why| format!("chat request {n}: {why}"))
                         .collect();
                     if bad.is_empty() {
+                        headers = turn.headers;
                         turn.reply
                     } else {
                         let reply = error_reply(418, &bad.join("; "));
@@ -234,9 +258,10 @@ fn serve(stream: TcpStream, log: &Mutex<Log>, script: &Mutex<VecDeque<Turn>>) {
     };
     if let Ok(mut l) = log.lock() {
         l.requests.push(request);
+        l.times.push(at);
         l.failures.extend(failures);
     }
-    answer(stream, reply);
+    answer(stream, reply, &headers);
 }
 
 fn chats(requests: &[Request]) -> usize {
@@ -253,12 +278,16 @@ fn error_reply(status: u16, message: &str) -> Reply {
     }
 }
 
-fn answer(mut stream: TcpStream, reply: Reply) {
+fn answer(mut stream: TcpStream, reply: Reply, headers: &[(String, String)]) {
     let (pieces, finish) = match reply {
         Reply::Error { status, body } => {
+            let extra: String = headers
+                .iter()
+                .map(|(n, v)| format!("{n}: {v}\r\n"))
+                .collect();
             let head = format!(
                 "HTTP/1.1 {status} Scripted\r\nContent-Type: application/json\r\n\
-                 Content-Length: {}\r\nConnection: close\r\n\r\n",
+                 Content-Length: {}\r\n{extra}Connection: close\r\n\r\n",
                 body.len()
             );
             let _ = stream.write_all(head.as_bytes());
