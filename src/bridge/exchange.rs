@@ -225,8 +225,7 @@ impl Exchange {
             summary.tools,
             if summary.stream { "" } else { " stream=false" }
         );
-        // Encoding a `Value` cannot fail (its keys are strings).
-        let chat = serde_json::to_vec(&t.chat).ok();
+        let chat = Some(t.chat);
         Exchange {
             forward,
             log: Log {
