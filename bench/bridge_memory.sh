@@ -5,7 +5,8 @@
 # A loopback gateway (Python) answers each chat request with a short
 # stream; the bridge gets POST /v1/responses bodies of SIZE MiB made of
 # tiny input items (the worst case for a translator: a one-letter user
-# message is ~75 bytes of JSON), first one alone, then three at once. For
+# message is ~75 bytes of JSON), or of tiny tool declarations (a function
+# with a one-property schema, ~120 bytes), one alone, then three at once. For
 # each, a fresh bridge; its peak RSS (VmHWM, /proc/PID/status) minus its
 # RSS at rest, divided by the bytes of the bodies in flight, is the
 # translation's memory per body byte. The issue asks for at most about 8.
@@ -57,15 +58,16 @@ if [ "$inside" = 0 ]; then
         echo "## Bridge memory (bench/bridge_memory.sh)"
         echo
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)'); $profile build"
-        echo "- $(nproc) cores, shared with other work; bodies of $mib MiB of tiny input items"
+        echo "- $(nproc) cores, shared with other work; bodies of $mib MiB of tiny input items (items) or tool declarations (tools)"
         echo
         cat "$out"
         echo
-        echo "Before issue 20 (the request parsed whole into \`serde_json::Value\`, the messages built as values),"
-        echo "the same run gave 33.6× for one body and for three (peak 686 MB and 2,027 MB; debug build,"
-        echo "2026-12-07). Now each history item is kept as its raw text and parsed when read, and the messages"
-        echo "are written as JSON text as they are made. The bridge also holds at most 96 MiB of request"
-        echo "bodies at once (docs/bridge.md, *Limits*), so its peak for bodies stays within a few hundred MB."
+        echo "Before issue 20 (the request parsed whole into \`serde_json::Value\`, the messages and tools built"
+        echo "as values), the same run gave 33.6× for items (peak 686 MB for one body, 2,027 MB for three) and"
+        echo "59.1× for tools (1,196 MB and 3,559 MB); debug build, 2026-12-07. Now each history item and tool"
+        echo "declaration is kept as its raw text and read when needed, a tool's schema is copied as it came,"
+        echo "and the messages and tools are written as JSON text as they are made. The bridge also holds at"
+        echo "most 96 MiB of request bodies at once (docs/bridge.md, *Limits*): at 6.7×, under 700 MB."
     } >"$out.section"
     python3 - "$root/bench/RESULTS.md" "$out.section" <<'PY'
 import re, sys
@@ -123,22 +125,28 @@ s = socket.socket()
 s.bind(("127.0.0.1", 0))
 s.listen(16)
 open(f"{work}/gateway.port", "w").write(str(s.getsockname()[1]))
-# The bodies, once: SIZE MiB of one-letter user messages.
+# The bodies, once: SIZE MiB of one-letter user messages, and of tools.
 item = '{"type":"message","role":"user","content":[{"type":"input_text","text":"x"}]}'
 n = (mib << 20) // (len(item) + 1)
 request = '{"model":"bench/model","stream":true,"input":[' + ",".join([item] * n) + "]}"
-open(f"{work}/body.json", "w").write(request)
+open(f"{work}/items.json", "w").write(request)
+tool = '{"type":"function","name":"f%07d","description":"d","parameters":{"type":"object","properties":{"a":{"type":"string"}}}}'
+n = (mib << 20) // (len(tool % 0) + 1)
+tools = ",".join(tool % i for i in range(n))
+request = '{"model":"bench/model","stream":true,"input":[' + item + '],"tools":[' + tools + "]}"
+open(f"{work}/tools.json", "w").write(request)
+open(f"{work}/ready", "w").write("")
 while True:
     conn, _ = s.accept()
     threading.Thread(target=serve, args=(conn,), daemon=True).start()
 PY
 pids+=("$!")
-for _ in $(seq 1 600); do [ -s "$work/body.json" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -e "$work/ready" ] && break; sleep 0.1; done
 gateway=http://127.0.0.1:$(cat "$work/gateway.port")/v1
 
-# run N: a fresh bridge, N bodies at once; prints a table row.
+# run N SHAPE: a fresh bridge, N bodies of SHAPE at once; prints a table row.
 run() {
-    local n=$1
+    local n=$1 shape=$2
     mkdir -p "$work/home"
     HOME=$work/home CODEX_HOME=$work/home "$bin" bridge --listen 127.0.0.1:0 --upstream "$gateway" -q \
         >"$work/bridge.out" 2>"$work/bridge.err" &
@@ -152,7 +160,7 @@ run() {
     done
     local rest
     rest=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
-    python3 - "$url" "$work/body.json" "$n" <<'PY'
+    python3 - "$url" "$work/$shape.json" "$n" <<'PY'
 import sys, threading, urllib.request
 url, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 body = open(path, "rb").read()
@@ -171,18 +179,21 @@ PY
     kill "$pid"
     wait "$pid" 2>/dev/null || true
     local bytes
-    bytes=$(stat -c %s "$work/body.json")
-    python3 - "$n" "$bytes" "$rest" "$peak" <<'PY'
+    bytes=$(stat -c %s "$work/$shape.json")
+    python3 - "$shape" "$n" "$bytes" "$rest" "$peak" <<'PY'
 import sys
-n, size, rest, peak = (int(a) for a in sys.argv[1:])
+shape = sys.argv[1]
+n, size, rest, peak = (int(a) for a in sys.argv[2:])
 per = (peak - rest) * 1024 / (n * size)
-print(f"| {n} × {size / 2**20:.1f} MiB | {rest / 1024:.1f} MB | {peak / 1024:.1f} MB | {per:.1f}× |")
+print(f"| {shape} | {n} × {size / 2**20:.1f} MiB | {rest / 1024:.1f} MB | {peak / 1024:.1f} MB | {per:.1f}× |")
 PY
 }
 
 {
-    echo "| bodies at once | RSS at rest | peak RSS | (peak − rest) / bytes in flight |"
-    echo "|---|---|---|---|"
-    run 1
-    run 3
+    echo "| body of | bodies at once | RSS at rest | peak RSS | (peak − rest) / bytes in flight |"
+    echo "|---|---|---|---|---|"
+    for shape in items tools; do
+        run 1 "$shape"
+        run 3 "$shape"
+    done
 } | tee "$BENCH_OUT"

@@ -23,7 +23,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::messages::{self, ADDITIONAL_TOOLS, Messages, SEARCH_OUTPUT};
-use super::tools::{self, ChatTools, ToolMap};
+use super::tools::{self, ToolMap};
 
 /// The translated request.
 #[derive(Debug, Clone)]
@@ -115,6 +115,7 @@ pub fn request_to_chat(body: &[u8], models: &dyn Models) -> Result<Translated, R
         model,
         stream,
         input,
+        tools,
     } = Request::read(body)?;
     let single;
     let input: Vec<&RawValue> = match input {
@@ -124,8 +125,11 @@ pub fn request_to_chat(body: &[u8], models: &dyn Models) -> Result<Translated, R
             vec![&*single]
         }
     };
-    let found = tools_in_history(&input);
-    let declared = declared_tools(&fields, &found);
+    // Tools come from `tools`, from `additional_tools` items (which some
+    // of Codex's own model slugs use instead), and from the results of
+    // Codex's tool search (`tool_search_output`: the deferred tools it
+    // found, callable from then on).
+    let declared: Vec<&RawValue> = tools.into_iter().chain(tools_in_history(&input)).collect();
     let mut chat_tools = tools::translate_tools(declared.iter().copied());
     let mut dropped = std::mem::take(&mut chat_tools.dropped);
     dropped.extend(stateful(&fields));
@@ -145,11 +149,11 @@ pub fn request_to_chat(body: &[u8], models: &dyn Models) -> Result<Translated, R
         model: &model,
         stream,
     };
-    let options = chat_options(&fields, core, chat_tools, models);
-    encode(&mut chat, &options.fields);
+    let options = chat_options(&fields, core, &chat_tools.map, models);
+    encode(&mut chat, &options, &chat_tools.tools);
     Ok(Translated {
         chat,
-        tools: options.map,
+        tools: chat_tools.map,
         summary: RequestSummary {
             model,
             items: input.len(),
@@ -160,13 +164,15 @@ pub fn request_to_chat(body: &[u8], models: &dyn Models) -> Result<Translated, R
     })
 }
 
-/// A Responses request as read: its fields but `input` parsed, its model,
-/// whether it streams, and its history.
+/// A Responses request as read: its fields but `input` and `tools`
+/// parsed, its model, whether it streams, its history, and its tools (the
+/// raw text of each; none unless an array).
 struct Request<'a> {
     fields: Map<String, Value>,
     model: String,
     stream: bool,
     input: Input<'a>,
+    tools: Vec<&'a RawValue>,
 }
 
 /// The history: the raw text of each item (borrowed from the body), or
@@ -188,9 +194,12 @@ impl<'a> Request<'a> {
         })?;
         let mut fields = Map::new();
         let mut input = Input::Items(Vec::new());
+        let mut tools = Vec::new();
         for (key, value) in raw {
             if key == "input" {
                 input = Input::read(value)?;
+            } else if key == "tools" {
+                tools = serde_json::from_str(value.get()).unwrap_or_default();
             } else {
                 // Valid JSON already: only a nesting too deep fails here.
                 let value = serde_json::from_str(value.get()).map_err(|e| {
@@ -212,6 +221,7 @@ impl<'a> Request<'a> {
             model,
             stream,
             input,
+            tools,
         })
     }
 }
@@ -232,20 +242,6 @@ impl<'a> Input<'a> {
     }
 }
 
-/// The tools a request declares: in `tools`, in `additional_tools` items
-/// (which some of Codex's own model slugs use instead), and in the results
-/// of Codex's tool search (`tool_search_output`: the deferred tools it
-/// found, callable from then on), the last two as `found` in the history.
-fn declared_tools<'v>(fields: &'v Map<String, Value>, found: &'v [Value]) -> Vec<&'v Value> {
-    fields
-        .get("tools")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .chain(found)
-        .collect()
-}
-
 /// Stateless: an earlier response cannot be looked up. Codex sends the
 /// whole history instead and never sets `previous_response_id` over HTTP;
 /// when set, it is listed as not translated.
@@ -264,9 +260,15 @@ fn one_message(text: &str) -> Box<RawValue> {
         .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).expect("null is JSON"))
 }
 
-/// The tools the history declares: `additional_tools` items and the
-/// results of Codex's tool search, parsed (only these items).
-fn tools_in_history(input: &[&RawValue]) -> Vec<Value> {
+/// The tools the history declares: in `additional_tools` items and in the
+/// results of Codex's tool search, each as its raw text (only these items
+/// are read past their head).
+fn tools_in_history<'a>(input: &[&'a RawValue]) -> Vec<&'a RawValue> {
+    #[derive(serde::Deserialize)]
+    struct Declaring<'a> {
+        #[serde(borrow)]
+        tools: Option<Vec<&'a RawValue>>,
+    }
     input
         .iter()
         .filter(|raw| {
@@ -275,14 +277,8 @@ fn tools_in_history(input: &[&RawValue]) -> Vec<Value> {
                 ADDITIONAL_TOOLS | SEARCH_OUTPUT
             )
         })
-        .filter_map(|raw| {
-            let mut item: Value = serde_json::from_str(raw.get()).ok()?;
-            match item.get_mut("tools").map(Value::take) {
-                Some(Value::Array(tools)) => Some(tools),
-                _ => None,
-            }
-        })
-        .flatten()
+        .filter_map(|raw| serde_json::from_str::<Declaring<'a>>(raw.get()).ok())
+        .flat_map(|item| item.tools.unwrap_or_default())
         .collect()
 }
 
@@ -293,30 +289,23 @@ struct Core<'a> {
     stream: bool,
 }
 
-/// The chat request's fields but `messages`, and the tool map.
-struct ChatOptions {
-    fields: Map<String, Value>,
-    map: ToolMap,
-}
-
-/// The chat fields besides the messages: the model, streaming, the tools
-/// and how to call them, and the options chat shares with Responses.
+/// The chat fields besides the messages and the tools: the model,
+/// streaming, how to call the tools (`tools` and `map`), and the options
+/// chat shares with Responses.
 fn chat_options(
     fields: &Map<String, Value>,
     core: Core<'_>,
-    chat_tools: ChatTools,
+    map: &ToolMap,
     models: &dyn Models,
-) -> ChatOptions {
-    let map = chat_tools.map;
+) -> Map<String, Value> {
     let mut chat = Map::new();
     chat.insert("model".into(), Value::String(core.model.to_owned()));
     chat.insert("stream".into(), Value::Bool(core.stream));
     if core.stream {
         chat.insert("stream_options".into(), json!({"include_usage": true}));
     }
-    if !chat_tools.tools.is_empty() {
-        chat.insert("tools".into(), Value::Array(chat_tools.tools));
-        if let Some(choice) = fields.get("tool_choice").and_then(|c| tool_choice(c, &map)) {
+    if !map.is_empty() {
+        if let Some(choice) = fields.get("tool_choice").and_then(|c| tool_choice(c, map)) {
             chat.insert("tool_choice".into(), choice);
         }
         if let Some(parallel) = fields.get("parallel_tool_calls").filter(|v| v.is_boolean()) {
@@ -344,18 +333,31 @@ fn chat_options(
         chat.insert("response_format".into(), format);
     }
     passed_options(fields, &mut chat);
-    ChatOptions { fields: chat, map }
+    chat
 }
 
 /// Closes the chat body in `chat` (its `{"messages":[…]` written): the
-/// other fields, then `}`.
-fn encode(chat: &mut Vec<u8>, fields: &Map<String, Value>) {
+/// other fields, the tools (each chat tool's JSON, when there are any),
+/// then `}`.
+fn encode(chat: &mut Vec<u8>, fields: &Map<String, Value>, tools: &[Box<RawValue>]) {
     let at = chat.len();
     // Writing a `Value` into a `Vec` cannot fail (its keys are strings).
     let _ = serde_json::to_writer(&mut *chat, fields);
     // `{"model":…}` after the messages: its `{` becomes the `,` between
     // them (there is always a model).
     chat[at] = b',';
+    if tools.is_empty() {
+        return;
+    }
+    chat.pop();
+    chat.extend_from_slice(b",\"tools\":[");
+    for (i, tool) in tools.iter().enumerate() {
+        if i > 0 {
+            chat.push(b',');
+        }
+        chat.extend_from_slice(tool.get().as_bytes());
+    }
+    chat.extend_from_slice(b"]}");
 }
 
 /// `reasoning.effort` as `reasoning_effort`, unless the catalogue knows the
@@ -448,11 +450,15 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused_or_dropped_never_a_crash() {
         let deep = |n| format!("{}{}", "[".repeat(n), "]".repeat(n));
-        for field in ["tools", "text"] {
+        for field in ["text", "reasoning"] {
             let body = format!(r#"{{"model":"m","{field}":{}}}"#, deep(200_000));
             let e = chat(&body).unwrap_err().to_string();
             assert!(e.contains(&format!("`{field}` cannot be read")), "{e}");
         }
+        // A tool too deep to read is dropped like one of no known type.
+        let body = format!(r#"{{"model":"m","tools":{}}}"#, deep(200_000));
+        let t = request_to_chat(body.as_bytes(), &NoModels).unwrap();
+        assert_eq!(t.summary.dropped, ["tool "]);
         // An item too deep to read is dropped like an unknown one.
         let body = format!(r#"{{"model":"m","input":[{},"x"]}}"#, deep(200_000));
         let t = request_to_chat(body.as_bytes(), &NoModels).unwrap();
