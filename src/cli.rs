@@ -92,9 +92,14 @@ Examples:
   ominigate-codex models                       # recommended + live (needs the key)
   ominigate-codex models --offline             # the guide's four, no request
   ominigate-codex models --json --live         # fail unless the live list is had
+  ominigate-codex models --refresh             # windows and reasoning into the catalogue
+
+Each model shows the context window Codex uses for it and whether it takes a
+reasoning effort, from the model catalogue (ominigate-models.json) the profile
+points Codex at; --refresh rewrites that file from the live list.
 
 Exit status: 0, also when the live list cannot be had (the report says why);
-1 with --live when it cannot; 2 on a usage error.")]
+1 with --live or --refresh when it cannot; 2 on a usage error.")]
     Models(ModelsArgs),
 
     /// Switch the `ominigate` profile to another model, in place
@@ -311,6 +316,11 @@ pub struct ModelsArgs {
     /// Fail (exit 1) when the live list cannot be had
     #[arg(long, conflicts_with = "offline")]
     pub live: bool,
+
+    /// Read OminiGate's live list into the model catalogue (each model's
+    /// context window, whether it reasons) and rewrite it
+    #[arg(long, conflicts_with = "offline")]
+    pub refresh: bool,
 
     #[command(flatten)]
     pub net: NetArgs,

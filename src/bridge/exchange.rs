@@ -615,7 +615,7 @@ impl Relay {
             log_line(
                 &self.log.shared,
                 format_args!(
-                    "the gateway sends no token usage: Codex shows none (the bridge does not estimate it); said once"
+                    "the gateway sent no token usage: Codex gets none (the bridge estimates none); said once a run"
                 ),
             );
         }

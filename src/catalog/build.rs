@@ -115,17 +115,7 @@ pub fn entry(
     };
     let levels = levels(t, own, known.and_then(|k| k.reasons));
     let reasons = !levels.is_empty();
-    let default_level = t
-        .default_reasoning_level
-        .clone()
-        .filter(|l| levels.iter().any(|x| &x.effort == l))
-        .or_else(|| {
-            levels
-                .iter()
-                .find(|l| l.effort == "medium")
-                .map(|l| l.effort.clone())
-        })
-        .or_else(|| levels.first().map(|l| l.effort.clone()));
+    let default_level = default_level(t, &levels);
     let modalities = match known.and_then(|k| k.input_modalities.as_ref()) {
         Some(m) => Some(modalities(m)),
         None if own => t.input_modalities.clone(),
@@ -181,6 +171,17 @@ fn levels(t: &Entry, own: bool, reasons: Option<bool>) -> Vec<ReasoningLevel> {
             .collect(),
         (None, false) => Vec::new(),
     }
+}
+
+/// The template's default effort when `levels` has it, else `medium`,
+/// else the first; none without levels.
+fn default_level(t: &Entry, levels: &[ReasoningLevel]) -> Option<String> {
+    let has = |effort: &str| levels.iter().any(|l| l.effort == effort);
+    t.default_reasoning_level
+        .clone()
+        .filter(|l| has(l))
+        .or_else(|| has("medium").then(|| "medium".to_string()))
+        .or_else(|| levels.first().map(|l| l.effort.clone()))
 }
 
 /// The modalities Codex 0.133 and 0.171 both accept, text always.

@@ -8,8 +8,9 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::check::Check;
+use crate::catalog::build::fingerprint;
 use crate::codex::version::Version;
-use crate::gateway::models::{close_matches, model_ids};
+use crate::gateway::models::{close_matches, model_details, model_ids};
 use crate::gateway::{self, Method, Reply, SendError, server_message};
 use crate::setup::Setup;
 use crate::setup::facts::{self, env_key_name};
@@ -44,6 +45,9 @@ pub struct Target {
     pub limit: Duration,
     /// What the gateway must not be quoted saying (see [`Setup::secrets`]).
     pub secrets: Secrets,
+    /// The fingerprint of the live list the model catalogue was built
+    /// from, when it was (see [`crate::catalog::build::fingerprint`]).
+    pub catalog_list: Option<String>,
 }
 
 /// Why the network checks cannot run (each names the check that says more).
@@ -127,6 +131,10 @@ pub fn target(inp: &Setup, limit: Duration) -> Result<Target, NoTarget> {
         bridge: crate::setup::bridge::local(inp).is_ok_and(|l| l.expected()),
         limit,
         secrets: inp.secrets(),
+        catalog_list: facts::catalog(inp)
+            .and_then(|(path, _)| crate::catalog::Catalog::read(&path).ok())
+            .and_then(|c| c.about)
+            .and_then(|a| a.live_list),
     })
 }
 
@@ -288,6 +296,9 @@ pub fn models_check(t: &Target) -> Check {
             spec::BASE_URL
         ));
     };
+    if let Some(stale) = stale_catalog(t, &r.body) {
+        return stale;
+    }
     if ids.contains(&t.model) {
         return Check::ok(
             MODELS,
@@ -315,6 +326,21 @@ pub fn models_check(t: &Target) -> Check {
     c.fix(match &t.model_place {
         Some(place) => format!("{place}: set model = \"{pick}\""),
         None => format!("set model = \"{pick}\" in the ominigate profile (`ominigate-codex install --model {pick}`)"),
+    })
+}
+
+/// The model catalogue was built from another version of this list (a
+/// model added or gone, a window changed): a warning with the fix.
+fn stale_catalog(t: &Target, body: &str) -> Option<Check> {
+    let recorded = t.catalog_list.as_deref()?;
+    let now = fingerprint(&model_details(body, &t.secrets)?);
+    (now != recorded).then(|| {
+        Check::warn(
+            MODELS,
+            "key accepted, but the list changed since the model catalogue was built from it",
+        )
+        .detail("Codex's windows and reasoning for OminiGate's models may be out of date")
+        .fix("ominigate-codex models --refresh")
     })
 }
 

@@ -17,6 +17,7 @@ pub mod check;
 pub mod codex;
 pub mod endpoint;
 pub mod env;
+pub mod metadata;
 pub mod profile;
 pub mod provider;
 pub mod render;
@@ -43,6 +44,7 @@ pub fn run_checks(inp: &Setup, offline: bool, limit: Duration) -> Vec<Check> {
     let mut checks = vec![codex::binary_check(&inp.codex)];
     checks.extend(file_checks(inp, accepts));
     checks.extend([
+        metadata::check(inp),
         env::key_check(inp),
         env::conflict_check(inp),
         bridge,

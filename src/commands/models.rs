@@ -1,7 +1,9 @@
 //! `ominigate-codex models`: the guide's four recommended models with its
 //! notes and, with the key set, OminiGate's live list from
 //! `{base_url}/models`, marking the model the profile (and plain `codex`)
-//! uses. Writes nothing.
+//! uses, each with the metadata Codex has for it (its window, whether it
+//! reasons: the model catalogue's entry, or Codex's fallback). Writes
+//! nothing, except `--refresh`: the model catalogue from the live list.
 //!
 //! The request goes through [`crate::gateway`]: https only (or plain
 //! http to this machine), a time limit, no redirect followed. `use` checks
@@ -13,13 +15,18 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::catalog::{Catalog, WindowFrom};
 use crate::cli::ModelsArgs;
+use crate::edit::catalog::{self, Source};
+use crate::edit::install::{Options, plan};
+use crate::edit::{Files, RecordOrder, finish, not_installed};
 use crate::error::{Failure, Kind};
-use crate::gateway::models::{Gateway, Live, live};
+use crate::fs;
+use crate::gateway::models::{Gateway, Live, live, live_known};
 use crate::paths::CodexHome;
 use crate::report::{SCHEMA_VERSION, Ui};
 use crate::setup::Setup;
-use crate::setup::facts::InUse;
+use crate::setup::facts::{self, InUse};
 use crate::spec::RECOMMENDED_MODELS;
 
 fn is_recommended(id: &str) -> bool {
@@ -32,6 +39,70 @@ pub struct ModelList {
     pub models_url: String,
     pub in_use: InUse,
     pub live: Live,
+    /// The model catalogue `codex --profile ominigate` loads, if any.
+    pub catalog: Option<Catalog>,
+}
+
+/// What Codex knows of one model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Meta {
+    /// `catalogue` (an entry of the model catalogue) or `fallback`.
+    pub metadata: &'static str,
+    pub context_window: Option<u64>,
+    /// The window is Codex's fallback value: nobody said it.
+    pub window_unknown: bool,
+    pub reasons: Option<bool>,
+}
+
+impl ModelList {
+    pub fn meta(&self, id: &str) -> Meta {
+        let found = self.catalog.as_ref().and_then(|c| Some((c, c.find(id)?)));
+        match found {
+            Some((c, e)) => Meta {
+                metadata: "catalogue",
+                context_window: e.context_window,
+                window_unknown: c.about.as_ref().and_then(|a| a.windows.get(&e.slug))
+                    == Some(&WindowFrom::Unknown),
+                reasons: Some(e.reasons()),
+            },
+            None => Meta {
+                metadata: "fallback",
+                context_window: None,
+                window_unknown: true,
+                reasons: None,
+            },
+        }
+    }
+
+    /// [`ModelList::meta`] in a few words.
+    fn meta_words(&self, id: &str) -> String {
+        let m = self.meta(id);
+        match (m.metadata, m.context_window) {
+            ("catalogue", Some(w)) => format!(
+                "{}{} window, {}",
+                thousands(w),
+                if m.window_unknown { "?" } else { "" },
+                if m.reasons == Some(true) {
+                    "reasons"
+                } else {
+                    "no effort"
+                }
+            ),
+            _ => "fallback metadata".into(),
+        }
+    }
+}
+
+/// `200k`, `1M`, `1.05M`.
+fn thousands(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000 && n % 10_000 == 0 => {
+            let m = format!("{:.2}", n as f64 / 1e6);
+            format!("{}M", m.trim_end_matches('0').trim_end_matches('.'))
+        }
+        n if n >= 1_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
 }
 
 fn bracketed(tags: &[&str]) -> String {
@@ -56,7 +127,8 @@ pub fn human(r: &ModelList) -> String {
     let mut out = String::from("Recommended (the OminiGate guide's picks):\n");
     for (id, note) in RECOMMENDED_MODELS {
         let tags = bracketed(&r.in_use.tags(id));
-        let _ = writeln!(out, "  {id:<width$}  {note}{tags}");
+        let meta = r.meta_words(id);
+        let _ = writeln!(out, "  {id:<width$}  {meta:<24}  {note}{tags}");
     }
     out.push('\n');
     match &r.live {
@@ -73,7 +145,8 @@ pub fn human(r: &ModelList) -> String {
                 if is_recommended(id) {
                     tags.insert(0, "recommended");
                 }
-                let line = format!("  {id:<width$}  {}", tags.join(", "));
+                let meta = r.meta_words(id);
+                let line = format!("  {id:<width$}  {meta:<24}  {}", tags.join(", "));
                 let _ = writeln!(out, "{}", line.trim_end());
             }
             let missing: Vec<&str> = RECOMMENDED_MODELS
@@ -103,6 +176,22 @@ pub fn human(r: &ModelList) -> String {
         Live::Failed(why) => {
             let _ = writeln!(out, "Live list: not available: {why}");
         }
+    }
+    if [
+        RECOMMENDED_MODELS
+            .iter()
+            .map(|(id, _)| *id)
+            .collect::<Vec<_>>(),
+        listed.iter().map(String::as_str).collect(),
+    ]
+    .concat()
+    .iter()
+    .any(|id| r.meta(id).window_unknown)
+    {
+        out.push_str(match &r.catalog {
+            Some(_) => "A window with `?` (or no catalogue entry) is Codex's fallback, 272k: `ominigate-codex models --refresh` reads the real ones\n",
+            None => "No model catalogue: Codex uses its fallback metadata (272k window) for these; `ominigate-codex install` writes one\n",
+        });
     }
     out.push('\n');
     match (&r.in_use.profile, &r.in_use.default) {
@@ -143,6 +232,8 @@ struct Recommended<'a> {
     default: bool,
     /// Listed live; `null` when the live list was not had.
     live: Option<bool>,
+    #[serde(flatten)]
+    meta: Meta,
 }
 
 #[derive(Serialize)]
@@ -160,6 +251,8 @@ struct LiveModel<'a> {
     recommended: bool,
     profile: bool,
     default: bool,
+    #[serde(flatten)]
+    meta: Meta,
 }
 
 pub fn json(r: &ModelList) -> String {
@@ -185,6 +278,7 @@ pub fn json(r: &ModelList) -> String {
                 profile: is(&r.in_use.profile, id),
                 default: is(&r.in_use.default, id),
                 live: listed.map(|ids| ids.iter().any(|l| l == id)),
+                meta: r.meta(id),
             })
             .collect(),
         live: LiveJson {
@@ -199,6 +293,7 @@ pub fn json(r: &ModelList) -> String {
                     recommended: is_recommended(id),
                     profile: is(&r.in_use.profile, id),
                     default: is(&r.in_use.default, id),
+                    meta: r.meta(id),
                 })
                 .collect(),
         },
@@ -207,12 +302,27 @@ pub fn json(r: &ModelList) -> String {
 }
 
 pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
+    if args.refresh {
+        // With --json, stdout is the one JSON object: the refresh says nothing.
+        match args.json {
+            true => {
+                let mut sink = std::io::sink();
+                refresh(
+                    home,
+                    args,
+                    &mut Ui::new(&mut sink, crate::report::Level::Quiet),
+                )?;
+            }
+            false => refresh(home, args, ui)?,
+        }
+    }
     let inp = Setup::of_process(home, args.codex.detect());
     let gw = Gateway::of(&inp);
     let report = ModelList {
         models_url: gw.models_url(),
         in_use: InUse::of(&inp),
         live: live(&gw, args.net.offline, Duration::from_secs(args.net.timeout)),
+        catalog: facts::catalog(&inp).and_then(|(path, _)| Catalog::read(&path).ok()),
     };
     // Secrets are masked and unsafe characters escaped on the way out (see
     // `shown`); what came from the gateway already was, before being cut.
@@ -235,6 +345,62 @@ pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
     }
 }
 
+/// `--refresh`: the model catalogue rebuilt from the live list, and the
+/// profile pointed at it (install's edit with everything else kept).
+fn refresh(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
+    let codex = args.codex.detect().require_version()?;
+    let source = Source::of(&codex);
+    if let Source::None(why) = &source {
+        return Err(Failure::new(
+            Kind::Failure,
+            format!("cannot write a model catalogue: {why}"),
+        )
+        .into());
+    }
+    if !home.dir.is_dir() {
+        return Err(not_installed(home, "the directory does not exist", ""));
+    }
+    let _lock = fs::lock(&home.dir, Duration::from_secs(10))?;
+    let files = Files::read(home)?;
+    let mut work = files.open()?;
+    if let Some(why) = work.docs.missing().map_err(|e| work.shape_error(e))? {
+        return Err(not_installed(home, why, ""));
+    }
+    let gw = Gateway::of(&Setup::of_process(home, codex.clone()));
+    let list = live_known(&gw, false, Duration::from_secs(args.net.timeout)).map_err(|why| {
+        Failure::new(
+            Kind::Failure,
+            format!(
+                "cannot refresh the model catalogue: the live list is not available: {}",
+                why.reason()
+            ),
+        )
+        .help(format!(
+            "set {} to your OminiGate key and check base_url with `ominigate-codex doctor`; nothing was written",
+            gw.key_name
+        ))
+    })?;
+    let mut layout = codex.layout();
+    layout.catalog = true;
+    let opts = Options::keep(&work.docs, layout, None).map_err(|e| work.shape_error(e))?;
+    let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
+    let rebuilt = catalog::rebuild(&mut work.docs, &source, &outcome.model, Some(&list))?;
+    if !finish(
+        &work.changes(RecordOrder::First),
+        &outcome.notes,
+        false,
+        false,
+        ui,
+    )? {
+        ui.info("the model catalogue already holds OminiGate's list: nothing to change")?;
+    }
+    for line in catalog::report(&rebuilt, &source, &gw.key_name) {
+        ui.info(format_args!("  {line}"))?;
+    }
+    ui.info("")?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +413,7 @@ mod tests {
                 default: None,
             },
             live,
+            catalog: None,
         }
     }
 
@@ -258,7 +425,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("openai/gpt-5.3-codex           OpenAI's Codex-tuned variant, optimized for code generation and tool-use loops. [profile]\n"),
+            text.contains("openai/gpt-5.3-codex           fallback metadata         OpenAI's Codex-tuned variant, optimized for code generation and tool-use loops. [profile]\n"),
             "{text}"
         );
         assert!(text.contains("\nLive list: skipped, --offline\n"), "{text}");
@@ -278,10 +445,15 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("  anthropic/claude-opus-4.6      recommended\n"),
+            text.contains(
+                "  anthropic/claude-opus-4.6      fallback metadata         recommended\n"
+            ),
             "{text}"
         );
-        assert!(text.contains("  x/other\n"), "{text}");
+        assert!(
+            text.contains("  x/other                        fallback metadata\n"),
+            "{text}"
+        );
         assert!(
             text.contains("Recommended but not listed live: openai/gpt-5.3-codex, google/gemini-3.1-pro-preview\n"),
             "{text}"
@@ -289,6 +461,45 @@ mod tests {
         assert!(
             text.contains("The profile's model openai/gpt-5.3-codex is not listed live"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn each_model_says_what_codex_knows_of_it() {
+        let text = r#"{"models": [
+            {"slug": "anthropic/claude-opus-4.6", "display_name": "a", "supported_reasoning_levels": [{"effort": "high", "description": "h"}],
+             "shell_type": "shell_command", "visibility": "list", "supported_in_api": true, "priority": 1,
+             "support_verbosity": false, "truncation_policy": {"mode": "tokens", "limit": 1}, "experimental_supported_tools": [],
+             "context_window": 1050000},
+            {"slug": "x/y", "display_name": "y", "supported_reasoning_levels": [],
+             "shell_type": "shell_command", "visibility": "list", "supported_in_api": true, "priority": 2,
+             "support_verbosity": false, "truncation_policy": {"mode": "tokens", "limit": 1}, "experimental_supported_tools": [],
+             "context_window": 272000}],
+            "ominigate_codex": {"codex": null, "windows": {"anthropic/claude-opus-4.6": "gateway", "x/y": "unknown"}}}"#;
+        let mut r = report(Live::Listed(vec!["x/y".into()]));
+        r.catalog = Some(Catalog::parse(text.as_bytes(), std::path::Path::new("c")).unwrap());
+        let out = human(&r);
+        assert!(
+            out.contains("  anthropic/claude-opus-4.6      1.05M window, reasons     Anthropic"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  x/y                            272k? window, no effort\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  openai/gpt-5.4-pro             fallback metadata "),
+            "{out}"
+        );
+        assert!(out.contains("A window with `?`"), "{out}");
+        let m = r.meta("x/y");
+        assert_eq!(
+            (m.metadata, m.context_window, m.window_unknown, m.reasons),
+            ("catalogue", Some(272_000), true, Some(false))
+        );
+        assert_eq!(
+            [thousands(200_000), thousands(1_000_000), thousands(32_768)],
+            ["200k", "1M", "32768"]
         );
     }
 

@@ -113,6 +113,10 @@ pub struct Summary {
     pub model: Option<String>,
     /// Why `codex --profile ominigate` does not start, in Codex's words.
     pub refused: Option<String>,
+    /// Where Codex's metadata for that model comes from (doctor's
+    /// `model.metadata`): the model catalogue's entry, Codex's own, or
+    /// its fallback.
+    pub metadata: Option<String>,
     pub default: PlainCodex,
     pub key: KeyStatus,
     /// doctor's checks, offline.
@@ -224,6 +228,7 @@ pub fn summarise(inp: &Setup, list: &[Check], recorded: bool) -> Summary {
     let plain = resolve(&view, Run::Plain);
     let with_profile = resolve(&view, Run::Profile);
     let in_use = InUse::of(inp);
+    let profile_in_use = in_use.profile.is_some();
     let key_name = env_key_name(inp);
     let set = facts::key(&inp.env, &key_name).is_set();
     Summary {
@@ -237,6 +242,11 @@ pub fn summarise(inp: &Setup, list: &[Check], recorded: bool) -> Summary {
         profile_note,
         model: in_use.profile,
         refused: with_profile.refusal.map(|r| r.codex_says),
+        metadata: list
+            .iter()
+            .find(|c| c.id == crate::checks::metadata::METADATA)
+            .filter(|_| profile_in_use)
+            .map(|c| c.summary.clone()),
         default: PlainCodex {
             ominigate: plain.uses_ominigate(),
             provider: plain
@@ -272,6 +282,9 @@ pub fn human(s: &Summary) -> String {
     row("  provider", &provider_line(s.provider.as_ref()));
     row("  profile", &profile_line(s));
     row("Model", &model_line(s));
+    if let Some(m) = &s.metadata {
+        row("  metadata", m);
+    }
     row("Default", &default_line(&s.default));
     row(
         "API key",

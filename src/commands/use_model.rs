@@ -15,29 +15,14 @@ use anyhow::Result;
 use crate::checks;
 use crate::cli::UseArgs;
 use crate::edit::catalog::{self, Source};
-use crate::edit::install::{Options, Route, plan};
-use crate::edit::{Files, RecordOrder, finish};
-use crate::error::{Failure, Kind};
+use crate::edit::install::{Options, plan};
+use crate::edit::{Files, RecordOrder, finish, not_installed};
 use crate::fs;
 use crate::gateway::models::{Gateway, Live, close_matches, live_known};
 use crate::paths::CodexHome;
 use crate::report::{Ui, warning};
 use crate::setup::Setup;
 use crate::spec::{self, bad_flag};
-
-fn not_installed(home: &CodexHome, why: &str, model: &str) -> anyhow::Error {
-    Failure::new(
-        Kind::Failure,
-        format!(
-            "OminiGate is not installed in {}: {why}",
-            home.dir.display()
-        ),
-    )
-    .help(format!(
-        "run `ominigate-codex install --model {model}` first; nothing was written"
-    ))
-    .into()
-}
 
 /// Say whether OminiGate's live list has `model`: a warning when it is
 /// reachable and does not. Never stops the switch.
@@ -90,7 +75,11 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
         codex.describe()
     ))?;
     if !home.dir.is_dir() {
-        return Err(not_installed(home, "the directory does not exist", model));
+        return Err(not_installed(
+            home,
+            "the directory does not exist",
+            &format!(" --model {model}"),
+        ));
     }
     let _lock = (!args.dry_run)
         .then(|| fs::lock(&home.dir, Duration::from_secs(10)))
@@ -98,24 +87,13 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     let files = Files::read(home)?;
     let mut work = files.open()?;
     if let Some(why) = work.docs.missing().map_err(|e| work.shape_error(e))? {
-        return Err(not_installed(home, why, model));
+        return Err(not_installed(home, why, &format!(" --model {model}")));
     }
     let source = Source::of(&codex);
     let mut layout = codex.layout();
     layout.catalog = source.writes();
-    let opts = Options {
-        layout,
-        wire_api: work
-            .docs
-            .kept_wire_api(layout)
-            .map_err(|e| work.shape_error(e))?,
-        base_url: None,
-        env_key: None,
-        model: Some(model.to_string()),
-        default: false,
-        no_default: false,
-        route: Route::Keep,
-    };
+    let opts = Options::keep(&work.docs, layout, Some(model.to_string()))
+        .map_err(|e| work.shape_error(e))?;
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
     let follows = work.docs.default_follows();
 

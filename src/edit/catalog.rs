@@ -74,10 +74,12 @@ pub struct Rebuilt {
     pub models: usize,
     /// The models whose window nobody said (Codex's fallback value used).
     pub unknown: Vec<String>,
-    /// The live list had more models than [`MAX_LISTED`]: how many.
+    /// How many models of the live list got no entry (past [`MAX_LISTED`]).
     pub capped: Option<usize>,
     /// Not checked against a Codex binary.
     pub unchecked: bool,
+    /// Built with the gateway's list, read now.
+    pub live: bool,
 }
 
 /// The catalogue in `docs`, when it is one this tool wrote.
@@ -111,29 +113,23 @@ pub fn rebuild(
         .collect();
     slugs.push(model.to_string());
     slugs.extend(spec::RECOMMENDED_MODELS.iter().map(|(m, _)| m.to_string()));
-    let mut capped = None;
-    let (known, fingerprint) = match live {
-        Some(list) => {
-            let fresh: Vec<&Known> = list.iter().filter(|k| !slugs.contains(&k.id)).collect();
-            if fresh.len() > MAX_LISTED {
-                capped = Some(fresh.len());
-            }
-            slugs.extend(fresh.iter().take(MAX_LISTED).map(|k| k.id.clone()));
-            (list.to_vec(), Some(build::fingerprint(list)))
+    let (known, fingerprint, capped) = match (live, &existing) {
+        (Some(list), _) => {
+            let capped = add_listed(&mut slugs, model, list);
+            (list.to_vec(), Some(build::fingerprint(list)), capped)
         }
-        None => match &existing {
-            Some(c) => (
-                told_before(c),
-                c.about.as_ref().and_then(|a| a.live_list.clone()),
-            ),
-            None => (Vec::new(), None),
-        },
+        (None, Some(c)) => {
+            let list = c.about.as_ref().and_then(|a| a.live_list.clone());
+            (told_before(c), list, None)
+        }
+        (None, None) => (Vec::new(), None, None),
     };
     let Some(catalog) = build::build(&slugs, templates, &known, fingerprint) else {
         return Ok(Rebuilt::default());
     };
     let text = catalog.to_json();
-    if let Some(binary) = binary {
+    // What is on disk already was checked when it was written.
+    if let Some(binary) = binary.filter(|_| docs.catalog.as_deref() != Some(text.as_bytes())) {
         check(binary, &text, &catalog)?;
     }
     let unknown = catalog
@@ -149,7 +145,29 @@ pub fn rebuild(
         unknown,
         capped,
         unchecked: binary.is_none(),
+        live: live.is_some(),
     })
+}
+
+/// Add the live list's models to `slugs`, in the list's order, while the
+/// catalogue holds fewer than [`MAX_LISTED`] of them besides the profile's
+/// `model` and the guide's (the ones it has already count, so refreshes do
+/// not grow it). Returns how many were left out, if any. Ids come as they
+/// may be shown (a key masked, unsafe characters escaped): one that is not
+/// a valid model id gets no entry.
+fn add_listed(slugs: &mut Vec<String>, model: &str, list: &[Known]) -> Option<usize> {
+    let pinned = |s: &str| s == model || spec::RECOMMENDED_MODELS.iter().any(|(m, _)| *m == s);
+    let listed = |s: &str| list.iter().any(|k| k.id == s);
+    let held = slugs.iter().filter(|s| listed(s) && !pinned(s)).count();
+    let room = MAX_LISTED.saturating_sub(held);
+    let fresh: Vec<String> = list
+        .iter()
+        .filter(|k| !slugs.contains(&k.id) && spec::check_model(&k.id).is_ok())
+        .map(|k| k.id.clone())
+        .collect();
+    let left_out = fresh.len().saturating_sub(room);
+    slugs.extend(fresh.into_iter().take(room));
+    (left_out > 0).then_some(left_out)
 }
 
 /// What an earlier catalogue had from the gateway.
@@ -229,13 +247,18 @@ pub fn report(r: &Rebuilt, source: &Source, key_name: &str) -> Vec<String> {
     ));
     if let Some(n) = r.capped {
         lines.push(format!(
-            "the gateway lists {n} more models: the first {MAX_LISTED} got an entry (each adds to Codex's start-up); `ominigate-codex use MODEL` adds any other"
+            "{n} more models of the gateway's list have no entry (at most {MAX_LISTED} get one: each adds to Codex's start-up); `ominigate-codex use MODEL` adds any of them"
         ));
     }
     if r.unchecked {
         lines.push("not checked against Codex (no binary was run): the entries come from the built-in template; run `ominigate-codex install` again with Codex on PATH to take its own".into());
     }
-    if !r.unknown.is_empty() {
+    if !r.unknown.is_empty() && r.live {
+        lines.push(format!(
+            "not in OminiGate's list, so their context window is unknown (Codex's fallback, 272,000 tokens, is used): {}",
+            r.unknown.join(", ")
+        ));
+    } else if !r.unknown.is_empty() {
         lines.push(format!(
             "context window unknown for {}: Codex's fallback (272,000 tokens) is used until `ominigate-codex models --refresh` reads OminiGate's list (needs {key_name})",
             r.unknown.join(", ")

@@ -44,6 +44,25 @@ pub struct Options {
     pub route: Route,
 }
 
+impl Options {
+    /// Install's edit with everything kept as the files have it (base
+    /// URL, env var, retries, `--default`, the route, and the wire
+    /// protocol when this Codex accepts it), and `model` when given: what
+    /// `use` and `models --refresh` run.
+    pub fn keep(docs: &Docs, layout: Layout, model: Option<String>) -> Result<Options, EditError> {
+        Ok(Options {
+            layout,
+            wire_api: docs.kept_wire_api(layout)?,
+            base_url: None,
+            env_key: None,
+            model,
+            default: false,
+            no_default: false,
+            route: Route::Keep,
+        })
+    }
+}
+
 /// What happened, for the report.
 #[derive(Debug, Default)]
 pub struct Outcome {

@@ -20,4 +20,4 @@ pub mod uninstall;
 pub mod workspace;
 
 pub use finish::finish;
-pub use workspace::{Docs, Files, Loaded, RecordOrder, Workspace};
+pub use workspace::{Docs, Files, Loaded, RecordOrder, Workspace, not_installed};

@@ -92,6 +92,23 @@ pub fn parse_checked<'a>(loaded: &'a Loaded) -> Result<Parsed<'a>> {
     Ok(parsed)
 }
 
+/// OminiGate is not installed in `home` (`why`), so a command that edits
+/// what install wrote (`use`, `models --refresh`) stops: run `install`
+/// (`install_args`, e.g. ` --model M`) first.
+pub fn not_installed(home: &CodexHome, why: &str, install_args: &str) -> anyhow::Error {
+    Failure::new(
+        crate::error::Kind::Failure,
+        format!(
+            "OminiGate is not installed in {}: {why}",
+            home.dir.display()
+        ),
+    )
+    .help(format!(
+        "run `ominigate-codex install{install_args}` first; nothing was written"
+    ))
+    .into()
+}
+
 /// The documents install and uninstall edit, and install's record.
 pub struct Docs {
     pub config: DocumentMut,

@@ -69,6 +69,14 @@ pub fn live(gw: &Gateway, offline: bool, limit: Duration) -> Live {
 }
 
 impl Live {
+    /// Why there is no list (empty when there is one).
+    pub fn reason(&self) -> &str {
+        match self {
+            Live::Listed(_) => "",
+            Live::Skipped(why) | Live::Failed(why) => why,
+        }
+    }
+
     /// The ids of a list read, sorted, each once.
     pub fn of(models: Vec<Known>) -> Live {
         let mut ids: Vec<String> = models.into_iter().map(|m| m.id).collect();

@@ -5,6 +5,8 @@
 //! Codex uses with OminiGate ([`InUse`]). Pure: they read what [`Setup`]
 //! read.
 
+use std::path::{Path, PathBuf};
+
 use super::files::{ConfigFile, Place};
 use super::resolve::{Run, lookup, resolve};
 use super::{Env, Setup};
@@ -182,6 +184,25 @@ pub fn installed(s: &Setup) -> bool {
     provider_file(s).is_some() && profile
 }
 
+/// The model catalogue `codex --profile ominigate` loads: the first
+/// `model_catalog_json` of its stack (the profile's table up to 0.133,
+/// then the top level), its path taken from the directory of the file that
+/// sets it, and where it is set. `None`: Codex uses its bundled list.
+pub fn catalog(s: &Setup) -> Option<(PathBuf, Place)> {
+    const KEY: [&str; 1] = ["model_catalog_json"];
+    let table_key = [PROFILE_TABLE[0], PROFILE_TABLE[1], KEY[0]];
+    let stack = s.profile_stack();
+    let found = match s.file_era() {
+        true => None,
+        false => lookup(&stack, &table_key).map(|(item, file)| (item, file, &table_key[..])),
+    };
+    let (item, file, keys) =
+        found.or_else(|| lookup(&stack, &KEY).map(|(item, file)| (item, file, &KEY[..])))?;
+    let value = Path::new(item.as_str()?);
+    let dir = file.path.parent().unwrap_or(Path::new(""));
+    Some((dir.join(value), file.place(keys)))
+}
+
 #[cfg(test)]
 mod tests {
     use std::fs;
@@ -215,6 +236,27 @@ mod tests {
         let env = Env::from_pairs([(SYSTEM_CONFIG_ENV, system)]);
         let setup = Setup::read(home, codex, env, dir.path());
         (dir, setup)
+    }
+
+    #[test]
+    fn the_catalogue_is_found_where_each_era_reads_it() {
+        let table =
+            "[profiles.ominigate]\nmodel_provider = \"x\"\nmodel_catalog_json = \"m.json\"\n";
+        let (dir, s) = read("0.133.0", Some(table), None);
+        let (path, at) = catalog(&s).expect("in the table");
+        assert_eq!(path, dir.path().join("m.json"));
+        assert_eq!(at.line, Some(3));
+        // 0.134+ ignores the table; the profile file's top level counts.
+        let (_, s) = read("0.171.0", Some(table), None);
+        assert_eq!(catalog(&s), None);
+        let file = "model_catalog_json = \"/abs/c.json\"\n";
+        let (_, s) = read("0.171.0", None, Some(file));
+        assert_eq!(catalog(&s).map(|c| c.0), Some(PathBuf::from("/abs/c.json")));
+        // Up to 0.133 the profile file is not read; the top level is.
+        let (_, s) = read("0.133.0", None, Some(file));
+        assert_eq!(catalog(&s), None);
+        let (dir, s) = read("0.133.0", Some("model_catalog_json = \"t.json\"\n"), None);
+        assert_eq!(catalog(&s).map(|c| c.0), Some(dir.path().join("t.json")));
     }
 
     /// Where Codex `version` finds the profile (see [`read`]), in one line.

@@ -36,7 +36,7 @@ const FINAL: &str = "The command printed bridge-e2e-42; all done.";
 
 /// Codex 0.133.0 (the last with profile tables, and freeform `apply_patch`
 /// for any slug) and the newest release given.
-fn releases() -> Vec<Codex> {
+pub(crate) fn releases() -> Vec<Codex> {
     let all = binaries();
     let old = Version::new(0, 133, 0);
     let newest = all.iter().map(|c| c.version).max().expect("a binary");
@@ -62,7 +62,7 @@ fn codex_133() -> Codex {
         .expect("0.133.0")
 }
 
-fn v(c: &Codex) -> String {
+pub(crate) fn v(c: &Codex) -> String {
     let Version {
         major,
         minor,
@@ -154,15 +154,15 @@ impl Drop for Bridge {
 // --- real Codex ----------------------------------------------------------------
 
 /// What one Codex run did.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
     took: Duration,
 }
 
 impl Run {
-    fn all(&self) -> String {
+    pub(crate) fn all(&self) -> String {
         format!(
             "exit {:?} after {:?}\n--- stdout\n{}\n--- stderr\n{}",
             self.code, self.took, self.stdout, self.stderr
@@ -187,7 +187,7 @@ fn codex_env(cmd: &mut Command, sb: &Sandbox) {
 /// The `codex exec` options every run uses: no analytics or plugin sync,
 /// no sandbox (the loopback-only namespace is the fence; Codex's own
 /// sandbox needs privileges the namespace lacks), no git repository.
-fn exec_options() -> Vec<String> {
+pub(crate) fn exec_options() -> Vec<String> {
     let mut args: Vec<String> = ["--disable", "plugins", "-c", "analytics.enabled=false"]
         .map(String::from)
         .to_vec();
@@ -252,7 +252,7 @@ fn codex_exec_with(
 }
 
 /// Install for `c` with the gateway as the provider's `base_url`.
-fn install(sb: &Sandbox, c: &Codex, gw: &ChatGateway, extra: &[&str]) {
+pub(crate) fn install(sb: &Sandbox, c: &Codex, gw: &ChatGateway, extra: &[&str]) {
     let codex = c.path.to_string_lossy().into_owned();
     let url = gw.base_url();
     let mut args = vec!["install", "--codex", &codex, "--base-url", &url];
@@ -944,8 +944,6 @@ fn retry_after_is_honoured() {
     }
 }
 
-/// `ominigate-codex codex ARGS` in the sandbox, with real Codex as `codex`
-/// on PATH.
 #[test]
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn the_providers_headers_and_query_reach_the_gateway() {
@@ -1009,7 +1007,9 @@ fn the_providers_headers_and_query_reach_the_gateway() {
     }
 }
 
-fn ominigate_codex_codex(sb: &Sandbox, c: &Codex, args: &[String]) -> Run {
+/// `ominigate-codex codex ARGS` in the sandbox, with real Codex as `codex`
+/// on PATH.
+pub(crate) fn ominigate_codex_codex(sb: &Sandbox, c: &Codex, args: &[String]) -> Run {
     let link = sb.dir.path().join("bin/codex");
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(&c.path, &link).expect("codex on PATH");
@@ -1175,4 +1175,60 @@ fn the_scripted_gateway_serves_its_script() {
         {"role": "user", "content": "x"}]}))
         .is_err()
     );
+}
+
+/// Without the model catalogue, as before `install` wrote one: Codex
+/// uses its bundled metadata (0.133 runs this slug as gpt-5.4, which defers
+/// the multi-agent tools behind `tool_search`).
+fn without_the_catalogue(sb: &Sandbox) {
+    let config = sb.config();
+    let text = std::fs::read_to_string(&config).expect("install wrote config.toml");
+    let kept: String = text
+        .split_inclusive('\n')
+        .filter(|line| !line.starts_with("model_catalog_json"))
+        .collect();
+    assert_ne!(kept, text, "no model_catalog_json in {}", config.display());
+    std::fs::write(&config, kept).expect("write config.toml");
+}
+
+/// Issue 19: Codex 0.133's client-side `tool_search` reaches the gateway
+/// as a function, a call to it comes back as a `tool_search_call` that
+/// Codex runs, and the deferred tools it finds (the multi-agent tools) are
+/// declared, callable, in the next request.
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn deferred_tools_stay_reachable_through_tool_search() {
+    let c = codex_133();
+    let offered = |body: &Value| -> Result<(), String> {
+        let tools = tool_names(body);
+        match tools.iter().any(|t| t == "tool_search") {
+            true => Ok(()),
+            false => Err(format!("no tool_search: {tools:?}")),
+        }
+    };
+    let found = |body: &Value| -> Result<(), String> {
+        well_formed(body)?;
+        let (_, output) = call_and_output(body, "call_search")?;
+        let tools = tool_names(body);
+        let spawn = tools.iter().find(|t| t.contains("spawn_agent"));
+        match spawn {
+            Some(name) if text_of(&output).contains(name.as_str()) => Ok(()),
+            _ => Err(format!(
+                "no spawn_agent found and declared: {tools:?}; {output}"
+            )),
+        }
+    };
+    let search = Call {
+        id: "call_search",
+        name: "tool_search",
+        arguments: r#"{"query":"spawn a sub-agent","limit":4}"#,
+    };
+    let turns = vec![
+        Turn::stream(tool_calls_stream(None, &[search], 9)).expect(offered),
+        Turn::stream(text_stream(REPLY)).expect(found),
+    ];
+    let mut case = Case::new_with(&c, turns, without_the_catalogue);
+    let run = case.exec(&c, "start a helper agent");
+    case.assert_ok(&c, &run, REPLY);
+    case.finish(&c, &run, 2);
 }

@@ -2146,3 +2146,63 @@ fn reasoning_effort_goes_only_to_models_that_reason() {
     );
     assert!(sent.iter().all(|b| b["verbosity"] == "low"), "{sent:?}");
 }
+
+/// Issue 19: a gateway that sends no usage gets none estimated, and the
+/// log says so once, not once a request.
+#[test]
+fn a_gateway_without_usage_is_logged_once() {
+    let mut chunks = chat_chunks(2);
+    chunks.retain(|c| !c.contains("usage"));
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::ZERO,
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    for _ in 0..2 {
+        let (status, answer) = post_responses(&bridge);
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.contains("response.completed"), "{answer}");
+        assert!(!answer.contains("\"usage\""), "{answer}");
+    }
+    let log = bridge.log();
+    assert_eq!(log.matches("sent no token usage").count(), 1, "{log}");
+}
+
+/// Issue 20, finding 4: a gateway that sends more than 1,024 tool calls in
+/// one chunk gets one `response.failed`, the answer's last event (it got
+/// nine, with deltas between them).
+#[test]
+fn more_than_1024_calls_in_one_chunk_end_in_one_failed_event() {
+    let calls: Vec<serde_json::Value> = (0..1100)
+        .map(|i| {
+            serde_json::json!({"index": i, "id": format!("c{i}"), "type": "function",
+            "function": {"name": "exec_command", "arguments": "{}"}})
+        })
+        .collect();
+    let chunks = vec![
+        serde_json::json!({"id": "c1", "choices": [{"index": 0, "delta": {"tool_calls": calls}}]})
+            .to_string(),
+        serde_json::json!({"id": "c1", "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
+            .to_string(),
+        "[DONE]".to_string(),
+    ];
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::ZERO,
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, answer) = post_responses(&bridge);
+    assert_eq!(status, 200, "{answer}");
+    let events: Vec<&str> = answer
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        events.iter().filter(|e| **e == "response.failed").count(),
+        1
+    );
+    assert_eq!(events.last(), Some(&"response.failed"), "{events:?}");
+    assert!(answer.contains("more than 1024 tool calls"));
+}

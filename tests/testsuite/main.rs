@@ -8,6 +8,8 @@ mod bridge_hostile;
 mod bridge_server;
 mod bridge_translate;
 mod cases;
+mod catalog;
+mod catalog_e2e;
 mod cli;
 mod corpus;
 mod crash;

@@ -121,11 +121,16 @@ fn live_list_marks_recommended_and_the_models_in_use() {
     assert!(out.stdout.contains(&live), "{}", out.stdout);
     assert!(
         out.stdout
-            .contains("  openai/gpt-5.3-codex           recommended, profile, default\n"),
+            .contains("  openai/gpt-5.3-codex           272k? window, no effort   recommended, profile, default\n"),
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("  meta/llama-4\n"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("  meta/llama-4                   fallback metadata\n"),
+        "{}",
+        out.stdout
+    );
     assert!(
         out.stdout
             .contains("Recommended but not listed live: google/gemini-3.1-pro-preview\n")

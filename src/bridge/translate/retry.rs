@@ -31,6 +31,11 @@ impl RetryAfter<'_> {
         if let Ok(seconds) = value.parse::<u64>() {
             return Some(Duration::from_secs(seconds));
         }
+        // Not RFC 9110's form, but some gateways send a fraction.
+        if let Ok(seconds) = value.parse::<f64>() {
+            return (seconds.is_finite() && seconds >= 0.0)
+                .then(|| Duration::from_secs_f64(seconds.min(1e9)));
+        }
         let date = httpdate::parse_http_date(value).ok()?;
         date.duration_since(self.now).ok().map(round_up)
     }
@@ -124,6 +129,8 @@ mod tests {
         let now = httpdate::parse_http_date("Mon, 07 Dec 2026 01:00:00 GMT").unwrap();
         let wait = |value| RetryAfter { value, now }.wait();
         assert_eq!(wait(" 2 "), Some(Duration::from_secs(2)));
+        assert_eq!(wait("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(wait("NaN"), None);
         assert_eq!(
             wait("Mon, 07 Dec 2026 01:00:30 GMT"),
             Some(Duration::from_secs(30))

@@ -217,28 +217,28 @@ fn add_tool(out: &mut ChatTools, raw: &RawValue, namespace: Option<&str>) {
     } else {
         name
     };
-    match kind {
-        "function" | "custom" | TOOL_SEARCH
-            if !name.is_empty() && (kind != TOOL_SEARCH || client_search) =>
-        {
+    let function = match kind {
+        "function" => Some(ToolKind::Function),
+        "custom" => Some(ToolKind::Custom),
+        TOOL_SEARCH if client_search => Some(ToolKind::ToolSearch),
+        _ => None,
+    };
+    match (function, kind) {
+        (Some(function), _) if !name.is_empty() => {
             let target = ToolTarget {
-                kind: match kind {
-                    "custom" => ToolKind::Custom,
-                    TOOL_SEARCH => ToolKind::ToolSearch,
-                    _ => ToolKind::Function,
-                },
+                kind: function,
                 name: name.to_owned(),
                 namespace: namespace.map(str::to_owned),
             };
-            let Some(chat) = out.map.insert(target) else {
+            match out.map.insert(target) {
+                Some(chat) => out.tools.push(declaration(&tool, &chat, function)),
                 // Gateways refuse two functions of one name; the first stays.
-                out.dropped
-                    .push(format!("tool {kind}:{name} (declared twice)"));
-                return;
-            };
-            out.tools.push(chat_tool(&tool, kind == "custom", &chat));
+                None => out
+                    .dropped
+                    .push(format!("tool {kind}:{name} (declared twice)")),
+            }
         }
-        "namespace" if !name.is_empty() && namespace.is_none() => {
+        (None, "namespace") if !name.is_empty() && namespace.is_none() => {
             let inner_namespace = (name != TOP_LEVEL_NAMESPACE).then_some(name);
             for inner in tool.inner() {
                 add_tool(out, inner, inner_namespace);
@@ -252,8 +252,11 @@ fn add_tool(out: &mut ChatTools, raw: &RawValue, namespace: Option<&str>) {
     }
 }
 
-/// The chat function for a declared tool, named `chat`, as JSON text.
-fn chat_tool(tool: &Declared<'_>, custom: bool, chat: &str) -> Box<RawValue> {
+/// The chat `function` tool for a declared tool, named `chat`, as JSON
+/// text: a freeform one takes its raw input in one string parameter
+/// `input`; another keeps its schema as it came.
+fn declaration(tool: &Declared<'_>, chat: &str, kind: ToolKind) -> Box<RawValue> {
+    let custom = kind == ToolKind::Custom;
     let description = match custom {
         true => custom_description(tool),
         false => Declared::text(&tool.description).to_owned(),

@@ -17,3 +17,9 @@ pub use ominigate_codex::fs::FileWrite;
 pub use ominigate_codex::paths::BACKUP_SUFFIX;
 pub use ominigate_codex::spec;
 pub use ominigate_codex::toml::parse as lib_toml;
+
+/// The built-in template of the model catalogue (see
+/// `ominigate_codex::catalog::build`).
+pub fn builtin_template() -> ominigate_codex::catalog::Catalog {
+    ominigate_codex::catalog::Templates::builtin().entries
+}

@@ -19,7 +19,19 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::server::{Request, models_body, read_request};
+use super::server::{Request, read_request};
+
+/// What `GET /v1/models` lists, OpenRouter style: a 1M-token model and a
+/// 200k one, both reasoning.
+pub const MODELS: &str = r#"{"object": "list", "data": [
+    {"id": "openai/gpt-5.4-pro", "object": "model", "context_length": 1000000,
+     "supported_parameters": ["tools", "reasoning"],
+     "architecture": {"input_modalities": ["text", "image"]}},
+    {"id": "anthropic/claude-opus-4.6", "object": "model", "context_length": 200000,
+     "top_provider": {"context_length": 200000},
+     "supported_parameters": ["tools", "reasoning"],
+     "architecture": {"input_modalities": ["text", "image"]}}
+]}"#;
 
 /// A check on the chat request a turn answers: `Err(why)` fails the test.
 pub type Check = Box<dyn Fn(&Value) -> Result<(), String> + Send + Sync>;
@@ -222,7 +234,7 @@ fn serve(stream: TcpStream, log: &Mutex<Log>, script: &Mutex<VecDeque<Turn>>) {
     let reply = match route {
         ("GET", "/v1/models") => Reply::Error {
             status: 200,
-            body: models_body(&["openai/gpt-5.4-pro", "anthropic/claude-opus-4.6"]),
+            body: MODELS.to_string(),
         },
         ("POST", "/v1/chat/completions") => {
             let turn = script.lock().ok().and_then(|mut s| s.pop_front());

@@ -58,3 +58,16 @@ pub fn text(report: &Value, id: &str) -> String {
 pub fn assert_status(report: &Value, id: &str, want: &str) {
     assert_eq!(status(report, id), want, "{id}:\n{:#}", check(report, id));
 }
+
+/// A config written by hand, with no model catalogue: all is well but
+/// `model.metadata`, which warns that Codex uses fallback metadata.
+#[track_caller]
+pub fn assert_ok_but_fallback_metadata(report: &Value) {
+    assert_eq!(report["overall"], "warn", "{report:#}");
+    assert_status(report, "model.metadata", "warn");
+    for c in report["checks"].as_array().expect("checks") {
+        if c["id"] != "model.metadata" {
+            assert!(c["status"] == "ok" || c["status"] == "skip", "{c:#}");
+        }
+    }
+}
