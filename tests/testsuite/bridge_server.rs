@@ -203,6 +203,17 @@ fn keep_alive_gateway(mut chunks: Vec<String>) -> Server {
     })
 }
 
+/// A gateway that says "Hello" at once to every request, and a bridge
+/// (with `extra` arguments) in front of it.
+fn hello_bridge(sb: &Sandbox, extra: &[&str]) -> (Server, Bridge) {
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(1),
+        delay: Duration::ZERO,
+    });
+    let bridge = Bridge::start(sb, &gateway.base_url(), extra);
+    (gateway, bridge)
+}
+
 /// POST `body` to the bridge's /v1/responses (with `key`, if any).
 fn post(bridge: &Bridge, body: String, key: Option<&str>) -> (u16, String) {
     let mut request = agent()
@@ -670,12 +681,8 @@ fn stream_false_gets_a_response_object() {
 
 #[test]
 fn the_log_masks_the_key_and_escapes_control_characters_whatever_the_client_sends() {
-    let gateway = Server::start(|_: &Request| Answer::Stream {
-        chunks: chat_chunks(1),
-        delay: Duration::ZERO,
-    });
     let sb = Sandbox::new();
-    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (_gateway, bridge) = hello_bridge(&sb, &[]);
     let model = format!("x/{CANARY}\u{1b}[2J");
     let mut body: serde_json::Value = serde_json::from_str(&responses_request()).unwrap();
     body["model"] = serde_json::json!(model);
@@ -896,30 +903,10 @@ fn sixty_four_streams_at_once_all_complete() {
 
 #[test]
 fn sigterm_lets_a_running_stream_finish_then_exits_0() {
-    // 40 pieces, 50 ms apart: about 2 s, within the 5 s of grace.
-    let gateway = Server::start(|_: &Request| Answer::Stream {
-        chunks: chat_chunks(40),
-        delay: Duration::from_millis(50),
-    });
     let sb = Sandbox::new();
-    let mut bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    // 40 pieces, 50 ms apart: about 2 s, within the 5 s of grace.
+    let (_gateway, mut bridge, streaming) = streaming(&sb, 40);
     let port = bridge.port;
-    let streaming = std::thread::spawn({
-        let url = bridge.url("/v1/responses");
-        move || {
-            let mut r = agent()
-                .post(url)
-                .header("Authorization", format!("Bearer {CANARY}"))
-                .header("Content-Type", "application/json")
-                .send(responses_request())
-                .expect("request");
-            r.body_mut().read_to_string().unwrap_or_default()
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while gateway.requests().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
     assert_eq!(bridge.stop_with("-TERM"), Some(0));
     let body = streaming.join().unwrap();
     assert!(body.contains("response.completed"), "{body}");
@@ -1678,12 +1665,8 @@ fn a_body_trickled_faster_than_the_idle_limit_still_gets_408_at_the_body_deadlin
 #[test]
 fn a_body_that_is_not_declared_json_gets_415_before_it_is_read() {
     // A page may POST text/plain (or a typeless Blob) without a preflight.
-    let gateway = Server::start(|_: &Request| Answer::Stream {
-        chunks: chat_chunks(1),
-        delay: Duration::ZERO,
-    });
     let sb = Sandbox::new();
-    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (gateway, bridge) = hello_bridge(&sb, &[]);
     let body = responses_request();
     let send = |content_type: &str| {
         raw(
@@ -1719,12 +1702,8 @@ fn a_body_that_is_not_declared_json_gets_415_before_it_is_read() {
 
 #[test]
 fn large_bodies_share_one_budget_and_the_one_that_does_not_fit_gets_503() {
-    let gateway = Server::start(|_: &Request| Answer::Stream {
-        chunks: chat_chunks(1),
-        delay: Duration::ZERO,
-    });
     let sb = Sandbox::new();
-    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (_gateway, bridge) = hello_bridge(&sb, &[]);
     let head = |len: usize| {
         format!(
             "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
@@ -1761,11 +1740,11 @@ fn large_bodies_share_one_budget_and_the_one_that_does_not_fit_gets_503() {
     assert_clean(&bridge, &[]);
 }
 
-/// A bridge streaming a 10 s answer (200 pieces, 50 ms apart) to a client
-/// on another thread; returns when the gateway has the request.
-fn long_stream(sb: &Sandbox) -> (Server, Bridge, std::thread::JoinHandle<String>) {
-    let gateway = Server::start(|_: &Request| Answer::Stream {
-        chunks: chat_chunks(200),
+/// A bridge streaming an answer of `pieces` pieces, 50 ms apart, to a
+/// client on another thread; returns when the gateway has the request.
+fn streaming(sb: &Sandbox, pieces: usize) -> (Server, Bridge, std::thread::JoinHandle<String>) {
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chat_chunks(pieces),
         delay: Duration::from_millis(50),
     });
     let bridge = Bridge::start(sb, &gateway.base_url(), &[]);
@@ -1801,26 +1780,7 @@ fn event_types(body: &str) -> Vec<String> {
 fn sighup_is_a_graceful_stop_like_sigterm() {
     let sb = Sandbox::new();
     // 40 pieces, 50 ms apart: about 2 s, within the 5 s of grace.
-    let gateway = Server::start(|_: &Request| Answer::Stream {
-        chunks: chat_chunks(40),
-        delay: Duration::from_millis(50),
-    });
-    let mut bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
-    let streaming = std::thread::spawn({
-        let url = bridge.url("/v1/responses");
-        move || {
-            let mut r = agent()
-                .post(url)
-                .header("Content-Type", "application/json")
-                .send(responses_request())
-                .expect("request");
-            r.body_mut().read_to_string().unwrap_or_default()
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while gateway.requests().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (_gateway, mut bridge, streaming) = streaming(&sb, 40);
     assert_eq!(bridge.stop_with("-HUP"), Some(0));
     let body = streaming.join().unwrap();
     assert!(body.contains("response.completed"), "{body}");
@@ -1830,7 +1790,8 @@ fn sighup_is_a_graceful_stop_like_sigterm() {
 #[test]
 fn a_stream_cut_when_the_grace_period_ends_gets_response_failed_and_a_log_line() {
     let sb = Sandbox::new();
-    let (_gateway, mut bridge, streaming) = long_stream(&sb);
+    // 200 pieces: about 10 s, beyond the 5 s of grace.
+    let (_gateway, mut bridge, streaming) = streaming(&sb, 200);
     assert_eq!(bridge.stop_with("-TERM"), Some(0));
     let body = streaming.join().unwrap();
     let types = event_types(&body);
@@ -1849,7 +1810,8 @@ fn a_stream_cut_when_the_grace_period_ends_gets_response_failed_and_a_log_line()
 #[test]
 fn a_second_ctrl_c_stops_at_once_and_cuts_what_runs() {
     let sb = Sandbox::new();
-    let (_gateway, mut bridge, streaming) = long_stream(&sb);
+    // 200 pieces: about 10 s, beyond the 5 s of grace.
+    let (_gateway, mut bridge, streaming) = streaming(&sb, 200);
     let pid = bridge.child.id().to_string();
     let kill = |sig: &str| {
         let sent = std::process::Command::new("kill")
