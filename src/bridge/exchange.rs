@@ -595,7 +595,7 @@ impl Relay {
             // A failed read is not the gateway closing: the answer names
             // the cause (a timeout, a reset), and a partial event is dropped.
             End::Cut(cause) => translator.interrupted(cause),
-            End::Stopped => translator.interrupted(STOPPED),
+            End::Stopped => translator.stopped("bridge_stopped", STOPPED),
             End::Bug => {
                 let message = "the bridge hit an internal error translating this answer (a bug: please report it with the bridge log)";
                 out.extend(translate::failed_event("bridge_internal_error", message));

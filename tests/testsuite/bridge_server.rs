@@ -1802,8 +1802,10 @@ fn a_stream_cut_when_the_grace_period_ends_gets_response_failed_and_a_log_line()
     );
     assert_eq!(types.iter().filter(|t| *t == "response.failed").count(), 1);
     assert!(!types.iter().any(|t| t == "response.completed"), "{body}");
+    assert!(body.contains(r#""code":"bridge_stopped""#), "{body}");
     let log = bridge.log();
     assert!(log.contains("grace period over: 1 stream cut"), "{log}");
+    assert!(log.contains("200 cut: the bridge stopped"), "{log}");
     assert_clean(&bridge, &[&body]);
 }
 
