@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use hyper::body::{Frame, SizeHint};
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::{Response, StatusCode};
 use serde_json::Value;
 use tokio::time::Sleep;
@@ -398,7 +398,7 @@ impl Exchange {
         });
         event_stream(Box::pin(Relay {
             stopped,
-            upstream: response.into_body(),
+            upstream: Some(response.into_body()),
             translator: Some(translator),
             first: Some(created),
             log: self.log,
@@ -407,6 +407,9 @@ impl Exchange {
             finishing: None,
             timer: Box::pin(tokio::time::sleep(idle)),
             panic_here: failpoint_panic(),
+            held: Vec::new(),
+            waited: 0,
+            written: false,
         }))
     }
 }
@@ -438,11 +441,18 @@ fn is_json(response: &Upstream) -> bool {
 struct Relay {
     /// Done when the bridge's grace period is over (`Shared::cut`).
     stopped: Pin<Box<dyn Future<Output = ()> + Send>>,
-    upstream: hyper::body::Incoming,
+    /// The gateway's stream; handed to [`drain`] once the answer ended.
+    upstream: Option<Incoming>,
     /// `None` once the answer has ended.
     translator: Option<StreamTranslator>,
     /// `response.created`, not yet handed on.
     first: Option<Bytes>,
+    /// Events held back for one turn of the event loop (see `poll_frame`).
+    held: Vec<u8>,
+    /// Polls in a row that found nothing new while events were held.
+    waited: u8,
+    /// Whether a delta went out: events until the first one are never held.
+    written: bool,
     log: Log,
     idle: Duration,
     /// When the gateway last sent something.
@@ -484,16 +494,36 @@ impl hyper::body::Body for Relay {
         if this.translator.is_none() {
             return Poll::Ready(None);
         }
-        let mut out = Vec::new();
-        loop {
-            let end = match Pin::new(&mut this.upstream).poll_frame(cx) {
+        let mut out = std::mem::take(&mut this.held);
+        // The stream is there until the answer ends (then `end` breaks).
+        while let Some(upstream) = this.upstream.as_mut() {
+            let end = match Pin::new(upstream).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                    Ok(data) => this.push(&data, &mut out),
+                    Ok(data) => {
+                        this.waited = 0;
+                        this.push(&data, &mut out)
+                    }
                     Err(_) => None,
                 },
                 Poll::Ready(None) => Some(End::Closed),
                 Poll::Ready(Some(Err(e))) => Some(End::Cut(Failure::of(&e).to_string())),
-                Poll::Pending if !out.is_empty() => break,
+                // hyper's client hands the body over one chunk per turn of
+                // its connection's task: before writing, let that task run,
+                // so that what the gateway already sent leaves in one write
+                // (a burst of deltas: one write, not one each). hyper's
+                // server polls this body twice in one turn, so only the
+                // third poll in a row that finds nothing writes. Events
+                // up to the first delta go at once (the first token).
+                Poll::Pending if !out.is_empty() && this.waited < 2 && this.written => {
+                    this.waited += 1;
+                    this.held = out;
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                Poll::Pending if !out.is_empty() => {
+                    this.waited = 0;
+                    break;
+                }
                 Poll::Pending if this.stopped.as_mut().poll(cx).is_ready() => Some(End::Stopped),
                 Poll::Pending => match this.overdue(cx) {
                     Some(end) => Some(end),
@@ -508,6 +538,9 @@ impl hyper::body::Body for Relay {
                 break;
             }
         }
+        // Until the first delta (the first token Codex shows) is out, never
+        // hold events back.
+        this.written = this.written || out.windows(7).any(|w| w == b".delta\"");
         Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
     }
 
@@ -606,6 +639,13 @@ impl Relay {
             }
         };
         out.extend_from_slice(&finish.tail);
+        // Finished: what is left of the stream (`[DONE]`'s last chunk) is
+        // read, so that the connection can serve the next request.
+        if matches!(end, End::Over | End::Closed)
+            && let Some(upstream) = self.upstream.take()
+        {
+            tokio::spawn(drain(upstream));
+        }
         self.log.line(format_args!(
             "200 {}{}",
             ending(&end, &finish),
@@ -636,6 +676,26 @@ impl Drop for Relay {
 /// Why a stream still running when the bridge's grace period ends is cut:
 /// in its `response.failed` and in the log.
 const STOPPED: &str = "the bridge stopped before the answer was complete (its grace period ended)";
+
+/// Read what is left of a finished answer, so that its connection goes
+/// back to the client's pool: for at most 1 s and 64 KiB (a gateway that
+/// keeps sending after it finished is let go).
+async fn drain(mut body: Incoming) {
+    use hyper::body::Body as _;
+    let mut left = 64usize << 10;
+    let read = async {
+        while let Some(Ok(frame)) =
+            std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+        {
+            let n = frame.data_ref().map_or(0, |d| d.len());
+            match left.checked_sub(n) {
+                Some(rest) => left = rest,
+                None => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), read).await;
+}
 
 /// How a stream ended, for the log.
 fn ending(end: &End, finish: &Finish) -> String {

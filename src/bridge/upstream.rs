@@ -36,6 +36,9 @@ use crate::spec::{self, BaseUrl};
 /// `stream: false` completion) are read up to this many bytes.
 const REPLY_LIMIT: usize = 16 << 20;
 
+/// The most the client buffers of a connection to the gateway.
+const UPSTREAM_BUFFER: usize = 16 << 10;
+
 /// Time to set up the connection to the gateway (DNS, TCP, TLS).
 const CONNECT_LIMIT: Duration = Duration::from_secs(30);
 
@@ -62,6 +65,10 @@ impl Gateway {
         let client = Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
+            // hyper's read buffer grows to 400 KiB by default: times 64
+            // streams, most of the bridge's RSS. SSE lines and a header
+            // block go through 16 KiB pieces fine (as they did with ureq).
+            .http1_max_buf_size(UPSTREAM_BUFFER)
             .build(Connector::new(upstream));
         Gateway {
             client,
