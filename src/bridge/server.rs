@@ -257,7 +257,7 @@ async fn accept_loop(
         log_line(
             &shared,
             format_args!(
-                "{signal}: finishing running requests for up to {} (SIGINT or SIGTERM again to stop at once)",
+                "{signal}: finishing running requests for up to {} (a signal again to stop at once)",
                 gateway::seconds(grace)
             ),
         );
