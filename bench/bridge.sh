@@ -6,13 +6,18 @@
 #   - through LiteLLM's Responses bridge (its proxy, `/v1/responses` on a
 #     chat-only model): the peer.
 # It reports the time to the first text event, the added time per event, the
-# total time, and peak RSS with 64 concurrent streams (all must complete),
+# bridge's own CPU time per event (user + system, from /proc: stable on a
+# shared machine, where latency is not; also with a paced gateway, one
+# delta every 200 µs as a model emits tokens), the total time, and peak RSS with
+# 64 concurrent streams (all must complete),
 # and writes them with the ratios to LiteLLM into bench/RESULTS.md (the
 # section "Bridge"; bench/run.sh keeps it).
 #
 #   bench/bridge.sh            # full run (a few minutes; LiteLLM is the slow part)
 #   bench/bridge.sh --quick    # fewer rounds: a smoke test, rough numbers
 #   bench/bridge.sh --no-litellm
+#   bench/bridge.sh --bin PATH # measure that ominigate-codex binary (another
+#                              # build, for a before/after) instead of building one
 #   bench/bridge.sh --rt       # the gateway, the bridge and their client at
 #                              # real-time priority (`chrt -f 10`, a few seconds;
 #                              # LiteLLM stays normal): on a machine loaded by
@@ -29,16 +34,24 @@ set -euo pipefail
 
 quick=0
 rt=0
+bin_arg=
 litellm=1
 inside=0
+want_bin=0
 for arg in "$@"; do
+    if [ "$want_bin" = 1 ]; then
+        bin_arg=$arg
+        want_bin=0
+        continue
+    fi
     case "$arg" in
+    --bin) want_bin=1 ;;
     --quick) quick=1 ;;
     --no-litellm) litellm=0 ;;
     --rt) rt=1 ;;
     --inside) inside=1 ;;
     -h | --help)
-        sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -51,15 +64,20 @@ done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 target_dir=${CARGO_TARGET_DIR:-$root/target}
-bin=$target_dir/release/ominigate-codex
+bin=${bin_arg:-$target_dir/release/ominigate-codex}
 bench=$target_dir/release/examples/bridge_bench
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/ominigate-codex/litellm-venv
 litellm_version=${LITELLM_VERSION:-1.108.7}
 deltas=2000
 
 if [ "$inside" = 0 ]; then
-    echo "== building (cargo build --release: the binary and examples/bridge_bench)"
-    cargo build --release --quiet --bin ominigate-codex --example bridge_bench
+    if [ -z "$bin_arg" ]; then
+        echo "== building (cargo build --release: the binary and examples/bridge_bench)"
+        cargo build --release --quiet --bin ominigate-codex --example bridge_bench
+    else
+        echo "== building examples/bridge_bench; measuring $bin_arg"
+        cargo build --release --quiet --example bridge_bench
+    fi
     if [ "$litellm" = 1 ] && ! "$venv/bin/python" -c 'import litellm.proxy' 2>/dev/null; then
         echo "== installing litellm[proxy]==$litellm_version into $venv"
         python3 -m venv "$venv" || {
@@ -86,12 +104,17 @@ if [ "$inside" = 0 ]; then
         else
             echo "- normal scheduling priority for everything"
         fi
-        echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+        if [ -n "$bin_arg" ]; then
+            echo "- binary: $bin_arg ($("$bin_arg" --version | head -1))"
+        else
+            echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+        fi
     } >"$machine"
     flags=(--inside)
     [ "$quick" = 1 ] && flags+=(--quick)
     [ "$litellm" = 0 ] && flags+=(--no-litellm)
     [ "$rt" = 1 ] && flags+=(--rt)
+    [ -n "$bin_arg" ] && flags+=(--bin "$bin_arg")
     # --rt: real-time priority has to be taken outside the namespace (a
     # user namespace may not raise it); LiteLLM drops back to normal inside.
     prio=()
@@ -107,7 +130,7 @@ if grep -qv '^ *\(lo:\|Inter-\|face\)' /proc/net/dev; then
     exit 1
 fi
 
-if [ "$quick" = 1 ]; then runs=5 peer_runs=2; else runs=30 peer_runs=8; fi
+if [ "$quick" = 1 ]; then runs=5 peer_runs=2 paced_runs=2; else runs=30 peer_runs=8 paced_runs=10; fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ominigate-bridge-bench.XXXXXX")
 pids=()
 cleanup() {
@@ -145,6 +168,12 @@ peak_rss() {
     echo "$total"
 }
 
+# CPU time (user + system, all threads, ended ones too) of a process, in
+# clock ticks.
+cpu_ticks() {
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
 # With --rt everything here runs at real-time priority but LiteLLM and its
 # client, which run with RUN=normal (chrt -o 0: normal priority again).
 normal=()
@@ -178,14 +207,32 @@ echo "bridge idle RSS: $(awk '/VmRSS/ {print $2}' "/proc/$bridge_pid/status") Ki
 echo "== direct and bridge: $runs streams each, one after another, taking turns"
 single warmup "$gateway" chat
 single warmup "$bridge" responses
+cpu_before=$(cpu_ticks "$bridge_pid")
 for _ in $(seq 1 "$runs"); do
     single direct "$gateway" chat
     single bridge "$bridge" responses
 done
+echo "$(($(cpu_ticks "$bridge_pid") - cpu_before)) $(getconf CLK_TCK) $((runs * deltas))" >"$work/bridge.cpu"
 many direct "$gateway" chat
 many bridge "$bridge" responses
 peak_rss "$bridge_pid" >"$work/bridge.rss"
 kill "$bridge_pid"
+
+# Paced: the gateway pauses 200 µs after each delta, as a model emits
+# tokens, so that each reaches the bridge alone (one read, one write each):
+# the bridge's CPU per event as Codex sees it, not amortised over a burst.
+start paced-gateway "$bench" gateway --deltas "$deltas" --lifetime 1800 --gap-us 200
+start paced-bridge "$bin" bridge --listen 127.0.0.1:0 --upstream "$url" -q
+paced_bridge=$url
+paced_pid=$pid
+echo "== paced: $paced_runs streams, one delta every 200 µs"
+single warmup "$paced_bridge" responses
+cpu_before=$(cpu_ticks "$paced_pid")
+for _ in $(seq 1 "$paced_runs"); do
+    single paced "$paced_bridge" responses
+done
+echo "$(($(cpu_ticks "$paced_pid") - cpu_before)) $(getconf CLK_TCK) $((paced_runs * deltas))" >"$work/paced.cpu"
+kill "$paced_pid"
 
 if [ "$litellm" = 1 ]; then
     # A chat-only model: LiteLLM 1.108.7 has no Responses API config for
@@ -258,9 +305,15 @@ def stats(name):
          "n": len(single), "many": many[0] if many else None}
     rss = os.path.join(work, f"{name}.rss")
     s["rss"] = int(open(rss).read().strip()) if os.path.exists(rss) else None
+    cpu = os.path.join(work, f"{name}.cpu")
+    s["cpu"] = None
+    if os.path.exists(cpu):
+        ticks, hz, events = (int(x) for x in open(cpu).read().split())
+        s["cpu"] = ticks / hz * 1e6 / events
     return s
 
 direct, bridge, peer = stats("direct"), stats("bridge"), stats("litellm")
+paced = stats("paced")
 
 def ms(us):
     return f"{us / 1000:,.2f} ms"
@@ -280,11 +333,13 @@ add(f"A loopback chat-completions gateway (examples/bridge_bench.rs) streams {de
     "which LiteLLM serves with its chat-completions bridge). Medians over streams run one after another "
     "(after a warm-up; direct and the bridge taking turns); time to first event is to the first text delta (`response.output_text.delta` "
     "through a bridge); added per event = (time from the first delta to the end of the stream, minus the "
-    "same directly) / deltas. Peak RSS (VmHWM, the process and its children) after 64 concurrent streams. "
+    "same directly) / deltas. CPU per event: the bridge process's user + system time over those streams "
+    "(request, translation and all) / their events: unlike latency, stable on a shared machine. "
+    "Peak RSS (VmHWM, the process and its children) after 64 concurrent streams. "
     "Everything ran in a loopback-only network namespace.")
 add("")
-add("| path | streams | time to first event | total | added to first event | added per event | 64 concurrent: complete | 64: slowest stream | peak RSS |")
-add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+add("| path | streams | time to first event | total | added to first event | added per event | CPU per event | 64 concurrent: complete | 64: slowest stream | peak RSS |")
+add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for label, s in [("direct (floor)", direct), ("ominigate-codex bridge", bridge), ("LiteLLM proxy", peer)]:
     if not s:
         continue
@@ -294,11 +349,17 @@ for label, s in [("direct (floor)", direct), ("ominigate-codex bridge", bridge),
         label, str(s["n"]), ms(s["ttfe"]), ms(s["total"]),
         "–" if a is None else f"{a['ttfe'] / 1000:+,.2f} ms",
         "–" if a is None else f"{a['per_event']:+,.2f} µs",
+        f"{s['cpu']:,.2f} µs" if s.get("cpu") is not None else "–",
         f"{many['complete']}/{many['streams']}" if many else "–",
         ms(many["max_total_us"]) if many else "–",
         f"{s['rss'] / 1024:,.1f} MiB" if s["rss"] else "–",
     ]) + " |")
 add("")
+if paced and paced["cpu"] is not None:
+    add(f"Paced (the gateway pauses 200 µs after each delta, as a model emits tokens, so that each reaches "
+        f"the bridge alone: one read and one write per event): {paced['n']} streams, time to first event "
+        f"{ms(paced['ttfe'])}, bridge CPU per event **{paced['cpu']:.2f} µs**.")
+    add("")
 if bridge and added(bridge)["per_event"] < 0:
     add("Through the bridge the stream ended sooner than directly: the gateway sends each delta as its own "
         "small HTTP chunk, which the direct client reads one by one, while the bridge reads them in 16 KiB "
@@ -311,10 +372,12 @@ if bridge:
     mb = bridge["rss"] / 1024 if bridge["rss"] else None
     def mark(ok):
         return "met" if ok else "**NOT met**"
-    add("Targets (issue 13):")
+    add("Targets (issues 13 and 20):")
     add("")
     add(f"- added time to first event ≤ 1 ms: {a['ttfe'] / 1000:+.3f} ms, {mark(a['ttfe'] <= 1000)}")
     add(f"- per-event overhead ≤ 5 µs: {a['per_event']:+.2f} µs, {mark(a['per_event'] <= 5)}")
+    if paced and paced["cpu"] is not None:
+        add(f"- bridge CPU per event ≤ 8 µs (paced): {paced['cpu']:.2f} µs, {mark(paced['cpu'] <= 8)}")
     ok64 = many and many["complete"] == many["streams"] == 64
     add(f"- RSS ≤ 30 MB with 64 concurrent streams, all complete: "
         f"{mb:.1f} MiB, {many['complete'] if many else 0}/64 complete, {mark(bool(ok64) and mb is not None and mb * 1.048576 <= 30)}")

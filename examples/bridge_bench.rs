@@ -1,10 +1,13 @@
 //! The bridge benchmark's two ends (bench/bridge.sh drives them):
 //!
-//! - `bridge_bench gateway [--deltas N] [--lifetime SECS]`: a fast loopback
-//!   chat-completions gateway. Every `POST …/chat/completions` gets a
-//!   chunked SSE stream of N content deltas (one HTTP chunk each), a finish
-//!   chunk, a usage chunk and `[DONE]`. Prints `listening on
-//!   http://127.0.0.1:PORT/v1`; exits by itself after SECS (default 900).
+//! - `bridge_bench gateway [--deltas N] [--lifetime SECS] [--gap-us G]`: a
+//!   fast loopback chat-completions gateway. Every `POST …/chat/completions`
+//!   gets a chunked SSE stream of N content deltas (one HTTP chunk each), a
+//!   finish chunk, a usage chunk and `[DONE]`; with G, a pause of G µs
+//!   after each chunk (as a model emits tokens: each delta then reaches the
+//!   bridge alone, one read each, instead of many in one read). Prints
+//!   `listening on http://127.0.0.1:PORT/v1`; exits by itself after SECS
+//!   (default 900).
 //! - `bridge_bench client --url BASE --wire chat|responses [--streams N]
 //!   [--runs R] [--deltas D]`: R rounds of N concurrent streams; for each
 //!   stream the time to the first text delta and to the end of the stream,
@@ -32,7 +35,11 @@ fn main() {
         })
     };
     match args.first().map(String::as_str) {
-        Some("gateway") => gateway(num("--deltas", 2000), num("--lifetime", 900)),
+        Some("gateway") => gateway(
+            num("--deltas", 2000),
+            num("--lifetime", 900),
+            Duration::from_micros(num("--gap-us", 0) as u64),
+        ),
         Some("client") => {
             let url = flag("--url").unwrap_or_else(|| fail("client needs --url"));
             if !url.starts_with("http://127.0.0.1:") {
@@ -65,7 +72,7 @@ fn fail(msg: &str) -> ! {
 
 // --- gateway -----------------------------------------------------------------------
 
-fn gateway(deltas: usize, lifetime: usize) {
+fn gateway(deltas: usize, lifetime: usize, gap: Duration) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     let port = listener.local_addr().expect("addr").port();
     println!("listening on http://127.0.0.1:{port}/v1");
@@ -78,7 +85,7 @@ fn gateway(deltas: usize, lifetime: usize) {
     let stream = chat_stream(deltas);
     let stream: &'static [Vec<u8>] = Box::leak(stream.into_boxed_slice());
     for conn in listener.incoming().flatten() {
-        std::thread::spawn(move || serve(conn, stream));
+        std::thread::spawn(move || serve(conn, stream, gap));
     }
 }
 
@@ -107,7 +114,7 @@ fn chat_stream(deltas: usize) -> Vec<Vec<u8>> {
 }
 
 /// Serve requests on one connection (keep-alive) until it closes.
-fn serve(conn: TcpStream, stream: &[Vec<u8>]) {
+fn serve(conn: TcpStream, stream: &[Vec<u8>], gap: Duration) {
     let _ = conn.set_nodelay(true);
     let _ = conn.set_read_timeout(Some(Duration::from_secs(120)));
     let Ok(read_half) = conn.try_clone() else {
@@ -148,7 +155,12 @@ fn serve(conn: TcpStream, stream: &[Vec<u8>]) {
             let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\
                         Transfer-Encoding: chunked\r\n\r\n";
             out.write_all(head.as_bytes()).is_ok()
-                && stream.iter().all(|c| out.write_all(c).is_ok())
+                && stream.iter().all(|c| {
+                    if !gap.is_zero() {
+                        std::thread::sleep(gap);
+                    }
+                    out.write_all(c).is_ok()
+                })
                 && out.write_all(b"0\r\n\r\n").is_ok()
         } else if method == "GET" && path.ends_with("/models") {
             let body =

@@ -253,18 +253,20 @@ pub fn loopback_port(url: &str) -> Option<u16> {
         .ok()
 }
 
-/// The gateway a bridge on `port` forwards to: `--base-url` (`flag`), else
-/// what `install --bridge` recorded, else the provider's current `base_url`,
-/// else the guide's. Refused when it is the bridge itself (plain http to
-/// this machine on `port`): the bridge would call itself.
+/// The gateway a bridge on `port` forwards to: the URL a flag gave (`flag`:
+/// its name, `--base-url` or `--upstream`, and value), else what `install
+/// --bridge` recorded, else the provider's current `base_url`, else the
+/// guide's. Refused when it is the bridge itself (plain http to this machine
+/// on `port`): the bridge would call itself. Errors name where the URL came
+/// from.
 pub fn bridge_upstream(
-    flag: Option<&str>,
+    flag: Option<(&'static str, &str)>,
     recorded: Option<&str>,
     current: Option<&str>,
     port: u16,
 ) -> Result<String, Invalid> {
     let (url, from) = match (flag, recorded, current) {
-        (Some(u), _, _) => (u, "--base-url"),
+        (Some((name, u)), _, _) => (u, name),
         (None, Some(u), _) => (u, "the recorded upstream"),
         (None, None, Some(u)) => (u, "the provider's base_url"),
         (None, None, None) => (BASE_URL, "the guide's URL"),
@@ -416,7 +418,7 @@ mod tests {
         assert_eq!(loopback_port("https://api.ominigate.ai/v1"), None);
         assert_eq!(loopback_port("not a url"), None);
 
-        let up = |f, r, c| bridge_upstream(f, r, c, 8741);
+        let up = |f: Option<&str>, r, c| bridge_upstream(f.map(|u| ("--base-url", u)), r, c, 8741);
         assert_eq!(up(None, None, None).unwrap(), BASE_URL);
         assert_eq!(
             up(None, None, Some("https://gw.example/v1/")).unwrap(),
@@ -446,6 +448,8 @@ mod tests {
             assert!(up(None, None, Some(itself)).is_err());
         }
         assert!(up(Some("http://gw.example/v1"), None, None).is_err());
+        let named = bridge_upstream(Some(("--upstream", "ftp://gw.example")), None, None, 8741);
+        assert!(named.unwrap_err().to_string().starts_with("--upstream: "));
     }
 
     #[test]

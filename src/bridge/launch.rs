@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::server::{Bridge, Config};
+use super::server::Bridge;
+use super::shared::Config;
 use crate::catalog::Catalog;
 use crate::error::{Failure, Kind, refused, usage};
 use crate::report::Level;
@@ -49,7 +50,8 @@ pub fn settings(
              `{me} install --bridge --base-url URL`"
         )),
     };
-    let url = spec::bridge_upstream(upstream_flag, recorded, current, port).map_err(bad)?;
+    let flag = upstream_flag.map(|url| ("--upstream", url));
+    let url = spec::bridge_upstream(flag, recorded, current, port).map_err(bad)?;
     let upstream = spec::parse_base_url(&url).map_err(bad)?;
     let idle_ms = lookup(
         &inp.profile_stack(),

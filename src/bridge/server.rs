@@ -2,10 +2,9 @@
 //! loopback, and it speaks chat completions to the upstream gateway.
 //!
 //! hyper 1 (HTTP/1.1 only: Codex's HTTP client uses it) on a
-//! current-thread tokio runtime. The upstream requests run with the crate's
-//! one HTTP client (ureq, [`crate::gateway`]) on the runtime's blocking threads,
-//! each feeding its answer through a bounded channel into the streamed
-//! response body; see [`super::upstream`].
+//! current-thread tokio runtime. The server listens, checks each request
+//! and routes it to its exchange (`super::exchange`), which asks the
+//! gateway (`super::upstream`).
 //!
 //! Security: it binds loopback only (the commands refuse anything else),
 //! refuses requests whose `Host` is not a loopback name (a web page cannot
@@ -15,69 +14,49 @@
 //! else, and is never logged.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::io::{self, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, watch};
 
-use super::{responses, upstream};
+use super::budget::{self, Budget, Share};
+use super::exchange;
+use super::http::{Body, full, json_error};
+use super::shared::{Config, Shared, Stops, log_line, secs};
+use super::upstream::{Forward, Gateway};
 use crate::gateway;
-use crate::shown;
-use crate::spec::{self, BaseUrl};
+use crate::spec;
 
 /// The largest request body accepted (Codex sends the whole history each
 /// turn; images make it large). Beyond it: 413.
 pub const BODY_LIMIT: usize = 64 << 20;
-/// How long running streams may go on after SIGINT or SIGTERM.
+/// The longest a whole request body may take to arrive, however steadily
+/// it trickles in ([`body_deadline`]): Codex sends its request at once, and
+/// 64 MiB cross loopback in well under a second.
+pub const BODY_DEADLINE: Duration = Duration::from_secs(30);
+/// How long running streams may go on after SIGINT, SIGTERM or SIGHUP
+/// (a second one ends them at once).
 pub const GRACE: Duration = Duration::from_secs(5);
-/// At most this many upstream requests at once (each holds a thread while
-/// it waits on the gateway). The issue asks for at least 64.
-pub const MAX_UPSTREAM: usize = 256;
-
-/// What the bridge needs to know; the commands work it out from the
-/// config (`ominigate-codex bridge`).
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// The gateway's base URL (checked: https, or http to loopback).
-    pub upstream: BaseUrl,
-    /// The variable Codex reads the key from, named in errors about the key.
-    pub env_key: String,
-    /// The provider's `stream_idle_timeout_ms`: the longest wait for the
-    /// next bytes from the gateway.
-    pub idle_timeout: Duration,
-    /// One stderr line per request (`-q` turns it off).
-    pub log: bool,
-    /// Also log what a request had that was not translated (`-v`).
-    pub verbose: bool,
-    /// The model catalogue Codex reads too, as the bridge started (which
-    /// models reason); `None` when there is none.
-    pub models: Option<crate::catalog::Catalog>,
-}
+/// At most this many blocking threads at once: they translate large
+/// requests and look up the gateway's address. Upstream requests hold
+/// none: any number of them run on the event loop.
+pub const MAX_BLOCKING: usize = 256;
 
 /// A bound bridge, not yet serving.
 pub struct Bridge {
     rt: tokio::runtime::Runtime,
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
-}
-
-/// What every request handler reads.
-pub(super) struct Shared {
-    pub config: Config,
-    pub agent: ureq::Agent,
 }
 
 /// glibc gives every thread that allocates an arena of its own (up to 8
@@ -97,6 +76,17 @@ fn one_malloc_arena() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn one_malloc_arena() {}
 
+/// Whether this process started with SIGHUP ignored (`nohup`).
+fn sighup_ignored() -> bool {
+    // SAFETY: a null new action only reads the current one into `old`,
+    // which is a valid, zeroed sigaction.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGHUP, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 impl Bridge {
     /// Bind `addr` (the caller has checked it is loopback).
     pub fn bind(addr: SocketAddr, config: Config) -> io::Result<Bridge> {
@@ -104,8 +94,8 @@ impl Bridge {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
-            .max_blocking_threads(MAX_UPSTREAM)
-            .thread_name("bridge-upstream")
+            .max_blocking_threads(MAX_BLOCKING)
+            .thread_name("bridge-blocking")
             .build()?;
         let listener = {
             let _guard = rt.enter();
@@ -113,11 +103,16 @@ impl Bridge {
             std.set_nonblocking(true)?;
             tokio::net::TcpListener::from_std(std)?
         };
-        let agent = upstream::agent(&config);
+        let gateway = Gateway::new(&config.upstream, config.idle_timeout);
         Ok(Bridge {
             rt,
             listener,
-            shared: Arc::new(Shared { config, agent }),
+            shared: Arc::new(Shared {
+                config,
+                gateway,
+                budget: Budget::default(),
+                cut: watch::Sender::new(false),
+            }),
         })
     }
 
@@ -130,31 +125,56 @@ impl Bridge {
         Ok(format!("http://{}/v1", self.local_addr()?))
     }
 
-    /// A future that completes on SIGINT or SIGTERM. The handlers are in
-    /// place when this returns, so a signal sent right after can no longer
-    /// kill the process before the server drains.
-    pub fn stop_on_signals(&self) -> io::Result<impl Future<Output = ()> + use<>> {
+    /// The signals that stop the bridge, as [`Stops`]: SIGINT, SIGTERM and
+    /// SIGHUP alike. SIGHUP is what a closed terminal sends to the bridge it
+    /// ran; under a service manager nothing sends it to reload (the bridge
+    /// has nothing to reload), so it means "stop" everywhere, and running
+    /// answers finish first. The handlers are in place when this returns,
+    /// so a signal sent right after can no longer kill the process before
+    /// the server drains.
+    pub fn stop_on_signals(&self) -> io::Result<Stops> {
         use tokio::signal::unix::{SignalKind, signal};
         let _guard = self.rt.enter();
         let mut int = signal(SignalKind::interrupt())?;
         let mut term = signal(SignalKind::terminate())?;
-        Ok(async move {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
+        // Under `nohup` (SIGHUP ignored when the bridge starts) it stays so.
+        let mut hup = match sighup_ignored() {
+            true => None,
+            false => Some(signal(SignalKind::hangup())?),
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.rt.spawn(async move {
+            loop {
+                let hangup = async {
+                    match &mut hup {
+                        Some(hup) => hup.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let name = tokio::select! {
+                    _ = int.recv() => "SIGINT",
+                    _ = term.recv() => "SIGTERM",
+                    _ = hangup => "SIGHUP",
+                };
+                if tx.send(name).is_err() {
+                    break;
+                }
             }
-        })
+        });
+        Ok(rx)
     }
 
-    /// Serve until `stop` completes; then accept nothing more, let running
-    /// requests finish for up to `grace`, and return.
-    pub fn serve(self, stop: impl Future<Output = ()>, grace: Duration) -> io::Result<()> {
+    /// Serve until the first of `stops`; then accept nothing more, let
+    /// running requests finish for up to `grace` (or until the second of
+    /// `stops`), end the streams still open with `response.failed`, and
+    /// return.
+    pub fn serve(self, stops: Stops, grace: Duration) -> io::Result<()> {
         let Bridge {
             rt,
             listener,
             shared,
         } = self;
-        rt.block_on(accept_loop(listener, shared, stop, grace));
+        rt.block_on(accept_loop(listener, shared, stops, grace));
         // Upstream reads still waiting on the gateway are abandoned.
         rt.shutdown_background();
         Ok(())
@@ -163,17 +183,10 @@ impl Bridge {
     /// Serve on a thread of its own, until [`Running::stop`].
     pub fn spawn(self) -> io::Result<Running> {
         let addr = self.local_addr()?;
-        let (tx, rx) = oneshot::channel::<()>();
+        let (tx, rx) = mpsc::unbounded_channel();
         let thread = std::thread::Builder::new()
             .name("bridge".into())
-            .spawn(move || {
-                self.serve(
-                    async {
-                        let _ = rx.await;
-                    },
-                    Duration::from_millis(500),
-                )
-            })?;
+            .spawn(move || self.serve(rx, Duration::from_millis(500)))?;
         Ok(Running {
             addr,
             stop: Some(tx),
@@ -185,7 +198,7 @@ impl Bridge {
 /// A bridge serving on its own thread.
 pub struct Running {
     pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<mpsc::UnboundedSender<&'static str>>,
     thread: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
 
@@ -200,9 +213,8 @@ impl Running {
     }
 
     fn halt(&mut self) -> io::Result<()> {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
+        // Dropped, the sender closes the channel: the first stop.
+        drop(self.stop.take());
         match self.thread.take().map(|t| t.join()) {
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(io::Error::other("the bridge thread panicked")),
@@ -220,12 +232,11 @@ impl Drop for Running {
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
-    stop: impl Future<Output = ()>,
+    mut stops: Stops,
     grace: Duration,
 ) {
     let graceful = GracefulShutdown::new();
-    let mut stop = pin!(stop);
-    loop {
+    let signal = loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let stream = match accepted {
@@ -236,150 +247,98 @@ async fn accept_loop(
                         continue;
                     }
                 };
-                // Each SSE event goes out at once, not after Nagle's delay.
-                let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                let service = service_fn(move |req| {
-                    let shared = shared.clone();
-                    async move { Ok::<_, Infallible>(handle(req, shared).await) }
-                });
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(30))
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
+                serve_connection(stream, &shared, &graceful);
             }
-            () = &mut stop => break,
+            signal = stops.recv() => break signal,
         }
-    }
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(grace) => {}
-    }
-}
-
-/// A response body: all at once, or streamed from an upstream reader.
-pub enum Body {
-    Full(Option<Bytes>),
-    Stream(mpsc::Receiver<Bytes>),
-}
-
-impl hyper::body::Body for Body {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        match self.get_mut() {
-            Body::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Body::Stream(rx) => rx.poll_recv(cx).map(|b| b.map(|b| Ok(Frame::data(b)))),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        matches!(self, Body::Full(None))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Body::Stream(_) => SizeHint::default(),
-        }
-    }
-}
-
-/// A complete answer with a content type.
-pub fn full(
-    status: StatusCode,
-    content_type: &'static str,
-    body: impl Into<Bytes>,
-) -> Response<Body> {
-    let mut response = Response::new(Body::Full(Some(body.into())));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
-}
-
-/// `{"error":{"message":…}}`, the form Codex shows to the user.
-pub fn json_error(status: StatusCode, message: &str) -> Response<Body> {
-    full(status, "application/json", error_body(message))
-}
-
-/// The body of [`json_error`].
-pub fn error_body(message: &str) -> Vec<u8> {
-    serde_json::json!({"error": {"message": message, "type": "bridge_error"}})
-        .to_string()
-        .into_bytes()
-}
-
-/// A streamed `text/event-stream` answer.
-pub fn event_stream(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
-    let mut response = Response::new(Body::Stream(rx));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
-}
-
-/// Whether a `Host` header names this machine: `localhost`, `127.x.y.z` or
-/// `[::1]`, with any port. A page served from another name that resolves to
-/// 127.0.0.1 (DNS rebinding) sends that name, and is refused.
-pub fn is_loopback_host_header(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((h, port)) if port.is_empty() || port.starts_with(':') => h,
-            _ => return false,
-        },
-        None => host.split(':').next().unwrap_or_default(),
     };
-    !name.is_empty() && spec::is_loopback_host(name)
-}
-
-/// The request log: one line per request on stderr, unless `-q`. Holds
-/// only what the caller passes: never a header, never message content;
-/// and like every output, it goes through [`shown`] (secrets masked,
-/// control characters escaped).
-pub(super) fn log_line(shared: &Shared, line: std::fmt::Arguments<'_>) {
-    if shared.config.log {
-        let line = line.to_string();
-        let line = shown::text(&shown::redact(&line)).into_owned();
-        let _ = writeln!(io::stderr().lock(), "bridge: {line}");
+    drop(listener);
+    if let Some(signal) = signal {
+        log_line(
+            &shared,
+            format_args!(
+                "{signal}: finishing running requests for up to {} (a signal again to stop at once)",
+                gateway::seconds(grace)
+            ),
+        );
     }
+    let drained = graceful.shutdown();
+    let mut drained = pin!(drained);
+    let why = tokio::select! {
+        () = &mut drained => return,
+        () = tokio::time::sleep(grace) => "grace period over".to_string(),
+        Some(signal) = stops.recv() => format!("{signal} again: stopping now"),
+    };
+    // Every answer still streaming ends in response.failed; a moment for
+    // those events to leave.
+    let open = shared.cut.receiver_count();
+    shared.cut.send_replace(true);
+    let plural = if open == 1 { "" } else { "s" };
+    log_line(
+        &shared,
+        format_args!("{why}: {open} stream{plural} cut, each ended with response.failed"),
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), drained).await;
 }
 
-/// Seconds with milliseconds, for the log.
-pub(super) fn secs(since: Instant) -> String {
-    format!("{:.3}s", since.elapsed().as_secs_f64())
+/// Serve one accepted connection, on a task of its own.
+fn serve_connection(
+    stream: tokio::net::TcpStream,
+    shared: &Arc<Shared>,
+    graceful: &GracefulShutdown,
+) {
+    // Each SSE event goes out at once, not after Nagle's delay.
+    let _ = stream.set_nodelay(true);
+    let shared = shared.clone();
+    let service = service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(handle(req, shared).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(TokioIo::new(stream), service);
+    let conn = graceful.watch(conn);
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+}
+
+/// Whether a `Host` header (or a URL's authority) names this machine:
+/// `localhost`, `127.x.y.z` or `[::1]`, with no port or a port of digits
+/// only. A page served from another name that resolves to 127.0.0.1 (DNS
+/// rebinding) sends that name, and is refused; so is anything after the
+/// name that is not a port (`localhost:evil.com`, `127.0.0.1:80@evil.com`).
+pub fn is_loopback_host_header(host: &str) -> bool {
+    let (name, port) = match host.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some(split) => split,
+            None => return false,
+        },
+        None => host.split_at(host.find(':').unwrap_or(host.len())),
+    };
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok()
+        });
+    port_ok && !name.is_empty() && spec::is_loopback_host(name)
+}
+
+/// Whether an `Origin` header is a page of this machine: `http` or `https`
+/// and a loopback authority, nothing else (not `null`, not
+/// `vscode-webview://localhost`, not a path).
+pub fn is_loopback_origin(origin: &str) -> bool {
+    origin.split_once("://").is_some_and(|(scheme, authority)| {
+        (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+            && is_loopback_host_header(authority)
+    })
 }
 
 async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
     let start = Instant::now();
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    if let Some(rejection) = rejection(&req, host) {
+    if let Some(rejection) = rejection(&req) {
         log_line(
             &shared,
             format_args!(
@@ -392,8 +351,19 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
     }
     let response = match (&method, path.as_str()) {
         (&Method::GET, "/health") => health(&shared),
-        (&Method::GET, "/v1/models") => return upstream::models(req, shared, start).await,
-        (&Method::POST, "/v1/responses") => return responses::handle(req, shared, start).await,
+        (&Method::GET, "/v1/models") => {
+            return exchange::models(Forward::of(&req), shared, start).await;
+        }
+        (&Method::POST, "/v1/responses") => {
+            let forward = Forward::of(&req);
+            let idle = shared.config.idle_timeout;
+            match read_body(req.into_body(), BODY_LIMIT, idle, &shared.budget).await {
+                Ok((body, share)) => {
+                    return exchange::responses(forward, body, share, shared, start).await;
+                }
+                Err(e) => read_error(e),
+            }
+        }
         // Newer Codex may try a WebSocket first; 426 sends it to plain HTTP
         // at once (measured: codex-responses-wire.md).
         (&Method::GET, "/v1/responses") => json_error(
@@ -430,29 +400,41 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>) -> Response<Body> {
 /// Why a request is turned away before it is looked at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rejection {
-    /// `Host` is not a loopback name: DNS rebinding.
+    /// Two `Host` headers: RFC 9112 §3.2 makes that a 400.
+    TwoHosts,
+    /// `Host` (or an absolute-form target) is not a loopback name: DNS
+    /// rebinding.
     ForeignHost,
-    /// A page in a browser (`Origin` from elsewhere). Codex sends none.
+    /// A page in a browser (`Origin` from elsewhere, or two of them).
+    /// Codex sends none.
     ForeignOrigin,
     /// A compressed body; the bridge reads plain JSON.
     Encoded,
+    /// A POST whose body is not declared JSON: what a page can send
+    /// without a CORS preflight (`text/plain`, a form, a typeless Blob).
+    NotJson,
 }
 
 impl Rejection {
     fn status(self) -> StatusCode {
         match self {
+            Rejection::TwoHosts => StatusCode::BAD_REQUEST,
             Rejection::ForeignHost | Rejection::ForeignOrigin => StatusCode::FORBIDDEN,
-            Rejection::Encoded => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::Encoded | Rejection::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 
     fn message(self) -> &'static str {
         match self {
+            Rejection::TwoHosts => "a request has exactly one Host header (RFC 9112)",
             Rejection::ForeignHost => {
                 "the bridge answers only requests addressed to localhost, 127.0.0.1 or [::1]"
             }
             Rejection::ForeignOrigin => "the bridge does not answer web pages",
             Rejection::Encoded => "the bridge reads uncompressed request bodies only",
+            Rejection::NotJson => {
+                "the bridge reads request bodies sent as Content-Type: application/json only"
+            }
         }
     }
 }
@@ -460,28 +442,58 @@ impl Rejection {
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Rejection::TwoHosts => "two Host headers",
             Rejection::ForeignHost => "Host is not a loopback name",
             Rejection::ForeignOrigin => "Origin is another site",
             Rejection::Encoded => "Content-Encoding",
+            Rejection::NotJson => "Content-Type is not JSON",
         })
     }
 }
 
-fn rejection(req: &Request<Incoming>, host: &str) -> Option<Rejection> {
-    let header = |name| req.headers().get(name).map(|v| v.to_str().unwrap_or("?"));
-    if !is_loopback_host_header(host) {
+/// The one value of header `name`: `Err(())` when it comes more than once,
+/// `Ok("?")` when it is not text.
+fn only(req: &Request<Incoming>, name: header::HeaderName) -> Result<Option<&str>, ()> {
+    let mut values = req.headers().get_all(name).iter();
+    let first = values.next().map(|v| v.to_str().unwrap_or("?"));
+    match values.next() {
+        Some(_) => Err(()),
+        None => Ok(first),
+    }
+}
+
+fn rejection(req: &Request<Incoming>) -> Option<Rejection> {
+    let Ok(host) = only(req, header::HOST) else {
+        return Some(Rejection::TwoHosts);
+    };
+    // An absolute-form target (`GET http://host/…`) names the host itself.
+    let target_ok = match req.uri().authority() {
+        Some(authority) => {
+            req.uri().scheme_str() == Some("http") && is_loopback_host_header(authority.as_str())
+        }
+        None => true,
+    };
+    if !target_ok || !is_loopback_host_header(host.unwrap_or_default()) {
         return Some(Rejection::ForeignHost);
     }
-    if let Some(origin) = header(header::ORIGIN) {
-        let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
-        if !is_loopback_host_header(authority) {
-            return Some(Rejection::ForeignOrigin);
-        }
+    match only(req, header::ORIGIN) {
+        Err(()) => return Some(Rejection::ForeignOrigin),
+        Ok(Some(origin)) if !is_loopback_origin(origin) => return Some(Rejection::ForeignOrigin),
+        Ok(_) => {}
     }
-    match header(header::CONTENT_ENCODING) {
-        Some(enc) if !enc.eq_ignore_ascii_case("identity") => Some(Rejection::Encoded),
-        _ => None,
+    if let Some(enc) = req.headers().get(header::CONTENT_ENCODING)
+        && !enc.as_bytes().eq_ignore_ascii_case(b"identity")
+    {
+        return Some(Rejection::Encoded);
     }
+    let json = matches!(only(req, header::CONTENT_TYPE), Ok(Some(t)) if is_json(t));
+    (req.method() == Method::POST && !json).then_some(Rejection::NotJson)
+}
+
+/// Whether a `Content-Type` is `application/json`, with any parameters.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default();
+    essence.trim().eq_ignore_ascii_case("application/json")
 }
 
 fn health(shared: &Shared) -> Response<Body> {
@@ -499,39 +511,68 @@ pub enum ReadError {
     TooLarge,
     /// Nothing came for this long (the client stalled mid-body).
     Stalled(Duration),
+    /// The whole body did not come within this long (it trickled).
+    Late(Duration),
+    /// Other requests held the whole [`budget`] for [`budget::WAIT`].
+    Busy,
     Io(String),
 }
 
+/// The deadline for a whole request body: [`BODY_DEADLINE`], or ten times
+/// the idle limit when that is shorter (a bridge told to give up on a
+/// silent gateway after 300 ms gives a client 3 s for its body).
+pub fn body_deadline(idle: Duration) -> Duration {
+    BODY_DEADLINE.min(idle.saturating_mul(10))
+}
+
 /// Read a request body of at most `limit` bytes, each piece within `idle`
-/// of the one before. A `Content-Length` over the limit is refused before
-/// a byte is read.
+/// of the one before and the whole within [`body_deadline`], its bytes
+/// covered by a [`Share`] of `budget` as they arrive. A `Content-Length`
+/// over the limit is refused before a byte is read.
 pub async fn read_body(
     mut body: Incoming,
     limit: usize,
     idle: Duration,
-) -> Result<Vec<u8>, ReadError> {
+    budget: &Budget,
+) -> Result<(Vec<u8>, Share), ReadError> {
     use hyper::body::Body as _;
     if body.size_hint().lower() > limit as u64 {
         return Err(ReadError::TooLarge);
     }
-    let mut buf = Vec::with_capacity(body.size_hint().lower() as usize);
-    loop {
-        let next = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
-        let Some(frame) = tokio::time::timeout(idle, next)
+    let deadline = body_deadline(idle);
+    let all = async {
+        let mut share = Share::default();
+        let announced = body.size_hint().lower() as usize;
+        budget
+            .cover(&mut share, announced)
             .await
-            .map_err(|_| ReadError::Stalled(idle))?
-        else {
-            break;
-        };
-        let frame = frame.map_err(|e| ReadError::Io(e.to_string()))?;
-        if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > limit {
-                return Err(ReadError::TooLarge);
+            .map_err(|_| ReadError::Busy)?;
+        let mut buf = Vec::with_capacity(announced);
+        loop {
+            let next = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
+            let Some(frame) = tokio::time::timeout(idle, next)
+                .await
+                .map_err(|_| ReadError::Stalled(idle))?
+            else {
+                break;
+            };
+            let frame = frame.map_err(|e| ReadError::Io(e.to_string()))?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() + data.len() > limit {
+                    return Err(ReadError::TooLarge);
+                }
+                budget
+                    .cover(&mut share, buf.len() + data.len())
+                    .await
+                    .map_err(|_| ReadError::Busy)?;
+                buf.extend_from_slice(&data);
             }
-            buf.extend_from_slice(&data);
         }
-    }
-    Ok(buf)
+        Ok((buf, share))
+    };
+    tokio::time::timeout(deadline, all)
+        .await
+        .map_err(|_| ReadError::Late(deadline))?
 }
 
 /// The answer to a body that could not be read.
@@ -548,6 +589,25 @@ pub fn read_error(e: ReadError) -> Response<Body> {
                 gateway::seconds(idle)
             ),
         ),
+        ReadError::Late(deadline) => json_error(
+            StatusCode::REQUEST_TIMEOUT,
+            &format!(
+                "the request body did not arrive within {}",
+                gateway::seconds(deadline)
+            ),
+        ),
+        ReadError::Busy => {
+            let mut r = json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!(
+                    "the bridge is busy: other requests hold the {} MiB it reads and translates at once; try again",
+                    budget::BUDGET >> 20
+                ),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
         ReadError::Io(e) => json_error(
             StatusCode::BAD_REQUEST,
             &format!("the request body could not be read: {e}"),
@@ -592,8 +652,48 @@ mod tests {
             "127.0.0.1.",
             "[::ffff:127.0.0.1]",
             "[::1]x",
+            "localhost:evil.com",
+            "127.0.0.1:80@evil.com",
+            "127.0.0.1:",
+            "127.0.0.1:+80",
+            "127.0.0.1:65536",
+            "[::1]:",
+            "localhost/x",
         ] {
             assert!(!is_loopback_host_header(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn body_deadlines() {
+        assert_eq!(body_deadline(Duration::from_secs(300)), BODY_DEADLINE);
+        assert_eq!(
+            body_deadline(Duration::from_millis(300)),
+            Duration::from_secs(3)
+        );
+    }
+
+    #[test]
+    fn origins() {
+        for ok in [
+            "http://localhost:3000",
+            "https://127.0.0.1",
+            "HTTP://[::1]:9",
+        ] {
+            assert!(is_loopback_origin(ok), "{ok}");
+        }
+        for bad in [
+            "null",
+            "",
+            "localhost",
+            "vscode-webview://localhost",
+            "file://localhost",
+            "http://evil.example",
+            "http://localhost/x",
+            "http://localhost:evil.com",
+            "http://user@localhost",
+        ] {
+            assert!(!is_loopback_origin(bad), "{bad}");
         }
     }
 }

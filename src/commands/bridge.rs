@@ -53,13 +53,13 @@ pub fn run(home: &CodexHome, args: &BridgeArgs, ui: &mut Ui<'_>) -> Result<()> {
     let config = settings(&inp, args.upstream.as_deref(), listen.port(), ui.level)?;
     let upstream = spec::redact_url(&config.upstream.url);
     let bridge = bind(listen, config)?;
-    let stop = bridge.stop_on_signals()?;
+    let stops = bridge.stop_on_signals()?;
     writeln!(ui.out(), "listening on {}", bridge.base_url()?)?;
     ui.out().flush()?;
     if log {
         eprintln!("bridge: forwarding to {upstream}; Ctrl-C stops");
     }
-    bridge.serve(stop, crate::bridge::server::GRACE)?;
+    bridge.serve(stops, crate::bridge::server::GRACE)?;
     if log {
         eprintln!("bridge: stopped");
     }

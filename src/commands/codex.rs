@@ -4,22 +4,25 @@
 //! The bridge serves on 127.0.0.1 (a free port) in this process; Codex is
 //! started as `codex --profile ominigate -c
 //! model_providers.ominigate.base_url="http://127.0.0.1:PORT/v1" ARGS…`
-//! (those two after a leading `exec`: [`codex_args`]) with stdin, stdout,
+//! (those two right after `exec` when there is one: [`args::with_ours`])
+//! with stdin, stdout,
 //! stderr and the terminal inherited. Ctrl-C reaches Codex
 //! (it is in the terminal's foreground group, like this process), which
 //! decides what it means; this process only waits for it, stops the
-//! bridge, and exits with Codex's status.
+//! bridge, and exits with Codex's status. A `-c` of the user's own that
+//! sets the provider's `base_url` is refused: Codex would take it over the
+//! bridge's and call the gateway directly ([`args::provider_override`]).
 
-use std::ffi::OsString;
 use std::process::{Command, ExitStatus};
 
 use anyhow::Result;
 
 use crate::bridge::launch::{bind, settings};
 use crate::cli::CodexArgs;
+use crate::codex::args;
 use crate::codex::binary::{self, Codex, RunError};
 use crate::codex::version::CHAT_REMOVED;
-use crate::error::{Failure, Kind, Silent};
+use crate::error::{Failure, Kind, Silent, usage};
 use crate::paths::CodexHome;
 use crate::report::{Level, Ui, warning};
 use crate::setup::{Setup, facts};
@@ -80,9 +83,19 @@ pub fn run(
                 "Codex {version} speaks chat completions itself: running it directly, without the bridge"
             );
         }
-        cmd.args(codex_args(None, &args.args));
+        cmd.args(args::with_ours(None, &args.args));
         let status = run_child(&mut cmd)?;
         return exit_with(status);
+    }
+    if let Some(value) = args::provider_override(&args.args) {
+        return Err(usage(format!(
+            "`-c {}` would send Codex past the bridge: under `ominigate-codex codex` the bridge is the provider's base_url",
+            args::shown(value.as_ref())
+        ))
+        .help(
+            "drop that -c; the bridge forwards to the gateway `ominigate-codex install --bridge --base-url URL` recorded (or the provider's base_url). To call a gateway directly, run `codex` itself",
+        )
+        .into());
     }
     // Log lines would land in Codex's screen: only with --verbose.
     let level = match ui.level {
@@ -91,7 +104,7 @@ pub fn run(
     };
     let config = settings(&inp, None, 0, level)?;
     let bridge = bind("127.0.0.1:0".parse()?, config)?.spawn()?;
-    cmd.args(codex_args(Some(&bridge.base_url()), &args.args));
+    cmd.args(args::with_ours(Some(&bridge.base_url()), &args.args));
     // A bug in a bridge thread ends that answer in `response.failed`, which
     // Codex shows; Rust's panic message would land in the middle of Codex's
     // screen. Silent while Codex runs, unless --verbose.
@@ -108,32 +121,6 @@ pub fn run(
         warning(&format!("the bridge did not stop cleanly: {e}"));
     }
     exit_with(status?)
-}
-
-/// Codex's command line: the profile, the bridge's URL (when there is a
-/// bridge), then the user's arguments; after a leading `exec`, on every
-/// release. Codex 0.94 and older read `--profile` only after `exec` (before
-/// it, silently the defaults and api.openai.com), and Codex 0.133 drops
-/// every `-c` given before `exec` when `exec` has a `-c` of its own
-/// (measured: `codex -c base_url=BRIDGE exec -c x=y hi` went straight to
-/// the gateway and looped on `Reconnecting…`). 0.171 takes both orders.
-pub fn codex_args(bridge: Option<&str>, user: &[OsString]) -> Vec<OsString> {
-    let mut out: Vec<OsString> = Vec::new();
-    let mut rest = user;
-    if let Some(first) = user.first()
-        && (first == "exec" || first == "e")
-    {
-        out.push(first.clone());
-        rest = &user[1..];
-    }
-    out.push("--profile".into());
-    out.push(spec::PROFILE_NAME.into());
-    if let Some(url) = bridge {
-        out.push("-c".into());
-        out.push(format!("model_providers.{}.base_url=\"{url}\"", spec::PROVIDER_ID).into());
-    }
-    out.extend(rest.iter().cloned());
-    out
 }
 
 /// Run Codex with the terminal ([`binary::run_attached`]); this command's
@@ -159,54 +146,4 @@ fn exit_with(status: ExitStatus) -> Result<()> {
         (None, None) => 1,
     };
     Err(Silent(Kind::Exit(u8::try_from(code).unwrap_or(1))).into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn strings(v: Vec<OsString>) -> Vec<String> {
-        v.into_iter()
-            .map(|s| s.to_string_lossy().into_owned())
-            .collect()
-    }
-
-    #[test]
-    fn profile_and_bridge_come_first_or_after_a_leading_exec() {
-        let user: Vec<OsString> = ["exec", "-c", "x=1", "hi"]
-            .iter()
-            .map(OsString::from)
-            .collect();
-        let new = codex_args(Some("http://127.0.0.1:9/v1"), &user);
-        assert_eq!(
-            strings(new),
-            [
-                "exec",
-                "--profile",
-                "ominigate",
-                "-c",
-                "model_providers.ominigate.base_url=\"http://127.0.0.1:9/v1\"",
-                "-c",
-                "x=1",
-                "hi"
-            ]
-        );
-        let old = codex_args(None, &user[..1]);
-        assert_eq!(strings(old), ["exec", "--profile", "ominigate"]);
-        let tui = codex_args(
-            Some("http://127.0.0.1:9/v1"),
-            &[OsString::from("--model"), OsString::from("m")],
-        );
-        assert_eq!(
-            strings(tui),
-            [
-                "--profile",
-                "ominigate",
-                "-c",
-                "model_providers.ominigate.base_url=\"http://127.0.0.1:9/v1\"",
-                "--model",
-                "m"
-            ]
-        );
-    }
 }

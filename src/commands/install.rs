@@ -79,7 +79,7 @@ pub fn options(args: &InstallArgs, codex: &Codex) -> Result<Options, Failure> {
 pub fn bridge_route(docs: &Docs, flag: Option<&str>, port: u16) -> Result<Route, Failure> {
     let current = current_base_url(docs);
     let upstream = spec::bridge_upstream(
-        flag,
+        flag.map(|url| ("--base-url", url)),
         docs.state.bridge_upstream.as_deref(),
         current,
         port,

@@ -1,5 +1,6 @@
-//! The one HTTP client (ureq) for everything that talks to a gateway with
-//! the user's key: doctor, models, use and the bridge's upstream requests.
+//! The commands' HTTP client (ureq) for everything that talks to a gateway
+//! with the user's key: doctor, models, use. (The bridge asks the gateway
+//! with an async client of its own: `bridge/upstream.rs`.)
 //! [`send`] makes one request with the key; [`models`] asks for the model
 //! list.
 //!
@@ -24,7 +25,7 @@ use crate::spec::{self, BaseUrl};
 pub const USER_AGENT: &str = concat!("ominigate-codex/", env!("CARGO_PKG_VERSION"));
 
 /// The agent settings every gateway request shares; callers add time limits.
-pub fn agent_config(url: &BaseUrl) -> ConfigBuilder<AgentScope> {
+fn agent_config(url: &BaseUrl) -> ConfigBuilder<AgentScope> {
     let config = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -37,7 +38,7 @@ pub fn agent_config(url: &BaseUrl) -> ConfigBuilder<AgentScope> {
 }
 
 /// A ureq error as one line for the user (never holds a header value).
-pub fn describe(e: &ureq::Error, limit: Duration) -> String {
+fn describe(e: &ureq::Error, limit: Duration) -> String {
     match e {
         _ if is_timeout(e) => format!("no answer within {}", seconds(limit)),
         ureq::Error::Io(io) => io.to_string(),
@@ -48,7 +49,7 @@ pub fn describe(e: &ureq::Error, limit: Duration) -> String {
 
 /// Whether `e` is the time limit running out (ureq's own timer or the
 /// socket's).
-pub fn is_timeout(e: &ureq::Error) -> bool {
+fn is_timeout(e: &ureq::Error) -> bool {
     match e {
         ureq::Error::Timeout(_) => true,
         ureq::Error::Io(io) => io.kind() == std::io::ErrorKind::TimedOut,

@@ -225,19 +225,22 @@ fn run(mut cmd: Command, what: &str) -> Run {
 /// `codex exec --profile ominigate` with the provider pointed at `base_url`
 /// (as `ominigate-codex codex` does), or as installed when `None`.
 fn codex_exec(sb: &Sandbox, c: &Codex, base_url: Option<&str>, prompt: &str) -> Run {
-    codex_exec_with(sb, c, base_url, &[], prompt)
+    codex_exec_with(sb, c, base_url, &[], prompt, &[])
 }
 
-/// [`codex_exec`] with `extra` options before the prompt.
+/// [`codex_exec`] with `extra` options before the prompt and more
+/// variables (`env`) in Codex's environment.
 fn codex_exec_with(
     sb: &Sandbox,
     c: &Codex,
     base_url: Option<&str>,
     extra: &[&str],
     prompt: &str,
+    env: &[(&str, &str)],
 ) -> Run {
     let mut cmd = Command::new(&c.path);
     codex_env(&mut cmd, sb);
+    cmd.envs(env.iter().copied());
     cmd.args(["exec", "--profile", "ominigate"]);
     cmd.args(extra);
     if let Some(url) = base_url {
@@ -294,7 +297,7 @@ impl Case {
     }
 
     fn exec_with(&self, c: &Codex, extra: &[&str], prompt: &str) -> Run {
-        codex_exec_with(&self.sb, c, Some(&self.bridge.url), extra, prompt)
+        codex_exec_with(&self.sb, c, Some(&self.bridge.url), extra, prompt, &[])
     }
 
     /// Stop the bridge (once) and describe what happened: Codex's output,
@@ -941,6 +944,69 @@ fn retry_after_is_honoured() {
     }
 }
 
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn the_providers_headers_and_query_reach_the_gateway() {
+    for c in releases() {
+        let mut case = Case::new(&c, vec![Turn::stream(split_lines(text_stream(REPLY)))]);
+        // The user's own provider settings, in the table install wrote.
+        let config = case.sb.codex_home().join("config.toml");
+        let text = std::fs::read_to_string(&config).expect("config.toml");
+        let table = "[model_providers.ominigate]\n";
+        assert!(text.contains(table), "{text}");
+        let mine = "http_headers = { \"X-Team\" = \"blue\" }\n\
+                    env_http_headers = { \"X-Env-Team\" = \"OMG_TEAM\" }\n\
+                    query_params = { \"api-version\" = \"2026-01\" }\n";
+        std::fs::write(&config, text.replacen(table, &format!("{table}{mine}"), 1)).unwrap();
+        let url = case.bridge.url.clone();
+        let run = codex_exec_with(
+            &case.sb,
+            &c,
+            Some(&url),
+            &[],
+            "say hi",
+            &[("OMG_TEAM", "green")],
+        );
+        case.assert_ok(&c, &run, REPLY);
+        let chat = case
+            .gw
+            .requests()
+            .into_iter()
+            .find(|r| r.method == "POST")
+            .expect("a chat request");
+        let ctx = format!("codex {}: {} {:?}", v(&c), chat.path, chat.headers);
+        assert_eq!(
+            chat.path, "/v1/chat/completions?api-version=2026-01",
+            "{ctx}"
+        );
+        assert_eq!(
+            chat.headers.get("x-team").map(String::as_str),
+            Some("blue"),
+            "{ctx}"
+        );
+        assert_eq!(
+            chat.headers.get("x-env-team").map(String::as_str),
+            Some("green"),
+            "{ctx}"
+        );
+        // Nothing else of Codex's: its telemetry, session and thread ids.
+        let expected = [
+            "authorization",
+            "x-team",
+            "x-env-team",
+            "content-type",
+            "content-length",
+            "accept",
+            "user-agent",
+            "host",
+        ];
+        for name in chat.headers.keys() {
+            assert!(expected.contains(&name.as_str()), "{name} went on; {ctx}");
+        }
+        case.finish(&c, &run, 1);
+    }
+}
+
 /// `ominigate-codex codex ARGS` in the sandbox, with real Codex as `codex`
 /// on PATH.
 pub(crate) fn ominigate_codex_codex(sb: &Sandbox, c: &Codex, args: &[String]) -> Run {
@@ -973,6 +1039,33 @@ fn the_same_session_through_ominigate_codex_codex() {
         assert_eq!(gw.failures(), Vec::<String>::new(), "{}", run.all());
         assert_eq!(gw.chat_bodies().len(), 2, "{}", run.all());
         sb.assert_no_canary_in_files_but_codex_snapshots();
+    }
+}
+
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn ominigate_codex_codex_with_options_before_exec_goes_through_the_bridge() {
+    // `--model` before `exec`, a `-c` after it: Codex 0.133 dropped the
+    // bridge's `-c` when it stood before `exec`, and called the gateway's
+    // /responses (404 here) directly.
+    for c in releases() {
+        let sb = Sandbox::new();
+        let gw = ChatGateway::start(vec![
+            Turn::stream(split_lines(text_stream(REPLY))).expect(first_request("say hi")),
+        ]);
+        install(&sb, &c, &gw, &[]);
+        let mut args: Vec<String> = ["--model", MODEL, "exec"].map(String::from).to_vec();
+        args.extend(exec_options());
+        args.push("say hi".into());
+        let run = ominigate_codex_codex(&sb, &c, &args);
+        assert_ok(&c, &run, REPLY);
+        assert_eq!(gw.failures(), Vec::<String>::new(), "{}", run.all());
+        assert_eq!(gw.chat_bodies().len(), 1, "{}", run.all());
+        assert!(
+            gw.requests().iter().all(|r| r.path != "/v1/responses"),
+            "codex {} bypassed the bridge",
+            v(&c)
+        );
     }
 }
 

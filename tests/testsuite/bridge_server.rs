@@ -37,12 +37,24 @@ impl Bridge {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Bridge {
+        Bridge::start_with(sb, upstream, extra, |cmd| {
+            cmd.envs(env.iter().copied());
+        })
+    }
+
+    /// [`Bridge::start`], the command changed by `change` first.
+    fn start_with(
+        sb: &Sandbox,
+        upstream: &str,
+        extra: &[&str],
+        change: impl FnOnce(&mut std::process::Command),
+    ) -> Bridge {
         let stderr = sb.dir.path().join("bridge-stderr");
-        let mut child = sb
-            .std_cmd()
+        let mut cmd = sb.std_cmd();
+        change(&mut cmd);
+        let mut child = cmd
             .args(["bridge", "--listen", "127.0.0.1:0", "--upstream", upstream])
             .args(extra)
-            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).expect("stderr file"))
@@ -74,6 +86,16 @@ impl Bridge {
 
     fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// The log once it holds `text` (a line written as a stream ends), or
+    /// after 5 s.
+    fn log_once(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.log().contains(text) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.log()
     }
 
     /// Send `signal` and wait (at most 20 s) for the exit code.
@@ -179,6 +201,17 @@ fn keep_alive_gateway(mut chunks: Vec<String>) -> Server {
         chunks: chunks.clone(),
         delay: Duration::from_millis(50),
     })
+}
+
+/// A gateway that says "Hello" at once to every request, and a bridge
+/// (with `extra` arguments) in front of it.
+fn hello_bridge(sb: &Sandbox, extra: &[&str]) -> (Server, Bridge) {
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(1),
+        delay: Duration::ZERO,
+    });
+    let bridge = Bridge::start(sb, &gateway.base_url(), extra);
+    (gateway, bridge)
 }
 
 /// POST `body` to the bridge's /v1/responses (with `key`, if any).
@@ -648,12 +681,8 @@ fn stream_false_gets_a_response_object() {
 
 #[test]
 fn the_log_masks_the_key_and_escapes_control_characters_whatever_the_client_sends() {
-    let gateway = Server::start(|_: &Request| Answer::Stream {
-        chunks: chat_chunks(1),
-        delay: Duration::ZERO,
-    });
     let sb = Sandbox::new();
-    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (_gateway, bridge) = hello_bridge(&sb, &[]);
     let model = format!("x/{CANARY}\u{1b}[2J");
     let mut body: serde_json::Value = serde_json::from_str(&responses_request()).unwrap();
     body["model"] = serde_json::json!(model);
@@ -729,7 +758,7 @@ fn a_silent_gateway_is_given_up_after_stream_idle_timeout_ms() {
         log.contains("no data for 300 ms (stream_idle_timeout_ms)"),
         "{log}"
     );
-    assert!(log.contains("502 (gateway unreachable)"), "{log}");
+    assert!(log.contains("502 (no answer from the gateway)"), "{log}");
 }
 
 #[test]
@@ -768,11 +797,7 @@ fn codex_going_away_cancels_the_upstream_request() {
         "{:?}",
         left.elapsed()
     );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !bridge.log().contains("cancelled (client left)") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let log = bridge.log();
+    let log = bridge.log_once("cancelled (client left)");
     assert!(log.contains("cancelled (client left)"), "{log}");
 }
 
@@ -878,30 +903,10 @@ fn sixty_four_streams_at_once_all_complete() {
 
 #[test]
 fn sigterm_lets_a_running_stream_finish_then_exits_0() {
-    // 40 pieces, 50 ms apart: about 2 s, within the 5 s of grace.
-    let gateway = Server::start(|_: &Request| Answer::Stream {
-        chunks: chat_chunks(40),
-        delay: Duration::from_millis(50),
-    });
     let sb = Sandbox::new();
-    let mut bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    // 40 pieces, 50 ms apart: about 2 s, within the 5 s of grace.
+    let (_gateway, mut bridge, streaming) = streaming(&sb, 40);
     let port = bridge.port;
-    let streaming = std::thread::spawn({
-        let url = bridge.url("/v1/responses");
-        move || {
-            let mut r = agent()
-                .post(url)
-                .header("Authorization", format!("Bearer {CANARY}"))
-                .header("Content-Type", "application/json")
-                .send(responses_request())
-                .expect("request");
-            r.body_mut().read_to_string().unwrap_or_default()
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while gateway.requests().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
     assert_eq!(bridge.stop_with("-TERM"), Some(0));
     let body = streaming.join().unwrap();
     assert!(body.contains("response.completed"), "{body}");
@@ -1203,6 +1208,858 @@ fn ctrl_c_is_codexs_to_handle_and_its_status_comes_back() {
 #[test]
 fn sigterm_to_ominigate_codex_is_passed_on_to_codex() {
     assert_eq!(codex_signalled("-TERM", false), Some(55));
+}
+
+/// A raw client that sends a streamed Responses request and reads until
+/// `until` shows in what came back (at most 10 s); the socket, still open.
+fn raw_stream_until(port: u16, until: &str) -> TcpStream {
+    let body = responses_request();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {CANARY}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(until) {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => panic!("no {until:?} in {}", String::from_utf8_lossy(&seen)),
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    s
+}
+
+fn one_delta() -> Vec<String> {
+    let delta = serde_json::json!({"id": "c1", "choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": null}]});
+    vec![format!("data: {delta}\n\n")]
+}
+
+#[test]
+fn a_client_that_leaves_mid_stream_frees_the_upstream_whatever_the_gateway_sends() {
+    use crate::harness::bad_gateway::{BadGateway, Script};
+    let role = serde_json::json!({"choices": [{"index": 0, "delta": {"role": "assistant"}}]});
+    let usage = serde_json::json!({"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}});
+    // Each of these translates to nothing: the bridge has nothing to write
+    // to the client, and must still notice that it left.
+    for filler in [
+        ": keep-alive\n\n".to_string(),
+        "data:\n\n".to_string(),
+        format!("data: {role}\n\n"),
+        format!("data: {usage}\n\n"),
+    ] {
+        let gateway = BadGateway::start(Script {
+            headers: true,
+            opening: one_delta(),
+            filler: filler.clone(),
+            every: Duration::from_millis(50),
+        });
+        let sb = Sandbox::new();
+        let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+        let client = raw_stream_until(bridge.port, "\"Hel\"");
+        assert_eq!(gateway.open(), 1);
+        drop(client);
+        // Within 1 s by design; 5 s here for a loaded machine, against the
+        // 300 s idle limit the gateway's filler keeps from firing.
+        let freed = gateway.wait_for(Duration::from_secs(5), |g| g.open() == 0);
+        assert!(freed, "{filler:?}: the upstream stayed open");
+        let log = bridge.log_once("cancelled (client left)");
+        assert!(log.contains("cancelled (client left)"), "{log}");
+        assert_clean(&bridge, &[]);
+    }
+}
+
+#[test]
+fn a_client_that_leaves_before_the_gateways_headers_frees_the_upstream() {
+    use crate::harness::bad_gateway::{BadGateway, Script};
+    let gateway = BadGateway::start(Script {
+        headers: false,
+        opening: Vec::new(),
+        filler: String::new(),
+        every: Duration::from_secs(1),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let body = responses_request();
+    let mut s = TcpStream::connect(("127.0.0.1", bridge.port)).expect("connect");
+    write!(
+        s,
+        "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    assert!(gateway.wait_for(Duration::from_secs(10), |g| g.requests() == 1));
+    drop(s);
+    let freed = gateway.wait_for(Duration::from_secs(5), |g| g.open() == 0);
+    assert!(freed, "the upstream request outlived its client");
+    let log = bridge.log_once("-> cancelled (client left)");
+    assert!(log.contains("-> cancelled (client left)"), "{log}");
+}
+
+#[test]
+fn the_257th_concurrent_stream_is_answered() {
+    use crate::harness::bad_gateway::{BadGateway, Script};
+    const N: usize = 257;
+    let gateway = BadGateway::start(Script {
+        headers: true,
+        opening: one_delta(),
+        filler: ": keep-alive\n\n".to_string(),
+        every: Duration::from_millis(500),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &["-q"]);
+    // Each stream is open (its first delta read) before the next starts;
+    // the 257th must get its delta too, not wait for a free thread.
+    let clients: Vec<TcpStream> = (0..N)
+        .map(|_| raw_stream_until(bridge.port, "\"Hel\""))
+        .collect();
+    assert_eq!(gateway.open(), N);
+    let models = agent()
+        .get(bridge.url("/v1/models"))
+        .call()
+        .expect("models");
+    assert_eq!(models.status().as_u16(), 200);
+    drop(clients);
+    assert!(gateway.wait_for(Duration::from_secs(10), |g| g.open() <= 1));
+}
+
+/// `text` with every character JSON-escaped (`\u0073\u006b…`).
+fn json_escaped(text: &str) -> String {
+    text.chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect()
+}
+
+/// `body` as its reader sees it: a JSON body decoded (escapes resolved).
+fn decoded(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .map_or_else(|_| body.to_string(), |v| v.to_string())
+}
+
+#[test]
+fn a_key_the_gateway_echoes_json_escaped_is_masked_once_decoded() {
+    let escaped = json_escaped(CANARY);
+    let echo = escaped.clone();
+    let gateway = Server::start(move |req: &Request| match req.path.as_str() {
+        "/v1/models" => reply(
+            200,
+            &format!(r#"{{"object":"list","data":[{{"id":"m {echo}","object":"model"}}]}}"#),
+        ),
+        _ if req.body.contains("\"bad\"") => reply(
+            400,
+            &format!(r#"{{"error":{{"message":"bad request from {echo}"}}}}"#),
+        ),
+        _ => reply(
+            401,
+            &format!(r#"{{"error":{{"message":"Invalid API key {echo}"}}}}"#),
+        ),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, refused) = post_responses(&bridge);
+    assert_eq!(status, 400, "{refused}");
+    assert!(decoded(&refused).contains("Invalid API key"), "{refused}");
+    let bad = responses_request().replace("\"hi\"", "\"bad\"");
+    let (status, bad) = post(&bridge, bad, Some(CANARY));
+    assert_eq!(status, 400, "{bad}");
+    assert!(decoded(&bad).contains("bad request from"), "{bad}");
+    let mut r = agent()
+        .get(bridge.url("/v1/models"))
+        .header("Authorization", format!("Bearer {CANARY}"))
+        .call()
+        .expect("models");
+    let models = r.body_mut().read_to_string().unwrap();
+    assert!(decoded(&models).contains("\"m "), "{models}");
+    for body in [&refused, &bad, &models] {
+        assert!(!body.contains(&escaped), "{body}");
+        assert_no_canary_in_text(&decoded(body));
+    }
+    assert_clean(&bridge, &[&refused, &bad, &models]);
+}
+
+#[test]
+fn stream_false_answered_with_a_stream_still_gets_a_response_object() {
+    // Issue 21: doctor's `stream: false` probe through the bridge, to a
+    // gateway that always streams, blamed the gateway (502, not JSON).
+    let sse: String = chat_chunks(2)
+        .iter()
+        .map(|c| format!("data: {c}\n\n"))
+        .collect();
+    let failing = format!(
+        "data: {}\n\ndata: {}\n\n",
+        chat_chunks(1)[0],
+        serde_json::json!({"error": {"message": "the model fell over", "code": "server_error"}})
+    );
+    let gateway = Server::start(move |req: &Request| Answer::Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/event-stream".into())],
+        body: match req.body.contains("\"fail\"") {
+            true => failing.clone(),
+            false => sse.clone(),
+        },
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let request = responses_request().replace("\"stream\":true", "\"stream\":false");
+    let (status, text) = post(&bridge, request.clone(), Some(CANARY));
+    assert_eq!(status, 200, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("a JSON Response");
+    assert_eq!(v["object"], "response", "{v}");
+    assert_eq!(v["status"], "completed", "{v}");
+    assert_eq!(v["output"][0]["content"][0]["text"], "Hello", "{v}");
+    assert_eq!(v["usage"]["total_tokens"], 18, "{v}");
+    let log = bridge.log();
+    assert!(
+        log.contains("stream=false -> 200 (upstream 200, a stream for stream: false)"),
+        "{log}"
+    );
+
+    let (status, failed) = post(&bridge, request.replace("\"hi\"", "\"fail\""), Some(CANARY));
+    assert_eq!(status, 502, "{failed}");
+    assert!(failed.contains("the model fell over"), "{failed}");
+    assert_clean(&bridge, &[&text, &failed]);
+}
+
+/// A listener on 127.0.0.1 that answers whatever comes with `answer` and
+/// closes, for `n` connections (or 30 s); its port.
+fn raw_answerer(answer: &'static [u8], n: usize) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut served = 0;
+        while served < n && Instant::now() < deadline {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            served += 1;
+            let _ = s.set_nonblocking(false);
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(answer);
+        }
+    });
+    port
+}
+
+#[test]
+fn the_gateways_failures_are_named_for_what_they_are() {
+    let sb = Sandbox::new();
+    // Through a bridge to `upstream`, a 502 that says `said` (not
+    // `not_said`), logged with `why`.
+    let named = |upstream: String, said: &str, not_said: &str, why: &str| {
+        let bridge = Bridge::start(&sb, &upstream, &[]);
+        let (status, body) = post_responses(&bridge);
+        assert_eq!(status, 502, "{body}");
+        assert!(body.contains(said) && !body.contains(not_said), "{body}");
+        let log = bridge.log();
+        assert!(log.contains(&format!("502 ({why})")), "{log}");
+    };
+    // An https URL on a port that speaks plain HTTP.
+    let plain = raw_answerer(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", 1);
+    let upstream = format!("https://127.0.0.1:{plain}/v1");
+    named(
+        upstream,
+        "TLS handshake",
+        "no answer within",
+        "TLS handshake with the gateway failed",
+    );
+    // Something that is not HTTP at all.
+    let ssh = raw_answerer(b"SSH-2.0-OpenSSH_9.6\r\n", 1);
+    let upstream = format!("http://127.0.0.1:{ssh}/v1");
+    named(
+        upstream,
+        "not HTTP/1.1",
+        "could not reach",
+        "the gateway's answer is not HTTP",
+    );
+
+    // A stream the gateway ends with its own error.
+    let mut chunks = chat_chunks(1);
+    chunks.truncate(1);
+    chunks.push(r#"{"error":{"message":"overloaded","code":"server_error"}}"#.to_string());
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chunks.clone(),
+        delay: Duration::from_millis(1),
+    });
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("response.failed"), "{body}");
+    let log = bridge.log();
+    assert!(log.contains("-> 200 ended in response.failed"), "{log}");
+    assert!(!log.contains("without finishing"), "{log}");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
+fn a_bad_upstream_is_named_by_the_flag_that_gave_it() {
+    let sb = Sandbox::new();
+    let out = sb.exec(&["bridge", "--upstream", "ftp://gw.example/v1"], &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--upstream: "), "{out:?}");
+    assert!(!out.stderr.contains("--base-url"), "{out:?}");
+}
+
+#[test]
+fn models_passes_on_only_real_final_statuses() {
+    for (upstream, expected) in [
+        (101, 502),
+        (999, 502),
+        (600, 502),
+        (204, 502),
+        (200, 200),
+        (404, 404),
+        (503, 503),
+    ] {
+        let gateway = Server::start(move |_: &Request| reply(upstream, r#"{"data":[]}"#));
+        let sb = Sandbox::new();
+        let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+        let r = agent()
+            .get(bridge.url("/v1/models"))
+            .call()
+            .expect("models");
+        assert_eq!(r.status().as_u16(), expected, "upstream {upstream}");
+    }
+}
+
+#[test]
+fn host_and_origin_are_parsed_strictly() {
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    let port = bridge.port;
+    let get = |target: &str, headers: &str| {
+        raw(
+            port,
+            &format!("GET {target} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n"),
+        )
+    };
+    let host = format!("Host: 127.0.0.1:{port}\r\n");
+    let cases = [
+        // RFC 9112 §3.2: a request with more than one Host is a 400.
+        ("/health", format!("{host}Host: evil.example\r\n"), "400"),
+        ("/health", format!("{host}{host}"), "400"),
+        // An absolute-form target names the host; it must be this one.
+        ("http://evil.example/health", host.clone(), "403"),
+        ("http://evil.example:80/health", host.clone(), "403"),
+        ("ftp://127.0.0.1/health", host.clone(), "403"),
+        (
+            &*format!("http://127.0.0.1:{port}/health"),
+            host.clone(),
+            "200",
+        ),
+        // The port is digits, nothing else.
+        ("/health", "Host: localhost:evil.com\r\n".into(), "403"),
+        ("/health", "Host: 127.0.0.1:80@evil.com\r\n".into(), "403"),
+        ("/health", "Host: 127.0.0.1:\r\n".into(), "403"),
+        ("/health", "Host: [::1]:8x\r\n".into(), "403"),
+        ("/health", "Host: 127.0.0.1:99999\r\n".into(), "403"),
+        // An Origin is http or https, a loopback authority, and one only.
+        (
+            "/health",
+            format!("{host}Origin: vscode-webview://localhost\r\n"),
+            "403",
+        ),
+        (
+            "/health",
+            format!("{host}Origin: file://localhost\r\n"),
+            "403",
+        ),
+        (
+            "/health",
+            format!("{host}Origin: http://localhost:evil.com\r\n"),
+            "403",
+        ),
+        (
+            "/health",
+            format!("{host}Origin: http://localhost/x\r\n"),
+            "403",
+        ),
+        (
+            "/health",
+            format!("{host}Origin: http://localhost:3000\r\nOrigin: http://evil.example\r\n"),
+            "403",
+        ),
+        (
+            "/health",
+            format!("{host}Origin: https://127.0.0.1:3000\r\n"),
+            "200",
+        ),
+        ("/health", format!("{host}Origin: HTTP://[::1]\r\n"), "200"),
+    ];
+    for (target, headers, status) in cases {
+        let answer = get(target, &headers);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{target} {headers:?}: {answer}"
+        );
+    }
+}
+
+#[test]
+fn the_log_masks_the_callers_own_key_and_keeps_one_line_per_request() {
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(1),
+        delay: Duration::ZERO,
+    });
+    let sb = Sandbox::new();
+    // -v logs what was not translated: tool names from the body.
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &["-v"]);
+    // Not the bridge's own variable: only Authorization tells the key.
+    let key = "sk-caller-7d1e99a04b2c58f3";
+    let mut body: serde_json::Value = serde_json::from_str(&responses_request()).unwrap();
+    body["model"] = serde_json::json!(format!("m/{key}"));
+    body["tools"].as_array_mut().unwrap().push(
+        serde_json::json!({"type": "local_shell", "name": format!("t{key}\nbridge: forged\t")}),
+    );
+    body["input"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"type": format!("x{key}\r\nbridge: forged")}));
+    let (status, _) = post(&bridge, body.to_string(), Some(key));
+    assert_eq!(status, 200);
+    let log = bridge.log();
+    assert!(log.contains("not translated"), "{log}");
+    assert!(log.contains("model=m/"), "{log}");
+    assert!(!log.contains(key), "{log}");
+    assert!(!log.contains(&key[3..19]), "{log}");
+    assert!(!log.contains("\nbridge: forged"), "{log}");
+    assert!(log.lines().all(|l| l.starts_with("bridge: ")), "{log}");
+    assert_clean(&bridge, &[]);
+}
+
+#[test]
+fn a_body_trickled_faster_than_the_idle_limit_still_gets_408_at_the_body_deadline() {
+    let sb = Sandbox::new();
+    // 300 ms idle: the whole body must come within 3 s (10 × idle).
+    sb.write_config(
+        "[model_providers.ominigate]\nbase_url = \"https://gw.example/v1\"\nstream_idle_timeout_ms = 300\n",
+    );
+    let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
+    let mut s = TcpStream::connect(("127.0.0.1", bridge.port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(b"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    // One byte every 100 ms (well within the idle limit), for up to 15 s.
+    let mut writer = s.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..150 {
+            if writer.write_all(b" ").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("did not arrive within 3 s"), "{answer}");
+    drop(s);
+    trickle.join().unwrap();
+}
+
+#[test]
+fn a_body_that_is_not_declared_json_gets_415_before_it_is_read() {
+    // A page may POST text/plain (or a typeless Blob) without a preflight.
+    let sb = Sandbox::new();
+    let (gateway, bridge) = hello_bridge(&sb, &[]);
+    let body = responses_request();
+    let send = |content_type: &str| {
+        raw(
+            bridge.port,
+            &format!(
+                "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    for refused in [
+        "Content-Type: text/plain\r\n",
+        "Content-Type: text/plain;charset=UTF-8\r\n",
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+        "Content-Type: multipart/form-data; boundary=x\r\n",
+        "Content-Type: application/jsonx\r\n",
+        "",
+        "Content-Type: application/json\r\nContent-Type: text/plain\r\n",
+    ] {
+        let answer = send(refused);
+        assert!(answer.starts_with("HTTP/1.1 415"), "{refused:?}: {answer}");
+        assert!(answer.contains("application/json"), "{answer}");
+    }
+    assert!(gateway.requests().is_empty());
+    for accepted in [
+        "Content-Type: application/json\r\n",
+        "Content-Type: Application/JSON; charset=utf-8\r\n",
+    ] {
+        let answer = send(accepted);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{accepted:?}: {answer}");
+    }
+}
+
+#[test]
+fn large_bodies_share_one_budget_and_the_one_that_does_not_fit_gets_503() {
+    let sb = Sandbox::new();
+    let (_gateway, bridge) = hello_bridge(&sb, &[]);
+    let head = |len: usize| {
+        format!(
+            "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+        )
+    };
+    // 64 MiB announced and held (of the 96 MiB budget), the body stalled.
+    let mut holder = TcpStream::connect(("127.0.0.1", bridge.port)).expect("connect");
+    holder.write_all(head(64 << 20).as_bytes()).unwrap();
+    holder.write_all(b"{").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // 40 MiB more do not fit: refused (after the wait), in a form Codex retries.
+    let answer = raw(bridge.port, &format!("{}{{", head(40 << 20)));
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("the bridge is busy"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+    // A small request still fits.
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 200, "{body}");
+    // When the holder leaves, its share comes back: 40 MiB now pass.
+    drop(holder);
+    let mut big: serde_json::Value = serde_json::from_str(&responses_request()).unwrap();
+    big["instructions"] = serde_json::json!("x".repeat(40 << 20));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let (status, _) = post(&bridge, big.to_string(), Some(CANARY));
+        if status != 503 || Instant::now() > deadline {
+            break status;
+        }
+    };
+    assert_eq!(status, 200);
+    assert_clean(&bridge, &[]);
+}
+
+/// A bridge streaming an answer of `pieces` pieces, 50 ms apart, to a
+/// client on another thread; returns when the gateway has the request.
+fn streaming(sb: &Sandbox, pieces: usize) -> (Server, Bridge, std::thread::JoinHandle<String>) {
+    let gateway = Server::start(move |_: &Request| Answer::Stream {
+        chunks: chat_chunks(pieces),
+        delay: Duration::from_millis(50),
+    });
+    let bridge = Bridge::start(sb, &gateway.base_url(), &[]);
+    let streaming = std::thread::spawn({
+        let url = bridge.url("/v1/responses");
+        move || {
+            let mut r = agent()
+                .post(url)
+                .header("Authorization", format!("Bearer {CANARY}"))
+                .header("Content-Type", "application/json")
+                .send(responses_request())
+                .expect("request");
+            r.body_mut().read_to_string().unwrap_or_default()
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gateway.requests().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (gateway, bridge, streaming)
+}
+
+/// The SSE event types in `body`, in order.
+fn event_types(body: &str) -> Vec<String> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .map(|v| v["type"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn sighup_is_a_graceful_stop_like_sigterm() {
+    let sb = Sandbox::new();
+    // 40 pieces, 50 ms apart: about 2 s, within the 5 s of grace.
+    let (_gateway, mut bridge, streaming) = streaming(&sb, 40);
+    assert_eq!(bridge.stop_with("-HUP"), Some(0));
+    let body = streaming.join().unwrap();
+    assert!(body.contains("response.completed"), "{body}");
+    assert!(bridge.log().contains("SIGHUP"), "{}", bridge.log());
+}
+
+#[test]
+fn a_stream_cut_when_the_grace_period_ends_gets_response_failed_and_a_log_line() {
+    let sb = Sandbox::new();
+    // 200 pieces: about 10 s, beyond the 5 s of grace.
+    let (_gateway, mut bridge, streaming) = streaming(&sb, 200);
+    assert_eq!(bridge.stop_with("-TERM"), Some(0));
+    let body = streaming.join().unwrap();
+    let types = event_types(&body);
+    assert_eq!(
+        types.last().map(String::as_str),
+        Some("response.failed"),
+        "{body}"
+    );
+    assert_eq!(types.iter().filter(|t| *t == "response.failed").count(), 1);
+    assert!(!types.iter().any(|t| t == "response.completed"), "{body}");
+    assert!(body.contains(r#""code":"bridge_stopped""#), "{body}");
+    let log = bridge.log();
+    assert!(log.contains("grace period over: 1 stream cut"), "{log}");
+    assert!(log.contains("200 cut: the bridge stopped"), "{log}");
+    assert_clean(&bridge, &[&body]);
+}
+
+#[test]
+fn a_second_ctrl_c_stops_at_once_and_cuts_what_runs() {
+    let sb = Sandbox::new();
+    // 200 pieces: about 10 s, beyond the 5 s of grace.
+    let (_gateway, mut bridge, streaming) = streaming(&sb, 200);
+    let pid = bridge.child.id().to_string();
+    let kill = |sig: &str| {
+        let sent = std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+    };
+    kill("-INT");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !bridge.log().contains("again to stop at once") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(bridge.stop_with("-INT"), Some(0));
+    let body = streaming.join().unwrap();
+    let types = event_types(&body);
+    assert_eq!(
+        types.last().map(String::as_str),
+        Some("response.failed"),
+        "{body}"
+    );
+    let log = bridge.log();
+    assert!(log.contains("SIGINT again: stopping now"), "{log}");
+    assert!(log.contains("1 stream cut"), "{log}");
+}
+
+#[test]
+fn codex_gets_the_bridge_right_after_exec_even_after_top_level_options() {
+    let sb = Sandbox::new();
+    installed(&sb);
+    with_tools(&sb);
+    fake_codex(&sb, "0.171.0", 0);
+    let out = sb.exec(&["codex", "--model", "m", "exec", "-c", "x=1", "hi"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let log = std::fs::read_to_string(sb.dir.path().join("codex-log")).expect("codex ran");
+    let args: Vec<&str> = log.lines().filter_map(|l| l.strip_prefix("ARG=")).collect();
+    // Before `exec`, Codex 0.133 drops it when exec has a -c of its own.
+    assert_eq!(
+        args[..6],
+        ["--model", "m", "exec", "--profile", "ominigate", "-c"],
+        "{log}"
+    );
+    assert!(
+        args[6].starts_with("model_providers.ominigate.base_url=\"http://127.0.0.1:"),
+        "{log}"
+    );
+    assert_eq!(args[7..], ["-c", "x=1", "hi"], "{log}");
+}
+
+#[test]
+fn codex_refuses_a_users_own_base_url_that_would_bypass_the_bridge() {
+    let sb = Sandbox::new();
+    installed(&sb);
+    with_tools(&sb);
+    fake_codex(&sb, "0.171.0", 0);
+    for flag in [
+        &[
+            "exec",
+            "-c",
+            "model_providers.ominigate.base_url=\"https://gw.example/v1\"",
+            "hi",
+        ][..],
+        &[
+            "--config=model_providers.ominigate={base_url=\"x\"}",
+            "exec",
+            "hi",
+        ],
+    ] {
+        let mut argv = vec!["codex"];
+        argv.extend_from_slice(flag);
+        let out = sb.exec(&argv, &[]);
+        assert_eq!(out.code, 2, "{out:?}");
+        assert!(out.stderr.contains("past the bridge"), "{out:?}");
+        assert!(out.stderr.contains("drop that -c"), "{out:?}");
+        assert!(
+            !sb.dir.path().join("codex-log").exists(),
+            "Codex ran: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn under_nohup_sighup_is_left_ignored() {
+    use std::os::unix::process::CommandExt;
+    let sb = Sandbox::new();
+    let mut bridge = Bridge::start_with(&sb, "https://gw.example/v1", &[], |cmd| {
+        // SAFETY: signal() is async-signal-safe; the closure allocates nothing.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGHUP, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+    });
+    let sent = std::process::Command::new("kill")
+        .args(["-HUP", &bridge.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    std::thread::sleep(Duration::from_millis(300));
+    let r = agent()
+        .get(bridge.url("/health"))
+        .call()
+        .expect("still serving");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(!bridge.log().contains("SIGHUP"), "{}", bridge.log());
+    assert_eq!(bridge.stop_with("-TERM"), Some(0));
+}
+
+#[test]
+fn the_providers_headers_and_query_reach_the_gateway_and_codexs_own_do_not() {
+    let gateway = Server::start(|req: &Request| match req.method.as_str() {
+        "GET" => reply(200, &models_body(&["m"])),
+        _ => Answer::Stream {
+            chunks: chat_chunks(1),
+            delay: Duration::from_millis(1),
+        },
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    // As Codex sends them with `http_headers`, `env_http_headers` and
+    // `query_params` set, plus what a browser or a proxy would add.
+    let headers = [
+        ("Authorization", format!("Bearer {CANARY}")),
+        ("X-Team", "blue".to_string()),
+        ("Api-Key", "azure-style".to_string()),
+        ("OpenAI-Organization", "org-1".to_string()),
+        ("Connection", "keep-alive, X-Hop".to_string()),
+        ("X-Hop", "hop".to_string()),
+        ("Keep-Alive", "timeout=5".to_string()),
+        ("Cookie", "session=1".to_string()),
+        ("Origin", "http://localhost:1".to_string()),
+        ("Referer", "http://localhost:1/".to_string()),
+        ("Sec-Fetch-Mode", "cors".to_string()),
+        ("X-Forwarded-For", "10.0.0.1".to_string()),
+        ("Accept-Encoding", "zstd, gzip".to_string()),
+        ("User-Agent", "codex_cli_rs/0.171.0".to_string()),
+        ("originator", "codex_exec".to_string()),
+        ("session-id", "s-1".to_string()),
+        ("session_id", "s-1".to_string()),
+        ("thread-id", "t-1".to_string()),
+        ("x-client-request-id", "r-1".to_string()),
+        ("x-codex-turn-metadata", "{}".to_string()),
+        ("x-codex-window-id", "w-1".to_string()),
+        ("x-openai-subagent", "review".to_string()),
+        ("version", "0.133.0".to_string()),
+    ];
+    let url = bridge.url("/v1/responses?api-version=2026-01&team=blue%20sky");
+    let request = agent().post(url).header("Content-Type", "application/json");
+    let mut r = with_headers(request, &headers)
+        .send(responses_request())
+        .expect("post");
+    let body = r.body_mut().read_to_string().unwrap();
+    assert!(body.contains("response.completed"), "{body}");
+    let request = agent().get(bridge.url("/v1/models?client_version=0.171.0"));
+    let mut r = with_headers(request, &headers).call().expect("models");
+    let models = r.body_mut().read_to_string().unwrap();
+    assert!(models.contains("\"m\""), "{models}");
+
+    let seen = gateway.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        seen[0].path,
+        "/v1/chat/completions?api-version=2026-01&team=blue%20sky"
+    );
+    assert_eq!(seen[1].path, "/v1/models?client_version=0.171.0");
+    for r in &seen {
+        let h = &r.headers;
+        let get = |name: &str| h.get(name).map(String::as_str);
+        assert_eq!(get("authorization"), Some(&*format!("Bearer {CANARY}")));
+        assert_eq!(get("x-team"), Some("blue"), "{h:?}");
+        assert_eq!(get("api-key"), Some("azure-style"), "{h:?}");
+        assert_eq!(get("openai-organization"), Some("org-1"), "{h:?}");
+        assert!(
+            get("user-agent").is_some_and(|ua| ua.starts_with("ominigate-codex/")),
+            "{h:?}"
+        );
+        for name in [
+            "x-hop",
+            "keep-alive",
+            "cookie",
+            "origin",
+            "referer",
+            "sec-fetch-mode",
+            "x-forwarded-for",
+            "accept-encoding",
+            "originator",
+            "session-id",
+            "session_id",
+            "thread-id",
+            "x-client-request-id",
+            "x-codex-turn-metadata",
+            "x-codex-window-id",
+            "x-openai-subagent",
+            "version",
+        ] {
+            assert_eq!(get(name), None, "{name} went on: {h:?}");
+        }
+    }
+    assert_clean(&bridge, &[&body, &models]);
+}
+
+fn with_headers<B>(
+    mut request: ureq::RequestBuilder<B>,
+    headers: &[(&str, String)],
+) -> ureq::RequestBuilder<B> {
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request
+}
+
+#[test]
+fn a_gateway_elsewhere_is_reached_through_the_environments_proxy() {
+    // A proxy on 127.0.0.1 that refuses every tunnel: nothing leaves this
+    // machine, and the CONNECT it got shows the bridge used it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let proxy = listener.local_addr().expect("addr");
+    let seen = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("a tunnel request");
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap_or(0);
+        let _ = s.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    let sb = Sandbox::new();
+    let env = [
+        ("HTTPS_PROXY", format!("http://{proxy}")),
+        ("NO_PROXY", "localhost".to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bridge = Bridge::start_with_env(&sb, "https://gw.example/v1", &[], &env);
+    let (status, body) = post_responses(&bridge);
+    assert_eq!(status, 502, "{body}");
+    let request = seen.join().expect("the proxy");
+    assert!(
+        request.starts_with("CONNECT gw.example:443 HTTP/1.1\r\n"),
+        "{request}"
+    );
+    // The key goes through the tunnel only, never to the proxy.
+    assert_no_canary_in_text(&request);
+    assert_clean(&bridge, &[&body]);
 }
 
 /// Issue 19: the bridge reads the model catalogue beside the profile when

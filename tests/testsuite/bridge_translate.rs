@@ -92,7 +92,7 @@ fn outputs(dir: &Path) -> Vec<(&'static str, Vec<u8>)> {
     if let Ok(body) = fs::read(dir.join("request.json")) {
         match request_to_chat(&body, &case_models(dir)) {
             Ok(t) => {
-                out.push(("chat.json", pretty(&t.chat).into_bytes()));
+                out.push(("chat.json", pretty(&t.chat_json()).into_bytes()));
                 let summary = serde_json::json!({
                     "model": t.summary.model,
                     "items": t.summary.items,
@@ -281,7 +281,7 @@ proptest! {
         ]);
         let body = serde_json::json!({"model": "m", "stream": true, "input": items, "tools": tools});
         let translated = request_to_chat(body.to_string().as_bytes(), &NoModels).expect("translates");
-        let messages = translated.chat["messages"].as_array().expect("messages").clone();
+        let messages = translated.chat_json()["messages"].as_array().expect("messages").clone();
         let mut expected_tool_ids: Vec<String> = Vec::new();
         for (i, m) in messages.iter().enumerate() {
             let role = m["role"].as_str().expect("role");

@@ -4,6 +4,7 @@
 mod harness;
 
 mod bridge_e2e;
+mod bridge_hostile;
 mod bridge_server;
 mod bridge_translate;
 mod cases;

@@ -17,9 +17,19 @@
 //!   call is rejected by gateways);
 //! - a `reasoning` item's text becomes `reasoning_content` of the next
 //!   assistant message.
+//!
+//! Memory: the history comes as the raw text of each item
+//! ([`RawValue`], borrowed from the request body). Each item is parsed
+//! when it is read and dropped after; the messages are written out as JSON
+//! text as they are made. A `serde_json::Value` of a whole history took
+//! about 20 times its text (a one-letter message is an object, a map and
+//! three strings), and the messages as values ten times more.
 
 use std::collections::{HashMap, VecDeque};
 
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::tools::{TOOL_SEARCH, ToolMap};
@@ -49,7 +59,10 @@ struct Assistant {
 /// Builds the chat `messages`.
 pub(crate) struct Messages<'a> {
     map: &'a ToolMap,
-    out: Vec<Value>,
+    /// The messages so far, as a JSON array's text (without its `]`).
+    out: &'a mut Vec<u8>,
+    /// Messages in `out`; the system message counts once written.
+    written: usize,
     system: Vec<String>,
     /// Set at the first item that is not a `developer`/`system` message:
     /// from there on such messages stay in place.
@@ -63,15 +76,20 @@ pub(crate) struct Messages<'a> {
 }
 
 impl<'a> Messages<'a> {
-    pub(crate) fn build(
+    /// Appends the chat `messages` array for `instructions` and `input` to
+    /// `out`, as JSON text.
+    pub(crate) fn write(
         instructions: Option<&str>,
-        input: &[Value],
+        input: &[&RawValue],
         map: &'a ToolMap,
         dropped: &mut Vec<String>,
-    ) -> Vec<Value> {
+        out: &'a mut Vec<u8>,
+    ) {
+        out.push(b'[');
         let mut this = Messages {
             map,
-            out: Vec::new(),
+            out,
+            written: 0,
             system: Vec::new(),
             started: false,
             assistant: None,
@@ -83,54 +101,77 @@ impl<'a> Messages<'a> {
             this.system.push(text.to_owned());
         }
         this.pair_outputs(input, dropped);
-        for (index, item) in input.iter().enumerate() {
-            this.item(index, item, dropped);
+        for (index, raw) in input.iter().enumerate() {
+            this.item(index, &parse(raw), dropped);
         }
         this.flush();
-        if !this.system.is_empty() {
-            let text = this.system.join("\n\n");
-            this.out
-                .insert(0, json!({"role": "system", "content": text}));
+        this.write_system();
+        this.out.push(b']');
+    }
+
+    /// The leading system message, once: before the first other message
+    /// (the `developer`/`system` messages that join it all come first), or
+    /// at the end.
+    fn write_system(&mut self) {
+        if self.system.is_empty() {
+            return;
         }
-        this.out
+        let text = std::mem::take(&mut self.system).join("\n\n");
+        self.push(&json!({"role": "system", "content": text}));
+    }
+
+    /// Writes `message` after those before it.
+    fn emit(&mut self, message: Value) {
+        self.write_system();
+        self.push(&message);
+    }
+
+    fn push(&mut self, message: &Value) {
+        if self.written > 0 {
+            self.out.push(b',');
+        }
+        // Writing a `Value` into a `Vec` cannot fail (its keys are strings).
+        let _ = serde_json::to_writer(&mut *self.out, message);
+        self.written += 1;
     }
 
     /// Assigns every output to its call (in order, per call id), wherever it
     /// stands in the history. Outputs without a call are dropped.
-    fn pair_outputs(&mut self, input: &[Value], dropped: &mut Vec<String>) {
-        let mut by_id: HashMap<&str, VecDeque<usize>> = HashMap::new();
-        for (index, item) in input.iter().enumerate() {
-            if is_output(item) {
-                let id = item.get("call_id").and_then(Value::as_str).unwrap_or("");
-                by_id.entry(id).or_default().push_back(index);
+    fn pair_outputs(&mut self, input: &[&RawValue], dropped: &mut Vec<String>) {
+        let mut by_id: HashMap<String, VecDeque<usize>> = HashMap::new();
+        let mut calls = Vec::new();
+        for (index, raw) in input.iter().enumerate() {
+            let head = Head::of(raw);
+            if is_output(head.kind()) {
+                by_id
+                    .entry(head.call_id().to_owned())
+                    .or_default()
+                    .push_back(index);
+            } else if is_call(head.kind()) {
+                calls.push((index, head.call_id().to_owned()));
             }
         }
-        let mut consumed = vec![false; input.len()];
-        for (index, item) in input.iter().enumerate() {
-            if is_call(item) {
-                let id = item.get("call_id").and_then(Value::as_str).unwrap_or("");
-                if id.is_empty() {
-                    self.fallback_ids
-                        .insert(index, format!("call_bridge_{index}"));
-                    continue;
-                }
-                if let Some(output) = by_id.get_mut(id).and_then(VecDeque::pop_front) {
-                    consumed[output] = true;
-                    let output = &input[output];
-                    let read = match kind(output) {
-                        SEARCH_OUTPUT => Output::found(output, self.map),
-                        _ => Output::read(output.get("output")),
-                    };
-                    self.outputs.insert(index, read);
-                }
+        for (index, id) in calls {
+            if id.is_empty() {
+                self.fallback_ids
+                    .insert(index, format!("call_bridge_{index}"));
+                continue;
+            }
+            if let Some(output) = by_id.get_mut(&id).and_then(VecDeque::pop_front) {
+                let output = parse(input[output]);
+                let read = match kind(&output) {
+                    SEARCH_OUTPUT => Output::found(&output, self.map),
+                    _ => Output::read(output.get("output")),
+                };
+                self.outputs.insert(index, read);
             }
         }
-        for (index, item) in input.iter().enumerate() {
-            if is_output(item) && !consumed[index] {
-                let id = item.get("call_id").and_then(Value::as_str).unwrap_or("");
-                dropped.push(format!("output {id}"));
-            }
-        }
+        let mut orphans: Vec<(usize, String)> = by_id
+            .into_iter()
+            .flat_map(|(id, left)| left.into_iter().map(move |index| (index, id.clone())))
+            .collect();
+        orphans.sort_unstable();
+        dropped.extend(orphans.into_iter().map(|(_, id)| format!("output {id}")));
     }
 
     fn item(&mut self, index: usize, item: &Value, dropped: &mut Vec<String>) {
@@ -172,7 +213,7 @@ impl<'a> Messages<'a> {
                 self.flush();
                 let text = plain_text(content);
                 if !text.is_empty() {
-                    self.out.push(json!({"role": "user", "content": text}));
+                    self.emit(json!({"role": "user", "content": text}));
                 }
             }
             "assistant" => {
@@ -194,7 +235,7 @@ impl<'a> Messages<'a> {
                     // Gateways refuse empty user messages.
                     return;
                 }
-                self.out.push(json!({"role": "user", "content": content}));
+                self.emit(json!({"role": "user", "content": content}));
             }
         }
     }
@@ -274,7 +315,7 @@ impl<'a> Messages<'a> {
         if !assistant.calls.is_empty() {
             message.insert("tool_calls".into(), Value::Array(assistant.calls));
         }
-        self.out.push(Value::Object(message));
+        self.emit(Value::Object(message));
         let mut images = Vec::new();
         for (call_id, output) in assistant.results {
             if !output.images.is_empty() {
@@ -282,27 +323,60 @@ impl<'a> Messages<'a> {
                 images.push(json!({"type": "text", "text": note}));
                 images.extend(output.images);
             }
-            self.out
-                .push(json!({"role": "tool", "tool_call_id": call_id, "content": output.text}));
+            self.emit(json!({"role": "tool", "tool_call_id": call_id, "content": output.text}));
         }
         if !images.is_empty() {
-            self.out.push(json!({"role": "user", "content": images}));
+            self.emit(json!({"role": "user", "content": images}));
         }
     }
 }
 
-fn is_call(item: &Value) -> bool {
+fn is_call(kind: &str) -> bool {
+    matches!(kind, "function_call" | "custom_tool_call" | SEARCH_CALL)
+}
+
+fn is_output(kind: &str) -> bool {
     matches!(
-        kind(item),
-        "function_call" | "custom_tool_call" | SEARCH_CALL
+        kind,
+        "function_call_output" | "custom_tool_call_output" | SEARCH_OUTPUT
     )
 }
 
-fn is_output(item: &Value) -> bool {
-    matches!(
-        kind(item),
-        "function_call_output" | "custom_tool_call_output" | SEARCH_OUTPUT
-    )
+/// An item of the history, parsed whole (`null` if it cannot be: the body
+/// it came from was valid JSON, so only a nesting deeper than the parser
+/// takes).
+fn parse(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+}
+
+/// What the walk over the whole history needs of an item: its kind and
+/// call id, parsed without the rest (whose text is skipped, not kept).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Head {
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    role: Option<IgnoredAny>,
+    call_id: Option<Value>,
+}
+
+impl Head {
+    /// The head of `raw`; an empty one for an item that is not an object.
+    pub(crate) fn of(raw: &RawValue) -> Head {
+        serde_json::from_str(raw.get()).unwrap_or_default()
+    }
+
+    /// The item's type, as [`kind`] says it.
+    pub(crate) fn kind(&self) -> &str {
+        match self.kind.as_ref().and_then(Value::as_str) {
+            Some(kind) => kind,
+            None if self.role.is_some() => "message",
+            None => "",
+        }
+    }
+
+    fn call_id(&self) -> &str {
+        self.call_id.as_ref().and_then(Value::as_str).unwrap_or("")
+    }
 }
 
 pub(crate) fn kind(item: &Value) -> &str {

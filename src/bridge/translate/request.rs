@@ -8,9 +8,18 @@
 //! Codex sends the whole history every turn, so this is stateless. What is
 //! not translated (unknown items, hosted tools, …) is listed in
 //! [`RequestSummary::dropped`] for the log.
+//!
+//! The steps ([`request_to_chat`]): read the request's fields, its model and
+//! its history (`Request::read`: every field but `input` parsed, `input`
+//! kept as the raw text of each item), the tools it declares, the
+//! messages (`Messages::write`, written as JSON text item by item), the
+//! options, and the chat body around them (`encode`). The translation's
+//! memory stays within a few times the body (bench/RESULTS.md).
 
+use std::collections::BTreeMap;
 use std::fmt;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::messages::{self, ADDITIONAL_TOOLS, Messages, SEARCH_OUTPUT};
@@ -19,8 +28,8 @@ use super::tools::{self, ToolMap};
 /// The translated request.
 #[derive(Debug, Clone)]
 pub struct Translated {
-    /// The chat-completions request body to POST upstream.
-    pub chat: Value,
+    /// The chat-completions request body to POST upstream (JSON).
+    pub chat: Vec<u8>,
     /// Chat function name -> the Responses tool, for the answer.
     pub tools: ToolMap,
     /// For the one-line request log.
@@ -47,6 +56,13 @@ pub struct RequestSummary {
 /// 400 `{"error":{"message"}}` answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestError(String);
+
+impl Translated {
+    /// [`Translated::chat`] parsed, for tests and diagnostics.
+    pub fn chat_json(&self) -> Value {
+        serde_json::from_slice(&self.chat).unwrap_or(Value::Null)
+    }
+}
 
 impl RequestError {
     pub(crate) fn new(message: impl Into<String>) -> Self {
@@ -94,112 +110,50 @@ impl Models for NoModels {
 
 /// Translates a Responses request body; `models` says which models reason.
 pub fn request_to_chat(body: &[u8], models: &dyn Models) -> Result<Translated, RequestError> {
-    let request: Value = serde_json::from_slice(body)
-        .map_err(|e| RequestError::new(format!("the request body is not valid JSON: {e}")))?;
-    let Value::Object(request) = request else {
-        return Err(RequestError::new("the request body is not a JSON object"));
-    };
-    let model = match request.get("model") {
-        Some(Value::String(model)) if !model.is_empty() => model.clone(),
-        _ => return Err(RequestError::new("the request has no `model`")),
-    };
-    let stream = request
-        .get("stream")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-
+    let Request {
+        fields,
+        model,
+        stream,
+        input,
+        tools,
+    } = Request::read(body)?;
     let single;
-    let input: &[Value] = match request.get("input") {
-        None | Some(Value::Null) => &[],
-        Some(Value::String(text)) => {
-            single = [json!({"type": "message", "role": "user", "content": text})];
-            &single
-        }
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            return Err(RequestError::new(
-                "`input` must be a string or an array of items",
-            ));
+    let input: Vec<&RawValue> = match input {
+        Input::Items(items) => items,
+        Input::Text(text) => {
+            single = one_message(&text);
+            vec![&*single]
         }
     };
     // Tools come from `tools`, from `additional_tools` items (which some
     // of Codex's own model slugs use instead), and from the results of
     // Codex's tool search (`tool_search_output`: the deferred tools it
     // found, callable from then on).
-    let declared: Vec<&Value> = request
-        .get("tools")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .chain(
-            input
-                .iter()
-                .filter(|item| matches!(messages::kind(item), ADDITIONAL_TOOLS | SEARCH_OUTPUT))
-                .filter_map(|item| item.get("tools").and_then(Value::as_array))
-                .flatten(),
-        )
-        .collect();
-    let chat_tools = tools::translate_tools(declared.iter().copied());
-    let mut dropped = chat_tools.dropped;
-    let map = chat_tools.map;
-    // Stateless: an earlier response cannot be looked up. Codex sends the
-    // whole history instead and never sets this over HTTP.
-    if request
-        .get("previous_response_id")
-        .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
-    {
-        dropped.push("field previous_response_id".to_owned());
-    }
-    let instructions = request.get("instructions").and_then(Value::as_str);
-    let messages = Messages::build(instructions, input, &map, &mut dropped);
-
-    let mut chat = Map::new();
-    chat.insert("model".into(), Value::String(model.clone()));
-    chat.insert("messages".into(), Value::Array(messages));
-    chat.insert("stream".into(), Value::Bool(stream));
-    if stream {
-        chat.insert("stream_options".into(), json!({"include_usage": true}));
-    }
-    if !chat_tools.tools.is_empty() {
-        chat.insert("tools".into(), Value::Array(chat_tools.tools));
-        if let Some(choice) = request
-            .get("tool_choice")
-            .and_then(|c| tool_choice(c, &map))
-        {
-            chat.insert("tool_choice".into(), choice);
-        }
-        if let Some(parallel) = request
-            .get("parallel_tool_calls")
-            .filter(|v| v.is_boolean())
-        {
-            chat.insert("parallel_tool_calls".into(), parallel.clone());
-        }
-    }
-    // OpenAI's current name: `max_tokens` is deprecated there and refused by
-    // its reasoning models (the `openai/…` slugs a gateway forwards).
-    if let Some(max) = request.get("max_output_tokens").filter(|v| v.is_u64()) {
-        chat.insert("max_completion_tokens".into(), max.clone());
-    }
-    if let Some(effort) = reasoning_effort(&request, &model, models) {
-        chat.insert("reasoning_effort".into(), effort);
-    }
-    for key in ["temperature", "top_p"] {
-        if let Some(value) = request.get(key).filter(|v| v.is_number()) {
-            chat.insert(key.into(), value.clone());
-        }
-    }
-    if let Some(format) = request
-        .get("text")
-        .and_then(|t| t.get("format"))
-        .and_then(response_format)
-    {
-        chat.insert("response_format".into(), format);
-    }
-    passed_options(&request, &mut chat);
-
+    let declared: Vec<&RawValue> = tools.into_iter().chain(tools_in_history(&input)).collect();
+    let mut chat_tools = tools::translate_tools(declared.iter().copied());
+    let mut dropped = std::mem::take(&mut chat_tools.dropped);
+    dropped.extend(stateful(&fields));
+    let instructions = fields.get("instructions").and_then(Value::as_str);
+    // Untouched capacity costs no memory; a body's translation is rarely
+    // longer than the body.
+    let mut chat = Vec::with_capacity(body.len() + 1024);
+    chat.extend_from_slice(b"{\"messages\":");
+    Messages::write(
+        instructions,
+        &input,
+        &chat_tools.map,
+        &mut dropped,
+        &mut chat,
+    );
+    let core = Core {
+        model: &model,
+        stream,
+    };
+    let options = chat_options(&fields, core, &chat_tools.map, models);
+    encode(&mut chat, &options, &chat_tools.tools);
     Ok(Translated {
-        chat: Value::Object(chat),
-        tools: map,
+        chat,
+        tools: chat_tools.map,
         summary: RequestSummary {
             model,
             items: input.len(),
@@ -208,6 +162,202 @@ pub fn request_to_chat(body: &[u8], models: &dyn Models) -> Result<Translated, R
             dropped,
         },
     })
+}
+
+/// A Responses request as read: its fields but `input` and `tools`
+/// parsed, its model, whether it streams, its history, and its tools (the
+/// raw text of each; none unless an array).
+struct Request<'a> {
+    fields: Map<String, Value>,
+    model: String,
+    stream: bool,
+    input: Input<'a>,
+    tools: Vec<&'a RawValue>,
+}
+
+/// The history: the raw text of each item (borrowed from the body), or
+/// the one text `input` may be.
+enum Input<'a> {
+    Items(Vec<&'a RawValue>),
+    Text(String),
+}
+
+impl<'a> Request<'a> {
+    fn read(body: &'a [u8]) -> Result<Request<'a>, RequestError> {
+        let raw: BTreeMap<String, &'a RawValue> = serde_json::from_slice(body).map_err(|e| {
+            RequestError::new(match e.classify() {
+                serde_json::error::Category::Data => {
+                    "the request body is not a JSON object".to_owned()
+                }
+                _ => format!("the request body is not valid JSON: {e}"),
+            })
+        })?;
+        let mut fields = Map::new();
+        let mut input = Input::Items(Vec::new());
+        let mut tools = Vec::new();
+        for (key, value) in raw {
+            if key == "input" {
+                input = Input::read(value)?;
+            } else if key == "tools" {
+                tools = serde_json::from_str(value.get()).unwrap_or_default();
+            } else {
+                // Valid JSON already: only a nesting too deep fails here.
+                let value = serde_json::from_str(value.get()).map_err(|e| {
+                    RequestError::new(format!("the request's `{key}` cannot be read: {e}"))
+                })?;
+                fields.insert(key, value);
+            }
+        }
+        let model = match fields.get("model") {
+            Some(Value::String(model)) if !model.is_empty() => model.clone(),
+            _ => return Err(RequestError::new("the request has no `model`")),
+        };
+        let stream = fields
+            .get("stream")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        Ok(Request {
+            fields,
+            model,
+            stream,
+            input,
+            tools,
+        })
+    }
+}
+
+impl<'a> Input<'a> {
+    fn read(raw: &'a RawValue) -> Result<Input<'a>, RequestError> {
+        let invalid = || RequestError::new("`input` must be a string or an array of items");
+        match raw.get().trim_start().as_bytes().first() {
+            Some(b'[') => serde_json::from_str(raw.get())
+                .map(Input::Items)
+                .map_err(|_| invalid()),
+            Some(b'"') => serde_json::from_str(raw.get())
+                .map(Input::Text)
+                .map_err(|_| invalid()),
+            Some(b'n') => Ok(Input::Items(Vec::new())),
+            _ => Err(invalid()),
+        }
+    }
+}
+
+/// Stateless: an earlier response cannot be looked up. Codex sends the
+/// whole history instead and never sets `previous_response_id` over HTTP;
+/// when set, it is listed as not translated.
+fn stateful(fields: &Map<String, Value>) -> Option<String> {
+    fields
+        .get("previous_response_id")
+        .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+        .then(|| "field previous_response_id".to_owned())
+}
+
+/// A text `input`: one user message.
+fn one_message(text: &str) -> Box<RawValue> {
+    let item = json!({"type": "message", "role": "user", "content": text});
+    // A `Value` written out is valid JSON.
+    RawValue::from_string(item.to_string())
+        .unwrap_or_else(|_| RawValue::from_string("null".to_owned()).expect("null is JSON"))
+}
+
+/// The tools the history declares: in `additional_tools` items and in the
+/// results of Codex's tool search, each as its raw text (only these items
+/// are read past their head).
+fn tools_in_history<'a>(input: &[&'a RawValue]) -> Vec<&'a RawValue> {
+    #[derive(serde::Deserialize)]
+    struct Declaring<'a> {
+        #[serde(borrow)]
+        tools: Option<Vec<&'a RawValue>>,
+    }
+    input
+        .iter()
+        .filter(|raw| {
+            matches!(
+                messages::Head::of(raw).kind(),
+                ADDITIONAL_TOOLS | SEARCH_OUTPUT
+            )
+        })
+        .filter_map(|raw| serde_json::from_str::<Declaring<'a>>(raw.get()).ok())
+        .flat_map(|item| item.tools.unwrap_or_default())
+        .collect()
+}
+
+/// What every chat request has: the model and whether it streams.
+#[derive(Clone, Copy)]
+struct Core<'a> {
+    model: &'a str,
+    stream: bool,
+}
+
+/// The chat fields besides the messages and the tools: the model,
+/// streaming, how to call the tools (`tools` and `map`), and the options
+/// chat shares with Responses.
+fn chat_options(
+    fields: &Map<String, Value>,
+    core: Core<'_>,
+    map: &ToolMap,
+    models: &dyn Models,
+) -> Map<String, Value> {
+    let mut chat = Map::new();
+    chat.insert("model".into(), Value::String(core.model.to_owned()));
+    chat.insert("stream".into(), Value::Bool(core.stream));
+    if core.stream {
+        chat.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+    if !map.is_empty() {
+        if let Some(choice) = fields.get("tool_choice").and_then(|c| tool_choice(c, map)) {
+            chat.insert("tool_choice".into(), choice);
+        }
+        if let Some(parallel) = fields.get("parallel_tool_calls").filter(|v| v.is_boolean()) {
+            chat.insert("parallel_tool_calls".into(), parallel.clone());
+        }
+    }
+    // OpenAI's current name: `max_tokens` is deprecated there and refused by
+    // its reasoning models (the `openai/…` slugs a gateway forwards).
+    if let Some(max) = fields.get("max_output_tokens").filter(|v| v.is_u64()) {
+        chat.insert("max_completion_tokens".into(), max.clone());
+    }
+    if let Some(effort) = reasoning_effort(fields, core.model, models) {
+        chat.insert("reasoning_effort".into(), effort);
+    }
+    for key in ["temperature", "top_p"] {
+        if let Some(value) = fields.get(key).filter(|v| v.is_number()) {
+            chat.insert(key.into(), value.clone());
+        }
+    }
+    if let Some(format) = fields
+        .get("text")
+        .and_then(|t| t.get("format"))
+        .and_then(response_format)
+    {
+        chat.insert("response_format".into(), format);
+    }
+    passed_options(fields, &mut chat);
+    chat
+}
+
+/// Closes the chat body in `chat` (its `{"messages":[…]` written): the
+/// other fields, the tools (each chat tool's JSON, when there are any),
+/// then `}`.
+fn encode(chat: &mut Vec<u8>, fields: &Map<String, Value>, tools: &[Box<RawValue>]) {
+    let at = chat.len();
+    // Writing a `Value` into a `Vec` cannot fail (its keys are strings).
+    let _ = serde_json::to_writer(&mut *chat, fields);
+    // `{"model":…}` after the messages: its `{` becomes the `,` between
+    // them (there is always a model).
+    chat[at] = b',';
+    if tools.is_empty() {
+        return;
+    }
+    chat.pop();
+    chat.extend_from_slice(b",\"tools\":[");
+    for (i, tool) in tools.iter().enumerate() {
+        if i > 0 {
+            chat.push(b',');
+        }
+        chat.extend_from_slice(tool.get().as_bytes());
+    }
+    chat.extend_from_slice(b"]}");
 }
 
 /// `reasoning.effort` as `reasoning_effort`, unless the catalogue knows the
@@ -286,5 +436,67 @@ fn response_format(format: &Value) -> Option<Value> {
         }
         "json_object" => Some(json!({"type": "json_object"})),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chat(body: &str) -> Result<Value, RequestError> {
+        request_to_chat(body.as_bytes(), &NoModels).map(|t| t.chat_json())
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_or_dropped_never_a_crash() {
+        let deep = |n| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        for field in ["text", "reasoning"] {
+            let body = format!(r#"{{"model":"m","{field}":{}}}"#, deep(200_000));
+            let e = chat(&body).unwrap_err().to_string();
+            assert!(e.contains(&format!("`{field}` cannot be read")), "{e}");
+        }
+        // A tool too deep to read is dropped like one of no known type.
+        let body = format!(r#"{{"model":"m","tools":{}}}"#, deep(200_000));
+        let t = request_to_chat(body.as_bytes(), &NoModels).unwrap();
+        assert_eq!(t.summary.dropped, ["tool "]);
+        // An item too deep to read is dropped like an unknown one.
+        let body = format!(r#"{{"model":"m","input":[{},"x"]}}"#, deep(200_000));
+        let t = request_to_chat(body.as_bytes(), &NoModels).unwrap();
+        assert_eq!(t.summary.items, 2);
+        assert_eq!(t.summary.dropped, ["item ", "item "]);
+        let e = chat(&format!(r#"{{"model":"m","input":{}}}"#, deep(200_000)));
+        assert!(e.is_ok_and(|c| c["messages"] == json!([])));
+    }
+
+    #[test]
+    fn the_chat_body_is_one_json_object_with_the_messages_first() {
+        let t = request_to_chat(
+            br#"{"model":"m","stream":true,"instructions":"be brief","input":"hi"}"#,
+            &NoModels,
+        )
+        .unwrap();
+        let text = String::from_utf8(t.chat.clone()).unwrap();
+        assert!(text.starts_with(r#"{"messages":[{"#), "{text}");
+        assert_eq!(
+            t.chat_json(),
+            json!({
+                "messages": [
+                    {"role": "system", "content": "be brief"},
+                    {"role": "user", "content": "hi"}
+                ],
+                "model": "m",
+                "stream": true,
+                "stream_options": {"include_usage": true}
+            })
+        );
+        for (body, says) in [
+            ("[1]", "not a JSON object"),
+            ("{", "not valid JSON"),
+            (r#"{"model":"m","input":5}"#, "`input` must be"),
+            (r#"{"input":[]}"#, "no `model`"),
+        ] {
+            let e = request_to_chat(body.as_bytes(), &NoModels).unwrap_err();
+            assert!(e.to_string().contains(says), "{body}: {e}");
+        }
     }
 }

@@ -265,6 +265,17 @@ impl StreamTranslator {
         self.end(tail)
     }
 
+    /// The answer is ended by the bridge, not the gateway (it stops): a
+    /// `response.failed` with `code` and `message`, unless the gateway had
+    /// finished it (then it completes).
+    pub fn stopped(mut self, code: &str, message: &str) -> Finish {
+        let mut tail = Vec::new();
+        if self.phase == Phase::Streaming {
+            self.fail(&mut tail, &StreamFailure::new(code, message));
+        }
+        self.end(tail)
+    }
+
     /// Completes a finished answer and reports the outcome.
     fn end(mut self, mut tail: Vec<u8>) -> Finish {
         if self.phase == Phase::Finished {
@@ -820,6 +831,21 @@ mod tests {
                 assert!(!lower.contains(run), "{run:?} of the key in {events}");
             }
         }
+    }
+
+    #[test]
+    fn stopped_mid_answer_fails_with_the_bridges_code_and_after_finish_completes() {
+        let mut t = translator();
+        t.push(TEXT);
+        let finish = t.stopped("bridge_stopped", "the bridge stopped");
+        assert!(!finish.completed);
+        let tail = text(&finish.tail);
+        assert!(tail.contains("response.failed"), "{tail}");
+        assert!(tail.contains("\"code\":\"bridge_stopped\""), "{tail}");
+        let mut t = translator();
+        t.push(TEXT);
+        t.push(STOP);
+        assert!(t.stopped("bridge_stopped", "x").completed);
     }
 
     #[test]

@@ -17,10 +17,18 @@
 //! a name that is too long, or taken by an earlier tool, is cut and given a
 //! hash suffix of the full original, so the same tool list always yields the
 //! same names and the way back is exact.
+//!
+//! Memory: each declaration is read from its raw text with its
+//! `parameters` (a JSON schema, most of its bytes) kept raw, and each chat
+//! tool is written out as JSON text at once, the schema copied as it came.
+//! As `serde_json::Value`s, a body of small tools took about 60 times its
+//! size to translate.
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 /// The longest chat function name gateways accept.
 pub(crate) const MAX_NAME: usize = 64;
@@ -107,7 +115,8 @@ impl ToolMap {
 
 /// The chat tools of a request, what they map back to, and what was dropped.
 pub(crate) struct ChatTools {
-    pub tools: Vec<Value>,
+    /// Each chat tool's JSON.
+    pub tools: Vec<Box<RawValue>>,
     pub map: ToolMap,
     /// `tool TYPE[:NAME]` for every declaration that was not translated.
     pub dropped: Vec<String>,
@@ -120,8 +129,8 @@ pub(crate) const TOOL_SEARCH: &str = "tool_search";
 const TOP_LEVEL_NAMESPACE: &str = "functions";
 
 /// Translates the tool declarations of a Responses request (its `tools`, then
-/// those of `additional_tools` items).
-pub(crate) fn translate_tools<'a>(tools: impl IntoIterator<Item = &'a Value>) -> ChatTools {
+/// those of `additional_tools` items), each as its raw JSON text.
+pub(crate) fn translate_tools<'a>(tools: impl IntoIterator<Item = &'a RawValue>) -> ChatTools {
     let mut out = ChatTools {
         tools: Vec::new(),
         map: ToolMap::default(),
@@ -133,11 +142,75 @@ pub(crate) fn translate_tools<'a>(tools: impl IntoIterator<Item = &'a Value>) ->
     out
 }
 
-fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
-    let kind = tool.get("type").and_then(Value::as_str).unwrap_or("");
-    let name = tool.get("name").and_then(Value::as_str).unwrap_or("");
+/// What a tool declaration says, its schema and inner tools left raw.
+/// Fields of another type than expected read as missing; a declaration
+/// that is no object (or names a field twice) as empty.
+#[derive(Debug, Default, Deserialize)]
+struct Declared<'a> {
+    #[serde(rename = "type")]
+    kind: Option<Value>,
+    name: Option<Value>,
+    execution: Option<Value>,
+    description: Option<Value>,
+    format: Option<Value>,
+    #[serde(borrow)]
+    parameters: Option<&'a RawValue>,
+    #[serde(borrow)]
+    tools: Option<&'a RawValue>,
+}
+
+impl<'a> Declared<'a> {
+    fn of(raw: &'a RawValue) -> Declared<'a> {
+        serde_json::from_str(raw.get()).unwrap_or_default()
+    }
+
+    fn text(field: &Option<Value>) -> &str {
+        field.as_ref().and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// A namespace's tools, raw (none unless an array).
+    fn inner(&self) -> Vec<&'a RawValue> {
+        self.tools
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .unwrap_or_default()
+    }
+
+    /// The schema, as it came when it is an object.
+    fn schema(&self) -> Option<&'a RawValue> {
+        self.parameters
+            .filter(|raw| raw.get().trim_start().starts_with('{'))
+    }
+}
+
+/// A chat tool as written: a function with its schema, raw or built.
+#[derive(Serialize)]
+struct ChatTool<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: Function<'a>,
+}
+
+#[derive(Serialize)]
+struct Function<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    description: &'a str,
+    parameters: Schema<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Schema<'a> {
+    Raw(&'a RawValue),
+    Built(Value),
+}
+
+fn add_tool(out: &mut ChatTools, raw: &RawValue, namespace: Option<&str>) {
+    let tool = Declared::of(raw);
+    let kind = Declared::text(&tool.kind);
+    let name = Declared::text(&tool.name);
     let client_search = kind == TOOL_SEARCH
-        && tool.get("execution").and_then(Value::as_str) == Some("client")
+        && tool.execution.as_ref().and_then(Value::as_str) == Some("client")
         && namespace.is_none();
     let name = if client_search && name.is_empty() {
         TOOL_SEARCH
@@ -158,7 +231,7 @@ fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
                 namespace: namespace.map(str::to_owned),
             };
             match out.map.insert(target) {
-                Some(chat) => out.tools.push(declaration(tool, chat, function)),
+                Some(chat) => out.tools.push(declaration(&tool, &chat, function)),
                 // Gateways refuse two functions of one name; the first stays.
                 None => out
                     .dropped
@@ -167,12 +240,7 @@ fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
         }
         (None, "namespace") if !name.is_empty() && namespace.is_none() => {
             let inner_namespace = (name != TOP_LEVEL_NAMESPACE).then_some(name);
-            for inner in tool
-                .get("tools")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for inner in tool.inner() {
                 add_tool(out, inner, inner_namespace);
             }
         }
@@ -184,22 +252,17 @@ fn add_tool(out: &mut ChatTools, tool: &Value, namespace: Option<&str>) {
     }
 }
 
-/// The chat `function` tool for a declared tool, named `chat`: a freeform
-/// one takes its raw input in one string parameter `input`.
-fn declaration(tool: &Value, chat: String, kind: ToolKind) -> Value {
+/// The chat `function` tool for a declared tool, named `chat`, as JSON
+/// text: a freeform one takes its raw input in one string parameter
+/// `input`; another keeps its schema as it came.
+fn declaration(tool: &Declared<'_>, chat: &str, kind: ToolKind) -> Box<RawValue> {
     let custom = kind == ToolKind::Custom;
-    let mut function = Map::new();
-    function.insert("name".into(), Value::String(chat));
-    let description = if custom {
-        custom_description(tool)
-    } else {
-        string_field(tool, "description")
+    let description = match custom {
+        true => custom_description(tool),
+        false => Declared::text(&tool.description).to_owned(),
     };
-    if !description.is_empty() {
-        function.insert("description".into(), Value::String(description));
-    }
-    let parameters = if custom {
-        json!({
+    let parameters = match (custom, tool.schema()) {
+        (true, _) => Schema::Built(json!({
             "type": "object",
             "properties": {"input": {
                 "type": "string",
@@ -207,24 +270,30 @@ fn declaration(tool: &Value, chat: String, kind: ToolKind) -> Value {
             }},
             "required": ["input"],
             "additionalProperties": false
-        })
-    } else {
-        match tool.get("parameters") {
-            Some(p) if p.is_object() => p.clone(),
-            _ => json!({"type": "object", "properties": {}}),
-        }
+        })),
+        (false, Some(raw)) => Schema::Raw(raw),
+        (false, None) => Schema::Built(json!({"type": "object", "properties": {}})),
     };
-    function.insert("parameters".into(), parameters);
-    json!({"type": "function", "function": Value::Object(function)})
+    let tool = ChatTool {
+        kind: "function",
+        function: Function {
+            name: chat,
+            description: &description,
+            parameters,
+        },
+    };
+    // Written from valid JSON and strings: it is JSON.
+    serde_json::value::to_raw_value(&tool)
+        .unwrap_or_else(|_| RawValue::from_string("{}".to_owned()).expect("{} is JSON"))
 }
 
 /// How a freeform tool is called through chat, for its description.
 const CALL_AS_FUNCTION: &str = "Here it is called as a function: put the raw input, exactly as it would be written freeform, in its one string parameter `input`.";
 
 /// A custom tool's description, with its input format spelled out.
-fn custom_description(tool: &Value) -> String {
-    let mut text = string_field(tool, "description");
-    let format = tool.get("format");
+fn custom_description(tool: &Declared<'_>) -> String {
+    let mut text = Declared::text(&tool.description).to_owned();
+    let format = tool.format.as_ref();
     let definition = format
         .and_then(|f| f.get("definition"))
         .and_then(Value::as_str);
@@ -246,14 +315,6 @@ fn custom_description(tool: &Value) -> String {
         text.push_str(CALL_AS_FUNCTION);
     }
     text
-}
-
-fn string_field(value: &Value, key: &str) -> String {
-    value
-        .get(key)
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned()
 }
 
 /// `NAME` or `NAMESPACE__NAME`, made valid; cut with a hash when too long.
@@ -326,6 +387,16 @@ impl Fnv {
 mod tests {
     use super::*;
 
+    /// Each element of a JSON array, as raw text.
+    fn raws(tools: &Value) -> Vec<Box<RawValue>> {
+        tools
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| serde_json::value::to_raw_value(t).unwrap())
+            .collect()
+    }
+
     fn valid(name: &str) -> bool {
         (1..=MAX_NAME).contains(&name.len())
             && name
@@ -350,7 +421,8 @@ mod tests {
             {"type": "tool_search", "name": "tool_search"},
             {"type": "function", "name": "exec_command", "description": "again"}
         ]);
-        let out = translate_tools(tools.as_array().unwrap());
+        let raw = raws(&tools);
+        let out = translate_tools(raw.iter().map(|r| &**r));
         assert_eq!(out.tools.len(), 7);
         assert_eq!(
             out.dropped,
@@ -360,11 +432,17 @@ mod tests {
                 "tool function:exec_command (declared twice)"
             ]
         );
-        let names: Vec<&str> = out
+        let chat: Vec<Value> = out
             .tools
+            .iter()
+            .map(|t| serde_json::from_str(t.get()).unwrap())
+            .collect();
+        let names: Vec<&str> = chat
             .iter()
             .map(|t| t["function"]["name"].as_str().unwrap())
             .collect();
+        // The schema goes on as it came.
+        assert_eq!(chat[0]["function"]["parameters"], json!({"type": "object"}));
         assert!(names.iter().all(|n| valid(n)), "{names:?}");
         let mut unique = names.clone();
         unique.sort_unstable();
@@ -391,8 +469,14 @@ mod tests {
         );
         assert_eq!(out.map.lookup(names[6]).unwrap().kind, ToolKind::Custom);
         // The same list gives the same names.
-        let again = translate_tools(tools.as_array().unwrap());
-        assert_eq!(again.tools, out.tools);
+        let again = translate_tools(raw.iter().map(|r| &**r));
+        let text = |t: &ChatTools| {
+            t.tools
+                .iter()
+                .map(|r| r.get().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(text(&again), text(&out));
     }
 
     #[test]

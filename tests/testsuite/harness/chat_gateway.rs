@@ -176,7 +176,9 @@ impl ChatGateway {
     pub fn chat_bodies(&self) -> Vec<Value> {
         self.requests()
             .into_iter()
-            .filter(|r| r.method == "POST" && r.path == "/v1/chat/completions")
+            .filter(|r| {
+                r.method == "POST" && r.path.split('?').next() == Some("/v1/chat/completions")
+            })
             .map(|r| {
                 serde_json::from_str(&r.body)
                     .unwrap_or_else(|e| panic!("the gateway got a body that is not JSON ({e})"))

@@ -6,6 +6,7 @@
 //! Exit codes and every library path come from [`api`].
 
 pub mod api;
+pub mod bad_gateway;
 pub mod chat_gateway;
 pub mod configs;
 pub mod doctor;
