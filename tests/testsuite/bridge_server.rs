@@ -1631,3 +1631,79 @@ fn a_gateway_elsewhere_is_reached_through_the_environments_proxy() {
     assert_no_canary_in_text(&request);
     assert_clean(&bridge, &[&body]);
 }
+
+#[test]
+fn hostile_streams_end_in_exactly_one_terminal_event_without_the_key() {
+    let key = json_escaped(CANARY);
+    let delta = |text: &str| {
+        format!(
+            "data: {}\n\n",
+            serde_json::json!({"choices": [{"index": 0, "delta": {"content": text}}]})
+        )
+    };
+    let stop = "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+    let streams: Vec<String> = vec![
+        // Comments, empty data lines, CRLF, a line split in two reads'
+        // worth, then a proper end.
+        format!(
+            ": hi\r\n\r\ndata:\n\n{}{}{stop}data: [DONE]\n\n",
+            delta("a"),
+            delta("b")
+        ),
+        // A giant tool-call index, then the end.
+        format!(
+            "{}data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":18446744073709551615,\"id\":\"c\",\"function\":{{\"name\":\"exec_command\",\"arguments\":\"{{}}\"}}}}]}}}}]}}\n\n{stop}data: [DONE]\n\n",
+            delta("x")
+        ),
+        // The gateway's error in the stream, echoing the key escaped.
+        format!(
+            "{}data: {{\"error\":{{\"message\":\"bad key {key}\"}}}}\n\n",
+            delta("y")
+        ),
+        // Cut in the middle of an event.
+        format!("{}data: {{\"choices\":[{{\"ind", delta("z")),
+        // Not an event stream at all.
+        "<html>nope</html>".to_string(),
+    ];
+    let bodies = streams.clone();
+    let next = Arc::new(AtomicUsize::new(0));
+    let gateway = Server::start(move |_: &Request| Answer::Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/event-stream".into())],
+        body: bodies[next.fetch_add(1, Ordering::SeqCst) % bodies.len()].clone(),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    for stream in &streams {
+        let (status, body) = post_responses(&bridge);
+        assert_eq!(status, 200, "{stream:?}: {body}");
+        let events: Vec<serde_json::Value> = body
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .map(|d| serde_json::from_str(d).expect("each event is JSON"))
+            .collect();
+        let terminal = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e["type"].as_str(),
+                    Some("response.completed" | "response.failed" | "response.incomplete")
+                )
+            })
+            .count();
+        assert_eq!(terminal, 1, "{stream:?}: {body}");
+        let last = events
+            .last()
+            .and_then(|e| e["type"].as_str())
+            .unwrap_or_default();
+        let terminal_last = matches!(
+            last,
+            "response.completed" | "response.failed" | "response.incomplete"
+        );
+        assert!(terminal_last, "{stream:?}: ends on {last}: {body}");
+        for e in &events {
+            assert_no_canary_in_text(&e.to_string());
+        }
+    }
+    assert_clean(&bridge, &[]);
+}
