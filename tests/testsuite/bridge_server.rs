@@ -1599,37 +1599,76 @@ fn with_headers<B>(
     request
 }
 
-#[test]
-fn a_gateway_elsewhere_is_reached_through_the_environments_proxy() {
-    // A proxy on 127.0.0.1 that refuses every tunnel: nothing leaves this
-    // machine, and the CONNECT it got shows the bridge used it.
+/// A proxy on 127.0.0.1 for one connection: `converse` talks to the
+/// bridge and returns what it got; the proxy refuses to go further, so
+/// nothing leaves this machine. Its address, and the conversation.
+fn fake_proxy(
+    converse: fn(&mut TcpStream) -> Vec<u8>,
+) -> (std::net::SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let proxy = listener.local_addr().expect("addr");
+    let addr = listener.local_addr().expect("addr");
     let seen = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().expect("a tunnel request");
+        let (mut s, _) = listener.accept().expect("a proxy request");
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut buf = [0u8; 4096];
-        let n = s.read(&mut buf).unwrap_or(0);
-        let _ = s.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        converse(&mut s)
     });
+    (addr, seen)
+}
+
+/// Through a bridge to `https://gw.example/v1` with `env`: a 502, and what
+/// the proxy got (never the key: it goes through the tunnel only).
+fn through_proxy(env: &[(&str, String)], proxy: std::thread::JoinHandle<Vec<u8>>) -> Vec<u8> {
     let sb = Sandbox::new();
-    let env = [
-        ("HTTPS_PROXY", format!("http://{proxy}")),
-        ("NO_PROXY", "localhost".to_string()),
-    ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let bridge = Bridge::start_with_env(&sb, "https://gw.example/v1", &[], &env);
     let (status, body) = post_responses(&bridge);
     assert_eq!(status, 502, "{body}");
-    let request = seen.join().expect("the proxy");
-    assert!(
-        request.starts_with("CONNECT gw.example:443 HTTP/1.1\r\n"),
-        "{request}"
-    );
-    // The key goes through the tunnel only, never to the proxy.
-    assert_no_canary_in_text(&request);
+    let got = proxy.join().expect("the proxy");
+    assert_no_canary_in_text(&String::from_utf8_lossy(&got));
     assert_clean(&bridge, &[&body]);
+    got
+}
+
+#[test]
+fn a_gateway_elsewhere_is_reached_through_the_environments_proxy() {
+    let (addr, proxy) = fake_proxy(|s| {
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap_or(0);
+        let _ = s.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        buf[..n].to_vec()
+    });
+    let env = [
+        ("HTTPS_PROXY", format!("http://{addr}")),
+        ("NO_PROXY", "localhost".to_string()),
+    ];
+    let got = String::from_utf8(through_proxy(&env, proxy)).unwrap();
+    assert!(
+        got.starts_with("CONNECT gw.example:443 HTTP/1.1\r\n"),
+        "{got}"
+    );
+}
+
+#[test]
+fn a_socks5_proxy_from_the_environment_is_used_too() {
+    let (addr, proxy) = fake_proxy(|s| {
+        // Greeting: version 5, the methods; answer: no authentication.
+        let mut greeting = [0u8; 2];
+        let _ = s.read_exact(&mut greeting);
+        let mut methods = vec![0u8; greeting[1] as usize];
+        let _ = s.read_exact(&mut methods);
+        let _ = s.write_all(&[5, 0]);
+        // The request: CONNECT to a domain name; answer: general failure.
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).unwrap_or(0);
+        let _ = s.write_all(&[5, 1, 0, 1, 0, 0, 0, 0, 0, 0]);
+        [&greeting[..], &buf[..n]].concat()
+    });
+    let got = through_proxy(&[("ALL_PROXY", format!("socks5h://{addr}"))], proxy);
+    let mut request = vec![5, 1, 0, 3, 10];
+    request.extend_from_slice(b"gw.example");
+    request.extend_from_slice(&443u16.to_be_bytes());
+    assert_eq!(got[0], 5, "{got:?}");
+    assert!(got.ends_with(&request), "{got:?}");
 }
 
 #[test]
