@@ -507,23 +507,13 @@ impl hyper::body::Body for Relay {
                 },
                 Poll::Ready(None) => Some(End::Closed),
                 Poll::Ready(Some(Err(e))) => Some(End::Cut(Failure::of(&e).to_string())),
-                // hyper's client hands the body over one chunk per turn of
-                // its connection's task: before writing, let that task run,
-                // so that what the gateway already sent leaves in one write
-                // (a burst of deltas: one write, not one each). hyper's
-                // server polls this body twice in one turn, so only the
-                // third poll in a row that finds nothing writes. Events
-                // up to the first delta go at once (the first token).
-                Poll::Pending if !out.is_empty() && this.waited < 2 && this.written => {
-                    this.waited += 1;
-                    this.held = out;
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                }
-                Poll::Pending if !out.is_empty() => {
-                    this.waited = 0;
-                    break;
-                }
+                Poll::Pending if !out.is_empty() => match this.hold(out, cx) {
+                    Some(events) => {
+                        out = events;
+                        break;
+                    }
+                    None => return Poll::Pending,
+                },
                 Poll::Pending if this.stopped.as_mut().poll(cx).is_ready() => Some(End::Stopped),
                 Poll::Pending => match this.overdue(cx) {
                     Some(end) => Some(end),
@@ -554,6 +544,25 @@ impl hyper::body::Body for Relay {
 }
 
 impl Relay {
+    /// Nothing more from the gateway now, and `out` to write: the events
+    /// to write now, or `None` when held for another turn. hyper's client
+    /// hands the body over one chunk per turn of its connection's task:
+    /// before writing, let that task run, so that what the gateway already
+    /// sent leaves in one write (a burst of deltas: one write, not one
+    /// each). hyper's server polls a body twice in one turn, so only the
+    /// third poll in a row that finds nothing writes. Events up to the
+    /// first delta go at once (the first token).
+    fn hold(&mut self, out: Vec<u8>, cx: &mut Context<'_>) -> Option<Vec<u8>> {
+        if self.waited < 2 && self.written {
+            self.waited += 1;
+            self.held = out;
+            cx.waker().wake_by_ref();
+            return None;
+        }
+        self.waited = 0;
+        Some(out)
+    }
+
     /// Translate one piece of the gateway's stream into `out`; whether the
     /// answer ended with it.
     fn push(&mut self, data: &[u8], out: &mut Vec<u8>) -> Option<End> {

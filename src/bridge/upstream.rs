@@ -22,7 +22,7 @@ use hyper::{Method, Request, StatusCode, Uri};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder, MaybeHttpsStream};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use serde_json::Value;
@@ -362,8 +362,8 @@ impl fmt::Display for Failure {
 }
 
 /// Connecting to the gateway: directly, or through the environment's
-/// proxy (an HTTP `CONNECT` tunnel), then TLS for https; the whole set-up
-/// within [`CONNECT_LIMIT`].
+/// proxy (an HTTP `CONNECT` tunnel, or SOCKS5), then TLS for https; the
+/// whole set-up within [`CONNECT_LIMIT`].
 #[derive(Clone)]
 struct Connector(Route);
 
@@ -371,6 +371,7 @@ struct Connector(Route);
 enum Route {
     Direct(HttpsConnector<HttpConnector>),
     Tunnel(HttpsConnector<Tunnel<HttpConnector>>),
+    Socks(HttpsConnector<SocksV5<HttpConnector>>),
 }
 
 type Stream = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
@@ -401,15 +402,26 @@ impl Connector {
                 .ok()
                 .and_then(|uri| Matcher::from_env().intercept(&uri)),
         };
-        match proxy {
-            Some(proxy) => {
+        let Some(proxy) = proxy else {
+            return Connector(Route::Direct(tls().wrap_connector(tcp)));
+        };
+        match proxy.uri().scheme_str() {
+            // `socks5h`: the proxy looks the name up; `socks5`: the bridge.
+            Some(scheme @ ("socks5" | "socks5h")) => {
+                let mut socks =
+                    SocksV5::new(proxy.uri().clone(), tcp).local_dns(scheme == "socks5");
+                if let Some((user, pass)) = proxy.raw_auth() {
+                    socks = socks.with_auth(user.to_string(), pass.to_string());
+                }
+                Connector(Route::Socks(tls().wrap_connector(socks)))
+            }
+            _ => {
                 let mut tunnel = Tunnel::new(proxy.uri().clone(), tcp);
                 if let Some(auth) = proxy.basic_auth() {
                     tunnel = tunnel.with_auth(auth.clone());
                 }
                 Connector(Route::Tunnel(tls().wrap_connector(tunnel)))
             }
-            None => Connector(Route::Direct(tls().wrap_connector(tcp))),
         }
     }
 }
@@ -450,6 +462,7 @@ impl tower_service::Service<Uri> for Connector {
         match &mut self.0 {
             Route::Direct(c) => c.poll_ready(cx),
             Route::Tunnel(c) => c.poll_ready(cx),
+            Route::Socks(c) => c.poll_ready(cx),
         }
         .map_err(ConnectError::Failed)
     }
@@ -458,6 +471,7 @@ impl tower_service::Service<Uri> for Connector {
         let connecting = match &mut self.0 {
             Route::Direct(c) => c.call(uri),
             Route::Tunnel(c) => c.call(uri),
+            Route::Socks(c) => c.call(uri),
         };
         Box::pin(async move {
             match tokio::time::timeout(CONNECT_LIMIT, connecting).await {

@@ -2029,37 +2029,152 @@ fn with_headers<B>(
     request
 }
 
-#[test]
-fn a_gateway_elsewhere_is_reached_through_the_environments_proxy() {
-    // A proxy on 127.0.0.1 that refuses every tunnel: nothing leaves this
-    // machine, and the CONNECT it got shows the bridge used it.
+/// A proxy on 127.0.0.1 for one connection: `converse` talks to the
+/// bridge and returns what it got; the proxy refuses to go further, so
+/// nothing leaves this machine. Its address, and the conversation.
+fn fake_proxy(
+    converse: fn(&mut TcpStream) -> Vec<u8>,
+) -> (std::net::SocketAddr, std::thread::JoinHandle<Vec<u8>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let proxy = listener.local_addr().expect("addr");
+    let addr = listener.local_addr().expect("addr");
     let seen = std::thread::spawn(move || {
-        let (mut s, _) = listener.accept().expect("a tunnel request");
+        let (mut s, _) = listener.accept().expect("a proxy request");
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut buf = [0u8; 4096];
-        let n = s.read(&mut buf).unwrap_or(0);
-        let _ = s.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
-        String::from_utf8_lossy(&buf[..n]).into_owned()
+        converse(&mut s)
     });
+    (addr, seen)
+}
+
+/// Through a bridge to `https://gw.example/v1` with `env`: a 502, and what
+/// the proxy got (never the key: it goes through the tunnel only).
+fn through_proxy(env: &[(&str, String)], proxy: std::thread::JoinHandle<Vec<u8>>) -> Vec<u8> {
     let sb = Sandbox::new();
-    let env = [
-        ("HTTPS_PROXY", format!("http://{proxy}")),
-        ("NO_PROXY", "localhost".to_string()),
-    ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let bridge = Bridge::start_with_env(&sb, "https://gw.example/v1", &[], &env);
     let (status, body) = post_responses(&bridge);
     assert_eq!(status, 502, "{body}");
-    let request = seen.join().expect("the proxy");
-    assert!(
-        request.starts_with("CONNECT gw.example:443 HTTP/1.1\r\n"),
-        "{request}"
-    );
-    // The key goes through the tunnel only, never to the proxy.
-    assert_no_canary_in_text(&request);
+    let got = proxy.join().expect("the proxy");
+    assert_no_canary_in_text(&String::from_utf8_lossy(&got));
     assert_clean(&bridge, &[&body]);
+    got
+}
+
+#[test]
+fn a_gateway_elsewhere_is_reached_through_the_environments_proxy() {
+    let (addr, proxy) = fake_proxy(|s| {
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap_or(0);
+        let _ = s.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        buf[..n].to_vec()
+    });
+    let env = [
+        ("HTTPS_PROXY", format!("http://{addr}")),
+        ("NO_PROXY", "localhost".to_string()),
+    ];
+    let got = String::from_utf8(through_proxy(&env, proxy)).unwrap();
+    assert!(
+        got.starts_with("CONNECT gw.example:443 HTTP/1.1\r\n"),
+        "{got}"
+    );
+}
+
+#[test]
+fn a_socks5_proxy_from_the_environment_is_used_too() {
+    let (addr, proxy) = fake_proxy(|s| {
+        // Greeting: version 5, the methods; answer: no authentication.
+        let mut greeting = [0u8; 2];
+        let _ = s.read_exact(&mut greeting);
+        let mut methods = vec![0u8; greeting[1] as usize];
+        let _ = s.read_exact(&mut methods);
+        let _ = s.write_all(&[5, 0]);
+        // The request: CONNECT to a domain name; answer: general failure.
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).unwrap_or(0);
+        let _ = s.write_all(&[5, 1, 0, 1, 0, 0, 0, 0, 0, 0]);
+        [&greeting[..], &buf[..n]].concat()
+    });
+    let got = through_proxy(&[("ALL_PROXY", format!("socks5h://{addr}"))], proxy);
+    let mut request = vec![5, 1, 0, 3, 10];
+    request.extend_from_slice(b"gw.example");
+    request.extend_from_slice(&443u16.to_be_bytes());
+    assert_eq!(got[0], 5, "{got:?}");
+    assert!(got.ends_with(&request), "{got:?}");
+}
+
+#[test]
+fn hostile_streams_end_in_exactly_one_terminal_event_without_the_key() {
+    let key = json_escaped(CANARY);
+    let delta = |text: &str| {
+        format!(
+            "data: {}\n\n",
+            serde_json::json!({"choices": [{"index": 0, "delta": {"content": text}}]})
+        )
+    };
+    let stop = "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+    let streams: Vec<String> = vec![
+        // Comments, empty data lines, CRLF, a line split in two reads'
+        // worth, then a proper end.
+        format!(
+            ": hi\r\n\r\ndata:\n\n{}{}{stop}data: [DONE]\n\n",
+            delta("a"),
+            delta("b")
+        ),
+        // A giant tool-call index, then the end.
+        format!(
+            "{}data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":18446744073709551615,\"id\":\"c\",\"function\":{{\"name\":\"exec_command\",\"arguments\":\"{{}}\"}}}}]}}}}]}}\n\n{stop}data: [DONE]\n\n",
+            delta("x")
+        ),
+        // The gateway's error in the stream, echoing the key escaped.
+        format!(
+            "{}data: {{\"error\":{{\"message\":\"bad key {key}\"}}}}\n\n",
+            delta("y")
+        ),
+        // Cut in the middle of an event.
+        format!("{}data: {{\"choices\":[{{\"ind", delta("z")),
+        // Not an event stream at all.
+        "<html>nope</html>".to_string(),
+    ];
+    let bodies = streams.clone();
+    let next = Arc::new(AtomicUsize::new(0));
+    let gateway = Server::start(move |_: &Request| Answer::Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/event-stream".into())],
+        body: bodies[next.fetch_add(1, Ordering::SeqCst) % bodies.len()].clone(),
+    });
+    let sb = Sandbox::new();
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    for stream in &streams {
+        let (status, body) = post_responses(&bridge);
+        assert_eq!(status, 200, "{stream:?}: {body}");
+        let events: Vec<serde_json::Value> = body
+            .lines()
+            .filter_map(|l| l.strip_prefix("data: "))
+            .map(|d| serde_json::from_str(d).expect("each event is JSON"))
+            .collect();
+        let terminal = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e["type"].as_str(),
+                    Some("response.completed" | "response.failed" | "response.incomplete")
+                )
+            })
+            .count();
+        assert_eq!(terminal, 1, "{stream:?}: {body}");
+        let last = events
+            .last()
+            .and_then(|e| e["type"].as_str())
+            .unwrap_or_default();
+        let terminal_last = matches!(
+            last,
+            "response.completed" | "response.failed" | "response.incomplete"
+        );
+        assert!(terminal_last, "{stream:?}: ends on {last}: {body}");
+        for e in &events {
+            assert_no_canary_in_text(&e.to_string());
+        }
+    }
+    assert_clean(&bridge, &[]);
 }
 
 /// Issue 19: the bridge reads the model catalogue beside the profile when
