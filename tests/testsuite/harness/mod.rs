@@ -271,7 +271,9 @@ impl Sandbox {
     /// sandbox, PATH without a codex, no CODEX_HOME, the canary key, the
     /// system config and the working directory in the sandbox, and
     /// `OMINIGATE_CODEX_OFFLINE=1` unless [`Sandbox::online`].
-    fn env(&self, cmd: &mut Command) {
+    /// A test that builds its own command (through `sh`, `prlimit`) starts
+    /// from this too.
+    pub fn env(&self, cmd: &mut Command) {
         cmd.env_clear()
             .env("HOME", self.root().join("home"))
             .env("PATH", self.root().join("bin"))
