@@ -1,5 +1,6 @@
 //! The gateway's model list, `GET {base_url}/models`: asked by `models`
-//! (shown) and `use` (a model checked against it), parsed here for doctor's
+//! (shown), `use` (a model checked against it), and install, `use` and
+//! `models --refresh` for the model catalogue; parsed here for doctor's
 //! `endpoint.models` and the bridge check too.
 
 use std::fmt;

@@ -145,10 +145,7 @@ fn the_live_lists_metadata_reaches_codex() {
         let turns = vec![Turn::stream(text_stream(DONE)).expect(offers_apply_patch)];
         let (sb, chats) = refreshed_run(&c, turns, "anthropic/claude-opus-4.6");
         assert_eq!(chats, 1, "{}", v(&c));
-        let catalog: Value =
-            serde_json::from_slice(&sb.read(sb.codex_home().join(FILE)).unwrap()).unwrap();
-        let windows = &catalog["ominigate_codex"]["windows"];
-        assert_eq!(windows["anthropic/claude-opus-4.6"], "gateway", "{}", v(&c));
+        window_from_gateway(&c, &sb, "anthropic/claude-opus-4.6");
     }
 }
 
@@ -156,23 +153,34 @@ fn the_live_lists_metadata_reaches_codex() {
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn a_200k_model_compacts_before_the_gateway_would_refuse() {
     for c in releases() {
-        // 190k used of 200k: Codex compacts (at 90%, 180k) before it asks
-        // again, then goes on.
-        let compaction = |b: &Value| match is_compaction(b) {
-            true => Ok(()),
-            false => Err(format!(
-                "not a compaction request: {}",
-                messages(b).last().cloned().unwrap_or_default()
-            )),
-        };
-        let turns = vec![
-            call_at(190_000),
-            Turn::stream(text_stream(SUMMARY)).expect(compaction),
-            Turn::stream(text_stream(DONE)),
-        ];
-        let (_, chats) = refreshed_run(&c, turns, "anthropic/claude-opus-4.6");
+        let (_, chats) = refreshed_run(&c, compacts_at_190k(), "anthropic/claude-opus-4.6");
         assert_eq!(chats, 3, "{}", v(&c));
     }
+}
+
+/// 190k used of 200k: Codex compacts (at 90%, 180k) before it asks again,
+/// then goes on (three chat requests).
+fn compacts_at_190k() -> Vec<Turn> {
+    let compaction = |b: &Value| match is_compaction(b) {
+        true => Ok(()),
+        false => Err(format!(
+            "not a compaction request: {}",
+            messages(b).last().cloned().unwrap_or_default()
+        )),
+    };
+    vec![
+        call_at(190_000),
+        Turn::stream(text_stream(SUMMARY)).expect(compaction),
+        Turn::stream(text_stream(DONE)),
+    ]
+}
+
+/// The catalogue's window for `slug` came from the gateway.
+fn window_from_gateway(c: &Codex, sb: &Sandbox, slug: &str) {
+    let catalog: Value =
+        serde_json::from_slice(&sb.read(sb.codex_home().join(FILE)).unwrap()).unwrap();
+    let windows = &catalog["ominigate_codex"]["windows"];
+    assert_eq!(windows[slug], "gateway", "{}", v(c));
 }
 
 /// `ominigate-codex install` with the key reads the gateway's list itself:
@@ -181,21 +189,10 @@ fn a_200k_model_compacts_before_the_gateway_would_refuse() {
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn install_with_the_key_gives_codex_the_real_window() {
     for c in releases() {
-        let compaction = |b: &Value| match is_compaction(b) {
-            true => Ok(()),
-            false => Err("no compaction at 190k of 200k".to_string()),
-        };
-        let turns = vec![
-            call_at(190_000),
-            Turn::stream(text_stream(SUMMARY)).expect(compaction),
-            Turn::stream(text_stream(DONE)),
-        ];
-        let (sb, chats) = run_after(&c, turns, "anthropic/claude-opus-4.6", install_online);
+        let model = "anthropic/claude-opus-4.6";
+        let (sb, chats) = run_after(&c, compacts_at_190k(), model, install_online);
         assert_eq!(chats, 3, "{}", v(&c));
-        let catalog: Value =
-            serde_json::from_slice(&sb.read(sb.codex_home().join(FILE)).unwrap()).unwrap();
-        let windows = &catalog["ominigate_codex"]["windows"];
-        assert_eq!(windows["anthropic/claude-opus-4.6"], "gateway", "{}", v(&c));
+        window_from_gateway(&c, &sb, model);
     }
 }
 
