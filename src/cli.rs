@@ -45,6 +45,13 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Add the OminiGate provider and the `ominigate` profile to Codex's config
+    ///
+    /// With the key set, it also reads OminiGate's live model list (GET
+    /// {base_url}/models; with a bridge, from the gateway the bridge forwards
+    /// to) into the model catalogue: each model's context window, whether it
+    /// reasons. --dry-run reads it too, to name what it would write. --offline
+    /// skips it; a gateway that fails or does not answer within --timeout only
+    /// leaves it out (the install goes on and says why).
     #[command(after_help = "\
 Examples:
   ominigate-codex install
@@ -53,6 +60,7 @@ Examples:
   ominigate-codex install --codex-version 0.94.0 --dry-run
   ominigate-codex install --bridge             # current Codex on a chat-only gateway
   ominigate-codex install --direct             # back from the bridge to the gateway itself
+  ominigate-codex install --offline            # without OminiGate's live model list
   ominigate-codex --codex-home /tmp/codex install --base-url http://127.0.0.1:8080/v1")]
     Install(InstallArgs),
 
@@ -217,7 +225,7 @@ impl WireApi {
     }
 }
 
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct InstallArgs {
     /// Model for the `ominigate` profile [default: openai/gpt-5.4-pro, or the one already set]
     #[arg(long, value_name = "MODEL")]
@@ -273,6 +281,9 @@ pub struct InstallArgs {
     /// Write even what this Codex is known to refuse (e.g. --wire-api chat on 0.95+), and break a hard link to a file it changes
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -303,8 +314,13 @@ pub struct DoctorArgs {
 /// Asking the gateway.
 #[derive(Debug, Clone, Args)]
 pub struct NetArgs {
-    /// Do not ask the gateway
-    #[arg(long)]
+    /// Do not ask the gateway (also when OMINIGATE_CODEX_OFFLINE is set and not 0, false, no or off)
+    #[arg(
+        long,
+        env = "OMINIGATE_CODEX_OFFLINE",
+        hide_env = true,
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
     pub offline: bool,
 
     /// Time limit for each gateway request (doctor: also for running Codex)

@@ -6,8 +6,9 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::bridge::service::service_manager;
+use crate::catalog::Known;
 use crate::checks;
-use crate::cli::{InstallArgs, WireApi};
+use crate::cli::{InstallArgs, NetArgs, WireApi};
 use crate::codex::binary::Codex;
 use crate::codex::messages::CODEX_CHAT_ERROR;
 use crate::codex::version::ProfileLayout;
@@ -16,10 +17,11 @@ use crate::edit::install::{Options, Outcome, Route, plan};
 use crate::edit::{Docs, Files, RecordOrder, finish};
 use crate::error::{Failure, refused, usage};
 use crate::fs;
+use crate::gateway::models::{Gateway, Live, live_known};
 use crate::paths::CodexHome;
 use crate::report::{Ui, shell_setup};
-use crate::setup::Env;
 use crate::setup::facts;
+use crate::setup::{Env, Setup};
 use crate::spec::{self, bad_flag};
 use crate::toml::blocks::{self, PROVIDER};
 
@@ -182,7 +184,8 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
         .into());
     }
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
-    let rebuilt = catalog::rebuild(&mut work.docs, &source, &outcome.model, None)?;
+    let listed = live_list(home, &codex, &source, &outcome, &args.net, ui)?;
+    let rebuilt = catalog::rebuild(&mut work.docs, &source, &outcome.model, listed.as_deref())?;
     // The record goes first: a run killed part way must leave a record of
     // at least what is on disk, or the next run takes the blocks it wrote
     // for the user's own and uninstall leaves them in (uninstall removes
@@ -209,6 +212,51 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
         ui.info(next_steps(home, &codex, &outcome, !problems.is_empty()))?;
     }
     Ok(())
+}
+
+/// OminiGate's live model list for the catalogue (as `models --refresh`
+/// reads it), from the gateway install points Codex at (through a bridge,
+/// the gateway the bridge forwards to) with the key in the profile's
+/// variable; `--dry-run` reads it too, to show what would be written. Never
+/// fails the install: without a list the catalogue is what an offline
+/// install writes, and the report says the windows are unknown.
+fn live_list(
+    home: &CodexHome,
+    codex: &Codex,
+    source: &Source,
+    o: &Outcome,
+    net: &NetArgs,
+    ui: &mut Ui,
+) -> Result<Option<Vec<Known>>> {
+    if !source.writes() {
+        return Ok(None);
+    }
+    let inp = Setup::of_process(home, codex.clone());
+    let url = o.upstream.as_deref().unwrap_or(&o.base_url);
+    let gw = Gateway::aimed(&inp, url, &o.env_key);
+    match live_known(&gw, net.offline, Duration::from_secs(net.timeout)) {
+        Ok(list) => {
+            ui.detail(format_args!(
+                "read {} models from {}",
+                list.len(),
+                gw.models_url()
+            ))?;
+            Ok(Some(list))
+        }
+        Err(Live::Failed(why)) => {
+            ui.info(format_args!(
+                "could not read OminiGate's live model list, so the catalogue is written without it: {why}"
+            ))?;
+            Ok(None)
+        }
+        Err(skipped) => {
+            ui.detail(format_args!(
+                "OminiGate's live model list not read: {}",
+                skipped.reason()
+            ))?;
+            Ok(None)
+        }
+    }
 }
 
 /// The commands the user runs next. Never prints the key, only whether it

@@ -3,7 +3,8 @@
 //! the ones already in it and, when it was read, the gateway's list; built
 //! from the installed Codex's own entries and checked by that Codex before
 //! anything is written. install and `use` rebuild it on every run, so it
-//! follows the installed Codex; `models --refresh` reads the live list.
+//! follows the installed Codex; they read the live list with the key set
+//! (unless `--offline`), and `models --refresh` reads it on demand.
 
 use std::path::PathBuf;
 

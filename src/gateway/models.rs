@@ -1,5 +1,6 @@
 //! The gateway's model list, `GET {base_url}/models`: asked by `models`
-//! (shown) and `use` (a model checked against it), parsed here for doctor's
+//! (shown), `use` (a model checked against it), and install, `use` and
+//! `models --refresh` for the model catalogue; parsed here for doctor's
 //! `endpoint.models` and the bridge check too.
 
 use std::fmt;
@@ -49,6 +50,21 @@ impl Gateway {
                 )
             }),
         }
+    }
+
+    /// The gateway a run is about to point Codex at (install's `--base-url`
+    /// and `--env-key`, or the upstream of a bridge), not the one the files
+    /// name now; the key is read from `key_name` and masked like the others.
+    pub fn aimed(inp: &Setup, base_url: &str, key_name: &str) -> Gateway {
+        let mut gw = Gateway::of(inp);
+        gw.base_url = base_url.trim_end_matches('/').to_string();
+        gw.key = facts::key(&inp.env, key_name).value().map(str::to_string);
+        if let Some(key) = &gw.key {
+            shown::protect(key);
+            gw.secrets.add(key);
+        }
+        gw.key_name = key_name.to_string();
+        gw
     }
 
     /// `{base_url}/models`, safe to show.

@@ -7,8 +7,8 @@
 
 use serde_json::Value;
 
-use crate::harness::server::{Server, reply};
-use crate::harness::{ERAS, Sandbox};
+use crate::harness::server::{Answer, Server, reply};
+use crate::harness::{CANARY, ERAS, Sandbox};
 
 const FILE: &str = "ominigate-models.json";
 
@@ -197,6 +197,8 @@ fn refresh_reads_windows_reasoning_and_modalities_from_the_gateway() {
         &["install", "--codex-version", "0.169.0", "--base-url", &url],
         0,
     );
+    // The install stays offline (see `Sandbox`): the refresh reads the list.
+    sb.online();
     let out = sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
     sb.assert_no_canary(&out);
     let c = catalogue(&sb).unwrap();
@@ -262,7 +264,7 @@ fn refresh_reads_windows_reasoning_and_modalities_from_the_gateway() {
         again.stdout
     );
     // An install offline keeps what the gateway said.
-    sb.expect(&["install", "--codex-version", "0.169.0"], 0);
+    sb.expect(&["install", "--codex-version", "0.169.0", "--offline"], 0);
     assert_eq!(
         entry(&catalogue(&sb).unwrap(), "x/plain")["context_window"],
         32_768
@@ -285,6 +287,186 @@ fn refresh_reads_windows_reasoning_and_modalities_from_the_gateway() {
     sb.assert_no_canary_in_files();
 }
 
+/// The guide's four, in the order install writes them.
+const GUIDE: [&str; 4] = [
+    "openai/gpt-5.4-pro",
+    "openai/gpt-5.3-codex",
+    "anthropic/claude-opus-4.6",
+    "google/gemini-3.1-pro-preview",
+];
+
+#[test]
+fn install_reads_the_live_list_with_the_key_and_writes_its_windows() {
+    let server = gateway(LIST);
+    let url = server.base_url();
+    let install = ["install", "--codex-version", "0.169.0", "--base-url", &url];
+    // --dry-run reads it too, to name what it would write.
+    let sb = Sandbox::new();
+    sb.online();
+    let dry: Vec<&str> = install.iter().copied().chain(["--dry-run"]).collect();
+    let out = sb.expect(&dry, 0);
+    assert!(
+        out.stdout
+            .contains(&format!("{}, x/plain\n", GUIDE.join(", "))),
+        "{}",
+        out.stdout
+    );
+    assert!(catalogue(&sb).is_none());
+
+    let out = sb.expect(&install, 0);
+    let c = catalogue(&sb).unwrap();
+    assert_eq!(slugs(&c)[..4], GUIDE);
+    assert_eq!(slugs(&c)[4..], ["x/plain"]);
+    let opus = entry(&c, "anthropic/claude-opus-4.6");
+    assert_eq!(opus["context_window"], 200_000);
+    assert_eq!(
+        opus["input_modalities"],
+        serde_json::json!(["text", "image"])
+    );
+    assert_eq!(entry(&c, "openai/gpt-5.4-pro")["context_window"], 1_050_000);
+    assert_eq!(entry(&c, "x/plain")["context_window"], 32_768);
+    assert_eq!(c["ominigate_codex"]["windows"]["x/plain"], "gateway");
+    assert!(
+        out.stdout.contains("not in OminiGate's list, so their context window is unknown (Codex's fallback, 272,000 tokens, is used): google/gemini-3.1-pro-preview, openai/gpt-5.3-codex"),
+        "{}",
+        out.stdout
+    );
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2, "the dry run and the install: {reqs:?}");
+    for r in &reqs {
+        assert_eq!((r.method.as_str(), r.path.as_str()), ("GET", "/v1/models"));
+        assert_eq!(r.headers["authorization"], format!("Bearer {CANARY}"));
+    }
+    // The install read it: nothing left for a refresh.
+    let again = sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
+    assert!(
+        again.stdout.contains("nothing to change"),
+        "{}",
+        again.stdout
+    );
+
+    // A list that changed: the next install rewrites the catalogue.
+    let changed = gateway(r#"{"data": [{"id": "new/one", "context_length": 64000}]}"#);
+    let url = changed.base_url();
+    sb.expect(
+        &["install", "--codex-version", "0.169.0", "--base-url", &url],
+        0,
+    );
+    let c = catalogue(&sb).unwrap();
+    assert_eq!(entry(&c, "new/one")["context_window"], 64_000);
+    assert_eq!(
+        c["ominigate_codex"]["windows"]["anthropic/claude-opus-4.6"],
+        "unknown"
+    );
+    sb.assert_no_canary_in_files();
+}
+
+#[test]
+fn install_through_a_bridge_reads_the_list_of_the_gateway_it_forwards_to() {
+    let upstream = gateway(LIST);
+    let sb = Sandbox::new();
+    sb.online();
+    sb.expect(
+        &[
+            "install",
+            "--codex-version",
+            "0.171.0",
+            "--bridge",
+            "--bridge-port",
+            "1",
+            "--base-url",
+            &upstream.base_url(),
+        ],
+        0,
+    );
+    assert_eq!(upstream.requests().len(), 1);
+    let c = catalogue(&sb).unwrap();
+    assert_eq!(entry(&c, "x/plain")["context_window"], 32_768);
+}
+
+/// Install against `server` with `extra` flags and `env`: the catalogue
+/// holds the guide's four with unknown windows, and the output says so.
+fn install_without_the_list(
+    sb: &Sandbox,
+    server: &Server,
+    extra: &[&str],
+    env: &[(&str, Option<&str>)],
+) -> String {
+    let url = server.base_url();
+    let mut args = vec!["install", "--codex-version", "0.169.0", "--base-url", &url];
+    args.extend_from_slice(extra);
+    let out = sb.exec(&args, env);
+    sb.assert_no_canary(&out);
+    assert_eq!(out.code, 0, "{args:?}: {out}");
+    let c = catalogue(sb).unwrap();
+    assert_eq!(slugs(&c), GUIDE, "{args:?}");
+    for slug in GUIDE {
+        assert_eq!(c["ominigate_codex"]["windows"][slug], "unknown", "{slug}");
+    }
+    let mut sorted = GUIDE;
+    sorted.sort();
+    let sorted = sorted.join(", ");
+    assert!(
+        out.stdout.contains(&format!(
+            "context window unknown for {sorted}: Codex's fallback (272,000 tokens) is used until `{} models --refresh` reads OminiGate's list (needs OMINIGATE_API_KEY)",
+            sb.me()
+        )),
+        "{args:?}: {}",
+        out.stdout
+    );
+    out.all()
+}
+
+#[test]
+fn install_without_the_list_still_writes_the_guides_models_and_says_so() {
+    // Offline (the flag, or OMINIGATE_CODEX_OFFLINE, which every sandbox
+    // run gets unless `online`), or without the key: the gateway is not asked.
+    let server = gateway(LIST);
+    install_without_the_list(&Sandbox::new(), &server, &[], &[]);
+    let sb = Sandbox::new();
+    sb.online();
+    install_without_the_list(&sb, &server, &["--offline"], &[]);
+    let sb = Sandbox::new();
+    sb.online();
+    install_without_the_list(&sb, &server, &[], &[("OMINIGATE_API_KEY", None)]);
+    let sb = Sandbox::new();
+    sb.online();
+    let offline = [("OMINIGATE_CODEX_OFFLINE", Some("yes"))];
+    let out = install_without_the_list(&sb, &server, &[], &offline);
+    assert!(!out.contains("could not read"), "{out}");
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+    // OMINIGATE_CODEX_OFFLINE=false asks as usual.
+    let online = [("OMINIGATE_CODEX_OFFLINE", Some("false"))];
+    let out = sb.exec(&["install", "--codex-version", "0.169.0"], &online);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(server.requests().len(), 1);
+
+    // A gateway that fails, echoing the key, or does not answer in time:
+    // the install goes on and says why.
+    let failing = Server::start(|r| {
+        let auth = r.headers["authorization"].clone();
+        reply(
+            500,
+            &format!(r#"{{"error": {{"message": "upstream broke for {auth}"}}}}"#),
+        )
+    });
+    let sb = Sandbox::new();
+    sb.online();
+    let out = install_without_the_list(&sb, &failing, &[], &[]);
+    assert!(
+        out.contains(&format!(
+            "could not read OminiGate's live model list, so the catalogue is written without it: {}/models answered 500: upstream broke for Bearer sk-o",
+            failing.base_url()
+        )),
+        "{out}"
+    );
+    let silent = Server::start(|_| Answer::Hang);
+    let sb = Sandbox::new();
+    sb.online();
+    let out = install_without_the_list(&sb, &silent, &["--timeout", "1"], &[]);
+    assert!(out.contains("no answer within 1 s"), "{out}");
+}
+
 #[test]
 fn refresh_without_the_list_fails_and_writes_nothing() {
     let server = gateway(LIST);
@@ -294,6 +476,8 @@ fn refresh_without_the_list_fails_and_writes_nothing() {
         &["install", "--codex-version", "0.169.0", "--base-url", &url],
         0,
     );
+    // The install stays offline (see `Sandbox`): the refresh reads the list.
+    sb.online();
     let before = sb.tree();
     let out = sb.exec(
         &["models", "--refresh", "--codex-version", "0.169.0"],
@@ -307,11 +491,13 @@ fn refresh_without_the_list_fails_and_writes_nothing() {
     );
     assert_eq!(sb.tree(), before);
     let empty = Sandbox::new();
+    empty.online();
     let out = empty.exec(&["models", "--refresh", "--codex-version", "0.169.0"], &[]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("not installed"), "{}", out.stderr);
     let old = Sandbox::new();
     old.expect(&["install", "--codex-version", "0.94.0"], 0);
+    old.online();
     let out = old.exec(&["models", "--refresh", "--codex-version", "0.94.0"], &[]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
@@ -422,6 +608,8 @@ fn doctor_says_when_the_live_list_changed_since_the_refresh() {
         &["install", "--codex-version", "0.169.0", "--base-url", &url],
         0,
     );
+    // The install stays offline (see `Sandbox`): the refresh reads the list.
+    sb.online();
     sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
     let models = |sb: &Sandbox| status_of(sb, &["--codex-version", "0.169.0"], "endpoint.models");
     assert_eq!(models(&sb).0, "ok", "the same list: {:?}", models(&sb));
@@ -430,8 +618,17 @@ fn doctor_says_when_the_live_list_changed_since_the_refresh() {
         r#"{"data": [{"id": "openai/gpt-5.4-pro", "context_length": 1050000}, {"id": "new/one"}]}"#,
     );
     let url = changed.base_url();
+    // Offline, so that the catalogue keeps the first list (an install that
+    // reads the list rebuilds it, see `install_reads_the_live_list…`).
     sb.expect(
-        &["install", "--codex-version", "0.169.0", "--base-url", &url],
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--base-url",
+            &url,
+            "--offline",
+        ],
         0,
     );
     let (status, summary) = models(&sb);
@@ -463,6 +660,8 @@ fn a_long_live_list_is_capped_and_use_adds_any_other() {
         &["install", "--codex-version", "0.169.0", "--base-url", &url],
         0,
     );
+    // The install stays offline (see `Sandbox`): the refresh reads the list.
+    sb.online();
     let out = sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
     assert!(
         out.stdout

@@ -2,8 +2,9 @@
 //! through `ominigate-codex codex exec` against the scripted chat-only
 //! gateway, whose `/v1/models` lists a 1M-token and a 200k-token model
 //! (harness/chat_gateway.rs `MODELS`): no fallback warning, `apply_patch`
-//! offered, compaction at the model's real window, metadata from Codex's
-//! own entries without the live list, none left after uninstall; and the
+//! offered, compaction at the model's real window (after `models
+//! --refresh`, and after an install with the key, which reads the list
+//! itself), metadata from Codex's own entries without the live list, none left after uninstall; and the
 //! built-in template kept in step with the real binaries.
 //!
 //! `#[ignore]`d like the other real-Codex suites; run in a loopback-only
@@ -97,11 +98,20 @@ fn is_compaction(body: &Value) -> bool {
     text.contains("summary") || text.contains("compact")
 }
 
+/// Install offline (the sandbox's default), then read the gateway's list
+/// with `models --refresh`.
 fn install_and_refresh(sb: &Sandbox, c: &Codex, gw: &ChatGateway) {
     install(sb, c, gw, &[]);
+    sb.online();
     let path = c.path.to_string_lossy().into_owned();
     let out = sb.run(&["models", "--refresh", "--codex", &path], 0);
     assert!(out.contains("model metadata for"), "{out}");
+}
+
+/// Install with the key against the gateway: install itself reads the list.
+fn install_online(sb: &Sandbox, c: &Codex, gw: &ChatGateway) {
+    sb.online();
+    install(sb, c, gw, &[]);
 }
 
 /// Install, read the gateway's list into the catalogue, and run
@@ -109,9 +119,19 @@ fn install_and_refresh(sb: &Sandbox, c: &Codex, gw: &ChatGateway) {
 /// [`DONE`] and never falls back. The sandbox, and how many chat requests
 /// the gateway got.
 fn refreshed_run(c: &Codex, turns: Vec<Turn>, model: &str) -> (Sandbox, usize) {
+    run_after(c, turns, model, install_and_refresh)
+}
+
+/// [`refreshed_run`], with `setup` putting the catalogue in place.
+fn run_after(
+    c: &Codex,
+    turns: Vec<Turn>,
+    model: &str,
+    setup: fn(&Sandbox, &Codex, &ChatGateway),
+) -> (Sandbox, usize) {
     let sb = Sandbox::new();
     let gw = ChatGateway::start(turns);
-    install_and_refresh(&sb, c, &gw);
+    setup(&sb, c, &gw);
     let run = exec(&sb, c, model, "run the command");
     assert_known(c, &run, DONE, &gw);
     sb.assert_no_canary_in_files_but_codex_snapshots();
@@ -125,10 +145,7 @@ fn the_live_lists_metadata_reaches_codex() {
         let turns = vec![Turn::stream(text_stream(DONE)).expect(offers_apply_patch)];
         let (sb, chats) = refreshed_run(&c, turns, "anthropic/claude-opus-4.6");
         assert_eq!(chats, 1, "{}", v(&c));
-        let catalog: Value =
-            serde_json::from_slice(&sb.read(sb.codex_home().join(FILE)).unwrap()).unwrap();
-        let windows = &catalog["ominigate_codex"]["windows"];
-        assert_eq!(windows["anthropic/claude-opus-4.6"], "gateway", "{}", v(&c));
+        window_from_gateway(&c, &sb, "anthropic/claude-opus-4.6");
     }
 }
 
@@ -136,22 +153,46 @@ fn the_live_lists_metadata_reaches_codex() {
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn a_200k_model_compacts_before_the_gateway_would_refuse() {
     for c in releases() {
-        // 190k used of 200k: Codex compacts (at 90%, 180k) before it asks
-        // again, then goes on.
-        let compaction = |b: &Value| match is_compaction(b) {
-            true => Ok(()),
-            false => Err(format!(
-                "not a compaction request: {}",
-                messages(b).last().cloned().unwrap_or_default()
-            )),
-        };
-        let turns = vec![
-            call_at(190_000),
-            Turn::stream(text_stream(SUMMARY)).expect(compaction),
-            Turn::stream(text_stream(DONE)),
-        ];
-        let (_, chats) = refreshed_run(&c, turns, "anthropic/claude-opus-4.6");
+        let (_, chats) = refreshed_run(&c, compacts_at_190k(), "anthropic/claude-opus-4.6");
         assert_eq!(chats, 3, "{}", v(&c));
+    }
+}
+
+/// 190k used of 200k: Codex compacts (at 90%, 180k) before it asks again,
+/// then goes on (three chat requests).
+fn compacts_at_190k() -> Vec<Turn> {
+    let compaction = |b: &Value| match is_compaction(b) {
+        true => Ok(()),
+        false => Err(format!(
+            "not a compaction request: {}",
+            messages(b).last().cloned().unwrap_or_default()
+        )),
+    };
+    vec![
+        call_at(190_000),
+        Turn::stream(text_stream(SUMMARY)).expect(compaction),
+        Turn::stream(text_stream(DONE)),
+    ]
+}
+
+/// The catalogue's window for `slug` came from the gateway.
+fn window_from_gateway(c: &Codex, sb: &Sandbox, slug: &str) {
+    let catalog: Value =
+        serde_json::from_slice(&sb.read(sb.codex_home().join(FILE)).unwrap()).unwrap();
+    let windows = &catalog["ominigate_codex"]["windows"];
+    assert_eq!(windows[slug], "gateway", "{}", v(c));
+}
+
+/// `ominigate-codex install` with the key reads the gateway's list itself:
+/// no `models --refresh`, and Codex compacts a 200k model at 190k.
+#[test]
+#[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
+fn install_with_the_key_gives_codex_the_real_window() {
+    for c in releases() {
+        let model = "anthropic/claude-opus-4.6";
+        let (sb, chats) = run_after(&c, compacts_at_190k(), model, install_online);
+        assert_eq!(chats, 3, "{}", v(&c));
+        window_from_gateway(&c, &sb, model);
     }
 }
 
@@ -177,6 +218,8 @@ fn a_1m_model_does_not_compact_at_300k() {
 fn without_the_key_the_default_model_still_has_metadata() {
     for c in releases() {
         let sb = Sandbox::new();
+        // Online, so that the missing key is why the list is not read.
+        sb.online();
         let gw = ChatGateway::start(vec![
             Turn::stream(text_stream(DONE)).expect(offers_apply_patch),
         ]);

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use crate::harness::{CANARY, Sandbox, assert_no_canary_in_text};
 
 /// Each case runs in an empty environment (`inherit = false`) with only
-/// these: no real HOME, no CODEX_HOME, no `codex` on PATH, the canary key.
+/// these: no real HOME, no CODEX_HOME, no `codex` on PATH, the canary key,
+/// no request to a gateway (`OMINIGATE_CODEX_OFFLINE`, as in the sandbox).
 #[test]
 fn cmd_cases() {
     trycmd::TestCases::new()
@@ -17,6 +18,7 @@ fn cmd_cases() {
         .env("PATH", "/nonexistent/bin")
         .env("SHELL", "/bin/bash")
         .env("OMINIGATE_API_KEY", CANARY)
+        .env("OMINIGATE_CODEX_OFFLINE", "1")
         .env(
             "OMINIGATE_CODEX_SYSTEM_CONFIG",
             "/nonexistent/etc-codex-config.toml",

@@ -1130,6 +1130,8 @@ fn at_server(era: &str, server: &Server, extra: &[&str]) -> Sandbox {
     let mut args = vec!["install", "--codex-version", era, "--base-url", &url];
     args.extend_from_slice(extra);
     sb.run(&args, 0);
+    // Install stays offline (see `Sandbox`); the checks ask the server.
+    sb.online();
     sb
 }
 
@@ -1524,6 +1526,8 @@ fn fake_bridge(upstream: &'static str, models: (u16, String)) -> Server {
 fn bridged(port: u16) -> Sandbox {
     let sb = Sandbox::new();
     sb.install_bridge("0.171.0", port, UPSTREAM);
+    // Install stays offline (see `Sandbox`); the checks ask the server.
+    sb.online();
     sb
 }
 

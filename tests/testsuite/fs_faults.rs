@@ -416,11 +416,8 @@ fn a_full_disk_fails_cleanly_file_size_limit() {
                 .arg(bin())
                 .arg("--codex-home")
                 .arg(sb.codex_home())
-                .args(install_args(era))
-                .env_clear()
-                .env("HOME", sb.root().join("home"))
-                .env("PATH", sb.root().join("bin"))
-                .env("OMINIGATE_API_KEY", CANARY);
+                .args(install_args(era));
+            sb.env(&mut cmd);
             let out = assert_cmd::Command::from_std(cmd)
                 .timeout(RUN_TIMEOUT)
                 .output()
@@ -471,11 +468,8 @@ fn a_new_codex_home_is_0700_and_a_new_config_0600() {
             .arg(bin())
             .arg("--codex-home")
             .arg(&home)
-            .args(install_args(era))
-            .env_clear()
-            .env("HOME", sb.root().join("home"))
-            .env("PATH", sb.root().join("bin"))
-            .env("OMINIGATE_API_KEY", CANARY);
+            .args(install_args(era));
+        sb.env(&mut cmd);
         let out = cmd.output().unwrap();
         assert!(
             out.status.success(),

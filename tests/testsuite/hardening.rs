@@ -81,6 +81,8 @@ fn sandbox_on(server: &Server, era: &str) -> Sandbox {
         ],
         OK,
     );
+    // Install stays offline (see `Sandbox`); the commands below ask the server.
+    sb.online();
     sb
 }
 

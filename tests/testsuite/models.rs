@@ -28,6 +28,8 @@ fn installed_at(server: &Server, extra: &[&str]) -> Sandbox {
     let mut args = vec!["install", "--codex-version", "0.169.0", "--base-url", &url];
     args.extend_from_slice(extra);
     sb.run(&args, 0);
+    // Install stays offline (see `Sandbox`); the checks ask the server.
+    sb.online();
     sb
 }
 
@@ -82,6 +84,7 @@ fn offline_lists_the_guides_four_with_their_notes() {
 #[test]
 fn without_the_key_the_live_list_is_skipped_unless_live_is_asked() {
     let sb = Sandbox::new();
+    sb.online();
     let unset = [("OMINIGATE_API_KEY", None)];
     let out = sb.exec(&["models"], &unset);
     assert_eq!(out.code, 0);
@@ -258,6 +261,7 @@ fn the_key_goes_nowhere_but_a_safe_base_url() {
         .unwrap()
         .replace("https://api.ominigate.ai/v1", "http://gateway.example/v1");
     sb.write_config(config);
+    sb.online();
     let out = sb.exec(&["models", "--timeout", "1"], &[]);
     assert!(
         out.stdout
@@ -545,6 +549,8 @@ fn models_and_use_work_through_a_bridge() {
     let bridge = catalogue(&["openai/gpt-5.4-pro", "openai/gpt-5.3-codex"]);
     let sb = Sandbox::new();
     sb.install_bridge("0.171.0", bridge.addr.port(), "https://gw.example/v1");
+    // Install stays offline (see `Sandbox`); models and use ask the bridge.
+    sb.online();
     let v = sb
         .exec(
             &["models", "--json", "--live", "--codex-version", "0.171.0"],
@@ -581,6 +587,7 @@ fn models_and_use_work_through_a_bridge() {
 fn a_config_that_does_not_load_points_at_doctor_for_this_home() {
     let sb = Sandbox::new();
     sb.write_config("a = = 1\n");
+    sb.online();
     let out = sb.exec(&["models"], &[]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(

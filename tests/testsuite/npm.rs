@@ -173,6 +173,9 @@ impl Home {
             .env("HOME", self.dir.path())
             .env("CODEX_HOME", self.codex_home())
             .env("OMINIGATE_API_KEY", CANARY)
+            // No request to a gateway, as in the sandbox (install reads the
+            // live model list with the key set).
+            .env("OMINIGATE_CODEX_OFFLINE", "1")
             .env(
                 "OMINIGATE_CODEX_SYSTEM_CONFIG",
                 self.dir.path().join("no-etc-config.toml"),

@@ -168,8 +168,14 @@ impl fmt::Display for Out {
 /// unless a test puts one there), `work/` (the working directory) and
 /// `codex/` (the Codex home, passed as `--codex-home`, created by the test
 /// or by the tool).
+///
+/// Every run gets `OMINIGATE_CODEX_OFFLINE=1` (what `--offline` does, for
+/// every command that can ask the gateway), so that no run sends the canary
+/// key anywhere, whatever base_url it ends up with: a test that talks to its
+/// own loopback gateway says so with [`Sandbox::online`].
 pub struct Sandbox {
     pub dir: TempDir,
+    online: std::cell::Cell<bool>,
 }
 
 impl Default for Sandbox {
@@ -184,7 +190,18 @@ impl Sandbox {
         for sub in ["home", "bin", "work"] {
             std::fs::create_dir(dir.path().join(sub)).expect(sub);
         }
-        Sandbox { dir }
+        Sandbox {
+            dir,
+            online: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Let the runs ask the gateway (no `OMINIGATE_CODEX_OFFLINE`): for a
+    /// test whose config or `--base-url` points at a loopback server it
+    /// started. Returns the sandbox for chaining.
+    pub fn online(&self) -> &Sandbox {
+        self.online.set(true);
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -253,8 +270,11 @@ impl Sandbox {
 
     /// The environment every run gets, and nothing else: HOME in the
     /// sandbox, PATH without a codex, no CODEX_HOME, the canary key, the
-    /// system config and the working directory in the sandbox.
-    fn env(&self, cmd: &mut Command) {
+    /// system config and the working directory in the sandbox, and
+    /// `OMINIGATE_CODEX_OFFLINE=1` unless [`Sandbox::online`].
+    /// A test that builds its own command (through `sh`, `prlimit`) starts
+    /// from this too.
+    pub fn env(&self, cmd: &mut Command) {
         cmd.env_clear()
             .env("HOME", self.root().join("home"))
             .env("PATH", self.root().join("bin"))
@@ -262,6 +282,9 @@ impl Sandbox {
             .env("SHELL", "/bin/bash")
             .env("OMINIGATE_CODEX_SYSTEM_CONFIG", self.system_config())
             .current_dir(self.work_dir());
+        if !self.online.get() {
+            cmd.env("OMINIGATE_CODEX_OFFLINE", "1");
+        }
     }
 
     /// The binary with the sandbox environment and `--codex-home`, as a
