@@ -380,8 +380,9 @@ fn refresh(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
             ),
         )
         .help(format!(
-            "set {} to your OminiGate key and check base_url with `ominigate-codex doctor`; nothing was written",
-            gw.key_name
+            "set {} to your OminiGate key and check base_url with `{} doctor`; nothing was written",
+            gw.key_name,
+            home.ominigate_codex()
         ))
     })?;
     let mut layout = codex.layout();

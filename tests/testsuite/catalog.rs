@@ -559,3 +559,79 @@ fn a_codex_that_cannot_list_its_models_gets_no_catalogue() {
     let profile = String::from_utf8(sb.read(sb.profile_file()).unwrap()).unwrap();
     assert!(!profile.contains("model_catalog_json"), "{profile}");
 }
+
+/// Every command the catalogue's checks and errors print names the Codex
+/// home, so it works as printed: doctor's fix for a model with no entry and
+/// for a list that changed, and `models --refresh`'s help when the list is
+/// not available.
+#[test]
+fn the_catalogues_fixes_name_the_codex_home() {
+    let first = gateway(LIST);
+    let sb = Sandbox::new();
+    let url = first.base_url();
+    sb.expect(
+        &["install", "--codex-version", "0.169.0", "--base-url", &url],
+        0,
+    );
+    sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
+    // The gateway now lists another model.
+    let server = gateway(r#"{"data": [{"id": "new/one"}]}"#);
+    let url = server.base_url();
+    sb.expect(
+        &["install", "--codex-version", "0.169.0", "--base-url", &url],
+        0,
+    );
+    let profile = std::fs::read_to_string(sb.profile_file()).unwrap();
+    std::fs::write(
+        sb.profile_file(),
+        profile.replace("openai/gpt-5.4-pro", "my/own"),
+    )
+    .unwrap();
+    let me = sb.me();
+    let c = doctor_check(&sb, &["--codex-version", "0.169.0"], "model.metadata");
+    assert_eq!(c["status"], "warn", "{c}");
+    assert_eq!(
+        c["remediation"][0],
+        format!("{me} use my/own   (adds its entry)"),
+        "{c}"
+    );
+    let c = doctor_check(&sb, &["--codex-version", "0.169.0"], "endpoint.models");
+    assert_eq!(c["status"], "warn", "{c}");
+    assert_eq!(c["remediation"][0], format!("{me} models --refresh"), "{c}");
+    drop(server);
+    let out = sb.run(&["models", "--refresh", "--codex-version", "0.169.0"], 1);
+    assert!(
+        out.contains(&format!("check base_url with `{me} doctor`")),
+        "{out}"
+    );
+}
+
+/// After `install --bridge`, the live list comes from the gateway install
+/// recorded, which the bridge forwards `/models` to: `models --refresh`
+/// works whether the bridge runs or not (it asked the bridge's port, and
+/// failed while it was down; `models` and `use`: models.rs).
+#[test]
+fn the_live_list_after_install_bridge_comes_from_the_recorded_gateway() {
+    let server = gateway(LIST);
+    let sb = Sandbox::new();
+    // A port nothing listens on: the bridge is not running.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    sb.install_bridge("0.169.0", port, &server.base_url());
+    sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
+    let cat = catalogue(&sb).unwrap();
+    let opus = cat["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["slug"] == "anthropic/claude-opus-4.6")
+        .unwrap()
+        .clone();
+    assert_eq!(opus["context_window"], 200000, "{opus}");
+    let out = sb.run(&["models", "--codex-version", "0.169.0"], 0);
+    assert!(out.contains("x/plain"), "{out}");
+    sb.assert_no_canary_in_files();
+}
