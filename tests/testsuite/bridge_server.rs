@@ -947,6 +947,16 @@ fn print_service_names_this_binary_and_the_address() {
         "{}",
         out.stdout
     );
+    // The command in its comment prints this unit again, for this Codex
+    // home (it printed one for ~/.codex).
+    assert!(
+        out.stdout.contains(&format!(
+            "#   {} bridge --listen 127.0.0.1:8741 --print-service systemd > ~/.config/systemd/user/ominigate-codex-bridge.service\n",
+            sb.me()
+        )),
+        "{}",
+        out.stdout
+    );
     let out = sb.exec(
         &[
             "bridge",
