@@ -413,16 +413,23 @@ fn doctor_says_when_codex_falls_back_and_fails_on_a_catalogue_that_does_not_load
     assert_eq!(metadata(&old, "0.94.0").0, "skip");
 }
 
-#[test]
-fn doctor_says_when_the_live_list_changed_since_the_refresh() {
+/// Installed for 0.169.0 against a gateway serving LIST (returned, to keep
+/// it running), the catalogue refreshed from it.
+fn refreshed(sb: &Sandbox) -> Server {
     let first = gateway(LIST);
-    let sb = Sandbox::new();
     let url = first.base_url();
     sb.expect(
         &["install", "--codex-version", "0.169.0", "--base-url", &url],
         0,
     );
     sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
+    first
+}
+
+#[test]
+fn doctor_says_when_the_live_list_changed_since_the_refresh() {
+    let sb = Sandbox::new();
+    let _first = refreshed(&sb);
     let models = |sb: &Sandbox| status_of(sb, &["--codex-version", "0.169.0"], "endpoint.models");
     assert_eq!(models(&sb).0, "ok", "the same list: {:?}", models(&sb));
     // The same gateway now lists one more model.
@@ -566,14 +573,8 @@ fn a_codex_that_cannot_list_its_models_gets_no_catalogue() {
 /// not available.
 #[test]
 fn the_catalogues_fixes_name_the_codex_home() {
-    let first = gateway(LIST);
     let sb = Sandbox::new();
-    let url = first.base_url();
-    sb.expect(
-        &["install", "--codex-version", "0.169.0", "--base-url", &url],
-        0,
-    );
-    sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
+    let _first = refreshed(&sb);
     // The gateway now lists another model.
     let server = gateway(r#"{"data": [{"id": "new/one"}]}"#);
     let url = server.base_url();
@@ -615,11 +616,7 @@ fn the_live_list_after_install_bridge_comes_from_the_recorded_gateway() {
     let server = gateway(LIST);
     let sb = Sandbox::new();
     // A port nothing listens on: the bridge is not running.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::harness::unused_port();
     sb.install_bridge("0.169.0", port, &server.base_url());
     sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
     let cat = catalogue(&sb).unwrap();

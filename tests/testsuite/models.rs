@@ -544,11 +544,7 @@ fn use_keeps_the_wire_protocol_the_config_has() {
 fn models_and_use_work_with_a_bridge_that_is_not_running() {
     let gateway = catalogue(&["openai/gpt-5.4-pro", "openai/gpt-5.3-codex"]);
     // A port nothing listens on: the bridge is not running.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::harness::unused_port();
     let sb = Sandbox::new();
     sb.install_bridge("0.171.0", port, &gateway.base_url());
     let v = sb
