@@ -41,6 +41,8 @@ pub struct ModelList {
     pub live: Live,
     /// The model catalogue `codex --profile ominigate` loads, if any.
     pub catalog: Option<Catalog>,
+    /// The Codex, when it reads no catalogue (0.94): none to write.
+    pub reads_none: Option<crate::codex::version::Version>,
 }
 
 /// What Codex knows of one model.
@@ -199,9 +201,10 @@ fn fallback_note(out: &mut String, r: &ModelList, listed: &[String], me: &str) {
     if !shown.into_iter().any(|id| r.meta(id).window_unknown) {
         return;
     }
-    out.push_str(&match &r.catalog {
-        Some(_) => format!("A window with `?` (or no catalogue entry) is Codex's fallback, 272k: `{me} models --refresh` reads the real ones\n"),
-        None => format!("No model catalogue: Codex uses its fallback metadata (272k window) for these; `{me} install` writes one\n"),
+    out.push_str(&match (&r.catalog, r.reads_none) {
+        (Some(_), _) => format!("A window with `?` (or no catalogue entry) is Codex's fallback, 272k: `{me} models --refresh` reads the real ones\n"),
+        (None, Some(v)) => format!("No model catalogue: Codex {v} reads none (`model_catalog_json` came with 0.95), so it uses its fallback metadata (272k window) for these\n"),
+        (None, None) => format!("No model catalogue: Codex uses its fallback metadata (272k window) for these; `{me} install` writes one\n"),
     });
 }
 
@@ -337,6 +340,7 @@ pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
         in_use: InUse::of(&inp),
         live: live(&gw, args.net.offline, Duration::from_secs(args.net.timeout)),
         catalog: facts::catalog(&inp).and_then(|(path, _)| Catalog::read(&path).ok()),
+        reads_none: inp.codex.version().filter(|_| !inp.layout().catalog),
     };
     // Secrets are masked and unsafe characters escaped on the way out (see
     // `shown`); what came from the gateway already was, before being cut.
@@ -437,6 +441,7 @@ mod tests {
             },
             live,
             catalog: None,
+            reads_none: None,
         }
     }
 

@@ -632,3 +632,17 @@ fn the_live_list_after_install_bridge_comes_from_the_recorded_gateway() {
     assert!(out.contains("x/plain"), "{out}");
     sb.assert_no_canary_in_files();
 }
+
+/// `models` on Codex 0.94, which reads no catalogue, does not send the user
+/// to `install` for one (install writes none for 0.94).
+#[test]
+fn models_on_0_94_does_not_promise_a_catalogue() {
+    let sb = Sandbox::new();
+    sb.expect(&["install", "--codex-version", "0.94.0"], 0);
+    let out = sb.run(&["models", "--offline", "--codex-version", "0.94.0"], 0);
+    assert!(!out.contains("writes one"), "{out}");
+    assert!(
+        out.contains("No model catalogue: Codex 0.94.0 reads none (`model_catalog_json` came with 0.95), so it uses its fallback metadata (272k window) for these\n"),
+        "{out}"
+    );
+}
