@@ -336,7 +336,7 @@ impl<'a> Workspace<'a> {
     /// model catalogue is there before the files that point Codex at it
     /// (a missing catalogue stops Codex), and goes after them. A file
     /// install created that goes with nothing of the user's takes its
-    /// backup along (see [`created_backup_gone`]).
+    /// backup along (see `created_backup_gone`).
     pub fn changes(self, order: RecordOrder) -> [FileWrite<'a>; 7] {
         let Workspace {
             files,
