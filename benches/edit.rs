@@ -49,7 +49,7 @@ fn install(text_in: &str) -> (String, Option<String>, Option<String>) {
     let files = Files::in_memory(Some(text_in), None, None);
     let mut work = files.open().expect("config parses");
     install::plan(&mut work.docs, &options()).expect("install plans");
-    let [_, record, _, config, profile] = work.changes(RecordOrder::First);
+    let [_, record, _, config, profile, _, _] = work.changes(RecordOrder::First);
     (
         text(&config).expect("config"),
         text(&profile),
@@ -62,7 +62,7 @@ fn uninstall(config: &str, profile: &str, state: &str) -> String {
     let files = Files::in_memory(Some(config), Some(profile), Some(state));
     let mut work = files.open().expect("config parses");
     uninstall::plan(&mut work.docs, false, &[]).expect("no shape error, not refused");
-    let [_, config, _, _, _] = work.changes(RecordOrder::Last);
+    let [_, config, _, _, _, _, _] = work.changes(RecordOrder::Last);
     text(&config).expect("config")
 }
 

@@ -130,7 +130,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 
 /// A path as one word for a POSIX shell: as it is when that is safe,
 /// else in single quotes.
-fn shell_word(path: &Path) -> String {
+pub fn shell_word(path: &Path) -> String {
     let text = path.display().to_string();
     let plain = !text.is_empty()
         && text

@@ -112,7 +112,8 @@ pub(super) async fn responses(
     let translate = {
         let shared = shared.clone();
         move || {
-            let models = |slug: &str| shared.config.models.as_ref()?.reasons(slug);
+            let catalog = shared.config.models.current();
+            let models = |slug: &str| catalog.as_ref()?.reasons(slug);
             translate::request_to_chat(&body, &models)
         }
     };

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use super::models::ModelsFile;
 use super::server::Bridge;
 use super::shared::Config;
-use crate::catalog::Catalog;
 use crate::error::{Failure, Kind, refused, usage};
 use crate::report::Level;
 use crate::setup::Setup;
@@ -68,21 +68,8 @@ pub fn settings(
         idle_timeout: Duration::from_millis(idle_ms.unsigned_abs()),
         log: level > Level::Quiet,
         verbose: level >= Level::Verbose,
-        models: models(inp),
+        models: std::sync::Arc::new(ModelsFile::at(inp.home.catalog_file())),
     })
-}
-
-/// The model catalogue beside the profile, as far as the bridge needs it
-/// (which models reason): without the prompts, which are most of its bytes.
-/// A missing or unreadable one is no catalogue (the request options then
-/// pass as Codex sends them); `doctor` reports a bad one.
-fn models(inp: &Setup) -> Option<Catalog> {
-    let mut catalog = Catalog::read(&inp.home.catalog_file()).ok()?;
-    for entry in &mut catalog.models {
-        entry.base_instructions = None;
-        entry.extra.clear();
-    }
-    Some(catalog)
 }
 
 /// Bind, or say why not and what to do.

@@ -10,13 +10,15 @@
 //! - [`translate`] is the pure translation layer (no IO, no clock, no threads).
 //!
 //! Below them all: `shared` (the [`shared::Config`], the state every stage
-//! reads, the log), [`budget`] (how much request body it holds at once)
+//! reads, the log), [`models`] (the model catalogue, followed as it
+//! changes), [`budget`] (how much request body it holds at once)
 //! and `http` (the answers' body and builders).
 
 pub mod budget;
 mod exchange;
 mod http;
 pub mod launch;
+pub mod models;
 pub mod server;
 pub mod service;
 pub mod shared;

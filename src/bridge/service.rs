@@ -17,9 +17,12 @@ pub fn service_manager() -> &'static str {
 
 /// `--print-service`: a unit or plist that runs this binary as `bridge` at
 /// login, instructions in its comments, so that it can be redirected
-/// straight into place.
+/// straight into place. `me`: this tool as the user runs it (with
+/// `--codex-home` when the home is not the default), for the command in
+/// the comments that prints the unit again.
 pub fn service(
     kind: ServiceKind,
+    me: &str,
     exe: &Path,
     codex_home: &Path,
     listen: SocketAddr,
@@ -37,15 +40,26 @@ pub fn service(
         argv.extend(["--upstream".to_string(), u.to_string()]);
     }
     match kind {
-        ServiceKind::Systemd => {
-            let exec: Vec<String> = argv.iter().map(|a| systemd_quote(a)).collect();
-            format!(
-                "\
+        ServiceKind::Systemd => systemd_unit(me, &argv, listen, upstream),
+        ServiceKind::Launchd => launchd_plist(&argv, codex_home, listen),
+    }
+}
+
+/// The systemd user unit, with how to install it (`me ... --print-service`
+/// prints it again).
+fn systemd_unit(me: &str, argv: &[String], listen: SocketAddr, upstream: Option<&str>) -> String {
+    let exec: Vec<String> = argv.iter().map(|a| systemd_quote(a)).collect();
+    let upstream = upstream.map_or(String::new(), |u| {
+        format!(" --upstream {}", crate::paths::shell_word(Path::new(u)))
+    });
+    let again = format!("{me} bridge --listen {listen}{upstream} --print-service systemd");
+    format!(
+        "\
 # ominigate-codex bridge as a systemd user service: it starts at login and
 # restarts if it stops. Install it with:
 #
 #   mkdir -p ~/.config/systemd/user
-#   ominigate-codex bridge --print-service systemd > ~/.config/systemd/user/{SYSTEMD_UNIT}
+#   {again} > ~/.config/systemd/user/{SYSTEMD_UNIT}
 #   systemctl --user daemon-reload
 #   systemctl --user enable --now {SYSTEMD_UNIT}
 #
@@ -64,17 +78,19 @@ RestartSec=2
 [Install]
 WantedBy=default.target
 ",
-                exec.join(" ")
-            )
-        }
-        ServiceKind::Launchd => {
-            let args: String = argv
-                .iter()
-                .map(|a| format!("    <string>{}</string>\n", xml_escape(a)))
-                .collect();
-            let log = codex_home.join("ominigate-codex-bridge.log");
-            format!(
-                "\
+        exec.join(" ")
+    )
+}
+
+/// The launchd agent, with how to load it; its log beside the config.
+fn launchd_plist(argv: &[String], codex_home: &Path, listen: SocketAddr) -> String {
+    let args: String = argv
+        .iter()
+        .map(|a| format!("    <string>{}</string>\n", xml_escape(a)))
+        .collect();
+    let log = codex_home.join("ominigate-codex-bridge.log");
+    format!(
+        "\
 <?xml version=\"1.0\" encoding=\"UTF-8\"?>
 <!--
   ominigate-codex bridge as a launchd agent: it starts at login and restarts
@@ -104,11 +120,9 @@ WantedBy=default.target
 </dict>
 </plist>
 ",
-                xml_escape(&log.display().to_string()).replace("--", "-&#45;"),
-                xml_escape(&log.display().to_string()),
-            )
-        }
-    }
+        xml_escape(&log.display().to_string()).replace("--", "-&#45;"),
+        xml_escape(&log.display().to_string()),
+    )
 }
 
 pub const SYSTEMD_UNIT: &str = "ominigate-codex-bridge.service";
@@ -140,6 +154,7 @@ mod tests {
         let listen: SocketAddr = "127.0.0.1:8741".parse().unwrap();
         let unit = service(
             ServiceKind::Systemd,
+            "ominigate-codex",
             Path::new("/opt/my bin/ominigate-codex"),
             Path::new("/home/u/.codex"),
             listen,
@@ -149,8 +164,12 @@ mod tests {
             "ExecStart=\"/opt/my bin/ominigate-codex\" \"--codex-home\" \"/home/u/.codex\" \"bridge\" \"--listen\" \"127.0.0.1:8741\" \"--upstream\" \"https://gw.example/v1\"\n"
         ), "{unit}");
         assert!(unit.contains("systemctl --user enable --now ominigate-codex-bridge.service"));
+        assert!(unit.contains(
+            "#   ominigate-codex bridge --listen 127.0.0.1:8741 --upstream https://gw.example/v1 --print-service systemd > "
+        ), "{unit}");
         let plist = service(
             ServiceKind::Launchd,
+            "ominigate-codex",
             Path::new("/usr/local/bin/ominigate-codex"),
             Path::new("/Users/u/.codex"),
             listen,

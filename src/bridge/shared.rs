@@ -26,9 +26,9 @@ pub struct Config {
     pub log: bool,
     /// Also log what a request had that was not translated (`-v`).
     pub verbose: bool,
-    /// The model catalogue Codex reads too, as the bridge started (which
-    /// models reason); `None` when there is none.
-    pub models: Option<crate::catalog::Catalog>,
+    /// The model catalogue Codex reads too (which models reason), read
+    /// again when it changes.
+    pub models: std::sync::Arc<super::models::ModelsFile>,
 }
 
 /// What every request handler reads.

@@ -346,7 +346,7 @@ fn stale_catalog(t: &Target, body: &str) -> Option<Check> {
             "key accepted, but the list changed since the model catalogue was built from it",
         )
         .detail("Codex's windows and reasoning for OminiGate's models may be out of date")
-        .fix("ominigate-codex models --refresh")
+        .fix(format!("{} models --refresh", t.me))
     })
 }
 

@@ -67,7 +67,10 @@ fn with_catalog(inp: &Setup, model: &str, c: &Catalog, at: &str) -> Check {
             format!("{model} has no entry in the model catalogue: Codex uses its fallback metadata (a 272k window, no apply_patch)"),
         )
         .detail(format!("the catalogue is set at {at}"))
-        .fix(format!("ominigate-codex use {model}   (adds its entry)"));
+        .fix(format!(
+            "{} use {model}   (adds its entry)",
+            inp.home.ominigate_codex()
+        ));
     };
     let from = c.about.as_ref().and_then(|a| a.windows.get(&e.slug));
     let window = e

@@ -45,7 +45,8 @@ pub fn run(home: &CodexHome, args: &BridgeArgs, ui: &mut Ui<'_>) -> Result<()> {
         if let Some(why) = why {
             warning(&transient_warning(&exe, why));
         }
-        let text = service(kind, &exe, &home.dir, listen, args.upstream.as_deref());
+        let me = home.ominigate_codex();
+        let text = service(kind, &me, &exe, &home.dir, listen, args.upstream.as_deref());
         write!(ui.out(), "{text}")?;
         return Ok(());
     }

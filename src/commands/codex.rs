@@ -37,28 +37,7 @@ pub fn run(
     ui: &mut Ui<'_>,
 ) -> Result<()> {
     let codex = Codex::detect(None, args.codex.as_deref());
-    let (binary, version) = match &codex {
-        Codex::Binary {
-            path,
-            answer: Ok(v),
-        } => (path, *v),
-        Codex::Binary {
-            path,
-            answer: Err(e),
-        } => {
-            return Err(Failure::new(
-                Kind::Failure,
-                format!("cannot run Codex: {}: {e}", path.display()),
-            )
-            .help("pass the Codex binary with --codex PATH")
-            .into());
-        }
-        Codex::Flag(_) | Codex::Assumed => {
-            return Err(Failure::new(Kind::Failure, "no `codex` found on PATH")
-                .help("install Codex (npm install -g @openai/codex), or pass its binary with --codex PATH")
-                .into());
-        }
-    };
+    let (binary, version) = runnable(&codex)?;
     let mut cmd = Command::new(binary);
     if codex_home_flag {
         cmd.env("CODEX_HOME", &home.dir);
@@ -97,12 +76,43 @@ pub fn run(
         )
         .into());
     }
+    through_bridge(&mut cmd, &inp, args, ui.level)
+}
+
+/// The Codex binary to run and its version, or why there is none.
+fn runnable(codex: &Codex) -> Result<(&std::path::Path, crate::codex::version::Version)> {
+    match codex {
+        Codex::Binary {
+            path,
+            answer: Ok(v),
+        } => Ok((path, *v)),
+        Codex::Binary {
+            path,
+            answer: Err(e),
+        } => Err(Failure::new(
+            Kind::Failure,
+            format!("cannot run Codex: {}: {e}", path.display()),
+        )
+        .help("pass the Codex binary with --codex PATH")
+        .into()),
+        Codex::Flag(_) | Codex::Assumed => Err(Failure::new(
+            Kind::Failure,
+            "no `codex` found on PATH",
+        )
+        .help("install Codex (npm install -g @openai/codex), or pass its binary with --codex PATH")
+        .into()),
+    }
+}
+
+/// Run Codex through a private bridge on a free loopback port, stopped
+/// when Codex exits; exit with Codex's status.
+fn through_bridge(cmd: &mut Command, inp: &Setup, args: &CodexArgs, level: Level) -> Result<()> {
     // Log lines would land in Codex's screen: only with --verbose.
-    let level = match ui.level {
+    let level = match level {
         Level::Verbose => Level::Verbose,
         _ => Level::Quiet,
     };
-    let config = settings(&inp, None, 0, level)?;
+    let config = settings(inp, None, 0, level)?;
     let bridge = bind("127.0.0.1:0".parse()?, config)?.spawn()?;
     cmd.args(args::with_ours(Some(&bridge.base_url()), &args.args));
     // A bug in a bridge thread ends that answer in `response.failed`, which
@@ -112,7 +122,7 @@ pub fn run(
     if quiet_panics {
         std::panic::set_hook(Box::new(|_| {}));
     }
-    let status = run_child(&mut cmd);
+    let status = run_child(cmd);
     if quiet_panics {
         // Back to Rust's own hook.
         drop(std::panic::take_hook());

@@ -41,6 +41,8 @@ pub struct ModelList {
     pub live: Live,
     /// The model catalogue `codex --profile ominigate` loads, if any.
     pub catalog: Option<Catalog>,
+    /// The Codex, when it reads no catalogue (0.94): none to write.
+    pub reads_none: Option<crate::codex::version::Version>,
 }
 
 /// What Codex knows of one model.
@@ -134,44 +136,7 @@ pub fn human(r: &ModelList, home: &CodexHome) -> String {
     }
     out.push('\n');
     match &r.live {
-        Live::Listed(ids) => {
-            let _ = writeln!(
-                out,
-                "Live from {} ({} model{}):",
-                r.models_url,
-                ids.len(),
-                if ids.len() == 1 { "" } else { "s" }
-            );
-            for id in ids {
-                let mut tags = r.in_use.tags(id);
-                if is_recommended(id) {
-                    tags.insert(0, "recommended");
-                }
-                let meta = r.meta_words(id);
-                let line = format!("  {id:<width$}  {meta:<24}  {}", tags.join(", "));
-                let _ = writeln!(out, "{}", line.trim_end());
-            }
-            let missing: Vec<&str> = RECOMMENDED_MODELS
-                .iter()
-                .map(|(id, _)| *id)
-                .filter(|id| !ids.iter().any(|l| l == id))
-                .collect();
-            if !missing.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "Recommended but not listed live: {}",
-                    missing.join(", ")
-                );
-            }
-            if let Some(m) = &r.in_use.profile
-                && !ids.contains(m)
-            {
-                let _ = writeln!(
-                    out,
-                    "The profile's model {m} is not listed live: requests with it will likely fail; pick one above with `{me} use MODEL`"
-                );
-            }
-        }
+        Live::Listed(ids) => live_section(&mut out, r, ids, width, &me),
         Live::Skipped(why) => {
             let _ = writeln!(out, "Live list: skipped, {why}");
         }
@@ -179,23 +144,73 @@ pub fn human(r: &ModelList, home: &CodexHome) -> String {
             let _ = writeln!(out, "Live list: not available: {why}");
         }
     }
-    if [
-        RECOMMENDED_MODELS
-            .iter()
-            .map(|(id, _)| *id)
-            .collect::<Vec<_>>(),
-        listed.iter().map(String::as_str).collect(),
-    ]
-    .concat()
-    .iter()
-    .any(|id| r.meta(id).window_unknown)
-    {
-        out.push_str(&match &r.catalog {
-            Some(_) => format!("A window with `?` (or no catalogue entry) is Codex's fallback, 272k: `{me} models --refresh` reads the real ones\n"),
-            None => format!("No model catalogue: Codex uses its fallback metadata (272k window) for these; `{me} install` writes one\n"),
-        });
-    }
+    fallback_note(&mut out, r, listed, &me);
     out.push('\n');
+    in_use_line(&mut out, r, &me, &codex);
+    out
+}
+
+/// The models the gateway lists, then the recommended ones it does not and
+/// the profile's model when it is not among them.
+fn live_section(out: &mut String, r: &ModelList, ids: &[String], width: usize, me: &str) {
+    let _ = writeln!(
+        out,
+        "Live from {} ({} model{}):",
+        r.models_url,
+        ids.len(),
+        if ids.len() == 1 { "" } else { "s" }
+    );
+    for id in ids {
+        let mut tags = r.in_use.tags(id);
+        if is_recommended(id) {
+            tags.insert(0, "recommended");
+        }
+        let meta = r.meta_words(id);
+        let line = format!("  {id:<width$}  {meta:<24}  {}", tags.join(", "));
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let missing: Vec<&str> = RECOMMENDED_MODELS
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !ids.iter().any(|l| l == id))
+        .collect();
+    if !missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "Recommended but not listed live: {}",
+            missing.join(", ")
+        );
+    }
+    if let Some(m) = &r.in_use.profile
+        && !ids.contains(m)
+    {
+        let _ = writeln!(
+            out,
+            "The profile's model {m} is not listed live: requests with it will likely fail; pick one above with `{me} use MODEL`"
+        );
+    }
+}
+
+/// When a model shown has no known window: where the fallback comes from
+/// and the command that reads the real ones.
+fn fallback_note(out: &mut String, r: &ModelList, listed: &[String], me: &str) {
+    let shown = RECOMMENDED_MODELS
+        .iter()
+        .map(|(id, _)| *id)
+        .chain(listed.iter().map(String::as_str));
+    if !shown.into_iter().any(|id| r.meta(id).window_unknown) {
+        return;
+    }
+    out.push_str(&match (&r.catalog, r.reads_none) {
+        (Some(_), _) => format!("A window with `?` (or no catalogue entry) is Codex's fallback, 272k: `{me} models --refresh` reads the real ones\n"),
+        (None, Some(v)) => format!("No model catalogue: Codex {v} reads none (`model_catalog_json` came with 0.95), so it uses its fallback metadata (272k window) for these\n"),
+        (None, None) => format!("No model catalogue: Codex uses its fallback metadata (272k window) for these; `{me} install` writes one\n"),
+    });
+}
+
+/// Which model `codex --profile ominigate` (and plain `codex`) uses, and
+/// how to switch.
+fn in_use_line(out: &mut String, r: &ModelList, me: &str, codex: &str) {
     match (&r.in_use.profile, &r.in_use.default) {
         (Some(p), d) => {
             let _ = writeln!(
@@ -215,7 +230,6 @@ pub fn human(r: &ModelList, home: &CodexHome) -> String {
             );
         }
     }
-    out
 }
 
 #[derive(Serialize)]
@@ -326,6 +340,7 @@ pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
         in_use: InUse::of(&inp),
         live: live(&gw, args.net.offline, Duration::from_secs(args.net.timeout)),
         catalog: facts::catalog(&inp).and_then(|(path, _)| Catalog::read(&path).ok()),
+        reads_none: inp.codex.version().filter(|_| !inp.layout().catalog),
     };
     // Secrets are masked and unsafe characters escaped on the way out (see
     // `shown`); what came from the gateway already was, before being cut.
@@ -380,8 +395,9 @@ fn refresh(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
             ),
         )
         .help(format!(
-            "set {} to your OminiGate key and check base_url with `ominigate-codex doctor`; nothing was written",
-            gw.key_name
+            "set {} to your OminiGate key and check base_url with `{} doctor`; nothing was written",
+            gw.key_name,
+            home.ominigate_codex()
         ))
     })?;
     let mut layout = codex.layout();
@@ -425,6 +441,7 @@ mod tests {
             },
             live,
             catalog: None,
+            reads_none: None,
         }
     }
 

@@ -14,6 +14,7 @@ use anyhow::Result;
 
 use crate::checks;
 use crate::cli::UseArgs;
+use crate::codex::binary::Codex;
 use crate::edit::catalog::{self, Source};
 use crate::edit::install::{Options, plan};
 use crate::edit::{Files, RecordOrder, finish, not_installed};
@@ -74,22 +75,7 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     let model = args.model.as_str();
     spec::check_model(model).map_err(|m| bad_flag("MODEL", m))?;
     let codex = args.codex.detect().require_version()?;
-    ui.info(format_args!(
-        "Codex home: {} ({})",
-        home.dir.display(),
-        home.source
-    ))?;
-    ui.info(format_args!(
-        "Switching the ominigate profile to {model}: {}",
-        codex.describe()
-    ))?;
-    if !home.dir.is_dir() {
-        return Err(not_installed(
-            home,
-            "the directory does not exist",
-            &format!(" --model {model}"),
-        ));
-    }
+    announce(home, model, &codex, ui)?;
     let _lock = (!args.dry_run)
         .then(|| fs::lock(&home.dir, Duration::from_secs(10)))
         .transpose()?;
@@ -130,21 +116,9 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     )?;
     // Not held through the check below, which reads the files afresh.
     drop(files);
-    let codex_cmd = home.codex();
-    let who = match follows {
-        true => format!("`{codex_cmd} --profile ominigate` and plain `{codex_cmd}`"),
-        false => format!("`{codex_cmd} --profile ominigate`"),
-    };
-    match (changed, args.dry_run) {
-        (false, _) => ui.info(format_args!(
-            "{who} already use{} {model}: nothing to change",
-            if follows { "" } else { "s" }
-        ))?,
-        (true, false) => ui.info(format_args!(
-            "{who} now use{} {model}",
-            if follows { "" } else { "s" }
-        ))?,
-        (true, true) => {}
+    // A dry run that would change the files has shown the diff.
+    if !(changed && args.dry_run) {
+        say_switched(home, model, follows, changed, ui)?;
     }
     // Doctor's walk of the other files Codex reads: what selects the
     // provider there keeps its own model.
@@ -159,6 +133,52 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
     drop(inp);
     if !args.dry_run {
         checks::warn_written(home, &codex);
+    }
+    Ok(())
+}
+
+/// Which home and Codex, and what the run does; stops when the home does
+/// not exist.
+fn announce(home: &CodexHome, model: &str, codex: &Codex, ui: &mut Ui) -> Result<()> {
+    ui.info(format_args!(
+        "Codex home: {} ({})",
+        home.dir.display(),
+        home.source
+    ))?;
+    ui.info(format_args!(
+        "Switching the ominigate profile to {model}: {}",
+        codex.describe()
+    ))?;
+    if !home.dir.is_dir() {
+        return Err(not_installed(
+            home,
+            "the directory does not exist",
+            &format!(" --model {model}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Who now uses `model` (`follows`: plain `codex` too), or that they
+/// already did (`changed` false).
+fn say_switched(
+    home: &CodexHome,
+    model: &str,
+    follows: bool,
+    changed: bool,
+    ui: &mut Ui,
+) -> Result<()> {
+    let codex_cmd = home.codex();
+    let who = match follows {
+        true => format!("`{codex_cmd} --profile ominigate` and plain `{codex_cmd}`"),
+        false => format!("`{codex_cmd} --profile ominigate`"),
+    };
+    let s = if follows { "" } else { "s" };
+    match changed {
+        false => ui.info(format_args!(
+            "{who} already use{s} {model}: nothing to change"
+        ))?,
+        true => ui.info(format_args!("{who} now use{s} {model}"))?,
     }
     Ok(())
 }

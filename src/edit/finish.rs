@@ -150,7 +150,12 @@ fn commit(changes: &[FileWrite], visible: &[&FileWrite], force: bool, ui: &mut U
         .chain(&done.deleted)
         .filter(|p| !shown(p))
     {
-        if p.file_name().is_some_and(|n| n == paths::STATE_FILE) {
+        if p.to_string_lossy().ends_with(paths::BACKUP_SUFFIX) {
+            ui.info(format_args!(
+                "removed {}, a backup of a file install created",
+                p.display()
+            ))?;
+        } else if p.file_name().is_some_and(|n| n == paths::STATE_FILE) {
             // Its removal is said, as the dry run's diff shows it.
             match done.deleted.contains(p) {
                 true => ui.info(format_args!("removed {}, install's record", p.display()))?,

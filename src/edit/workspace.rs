@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::Result;
 use toml_edit::DocumentMut;
 
+use super::marks::{PROFILE_FILE_COMMENT, PROVIDER_COMMENT};
 use super::state::State;
 use crate::codex::version::Layout;
 use crate::error::{Failure, invalid, refused};
@@ -206,6 +207,9 @@ pub struct Files {
     pub pre_install: Loaded,
     /// The model catalogue (see [`crate::catalog`]): JSON, not parsed here.
     pub catalog: Loaded,
+    /// The backups of config.toml and the profile file: removed with a file
+    /// install created (see [`Workspace::changes`]), never read otherwise.
+    pub backups: [Loaded; 2],
 }
 
 impl Files {
@@ -218,6 +222,8 @@ impl Files {
             state: Loaded::in_memory(Path::new(paths::STATE_FILE), state),
             pre_install: Loaded::in_memory(&paths::pre_install_of(Path::new(paths::CONFIG)), None),
             catalog: Loaded::in_memory(Path::new(crate::catalog::FILE_NAME), None),
+            backups: [paths::CONFIG, paths::PROFILE_FILE]
+                .map(|f| Loaded::in_memory(&paths::backup_of(Path::new(f)), None)),
         }
     }
 
@@ -233,6 +239,14 @@ impl Files {
             catalog: Loaded {
                 snapshot: fs::read(&home.catalog_file())?,
             },
+            backups: [
+                Loaded {
+                    snapshot: fs::read(&paths::backup_of(&home.config()))?,
+                },
+                Loaded {
+                    snapshot: fs::read(&paths::backup_of(&home.profile_file()))?,
+                },
+            ],
         })
     }
 
@@ -320,8 +334,10 @@ impl<'a> Workspace<'a> {
     /// run killed after it leaves only a copy; one killed before the
     /// record has changed nothing, so the next run writes the copy). The
     /// model catalogue is there before the files that point Codex at it
-    /// (a missing catalogue stops Codex), and goes after them.
-    pub fn changes(self, order: RecordOrder) -> [FileWrite<'a>; 5] {
+    /// (a missing catalogue stops Codex), and goes after them. A file
+    /// install created that goes with nothing of the user's takes its
+    /// backup along (see `created_backup_gone`).
+    pub fn changes(self, order: RecordOrder) -> [FileWrite<'a>; 7] {
         let Workspace {
             files,
             mut config,
@@ -360,9 +376,47 @@ impl<'a> Workspace<'a> {
             false,
         );
         let catalog = files.catalog.change(docs.catalog, false);
+        let [config_bak, profile_bak] = &files.backups;
+        let config_bak = created_backup_gone(config_bak, config.ours, PROVIDER_COMMENT);
+        let profile_bak = created_backup_gone(profile_bak, profile.ours, PROFILE_FILE_COMMENT);
         match order {
-            RecordOrder::First => [copy, record, catalog, config, profile],
-            RecordOrder::Last => [copy, config, profile, catalog, record],
+            RecordOrder::First => [
+                copy,
+                record,
+                catalog,
+                config,
+                profile,
+                config_bak,
+                profile_bak,
+            ],
+            RecordOrder::Last => [
+                copy,
+                config,
+                profile,
+                catalog,
+                config_bak,
+                profile_bak,
+                record,
+            ],
         }
     }
+}
+
+/// The backup of a file install created, removed with it (`gone`): a later
+/// run (install with other flags, `use`) backed up what install wrote,
+/// with nothing of the user's, or the file would stay. Only a backup
+/// holding install's `# {marker}` goes, so one the user kept from before
+/// install stays.
+fn created_backup_gone<'a>(backup: &'a Loaded, gone: bool, marker: &str) -> FileWrite<'a> {
+    let marker = format!("# {marker}\n");
+    let ours = backup
+        .snapshot
+        .bytes
+        .as_deref()
+        .is_some_and(|b| String::from_utf8_lossy(b).contains(&marker));
+    let after = match gone && ours {
+        true => None,
+        false => backup.snapshot.bytes.clone(),
+    };
+    backup.change(after, false)
 }

@@ -16,7 +16,10 @@ use crate::shown::{self, Secrets};
 use crate::spec;
 
 /// Where the live list comes from: the provider as `codex --profile
-/// ominigate` sees it (its `base_url`, else the guide's; its `env_key`).
+/// ominigate` sees it (its `base_url`, else the guide's; its `env_key`),
+/// or, when that `base_url` is the bridge `install --bridge` set up, the
+/// gateway it recorded: the bridge forwards `/models` there as it is, and
+/// need not be running for `models` and `use` to read the list.
 #[derive(Debug, Clone)]
 pub struct Gateway {
     pub base_url: String,
@@ -30,8 +33,12 @@ pub struct Gateway {
 
 impl Gateway {
     pub fn of(inp: &Setup) -> Gateway {
-        let base_url = inp
-            .provider_base_url()
+        let bridged = crate::setup::bridge::local(inp)
+            .ok()
+            .and_then(|l| l.recorded);
+        let base_url = bridged
+            .as_deref()
+            .or(inp.provider_base_url())
             .unwrap_or(spec::BASE_URL)
             .trim_end_matches('/')
             .to_string();

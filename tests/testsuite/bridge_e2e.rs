@@ -16,7 +16,6 @@
 //! not Codex's, not a file.
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -1069,21 +1068,13 @@ fn ominigate_codex_codex_with_options_before_exec_goes_through_the_bridge() {
     }
 }
 
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 #[test]
 #[ignore = "needs real Codex: set OMINIGATE_E2E_CODEX, run in `unshare -rn` with --ignored"]
 fn install_bridge_then_bridge_then_codex_profile() {
     for c in releases() {
         let sb = Sandbox::new();
         let gw = ChatGateway::start(exec_session("run the command"));
-        let port = free_port().to_string();
+        let port = crate::harness::unused_port().to_string();
         install(&sb, &c, &gw, &["--bridge", "--bridge-port", &port]);
         let local = format!("http://127.0.0.1:{port}/v1");
         let written = String::from_utf8(sb.read_config()).expect("utf-8")

@@ -947,6 +947,16 @@ fn print_service_names_this_binary_and_the_address() {
         "{}",
         out.stdout
     );
+    // The command in its comment prints this unit again, for this Codex
+    // home (it printed one for ~/.codex).
+    assert!(
+        out.stdout.contains(&format!(
+            "#   {} bridge --listen 127.0.0.1:8741 --print-service systemd > ~/.config/systemd/user/ominigate-codex-bridge.service\n",
+            sb.me()
+        )),
+        "{}",
+        out.stdout
+    );
     let out = sb.exec(
         &[
             "bridge",
@@ -2227,6 +2237,56 @@ fn reasoning_effort_goes_only_to_models_that_reason() {
         "{sent:?}"
     );
     assert!(sent.iter().all(|b| b["verbosity"] == "low"), "{sent:?}");
+}
+
+/// A running bridge reads the catalogue again when it changes: after
+/// `models --refresh` says a model reasons, its `reasoning_effort` reaches
+/// the gateway without restarting the bridge (it was dropped until then).
+#[test]
+fn a_changed_catalogue_reaches_a_running_bridge() {
+    let entry = |levels: serde_json::Value| {
+        serde_json::json!({"models": [{"slug": "vendor/m", "display_name": "m",
+            "supported_reasoning_levels": levels, "shell_type": "shell_command",
+            "visibility": "list", "supported_in_api": true, "priority": 1,
+            "support_verbosity": true, "truncation_policy": {"mode": "tokens", "limit": 10000},
+            "experimental_supported_tools": [], "base_instructions": "a long prompt"}]})
+        .to_string()
+    };
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.codex_home()).unwrap();
+    let file = sb.codex_home().join("ominigate-models.json");
+    std::fs::write(&file, entry(serde_json::json!([]))).unwrap();
+    let gateway = Server::start(|_: &Request| Answer::Stream {
+        chunks: chat_chunks(2),
+        delay: Duration::ZERO,
+    });
+    let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
+    let ask = || {
+        let body = serde_json::json!({"model": "vendor/m", "stream": true, "input": "hi",
+            "reasoning": {"effort": "high"}});
+        let (status, answer) = post(&bridge, body.to_string(), Some(CANARY));
+        assert_eq!(status, 200, "{answer}");
+    };
+    ask();
+    std::fs::write(
+        &file,
+        entry(serde_json::json!([{"effort": "high", "description": "deep"}, {"effort": "low", "description": "quick"}])),
+    )
+    .unwrap();
+    ask();
+    let efforts: Vec<serde_json::Value> = gateway
+        .requests()
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<serde_json::Value>(&r.body).expect("JSON")["reasoning_effort"]
+                .clone()
+        })
+        .collect();
+    assert_eq!(
+        efforts,
+        [serde_json::Value::Null, serde_json::json!("high")],
+        "{efforts:?}"
+    );
 }
 
 /// Issue 19: a gateway that sends no usage gets none estimated, and the

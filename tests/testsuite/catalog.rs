@@ -599,10 +599,10 @@ fn doctor_says_when_codex_falls_back_and_fails_on_a_catalogue_that_does_not_load
     assert_eq!(metadata(&old, "0.94.0").0, "skip");
 }
 
-#[test]
-fn doctor_says_when_the_live_list_changed_since_the_refresh() {
+/// Installed for 0.169.0 against a gateway serving LIST (returned, to keep
+/// it running), the catalogue refreshed from it.
+fn refreshed(sb: &Sandbox) -> Server {
     let first = gateway(LIST);
-    let sb = Sandbox::new();
     let url = first.base_url();
     sb.expect(
         &["install", "--codex-version", "0.169.0", "--base-url", &url],
@@ -611,6 +611,13 @@ fn doctor_says_when_the_live_list_changed_since_the_refresh() {
     // The install stays offline (see `Sandbox`): the refresh reads the list.
     sb.online();
     sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
+    first
+}
+
+#[test]
+fn doctor_says_when_the_live_list_changed_since_the_refresh() {
+    let sb = Sandbox::new();
+    let _first = refreshed(&sb);
     let models = |sb: &Sandbox| status_of(sb, &["--codex-version", "0.169.0"], "endpoint.models");
     assert_eq!(models(&sb).0, "ok", "the same list: {:?}", models(&sb));
     // The same gateway now lists one more model.
@@ -757,4 +764,94 @@ fn a_codex_that_cannot_list_its_models_gets_no_catalogue() {
     assert!(catalogue(&sb).is_none());
     let profile = String::from_utf8(sb.read(sb.profile_file()).unwrap()).unwrap();
     assert!(!profile.contains("model_catalog_json"), "{profile}");
+}
+
+/// Every command the catalogue's checks and errors print names the Codex
+/// home, so it works as printed: doctor's fix for a model with no entry and
+/// for a list that changed, and `models --refresh`'s help when the list is
+/// not available.
+#[test]
+fn the_catalogues_fixes_name_the_codex_home() {
+    let sb = Sandbox::new();
+    let _first = refreshed(&sb);
+    // The gateway now lists another model.
+    let server = gateway(r#"{"data": [{"id": "new/one"}]}"#);
+    let url = server.base_url();
+    // Offline: the catalogue keeps the list it was refreshed from.
+    sb.expect(
+        &[
+            "install",
+            "--codex-version",
+            "0.169.0",
+            "--base-url",
+            &url,
+            "--offline",
+        ],
+        0,
+    );
+    let profile = std::fs::read_to_string(sb.profile_file()).unwrap();
+    std::fs::write(
+        sb.profile_file(),
+        profile.replace("openai/gpt-5.4-pro", "my/own"),
+    )
+    .unwrap();
+    let me = sb.me();
+    let c = doctor_check(&sb, &["--codex-version", "0.169.0"], "model.metadata");
+    assert_eq!(c["status"], "warn", "{c}");
+    assert_eq!(
+        c["remediation"][0],
+        format!("{me} use my/own   (adds its entry)"),
+        "{c}"
+    );
+    let c = doctor_check(&sb, &["--codex-version", "0.169.0"], "endpoint.models");
+    assert_eq!(c["status"], "warn", "{c}");
+    assert_eq!(c["remediation"][0], format!("{me} models --refresh"), "{c}");
+    drop(server);
+    let out = sb.run(&["models", "--refresh", "--codex-version", "0.169.0"], 1);
+    assert!(
+        out.contains(&format!("check base_url with `{me} doctor`")),
+        "{out}"
+    );
+}
+
+/// After `install --bridge`, the live list comes from the gateway install
+/// recorded, which the bridge forwards `/models` to: `models --refresh`
+/// works whether the bridge runs or not (it asked the bridge's port, and
+/// failed while it was down; `models` and `use`: models.rs).
+#[test]
+fn the_live_list_after_install_bridge_comes_from_the_recorded_gateway() {
+    let server = gateway(LIST);
+    let sb = Sandbox::new();
+    // A port nothing listens on: the bridge is not running.
+    let port = crate::harness::unused_port();
+    sb.install_bridge("0.169.0", port, &server.base_url());
+    // Install stays offline (see `Sandbox`): the refresh reads the list.
+    sb.online();
+    sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
+    let cat = catalogue(&sb).unwrap();
+    let opus = cat["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["slug"] == "anthropic/claude-opus-4.6")
+        .unwrap()
+        .clone();
+    assert_eq!(opus["context_window"], 200000, "{opus}");
+    let out = sb.run(&["models", "--codex-version", "0.169.0"], 0);
+    assert!(out.contains("x/plain"), "{out}");
+    sb.assert_no_canary_in_files();
+}
+
+/// `models` on Codex 0.94, which reads no catalogue, does not send the user
+/// to `install` for one (install writes none for 0.94).
+#[test]
+fn models_on_0_94_does_not_promise_a_catalogue() {
+    let sb = Sandbox::new();
+    sb.expect(&["install", "--codex-version", "0.94.0"], 0);
+    let out = sb.run(&["models", "--offline", "--codex-version", "0.94.0"], 0);
+    assert!(!out.contains("writes one"), "{out}");
+    assert!(
+        out.contains("No model catalogue: Codex 0.94.0 reads none (`model_catalog_json` came with 0.95), so it uses its fallback metadata (272k window) for these\n"),
+        "{out}"
+    );
 }

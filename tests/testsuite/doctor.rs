@@ -1630,11 +1630,7 @@ fn bridge_reachable_warns_when_the_running_bridge_forwards_elsewhere() {
 #[test]
 fn bridge_reachable_fails_when_nothing_or_something_else_listens() {
     // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::harness::unused_port();
     let sb = bridged(port);
     let (code, r) = online(&sb, "0.171.0", "5");
     assert_eq!(code, 1);

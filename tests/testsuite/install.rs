@@ -1311,6 +1311,45 @@ fn install_then_uninstall_on_a_home_without_config_leaves_no_file() {
     );
 }
 
+/// On a home with no config, a second run that rewrites what install
+/// created (install again with other flags, `use`) backs the file up;
+/// uninstall removes that backup with the file, as it holds nothing of the
+/// user's: nothing is left. A backup of the user's own file stays.
+#[test]
+fn uninstall_after_a_rewrite_leaves_no_backup_of_a_created_file() {
+    for era in ERAS {
+        let rewrites: [&[&str]; 3] = [
+            &["install", "--codex-version", era, "--default"],
+            &["install", "--codex-version", era, "--model", "v/other"],
+            &["use", "v/other", "--offline", "--codex-version", era],
+        ];
+        for rewrite in rewrites {
+            let sb = Sandbox::new();
+            std::fs::create_dir(sb.codex_home()).unwrap();
+            sb.install(era);
+            sb.run(rewrite, 0);
+            let out = sb.uninstall();
+            assert_eq!(
+                names(&sb.codex_home()),
+                Vec::<String>::new(),
+                "{era} {rewrite:?}: {out}"
+            );
+            assert!(!out.stdout.contains("kept a copy"), "{era}: {out}");
+        }
+    }
+    // The user's own config keeps its backup.
+    let sb = Sandbox::new();
+    sb.write_config("# mine\n");
+    sb.install("0.169.0");
+    sb.run(
+        &["use", "v/other", "--offline", "--codex-version", "0.169.0"],
+        0,
+    );
+    sb.uninstall();
+    assert_eq!(sb.read_config(), b"# mine\n");
+    assert!(names(&sb.codex_home()).contains(&"config.toml.ominigate.bak".to_string()));
+}
+
 #[test]
 fn bridge_refuses_to_forward_to_itself_and_chat() {
     let sb = Sandbox::new();

@@ -540,16 +540,18 @@ fn use_keeps_the_wire_protocol_the_config_has() {
     assert!(config.contains("model = \"x/y\""), "{config}");
 }
 
-/// `install --bridge`: `models` and `use` ask the gateway's list through
-/// the bridge on this machine (plain http to loopback is allowed), with the
-/// key; the provider stays on the bridge.
+/// `install --bridge`: `models` and `use` ask the list of the gateway
+/// install recorded (the bridge forwards GET /v1/models there as it is),
+/// with the key, so they work while the bridge is not running; the
+/// provider stays on the bridge.
 #[test]
-fn models_and_use_work_through_a_bridge() {
-    // A stand-in for the bridge, which forwards GET /v1/models upstream.
-    let bridge = catalogue(&["openai/gpt-5.4-pro", "openai/gpt-5.3-codex"]);
+fn models_and_use_work_with_a_bridge_that_is_not_running() {
+    let gateway = catalogue(&["openai/gpt-5.4-pro", "openai/gpt-5.3-codex"]);
+    // A port nothing listens on: the bridge is not running.
+    let port = crate::harness::unused_port();
     let sb = Sandbox::new();
-    sb.install_bridge("0.171.0", bridge.addr.port(), "https://gw.example/v1");
-    // Install stays offline (see `Sandbox`); models and use ask the bridge.
+    sb.install_bridge("0.171.0", port, &gateway.base_url());
+    // Install stays offline (see `Sandbox`); models and use ask the gateway.
     sb.online();
     let v = sb
         .exec(
@@ -558,7 +560,7 @@ fn models_and_use_work_through_a_bridge() {
         )
         .json();
     assert_eq!(v["live"]["status"], "ok", "{v:#}");
-    assert_eq!(v["live"]["url"], format!("{}/models", bridge.base_url()));
+    assert_eq!(v["live"]["url"], format!("{}/models", gateway.base_url()));
     assert_eq!(v["live"]["models"].as_array().unwrap().len(), 2);
 
     let out = sb.exec(
@@ -568,11 +570,11 @@ fn models_and_use_work_through_a_bridge() {
     assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
     let config = String::from_utf8(sb.read_config()).unwrap();
     assert!(
-        config.contains(&format!("base_url = \"{}\"", bridge.base_url())),
+        config.contains(&format!("base_url = \"http://127.0.0.1:{port}/v1\"")),
         "{config}"
     );
 
-    let reqs = bridge.requests();
+    let reqs = gateway.requests();
     assert_eq!(reqs.len(), 2, "{reqs:?}");
     for r in &reqs {
         assert_eq!(r.path, "/v1/models");

@@ -286,11 +286,7 @@ fn a_key_of_white_space_is_not_set_for_any_command() {
 /// check, never "all checks pass"; up, it is ok.
 #[test]
 fn the_installed_bridge_down_is_a_failure_and_up_is_ok() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::harness::unused_port();
     let sb = Sandbox::new();
     sb.install_bridge("0.169.0", port, "https://gw.example/v1");
     let out = sb.exec(&["status", "--codex-version", "0.169.0"], &[]);

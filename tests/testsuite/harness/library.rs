@@ -51,7 +51,7 @@ fn loaded(files: &Files) -> edit::Files {
 }
 
 /// What the changes leave, as [`Files`].
-fn after(changes: [FileWrite; 5]) -> Files {
+fn after(changes: [FileWrite; 7]) -> Files {
     let mut out = Files::default();
     for c in changes {
         let text = c.after.map(|b| String::from_utf8(b).expect("utf-8"));
@@ -59,6 +59,8 @@ fn after(changes: [FileWrite; 5]) -> Files {
             Some("config.toml") => out.config = text,
             Some("ominigate.config.toml") => out.profile = text,
             Some("config.toml.pre-ominigate.bak") => {}
+            // Backups: none in memory, so never changed here.
+            Some(p) if p.ends_with(".ominigate.bak") => {}
             // Built by the commands (it needs Codex's templates), not by the edit.
             Some("ominigate-models.json") => {}
             _ => out.state = text.map_or_else(State::default, |t| State::parse(&t).expect("state")),

@@ -543,6 +543,16 @@ impl Paused {
 }
 
 /// Wait for `child` at most [`RUN_TIMEOUT`], killing it if it hangs.
+/// A loopback port nothing listens on (bound, then let go): a bridge that
+/// is not running.
+pub fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn wait_timeout(mut child: Child) -> std::process::Output {
     let start = std::time::Instant::now();
     while child.try_wait().expect("try_wait").is_none() {
