@@ -512,9 +512,9 @@ impl Holding {
         false
     }
 
-    /// Events were written (`delta`: among them a delta).
-    fn written(&mut self, delta: bool) {
-        self.delta_out |= delta;
+    /// `events` were written (looked into only until a delta went out).
+    fn written(&mut self, events: &[u8]) {
+        self.delta_out = self.delta_out || events.windows(7).any(|w| w == b".delta\"");
         self.gathered = false;
     }
 }
@@ -585,8 +585,7 @@ impl hyper::body::Body for Relay {
         }
         // Until the first delta (the first token Codex shows) is out, never
         // hold events back.
-        this.holding
-            .written(out.windows(7).any(|w| w == b".delta\""));
+        this.holding.written(&out);
         Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
     }
 
@@ -845,6 +844,8 @@ fn failpoint_panic() -> bool {
 mod tests {
     use super::*;
 
+    const DELTA: &[u8] = br#"data: {"type":"response.output_text.delta"}"#;
+
     /// Nothing more comes, as `Relay::poll_frame` sees it: the polls
     /// until the events are written.
     fn polls_until_written(h: &mut Holding) -> usize {
@@ -852,7 +853,7 @@ mod tests {
         while h.hold() && polls < 8 {
             polls += 1;
         }
-        h.written(true);
+        h.written(DELTA);
         polls
     }
 
@@ -861,7 +862,7 @@ mod tests {
         let mut h = Holding::default();
         // Before the first delta, nothing waits.
         assert!(!h.hold());
-        h.written(true);
+        h.written(DELTA);
         // Paced tokens: a hold that gathers nothing...
         h.data();
         assert_eq!(polls_until_written(&mut h), 3);
@@ -878,7 +879,7 @@ mod tests {
         assert!(h.hold());
         assert!(h.hold());
         assert!(!h.hold());
-        h.written(true);
+        h.written(DELTA);
         h.data();
         assert!(h.hold(), "a hold that gathered more keeps holding");
     }
