@@ -620,17 +620,18 @@ impl Relay {
         // A bug here (a panic) must not leave Codex a stream that just
         // stops, nor go unlogged: the answer ends in response.failed,
         // which Codex shows and retries, and the bridge goes on.
+        let before = out.len();
         let pushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let events = translator.push(data);
+            translator.push_into(data, out);
             if panic_here {
                 panic!("failpoint bridge-panic");
             }
-            events
         }));
-        let Ok(events) = pushed else {
+        if pushed.is_err() {
+            // Whatever the panic left half written goes.
+            out.truncate(before);
             return Some(End::Bug);
-        };
-        out.extend_from_slice(&events);
+        }
         // Completed or failed: whatever the gateway sends after
         // (keep-alive comments, a never-closed connection) would hold
         // Codex's response open.
