@@ -43,6 +43,10 @@ const TRANSLATE_INLINE: usize = 256 << 10;
 /// before they go to hyper as one piece.
 const BATCH: usize = 16 << 10;
 
+/// Writes that go at once after a hold that gathered nothing (paced
+/// tokens): holding is tried again after them, for a burst.
+const UNHELD: u8 = 16;
+
 /// A complete answer: status, content type, body.
 struct Whole {
     status: StatusCode,
@@ -409,8 +413,7 @@ impl Exchange {
             timer: Box::pin(tokio::time::sleep(idle)),
             panic_here: failpoint_panic(),
             held: Vec::new(),
-            waited: 0,
-            written: false,
+            holding: Holding::default(),
         }))
     }
 }
@@ -450,10 +453,8 @@ struct Relay {
     first: Option<Bytes>,
     /// Events held back for one turn of the event loop (see `poll_frame`).
     held: Vec<u8>,
-    /// Polls in a row that found nothing new while events were held.
-    waited: u8,
-    /// Whether a delta went out: events until the first one are never held.
-    written: bool,
+    /// Whether to hold them (see [`Holding`]).
+    holding: Holding,
     log: Log,
     idle: Duration,
     /// When the gateway last sent something.
@@ -463,6 +464,60 @@ struct Relay {
     /// Fires at the next deadline, or earlier (then set again).
     timer: Pin<Box<Sleep>>,
     panic_here: bool,
+}
+
+/// Whether [`Relay`] holds translated events back for a turn of the
+/// event loop. hyper's client hands the body over one chunk per turn of
+/// its connection's task: before writing, let that task run, so that what
+/// the gateway already sent leaves in one write (a burst of deltas: one
+/// write, not one each). hyper's server polls a body twice in one turn, so
+/// only the third poll in a row that finds nothing writes. Events up to
+/// the first delta go at once (the first token). A hold that gathered
+/// nothing (a model's tokens, one at a time) costs turns for nothing: the
+/// next [`UNHELD`] writes go at once, then holding is tried again (a
+/// burst).
+#[derive(Debug, Default)]
+struct Holding {
+    /// Polls in a row that found nothing new while events were held.
+    waited: u8,
+    /// Whether events held since the last write gathered more.
+    gathered: bool,
+    /// Writes left that go at once (after a hold that gathered nothing).
+    unheld: u8,
+    /// Whether a delta went out: events until the first one are never held.
+    delta_out: bool,
+}
+
+impl Holding {
+    /// The gateway sent more.
+    fn data(&mut self) {
+        self.gathered |= self.waited > 0;
+        self.waited = 0;
+    }
+
+    /// Nothing more from the gateway now, and events to write: whether to
+    /// hold them for another turn.
+    fn hold(&mut self) -> bool {
+        if self.unheld > 0 {
+            self.unheld -= 1;
+            return false;
+        }
+        if self.waited < 2 && self.delta_out {
+            self.waited += 1;
+            return true;
+        }
+        if self.waited == 2 && !self.gathered {
+            self.unheld = UNHELD;
+        }
+        self.waited = 0;
+        false
+    }
+
+    /// `events` were written (looked into only until a delta went out).
+    fn written(&mut self, events: &[u8]) {
+        self.delta_out = self.delta_out || events.windows(7).any(|w| w == b".delta\"");
+        self.gathered = false;
+    }
 }
 
 /// Why a stream ended.
@@ -501,7 +556,7 @@ impl hyper::body::Body for Relay {
             let end = match Pin::new(upstream).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) => {
-                        this.waited = 0;
+                        this.holding.data();
                         this.push(&data, &mut out)
                     }
                     Err(_) => None,
@@ -531,7 +586,7 @@ impl hyper::body::Body for Relay {
         }
         // Until the first delta (the first token Codex shows) is out, never
         // hold events back.
-        this.written = this.written || out.windows(7).any(|w| w == b".delta\"");
+        this.holding.written(&out);
         Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
     }
 
@@ -546,22 +601,15 @@ impl hyper::body::Body for Relay {
 
 impl Relay {
     /// Nothing more from the gateway now, and `out` to write: the events
-    /// to write now, or `None` when held for another turn. hyper's client
-    /// hands the body over one chunk per turn of its connection's task:
-    /// before writing, let that task run, so that what the gateway already
-    /// sent leaves in one write (a burst of deltas: one write, not one
-    /// each). hyper's server polls a body twice in one turn, so only the
-    /// third poll in a row that finds nothing writes. Events up to the
-    /// first delta go at once (the first token).
+    /// to write now, or `None` when held for another turn (the body wakes
+    /// itself).
     fn hold(&mut self, out: Vec<u8>, cx: &mut Context<'_>) -> Option<Vec<u8>> {
-        if self.waited < 2 && self.written {
-            self.waited += 1;
-            self.held = out;
-            cx.waker().wake_by_ref();
-            return None;
+        if !self.holding.hold() {
+            return Some(out);
         }
-        self.waited = 0;
-        Some(out)
+        self.held = out;
+        cx.waker().wake_by_ref();
+        None
     }
 
     /// Translate one piece of the gateway's stream into `out`; whether the
@@ -573,17 +621,18 @@ impl Relay {
         // A bug here (a panic) must not leave Codex a stream that just
         // stops, nor go unlogged: the answer ends in response.failed,
         // which Codex shows and retries, and the bridge goes on.
+        let before = out.len();
         let pushed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let events = translator.push(data);
+            translator.push_into(data, out);
             if panic_here {
                 panic!("failpoint bridge-panic");
             }
-            events
         }));
-        let Ok(events) = pushed else {
+        if pushed.is_err() {
+            // Whatever the panic left half written goes.
+            out.truncate(before);
             return Some(End::Bug);
-        };
-        out.extend_from_slice(&events);
+        }
         // Completed or failed: whatever the gateway sends after
         // (keep-alive comments, a never-closed connection) would hold
         // Codex's response open.
@@ -796,6 +845,46 @@ fn failpoint_panic() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DELTA: &[u8] = br#"data: {"type":"response.output_text.delta"}"#;
+
+    /// Nothing more comes, as `Relay::poll_frame` sees it: the polls
+    /// until the events are written.
+    fn polls_until_written(h: &mut Holding) -> usize {
+        let mut polls = 1;
+        while h.hold() && polls < 8 {
+            polls += 1;
+        }
+        h.written(DELTA);
+        polls
+    }
+
+    #[test]
+    fn holding_stops_while_it_gathers_nothing_and_is_tried_again() {
+        let mut h = Holding::default();
+        // Before the first delta, nothing waits.
+        assert!(!h.hold());
+        h.written(DELTA);
+        // Paced tokens: a hold that gathers nothing...
+        h.data();
+        assert_eq!(polls_until_written(&mut h), 3);
+        // ...and the next UNHELD writes go at once.
+        for _ in 0..UNHELD {
+            h.data();
+            assert_eq!(polls_until_written(&mut h), 1);
+        }
+        // Then holding is tried again: in a burst it gathers, and goes on.
+        h.data();
+        h.data();
+        assert!(h.hold());
+        h.data();
+        assert!(h.hold());
+        assert!(h.hold());
+        assert!(!h.hold());
+        h.written(DELTA);
+        h.data();
+        assert!(h.hold(), "a hold that gathered more keeps holding");
+    }
 
     #[test]
     fn response_ids_differ() {

@@ -96,14 +96,12 @@ impl Decoder {
     }
 
     fn end_line(&mut self, out: &mut Vec<Frame>) {
-        let line = std::mem::take(&mut self.line);
-        if line.is_empty() {
+        if self.line.is_empty() {
             self.dispatch(out);
             return;
         }
-        if line.starts_with(b":") {
-            return;
-        }
+        // The line's buffer is kept for the next line (cleared, not taken).
+        let line = &self.line;
         let (field, value) = match line.iter().position(|&b| b == b':') {
             Some(colon) => {
                 let value = &line[colon + 1..];
@@ -111,17 +109,19 @@ impl Decoder {
             }
             None => (&line[..], &b""[..]),
         };
+        // A comment (`:` first) has an empty field; `event`, `id`, `retry`
+        // and unknown fields carry nothing for chat.
         if field == b"data" {
             if self.has_data {
                 self.data.push(b'\n');
             }
             self.has_data = true;
             self.data.extend_from_slice(value);
-            if self.data.len() > MAX_EVENT_BYTES {
-                self.fail(out);
-            }
         }
-        // `event`, `id`, `retry` and unknown fields carry nothing for chat.
+        self.line.clear();
+        if self.data.len() > MAX_EVENT_BYTES {
+            self.fail(out);
+        }
     }
 
     fn dispatch(&mut self, out: &mut Vec<Frame>) {

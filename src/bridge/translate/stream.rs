@@ -173,8 +173,14 @@ impl StreamTranslator {
     /// Feeds upstream bytes (split anywhere); returns the events they complete.
     pub fn push(&mut self, upstream: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
+        self.push_into(upstream, &mut out);
+        out
+    }
+
+    /// [`StreamTranslator::push`], appending the events to `out`.
+    pub fn push_into(&mut self, upstream: &[u8], out: &mut Vec<u8>) {
         if self.is_over() {
-            return out;
+            return;
         }
         self.bytes_seen = self.bytes_seen.saturating_add(upstream.len());
         if self.bytes_seen > self.limit {
@@ -182,13 +188,12 @@ impl StreamTranslator {
                 "the gateway's answer went on beyond {} MiB",
                 self.limit >> 20
             );
-            self.fail(&mut out, &StreamFailure::new(errors::MALFORMED, message));
-            return out;
+            self.fail(out, &StreamFailure::new(errors::MALFORMED, message));
+            return;
         }
         let mut frames = Vec::new();
         self.decoder.push(upstream, &mut frames);
-        self.frames(frames, &mut out);
-        out
+        self.frames(frames, out);
     }
 
     /// The gateway answered the stream request with one JSON completion
