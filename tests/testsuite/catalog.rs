@@ -191,14 +191,7 @@ fn use_adds_the_models_entry_and_keeps_the_others_in_place() {
 #[test]
 fn refresh_reads_windows_reasoning_and_modalities_from_the_gateway() {
     let server = gateway(LIST);
-    let sb = Sandbox::new();
-    let url = server.base_url();
-    sb.expect(
-        &["install", "--codex-version", "0.169.0", "--base-url", &url],
-        0,
-    );
-    // The install stays offline (see `Sandbox`): the refresh reads the list.
-    sb.online();
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let out = sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
     sb.assert_no_canary(&out);
     let c = catalogue(&sb).unwrap();
@@ -470,14 +463,7 @@ fn install_without_the_list_still_writes_the_guides_models_and_says_so() {
 #[test]
 fn refresh_without_the_list_fails_and_writes_nothing() {
     let server = gateway(LIST);
-    let sb = Sandbox::new();
-    let url = server.base_url();
-    sb.expect(
-        &["install", "--codex-version", "0.169.0", "--base-url", &url],
-        0,
-    );
-    // The install stays offline (see `Sandbox`): the refresh reads the list.
-    sb.online();
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let before = sb.tree();
     let out = sb.exec(
         &["models", "--refresh", "--codex-version", "0.169.0"],
@@ -661,14 +647,7 @@ fn a_long_live_list_is_capped_and_use_adds_any_other() {
             .into_boxed_str(),
     );
     let server = gateway(body);
-    let sb = Sandbox::new();
-    let url = server.base_url();
-    sb.expect(
-        &["install", "--codex-version", "0.169.0", "--base-url", &url],
-        0,
-    );
-    // The install stays offline (see `Sandbox`): the refresh reads the list.
-    sb.online();
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let out = sb.expect(&["models", "--refresh", "--codex-version", "0.169.0"], 0);
     assert!(
         out.stdout

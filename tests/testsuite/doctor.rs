@@ -1124,17 +1124,6 @@ fn openai_variables_are_a_warning_with_the_unset_line() {
 // ---------------------------------------------------------------- endpoint.*
 
 /// Install for `era` pointing at `server`; returns the sandbox.
-fn at_server(era: &str, server: &Server, extra: &[&str]) -> Sandbox {
-    let sb = Sandbox::new();
-    let url = server.base_url();
-    let mut args = vec!["install", "--codex-version", era, "--base-url", &url];
-    args.extend_from_slice(extra);
-    sb.run(&args, 0);
-    // Install stays offline (see `Sandbox`); the checks ask the server.
-    sb.online();
-    sb
-}
-
 fn online(sb: &Sandbox, era: &str, timeout: &str) -> (i32, serde_json::Value) {
     let run = doctor(
         sb,
@@ -1153,7 +1142,7 @@ fn endpoints_ok_send_the_key_and_the_profile_model() {
         ("POST", "/v1/responses") => reply(200, "{\"id\":\"resp_1\",\"output\":[]}"),
         _ => reply(404, "{}"),
     });
-    let sb = at_server("0.169.0", &server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let (code, r) = online(&sb, "0.169.0", "5");
     assert_eq!(code, 0, "{r:#}");
     assert_status(&r, "endpoint.models", "ok");
@@ -1180,7 +1169,7 @@ fn chat_codex_probes_chat_completions() {
         "/v1/chat/completions" => reply(200, "{\"choices\":[]}"),
         _ => reply(404, "{}"),
     });
-    let sb = at_server("0.94.0", &server, &[]);
+    let sb = Sandbox::installed_at("0.94.0", &server.base_url(), &[]);
     let (code, r) = online(&sb, "0.94.0", "5");
     assert_eq!(code, 0, "{r:#}");
     assert_status(&r, "endpoint.wire", "ok");
@@ -1203,7 +1192,7 @@ fn endpoint_models_warns_when_the_model_is_not_listed() {
         ),
         _ => reply(400, "{\"error\":{\"message\":\"bad probe\"}}"),
     });
-    let sb = at_server("0.169.0", &server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let (code, r) = online(&sb, "0.169.0", "5");
     assert_eq!(code, 0);
     assert_status(&r, "endpoint.models", "warn");
@@ -1235,7 +1224,7 @@ fn endpoint_401_and_403_are_explained_and_an_echoed_key_is_masked() {
                 &format!("{{\"error\":{{\"message\":\"invalid token {auth}\"}}}}"),
             )
         });
-        let sb = at_server("0.169.0", &server, &[]);
+        let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
         let (code, r) = online(&sb, "0.169.0", "5");
         assert_eq!(code, 1);
         for id in ["endpoint.models", "endpoint.wire"] {
@@ -1254,7 +1243,7 @@ fn endpoint_401_and_403_are_explained_and_an_echoed_key_is_masked() {
 #[test]
 fn endpoint_models_404_means_a_wrong_base_url() {
     let server = Server::start(|_| reply(404, "not here"));
-    let sb = at_server("0.169.0", &server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let (_, r) = online(&sb, "0.169.0", "5");
     assert_status(&r, "endpoint.models", "fail");
     let t = text(&r, "endpoint.models");
@@ -1283,7 +1272,7 @@ fn guide_404_on_every_request() {
     };
     // New Codex only speaks Responses: pin 0.94.0 or wait for OminiGate.
     let server = Server::start(chat_only);
-    let sb = at_server("0.169.0", &server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let (code, r) = online(&sb, "0.169.0", "5");
     assert_eq!(code, 1);
     assert_status(&r, "endpoint.wire", "fail");
@@ -1308,7 +1297,7 @@ fn guide_404_on_every_request() {
 
     // Codex 0.94 with wire_api = "responses": switch to chat, at this line.
     let server = Server::start(chat_only);
-    let sb = at_server("0.94.0", &server, &["--wire-api", "responses"]);
+    let sb = Sandbox::installed_at("0.94.0", &server.base_url(), &["--wire-api", "responses"]);
     let (_, r) = online(&sb, "0.94.0", "5");
     assert_status(&r, "endpoint.wire", "fail");
     let t = text(&r, "endpoint.wire");
@@ -1322,7 +1311,11 @@ fn guide_404_on_every_request() {
 
     // chat forced onto 0.169: the probe goes to /responses, what Codex calls once fixed.
     let server = Server::start(chat_only);
-    let sb = at_server("0.169.0", &server, &["--wire-api", "chat", "--force"]);
+    let sb = Sandbox::installed_at(
+        "0.169.0",
+        &server.base_url(),
+        &["--wire-api", "chat", "--force"],
+    );
     let (_, r) = online(&sb, "0.169.0", "5");
     let t = text(&r, "endpoint.wire");
     assert!(
@@ -1339,7 +1332,7 @@ fn guide_404_on_every_request() {
             "{\"error\":{\"message\":\"The model `x` does not exist\",\"code\":\"model_not_found\"}}",
         ),
     });
-    let sb = at_server("0.169.0", &server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let (_, r) = online(&sb, "0.169.0", "5");
     assert!(text(&r, "endpoint.wire").contains("404 about the model"));
 }
@@ -1347,7 +1340,7 @@ fn guide_404_on_every_request() {
 #[test]
 fn endpoint_hang_ends_at_the_timeout() {
     let server = Server::start(|_| Answer::Hang);
-    let sb = at_server("0.169.0", &server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let start = Instant::now();
     let (code, r) = online(&sb, "0.169.0", "1");
     let took = start.elapsed();
@@ -1375,7 +1368,7 @@ fn redirects_are_reported_and_never_followed() {
         headers: vec![("Location".into(), target.clone())],
         body: String::new(),
     });
-    let sb = at_server("0.169.0", &server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let (code, r) = online(&sb, "0.169.0", "5");
     assert_eq!(code, 1);
     assert_status(&r, "endpoint.models", "fail");
@@ -1400,7 +1393,7 @@ fn redirects_are_reported_and_never_followed() {
 #[test]
 fn endpoints_skip_offline_without_a_key_or_with_unsafe_http() {
     let server = Server::start(|_| reply(200, "{}"));
-    let sb = at_server("0.169.0", &server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let r = report(&sb, &["--codex-version", "0.169.0"]);
     assert_status(&r, "endpoint.models", "skip");
     assert_status(&r, "endpoint.wire", "skip");
@@ -1444,7 +1437,7 @@ fn server_errors_and_rate_limits() {
         "/v1/models" => reply(503, "{\"error\":{\"message\":\"upstream down\"}}"),
         _ => reply(429, "{\"error\":{\"message\":\"slow down\"}}"),
     });
-    let sb = at_server("0.169.0", &server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let (_, r) = online(&sb, "0.169.0", "5");
     assert_status(&r, "endpoint.models", "fail");
     assert!(text(&r, "endpoint.models").contains("upstream down"));
@@ -1470,7 +1463,7 @@ fn endpoint_wire_tells_chat_only_from_nothing_there() {
             "/v1/chat/completions" => reply(chat, "{}"),
             _ => reply(404, "{}"),
         });
-        let sb = at_server("0.171.0", &server, &[]);
+        let sb = Sandbox::installed_at("0.171.0", &server.base_url(), &[]);
         let (code, r) = online(&sb, "0.171.0", "5");
         assert_eq!(code, 1);
         assert_status(&r, "endpoint.wire", "fail");

@@ -22,17 +22,6 @@ fn catalogue(ids: &'static [&'static str]) -> Server {
 }
 
 /// OminiGate installed for Codex 0.169.0 against `server`.
-fn installed_at(server: &Server, extra: &[&str]) -> Sandbox {
-    let sb = Sandbox::new();
-    let url = server.base_url();
-    let mut args = vec!["install", "--codex-version", "0.169.0", "--base-url", &url];
-    args.extend_from_slice(extra);
-    sb.run(&args, 0);
-    // Install stays offline (see `Sandbox`); the checks ask the server.
-    sb.online();
-    sb
-}
-
 #[test]
 fn offline_lists_the_guides_four_with_their_notes() {
     let sb = Sandbox::new();
@@ -118,7 +107,11 @@ fn live_list_marks_recommended_and_the_models_in_use() {
         "meta/llama-4",
         "openai/gpt-5.4-pro",
     ]);
-    let sb = installed_at(&server, &["--model", "openai/gpt-5.3-codex", "--default"]);
+    let sb = Sandbox::installed_at(
+        "0.169.0",
+        &server.base_url(),
+        &["--model", "openai/gpt-5.3-codex", "--default"],
+    );
     let out = sb.exec(&["models"], &[]);
     assert_eq!(out.code, 0, "{out:?}");
     let live = format!("Live from {}/models (4 models):\n", server.base_url());
@@ -177,7 +170,11 @@ fn live_list_marks_recommended_and_the_models_in_use() {
 #[test]
 fn a_profile_model_the_gateway_does_not_list_is_pointed_out() {
     let server = catalogue(&["openai/gpt-5.4-pro"]);
-    let sb = installed_at(&server, &["--model", "my/retired-model"]);
+    let sb = Sandbox::installed_at(
+        "0.169.0",
+        &server.base_url(),
+        &["--model", "my/retired-model"],
+    );
     let out = sb.exec(&["models"], &[]);
     assert_eq!(out.code, 0);
     assert!(
@@ -208,7 +205,7 @@ fn gateway_failures_are_explained_and_only_fail_with_live() {
                 .take()
                 .unwrap_or_else(|| reply(500, "again"))
         });
-        let sb = installed_at(&server, &[]);
+        let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
         let out = sb.exec(&["models", "--timeout", "1"], &[]);
         assert_eq!(out.code, 0, "{says}: {out:?}");
         assert!(
@@ -244,7 +241,7 @@ fn the_key_goes_nowhere_but_a_safe_base_url() {
         },
         _ => reply(404, "{}"),
     });
-    let sb = installed_at(&server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let out = sb.exec(&["models"], &[]);
     assert!(
         out.stdout
@@ -280,7 +277,7 @@ fn what_a_server_echoes_is_never_printed_with_the_key() {
         let ids = [echoed.as_str(), "openai/gpt-5.4-pro"];
         reply(200, &models_body(&ids))
     });
-    let sb = installed_at(&server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     for args in [&["models"][..], &["models", "--json"]] {
         let out = sb.exec(args, &[]);
         assert_eq!(out.code, 0);
@@ -470,7 +467,7 @@ fn use_refuses_when_ominigate_is_not_installed() {
 #[test]
 fn use_warns_when_the_live_list_lacks_the_model_and_switches_anyway() {
     let server = catalogue(&["openai/gpt-5.4-pro", "openai/gpt-5.3-codex-mini"]);
-    let sb = installed_at(&server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let out = sb.exec(&["use", "openai/gpt-5.3-codex"], &[]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
@@ -504,7 +501,7 @@ fn use_warns_when_the_live_list_lacks_the_model_and_switches_anyway() {
 #[test]
 fn use_says_when_the_live_list_cannot_be_had_and_switches() {
     let server = Server::start(|_| Answer::Hang);
-    let sb = installed_at(&server, &[]);
+    let sb = Sandbox::installed_at("0.169.0", &server.base_url(), &[]);
     let out = sb.exec(&["use", "x/y", "--timeout", "1"], &[]);
     assert_eq!(out.code, 0);
     assert!(

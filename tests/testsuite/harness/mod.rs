@@ -199,6 +199,18 @@ impl Sandbox {
     /// Let the runs ask the gateway (no `OMINIGATE_CODEX_OFFLINE`): for a
     /// test whose config or `--base-url` points at a loopback server it
     /// started. Returns the sandbox for chaining.
+    /// A new sandbox with OminiGate installed for `era` at the gateway
+    /// `url` (plus `extra` flags), then online: the install stays offline
+    /// like every run, and what the test runs next asks that gateway.
+    pub fn installed_at(era: &str, url: &str, extra: &[&str]) -> Sandbox {
+        let sb = Sandbox::new();
+        let mut args = vec!["install", "--codex-version", era, "--base-url", url];
+        args.extend_from_slice(extra);
+        sb.run(&args, 0);
+        sb.online();
+        sb
+    }
+
     pub fn online(&self) -> &Sandbox {
         self.online.set(true);
         self
