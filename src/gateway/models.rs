@@ -39,15 +39,28 @@ impl Gateway {
         let base_url = bridged
             .as_deref()
             .or(inp.provider_base_url())
-            .unwrap_or(spec::BASE_URL)
-            .trim_end_matches('/')
-            .to_string();
-        let key_name = facts::env_key_name(inp);
-        let key = facts::key(&inp.env, &key_name).value().map(str::to_string);
+            .unwrap_or(spec::BASE_URL);
+        Gateway::at(inp, base_url, &facts::env_key_name(inp))
+    }
+
+    /// The gateway a run is about to point Codex at (install's `--base-url`
+    /// and `--env-key`, or the upstream of a bridge), not the one the files
+    /// name now; the key is read from `key_name` and masked like the others.
+    pub fn aimed(inp: &Setup, base_url: &str, key_name: &str) -> Gateway {
+        let mut gw = Gateway::at(inp, base_url, key_name);
+        if let Some(key) = &gw.key {
+            shown::protect(key);
+            gw.secrets.add(key);
+        }
+        gw
+    }
+
+    /// The gateway at `base_url`, asked with the key in `key_name`.
+    fn at(inp: &Setup, base_url: &str, key_name: &str) -> Gateway {
         Gateway {
-            base_url,
-            key_name,
-            key,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            key_name: key_name.to_string(),
+            key: facts::key(&inp.env, key_name).value().map(str::to_string),
             secrets: inp.secrets(),
             broken: inp.broken().first().map(|(s, _)| {
                 format!(
@@ -57,21 +70,6 @@ impl Gateway {
                 )
             }),
         }
-    }
-
-    /// The gateway a run is about to point Codex at (install's `--base-url`
-    /// and `--env-key`, or the upstream of a bridge), not the one the files
-    /// name now; the key is read from `key_name` and masked like the others.
-    pub fn aimed(inp: &Setup, base_url: &str, key_name: &str) -> Gateway {
-        let mut gw = Gateway::of(inp);
-        gw.base_url = base_url.trim_end_matches('/').to_string();
-        gw.key = facts::key(&inp.env, key_name).value().map(str::to_string);
-        if let Some(key) = &gw.key {
-            shown::protect(key);
-            gw.secrets.add(key);
-        }
-        gw.key_name = key_name.to_string();
-        gw
     }
 
     /// `{base_url}/models`, safe to show.
