@@ -6,7 +6,8 @@
 //!   routes it ([`launch`]: set up as the user's config asks);
 //! - `exchange` runs one request Codex makes of the gateway: translate,
 //!   ask, pass the answer back as it comes;
-//! - `upstream` talks to the gateway;
+//! - `upstream` talks to the gateway (`quiet`: its connections, which a
+//!   paused answer keeps from waking the bridge);
 //! - [`translate`] is the pure translation layer (no IO, no clock, no threads).
 //!
 //! Below them all: `shared` (the [`shared::Config`], the state every stage
@@ -19,6 +20,7 @@ mod exchange;
 mod http;
 pub mod launch;
 pub mod models;
+mod quiet;
 pub mod server;
 pub mod service;
 pub mod shared;

@@ -28,6 +28,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use super::quiet::{Tracked, socket_of};
 use crate::gateway;
 use crate::shown::Secrets;
 use crate::spec::{self, BaseUrl};
@@ -374,7 +375,8 @@ enum Route {
     Socks(HttpsConnector<SocksV5<HttpConnector>>),
 }
 
-type Stream = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+/// A connection as the connector makes it.
+pub(super) type Stream = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
 
 impl Connector {
     fn new(upstream: &BaseUrl) -> Connector {
@@ -451,10 +453,10 @@ impl StdError for ConnectError {
     }
 }
 
-type Connecting = Pin<Box<dyn Future<Output = Result<Stream, ConnectError>> + Send>>;
+type Connecting = Pin<Box<dyn Future<Output = Result<Tracked<Stream>, ConnectError>> + Send>>;
 
 impl tower_service::Service<Uri> for Connector {
-    type Response = Stream;
+    type Response = Tracked<Stream>;
     type Error = ConnectError;
     type Future = Connecting;
 
@@ -475,7 +477,11 @@ impl tower_service::Service<Uri> for Connector {
         };
         Box::pin(async move {
             match tokio::time::timeout(CONNECT_LIMIT, connecting).await {
-                Ok(result) => result.map_err(ConnectError::Failed),
+                Ok(Ok(stream)) => {
+                    let fd = socket_of(&stream);
+                    Ok(Tracked::new(stream, Some(fd)))
+                }
+                Ok(Err(e)) => Err(ConnectError::Failed(e)),
                 Err(_) => Err(ConnectError::TimedOut),
             }
         })
