@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 pub(super) const UNHELD: u8 = 16;
 
 /// The shortest time between two writes to Codex while the gateway sends
-/// faster than this (see [`Pace`]): half a frame of Codex's TUI, which
-/// draws at most 120 times a second and shows only whole lines.
-pub(super) const PACE: Duration = Duration::from_millis(4);
+/// faster than this (see [`Pace`]): one frame of Codex's TUI, which draws
+/// at most 120 times a second and shows only whole lines (half a frame of
+/// a 60 Hz screen). 4 ms cost 10-20 % more CPU a token (bench/RESULTS.md).
+pub(super) const PACE: Duration = Duration::from_millis(8);
 
 /// Whether [`Relay`](super::relay::Relay) holds translated events back for a turn of the
 /// event loop. hyper's client hands the body over one chunk per turn of
@@ -172,60 +173,58 @@ mod tests {
         assert!(h.hold(), "a hold that gathered more keeps holding");
     }
 
-    /// Writes at these times (ms from the start), each with all the
-    /// gateway had sent: when each next read may come (ms, `None`: at once).
-    fn paced(writes: &[f64]) -> Vec<Option<f64>> {
+    /// Writes at these times (µs from the start), each with all the
+    /// gateway had sent: when each next read may come (µs, `None`: at once).
+    fn paced(writes: &[u64]) -> Vec<Option<u64>> {
         let start = Instant::now();
-        let at = |ms: f64| start + Duration::from_secs_f64(ms / 1000.0);
+        let at = |us: u64| start + Duration::from_micros(us);
         let mut pace = Pace::default();
         writes
             .iter()
-            .map(|&ms| {
+            .map(|&us| {
                 if let Some(resume) = pace.resume_at() {
                     assert!(
-                        at(ms) >= resume,
-                        "a write at {ms} ms, before the pause ended"
+                        at(us) >= resume,
+                        "a write at {us} µs, before the pause ended"
                     );
                     pace.resumed(resume);
                 }
-                pace.written(at(ms), true);
+                pace.written(at(us), true);
                 pace.resume_at()
-                    .map(|r| r.duration_since(start).as_secs_f64() * 1000.0)
+                    .map(|r| r.duration_since(start).as_micros() as u64)
             })
             .collect()
     }
 
+    const P: u64 = PACE.as_micros() as u64;
+
     #[test]
     fn tokens_slower_than_the_pace_go_on_as_they_come() {
         // A model's 30 tokens a second, and the pace's own edge.
-        assert_eq!(paced(&[0.0, 33.0, 66.0, 99.0]), [None; 4]);
-        let pace = PACE.as_secs_f64() * 1000.0;
-        assert_eq!(paced(&[0.0, pace, 2.0 * pace]), [None; 3]);
+        assert_eq!(paced(&[0, 33_000, 66_000, 99_000]), [None; 4]);
+        assert_eq!(paced(&[0, P, 2 * P]), [None; 3]);
     }
 
     #[test]
     fn tokens_faster_than_the_pace_are_written_once_a_pace() {
-        let pace = PACE.as_secs_f64() * 1000.0;
-        // The first write goes at once; the second, 0.2 ms after it, is
+        // The first write goes at once; the second, 200 µs after it, is
         // quick: the third read waits a pace, and finds its tokens waiting
-        // (written 0.1 ms after it resumed), so the next waits too.
-        let w2 = 0.2;
-        let w3 = w2 + pace + 0.1;
-        let w4 = w3 + pace + 0.1;
+        // (written 100 µs after it resumed), so the next waits too.
+        let (w2, w3) = (200, 200 + P + 100);
+        let w4 = w3 + P + 100;
         assert_eq!(
-            paced(&[0.0, w2, w3, w4]),
-            [None, Some(w2 + pace), Some(w3 + pace), Some(w4 + pace)]
+            paced(&[0, w2, w3, w4]),
+            [None, Some(w2 + P), Some(w3 + P), Some(w4 + P)]
         );
     }
 
     #[test]
     fn a_pause_that_finds_nothing_waiting_ends_the_pacing() {
-        let pace = PACE.as_secs_f64() * 1000.0;
-        // Resumed at 0.2 + pace; the next token came 30 ms later.
-        let late = 0.2 + pace + 30.0;
+        // Resumed at 200 µs + a pace; the next token came 30 ms later.
+        let late = 200 + P + 30_000;
         assert_eq!(
-            paced(&[0.0, 0.2, late, late + 40.0]),
-            [None, Some(0.2 + pace), None, None]
+            paced(&[0, 200, late, late + 40_000]),
+            [None, Some(200 + P), None, None]
         );
     }
 
