@@ -315,13 +315,8 @@ pub struct DoctorArgs {
 #[derive(Debug, Clone, Args)]
 pub struct NetArgs {
     /// Do not ask the gateway (also when OMINIGATE_CODEX_OFFLINE is set and not 0, false, no or off)
-    #[arg(
-        long,
-        env = "OMINIGATE_CODEX_OFFLINE",
-        hide_env = true,
-        value_parser = clap::builder::FalseyValueParser::new()
-    )]
-    pub offline: bool,
+    #[arg(long)]
+    offline: bool,
 
     /// Time limit for each gateway request (doctor: also for running Codex)
     #[arg(
@@ -331,6 +326,41 @@ pub struct NetArgs {
         value_parser = clap::value_parser!(u64).range(1..=300)
     )]
     pub timeout: u64,
+}
+
+impl NetArgs {
+    /// Whether not to ask the gateway: `--offline`, or
+    /// `OMINIGATE_CODEX_OFFLINE` set.
+    pub fn offline(&self) -> bool {
+        self.offline || offline_from_env()
+    }
+
+    /// `--live` or `--refresh` (`flag`), which need the gateway, with
+    /// `OMINIGATE_CODEX_OFFLINE` set: a usage error that names the
+    /// variable (clap's own for `--offline` names the flag).
+    /// `me`: this tool as the user runs it on this Codex home.
+    pub fn refuse_offline_env(&self, flag: &str, me: &str) -> anyhow::Result<()> {
+        if !offline_from_env() {
+            return Ok(());
+        }
+        Err(crate::error::Failure::new(
+            crate::error::Kind::Usage,
+            format!("{flag} asks the gateway, and OMINIGATE_CODEX_OFFLINE is set: nothing may call out"),
+        )
+        .help(format!(
+            "run it with the variable unset (`env -u OMINIGATE_CODEX_OFFLINE {me} models {flag}`), or leave {flag} out"
+        ))
+        .into())
+    }
+}
+
+/// `OMINIGATE_CODEX_OFFLINE` is set and not empty, 0, false, no or off
+/// (nor `f` or `n`, as clap reads a falsey value).
+fn offline_from_env() -> bool {
+    std::env::var_os("OMINIGATE_CODEX_OFFLINE").is_some_and(|v| {
+        let v = v.to_string_lossy().trim().to_ascii_lowercase();
+        !matches!(v.as_str(), "" | "0" | "false" | "no" | "off" | "f" | "n")
+    })
 }
 
 #[derive(Debug, Clone, Args)]

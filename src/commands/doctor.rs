@@ -19,7 +19,7 @@ use crate::shown;
 pub fn run(home: &CodexHome, args: &DoctorArgs, ui: &mut Ui<'_>) -> Result<()> {
     let inp = Setup::of_process(home, args.codex.detect());
     let secrets = inp.secrets();
-    let reach = match args.net.offline {
+    let reach = match args.net.offline() {
         true => Reach::Offline,
         false => Reach::Gateway,
     };

@@ -185,7 +185,13 @@ pub fn run(home: &CodexHome, args: &InstallArgs, ui: &mut Ui) -> Result<()> {
     }
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
     let listed = live_list(home, &codex, &source, &outcome, &args.net, ui)?;
-    let rebuilt = catalog::rebuild(&mut work.docs, &source, &outcome.model, listed.as_deref())?;
+    let rebuilt = catalog::rebuild(
+        &mut work.docs,
+        &source,
+        &outcome.model,
+        listed.as_deref(),
+        &home.ominigate_codex(),
+    )?;
     // The record goes first: a run killed part way must leave a record of
     // at least what is on disk, or the next run takes the blocks it wrote
     // for the user's own and uninstall leaves them in (uninstall removes
@@ -234,7 +240,7 @@ fn live_list(
     let inp = Setup::of_process(home, codex.clone());
     let url = o.upstream.as_deref().unwrap_or(&o.base_url);
     let gw = Gateway::aimed(&inp, url, &o.env_key);
-    match live_known(&gw, net.offline, Duration::from_secs(net.timeout)) {
+    match live_known(&gw, net.offline(), Duration::from_secs(net.timeout)) {
         Ok(list) => {
             ui.detail(format_args!(
                 "read {} models from {}",

@@ -319,6 +319,11 @@ pub fn json(r: &ModelList) -> String {
 }
 
 pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
+    for (asked, flag) in [(args.refresh, "--refresh"), (args.live, "--live")] {
+        if asked {
+            args.net.refuse_offline_env(flag, &home.ominigate_codex())?;
+        }
+    }
     if args.refresh {
         // With --json, stdout is the one JSON object: the refresh says nothing.
         match args.json {
@@ -338,7 +343,11 @@ pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
     let report = ModelList {
         models_url: gw.models_url(),
         in_use: InUse::of(&inp),
-        live: live(&gw, args.net.offline, Duration::from_secs(args.net.timeout)),
+        live: live(
+            &gw,
+            args.net.offline(),
+            Duration::from_secs(args.net.timeout),
+        ),
         catalog: facts::catalog(&inp).and_then(|(path, _)| Catalog::read(&path).ok()),
         reads_none: inp.codex.version().filter(|_| !inp.layout().catalog),
     };
@@ -404,7 +413,13 @@ fn refresh(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
     layout.catalog = true;
     let opts = Options::keep(&work.docs, layout, None).map_err(|e| work.shape_error(e))?;
     let outcome = plan(&mut work.docs, &opts).map_err(|e| work.shape_error(e))?;
-    let rebuilt = catalog::rebuild(&mut work.docs, &source, &outcome.model, Some(&list))?;
+    let rebuilt = catalog::rebuild(
+        &mut work.docs,
+        &source,
+        &outcome.model,
+        Some(&list),
+        &home.ominigate_codex(),
+    )?;
     if !finish(
         &work.changes(RecordOrder::First),
         &outcome.notes,

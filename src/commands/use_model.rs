@@ -94,10 +94,20 @@ pub fn run(home: &CodexHome, args: &UseArgs, ui: &mut Ui) -> Result<()> {
 
     let inp = Setup::of_process(home, codex.clone());
     let gw = Gateway::of(&inp);
-    let found = live_known(&gw, args.net.offline, Duration::from_secs(args.net.timeout));
+    let found = live_known(
+        &gw,
+        args.net.offline(),
+        Duration::from_secs(args.net.timeout),
+    );
     // The live list, when read, is the catalogue's (as `models --refresh`).
     let listed = found.as_deref().ok();
-    let rebuilt = catalog::rebuild(&mut work.docs, &source, model, listed)?;
+    let rebuilt = catalog::rebuild(
+        &mut work.docs,
+        &source,
+        model,
+        listed,
+        &home.ominigate_codex(),
+    )?;
     check_listed(
         home,
         model,

@@ -94,11 +94,14 @@ pub fn ours(docs: &Docs) -> Option<Catalog> {
 /// (the gateway's list) when it was read. What the gateway said before is
 /// kept when it was not read now. The result is loaded by the installed
 /// Codex first: if it refuses it, nothing is written and this says why.
+/// `me` is this tool as the user runs it on this Codex home
+/// ([`crate::paths::CodexHome::ominigate_codex`]), for that message.
 pub fn rebuild(
     docs: &mut Docs,
     source: &Source,
     model: &str,
     live: Option<&[Known]>,
+    me: &str,
 ) -> Result<Rebuilt> {
     let (templates, binary) = match source {
         Source::Codex { templates, binary } => (templates, Some(binary)),
@@ -131,7 +134,7 @@ pub fn rebuild(
     let text = catalog.to_json();
     // What is on disk already was checked when it was written.
     if let Some(binary) = binary.filter(|_| docs.catalog.as_deref() != Some(text.as_bytes())) {
-        check(binary, &text, &catalog)?;
+        check(binary, &text, &catalog, me)?;
     }
     let unknown = catalog
         .about
@@ -189,7 +192,7 @@ fn told_before(c: &Catalog) -> Vec<Known> {
 }
 
 /// The installed Codex loads `text` and lists every model of `catalog`.
-fn check(binary: &std::path::Path, text: &str, catalog: &Catalog) -> Result<()> {
+fn check(binary: &std::path::Path, text: &str, catalog: &Catalog, me: &str) -> Result<()> {
     let refused = |why: String| -> anyhow::Error {
         Failure::new(
             Kind::Failure,
@@ -198,7 +201,9 @@ fn check(binary: &std::path::Path, text: &str, catalog: &Catalog) -> Result<()> 
                 binary.display()
             ),
         )
-        .help("nothing was written; run `ominigate-codex doctor`, and report this with `codex --version`")
+        .help(format!(
+            "nothing was written; run `{me} doctor`, and report this with `codex --version`"
+        ))
         .into()
     };
     let loaded = models::load_text(binary, text).map_err(|e| refused(e.to_string()))?;

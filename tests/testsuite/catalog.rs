@@ -709,6 +709,9 @@ fn a_catalogue_codex_refuses_is_not_written() {
         out.stderr
     );
     assert!(out.stderr.contains("nothing was written"), "{}", out.stderr);
+    // The command it names works on this home as printed.
+    let doctor = format!("run `{} doctor`", sb.me());
+    assert!(out.stderr.contains(&doctor), "{doctor}: {}", out.stderr);
     assert_eq!(sb.tree(), before, "nothing written");
     // One that loads a catalogue but not the models it was given: refused too.
     fake_codex(

@@ -100,6 +100,41 @@ fn without_the_key_the_live_list_is_skipped_unless_live_is_asked() {
 }
 
 #[test]
+fn live_and_refresh_name_the_variable_that_keeps_them_offline() {
+    // The sandbox runs with OMINIGATE_CODEX_OFFLINE set (see `Sandbox`).
+    let sb = Sandbox::new();
+    let before = sb.tree();
+    for flag in ["--refresh", "--live"] {
+        let out = sb.exec(&["models", flag], &[("OMINIGATE_CODEX_OFFLINE", Some("1"))]);
+        assert_eq!(out.code, 2, "{flag}: {}", out.all());
+        assert!(
+            out.stderr.starts_with(&format!(
+                "error: {flag} asks the gateway, and OMINIGATE_CODEX_OFFLINE is set: nothing may call out\n"
+            )),
+            "{flag}: {}",
+            out.stderr
+        );
+        let unset = format!("`env -u OMINIGATE_CODEX_OFFLINE {} models {flag}`", sb.me());
+        assert!(out.stderr.contains(&unset), "{unset}: {}", out.stderr);
+        assert!(!out.stderr.contains("'--offline'"), "{}", out.stderr);
+    }
+    assert_eq!(sb.tree(), before, "nothing written");
+    // Set to a false value, it keeps nothing offline.
+    let out = sb.exec(
+        &["models", "--live"],
+        &[
+            ("OMINIGATE_CODEX_OFFLINE", Some("off")),
+            ("OMINIGATE_API_KEY", None),
+        ],
+    );
+    assert!(
+        out.stderr.contains("OMINIGATE_API_KEY is not set"),
+        "{}",
+        out.all()
+    );
+}
+
+#[test]
 fn live_list_marks_recommended_and_the_models_in_use() {
     let server = catalogue(&[
         "openai/gpt-5.3-codex",
