@@ -1,4 +1,7 @@
 //! The command line (clap derive). No logic here.
+// The doc comments of arguments are clap's help text, printed as written:
+// a URL in them is not a link.
+#![allow(rustdoc::bare_urls)]
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -329,38 +332,11 @@ pub struct NetArgs {
 }
 
 impl NetArgs {
-    /// Whether not to ask the gateway: `--offline`, or
-    /// `OMINIGATE_CODEX_OFFLINE` set.
+    /// Whether not to ask the gateway: `--offline`, or the environment
+    /// ([`crate::gateway::offline_by_env`]).
     pub fn offline(&self) -> bool {
-        self.offline || offline_from_env()
+        self.offline || crate::gateway::offline_by_env()
     }
-
-    /// `--live` or `--refresh` (`flag`), which need the gateway, with
-    /// `OMINIGATE_CODEX_OFFLINE` set: a usage error that names the
-    /// variable (clap's own for `--offline` names the flag).
-    /// `me`: this tool as the user runs it on this Codex home.
-    pub fn refuse_offline_env(&self, flag: &str, me: &str) -> anyhow::Result<()> {
-        if !offline_from_env() {
-            return Ok(());
-        }
-        Err(crate::error::Failure::new(
-            crate::error::Kind::Usage,
-            format!("{flag} asks the gateway, and OMINIGATE_CODEX_OFFLINE is set: nothing may call out"),
-        )
-        .help(format!(
-            "run it with the variable unset (`env -u OMINIGATE_CODEX_OFFLINE {me} models {flag}`), or leave {flag} out"
-        ))
-        .into())
-    }
-}
-
-/// `OMINIGATE_CODEX_OFFLINE` is set and not empty, 0, false, no or off
-/// (nor `f` or `n`, as clap reads a falsey value).
-fn offline_from_env() -> bool {
-    std::env::var_os("OMINIGATE_CODEX_OFFLINE").is_some_and(|v| {
-        let v = v.to_string_lossy().trim().to_ascii_lowercase();
-        !matches!(v.as_str(), "" | "0" | "false" | "no" | "off" | "f" | "n")
-    })
 }
 
 #[derive(Debug, Clone, Args)]

@@ -424,7 +424,7 @@ impl<'a> Meta<'a> {
     }
 }
 
-/// Write `bytes` to `target` atomically and durably: [`replace`] it, then
+/// Write `bytes` to `target` atomically and durably: `replace` it, then
 /// fsync the directory.
 pub fn write_atomic(
     target: &Path,

@@ -1,4 +1,4 @@
-//! What every stage of the bridge reads: its [`Config`], the [`Shared`]
+//! What every stage of the bridge reads: its [`Config`], the `Shared`
 //! state built once at start, and the request log.
 
 use std::io::{self, Write};

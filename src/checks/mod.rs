@@ -3,7 +3,7 @@
 //! what install and use just wrote ([`warn_written`]). Reads everything,
 //! writes nothing.
 //!
-//! Each check is a function of [`Setup`](crate::setup::Setup) (read once), except
+//! Each check is a function of [`crate::setup::Setup`] (read once), except
 //! `codex.accepts_config` (runs the user's Codex against a scratch copy of
 //! the config), `bridge.reachable` (asks a bridge on this machine) and the
 //! two `endpoint.*` checks (ask the gateway). Those run in threads at the

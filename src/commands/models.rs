@@ -22,7 +22,10 @@ use crate::edit::install::{Options, plan};
 use crate::edit::{Files, RecordOrder, finish, not_installed};
 use crate::error::{Failure, Kind};
 use crate::fs;
-use crate::gateway::models::{Gateway, Live, live, live_known};
+use crate::gateway::{
+    self,
+    models::{Gateway, Live, live, live_known},
+};
 use crate::paths::CodexHome;
 use crate::report::{SCHEMA_VERSION, Ui};
 use crate::setup::Setup;
@@ -318,10 +321,29 @@ pub fn json(r: &ModelList) -> String {
     serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
+/// `--live` or `--refresh` (`flag`), which need the gateway, with
+/// [`gateway::OFFLINE_VAR`] set: a usage error that names the variable
+/// (clap's own, for `--offline`, names the flag). `me`: this tool as the
+/// user runs it on this Codex home.
+fn refuse_offline_env(flag: &str, me: &str) -> Result<()> {
+    if !gateway::offline_by_env() {
+        return Ok(());
+    }
+    let var = gateway::OFFLINE_VAR;
+    Err(Failure::new(
+        Kind::Usage,
+        format!("{flag} asks the gateway, and {var} is set: nothing may call out"),
+    )
+    .help(format!(
+        "run it with the variable unset (`env -u {var} {me} models {flag}`), or leave {flag} out"
+    ))
+    .into())
+}
+
 pub fn run(home: &CodexHome, args: &ModelsArgs, ui: &mut Ui) -> Result<()> {
     for (asked, flag) in [(args.refresh, "--refresh"), (args.live, "--live")] {
         if asked {
-            args.net.refuse_offline_env(flag, &home.ominigate_codex())?;
+            refuse_offline_env(flag, &home.ominigate_codex())?;
         }
     }
     if args.refresh {

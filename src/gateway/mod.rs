@@ -57,6 +57,19 @@ fn is_timeout(e: &ureq::Error) -> bool {
     }
 }
 
+/// The variable that keeps every command from asking the gateway (CI,
+/// machines that must not call out).
+pub const OFFLINE_VAR: &str = "OMINIGATE_CODEX_OFFLINE";
+
+/// Whether [`OFFLINE_VAR`] is set and not empty, 0, false, no or off (nor
+/// `f` or `n`: the values clap reads as false).
+pub fn offline_by_env() -> bool {
+    std::env::var_os(OFFLINE_VAR).is_some_and(|v| {
+        let v = v.to_string_lossy().trim().to_ascii_lowercase();
+        !matches!(v.as_str(), "" | "0" | "false" | "no" | "off" | "f" | "n")
+    })
+}
+
 /// `5 s`, or `300 ms` for a limit that is not whole seconds.
 pub fn seconds(d: Duration) -> String {
     if d.subsec_millis() == 0 {
@@ -91,7 +104,7 @@ pub enum SendError {
     NotSent(spec::Invalid),
     /// No answer within the limit.
     TimedOut(Duration),
-    /// A broken answer or connection (in [`describe`]'s words).
+    /// A broken answer or connection (in `describe`'s words).
     Failed(String),
 }
 

@@ -121,7 +121,7 @@ impl ConfigFile {
         }
     }
 
-    /// How a block is written: "a [table]", "dotted keys" or "an inline table".
+    /// How a block is written: "a `[table]`", "dotted keys" or "an inline table".
     pub fn shape_of(&self, keys: &[&str]) -> &'static str {
         match self.get(keys) {
             Some(Item::Table(t)) if t.is_dotted() => "dotted keys",

@@ -598,7 +598,7 @@ fn keep_text(doc: &mut DocumentMut, position: Option<isize>, text: &str) {
 
 /// Remove the block at `at` whatever wrote it, with everything in it, and
 /// return what the user had added to it (beyond `known` keys). The lines
-/// above it that belong to what comes before (see [`split_prefix`]) stay;
+/// above it that belong to what comes before (see `split_prefix`) stay;
 /// a block [`ensure_block`] created with `comment` gives back the trailing
 /// text it took. `None` when there is no block.
 pub fn drop_block(
@@ -664,7 +664,7 @@ pub type Moved = (String, Vec<(Key, Item)>);
 /// The block at `at` as items for another file, keeping everything the
 /// user typed: each key with its decor (comments above it, after its
 /// value); for dotted keys only the comment lines attached to them (see
-/// [`split_prefix`]). The comments of a `[table]` header, above it and
+/// `split_prefix`). The comments of a `[table]` header, above it and
 /// after it, cannot move with a header and come first, as lines
 /// (`# {marker}`, install's own, left out). `None` when there is no block.
 pub fn block_items(
@@ -724,7 +724,7 @@ pub fn block_items(
 }
 
 /// Remove the top-level `key`, keeping the comment lines above it that
-/// belong to what comes before (see [`split_prefix`]); returns the
+/// belong to what comes before (see `split_prefix`); returns the
 /// comments that went with it, `None` when it was not there.
 pub fn drop_root_key(doc: &mut DocumentMut, key: &str) -> Option<Vec<Addition>> {
     let prefix = text_of(doc.as_table().key(key)?.leaf_decor().prefix()).to_string();

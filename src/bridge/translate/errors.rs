@@ -71,7 +71,7 @@ pub enum UpstreamError {
 /// Maps a gateway's error answer (`status`, `body`) for Codex; `env_key` is the
 /// name of the variable holding the key (never its value); `retry_after` the
 /// answer's `Retry-After` header, whose wait Codex is then told (see
-/// [`super::retry`]).
+/// `super::retry`).
 pub fn upstream_error(
     status: u16,
     body: &[u8],
