@@ -51,6 +51,16 @@ impl Bridge {
     ) -> Bridge {
         let stderr = sb.dir.path().join("bridge-stderr");
         let mut cmd = sb.std_cmd();
+        // SIGHUP as a terminal leaves it, whatever this test run inherited
+        // (under `nohup` it is ignored, and so the bridge would keep it):
+        // `change` may set it otherwise after this.
+        // SAFETY: signal() is async-signal-safe; the closure allocates nothing.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::signal(libc::SIGHUP, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         change(&mut cmd);
         let mut child = cmd
             .args(["bridge", "--listen", "127.0.0.1:0", "--upstream", upstream])
