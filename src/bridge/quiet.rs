@@ -12,7 +12,7 @@
 //! the loop just wakes for nothing while paused.
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -108,15 +108,6 @@ fn signals_on_lowering(release: &str) -> bool {
     }
 }
 
-/// The socket of a connection as the connector makes it.
-pub(super) fn socket_of(stream: &super::upstream::Stream) -> RawFd {
-    use hyper_rustls::MaybeHttpsStream;
-    match stream {
-        MaybeHttpsStream::Http(io) => io.inner().as_raw_fd(),
-        MaybeHttpsStream::Https(io) => io.inner().get_ref().0.inner().inner().as_raw_fd(),
-    }
-}
-
 impl<S: Connection> Connection for Tracked<S> {
     fn connected(&self) -> Connected {
         self.inner.connected().extra(self.quiet.clone())
@@ -168,6 +159,7 @@ mod tests {
     use super::*;
     use std::io::Write as _;
     use std::net::{TcpListener, TcpStream};
+    use std::os::fd::AsRawFd;
 
     /// Whether `socket` reads as readable now (`poll(2)`, no wait).
     fn readable(socket: &TcpStream) -> bool {

@@ -28,7 +28,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::quiet::{Tracked, socket_of};
+use super::quiet::Tracked;
 use crate::gateway;
 use crate::shown::Secrets;
 use crate::spec::{self, BaseUrl};
@@ -376,7 +376,16 @@ enum Route {
 }
 
 /// A connection as the connector makes it.
-pub(super) type Stream = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+type Stream = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+
+/// The socket under a connection (for [`Tracked`]).
+fn socket_of(stream: &Stream) -> std::os::fd::RawFd {
+    use std::os::fd::AsRawFd;
+    match stream {
+        MaybeHttpsStream::Http(io) => io.inner().as_raw_fd(),
+        MaybeHttpsStream::Https(io) => io.inner().get_ref().0.inner().inner().as_raw_fd(),
+    }
+}
 
 impl Connector {
     fn new(upstream: &BaseUrl) -> Connector {
