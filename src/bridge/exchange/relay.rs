@@ -43,8 +43,6 @@ pub(super) struct Relay {
     holding: Holding,
     /// When the gateway may be read again (see [`Pace`]).
     pace: Pace,
-    /// Fires when it may (made the first time it is needed).
-    pace_timer: Option<Pin<Box<Sleep>>>,
     /// The gateway's connection, kept from waking the bridge while paused.
     quiet: Option<Quiet>,
     /// Whether it is now.
@@ -55,7 +53,8 @@ pub(super) struct Relay {
     last: Instant,
     /// When `finish_reason` came (only the usage and `[DONE]` are awaited).
     finishing: Option<Instant>,
-    /// Fires at the next deadline, or earlier (then set again).
+    /// Fires at the next deadline (the end of a pause, the idle limit,
+    /// the wait after `finish_reason`), or earlier (then set again).
     timer: Pin<Box<Sleep>>,
     panic_here: bool,
 }
@@ -176,7 +175,6 @@ impl Relay {
             held: Vec::new(),
             holding: Holding::default(),
             pace: Pace::default(),
-            pace_timer: None,
         }
     }
 
@@ -187,14 +185,13 @@ impl Relay {
         let Some(at) = self.pace.resume_at() else {
             return false;
         };
+        // The pause ends long before any other deadline; once past it,
+        // `overdue` sets the timer for the next one.
         let deadline = tokio::time::Instant::from_std(at);
-        let timer = self
-            .pace_timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if timer.deadline() != deadline {
-            timer.as_mut().reset(deadline);
+        if self.timer.deadline() != deadline {
+            self.timer.as_mut().reset(deadline);
         }
-        if timer.as_mut().poll(cx).is_pending() {
+        if self.timer.as_mut().poll(cx).is_pending() {
             self.quieten(true);
             return true;
         }
@@ -205,7 +202,7 @@ impl Relay {
     }
 
     /// Keep the gateway's connection from waking the bridge (`true`) or
-    /// let it (`false`); see [`super::quiet`].
+    /// let it (`false`); see [`crate::bridge::quiet`].
     fn quieten(&mut self, quiet: bool) {
         if self.quieted != quiet
             && let Some(handle) = &self.quiet
