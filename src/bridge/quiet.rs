@@ -22,8 +22,9 @@ use hyper_util::client::legacy::connect::{Connected, Connection};
 
 /// The low mark while quiet: far more than a model's tokens in one pause
 /// (more only wakes the bridge early), and small enough that Linux does
-/// not grow the socket's receive buffer for it, which would also clamp
-/// the connection's receive window to it.
+/// not grow the socket's receive buffer for it (about twice the mark
+/// against a default buffer of 128 KiB), which would also clamp the
+/// connection's receive window to it.
 const QUIET_BYTES: libc::c_int = 16 << 10;
 
 /// A connection to the gateway, and the handle its answers carry (as an
