@@ -213,6 +213,14 @@ fn keep_alive_gateway(mut chunks: Vec<String>) -> Server {
     })
 }
 
+/// The provider's `stream_idle_timeout_ms` at 300 ms, for the tests of
+/// what the bridge gives up on (the bridge reads it from the config).
+fn with_idle_300_ms(sb: &Sandbox) {
+    sb.write_config(
+        "[model_providers.ominigate]\nbase_url = \"https://gw.example/v1\"\nstream_idle_timeout_ms = 300\n",
+    );
+}
+
 /// A gateway that says "Hello" at once to every request, and a bridge
 /// (with `extra` arguments) in front of it.
 fn hello_bridge(sb: &Sandbox, extra: &[&str]) -> (Server, Bridge) {
@@ -407,9 +415,7 @@ fn bodies_over_64_mib_get_413_before_they_are_read() {
 #[test]
 fn a_client_that_stalls_mid_body_gets_408_after_the_idle_limit() {
     let sb = Sandbox::new();
-    sb.write_config(
-        "[model_providers.ominigate]\nbase_url = \"https://gw.example/v1\"\nstream_idle_timeout_ms = 300\n",
-    );
+    with_idle_300_ms(&sb);
     let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
     let started = Instant::now();
     // 100 bytes announced, 1 sent, the connection left open.
@@ -738,9 +744,7 @@ fn a_silent_gateway_is_given_up_after_stream_idle_timeout_ms() {
         },
     });
     let sb = Sandbox::new();
-    sb.write_config(
-        "[model_providers.ominigate]\nbase_url = \"https://gw.example/v1\"\nstream_idle_timeout_ms = 300\n",
-    );
+    with_idle_300_ms(&sb);
     let bridge = Bridge::start(&sb, &gateway.base_url(), &[]);
     let started = Instant::now();
     let (status, body) = post_responses(&bridge);
@@ -1658,9 +1662,7 @@ fn the_log_masks_the_callers_own_key_and_keeps_one_line_per_request() {
 fn a_body_trickled_faster_than_the_idle_limit_still_gets_408_at_the_body_deadline() {
     let sb = Sandbox::new();
     // 300 ms idle: the whole body must come within 3 s (10 × idle).
-    sb.write_config(
-        "[model_providers.ominigate]\nbase_url = \"https://gw.example/v1\"\nstream_idle_timeout_ms = 300\n",
-    );
+    with_idle_300_ms(&sb);
     let bridge = Bridge::start(&sb, "https://gw.example/v1", &[]);
     let mut s = TcpStream::connect(("127.0.0.1", bridge.port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
